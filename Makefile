@@ -1,0 +1,35 @@
+# The two commands of README.md: `make run` and `make test`. Each sets itself up and is idempotent.
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+export FLASK_APP := wsgi
+
+.PHONY: run test setup lint chromium
+
+run: setup
+	$(BIN)/flask db upgrade
+	$(BIN)/flask run --host 127.0.0.1 --port 5000 --no-reload
+
+test: setup chromium lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+setup: $(VENV)/.setup-stamp static/vendor/htmx.min.js
+
+$(VENV)/.setup-stamp: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+static/vendor/htmx.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+
+# Browser tests drive Debian's Chromium (Playwright cannot download browsers here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }

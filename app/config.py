@@ -1,0 +1,122 @@
+"""Settings: embedded defaults, overridden by the environment, overridden by a test mapping."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+# Environment variables the app reads, each documented in README.md "Configuration".
+ENV_VARS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "STEPLINE_SECRET_KEYS",
+    "STEPLINE_EMBEDDED_WORKER",
+    "STEPLINE_WORKER_THREADS",
+    "STEPLINE_EXECUTION_LEASE_SECONDS",
+    "STEPLINE_MAX_PAYLOAD_BYTES",
+    "STEPLINE_RETENTION_DAYS",
+    "STEPLINE_QUEUE_PREFIX",
+)
+
+DEFAULTS: dict[str, Any] = {
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "WTF_CSRF_TIME_LIMIT": None,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "REDIS_URL": None,
+    # Run Dramatiq worker threads inside the web process (the embedded default).
+    "EMBEDDED_WORKER": True,
+    "WORKER_THREADS": 4,
+    # An execution that has made no progress for this long is re-sent by recovery.
+    "EXECUTION_LEASE_SECONDS": 60,
+    # Trigger data and each step output are capped to this many bytes of JSON.
+    "MAX_PAYLOAD_BYTES": 1024 * 1024,
+    "RETENTION_DAYS": 30,
+    # Prefix of Dramatiq queue names, so that test runs never share a queue.
+    "QUEUE_PREFIX": "stepline",
+}
+
+
+def _int(value: str, name: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise RuntimeError(f"{name} must be an integer, got {value!r}") from None
+
+
+def _read_or_create(path: Path, make: Any) -> str:
+    """Return the secret stored at `path`, generating it once if the file does not exist."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(make())
+    return path.read_text().strip()
+
+
+def load(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Build the app's settings: defaults, then the environment, then `overrides`."""
+    env = os.environ
+    overrides = dict(overrides or {})
+    instance = Path(instance_path)
+    settings: dict[str, Any] = dict(DEFAULTS)
+
+    if "DATABASE_URL" in env:
+        settings["SQLALCHEMY_DATABASE_URI"] = env["DATABASE_URL"]
+    if "REDIS_URL" in env:
+        settings["REDIS_URL"] = env["REDIS_URL"] or None
+    if "SECRET_KEY" in env:
+        settings["SECRET_KEY"] = env["SECRET_KEY"]
+    if "STEPLINE_SECRET_KEYS" in env:
+        settings["SECRET_KEYS"] = env["STEPLINE_SECRET_KEYS"]
+    if "STEPLINE_EMBEDDED_WORKER" in env:
+        settings["EMBEDDED_WORKER"] = env["STEPLINE_EMBEDDED_WORKER"].lower() in {
+            "1",
+            "true",
+            "yes",
+        }
+    for env_name, key in (
+        ("STEPLINE_WORKER_THREADS", "WORKER_THREADS"),
+        ("STEPLINE_EXECUTION_LEASE_SECONDS", "EXECUTION_LEASE_SECONDS"),
+        ("STEPLINE_MAX_PAYLOAD_BYTES", "MAX_PAYLOAD_BYTES"),
+        ("STEPLINE_RETENTION_DAYS", "RETENTION_DAYS"),
+    ):
+        if env_name in env:
+            settings[key] = _int(env[env_name], env_name)
+    if "STEPLINE_QUEUE_PREFIX" in env:
+        settings["QUEUE_PREFIX"] = env["STEPLINE_QUEUE_PREFIX"]
+
+    settings.update(overrides)
+
+    # Embedded defaults: a SQLite file and generated secrets under instance/.
+    if not settings.get("SQLALCHEMY_DATABASE_URI"):
+        instance.mkdir(parents=True, exist_ok=True)
+        settings["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'stepline.db'}"
+    if not settings.get("SECRET_KEY"):
+        settings["SECRET_KEY"] = _read_or_create(
+            instance / "secret_key", lambda: secrets.token_hex(32)
+        )
+    if not settings.get("SECRET_KEYS"):
+        settings["SECRET_KEYS"] = _read_or_create(
+            instance / "fernet.key", lambda: Fernet.generate_key().decode()
+        )
+    settings["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(
+        settings["SQLALCHEMY_DATABASE_URI"]
+    )
+    return settings
+
+
+def normalize_database_url(url: str) -> str:
+    """Make PostgreSQL URLs use psycopg 3 whatever spelling the operator wrote."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

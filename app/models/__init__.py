@@ -1,0 +1,24 @@
+"""All models, importable from one place (Alembic and the app load this module)."""
+
+from __future__ import annotations
+
+from app.models.base import Base
+from app.models.connections import Connection, ConnectionStatus
+from app.models.executions import Execution, ExecutionStatus, ExecutionStep, StepStatus
+from app.models.users import ApiToken, User
+from app.models.workflows import Action, Trigger, Workflow
+
+__all__ = [
+    "Action",
+    "ApiToken",
+    "Base",
+    "Connection",
+    "ConnectionStatus",
+    "Execution",
+    "ExecutionStatus",
+    "ExecutionStep",
+    "StepStatus",
+    "Trigger",
+    "User",
+    "Workflow",
+]

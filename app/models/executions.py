@@ -1,0 +1,107 @@
+"""Executions: one run of a workflow, and one row per step of that run."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, BigId, JSONDoc, enum_column, utcnow
+
+
+class ExecutionStatus(enum.StrEnum):
+    PENDING = "pending"  # created, no step has started yet
+    RUNNING = "running"  # a step has started and the run is not final
+    COMPLETED = "completed"  # every step completed or was skipped
+    FAILED = "failed"  # a step failed after its last attempt
+    CANCELLED = "cancelled"  # cancelled by a user; queued messages do nothing
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_EXECUTION_STATUSES
+
+
+FINAL_EXECUTION_STATUSES = frozenset(
+    {ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED}
+)
+
+
+class StepStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for its turn, a retry or a delay
+    RUNNING = "running"  # claimed by a worker; the action is executing
+    COMPLETED = "completed"  # output stored
+    FAILED = "failed"  # failed after its last attempt
+    SKIPPED = "skipped"  # not run: disabled, after a false filter, or a cancelled run
+
+
+class Execution(Base):
+    """One run; `snapshot` freezes the workflow definition at trigger time."""
+
+    __tablename__ = "executions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(enum_column(ExecutionStatus), default="pending")
+    trigger_type: Mapped[str] = mapped_column(String(64))
+    trigger_data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    workflow_version: Mapped[int]
+    # Position of the step to run next (== number of steps when finished).
+    position: Mapped[int] = mapped_column(default=0)
+    run_key: Mapped[str | None] = mapped_column(String(255))
+    rerun_of_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("executions.id", ondelete="SET NULL")
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    steps: Mapped[list[ExecutionStep]] = relationship(
+        back_populates="execution",
+        order_by="ExecutionStep.position",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+    __table_args__ = (
+        Index("ix_executions_user_id_created", "user_id", "created_at", "id"),
+        Index("ix_executions_workflow_id_created", "workflow_id", "created_at", "id"),
+        Index("ix_executions_status_updated", "status", "updated_at"),
+        Index("ix_executions_workflow_id_run_key", "workflow_id", "run_key"),
+    )
+
+
+class ExecutionStep(Base):
+    """What one step of one execution did: input, output, error, attempts."""
+
+    __tablename__ = "execution_steps"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    execution_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("executions.id", ondelete="CASCADE")
+    )
+    position: Mapped[int]
+    action_key: Mapped[str] = mapped_column(String(64))
+    action_type: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(enum_column(StepStatus), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    input: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)
+    output: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)
+    error: Mapped[str | None] = mapped_column(Text)
+    # Each attempt: {"attempt", "started_at", "finished_at", "error"}.
+    attempt_log: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc, default=list)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    next_retry_at: Mapped[datetime | None]
+
+    execution: Mapped[Execution] = relationship(back_populates="steps")
+
+    __table_args__ = (
+        UniqueConstraint("execution_id", "position", name="uq_execution_steps_execution_position"),
+    )

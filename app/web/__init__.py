@@ -1,0 +1,9 @@
+"""Server-rendered pages and htmx fragments."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("web", __name__, template_folder="templates")
+
+from app.web import auth, pages  # noqa: E402,F401  (routes register on bp)

@@ -1,0 +1,98 @@
+"""Register, log in, log out."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Response, flash, redirect, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response as BaseResponse
+
+from app.extensions import db, login
+from app.models import User
+from app.services import accounts
+from app.web import bp
+from app.web.forms import LoginForm, RegisterForm
+from app.web.rendering import render
+
+
+@login.user_loader
+def _load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+login.login_view = "web.auth_login"
+login.login_message = "Log in to continue."
+login.login_message_category = "info"
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        if not urlsplit(target).netloc:
+            return target
+    return url_for("web.workflow_list")
+
+
+def _start_session(user: User) -> None:
+    # A fresh session at login: nothing from the anonymous session carries over.
+    session.clear()
+    login_user(user)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def auth_register() -> Response | BaseResponse:
+    """Create an account and log in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("web.workflow_list"))
+    form = RegisterForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = accounts.register(
+                db.session(),
+                email=form.email.data or "",
+                password=form.password.data or "",
+                name=form.name.data or "",
+            )
+        except accounts.AccountError as exc:
+            getattr(form, exc.field or "email").errors.append(str(exc))
+        else:
+            _start_session(user)
+            flash("Welcome to Stepline.", "success")
+            return redirect(url_for("web.workflow_list"))
+    if form.errors:
+        status = 422
+    return render("auth/register.html", form=form, status=status)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def auth_login() -> Response | BaseResponse:
+    """Log in with email and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("web.workflow_list"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(
+                db.session(), email=form.email.data or "", password=form.password.data or ""
+            )
+        except accounts.AccountError as exc:
+            form.password.errors.append(str(exc))
+        else:
+            target = _safe_next(request.args.get("next"))
+            _start_session(user)
+            return redirect(target)
+    if form.errors:
+        status = 422
+    return render("auth/login.html", form=form, status=status)
+
+
+@bp.post("/logout")
+@login_required
+def auth_logout() -> BaseResponse:
+    """Log out and end the session."""
+    logout_user()
+    session.clear()
+    flash("You are logged out.", "info")
+    return redirect(url_for("web.auth_login"))

@@ -1,0 +1,51 @@
+"""The app's top-level pages."""
+
+from __future__ import annotations
+
+from flask import Response, redirect, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
+
+from app.extensions import db
+from app.models import Workflow
+from app.web import bp
+from app.web.rendering import render
+
+
+@bp.get("/")
+def index() -> BaseResponse:
+    """Send visitors to their workflows, or to the login page."""
+    target = "web.workflow_list" if current_user.is_authenticated else "web.auth_login"
+    return redirect(url_for(target))
+
+
+@bp.get("/workflows")
+@login_required
+def workflow_list() -> Response:
+    """The user's workflows."""
+    workflows = db.session.scalars(
+        select(Workflow).where(Workflow.user_id == current_user.id).order_by(Workflow.id.desc())
+    ).all()
+    return render("workflows/list.html", workflows=workflows)
+
+
+@bp.get("/executions")
+@login_required
+def execution_list() -> Response:
+    """The user's executions."""
+    return render("placeholder.html", title="Executions", section="executions")
+
+
+@bp.get("/connections")
+@login_required
+def connection_list() -> Response:
+    """Connected accounts."""
+    return render("placeholder.html", title="Connections", section="connections")
+
+
+@bp.get("/settings")
+@login_required
+def settings_show() -> Response:
+    """Account settings."""
+    return render("placeholder.html", title="Settings", section="settings")

@@ -1,0 +1,154 @@
+"""Shared fixtures: a fresh database per backend per run, an app per test, logged-in clients."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from cryptography.fernet import Fernet
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app import create_app
+from app.config import ENV_VARS
+from app.extensions import db
+from app.models import Base
+
+PG_ADMIN_URL = os.environ.get("STEPLINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+BACKENDS = ["sqlite", "postgresql"]
+PASSWORD = "correct horse battery"
+
+
+def _pg_admin() -> psycopg.Connection:
+    try:
+        return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:  # CI must see this as a failure, never a skip
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}")
+
+
+def create_database(backend: str, directory: Path) -> str:
+    """Create an empty database of `backend` owned by this test run and return its URL."""
+    if backend == "sqlite":
+        return f"sqlite:///{directory / f'stepline-{uuid.uuid4().hex[:8]}.db'}"
+    name = f"stepline_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with _pg_admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + (
+        f"/{name}"
+    )
+
+
+def drop_database(url: str) -> None:
+    if url.startswith("postgresql"):
+        name = url.rsplit("/", 1)[1]
+        with _pg_admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def base_config(database_url: str) -> dict[str, object]:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "SECRET_KEYS": Fernet.generate_key().decode(),
+        "QUEUE_PREFIX": f"stepline-test-{uuid.uuid4().hex[:8]}",
+    }
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app reads the environment; tests start from none of its variables."""
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One migrated database per backend for the whole run; tests empty it after use."""
+    from flask_migrate import upgrade
+
+    url = create_database(backend, tmp_path_factory.mktemp("db"))
+    app = create_app(base_config(url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    yield url
+    drop_database(url)
+
+
+def empty_database(app: Flask) -> None:
+    with app.app_context():
+        db.session.rollback()
+        for table in reversed(Base.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app_config(database_url: str) -> dict[str, object]:
+    """Settings for the test's app; tests may change them before asking for `app`."""
+    return base_config(database_url)
+
+
+@pytest.fixture
+def app(app_config: dict[str, object]) -> Iterator[Flask]:
+    app = create_app(app_config)
+    yield app
+    empty_database(app)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    """The CSRF token a page hands out, as a browser would read it."""
+    html = client.get(path).get_data(as_text=True)
+    match = CSRF_RE.search(html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1) or match.group(2)
+
+
+def register(client: FlaskClient, email: str, password: str = PASSWORD, name: str = "") -> None:
+    response = client.post(
+        "/register",
+        data={
+            "csrf_token": csrf_token(client, "/register"),
+            "email": email,
+            "name": name,
+            "password": password,
+            "confirm": password,
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+@pytest.fixture
+def user_client(app: Flask) -> FlaskClient:
+    """A client logged in as alice@example.com."""
+    client = app.test_client()
+    register(client, "alice@example.com")
+    return client
+
+
+@pytest.fixture
+def other_client(app: Flask) -> FlaskClient:
+    """A client logged in as mallory@example.com, another tenant."""
+    client = app.test_client()
+    register(client, "mallory@example.com")
+    return client
