@@ -22,6 +22,7 @@ ENV_VARS = (
     "STEPLINE_MAX_PAYLOAD_BYTES",
     "STEPLINE_RETENTION_DAYS",
     "STEPLINE_QUEUE_PREFIX",
+    "STEPLINE_API_RATE_LIMIT",
 )
 
 DEFAULTS: dict[str, Any] = {
@@ -42,6 +43,9 @@ DEFAULTS: dict[str, Any] = {
     "RETENTION_DAYS": 30,
     # Prefix of Dramatiq queue names, so that test runs never share a queue.
     "QUEUE_PREFIX": "stepline",
+    # Requests per user (per address before authentication) across the JSON API, in
+    # Flask-Limiter's notation; counted in Redis when REDIS_URL is set, else in memory.
+    "API_RATE_LIMIT": "600/minute",
 }
 
 
@@ -93,6 +97,8 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict
             settings[key] = _int(env[env_name], env_name)
     if "STEPLINE_QUEUE_PREFIX" in env:
         settings["QUEUE_PREFIX"] = env["STEPLINE_QUEUE_PREFIX"]
+    if "STEPLINE_API_RATE_LIMIT" in env:
+        settings["API_RATE_LIMIT"] = env["STEPLINE_API_RATE_LIMIT"]
 
     settings.update(overrides)
 

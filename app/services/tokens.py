@@ -1,0 +1,116 @@
+"""API tokens: issue (the secret is shown once), list, revoke, and authenticate a bearer value.
+
+Only a token's sha256 is stored, with a short visible prefix so that people can tell their
+tokens apart. A token is 256 random bits, so a fast unsalted hash is enough: there is nothing
+to brute-force, and the lookup by hash is one indexed query.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import NotFound
+
+from app.models import ApiToken, User
+from app.models.base import utcnow
+
+SCHEME = "stp_"
+# What the settings page shows of a token: the scheme and 8 characters (48 of 256 bits).
+PREFIX_LENGTH = len(SCHEME) + 8
+SECRET_BYTES = 32
+# A plausible token is the scheme plus 43 url-safe characters; cap what we bother hashing.
+MAX_TOKEN_LENGTH = 200
+NAME_MAX_LENGTH = 120
+# last_used_at is a hint for people, not an audit log: write it at most this often.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class TokenError(Exception):
+    """A token could not be issued; `field` names the form field at fault."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A newly created token and its plaintext secret, which exists only in this object."""
+
+    token: ApiToken
+    secret: str
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def create_token(session: Session, user: User, name: str) -> IssuedToken:
+    """Issue a token named `name` for `user`; the returned secret is never stored."""
+    name = name.strip()
+    if not name:
+        raise TokenError("Give the token a name, e.g. the script that will use it.", "name")
+    if len(name) > NAME_MAX_LENGTH:
+        raise TokenError(f"Use at most {NAME_MAX_LENGTH} characters.", "name")
+    secret = SCHEME + secrets.token_urlsafe(SECRET_BYTES)
+    token = ApiToken(
+        user_id=user.id, name=name, token_hash=hash_token(secret), prefix=secret[:PREFIX_LENGTH]
+    )
+    session.add(token)
+    session.commit()
+    return IssuedToken(token=token, secret=secret)
+
+
+def list_tokens(session: Session, user: User) -> list[ApiToken]:
+    """The user's tokens that still work, newest first."""
+    return list(
+        session.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        )
+    )
+
+
+def get_token_or_404(session: Session, token_id: int, *, owner: User) -> ApiToken:
+    """The owner's token with this id; another user's token is as missing as an unknown id."""
+    token = session.scalar(
+        select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == owner.id)
+    )
+    if token is None:
+        raise NotFound("No such token.")
+    return token
+
+
+def revoke_token(session: Session, token: ApiToken) -> ApiToken:
+    """Revoke a token; it fails from the next request on. Revoking twice changes nothing."""
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.commit()
+    return token
+
+
+def authenticate(session: Session, secret: str, now: datetime | None = None) -> ApiToken | None:
+    """The live token whose secret this is, or None; refreshes last_used_at now and then.
+
+    The row is found by the hash of the presented value, so no stored secret is ever compared
+    byte by byte with attacker input; the final check is constant-time all the same."""
+    if not secret.startswith(SCHEME) or len(secret) > MAX_TOKEN_LENGTH:
+        return None
+    digest = hash_token(secret)
+    token = session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
+    )
+    if token is None or not hmac.compare_digest(token.token_hash, digest):
+        return None
+    now = now or utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        token.last_used_at = now
+        session.commit()
+    return token
