@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("web", __name__, template_folder="templates")
 
-from app.web import auth, pages  # noqa: E402,F401  (routes register on bp)
+from app.web import auth, pages, settings  # noqa: E402,F401  (routes register on bp)

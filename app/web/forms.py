@@ -1,4 +1,4 @@
-"""Account forms."""
+"""Account and settings forms."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.services.accounts import MIN_PASSWORD_LENGTH
+from app.services.tokens import NAME_MAX_LENGTH
 
 
 class RegisterForm(FlaskForm):
@@ -33,3 +34,11 @@ class RegisterForm(FlaskForm):
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired()])
     password = PasswordField("Password", validators=[DataRequired()])
+
+
+class TokenForm(FlaskForm):
+    name = StringField(
+        "Token name",
+        validators=[DataRequired(message="Give the token a name."), Length(max=NAME_MAX_LENGTH)],
+        description="What will use it, e.g. “deploy script” or “nightly report”.",
+    )

@@ -42,10 +42,3 @@ def execution_list() -> Response:
 def connection_list() -> Response:
     """Connected accounts."""
     return render("placeholder.html", title="Connections", section="connections")
-
-
-@bp.get("/settings")
-@login_required
-def settings_show() -> Response:
-    """Account settings."""
-    return render("placeholder.html", title="Settings", section="settings")
