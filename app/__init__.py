@@ -12,6 +12,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Assemble the app: settings, extensions, blueprints, CLI commands."""
     from app import cli, errors, security
     from app import config as settings
+    from app.api import bp as api_bp
     from app.extensions import csrf, db, htmx, login, migrate
     from app.web import bp as web_bp
 
@@ -28,4 +29,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     cli.init_app(app)
 
     app.register_blueprint(web_bp)
+    app.register_blueprint(api_bp)
     return app

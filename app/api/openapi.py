@@ -1,0 +1,317 @@
+"""The OpenAPI 3.1 document of the API, generated from the same Pydantic models the views use.
+
+Each endpoint adds one `Operation` to OPERATIONS. Its path and path parameters are read from the
+app's URL map, its schemas from its models, and its error responses follow from what it takes
+(a token, a body, a cursor, a path id); a test checks that every API route has an entry.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, Literal
+
+from flask import Flask
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+from werkzeug.routing import Rule
+from werkzeug.routing.converters import BaseConverter, NumberConverter, UUIDConverter
+
+from app.api import auth, schemas
+from app.api.pagination import MAX_LIMIT
+
+REF = "#/components/schemas/{model}"
+SECURITY_SCHEME = "bearerToken"
+
+
+@dataclass(frozen=True)
+class Param:
+    """A query or header parameter (path parameters come from the URL rule)."""
+
+    name: str
+    location: Literal["query", "header"]
+    schema: dict[str, Any]
+    description: str = ""
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One API operation: the Flask endpoint it documents and the models it exchanges."""
+
+    endpoint: str
+    method: Literal["get", "post", "put", "patch", "delete"]
+    summary: str
+    tag: str
+    response: type[BaseModel] | None = None  # None: 204 No Content
+    status: int = 200
+    body: type[BaseModel] | None = None
+    parameters: tuple[Param, ...] = ()
+    paginated: bool = False
+    # Error statuses beyond those that follow from the operation's shape (e.g. 409).
+    errors: tuple[int, ...] = ()
+    description: str = ""
+
+
+PAGE_PARAMS = (
+    Param(
+        "cursor",
+        "query",
+        {"type": "string", "maxLength": 1000},
+        "The `next_cursor` of the previous page; omit for the first page.",
+    ),
+    Param(
+        "limit",
+        "query",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50},
+        "Items per page.",
+    ),
+)
+
+OPERATIONS: list[Operation] = [
+    Operation(
+        "api.me_show",
+        "get",
+        "The authenticated user",
+        "Account",
+        response=schemas.Me,
+        description="The user the token belongs to, and the token's name and prefix.",
+    ),
+    Operation(
+        "api.action_list",
+        "get",
+        "List action kinds",
+        "Registry",
+        response=schemas.ActionKindList,
+        description="Every action a step can run, with the JSON Schema of its `config`.",
+    ),
+    Operation(
+        "api.trigger_list",
+        "get",
+        "List trigger kinds",
+        "Registry",
+        response=schemas.TriggerKindList,
+        description="Every trigger a workflow can start with, and the JSON Schema of its `config`.",
+    ),
+]
+
+# Routes that are the documentation itself.
+UNDOCUMENTED = frozenset({"api.openapi_show", "api.docs_show"})
+
+ERROR_RESPONSES: dict[int, tuple[str, str]] = {
+    400: ("BadRequest", "Malformed request: the body is not JSON, or a query parameter is bad."),
+    401: ("Unauthorized", "No token, or a token that is unknown or revoked."),
+    403: ("Forbidden", "The token may not do this."),
+    404: ("NotFound", "No such object (another user's objects are missing too)."),
+    409: ("Conflict", "The object's state does not allow this now."),
+    413: ("PayloadTooLarge", "The request body is too large."),
+    415: ("UnsupportedMediaType", "The body must be sent as `application/json`."),
+    422: ("ValidationFailed", "The JSON is well-formed but not valid; `field` names the input."),
+    429: ("RateLimited", "Too many requests; retry after `Retry-After` seconds."),
+}
+
+DESCRIPTION = """\
+Drive Stepline from scripts: workflows, executions and the registry of actions and triggers.
+
+**Authentication.** Send `Authorization: Bearer <token>`; create tokens on the Settings page.
+Session cookies do not authenticate the API.
+
+**Errors.** Every 4xx has the body `{"error": {"code", "message", "field"?}}`; `field` is a dotted
+path to the input at fault, e.g. `steps.1.config.url`.
+
+**Pagination.** Lists take `?limit=` and `?cursor=`; pass the `next_cursor` of one page as the
+`cursor` of the next, until it is null.
+
+**Rate limits.** Requests are counted per user; past the limit the API answers 429 with
+`Retry-After`.
+"""
+
+
+def _package_version() -> str:
+    try:
+        return version("stepline")
+    except PackageNotFoundError:
+        return "0"
+
+
+_RULE_ARGUMENT = re.compile(r"<(?:[a-zA-Z_][a-zA-Z0-9_]*(?:\([^)]*\))?:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
+
+
+def _converter_schema(converter: BaseConverter) -> dict[str, Any]:
+    if isinstance(converter, NumberConverter) and converter.num_convert is int:
+        schema: dict[str, Any] = {"type": "integer"}
+        schema["minimum"] = converter.min if converter.min is not None else 0
+        if converter.max is not None:
+            schema["maximum"] = converter.max
+        return schema
+    if isinstance(converter, UUIDConverter):
+        return {"type": "string", "format": "uuid"}
+    return {"type": "string"}
+
+
+def _rule_for(app: Flask, operation: Operation) -> Rule:
+    for rule in app.url_map.iter_rules(operation.endpoint):
+        if operation.method.upper() in (rule.methods or ()):
+            return rule
+    raise LookupError(f"no {operation.method.upper()} route for {operation.endpoint}")
+
+
+def _path_of(rule: Rule) -> tuple[str, list[dict[str, Any]]]:
+    """The OpenAPI path of a URL rule (`/w/<int:id>` → `/w/{id}`) and its path parameters."""
+    converters: dict[str, BaseConverter] = getattr(rule, "_converters", {})
+    names = _RULE_ARGUMENT.findall(rule.rule)
+    parameters = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": _converter_schema(converters[name])
+            if name in converters
+            else {"type": "string"},
+        }
+        for name in names
+    ]
+    return _RULE_ARGUMENT.sub(r"{\1}", rule.rule), parameters
+
+
+def _error_statuses(operation: Operation, *, public: bool, has_path_params: bool) -> list[int]:
+    statuses = set(operation.errors) | {429}
+    if not public:
+        statuses.add(401)
+    if operation.body is not None:
+        statuses |= {400, 413, 415, 422}
+    if operation.paginated:
+        statuses.add(400)
+    if has_path_params:
+        statuses.add(404)
+    return sorted(statuses)
+
+
+def _schemas(
+    operations: list[Operation],
+) -> tuple[dict[Any, Any], dict[str, Any]]:
+    pairs: list[tuple[type[BaseModel], JsonSchemaMode]] = [(schemas.ErrorResponse, "serialization")]
+    for operation in operations:
+        if operation.body is not None:
+            pairs.append((operation.body, "validation"))
+        if operation.response is not None:
+            pairs.append((operation.response, "serialization"))
+    unique = list(dict.fromkeys(pairs))
+    refs, definitions = models_json_schema(unique, ref_template=REF)
+    return dict(refs), dict(definitions.get("$defs", {}))
+
+
+def _components_responses(error_ref: Any) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for status, (name, description) in ERROR_RESPONSES.items():
+        response: dict[str, Any] = {
+            "description": description,
+            "content": {"application/json": {"schema": error_ref}},
+        }
+        if status == 401:
+            response["headers"] = {
+                "WWW-Authenticate": {
+                    "description": "The Bearer challenge.",
+                    "schema": {"type": "string"},
+                }
+            }
+        if status == 429:
+            response["headers"] = {
+                "Retry-After": {
+                    "description": "Seconds to wait before retrying.",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            }
+        responses[name] = response
+    return responses
+
+
+def build_document(app: Flask) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for the operations in OPERATIONS, as routed in `app`."""
+    refs, definitions = _schemas(OPERATIONS)
+    paths: dict[str, dict[str, Any]] = {}
+    tags: list[str] = []
+    for operation in OPERATIONS:
+        rule = _rule_for(app, operation)
+        path, path_parameters = _path_of(rule)
+        public = auth.is_public(app.view_functions[operation.endpoint])
+        parameters = list(path_parameters)
+        for param in (*operation.parameters, *(PAGE_PARAMS if operation.paginated else ())):
+            entry: dict[str, Any] = {"name": param.name, "in": param.location}
+            if param.description:
+                entry["description"] = param.description
+            if param.required:
+                entry["required"] = True
+            entry["schema"] = param.schema
+            parameters.append(entry)
+
+        responses: dict[str, Any] = {}
+        if operation.response is None:
+            responses[str(operation.status)] = {"description": "Done; no content."}
+        else:
+            responses[str(operation.status)] = {
+                "description": operation.summary,
+                "content": {
+                    "application/json": {"schema": refs[(operation.response, "serialization")]}
+                },
+            }
+        for status in _error_statuses(
+            operation, public=public, has_path_params=bool(path_parameters)
+        ):
+            responses[str(status)] = {
+                "$ref": f"#/components/responses/{ERROR_RESPONSES[status][0]}"
+            }
+
+        spec: dict[str, Any] = {
+            "operationId": operation.endpoint.removeprefix("api."),
+            "summary": operation.summary,
+            "tags": [operation.tag],
+        }
+        if operation.description:
+            spec["description"] = operation.description
+        if parameters:
+            spec["parameters"] = parameters
+        if operation.body is not None:
+            spec["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": refs[(operation.body, "validation")]}},
+            }
+        spec["responses"] = responses
+        if public:
+            spec["security"] = []
+        paths.setdefault(path, {})[operation.method] = spec
+        if operation.tag not in tags:
+            tags.append(operation.tag)
+
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Stepline API",
+            "version": _package_version(),
+            "description": DESCRIPTION,
+        },
+        "tags": [{"name": tag} for tag in tags],
+        "paths": paths,
+        "components": {
+            "schemas": definitions,
+            "responses": _components_responses(refs[(schemas.ErrorResponse, "serialization")]),
+            "securitySchemes": {
+                SECURITY_SCHEME: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token (`stp_…`) from the Settings page.",
+                }
+            },
+        },
+        "security": [{SECURITY_SCHEME: []}],
+    }
+
+
+def document(app: Flask) -> dict[str, Any]:
+    """The app's OpenAPI document, built once per app (routes and models do not change)."""
+    cached = app.extensions.get("openapi_document")
+    if cached is None:
+        cached = app.extensions["openapi_document"] = build_document(app)
+    return dict(cached)

@@ -1,0 +1,55 @@
+"""Rate limiting of the API with Flask-Limiter: one budget per user across all endpoints.
+
+Counters live in Redis when REDIS_URL is set (shared by every web process), else in memory.
+A breach answers 429 in the API's error shape with `Retry-After`. A storage outage is logged
+and lets requests through rather than failing the API.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app
+from flask_limiter import Limiter, RequestLimit
+
+from app.api.auth import rate_limit_key
+from app.api.errors import json_error
+
+
+def storage_uri(config: Mapping[str, Any]) -> str:
+    """Where counters live: RATELIMIT_STORAGE_URI if given, else REDIS_URL, else memory."""
+    return str(config.get("RATELIMIT_STORAGE_URI") or config.get("REDIS_URL") or "memory://")
+
+
+def _api_limit() -> str:
+    return str(current_app.config["API_RATE_LIMIT"])
+
+
+def _too_many_requests(limit: RequestLimit) -> Response:
+    retry_after = max(1, int(limit.reset_at - time.time()))
+    return json_error(
+        429,
+        "rate_limited",
+        f"Too many requests (limit: {limit.limit}). Retry in {retry_after} s.",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def init_app(app: Flask, bp: Blueprint) -> Limiter:
+    """Bind a limiter to `app` that applies API_RATE_LIMIT to every route of `bp`."""
+    limiter = Limiter(
+        key_func=rate_limit_key,
+        storage_uri=storage_uri(app.config),
+        strategy=app.config.get("RATELIMIT_STRATEGY", "fixed-window"),
+        # Runs sharing one Redis (tests, several installs) never share counters.
+        key_prefix=f"{app.config['QUEUE_PREFIX']}:ratelimit",
+        on_breach=_too_many_requests,
+        swallow_errors=True,
+        headers_enabled=False,
+    )
+    limiter.shared_limit(_api_limit, scope="api")(bp)
+    limiter.init_app(app)
+    app.extensions["api_limiter"] = limiter
+    return limiter

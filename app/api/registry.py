@@ -1,0 +1,47 @@
+"""The kinds of actions and triggers this installation knows (built-ins and plugins)."""
+
+from __future__ import annotations
+
+from flask import Response
+
+from app.api import bp
+from app.api.schemas import ActionKind, ActionKindList, TriggerKind, TriggerKindList, respond
+from app.engine import registry
+
+
+@bp.get("/actions")
+def action_list() -> Response:
+    """Every action kind with the JSON Schema of its config."""
+    return respond(
+        ActionKindList(
+            items=[
+                ActionKind(
+                    type=handler.type,
+                    name=handler.name,
+                    description=handler.description,
+                    sends=handler.sends,
+                    config_schema=handler.config_schema(),
+                )
+                for handler in registry.actions()
+            ]
+        )
+    )
+
+
+@bp.get("/triggers")
+def trigger_list() -> Response:
+    """Every trigger kind with the JSON Schema of its config."""
+    return respond(
+        TriggerKindList(
+            items=[
+                TriggerKind(
+                    type=handler.type,
+                    name=handler.name,
+                    description=handler.description,
+                    polling=handler.polling,
+                    config_schema=handler.config_schema(),
+                )
+                for handler in registry.triggers()
+            ]
+        )
+    )

@@ -1,0 +1,277 @@
+"""API authentication, the JSON error shape and rate limiting, through the test client."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from app import create_app
+from app.extensions import db
+from app.models import ApiToken, Base, User
+from app.services import accounts, tokens
+from tests.conftest import PASSWORD, csrf_token, empty_database
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def issue_token(app: Flask, email: str = "alice@example.com", name: str = "script") -> str:
+    """Register `email` (once) and return the secret of a new token of theirs."""
+    with app.app_context():
+        session = db.session()
+        user = accounts.find_by_email(session, email) or accounts.register(
+            session, email=email, password=PASSWORD
+        )
+        return tokens.create_token(session, user, name).secret
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def assert_error(body: object, code: str) -> None:
+    """The one error shape: {"error": {"code", "message", "field"?}}."""
+    assert isinstance(body, dict) and set(body) == {"error"}
+    error = body["error"]
+    assert set(error) <= {"code", "message", "field"}
+    assert error["code"] == code
+    assert isinstance(error["message"], str) and error["message"]
+
+
+def test_a_token_authenticates_and_me_describes_its_user(app: Flask, client: FlaskClient) -> None:
+    # Given a token of alice's
+    secret = issue_token(app)
+
+    # When a script calls /me with it
+    response = client.get("/api/v1/me", headers=bearer(secret))
+
+    # Then it learns who it acts as, and which token it used (by prefix, never the secret)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["email"] == "alice@example.com"
+    assert body["token"]["name"] == "script"
+    assert body["token"]["prefix"] == secret[:12]
+    assert body["token"]["last_used_at"] is not None
+    assert secret not in response.get_data(as_text=True)
+    assert "Set-Cookie" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "", "Bearer", "Bearer   ", "Basic YWxpY2U6cGFzc3dvcmQ=", "Token abc"],
+)
+def test_no_bearer_token_is_401_with_a_challenge(
+    client: FlaskClient, authorization: str | None
+) -> None:
+    headers = {} if authorization is None else {"Authorization": authorization}
+
+    response = client.get("/api/v1/me", headers=headers)
+
+    assert response.status_code == 401
+    assert_error(response.get_json(), "unauthorized")
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="stepline"'
+
+
+@pytest.mark.parametrize("value", ["stp_not-a-real-token", "garbage", "stp_" + "A" * 5000])
+def test_an_unknown_token_is_401(client: FlaskClient, value: str) -> None:
+    response = client.get("/api/v1/me", headers=bearer(value))
+
+    assert response.status_code == 401
+    assert_error(response.get_json(), "invalid_token")
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+def test_the_scheme_is_case_insensitive(app: Flask, client: FlaskClient) -> None:
+    secret = issue_token(app)
+
+    response = client.get("/api/v1/me", headers={"Authorization": f"bearer {secret}"})
+
+    assert response.status_code == 200
+
+
+def test_a_revoked_token_fails_at_once(app: Flask, client: FlaskClient) -> None:
+    # Given a token that works
+    secret = issue_token(app)
+    assert client.get("/api/v1/me", headers=bearer(secret)).status_code == 200
+
+    # When its owner revokes it
+    with app.app_context():
+        session = db.session()
+        token = session.scalars(select(ApiToken)).one()
+        tokens.revoke_token(session, token)
+
+    # Then the very next request is refused
+    response = client.get("/api/v1/me", headers=bearer(secret))
+    assert response.status_code == 401
+    assert_error(response.get_json(), "invalid_token")
+
+
+def test_a_session_cookie_alone_does_not_authenticate_the_api(user_client: FlaskClient) -> None:
+    # Given a browser session logged in as alice (the pages work)
+    assert user_client.get("/workflows").status_code == 200
+
+    # When the same client calls the API without a token
+    response = user_client.get("/api/v1/me")
+
+    # Then it is refused
+    assert response.status_code == 401
+    assert_error(response.get_json(), "unauthorized")
+
+
+def test_a_token_revoked_on_the_settings_page_fails_in_the_api(
+    app: Flask, user_client: FlaskClient, client: FlaskClient
+) -> None:
+    # Given a token created on the settings page
+    created = user_client.post(
+        "/settings/tokens",
+        data={"name": "ci", "csrf_token": csrf_token(user_client, "/settings")},
+    )
+    secret = created.get_data(as_text=True).split('value="stp_', 1)[1].split('"', 1)[0]
+    secret = "stp_" + secret
+    assert client.get("/api/v1/me", headers=bearer(secret)).status_code == 200
+
+    # When it is revoked there
+    with app.app_context():
+        token_id = db.session.scalars(select(ApiToken.id)).one()
+    user_client.post(
+        f"/settings/tokens/{token_id}/revoke",
+        data={"csrf_token": csrf_token(user_client, "/settings")},
+    )
+
+    # Then the API refuses it
+    assert client.get("/api/v1/me", headers=bearer(secret)).status_code == 401
+
+
+def test_tokens_are_stored_only_as_hashes(app: Flask, client: FlaskClient) -> None:
+    # Given tokens that have been issued and used
+    secrets = [issue_token(app, name=f"t{i}") for i in range(3)]
+    for secret in secrets:
+        assert client.get("/api/v1/me", headers=bearer(secret)).status_code == 200
+
+    # When every row of every table is read
+    with app.app_context():
+        stored = "\n".join(
+            str(value)
+            for table in Base.metadata.sorted_tables
+            for row in db.session.execute(select(table))
+            for value in row
+        )
+
+    # Then no secret, nor its hidden part, is there
+    for secret in secrets:
+        assert secret not in stored
+        assert secret[12:] not in stored
+
+
+def test_unknown_routes_under_api_answer_json_404(app: Flask, client: FlaskClient) -> None:
+    secret = issue_token(app)
+
+    for headers in ({}, bearer(secret)):
+        response = client.get("/api/v1/no-such-thing", headers=headers)
+        assert response.status_code == 404
+        assert response.mimetype == "application/json"
+        assert_error(response.get_json(), "not_found")
+    assert client.get("/api/v2/me").status_code == 404
+    assert_error(client.get("/api/v2/me").get_json(), "not_found")
+
+
+def test_a_wrong_method_answers_json_405(app: Flask, client: FlaskClient) -> None:
+    secret = issue_token(app)
+
+    response = client.delete("/api/v1/me", headers=bearer(secret))
+
+    assert response.status_code == 405
+    assert_error(response.get_json(), "method_not_allowed")
+
+
+def test_the_rate_limit_answers_429_with_retry_after(app_config: dict[str, object]) -> None:
+    # Given an API limited to 3 requests a minute per user
+    app = create_app({**app_config, "API_RATE_LIMIT": "3/minute"})
+    try:
+        client = app.test_client()
+        alice, mallory = issue_token(app), issue_token(app, "mallory@example.com")
+
+        # When alice makes a fourth request within the minute
+        statuses = [client.get("/api/v1/me", headers=bearer(alice)).status_code for _ in range(4)]
+        limited = client.get("/api/v1/me", headers=bearer(alice))
+
+        # Then it is refused with the error shape and a Retry-After in seconds
+        assert statuses == [200, 200, 200, 429]
+        assert limited.status_code == 429
+        assert_error(limited.get_json(), "rate_limited")
+        assert 1 <= int(limited.headers["Retry-After"]) <= 60
+        # And another user is not held back by alice's budget
+        assert client.get("/api/v1/me", headers=bearer(mallory)).status_code == 200
+    finally:
+        empty_database(app)
+
+
+def test_requests_without_a_token_are_limited_per_address(
+    app_config: dict[str, object],
+) -> None:
+    app = create_app({**app_config, "API_RATE_LIMIT": "2/minute"})
+    try:
+        client = app.test_client()
+
+        statuses = [client.get("/api/v1/me").status_code for _ in range(3)]
+
+        assert statuses == [401, 401, 429]
+    finally:
+        empty_database(app)
+
+
+def test_the_rate_limit_counts_in_redis_when_configured(app_config: dict[str, object]) -> None:
+    # Given two app processes sharing one Redis (as gunicorn workers do)
+    prefix = f"stepline-test-{uuid.uuid4().hex[:8]}"
+    config = {
+        **app_config,
+        "QUEUE_PREFIX": prefix,
+        "RATELIMIT_STORAGE_URI": REDIS_URL,
+        "API_RATE_LIMIT": "3/minute",
+    }
+    first, second = create_app(config), create_app(config)
+    try:
+        secret = issue_token(first)
+
+        # When requests alternate between them
+        statuses = [
+            app.test_client().get("/api/v1/me", headers=bearer(secret)).status_code
+            for app in (first, second, first, second)
+        ]
+
+        # Then they share one budget, counted under this app's key prefix
+        assert statuses == [200, 200, 200, 429]
+        with redis.Redis.from_url(REDIS_URL) as connection:
+            keys = list(connection.scan_iter(f"*{prefix}:ratelimit*"))
+            assert keys
+            connection.delete(*keys)
+    finally:
+        empty_database(first)
+        empty_database(second)
+
+
+def test_the_limiter_uses_redis_url_when_no_storage_is_named() -> None:
+    from app.api.ratelimit import storage_uri
+
+    assert storage_uri({"REDIS_URL": REDIS_URL}) == REDIS_URL
+    assert storage_uri({"REDIS_URL": None}) == "memory://"
+    assert storage_uri({"REDIS_URL": REDIS_URL, "RATELIMIT_STORAGE_URI": "memory://"}) == (
+        "memory://"
+    )
+
+
+def test_the_token_of_a_deleted_user_fails(app: Flask, client: FlaskClient) -> None:
+    # Given a token whose user is then deleted
+    secret = issue_token(app)
+    with app.app_context():
+        user = db.session.scalars(select(User)).one()
+        db.session.delete(user)
+        db.session.commit()
+
+    # When the token is used, it fails like any unknown token (the row went with its user)
+    response = client.get("/api/v1/me", headers=bearer(secret))
+    assert response.status_code == 401
