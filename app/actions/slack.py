@@ -1,0 +1,159 @@
+"""Slack message action: post through an incoming webhook or a bot token (chat.postMessage)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from app.actions.base import ActionConfig, BaseActionHandler, secret_field
+from app.engine.context import StepContext
+from app.engine.errors import ActionError
+from app.net import GuardedClient, GuardedResponse, OutboundError
+from app.net.redaction import redact_secrets
+
+DEFAULT_API_BASE_URL = "https://slack.com/api"
+# Slack error codes worth a retry; every other code is a problem with the message or setup.
+RETRYABLE_CODES = frozenset(
+    {
+        "ratelimited",
+        "rate_limited",
+        "internal_error",
+        "service_unavailable",
+        "fatal_error",
+        "request_timeout",
+        "team_added_to_org",
+    }
+)
+HINTS = {
+    "invalid_payload": "the message or its blocks are not valid for Slack",
+    "invalid_blocks": "the blocks are not valid Block Kit",
+    "channel_not_found": "the channel does not exist or the app cannot see it",
+    "not_in_channel": "the bot is not a member of the channel",
+    "is_archived": "the channel is archived",
+    "channel_is_archived": "the channel is archived",
+    "invalid_auth": "the bot token is not valid",
+    "not_authed": "no bot token was sent",
+    "token_revoked": "the bot token was revoked",
+    "missing_scope": "the bot token lacks the chat:write scope",
+    "no_text": "the message has no text",
+    "msg_too_long": "the message text is too long",
+    "no_service": "the webhook was disabled or removed",
+    "no_team": "the webhook's workspace no longer exists",
+    "action_prohibited": "an admin restricted posting to this channel",
+}
+
+
+class SlackMessageConfig(ActionConfig):
+    # Validation errors never quote the input: the webhook URL and the token are credentials.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    via: Literal["webhook", "bot"] = Field(
+        "webhook", description="An incoming webhook, or a bot token and a channel."
+    )
+    webhook_url: str | None = secret_field(
+        default=None, description="Incoming webhook URL (kept encrypted)."
+    )
+    bot_token: str | None = secret_field(default=None, description="Bot token (xoxb-...).")
+    channel: str | None = Field(None, description="Channel ID or name (bot only).")
+    text: str = Field(min_length=1, max_length=40_000, description="Message text; templated.")
+    blocks: list[dict[str, Any]] | None = Field(
+        None, description="Optional Block Kit blocks (JSON).", json_schema_extra={"format": "json"}
+    )
+    thread_ts: str | None = Field(None, description="Reply in this thread (message ts).")
+
+    @field_validator("blocks", mode="before")
+    @classmethod
+    def _parse_blocks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError("blocks must be a JSON list of blocks") from None
+        return value
+
+    @model_validator(mode="after")
+    def _destination(self) -> SlackMessageConfig:
+        if self.via == "webhook":
+            parts = urlsplit(self.webhook_url or "")
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("via 'webhook' needs webhook_url, an https:// URL")
+        elif not (self.bot_token and self.channel):
+            raise ValueError("via 'bot' needs bot_token and channel")
+        return self
+
+
+class SlackMessageAction(BaseActionHandler):
+    """Post a message to Slack through an incoming webhook or a bot token."""
+
+    type = "slack_message"
+    name = "Slack message"
+    description = (
+        "Post a message (text, optional Block Kit blocks) to Slack through an incoming "
+        "webhook or a bot token and channel."
+    )
+    Config = SlackMessageConfig
+    sends = True
+
+    def execute(self, context: StepContext, config: SlackMessageConfig) -> dict[str, Any]:
+        payload: dict[str, Any] = {"text": config.text}
+        if config.blocks is not None:
+            payload["blocks"] = config.blocks
+        if config.thread_ts:
+            payload["thread_ts"] = config.thread_ts
+        client = GuardedClient.from_settings(context.settings)
+        secrets = [config.webhook_url, config.bot_token]
+        try:
+            if config.via == "webhook":
+                response = client.post_json(config.webhook_url or "", payload)
+            else:
+                base = str(context.settings.get("SLACK_API_BASE_URL") or DEFAULT_API_BASE_URL)
+                response = client.post_json(
+                    base.rstrip("/") + "/chat.postMessage",
+                    {"channel": config.channel, **payload},
+                    headers={"Authorization": f"Bearer {config.bot_token}"},
+                )
+        except OutboundError as exc:
+            raise ActionError(
+                redact_secrets(f"Slack: {exc}", secrets), retryable=exc.retryable
+            ) from None
+        output = _webhook_result(response) if config.via == "webhook" else _api_result(response)
+        context.log.info("slack message posted via %s", config.via)
+        return output
+
+
+def _error(code: str, response: GuardedResponse) -> ActionError:
+    code = code.strip()[:100] or f"HTTP {response.status}"
+    retryable = response.status == 429 or response.status >= 500 or code in RETRYABLE_CODES
+    hint = HINTS.get(code)
+    message = f"Slack refused the message: {code}" + (f" ({hint})" if hint else "")
+    return ActionError(
+        message, retryable=retryable, retry_after=response.retry_after if retryable else None
+    )
+
+
+def _webhook_result(response: GuardedResponse) -> dict[str, Any]:
+    """Incoming webhooks answer 200 "ok", or an error code as plain text with a 4xx/5xx."""
+    if response.status == 200:
+        return {"ok": True, "via": "webhook"}
+    code = "ratelimited" if response.status == 429 else response.text
+    raise _error(code, response)
+
+
+def _api_result(response: GuardedResponse) -> dict[str, Any]:
+    """The Web API answers JSON {"ok": bool, "error": code}; 429 with Retry-After when limited."""
+    if response.status == 429:
+        raise _error("ratelimited", response)
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise _error(f"HTTP {response.status}", response)
+    if not data.get("ok"):
+        raise _error(str(data.get("error") or f"HTTP {response.status}"), response)
+    return {"ok": True, "via": "bot", "channel": data.get("channel"), "ts": data.get("ts")}
