@@ -10,6 +10,8 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
+from app.net.policy import OutboundPolicy
+
 # Environment variables the app reads, each documented in README.md "Configuration".
 ENV_VARS = (
     "DATABASE_URL",
@@ -23,6 +25,10 @@ ENV_VARS = (
     "STEPLINE_RETENTION_DAYS",
     "STEPLINE_QUEUE_PREFIX",
     "STEPLINE_API_RATE_LIMIT",
+    "STEPLINE_OUTBOUND_ALLOWLIST",
+    "STEPLINE_OUTBOUND_TIMEOUT_SECONDS",
+    "STEPLINE_OUTBOUND_MAX_RESPONSE_BYTES",
+    "STEPLINE_OUTBOUND_CA_BUNDLE",
 )
 
 DEFAULTS: dict[str, Any] = {
@@ -46,6 +52,18 @@ DEFAULTS: dict[str, Any] = {
     # Requests per user (per address before authentication) across the JSON API, in
     # Flask-Limiter's notation; counted in Redis when REDIS_URL is set, else in memory.
     "API_RATE_LIMIT": "600/minute",
+    # Outbound HTTP (app/net, every call to the outside world). Private destinations are
+    # refused unless listed here (CIDRs such as 10.0.0.0/8, or host names); cloud metadata
+    # addresses are refused whatever the list says.
+    "OUTBOUND_ALLOWLIST": (),
+    "OUTBOUND_CONNECT_TIMEOUT_SECONDS": 5.0,
+    # Whole-request limit, redirects and body included; a step may ask for less, not more.
+    "OUTBOUND_TIMEOUT_SECONDS": 30.0,
+    "OUTBOUND_MAX_RESPONSE_BYTES": 1024 * 1024,
+    # CA bundle (a file) to verify outbound HTTPS with; None: the certifi bundle.
+    "OUTBOUND_CA_BUNDLE": None,
+    # Slack Web API base URL (tests point it at a fake Slack).
+    "SLACK_API_BASE_URL": "https://slack.com/api",
 }
 
 
@@ -99,8 +117,25 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict
         settings["QUEUE_PREFIX"] = env["STEPLINE_QUEUE_PREFIX"]
     if "STEPLINE_API_RATE_LIMIT" in env:
         settings["API_RATE_LIMIT"] = env["STEPLINE_API_RATE_LIMIT"]
+    if "STEPLINE_OUTBOUND_ALLOWLIST" in env:
+        entries = env["STEPLINE_OUTBOUND_ALLOWLIST"].split(",")
+        settings["OUTBOUND_ALLOWLIST"] = tuple(e.strip() for e in entries if e.strip())
+    if "STEPLINE_OUTBOUND_TIMEOUT_SECONDS" in env:
+        settings["OUTBOUND_TIMEOUT_SECONDS"] = float(
+            _int(env["STEPLINE_OUTBOUND_TIMEOUT_SECONDS"], "STEPLINE_OUTBOUND_TIMEOUT_SECONDS")
+        )
+    if "STEPLINE_OUTBOUND_MAX_RESPONSE_BYTES" in env:
+        settings["OUTBOUND_MAX_RESPONSE_BYTES"] = _int(
+            env["STEPLINE_OUTBOUND_MAX_RESPONSE_BYTES"], "STEPLINE_OUTBOUND_MAX_RESPONSE_BYTES"
+        )
+    if "STEPLINE_OUTBOUND_CA_BUNDLE" in env:
+        settings["OUTBOUND_CA_BUNDLE"] = env["STEPLINE_OUTBOUND_CA_BUNDLE"] or None
 
     settings.update(overrides)
+    try:  # a malformed allow-list entry is a start-up error, not a surprise at run time
+        OutboundPolicy.parse(settings["OUTBOUND_ALLOWLIST"])
+    except ValueError as exc:
+        raise RuntimeError(f"STEPLINE_OUTBOUND_ALLOWLIST: {exc}") from None
 
     # Embedded defaults: a SQLite file and generated secrets under instance/.
     if not settings.get("SQLALCHEMY_DATABASE_URI"):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 import pytest
 
+from app import config
 from app.net import BlockedDestinationError, OutboundPolicy
 from app.net.policy import embedded_ipv4, non_public_reason
 
@@ -105,3 +107,24 @@ def test_loopback_names_are_refused_before_any_lookup() -> None:
 def test_a_malformed_allow_list_entry_is_an_error_naming_it(entry: str) -> None:
     with pytest.raises(ValueError, match="allow-list entry"):
         OutboundPolicy.parse([entry])
+
+
+def test_the_allow_list_setting_comes_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the operator's allow-list in the environment
+    monkeypatch.setenv("STEPLINE_OUTBOUND_ALLOWLIST", " 10.0.0.0/8, vault.internal ,")
+    # When settings load
+    settings = config.load(str(tmp_path))
+    # Then the entries are the ones the client's policy is built from
+    assert settings["OUTBOUND_ALLOWLIST"] == ("10.0.0.0/8", "vault.internal")
+    monkeypatch.delenv("STEPLINE_OUTBOUND_ALLOWLIST")
+    assert config.load(str(tmp_path))["OUTBOUND_ALLOWLIST"] == ()
+
+
+def test_a_malformed_allow_list_setting_stops_start_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STEPLINE_OUTBOUND_ALLOWLIST", "10.0.0.0/8,not a host")
+    with pytest.raises(RuntimeError, match=r"STEPLINE_OUTBOUND_ALLOWLIST.*'not a host'"):
+        config.load(str(tmp_path))
