@@ -16,8 +16,9 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from flask import request
-from sqlalchemy import Select, bindparam, tuple_
+from sqlalchemy import BigInteger, Select, bindparam, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from app.api.errors import ApiError
 
@@ -100,17 +101,31 @@ def _bad_cursor() -> ApiError:
     )
 
 
+def _sql_type(column: InstrumentedAttribute[Any]) -> TypeEngine[Any]:
+    sql_type: TypeEngine[Any] = column.type
+    return sql_type.impl_instance if isinstance(sql_type, TypeDecorator) else sql_type
+
+
+def _python_type(sql_type: TypeEngine[Any]) -> type:
+    try:
+        return sql_type.python_type
+    except NotImplementedError:
+        return object
+
+
 def _check_position(order: Sequence[InstrumentedAttribute[Any]], after: tuple[Any, ...]) -> None:
     """A position must have one value per sort column, of the column's Python type."""
     if len(after) != len(order):
         raise _bad_cursor()
     for column, value in zip(order, after, strict=True):
-        expected = column.type.python_type
-        if isinstance(value, bool) or not isinstance(value, expected):
+        sql_type = _sql_type(column)
+        if isinstance(value, bool) or not isinstance(value, _python_type(sql_type)):
             raise _bad_cursor()
         if isinstance(value, datetime) and value.tzinfo is None:
             raise _bad_cursor()
-        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        # A value the column's integer type cannot hold would be a database error, not a 400.
+        bits = 63 if isinstance(sql_type, BigInteger) else 31
+        if isinstance(value, int) and not -(2**bits) <= value < 2**bits:
             raise _bad_cursor()
 
 

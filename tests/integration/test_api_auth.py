@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 import redis
 from flask import Flask
@@ -188,59 +186,51 @@ def test_a_wrong_method_answers_json_405(app: Flask, client: FlaskClient) -> Non
     assert_error(response.get_json(), "method_not_allowed")
 
 
-def test_the_rate_limit_answers_429_with_retry_after(app_config: dict[str, object]) -> None:
+@pytest.fixture
+def three_a_minute(app_config: dict[str, object]) -> None:
+    """The test's app allows 3 API requests a minute per user."""
+    app_config["API_RATE_LIMIT"] = "3/minute"
+
+
+@pytest.mark.usefixtures("three_a_minute")
+def test_the_rate_limit_answers_429_with_retry_after(app: Flask, client: FlaskClient) -> None:
     # Given an API limited to 3 requests a minute per user
-    app = create_app({**app_config, "API_RATE_LIMIT": "3/minute"})
-    try:
-        client = app.test_client()
-        alice, mallory = issue_token(app), issue_token(app, "mallory@example.com")
+    alice, mallory = issue_token(app), issue_token(app, "mallory@example.com")
 
-        # When alice makes a fourth request within the minute
-        statuses = [client.get("/api/v1/me", headers=bearer(alice)).status_code for _ in range(4)]
-        limited = client.get("/api/v1/me", headers=bearer(alice))
+    # When alice makes a fourth request within the minute
+    statuses = [client.get("/api/v1/me", headers=bearer(alice)).status_code for _ in range(4)]
+    limited = client.get("/api/v1/me", headers=bearer(alice))
 
-        # Then it is refused with the error shape and a Retry-After in seconds
-        assert statuses == [200, 200, 200, 429]
-        assert limited.status_code == 429
-        assert_error(limited.get_json(), "rate_limited")
-        assert 1 <= int(limited.headers["Retry-After"]) <= 60
-        # And another user is not held back by alice's budget
-        assert client.get("/api/v1/me", headers=bearer(mallory)).status_code == 200
-    finally:
-        empty_database(app)
+    # Then it is refused with the error shape and a Retry-After in seconds
+    assert statuses == [200, 200, 200, 429]
+    assert limited.status_code == 429
+    assert_error(limited.get_json(), "rate_limited")
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    # And another user is not held back by alice's budget
+    assert client.get("/api/v1/me", headers=bearer(mallory)).status_code == 200
 
 
-def test_requests_without_a_token_are_limited_per_address(
-    app_config: dict[str, object],
-) -> None:
-    app = create_app({**app_config, "API_RATE_LIMIT": "2/minute"})
-    try:
-        client = app.test_client()
+@pytest.mark.usefixtures("three_a_minute")
+def test_requests_without_a_token_are_limited_per_address(client: FlaskClient) -> None:
+    statuses = [client.get("/api/v1/me").status_code for _ in range(4)]
 
-        statuses = [client.get("/api/v1/me").status_code for _ in range(3)]
-
-        assert statuses == [401, 401, 429]
-    finally:
-        empty_database(app)
+    assert statuses == [401, 401, 401, 429]
 
 
+@pytest.mark.usefixtures("three_a_minute")
 def test_the_rate_limit_counts_in_redis_when_configured(app_config: dict[str, object]) -> None:
-    # Given two app processes sharing one Redis (as gunicorn workers do)
-    prefix = f"stepline-test-{uuid.uuid4().hex[:8]}"
-    config = {
-        **app_config,
-        "QUEUE_PREFIX": prefix,
-        "RATELIMIT_STORAGE_URI": REDIS_URL,
-        "API_RATE_LIMIT": "3/minute",
-    }
-    first, second = create_app(config), create_app(config)
+    # Given two app processes counting in one Redis (as gunicorn workers do)
+    app_config["RATELIMIT_STORAGE_URI"] = REDIS_URL
+    first = create_app(app_config)
+    second = create_app(app_config)
+    prefix = str(app_config["QUEUE_PREFIX"])
     try:
         secret = issue_token(first)
 
         # When requests alternate between them
         statuses = [
-            app.test_client().get("/api/v1/me", headers=bearer(secret)).status_code
-            for app in (first, second, first, second)
+            each.test_client().get("/api/v1/me", headers=bearer(secret)).status_code
+            for each in (first, second, first, second)
         ]
 
         # Then they share one budget, counted under this app's key prefix

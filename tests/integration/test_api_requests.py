@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask, Response
 from flask.testing import FlaskClient
 from pydantic import BaseModel, ConfigDict, Field
 
-from app import create_app
 from app.api.bodies import MAX_DEPTH, parse_body
 from app.api.schemas import respond
 from app.extensions import csrf
-from tests.conftest import empty_database
 
 PROBE = "/api/v1/_probe"
 
@@ -45,11 +42,15 @@ def _probe() -> Response:
 
 
 @pytest.fixture
-def probe(app_config: dict[str, object]) -> Iterator[FlaskClient]:
-    app: Flask = create_app({**app_config, "MAX_CONTENT_LENGTH": 64 * 1024})
+def small_bodies(app_config: dict[str, object]) -> None:
+    app_config["MAX_CONTENT_LENGTH"] = 64 * 1024
+
+
+@pytest.fixture
+def probe(small_bodies: None, app: Flask) -> FlaskClient:
+    """A client of an app with the probe route (added before its first request)."""
     app.add_url_rule(PROBE, "probe", csrf.exempt(_probe), methods=["POST"])
-    yield app.test_client()
-    empty_database(app)
+    return app.test_client()
 
 
 def post_raw(client: FlaskClient, data: bytes | str, content_type: str | None) -> Response:

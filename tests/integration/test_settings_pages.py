@@ -191,7 +191,5 @@ def test_unsafe_requests_without_csrf_are_refused(app: Flask, user_client: Flask
     # Then every one is refused and nothing changed
     assert [r.status_code for r in responses] == [400, 400, 400, 400]
     with app.app_context():
-        names = db.session.scalars(
-            select(ApiToken.name).where(ApiToken.revoked_at.is_(None))
-        ).all()
+        names = db.session.scalars(select(ApiToken.name).where(ApiToken.revoked_at.is_(None))).all()
     assert names == ["ci"]
