@@ -20,6 +20,8 @@ Scalar = str | int | float | bool
 TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP header name (RFC 9110 token)
 BAD_VALUE_CHARS = re.compile(r"[\r\n\x00]")
 MAX_ERROR_BODY_CHARS = 300
+# Framing headers the client computes itself; a user's value could only corrupt the request.
+MANAGED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 
 
 def _text(value: Scalar) -> str:
@@ -96,6 +98,8 @@ class HttpRequestConfig(ActionConfig):
         for name, value in headers.items():
             if not TOKEN.fullmatch(name) or BAD_VALUE_CHARS.search(value):
                 raise ValueError("header names must be tokens; values cannot hold line breaks")
+            if name.lower() in MANAGED_HEADERS:
+                raise ValueError(f"the {name} header is set by Stepline")
         return headers
 
     @field_validator("retry_on_statuses")

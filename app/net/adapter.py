@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 from requests import PreparedRequest
 from requests.adapters import HTTPAdapter
 
+from app.net.deadline import WATCHED_POOL_CLASSES
 from app.net.errors import BlockedDestinationError, InvalidURLError, OutboundConnectionError
 from app.net.policy import IPAddress, OutboundPolicy
 
@@ -54,6 +55,13 @@ class PinnedAdapter(HTTPAdapter):
         super().__init__(max_retries=0)
         self.policy = policy
         self.resolver = resolver
+
+    def init_poolmanager(
+        self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
+    ) -> None:
+        """Use connection pools whose sockets the current Deadline can cut."""
+        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+        self.poolmanager.pool_classes_by_scheme = WATCHED_POOL_CLASSES
 
     def pin(self, host: str, port: int) -> IPAddress:
         """Resolve `host` and return the address to connect to, or refuse the destination.

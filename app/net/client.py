@@ -9,7 +9,6 @@ The body is read in pieces within a size cap and a total deadline.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -20,6 +19,7 @@ from requests.structures import CaseInsensitiveDict
 
 from app.net import errors
 from app.net.adapter import ALLOWED_SCHEMES, DEFAULT_PORTS, PinnedAdapter, Resolver
+from app.net.deadline import Deadline
 from app.net.policy import OutboundPolicy
 from app.net.redaction import describe_failure, install_log_redaction
 from app.net.responses import GuardedResponse
@@ -36,21 +36,6 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 ALWAYS_SENSITIVE = ("authorization", "proxy-authorization", "cookie")
 BODY_HEADERS = ("content-type", "content-length", "transfer-encoding", "content-encoding")
 READ_SIZE = 64 * 1024
-
-
-class Deadline:
-    """A point in monotonic time that the whole exchange must finish by."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._end = time.monotonic() + seconds
-
-    def remaining(self) -> float:
-        """Seconds left; raises OutboundTimeoutError when none are."""
-        left = self._end - time.monotonic()
-        if left <= 0:
-            raise errors.OutboundTimeoutError(f"no answer within {self.seconds:g}s")
-        return left
 
 
 def origin(url: str) -> tuple[str, str, int]:
@@ -148,7 +133,29 @@ class GuardedClient:
         `timeout` (seconds, at most the client's own) bounds the whole exchange, redirects
         included. `sensitive_headers` name headers (besides Authorization and Cookie) that are
         dropped when a redirect leaves the original origin."""
-        deadline = Deadline(min(timeout or self.timeout, self.timeout))
+        with Deadline(min(timeout or self.timeout, self.timeout)) as deadline:
+            return self._exchange(
+                method,
+                url,
+                params,
+                headers,
+                content,
+                deadline,
+                follow_redirects,
+                sensitive_headers,
+            )
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | Sequence[tuple[str, str]] | None,
+        headers: Mapping[str, str] | None,
+        content: bytes | None,
+        deadline: Deadline,
+        follow_redirects: bool,
+        sensitive_headers: Iterable[str],
+    ) -> GuardedResponse:
         host = check_scheme(url)
         send_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(
             {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "gzip, deflate"}
@@ -172,9 +179,8 @@ class GuardedClient:
                 response = self._send(adapter, prepared, deadline, host)
                 try:
                     location = response.headers.get("location")
-                    if not (follow_redirects and response.status_code in REDIRECT_STATUSES):
-                        return self._finish(response, current_url, hop, deadline, host)
-                    if not location:
+                    redirected = follow_redirects and response.status_code in REDIRECT_STATUSES
+                    if not (redirected and location):
                         return self._finish(response, current_url, hop, deadline, host)
                     status = response.status_code
                 finally:
@@ -235,7 +241,7 @@ class GuardedClient:
             raise
         except Exception as exc:
             # Chained exceptions carry the URL (path and query): raise without them.
-            raise describe_failure(exc, host, deadline.seconds) from None
+            raise _failure(exc, host, deadline) from None
 
     def _finish(
         self,
@@ -273,7 +279,7 @@ class GuardedClient:
                 connection.close()
             if isinstance(exc, errors.OutboundError):
                 raise
-            raise describe_failure(exc, host, deadline.seconds) from None
+            raise _failure(exc, host, deadline) from None
         return GuardedResponse(
             status=response.status_code,
             reason=response.reason or "",
@@ -287,3 +293,10 @@ class GuardedClient:
         return errors.ResponseTooLargeError(
             f"the response from {host!r} is larger than {self.max_response_bytes} bytes"
         )
+
+
+def _failure(exc: BaseException, host: str, deadline: Deadline) -> errors.OutboundError:
+    """The error for a transport failure; past the deadline, the cut socket means a timeout."""
+    if deadline.expired:
+        return errors.OutboundTimeoutError(f"{host!r} did not answer within {deadline.seconds:g}s")
+    return describe_failure(exc, host, deadline.seconds)

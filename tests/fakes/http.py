@@ -7,7 +7,8 @@
 
 Replies for a route are used in order and the last one repeats. A reply may hold the
 connection until the server stops (`hold=True`, for timeouts), stream chunks with a pause
-between them (`chunks`, `pause`), or be computed from the request (a callable).
+between them (`chunks`, `pause`), trickle its headers (`trickle_headers`), or be computed
+from the request (a callable).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class Reply:
     hold: bool = False
     chunks: tuple[bytes, ...] = ()
     pause: float = 0.0
+    trickle_headers: bool = False  # send the status line and headers a byte per `pause`
 
     @classmethod
     def json(cls, data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
@@ -160,6 +162,16 @@ class _Handler(BaseHTTPRequestHandler):
         reply = self.server.fake._next_reply(request)
         if reply.hold:
             self.server.fake.stopping.wait()
+            self.close_connection = True
+            return
+        if reply.trickle_headers:
+            head = f"HTTP/1.1 {reply.status} OK\r\n".encode()
+            head += b"".join(f"{k}: {v}\r\n".encode() for k, v in reply.headers.items())
+            for byte in self._paced(
+                Reply(chunks=tuple(bytes([b]) for b in head), pause=reply.pause)
+            ):
+                self.wfile.write(byte)
+                self.wfile.flush()
             self.close_connection = True
             return
         self.send_response(reply.status)

@@ -267,3 +267,9 @@ def test_a_secret_echoed_by_the_server_is_redacted_from_the_error(
 
     assert "tok-secret-789" not in str(caught.value)
     assert "[redacted]" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["Host", "content-length", "Transfer-Encoding"])
+def test_framing_headers_are_left_to_the_client(name: str) -> None:
+    with pytest.raises(ValidationError, match="is set by Stepline"):
+        ACTION.validate_config({"url": "https://example.com/", "headers": {name: "1"}})

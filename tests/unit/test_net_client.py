@@ -168,6 +168,18 @@ def test_a_body_that_trickles_is_cut_at_the_total_timeout(server: FakeServer) ->
     assert time.monotonic() - started < 3
 
 
+def test_headers_that_trickle_are_cut_at_the_total_timeout(server: FakeServer) -> None:
+    # Given a server sending its status line and headers one byte every 50 ms (30 s in all)
+    headers = {"X-Padding": "p" * 600}
+    server.on("GET", "/tarpit", Reply(headers=headers, pause=0.05, trickle_headers=True))
+    client = GuardedClient(LOCAL, timeout=0.5)
+    started = time.monotonic()
+    # When / Then: the socket is cut at the deadline, although no single read ever waits long
+    with pytest.raises(OutboundTimeoutError, match=r"did not answer within 0\.5s"):
+        client.request("GET", server.url("/tarpit"))
+    assert time.monotonic() - started < 2
+
+
 def test_a_connect_timeout_is_reported_as_a_retryable_timeout(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
