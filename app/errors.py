@@ -36,9 +36,13 @@ def _code_for(exc: HTTPException) -> str:
 def _render(exc: HTTPException, message: str | None = None) -> ResponseReturnValue:
     status = exc.code or 500
     message = message or exc.description or exc.name
+    # Headers the status requires (Allow on 405, WWW-Authenticate on 401) survive the re-render.
+    headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
     if wants_json():
-        return error_response(status, _code_for(exc), message)
-    return render_template("error.html", status=status, title=exc.name, message=message), status
+        response, _ = error_response(status, _code_for(exc), message)
+        return response, status, headers
+    page = render_template("error.html", status=status, title=exc.name, message=message)
+    return page, status, headers
 
 
 def _handle_http(exc: HTTPException) -> ResponseReturnValue:

@@ -184,6 +184,7 @@ def test_a_wrong_method_answers_json_405(app: Flask, client: FlaskClient) -> Non
 
     assert response.status_code == 405
     assert_error(response.get_json(), "method_not_allowed")
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
 
 
 @pytest.fixture
@@ -242,16 +243,6 @@ def test_the_rate_limit_counts_in_redis_when_configured(app_config: dict[str, ob
     finally:
         empty_database(first)
         empty_database(second)
-
-
-def test_the_limiter_uses_redis_url_when_no_storage_is_named() -> None:
-    from app.api.ratelimit import storage_uri
-
-    assert storage_uri({"REDIS_URL": REDIS_URL}) == REDIS_URL
-    assert storage_uri({"REDIS_URL": None}) == "memory://"
-    assert storage_uri({"REDIS_URL": REDIS_URL, "RATELIMIT_STORAGE_URI": "memory://"}) == (
-        "memory://"
-    )
 
 
 def test_the_token_of_a_deleted_user_fails(app: Flask, client: FlaskClient) -> None:
