@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Response, current_app, render_template
+from markupsafe import Markup, escape
 
 from app.api import auth, bp, openapi
 
@@ -42,6 +44,14 @@ class OperationView:
     parameters: list[dict[str, Any]]
     body: str | None
     responses: list[tuple[str, str, str | None]] = field(default_factory=list)
+
+
+_INLINE_CODE = re.compile(r"`([^`]+)`")
+
+
+def inline_code(text: str) -> Markup:
+    """Escape `text`, then show its `backticked` spans as code (descriptions are Markdown-ish)."""
+    return Markup(_INLINE_CODE.sub(r"<code>\1</code>", str(escape(text))))
 
 
 def _ref_name(ref: str, prefix: str = SCHEMA_PREFIX) -> str:
@@ -143,4 +153,5 @@ def docs_show() -> str:
         document=document,
         operations=_operation_views(document),
         schemas=_schema_views(document["components"]["schemas"]),
+        inline_code=inline_code,
     )

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.api import openapi
+from app.api import docs, openapi
 from app.api.schemas import ActionKindList, ErrorResponse, Me, TriggerKindList
 from app.engine import registry
 from tests.integration.test_api_auth import bearer, issue_token
@@ -125,7 +125,14 @@ def test_the_docs_page_lists_every_operation_without_a_cdn(client: FlaskClient) 
             assert method.upper() in html
     for name in document["components"]["schemas"]:
         assert f'id="schema-{name}"' in html
+    assert "retry after <code>Retry-After</code> seconds" in html
     # And it loads nothing from elsewhere
     assert "https://" not in html.split("<main", 1)[0]
     assert "<script" not in html.split("</head>", 1)[1]
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_descriptions_are_escaped_and_show_code_spans() -> None:
+    assert str(docs.inline_code("<b>`a<i>`</b> `x`")) == (
+        "&lt;b&gt;<code>a&lt;i&gt;</code>&lt;/b&gt; <code>x</code>"
+    )
