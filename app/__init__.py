@@ -9,10 +9,11 @@ from flask import Flask
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Assemble the app: settings, extensions, blueprints, CLI commands."""
-    from app import cli, errors, security
+    """Assemble the app: settings, extensions, blueprints, CLI commands, the engine runtime."""
+    from app import broker, cli, errors, runtime, security
     from app import config as settings
     from app.api import bp as api_bp
+    from app.background import Background
     from app.extensions import csrf, db, htmx, login, migrate
     from app.web import bp as web_bp
 
@@ -30,4 +31,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(web_bp)
     app.register_blueprint(api_bp)
+
+    # The engine: a broker for this app's settings, a runtime on the app's database engine,
+    # and (embedded default) worker and scheduler threads, started on the first request.
+    redis_url, namespace = app.config["REDIS_URL"], app.config["QUEUE_PREFIX"]
+    import dramatiq
+
+    if not broker.matches(dramatiq.get_broker(), redis_url, namespace):
+        broker.install(redis_url, namespace)
+    with app.app_context():
+        engine = db.engine
+    rt = runtime.install(runtime.build(app.config, engine))
+    background = Background(rt, worker_threads=int(app.config["WORKER_THREADS"]))
+    app.extensions["stepline.background"] = background
+    if app.config["EMBEDDED_WORKER"]:
+        app.before_request(background.start)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from datetime import timedelta
 
 import click
 from flask import Flask
@@ -29,5 +30,51 @@ def create_user(email: str, name: str, password: str | None) -> None:
     click.echo(f"created user {user.id} <{user.email}>")
 
 
+@click.command("scheduler")
+@click.option("--interval", type=float, help="Seconds between passes (SCHEDULER_INTERVAL).")
+@with_appcontext
+def scheduler(interval: float | None) -> None:
+    """Run the scheduler loop (recovery, retention) until interrupted."""
+    import signal
+    import threading
+
+    from flask import current_app
+
+    from app import runtime
+    from app.scheduler import Scheduler
+    from app.tasks import send_step
+
+    settings = current_app.config
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    click.echo("scheduler running", err=True)
+    loop = Scheduler(runtime.get(), send_step, recovery_every=settings["RECOVERY_INTERVAL"])
+    loop.run_forever(stop, interval or settings["SCHEDULER_INTERVAL"])
+
+
+def _duration(text: str) -> timedelta:
+    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    try:
+        return timedelta(seconds=int(text[:-1]) * units[text[-1]])
+    except (KeyError, ValueError, IndexError):
+        raise click.BadParameter("use a number and a unit, such as 30d, 12h or 90m") from None
+
+
+@click.command("prune-executions")
+@click.option("--older-than", "older_than", default="30d", show_default=True)
+@with_appcontext
+def prune_executions(older_than: str) -> None:
+    """Delete finished executions older than the given age."""
+    from app.extensions import db
+    from app.services import retention
+
+    deleted = retention.prune(db.session(), _duration(older_than))
+    click.echo(f"deleted {deleted} executions")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(create_user)
+    app.cli.add_command(scheduler)
+    app.cli.add_command(prune_executions)

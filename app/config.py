@@ -24,6 +24,8 @@ ENV_VARS = (
     "STEPLINE_MAX_PAYLOAD_BYTES",
     "STEPLINE_RETENTION_DAYS",
     "STEPLINE_QUEUE_PREFIX",
+    "STEPLINE_SCHEDULER_INTERVAL",
+    "STEPLINE_RECOVERY_INTERVAL",
     "STEPLINE_API_RATE_LIMIT",
     "STEPLINE_OUTBOUND_ALLOWLIST",
     "STEPLINE_OUTBOUND_TIMEOUT_SECONDS",
@@ -47,6 +49,11 @@ DEFAULTS: dict[str, Any] = {
     # Trigger data and each step output are capped to this many bytes of JSON.
     "MAX_PAYLOAD_BYTES": 1024 * 1024,
     "RETENTION_DAYS": 30,
+    # Seconds between scheduler passes, and between recovery passes inside them.
+    "SCHEDULER_INTERVAL": 1.0,
+    "RECOVERY_INTERVAL": 5.0,
+    # A message runs consecutive steps of one execution for at most this many seconds.
+    "TIME_SLICE_SECONDS": 3.0,
     # Prefix of Dramatiq queue names, so that test runs never share a queue.
     "QUEUE_PREFIX": "stepline",
     # Requests per user (per address before authentication) across the JSON API, in
@@ -72,6 +79,13 @@ def _int(value: str, name: str) -> int:
         return int(value)
     except ValueError:
         raise RuntimeError(f"{name} must be an integer, got {value!r}") from None
+
+
+def _float(value: str, name: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise RuntimeError(f"{name} must be a number, got {value!r}") from None
 
 
 def _read_or_create(path: Path, make: Any) -> str:
@@ -113,6 +127,12 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict
     ):
         if env_name in env:
             settings[key] = _int(env[env_name], env_name)
+    for env_name, key in (
+        ("STEPLINE_SCHEDULER_INTERVAL", "SCHEDULER_INTERVAL"),
+        ("STEPLINE_RECOVERY_INTERVAL", "RECOVERY_INTERVAL"),
+    ):
+        if env_name in env:
+            settings[key] = _float(env[env_name], env_name)
     if "STEPLINE_QUEUE_PREFIX" in env:
         settings["QUEUE_PREFIX"] = env["STEPLINE_QUEUE_PREFIX"]
     if "STEPLINE_API_RATE_LIMIT" in env:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,6 +106,7 @@ def app_config(database_url: str) -> dict[str, object]:
 def app(app_config: dict[str, object]) -> Iterator[Flask]:
     app = create_app(app_config)
     yield app
+    app.extensions["stepline.background"].stop()
     empty_database(app)
 
 
@@ -152,3 +154,8 @@ def other_client(app: Flask) -> FlaskClient:
     client = app.test_client()
     register(client, "mallory@example.com")
     return client
+
+
+# The example plugin package (tests/plugins) is "installed" by being on the path: its
+# handlers reach the registry only through their entry points.
+sys.path.insert(0, str(Path(__file__).parent / "plugins"))

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import CursorResult, Dialect, Result
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -52,6 +52,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 JSONDoc = JSON().with_variant(JSONB(), "postgresql")
 # 64-bit ids where rows grow without bound; SQLite needs INTEGER for its rowid alias.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows matched by an UPDATE or DELETE (a typed view of CursorResult.rowcount)."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def enum_column(enum_cls: type[enum.StrEnum]) -> String:

@@ -61,6 +61,8 @@ class Execution(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When recovery may re-send the current step if no progress was recorded; NULL once final.
+    lease_expires_at: Mapped[datetime | None] = mapped_column(index=True)
 
     steps: Mapped[list[ExecutionStep]] = relationship(
         back_populates="execution",

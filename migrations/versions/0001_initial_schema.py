@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 18:42:57.486211
+Create Date: 2026-11-25 18:54:08.597288
 
 """
 from alembic import op
@@ -117,12 +117,14 @@ def upgrade():
     sa.Column('started_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('finished_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('updated_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('lease_expires_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['rerun_of_id'], ['executions.id'], name=op.f('fk_executions_rerun_of_id_executions'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_executions_user_id_users'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['workflow_id'], ['workflows.id'], name=op.f('fk_executions_workflow_id_workflows'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_executions'))
     )
     with op.batch_alter_table('executions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_executions_lease_expires_at'), ['lease_expires_at'], unique=False)
         batch_op.create_index('ix_executions_status_updated', ['status', 'updated_at'], unique=False)
         batch_op.create_index('ix_executions_user_id_created', ['user_id', 'created_at', 'id'], unique=False)
         batch_op.create_index('ix_executions_workflow_id_created', ['workflow_id', 'created_at', 'id'], unique=False)
@@ -183,6 +185,7 @@ def downgrade():
         batch_op.drop_index('ix_executions_workflow_id_created')
         batch_op.drop_index('ix_executions_user_id_created')
         batch_op.drop_index('ix_executions_status_updated')
+        batch_op.drop_index(batch_op.f('ix_executions_lease_expires_at'))
 
     op.drop_table('executions')
     with op.batch_alter_table('actions', schema=None) as batch_op:

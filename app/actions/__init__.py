@@ -1,0 +1,14 @@
+"""Action handlers. BUILTIN_ACTIONS is the one ordered list of the built-in kinds."""
+
+from __future__ import annotations
+
+from app.actions.delay import DelayAction
+from app.actions.filter import FilterAction
+from app.actions.http_request import HttpRequestAction
+from app.actions.log import LogAction
+from app.actions.slack import SlackMessageAction
+from app.actions.transform import TransformAction
+
+BUILTIN_ACTIONS = (
+    TransformAction, FilterAction, DelayAction, LogAction, HttpRequestAction, SlackMessageAction
+)

@@ -1,0 +1,63 @@
+"""The contract every action handler fulfils."""
+
+from __future__ import annotations
+
+import builtins
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from app.engine.context import StepContext
+
+
+class ActionConfig(BaseModel):
+    """Base of every action's config model: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def secret_field(**kwargs: Any) -> Any:
+    """A config field stored encrypted, shown masked, redacted from stored inputs."""
+    from pydantic import Field
+
+    extra = kwargs.pop("json_schema_extra", {}) or {}
+    return Field(json_schema_extra={**extra, "secret": True, "writeOnly": True}, **kwargs)
+
+
+class BaseActionHandler(ABC):
+    """One kind of step. Subclasses set the class attributes and implement `execute`.
+
+    `execute` reads everything from its arguments, is safe to run twice (it may be, after a
+    crash), returns a JSON-able dict, and raises on failure (see app.engine.errors).
+    """
+
+    type: ClassVar[str]
+    name: ClassVar[str]
+    description: ClassVar[str]
+    Config: ClassVar[builtins.type[ActionConfig]]
+    # True when the action has effects outside Stepline (the editor labels it "this really sends").
+    sends: ClassVar[bool] = False
+
+    @classmethod
+    def validate_config(cls, data: Mapping[str, Any]) -> ActionConfig:
+        """Validate a (rendered) config against the handler's model."""
+        return cls.Config.model_validate(dict(data))
+
+    @classmethod
+    def secret_fields(cls) -> frozenset[str]:
+        """Names of the config fields marked with `secret_field`."""
+        return frozenset(
+            name
+            for name, info in cls.Config.model_fields.items()
+            if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("secret")
+        )
+
+    @classmethod
+    def config_schema(cls) -> dict[str, Any]:
+        return cls.Config.model_json_schema()
+
+    @abstractmethod
+    def execute(self, context: StepContext, config: Any) -> dict[str, Any]:
+        """Run the step and return its output."""

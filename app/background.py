@@ -1,0 +1,73 @@
+"""The embedded default: Dramatiq worker threads and the scheduler loop inside the web process.
+
+Started after the process that serves requests exists (never in a gunicorn master with
+--preload: threads do not survive a fork), and stopped at exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from dataclasses import dataclass, field
+
+import dramatiq
+
+from app import runtime as runtimes
+from app.scheduler import Scheduler
+from app.tasks import send_step
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Background:
+    """Worker threads and the scheduler thread of one app."""
+
+    runtime: runtimes.Runtime
+    worker_threads: int
+    worker: dramatiq.Worker | None = None
+    scheduler: Scheduler | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    def start(self) -> None:
+        with self._lock:
+            if self.worker is not None:
+                return
+            broker = dramatiq.get_broker()
+            broker.emit_after("process_boot")
+            self.worker = dramatiq.Worker(
+                broker, worker_threads=self.worker_threads, worker_timeout=100
+            )
+            self.worker.start()
+            settings = self.runtime.settings
+            self.scheduler = Scheduler(
+                self.runtime, send_step, recovery_every=float(settings["RECOVERY_INTERVAL"])
+            )
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self.scheduler.run_forever,
+                args=(self._stop, float(settings["SCHEDULER_INTERVAL"])),
+                name="stepline-scheduler",
+                daemon=True,
+            )
+            self._thread.start()
+            atexit.register(self.stop)
+            log.info("embedded worker started with %s threads", self.worker_threads)
+
+    def stop(self) -> None:
+        with self._lock:
+            if self.worker is None:
+                return
+            self._stop.set()
+            if self._thread is not None:
+                self._thread.join(timeout=10)
+            self.worker.stop(timeout=10_000)
+            self.worker = None
+            atexit.unregister(self.stop)

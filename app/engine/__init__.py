@@ -1,0 +1,1 @@
+"""The execution core: registry, templating, runner, recovery. It never imports Flask."""

@@ -1,0 +1,53 @@
+"""What a step sees when it runs: the trigger's data and earlier steps' outputs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.crypto import SecretBox
+
+
+@dataclass(frozen=True)
+class ExecutionContext:
+    """The data templates read: `trigger`, `steps.<key>`, `execution`, `workflow`."""
+
+    execution_id: int
+    workflow_id: int
+    workflow_name: str
+    user_id: int
+    trigger: Mapping[str, Any]
+    steps: Mapping[str, Any]
+
+    def template_vars(self) -> dict[str, Any]:
+        return {
+            "trigger": self.trigger,
+            "steps": self.steps,
+            "execution": {"id": self.execution_id},
+            "workflow": {"id": self.workflow_id, "name": self.workflow_name},
+        }
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """Everything an action's `execute` may use; it reads nothing else."""
+
+    execution: ExecutionContext
+    step_key: str
+    position: int
+    attempt: int
+    settings: Mapping[str, Any]
+    secrets: SecretBox
+    session_factory: Callable[[], Session]
+    log: logging.LoggerAdapter[logging.Logger] = field(
+        default_factory=lambda: logging.LoggerAdapter(logging.getLogger("app.engine"), {})
+    )
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable across retries and re-deliveries of this step of this execution."""
+        return f"{self.execution.execution_id}:{self.step_key}"

@@ -1,0 +1,71 @@
+"""Engine exceptions (ending in Error) and control-flow signals (not errors)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class EngineError(Exception):
+    """Root of the engine's errors."""
+
+
+class RegistryError(EngineError):
+    """A handler could not be registered (duplicate type, bad handler)."""
+
+
+class UnknownTypeError(EngineError):
+    """No handler is registered for a trigger or action type."""
+
+    def __init__(self, kind: str, type_: str) -> None:
+        super().__init__(f"Unknown {kind} type {type_!r}.")
+        self.type = type_
+
+
+class ActionError(EngineError):
+    """A step failed. `retryable` decides whether the engine may try it again;
+    `retry_after` (seconds) overrides the backoff when the remote side asked for a wait."""
+
+    retryable: bool = True
+
+    def __init__(
+        self, message: str, *, retryable: bool | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        if retryable is not None:
+            self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class TemplateError(ActionError):
+    """A template in a step's config failed to render (syntax, undefined path, sandbox, limits)."""
+
+    retryable = False
+
+
+class ConfigError(ActionError):
+    """A step's rendered config does not match the action's model."""
+
+    retryable = False
+
+
+class OutputTooLargeError(ActionError):
+    """A step's output or a trigger's data is over the size cap."""
+
+    retryable = False
+
+
+class StopWorkflow(Exception):
+    """Raised by an action (filter) to end the execution as completed; later steps are skipped."""
+
+    def __init__(self, output: dict[str, Any]) -> None:
+        super().__init__("stop")
+        self.output = output
+
+
+class Suspend(Exception):
+    """Raised by an action (delay) to run the next step only after `seconds`."""
+
+    def __init__(self, seconds: float, output: dict[str, Any]) -> None:
+        super().__init__(f"suspend {seconds}s")
+        self.seconds = seconds
+        self.output = output

@@ -1,0 +1,74 @@
+"""The process's engine runtime: database sessions, secrets, settings and the runner.
+
+The web app installs one in create_app; a `dramatiq app.tasks` worker process builds its own
+from the environment on first use. Nothing here imports Flask.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import config
+from app.crypto import SecretBox
+from app.engine.runner import Runner, Send
+
+
+@dataclass
+class Runtime:
+    settings: Mapping[str, Any] = field(repr=False)
+    engine: Engine
+    session_factory: Callable[[], Session]
+    secrets: SecretBox
+    runner: Runner
+
+
+_current: Runtime | None = None
+_lock = threading.Lock()
+
+
+def build(settings: Mapping[str, Any], engine: Engine, send: Send | None = None) -> Runtime:
+    """Assemble a runtime around an existing SQLAlchemy engine."""
+    if send is None:
+        from app.tasks import send_step
+
+        send = send_step
+    session_factory = sessionmaker(bind=engine, expire_on_commit=False)
+    secrets = SecretBox(settings["SECRET_KEYS"])
+    runner = Runner(
+        session_factory,
+        send,
+        secrets=secrets,
+        settings=settings,
+        time_slice=float(settings["TIME_SLICE_SECONDS"]),
+    )
+    return Runtime(settings, engine, session_factory, secrets, runner)
+
+
+def install(runtime: Runtime) -> Runtime:
+    global _current
+    with _lock:
+        _current = runtime
+    return runtime
+
+
+def get() -> Runtime:
+    """The installed runtime, or one built from the environment (worker processes)."""
+    global _current
+    with _lock:
+        if _current is None:
+            instance = os.environ.get(
+                "STEPLINE_INSTANCE_PATH", os.path.join(os.getcwd(), "instance")
+            )
+            settings = config.load(instance)
+            engine = create_engine(
+                settings["SQLALCHEMY_DATABASE_URI"], **settings["SQLALCHEMY_ENGINE_OPTIONS"]
+            )
+            _current = build(settings, engine)
+        return _current

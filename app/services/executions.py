@@ -1,0 +1,202 @@
+"""Execution use cases: trigger, cancel, re-run (from the start or from the failed step)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from app.engine.errors import TemplateError
+from app.engine.runner import Send, next_enabled
+from app.engine.templating import Renderer
+from app.models import Execution, ExecutionStep, Workflow
+from app.models.base import rowcount, utcnow
+from app.services.errors import Conflict, NotFound, PayloadTooLarge
+from app.services.workflows import snapshot as workflow_snapshot
+
+_renderer = Renderer(cpu_seconds=0.5)
+RUN_KEY_LENGTH = 255
+
+
+def get_execution(session: Session, execution_id: int, owner_id: int) -> Execution:
+    """The user's execution, or NotFound (also for another user's execution)."""
+    execution = session.scalar(
+        select(Execution).where(Execution.id == execution_id, Execution.user_id == owner_id)
+    )
+    if execution is None:
+        raise NotFound(f"execution {execution_id}")
+    return execution
+
+
+def _run_key(
+    workflow: Workflow, data: Mapping[str, Any], execution_vars: dict[str, Any]
+) -> str | None:
+    if not workflow.run_key_template:
+        return None
+    variables = {"trigger": data, "steps": {}, **execution_vars}
+    try:
+        value = _renderer.render(workflow.run_key_template, variables, "run_key", text=True)
+    except TemplateError:
+        return None
+    return str(value)[:RUN_KEY_LENGTH] or None
+
+
+def _check_size(data: Mapping[str, Any], settings: Mapping[str, Any]) -> None:
+    limit = int(settings["MAX_PAYLOAD_BYTES"])
+    size = len(json.dumps(data))
+    if size > limit:
+        raise PayloadTooLarge(f"The trigger data is {size} bytes, over the cap of {limit} bytes.")
+
+
+def start(
+    session: Session,
+    workflow: Workflow,
+    data: Mapping[str, Any],
+    *,
+    send: Send,
+    settings: Mapping[str, Any],
+    trigger_type: str | None = None,
+    rerun_of: Execution | None = None,
+    reuse_outputs: Mapping[str, Any] | None = None,
+) -> Execution:
+    """Create an execution with its snapshot and steps, commit, then ring the doorbell.
+
+    `reuse_outputs` (step key → output) marks those steps completed without running them.
+    """
+    _check_size(data, settings)
+    frozen = workflow_snapshot(workflow)
+    actions = frozen["actions"]
+    reuse = dict(reuse_outputs or {})
+    now = utcnow()
+    lease = timedelta(seconds=float(settings["EXECUTION_LEASE_SECONDS"]))
+    execution = Execution(
+        workflow_id=workflow.id,
+        user_id=workflow.user_id,
+        status="pending",
+        trigger_type=trigger_type or frozen["trigger"]["type"],
+        trigger_data=dict(data),
+        snapshot=frozen,
+        workflow_version=workflow.version,
+        rerun_of_id=rerun_of.id if rerun_of else None,
+        created_at=now,
+        updated_at=now,
+        lease_expires_at=now + lease,
+    )
+    session.add(execution)
+    session.flush()
+    execution.run_key = _run_key(
+        workflow, data, {"execution": {"id": execution.id}, "workflow": frozen["workflow"]}
+    )
+    first = next_enabled(actions, -1)
+    while first < len(actions) and actions[first]["key"] in reuse:
+        first = next_enabled(actions, first)
+    rows = []
+    for position, action in enumerate(actions):
+        reused = position < first and action["key"] in reuse
+        status = "completed" if reused else "pending"
+        if not action.get("enabled", True) or (position < first and not reused):
+            status = "skipped"
+        rows.append(
+            {
+                "execution_id": execution.id,
+                "position": position,
+                "action_key": action["key"],
+                "action_type": action["type"],
+                "status": status,
+                "attempts": 0,
+                "output": reuse.get(action["key"]) if reused else None,
+                "attempt_log": [],
+            }
+        )
+    if rows:
+        session.execute(insert(ExecutionStep), rows)
+    execution.position = first
+    if first >= len(actions):
+        execution.status = "completed"
+        execution.started_at = execution.finished_at = now
+        execution.lease_expires_at = None
+    session.commit()
+    if first < len(actions):
+        send(execution.id, first, 1, 0.0)
+    return execution
+
+
+def cancel(session: Session, execution: Execution) -> Execution:
+    """Stop a live execution; its queued messages then do nothing."""
+    now = utcnow()
+    changed = rowcount(
+        session.execute(
+            update(Execution)
+            .where(Execution.id == execution.id, Execution.status.in_(("pending", "running")))
+            .values(
+                status="cancelled",
+                finished_at=now,
+                updated_at=now,
+                lease_expires_at=None,
+                error="Cancelled by a user.",
+            )
+        )
+    )
+    if changed != 1:
+        session.rollback()
+        raise Conflict("Only a pending or running execution can be cancelled.")
+    session.execute(
+        update(ExecutionStep)
+        .where(ExecutionStep.execution_id == execution.id, ExecutionStep.status == "pending")
+        .values(status="skipped")
+    )
+    session.commit()
+    session.refresh(execution)
+    return execution
+
+
+def rerun(
+    session: Session,
+    execution: Execution,
+    workflow: Workflow,
+    *,
+    send: Send,
+    settings: Mapping[str, Any],
+    from_failed: bool = False,
+    trigger_data: Mapping[str, Any] | None = None,
+) -> Execution:
+    """Run the workflow's current definition again with the same (or edited) trigger data.
+
+    From the failed step: the outputs of the steps before it are reused, matched by key, so
+    steps that already had their effect are not run again."""
+    if execution.status in ("pending", "running"):
+        raise Conflict("The execution is still running; cancel it first or wait.")
+    reuse: dict[str, Any] = {}
+    if from_failed:
+        if execution.status != "failed":
+            raise Conflict("Only a failed execution can be re-run from its failed step.")
+        steps = session.execute(
+            select(
+                ExecutionStep.position,
+                ExecutionStep.action_key,
+                ExecutionStep.status,
+                ExecutionStep.output,
+            )
+            .where(ExecutionStep.execution_id == execution.id)
+            .order_by(ExecutionStep.position)
+        ).all()
+        for step in steps:
+            if step.status == "failed":
+                break
+            if step.status == "completed":
+                reuse[step.action_key] = step.output
+    data = execution.trigger_data if trigger_data is None else trigger_data
+    return start(
+        session,
+        workflow,
+        data,
+        send=send,
+        settings=settings,
+        trigger_type=execution.trigger_type,
+        rerun_of=execution,
+        reuse_outputs=reuse,
+    )

@@ -1,0 +1,69 @@
+"""Workflow definitions as data: what pages, the API, import and export exchange."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.engine.retry import RetrySettings
+
+KEY_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+MAX_STEPS = 100
+
+
+class TriggerSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field("manual", description="A trigger type from GET /api/v1/triggers.")
+    config: dict[str, Any] = Field(default_factory=dict)
+    sample_data: dict[str, Any] | None = Field(
+        None, description="Example trigger data for the editor's picker and step tests."
+    )
+
+
+class StepSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str | None = Field(
+        None,
+        pattern=KEY_PATTERN,
+        description="Stable slug used in templates (steps.<key>); generated when omitted.",
+    )
+    type: str = Field(description="An action type from GET /api/v1/actions.")
+    name: str = Field("", max_length=200)
+    config: dict[str, Any] = Field(default_factory=dict)
+    retry: RetrySettings | None = None
+    enabled: bool = True
+    continue_on_error: bool = False
+
+
+class WorkflowSpec(BaseModel):
+    """A whole workflow definition: name, trigger and ordered steps."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=5000)
+    trigger: TriggerSpec = Field(default_factory=TriggerSpec)
+    steps: list[StepSpec] = Field(default_factory=list, max_length=MAX_STEPS)
+    run_key_template: str | None = Field(
+        None, max_length=500, description="Template evaluated per execution, e.g. a customer id."
+    )
+
+
+def slugify(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    if not slug or not slug[0].isalpha():
+        slug = f"step_{slug}" if slug else "step"
+    return slug[:56]
+
+
+def unique_key(base: str, taken: set[str]) -> str:
+    key = slugify(base)
+    candidate, n = key, 2
+    while candidate in taken:
+        candidate = f"{key}_{n}"
+        n += 1
+    return candidate

@@ -1,0 +1,280 @@
+"""Workflow use cases: create, update, delete, enable/disable, export, snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.actions.base import BaseActionHandler
+from app.crypto import SecretBox
+from app.engine import registry
+from app.engine.retry import RetrySettings
+from app.engine.runner import REDACTED
+from app.engine.templating import Renderer, has_template
+from app.models import Action, Trigger, Workflow
+from app.models.base import utcnow
+from app.services.errors import NotFound, ValidationFailed
+from app.services.specs import StepSpec, TriggerSpec, WorkflowSpec, unique_key
+
+_renderer = Renderer()
+
+
+def get_workflow(session: Session, workflow_id: int, owner_id: int) -> Workflow:
+    """The user's workflow, or NotFound (also for another user's workflow)."""
+    workflow = session.scalar(
+        select(Workflow)
+        .where(Workflow.id == workflow_id, Workflow.user_id == owner_id)
+        .options(selectinload(Workflow.actions), selectinload(Workflow.trigger))
+    )
+    if workflow is None:
+        raise NotFound(f"workflow {workflow_id}")
+    return workflow
+
+
+def _templated(config: Any, loc: Sequence[int | str]) -> bool:
+    """True when the value at `loc` (or a container above it) is a template string."""
+    value = config
+    for part in loc:
+        if isinstance(value, str):
+            break
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return isinstance(value, str) and has_template(value)
+
+
+def _pydantic_problem(exc: ValidationError, where: str, config: Any) -> ValidationFailed | None:
+    for error in exc.errors():
+        loc = error["loc"]
+        if _templated(config, loc):
+            continue  # checked after rendering, when the template has a value
+        path = ".".join([where, *(str(p) for p in loc)])
+        return ValidationFailed(error["msg"], field=path)
+    return None
+
+
+def _step_config(
+    handler: BaseActionHandler,
+    config: dict[str, Any],
+    where: str,
+    secrets: SecretBox,
+    previous: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Validate one step's config (templates syntax-checked) and encrypt its secrets."""
+    problems = _renderer.check(config, where)
+    if problems:
+        field, message = problems[0]
+        raise ValidationFailed(message, field=field)
+    secret_names = handler.secret_fields()
+    stored = dict(config)
+    for name in secret_names & stored.keys():
+        value = stored[name]
+        if value == REDACTED and previous and SecretBox.is_encrypted(previous.get(name)):
+            stored[name] = previous[name]  # the editor showed the mask: keep the stored secret
+    plain = {k: ("x" if SecretBox.is_encrypted(v) else v) for k, v in stored.items()}
+    try:
+        handler.validate_config(plain)
+    except ValidationError as exc:
+        problem = _pydantic_problem(exc, where, plain)
+        if problem:
+            raise problem from None
+    for name in secret_names & stored.keys():
+        value = stored[name]
+        if isinstance(value, str) and value and not SecretBox.is_encrypted(value):
+            stored[name] = secrets.encrypt(value)
+    return stored
+
+
+def _validate_trigger(spec: TriggerSpec) -> None:
+    if spec.type not in registry.triggers():
+        raise ValidationFailed(f"Unknown trigger type {spec.type!r}.", field="trigger.type")
+    try:
+        registry.triggers().get(spec.type).validate_config(spec.config)
+    except ValidationError as exc:
+        problem = _pydantic_problem(exc, "trigger.config", {})
+        if problem:
+            raise problem from None
+
+
+def _build_actions(
+    spec: WorkflowSpec, secrets: SecretBox, previous: dict[str, Action]
+) -> list[Action]:
+    actions_registry = registry.actions()
+    given = [s.key for s in spec.steps if s.key]
+    for index, step in enumerate(spec.steps):
+        if step.key and given.count(step.key) > 1:
+            raise ValidationFailed(f"The key {step.key!r} is used twice.", f"steps.{index}.key")
+    taken = set(given)
+    built = []
+    for index, step in enumerate(spec.steps):
+        where = f"steps.{index}"
+        if step.type not in actions_registry:
+            raise ValidationFailed(f"Unknown action type {step.type!r}.", field=f"{where}.type")
+        handler = actions_registry.get(step.type)
+        key = step.key or unique_key(step.type, taken)
+        taken.add(key)
+        old = previous.get(key)
+        config = _step_config(
+            handler, step.config, f"{where}.config", secrets, old.config if old else None
+        )
+        built.append(
+            Action(
+                position=index,
+                key=key,
+                type=step.type,
+                name=step.name or handler.name,
+                config=config,
+                retry=step.retry.model_dump() if step.retry else {},
+                enabled=step.enabled,
+                continue_on_error=step.continue_on_error,
+                sample_output=old.sample_output if old else None,
+            )
+        )
+    return built
+
+
+def _check_run_key(template: str | None) -> None:
+    if template:
+        problems = _renderer.check(template, "run_key_template")
+        if problems:
+            raise ValidationFailed(problems[0][1], field="run_key_template")
+
+
+def create_workflow(
+    session: Session, owner_id: int, spec: WorkflowSpec, secrets: SecretBox
+) -> Workflow:
+    """Validate and store a new (disabled) workflow."""
+    _validate_trigger(spec.trigger)
+    _check_run_key(spec.run_key_template)
+    workflow = Workflow(
+        user_id=owner_id,
+        name=spec.name.strip(),
+        description=spec.description,
+        run_key_template=spec.run_key_template or None,
+        enabled=False,
+        version=1,
+    )
+    workflow.trigger = Trigger(
+        type=spec.trigger.type, config=spec.trigger.config, sample_data=spec.trigger.sample_data
+    )
+    workflow.actions = _build_actions(spec, secrets, {})
+    session.add(workflow)
+    session.commit()
+    return workflow
+
+
+def update_workflow(
+    session: Session, workflow: Workflow, spec: WorkflowSpec, secrets: SecretBox
+) -> Workflow:
+    """Replace the definition; bumps the version. Running executions keep their snapshot."""
+    _validate_trigger(spec.trigger)
+    _check_run_key(spec.run_key_template)
+    previous = {a.key: a for a in workflow.actions}
+    actions = _build_actions(spec, secrets, previous)
+    trigger = workflow.trigger
+    assert trigger is not None
+    type_changed = trigger.type != spec.trigger.type
+    if type_changed and workflow.enabled:
+        registry.triggers().get(trigger.type).unregister(session, trigger)
+    trigger.type = spec.trigger.type
+    trigger.config = spec.trigger.config
+    if spec.trigger.sample_data is not None:
+        trigger.sample_data = spec.trigger.sample_data
+    if type_changed:
+        trigger.state = {}
+    workflow.name = spec.name.strip()
+    workflow.description = spec.description
+    workflow.run_key_template = spec.run_key_template or None
+    workflow.actions.clear()
+    session.flush()  # old rows go before new ones take their (workflow, key) slots
+    workflow.actions.extend(actions)
+    workflow.version += 1
+    workflow.updated_at = utcnow()
+    if workflow.enabled:
+        registry.triggers().get(trigger.type).register(session, trigger)
+    session.commit()
+    return workflow
+
+
+def delete_workflow(session: Session, workflow: Workflow) -> None:
+    if workflow.enabled and workflow.trigger is not None:
+        registry.triggers().get(workflow.trigger.type).unregister(session, workflow.trigger)
+    session.delete(workflow)
+    session.commit()
+
+
+def set_enabled(session: Session, workflow: Workflow, enabled: bool) -> Workflow:
+    """Turn the workflow on or off; the trigger handler registers or unregisters."""
+    if workflow.enabled == enabled:
+        return workflow
+    trigger = workflow.trigger
+    assert trigger is not None
+    handler = registry.triggers().get(trigger.type)
+    if enabled:
+        handler.register(session, trigger)
+    else:
+        handler.unregister(session, trigger)
+    workflow.enabled = enabled
+    session.commit()
+    return workflow
+
+
+def to_spec(workflow: Workflow) -> WorkflowSpec:
+    """The definition as data; secret values are left out (export, API)."""
+    steps = []
+    for action in workflow.actions:
+        handler = registry.actions().get(action.type) if action.type in registry.actions() else None
+        secret_names = handler.secret_fields() if handler else frozenset()
+        config = {k: v for k, v in action.config.items() if k not in secret_names}
+        steps.append(
+            StepSpec(
+                key=action.key,
+                type=action.type,
+                name=action.name,
+                config=config,
+                retry=RetrySettings.model_validate(action.retry) if action.retry else None,
+                enabled=action.enabled,
+                continue_on_error=action.continue_on_error,
+            )
+        )
+    trigger = workflow.trigger
+    return WorkflowSpec(
+        name=workflow.name,
+        description=workflow.description,
+        trigger=TriggerSpec(
+            type=trigger.type if trigger else "manual",
+            config=trigger.config if trigger else {},
+            sample_data=trigger.sample_data if trigger else None,
+        ),
+        steps=steps,
+        run_key_template=workflow.run_key_template,
+    )
+
+
+def snapshot(workflow: Workflow) -> dict[str, Any]:
+    """The frozen definition an execution runs (secrets stay encrypted inside)."""
+    trigger = workflow.trigger
+    return {
+        "workflow": {"id": workflow.id, "name": workflow.name, "version": workflow.version},
+        "trigger": {
+            "type": trigger.type if trigger else "manual",
+            "config": trigger.config if trigger else {},
+        },
+        "actions": [
+            {
+                "key": a.key,
+                "type": a.type,
+                "name": a.name,
+                "config": a.config,
+                "retry": a.retry,
+                "enabled": a.enabled,
+                "continue_on_error": a.continue_on_error,
+            }
+            for a in workflow.actions
+        ],
+    }

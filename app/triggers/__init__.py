@@ -1,0 +1,7 @@
+"""Trigger handlers. BUILTIN_TRIGGERS is the one ordered list of the built-in kinds."""
+
+from __future__ import annotations
+
+from app.triggers.manual import ManualTrigger
+
+BUILTIN_TRIGGERS = (ManualTrigger,)

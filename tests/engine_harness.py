@@ -1,0 +1,263 @@
+"""A running engine for tests: SQLite + StubBroker in process, or PostgreSQL + Redis with real
+`dramatiq app.tasks` worker processes and a `flask scheduler` process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import redis
+from cryptography.fernet import Fernet
+from flask import Flask
+from sqlalchemy import select
+
+from app import create_app
+from app.extensions import db
+from app.models import Execution, ExecutionStep, User, Workflow
+from app.services import executions, workflows
+from app.services.specs import WorkflowSpec
+from app.tasks import send_step
+
+ROOT = Path(__file__).resolve().parents[1]
+PLUGINS = ROOT / "tests" / "plugins"
+BIN = Path(sys.executable).parent
+REDIS_URL = os.environ.get("STEPLINE_TEST_REDIS", "redis://127.0.0.1:6379/0")
+FINAL = ("completed", "failed", "cancelled")
+
+
+def _wait_for_line(
+    process: subprocess.Popen[str], needle: str, timeout: float, lines: list[str]
+) -> threading.Thread:
+    """Read the process's stderr into `lines` until `needle` appears (and drain it after)."""
+    assert process.stderr is not None
+    found = threading.Event()
+
+    def pump() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            lines.append(line)
+            if needle in line:
+                found.set()
+
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    if not found.wait(timeout):
+        raise RuntimeError(f"{process.args} did not print {needle!r}:\n{''.join(lines)[-3000:]}")
+    return thread
+
+
+def _reap(process: subprocess.Popen[str], pump: threading.Thread) -> None:
+    """After the process exited: let the pump read to EOF, then close the pipe."""
+    pump.join(timeout=10)
+    if process.stderr is not None:
+        process.stderr.close()
+
+
+class Engine:
+    """One app plus the processes that run its executions."""
+
+    def __init__(
+        self, backend: str, database_url: str, tmp: Path, mode: str | None = None, **settings: Any
+    ) -> None:
+        self.backend = backend
+        self.mode = mode or ("stub" if backend == "sqlite" else "redis")
+        self.namespace = f"stepline-test-{uuid.uuid4().hex[:10]}"
+        self.tmp = tmp
+        self.lease = float(settings.pop("lease", 2))
+        config: dict[str, Any] = {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "engine-test",
+            "SECRET_KEYS": Fernet.generate_key().decode(),
+            "QUEUE_PREFIX": self.namespace,
+            "EXECUTION_LEASE_SECONDS": self.lease,
+            "RECOVERY_INTERVAL": 0.2,
+            "SCHEDULER_INTERVAL": 0.1,
+            **settings,
+        }
+        if self.mode == "redis":
+            config.update(REDIS_URL=REDIS_URL, EMBEDDED_WORKER=False)
+        self.app: Flask = create_app(config)
+        self.processes: list[subprocess.Popen[str]] = []
+        self.workers: list[subprocess.Popen[str]] = []
+        self.logs: dict[str, list[str]] = {}  # stderr of each process, printed at close
+        self.pumps: dict[int, threading.Thread] = {}
+        if self.mode == "stub":
+            self.background.start()
+        else:
+            self.start_worker()
+            self.start_scheduler()
+
+    # -- processes ------------------------------------------------------------------------
+
+    @property
+    def background(self) -> Any:
+        return self.app.extensions["stepline.background"]
+
+    def _env(self) -> dict[str, str]:
+        config = self.app.config
+        return {
+            **{k: v for k, v in os.environ.items() if not k.startswith("STEPLINE_")},
+            "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
+            "REDIS_URL": REDIS_URL,
+            "SECRET_KEY": config["SECRET_KEY"],
+            "STEPLINE_SECRET_KEYS": config["SECRET_KEYS"],
+            "STEPLINE_QUEUE_PREFIX": self.namespace,
+            "STEPLINE_EXECUTION_LEASE_SECONDS": str(int(self.lease)),
+            "STEPLINE_RECOVERY_INTERVAL": "0.2",
+            "STEPLINE_SCHEDULER_INTERVAL": "0.1",
+            "STEPLINE_EMBEDDED_WORKER": "false",
+            "STEPLINE_INSTANCE_PATH": str(self.tmp),
+            "dramatiq_worker_timeout": "100",
+            "PYTHONPATH": os.pathsep.join([str(PLUGINS), str(ROOT)]),
+            "FLASK_APP": "app",
+        }
+
+    def _spawn(self, args: list[str], ready: str) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=self._env(),
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+        self.processes.append(process)
+        lines = self.logs.setdefault(f"{args[0].rsplit('/', 1)[-1]}[{process.pid}]", [])
+        self.pumps[process.pid] = _wait_for_line(process, ready, 30, lines)
+        return process
+
+    def stop_worker(self, worker: subprocess.Popen[str]) -> None:
+        """SIGTERM: Dramatiq finishes in-flight messages, then exits."""
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+        _reap(worker, self.pumps[worker.pid])
+        self.workers.remove(worker)
+
+    def start_worker(self, threads: int = 4) -> subprocess.Popen[str]:
+        worker = self._spawn(
+            [str(BIN / "dramatiq"), "app.tasks", "--processes", "1", "--threads", str(threads)],
+            "ready for action",
+        )
+        self.workers.append(worker)
+        return worker
+
+    def start_scheduler(self) -> subprocess.Popen[str]:
+        return self._spawn([str(BIN / "flask"), "scheduler"], "scheduler running")
+
+    def kill_worker(self, worker: subprocess.Popen[str]) -> None:
+        """kill -9 the worker's whole process group (dramatiq forks its worker process)."""
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+        _reap(worker, self.pumps[worker.pid])
+        self.workers.remove(worker)
+
+    def close(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            if process.stderr is not None and not process.stderr.closed:
+                _reap(process, self.pumps[process.pid])
+        self.background.stop()
+        for name, lines in self.logs.items():
+            sys.stderr.write(f"---- {name}\n{''.join(lines)[-5000:]}")
+        if self.mode == "redis":
+            self.flush_namespace()
+        with self.app.app_context():
+            db.engine.dispose()
+
+    def flush_namespace(self) -> int:
+        """Delete every Redis key of this test's namespace (and nothing else)."""
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(match=f"{self.namespace}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+        return len(keys)
+
+    # -- data -----------------------------------------------------------------------------
+
+    def user(self, email: str | None = None) -> int:
+        with self.app.app_context():
+            user = User(email=email or f"{uuid.uuid4().hex[:12]}@example.com", name="")
+            user.set_password("x" * 12)
+            db.session.add(user)
+            db.session.commit()
+            return user.id
+
+    def workflow(self, spec: dict[str, Any], user_id: int | None = None) -> int:
+        with self.app.app_context():
+            owner = user_id or self.user()
+            runtime = self.app.extensions["stepline.background"].runtime
+            wf = workflows.create_workflow(
+                db.session(), owner, WorkflowSpec.model_validate(spec), runtime.secrets
+            )
+            return wf.id
+
+    def trigger(self, workflow_id: int, data: dict[str, Any] | None = None) -> int:
+        with self.app.app_context():
+            wf = db.session.get(Workflow, workflow_id)
+            assert wf is not None
+            execution = executions.start(
+                db.session(), wf, data or {}, send=send_step, settings=self.app.config
+            )
+            return execution.id
+
+    def execution(self, execution_id: int) -> Execution:
+        with self.app.app_context():
+            found = db.session.get(Execution, execution_id)
+            assert found is not None
+            db.session.expunge(found)
+            return found
+
+    def steps(self, execution_id: int) -> list[ExecutionStep]:
+        with self.app.app_context():
+            rows = db.session.scalars(
+                select(ExecutionStep)
+                .where(ExecutionStep.execution_id == execution_id)
+                .order_by(ExecutionStep.position)
+            ).all()
+            for row in rows:
+                db.session.expunge(row)
+            return list(rows)
+
+    def wait(self, *execution_ids: int, timeout: float = 30.0) -> list[Execution]:
+        """Wait until every execution is final, watching the rows."""
+        return self._poll(execution_ids, timeout)
+
+    def _all_final(self, ids: tuple[int, ...]) -> bool:
+        return all(self.execution(i).status in FINAL for i in ids)
+
+    @staticmethod
+    def _wait_until(condition: Callable[[], bool], deadline: float) -> None:
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def _poll(self, ids: tuple[int, ...], timeout: float) -> list[Execution]:
+        deadline = time.monotonic() + timeout
+        self._wait_until(lambda: self._all_final(ids), deadline)
+        return [self.execution(i) for i in ids]
+
+
+def engine_fixture(
+    backend: str, database_url: str, tmp: Path, mode: str | None = None, **settings: Any
+) -> Iterator[Engine]:
+    engine = Engine(backend, database_url, tmp, mode, **settings)
+    try:
+        yield engine
+    finally:
+        engine.close()

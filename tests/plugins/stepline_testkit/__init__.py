@@ -1,0 +1,81 @@
+"""A tiny third-party plugin package, "installed" by putting tests/plugins on the path.
+
+Its handlers reach Stepline only through the `stepline.actions` entry-point group (see the
+dist-info folder beside it): core code does not know them. Besides the example `shout`
+action, it carries the actions the engine tests need in real worker processes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from pydantic import Field
+
+from app.actions.base import ActionConfig, BaseActionHandler
+from app.engine.context import StepContext
+from app.engine.errors import ActionError
+
+
+class ShoutConfig(ActionConfig):
+    text: str = Field(description="Text to shout.")
+
+
+class ShoutAction(BaseActionHandler):
+    """Upper-case a text (the example plugin)."""
+
+    type = "shout"
+    name = "Shout"
+    description = "Upper-case a text (an example plugin action)."
+    Config = ShoutConfig
+
+    def execute(self, context: StepContext, config: ShoutConfig) -> dict[str, Any]:
+        return {"text": config.text.upper() + "!"}
+
+
+class FlakyConfig(ActionConfig):
+    succeed_on_attempt: int = Field(1, ge=1)
+    retryable: bool = True
+
+
+class FlakyAction(BaseActionHandler):
+    """Fail until the given attempt, then succeed (tests retries)."""
+
+    type = "test_flaky"
+    name = "Flaky (test)"
+    description = "Fail until the given attempt, then succeed."
+    Config = FlakyConfig
+
+    def execute(self, context: StepContext, config: FlakyConfig) -> dict[str, Any]:
+        if context.attempt < config.succeed_on_attempt:
+            raise ActionError(
+                f"planned failure on attempt {context.attempt}", retryable=config.retryable
+            )
+        return {"attempt": context.attempt}
+
+
+class EffectConfig(ActionConfig):
+    journal: str = Field(description="File that gets one line per run of this step.")
+    sleep_first_attempt: float = Field(0.0, ge=0, description="Seconds to sleep on attempt 1.")
+    marker: str = ""
+
+
+class EffectAction(BaseActionHandler):
+    """Append one line per run to a journal file (counts side effects across processes)."""
+
+    type = "test_effect"
+    name = "Effect (test)"
+    description = "Append a line to a journal file; optionally sleep on the first attempt."
+    Config = EffectConfig
+    sends = True
+
+    def execute(self, context: StepContext, config: EffectConfig) -> dict[str, Any]:
+        line = f"{context.idempotency_key} attempt={context.attempt} pid={os.getpid()}\n"
+        if context.attempt == 1 and config.sleep_first_attempt:
+            with open(config.journal + ".started", "a") as handle:
+                handle.write(line)
+            time.sleep(config.sleep_first_attempt)
+        with open(config.journal, "a") as handle:
+            handle.write(line)
+        return {"pid": os.getpid(), "attempt": context.attempt, "marker": config.marker}

@@ -1,0 +1,77 @@
+"""The sandboxed renderer: values, types, undefined paths, limits."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from app.engine.errors import TemplateError
+from app.engine.templating import Renderer
+
+VARS = {
+    "trigger": {"a": "{{ 7*7 }}", "n": 3, "items": [1, 2], "q": 'x"&#\n'},
+    "steps": {"s": {"y": 2}},
+}
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Renderer:
+    return Renderer(cpu_seconds=1.0, max_output=100_000)
+
+
+def test_data_is_inserted_never_rendered_again(renderer: Renderer) -> None:
+    assert renderer.render("{{ trigger.a }}!", VARS, "f") == "{{ 7*7 }}!"
+
+
+def test_a_single_expression_keeps_its_type_unless_text_is_asked(renderer: Renderer) -> None:
+    assert renderer.render("{{ trigger.n * 2 }}", VARS, "f") == 6
+    assert renderer.render("{{ trigger.items }}", VARS, "f") == [1, 2]
+    assert renderer.render("{{ trigger.n }}", VARS, "f", text=True) == "3"
+
+
+def test_mapping_fields_win_over_methods(renderer: Renderer) -> None:
+    assert renderer.render("{{ trigger.items | length }}", VARS, "f") == 2
+
+
+def test_nested_structures_render_leaf_by_leaf(renderer: Renderer) -> None:
+    value = {"body": {"q": "{{ trigger.q }}", "list": ["{{ steps.s.y }}", 5]}}
+    assert renderer.render(value, VARS, "config") == {"body": {"q": 'x"&#\n', "list": [2, 5]}}
+
+
+def test_a_missing_path_names_the_field_and_what_exists(renderer: Renderer) -> None:
+    with pytest.raises(TemplateError, match=r"config\.x: no field 'z' \(available: y\)"):
+        renderer.render("{{ steps.s.z }}", VARS, "config.x")
+
+
+def test_syntax_errors_are_reported_with_their_field(renderer: Renderer) -> None:
+    assert renderer.check({"a": ["ok", "{{ broken"]}, "steps.0.config") == [
+        (
+            "steps.0.config.a.1",
+            "template syntax error: unexpected end of template, expected 'end of print statement'.",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+        "{{ 'a' * 10000000 }}",
+        "{{ [0] * 10000000 }}",
+        "{{ 'x'.ljust(10000000) }}",
+        "{{ '{:>10000000}'.format(1) }}",
+        "{{ '%10000000d' % 1 }}",
+        "{{ '%*d' % (10000000, 1) }}",
+        "{{ 'x' | center(10000000) }}",
+        "{{ 2 ** 10000000 }}",
+        "{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}"
+        "{% endfor %}",
+        "{% for i in range(100000) %}{{ 'abcdefghij' }}{% endfor %}",
+    ],
+)
+def test_resource_bombs_are_refused_within_the_budget(renderer: Renderer, source: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(TemplateError):
+        renderer.render(source, VARS, "f")
+    assert time.monotonic() - started < 3
