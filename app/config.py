@@ -31,6 +31,7 @@ ENV_VARS = (
     "STEPLINE_OUTBOUND_TIMEOUT_SECONDS",
     "STEPLINE_OUTBOUND_MAX_RESPONSE_BYTES",
     "STEPLINE_OUTBOUND_CA_BUNDLE",
+    "STEPLINE_SLACK_API_BASE_URL",
 )
 
 DEFAULTS: dict[str, Any] = {
@@ -69,7 +70,7 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOUND_MAX_RESPONSE_BYTES": 1024 * 1024,
     # CA bundle (a file) to verify outbound HTTPS with; None: the certifi bundle.
     "OUTBOUND_CA_BUNDLE": None,
-    # Slack Web API base URL (tests point it at a fake Slack).
+    # Slack Web API base URL (tests, and worker processes in tests, point it at a fake Slack).
     "SLACK_API_BASE_URL": "https://slack.com/api",
 }
 
@@ -150,6 +151,8 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict
         )
     if "STEPLINE_OUTBOUND_CA_BUNDLE" in env:
         settings["OUTBOUND_CA_BUNDLE"] = env["STEPLINE_OUTBOUND_CA_BUNDLE"] or None
+    if env.get("STEPLINE_SLACK_API_BASE_URL"):
+        settings["SLACK_API_BASE_URL"] = env["STEPLINE_SLACK_API_BASE_URL"]
 
     settings.update(overrides)
     try:  # a malformed allow-list entry is a start-up error, not a surprise at run time

@@ -128,3 +128,19 @@ def test_a_malformed_allow_list_setting_stops_start_up(
     monkeypatch.setenv("STEPLINE_OUTBOUND_ALLOWLIST", "10.0.0.0/8,not a host")
     with pytest.raises(RuntimeError, match=r"STEPLINE_OUTBOUND_ALLOWLIST.*'not a host'"):
         config.load(str(tmp_path))
+
+
+def test_the_other_outbound_settings_come_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STEPLINE_OUTBOUND_TIMEOUT_SECONDS", "12")
+    monkeypatch.setenv("STEPLINE_OUTBOUND_MAX_RESPONSE_BYTES", "2048")
+    monkeypatch.setenv("STEPLINE_OUTBOUND_CA_BUNDLE", "/etc/ssl/internal-ca.pem")
+    monkeypatch.setenv("STEPLINE_SLACK_API_BASE_URL", "http://slack.internal/api")
+
+    settings = config.load(str(tmp_path))
+
+    assert settings["OUTBOUND_TIMEOUT_SECONDS"] == 12.0
+    assert settings["OUTBOUND_MAX_RESPONSE_BYTES"] == 2048
+    assert settings["OUTBOUND_CA_BUNDLE"] == "/etc/ssl/internal-ca.pem"
+    assert settings["SLACK_API_BASE_URL"] == "http://slack.internal/api"
