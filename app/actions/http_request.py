@@ -40,6 +40,8 @@ def _pairs(fields: dict[str, Scalar | list[Scalar]]) -> list[tuple[str, str]]:
 
 
 class HttpRequestConfig(ActionConfig):
+    """What an HTTP request step sends: method, URL, query, headers, body, auth, limits."""
+
     # Validation errors never quote the input: it may hold a token or a password.
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
@@ -181,6 +183,7 @@ class HttpRequestAction(BaseActionHandler):
     sends = True
 
     def execute(self, context: StepContext, config: HttpRequestConfig) -> dict[str, Any]:
+        """Send the request; return {status, headers, body} or raise a (retryable) ActionError."""
         secrets = [config.auth_token, config.auth_password]
         credentials = auth_headers(config)
         headers = {**config.headers, **credentials}

@@ -47,6 +47,8 @@ HINTS = {
 
 
 class SlackMessageConfig(ActionConfig):
+    """Where a Slack message goes (webhook, or bot token and channel) and what it says."""
+
     # Validation errors never quote the input: the webhook URL and the token are credentials.
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
@@ -100,6 +102,7 @@ class SlackMessageAction(BaseActionHandler):
     sends = True
 
     def execute(self, context: StepContext, config: SlackMessageConfig) -> dict[str, Any]:
+        """Post the message; Slack's refusals become step errors, rate limits retry later."""
         payload: dict[str, Any] = {"text": config.text}
         if config.blocks is not None:
             payload["blocks"] = config.blocks
@@ -138,7 +141,7 @@ def _error(code: str, response: GuardedResponse) -> ActionError:
 
 def _webhook_result(response: GuardedResponse) -> dict[str, Any]:
     """Incoming webhooks answer 200 "ok", or an error code as plain text with a 4xx/5xx."""
-    if response.status == 200:
+    if 200 <= response.status < 300:
         return {"ok": True, "via": "webhook"}
     code = "ratelimited" if response.status == 429 else response.text
     raise _error(code, response)

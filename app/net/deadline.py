@@ -48,10 +48,14 @@ class WatchedHTTPSConnection(HTTPSConnection):
 
 
 class WatchedHTTPConnectionPool(HTTPConnectionPool):
+    """An HTTP pool making WatchedHTTPConnections."""
+
     ConnectionCls = WatchedHTTPConnection
 
 
 class WatchedHTTPSConnectionPool(HTTPSConnectionPool):
+    """An HTTPS pool making WatchedHTTPSConnections."""
+
     ConnectionCls = WatchedHTTPSConnection
 
 
@@ -77,6 +81,7 @@ class Deadline:
 
     @property
     def expired(self) -> bool:
+        """Whether the deadline has passed."""
         return time.monotonic() >= self._end
 
     def remaining(self) -> float:

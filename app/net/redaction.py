@@ -28,6 +28,7 @@ class RedactPaths(logging.Filter):
     """Replace request paths ("/...") and URLs in urllib3's log arguments."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's arguments; never drop the record."""
         if isinstance(record.args, tuple):
             record.args = tuple(
                 REDACTED if isinstance(arg, str) and (arg.startswith("/") or "://" in arg) else arg

@@ -61,10 +61,12 @@ class GuardedResponse:
 
     @property
     def media_type(self) -> str:
+        """The Content-Type without parameters, lower-case."""
         return content_type_parts(self.headers.get("content-type"))[0]
 
     @property
     def is_json(self) -> bool:
+        """Whether the response declares a JSON media type."""
         return is_json_media_type(self.media_type)
 
     @property
@@ -91,4 +93,5 @@ class GuardedResponse:
 
     @property
     def retry_after(self) -> float | None:
+        """Seconds the server asked to wait (Retry-After), or None."""
         return retry_after_seconds(self.headers.get("retry-after"))

@@ -55,6 +55,14 @@ def test_a_response_is_returned_with_status_headers_and_body(
     assert response.parsed_body() == {"items": [1, 2]}
 
 
+def test_a_head_request_reads_no_body(server: FakeServer, client: GuardedClient) -> None:
+    server.on("HEAD", "/file", Reply(body=b"x" * 50, headers={"ETag": '"v1"'}))
+
+    response = client.request("HEAD", server.url("/file"))
+
+    assert (response.status, response.headers["etag"], response.content) == (200, '"v1"', b"")
+
+
 def test_query_values_are_percent_encoded_and_arrive_intact(
     server: FakeServer, client: GuardedClient
 ) -> None:
