@@ -1,10 +1,11 @@
 """The one guarded HTTP client used by every outbound call (actions, Slack, Google, OAuth).
 
-Use `GuardedClient.from_settings(settings)` and call `request` or `post_json`. Destinations
-are checked after resolution and the connection goes to the checked address (see adapter.py);
-redirects are re-checked hop by hop; only http/https; connect and total timeouts; a response
-size cap. `OUTBOUND_ALLOWLIST` (CIDRs or host names) opens chosen private destinations; there
-is no switch that turns the guard off.
+Use `GuardedClient.from_settings(settings)` and call `request` or `post_json`; a library that
+brings its own requests.Session (Authlib) gets the address guard through `guard_session`.
+Destinations are checked after resolution and the connection goes to the checked address
+(see adapter.py); redirects are re-checked hop by hop; only http/https; connect and total
+timeouts; a response size cap. `OUTBOUND_ALLOWLIST` (CIDRs or host names) opens chosen
+private destinations; there is no switch that turns the guard off.
 
 Why not `requests-hardened` (1.3.0, the maintained library we looked at first): its adapter
 pins the checked IP the same way, but it can only allow *all* loopback addresses or none (no
@@ -15,6 +16,7 @@ it would have meant replacing the method that does the check, i.e. all of it.
 
 from __future__ import annotations
 
+from app.net.adapter import guard_session
 from app.net.client import GuardedClient
 from app.net.errors import (
     BlockedDestinationError,
@@ -41,5 +43,6 @@ __all__ = [
     "ResponseTooLargeError",
     "TLSError",
     "TooManyRedirectsError",
+    "guard_session",
     "retry_after_seconds",
 ]

@@ -15,6 +15,7 @@ import socket
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+import requests
 from requests import PreparedRequest
 from requests.adapters import HTTPAdapter
 
@@ -109,3 +110,20 @@ class PinnedAdapter(HTTPAdapter):
     def get_connection(self, url: Any, proxies: Any = None) -> Any:
         """The pre-2.32 entry point would skip the check; refuse it."""
         raise NotImplementedError("PinnedAdapter supports get_connection_with_tls_context only")
+
+
+def guard_session(
+    session: requests.Session, policy: OutboundPolicy, resolver: Resolver = system_resolver
+) -> requests.Session:
+    """Route a library's own requests.Session (Authlib's OAuth client, say) through the guard.
+
+    Every hop, redirects included, then goes through PinnedAdapter's address check; the
+    environment's proxies and .netrc are ignored and at most 5 redirects are followed.
+    Timeouts and the size cap stay the caller's business: prefer GuardedClient where the
+    call is ours."""
+    session.trust_env = False
+    session.max_redirects = 5
+    adapter = PinnedAdapter(policy, resolver)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session

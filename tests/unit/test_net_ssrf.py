@@ -8,8 +8,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
-from app.net import BlockedDestinationError, GuardedClient, OutboundConnectionError, OutboundPolicy
+from app.net import (
+    BlockedDestinationError,
+    GuardedClient,
+    OutboundConnectionError,
+    OutboundPolicy,
+    guard_session,
+)
 from tests.fakes.http import FakeServer, Reply
 from tests.fakes.listener import ConnectionSpy, CountingListener
 
@@ -205,3 +212,20 @@ def test_a_redirect_to_another_scheme_is_refused(spy: ConnectionSpy) -> None:
         server.on("GET", "/go", Reply.redirect("file:///etc/passwd"))
         with pytest.raises(BlockedDestinationError, match="only http and https"):
             GuardedClient(OutboundPolicy.parse(["127.0.0.1"])).request("GET", server.url("/go"))
+
+
+def test_a_library_session_under_the_guard_refuses_loopback_and_its_redirects(
+    listener: CountingListener,
+) -> None:
+    # Given a plain requests.Session (as Authlib uses) put under the guard
+    with FakeServer() as server, requests.Session() as session:
+        guard_session(session, OutboundPolicy.parse(["127.0.0.1/32"]))
+        server.on("GET", "/token", Reply.redirect(f"http://[::1]:{listener.port}/"))
+        # When it follows a redirect to loopback, or names loopback directly
+        with pytest.raises(BlockedDestinationError):
+            session.get(server.url("/token"), timeout=5)
+        with pytest.raises(BlockedDestinationError):
+            session.get(f"http://localhost:{listener.port}/", timeout=5)
+        # Then the allow-listed server was reached, and the listener never was
+        assert len(server.requests) == 1
+    assert listener.connections() == 0
