@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.models.base import Base
 from app.models.connections import Connection, ConnectionStatus
 from app.models.executions import Execution, ExecutionStatus, ExecutionStep, StepStatus
+from app.models.idempotency import IdempotencyKey
 from app.models.users import ApiToken, User
 from app.models.workflows import Action, Trigger, Workflow
 
@@ -17,6 +18,7 @@ __all__ = [
     "Execution",
     "ExecutionStatus",
     "ExecutionStep",
+    "IdempotencyKey",
     "StepStatus",
     "Trigger",
     "User",
