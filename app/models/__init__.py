@@ -6,6 +6,7 @@ from app.models.base import Base
 from app.models.connections import Connection, ConnectionStatus
 from app.models.executions import Execution, ExecutionStatus, ExecutionStep, StepStatus
 from app.models.idempotency import IdempotencyKey
+from app.models.trigger_log import ScheduleSlot, SlotStatus, WebhookDelivery
 from app.models.users import ApiToken, User
 from app.models.workflows import Action, Trigger, Workflow
 
@@ -19,8 +20,11 @@ __all__ = [
     "ExecutionStatus",
     "ExecutionStep",
     "IdempotencyKey",
+    "ScheduleSlot",
+    "SlotStatus",
     "StepStatus",
     "Trigger",
     "User",
+    "WebhookDelivery",
     "Workflow",
 ]

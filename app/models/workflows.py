@@ -54,6 +54,8 @@ class Trigger(Base):
     sample_data: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)
     webhook_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     next_run_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Trigger health: an enabled workflow with no run for this long is shown as overdue.
+    expect_every_seconds: Mapped[int | None]
     connection_id: Mapped[int | None] = mapped_column(
         ForeignKey("connections.id", ondelete="SET NULL")
     )
