@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.models.base import Base
 from app.models.connections import Connection, ConnectionStatus
+from app.models.editor import WorkflowDraft, WorkflowVersion
 from app.models.executions import Execution, ExecutionStatus, ExecutionStep, StepStatus
 from app.models.idempotency import IdempotencyKey
 from app.models.trigger_log import ScheduleSlot, SlotStatus, WebhookDelivery
@@ -27,4 +28,6 @@ __all__ = [
     "User",
     "WebhookDelivery",
     "Workflow",
+    "WorkflowDraft",
+    "WorkflowVersion",
 ]
