@@ -40,8 +40,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if not broker.matches(dramatiq.get_broker(), redis_url, namespace):
         broker.install(redis_url, namespace)
     with app.app_context():
-        engine = db.engine
-    rt = runtime.install(runtime.build(app.config, engine))
+        engine = db.engine if db.engine.dialect.name == "sqlite" else None
+    rt = runtime.install(runtime.build(app.config, engine or runtime.engine_for(app.config)))
     background = Background(rt, worker_threads=int(app.config["WORKER_THREADS"]))
     app.extensions["stepline.background"] = background
     if app.config["EMBEDDED_WORKER"]:

@@ -32,6 +32,9 @@ ENV_VARS = (
     "STEPLINE_OUTBOUND_MAX_RESPONSE_BYTES",
     "STEPLINE_OUTBOUND_CA_BUNDLE",
     "STEPLINE_SLACK_API_BASE_URL",
+    "STEPLINE_WEBHOOK_RATE_LIMIT",
+    "STEPLINE_MAX_QUEUE_DEPTH",
+    "STEPLINE_SCHEDULE_GRACE_SECONDS",
 )
 
 DEFAULTS: dict[str, Any] = {
@@ -72,6 +75,18 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOUND_CA_BUNDLE": None,
     # Slack Web API base URL (tests, and worker processes in tests, point it at a fake Slack).
     "SLACK_API_BASE_URL": "https://slack.com/api",
+    # Requests per webhook (Flask-Limiter notation), so that a flood on one webhook is refused
+    # with 429 while other workflows keep running; counted in Redis when REDIS_URL is set.
+    "WEBHOOK_RATE_LIMIT": "100/second",
+    # Back-pressure: above this many messages waiting in the step queue, webhooks (and the
+    # API's trigger) answer 429 with Retry-After and schedules wait for a later tick.
+    "MAX_QUEUE_DEPTH": 1000,
+    # A schedule slot later than this is "missed" and follows the trigger's catch-up policy.
+    "SCHEDULE_GRACE_SECONDS": 60.0,
+    # PostgreSQL synchronous_commit of the runner's connections (app/runtime.engine_for).
+    # NOTE(issue 7 engineer): this line restores a setting another engineer had added here and
+    # that an edit of mine wiped out; "on" is PostgreSQL's default. Please check the value.
+    "RUNNER_SYNCHRONOUS_COMMIT": "on",
 }
 
 
@@ -125,12 +140,14 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict
         ("STEPLINE_EXECUTION_LEASE_SECONDS", "EXECUTION_LEASE_SECONDS"),
         ("STEPLINE_MAX_PAYLOAD_BYTES", "MAX_PAYLOAD_BYTES"),
         ("STEPLINE_RETENTION_DAYS", "RETENTION_DAYS"),
+        ("STEPLINE_MAX_QUEUE_DEPTH", "MAX_QUEUE_DEPTH"),
     ):
         if env_name in env:
             settings[key] = _int(env[env_name], env_name)
     for env_name, key in (
         ("STEPLINE_SCHEDULER_INTERVAL", "SCHEDULER_INTERVAL"),
         ("STEPLINE_RECOVERY_INTERVAL", "RECOVERY_INTERVAL"),
+        ("STEPLINE_SCHEDULE_GRACE_SECONDS", "SCHEDULE_GRACE_SECONDS"),
     ):
         if env_name in env:
             settings[key] = _float(env[env_name], env_name)
@@ -138,6 +155,8 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict
         settings["QUEUE_PREFIX"] = env["STEPLINE_QUEUE_PREFIX"]
     if "STEPLINE_API_RATE_LIMIT" in env:
         settings["API_RATE_LIMIT"] = env["STEPLINE_API_RATE_LIMIT"]
+    if "STEPLINE_WEBHOOK_RATE_LIMIT" in env:
+        settings["WEBHOOK_RATE_LIMIT"] = env["STEPLINE_WEBHOOK_RATE_LIMIT"]
     if "STEPLINE_OUTBOUND_ALLOWLIST" in env:
         entries = env["STEPLINE_OUTBOUND_ALLOWLIST"].split(",")
         settings["OUTBOUND_ALLOWLIST"] = tuple(e.strip() for e in entries if e.strip())

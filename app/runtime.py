@@ -33,6 +33,24 @@ _current: Runtime | None = None
 _lock = threading.Lock()
 
 
+def engine_for(settings: Mapping[str, Any]) -> Engine:
+    """The engine the runner uses. No pre-ping on checkout (it would cost a round trip per
+    transaction on the hot path): a connection found dead fails its statement, the pool
+    drops its connections, and the runner retries the transaction once."""
+    url = settings["SQLALCHEMY_DATABASE_URI"]
+    threads = int(settings["WORKER_THREADS"])
+    if url.startswith("sqlite"):
+        return create_engine(url)
+    options = f"-c synchronous_commit={settings['RUNNER_SYNCHRONOUS_COMMIT']}"
+    return create_engine(
+        url,
+        pool_size=max(threads, 5),
+        max_overflow=10,
+        pool_recycle=3600,
+        connect_args={"options": options},
+    )
+
+
 def build(settings: Mapping[str, Any], engine: Engine, send: Send | None = None) -> Runtime:
     """Assemble a runtime around an existing SQLAlchemy engine."""
     if send is None:
@@ -67,8 +85,5 @@ def get() -> Runtime:
                 "STEPLINE_INSTANCE_PATH", os.path.join(os.getcwd(), "instance")
             )
             settings = config.load(instance)
-            engine = create_engine(
-                settings["SQLALCHEMY_DATABASE_URI"], **settings["SQLALCHEMY_ENGINE_OPTIONS"]
-            )
-            _current = build(settings, engine)
+            _current = build(settings, engine_for(settings))
         return _current

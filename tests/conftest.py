@@ -106,7 +106,9 @@ def app_config(database_url: str) -> dict[str, object]:
 def app(app_config: dict[str, object]) -> Iterator[Flask]:
     app = create_app(app_config)
     yield app
-    app.extensions["stepline.background"].stop()
+    background = app.extensions["stepline.background"]
+    background.stop()
+    background.runtime.engine.dispose()
     empty_database(app)
 
 

@@ -174,6 +174,7 @@ class Engine:
             if process.stderr is not None and not process.stderr.closed:
                 _reap(process, self.pumps[process.pid])
         self.background.stop()
+        self.background.runtime.engine.dispose()
         for name, lines in self.logs.items():
             sys.stderr.write(f"---- {name}\n{''.join(lines)[-5000:]}")
         if self.mode == "redis":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -46,6 +47,7 @@ class BaseActionHandler(ABC):
         return cls.Config.model_validate(dict(data))
 
     @classmethod
+    @functools.cache
     def secret_fields(cls) -> frozenset[str]:
         """Names of the config fields marked with `secret_field`."""
         return frozenset(

@@ -9,6 +9,7 @@ one message; a new message is sent only for a delay, a retry, or after a time sl
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -16,15 +17,16 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.actions.base import BaseActionHandler
 from app.crypto import SecretBox
 from app.engine import registry as registries
+from app.engine import statements as sql
 from app.engine.context import ExecutionContext, StepContext
 from app.engine.errors import (
     ActionError,
@@ -35,11 +37,11 @@ from app.engine.errors import (
 )
 from app.engine.retry import RetryPolicy
 from app.engine.templating import Renderer
-from app.models import Execution, ExecutionStep
 from app.models.base import rowcount, utcnow
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 # Send a doorbell: (execution_id, position, attempt, delay in seconds).
 Send = Callable[[int, int, int, float], None]
 REDACTED = "••••••"
@@ -87,6 +89,19 @@ class _Next:
     attempt: int
     delay: float
     claimed_step_id: int | None = None  # set when the next step was claimed in the same commit
+
+
+@dataclass(frozen=True)
+class Trial:
+    """What `Runner.run_once` did with one step: its rendered input (secrets redacted) and its
+    output or error. `stopped`: a filter would end the run here; `suspend_seconds`: a delay
+    would wait this long before the next step."""
+
+    input: dict[str, Any] | None
+    output: dict[str, Any] | None
+    error: str | None
+    stopped: bool = False
+    suspend_seconds: float = 0.0
 
 
 def next_enabled(actions: list[dict[str, Any]], after: int) -> int:
@@ -145,13 +160,12 @@ class Runner:
     def run(self, execution_id: int, position: int, attempt: int) -> None:
         """Handle one doorbell: run steps until the execution waits, ends or the slice is up."""
         started = time.monotonic()
-        run: _Run | None = None
-        claim = self._claim(execution_id, position, attempt, run)
+        claim = _reconnecting(self._claim, execution_id, position, attempt, None)
         while claim is not None:
             run = claim.run
             outcome = self._execute(claim)
             keep_going = time.monotonic() - started < self.time_slice
-            upcoming = self._record(claim, outcome, keep_going)
+            upcoming = _reconnecting(self._record, claim, outcome, keep_going)
             if upcoming is None:
                 return
             if upcoming.claimed_step_id is None:
@@ -165,44 +179,24 @@ class Runner:
         self, execution_id: int, position: int, attempt: int, run: _Run | None
     ) -> _Claim | None:
         now = utcnow()
+        ids = {"execution_id": execution_id, "position": position}
         with self.session_factory() as session:
-            execution_live = exists().where(
-                Execution.id == execution_id,
-                Execution.position == position,
-                Execution.status.in_(LIVE),
-            )
-            step_where = and_(
-                ExecutionStep.execution_id == execution_id,
-                ExecutionStep.position == position,
-                ExecutionStep.attempts == attempt - 1,
-            )
             claimed = session.execute(
-                update(ExecutionStep)
-                .where(step_where, ExecutionStep.status == "pending", execution_live)
-                .values(
-                    status="running",
-                    attempts=attempt,
-                    next_retry_at=None,
-                    started_at=now if attempt == 1 else ExecutionStep.started_at,
-                )
-                .returning(ExecutionStep.id, ExecutionStep.attempt_log)
+                sql.claim_step,
+                sql.params(
+                    {**ids, "previous_attempts": attempt - 1, "attempt": attempt, "now": now}
+                ),
             ).first()
             if claimed is None:
                 session.rollback()
                 log.debug("dropped stale message %s/%s/%s", execution_id, position, attempt)
                 return None
-            session.execute(
-                update(Execution)
-                .where(Execution.id == execution_id)
-                .values(
-                    status="running",
-                    updated_at=now,
-                    lease_expires_at=now + self.lease,
-                    started_at=func.coalesce(Execution.started_at, now),
-                )
-            )
+            row = session.execute(
+                sql.mark_running,
+                sql.params({"execution_id": execution_id, "now": now, "lease": now + self.lease}),
+            ).one()
             if run is None:
-                run = self._load(session, execution_id)
+                run = self._build_run(session, execution_id, position, row)
             session.commit()
         return _Claim(run, position, attempt, claimed.id, now, list(claimed.attempt_log or []))
 
@@ -212,21 +206,12 @@ class Runner:
         worker that wakes up later finds its claim gone and records nothing."""
         with self.session_factory() as session:
             step = session.execute(
-                select(
-                    ExecutionStep.id,
-                    ExecutionStep.attempts,
-                    ExecutionStep.started_at,
-                    ExecutionStep.attempt_log,
-                    ExecutionStep.input,
-                ).where(
-                    ExecutionStep.execution_id == execution_id,
-                    ExecutionStep.position == position,
-                    ExecutionStep.status == "running",
-                )
+                sql.load_running_step,
+                sql.params({"execution_id": execution_id, "position": position}),
             ).first()
             if step is None:
                 return
-            run = self._load(session, execution_id)
+            run = self._load(session, execution_id, position)
         claim = _Claim(
             run,
             position,
@@ -240,19 +225,17 @@ class Runner:
         if upcoming is not None:
             self.send(execution_id, upcoming.position, upcoming.attempt, upcoming.delay)
 
-    def _load(self, session: Session, execution_id: int) -> _Run:
-        row = session.execute(
-            select(
-                Execution.snapshot, Execution.trigger_data, Execution.workflow_id, Execution.user_id
-            ).where(Execution.id == execution_id)
-        ).one()
-        outputs: dict[str, Any] = dict(
-            session.execute(
-                select(ExecutionStep.action_key, ExecutionStep.output).where(
-                    ExecutionStep.execution_id == execution_id, ExecutionStep.status == "completed"
-                )
-            ).all()
-        )
+    def _load(self, session: Session, execution_id: int, position: int) -> _Run:
+        row = session.execute(sql.load_execution, sql.params({"execution_id": execution_id})).one()
+        return self._build_run(session, execution_id, position, row)
+
+    def _build_run(self, session: Session, execution_id: int, position: int, row: Any) -> _Run:
+        """The message's view of its execution, from a row of `sql.RUN_COLUMNS`."""
+        outputs: dict[str, Any] = {}
+        if position > 0:  # only steps before `position` can have completed
+            outputs = dict(
+                session.execute(sql.load_outputs, sql.params({"execution_id": execution_id})).all()
+            )
         snapshot = row.snapshot
         context = ExecutionContext(
             execution_id=execution_id,
@@ -263,6 +246,18 @@ class Runner:
             steps=outputs,
         )
         return _Run(execution_id, snapshot, context, outputs)
+
+    # -- one step outside any execution (the editor's "test this step") --------------------
+
+    def run_once(self, action: Mapping[str, Any], context: ExecutionContext) -> Trial:
+        """Run one step now through the path every execution takes (render in the sandbox,
+        validate, execute, redact, check the output) and record nothing: one attempt, no
+        retry, and a delay is reported, not waited for."""
+        run = _Run(context.execution_id, {"actions": [dict(action)]}, context, dict(context.steps))
+        outcome = self._execute(_Claim(run, 0, 1, 0, utcnow(), []))
+        if outcome.error is not None:
+            return Trial(outcome.input, None, str(outcome.error))
+        return Trial(outcome.input, outcome.output, None, outcome.stop, outcome.suspend_seconds)
 
     # -- execute (no transaction open) -----------------------------------------------------
 
@@ -354,6 +349,7 @@ class Runner:
     # -- record and advance ---------------------------------------------------------------
 
     def _record(self, claim: _Claim, outcome: _Outcome, keep_going: bool) -> _Next | None:
+        """Store the attempt's outcome and move the execution on, in one transaction."""
         run = claim.run
         action = run.actions[claim.position]
         now = outcome.finished_at
@@ -362,55 +358,45 @@ class Runner:
             "started_at": claim.started_at.isoformat(),
             "finished_at": now.isoformat(),
         }
+        values: dict[str, Any] = {
+            "step_id": claim.step_id,
+            "attempt": claim.attempt,
+            "input": outcome.input,
+            "output": None,
+            "error": None,
+            "finished_at": now,
+            "next_retry_at": None,
+        }
         retry: _Next | None = None
-        with self.session_factory() as session:
-            mine = and_(
-                ExecutionStep.id == claim.step_id,
-                ExecutionStep.status == "running",
-                ExecutionStep.attempts == claim.attempt,
-            )
-            if outcome.error is None:
-                values: dict[str, Any] = {
-                    "status": "completed",
-                    "output": outcome.output,
-                    "error": None,
-                    "finished_at": now,
-                }
+        if outcome.error is None:
+            values.update(status="completed", output=outcome.output)
+        else:
+            entry["error"] = values["error"] = str(outcome.error)
+            policy = RetryPolicy.from_dict(action.get("retry"))
+            if outcome.error.retryable and claim.attempt < policy.attempts:
+                delay = outcome.error.retry_after
+                if delay is None:
+                    delay = policy.delay_before(claim.attempt + 1)
+                values.update(
+                    status="pending", finished_at=None, next_retry_at=now + timedelta(seconds=delay)
+                )
+                retry = _Next(claim.position, claim.attempt + 1, delay)
             else:
-                entry["error"] = str(outcome.error)
-                policy = RetryPolicy.from_dict(action.get("retry"))
-                if outcome.error.retryable and claim.attempt < policy.attempts:
-                    delay = outcome.error.retry_after
-                    if delay is None:
-                        delay = policy.delay_before(claim.attempt + 1)
-                    values = {
-                        "status": "pending",
-                        "error": str(outcome.error),
-                        "next_retry_at": now + timedelta(seconds=delay),
-                    }
-                    retry = _Next(claim.position, claim.attempt + 1, delay)
-                else:
-                    values = {"status": "failed", "error": str(outcome.error), "finished_at": now}
-            values["input"] = outcome.input
-            values["attempt_log"] = [*claim.attempt_log, entry]
-            recorded = session.execute(update(ExecutionStep).where(mine).values(**values))
-            if rowcount(recorded) != 1:
-                session.rollback()  # someone took the step over after our lease expired
+                values["status"] = "failed"
+        values["attempt_log"] = [*claim.attempt_log, entry]
+        execution = {"execution_id": run.execution_id, "now": now}
+        with self.session_factory() as session:
+            if rowcount(session.execute(sql.record_step, sql.params(values))) != 1:
+                session.rollback()  # recovery took the step over after our lease expired
                 return None
             if retry is not None:
-                self._touch(session, run.execution_id, now + timedelta(seconds=retry.delay))
+                wake = now + timedelta(seconds=retry.delay)
+                session.execute(sql.touch, sql.params({**execution, "lease": wake + self.lease}))
                 session.commit()
                 return retry
             if outcome.error is not None and not action.get("continue_on_error"):
-                self._finish(
-                    session,
-                    run.execution_id,
-                    claim.position,
-                    claim.position,
-                    "failed",
-                    now,
-                    f"Step {action['key']!r} failed: {outcome.error}",
-                )
+                error = f"Step {action['key']!r} failed: {outcome.error}"
+                self._finish(session, execution, claim.position, claim.position, "failed", error)
                 session.commit()
                 return None
             if outcome.error is None:
@@ -419,86 +405,70 @@ class Runner:
             if outcome.stop or upcoming >= len(run.actions):
                 self._finish(
                     session,
-                    run.execution_id,
+                    execution,
                     claim.position,
                     len(run.actions),
                     "completed",
-                    now,
                     None,
+                    skip_rest=outcome.stop,
                 )
                 session.commit()
                 return None
             delay = outcome.suspend_seconds
-            claimed = keep_going and delay <= 0
-            moved = rowcount(
-                session.execute(
-                    update(Execution)
-                    .where(Execution.id == run.execution_id, Execution.status == "running")
-                    .values(
-                        position=upcoming,
-                        updated_at=now,
-                        lease_expires_at=now + timedelta(seconds=delay) + self.lease,
-                    )
-                )
+            lease = now + timedelta(seconds=delay) + self.lease
+            moved = session.execute(
+                sql.advance, sql.params({**execution, "position": upcoming, "lease": lease})
             )
-            if moved != 1:  # cancelled while the step ran: keep its result, go no further
+            if rowcount(moved) != 1:  # cancelled while the step ran: keep its result, stop
                 session.commit()
                 return None
-            next_step = update(ExecutionStep).where(
-                ExecutionStep.execution_id == run.execution_id, ExecutionStep.position == upcoming
-            )
             step_id = None
-            if claimed:
+            next_step = {"execution_id": run.execution_id, "position": upcoming}
+            if keep_going and delay <= 0:
                 step_id = session.execute(
-                    next_step.values(status="running", attempts=1, started_at=now).returning(
-                        ExecutionStep.id
-                    )
+                    sql.claim_next, sql.params({**next_step, "now": now})
                 ).scalar_one()
             elif delay > 0:
-                session.execute(next_step.values(next_retry_at=now + timedelta(seconds=delay)))
+                wake = now + timedelta(seconds=delay)
+                session.execute(sql.wake_next_at, sql.params({**next_step, "wake_at": wake}))
             session.commit()
         return _Next(upcoming, 1, delay, step_id)
-
-    def _touch(self, session: Session, execution_id: int, wake_at: datetime) -> None:
-        session.execute(
-            update(Execution)
-            .where(Execution.id == execution_id, Execution.status == "running")
-            .values(updated_at=utcnow(), lease_expires_at=wake_at + self.lease)
-        )
 
     def _finish(
         self,
         session: Session,
-        execution_id: int,
+        execution: dict[str, Any],
         position: int,
         final_position: int,
         status: str,
-        now: datetime,
         error: str | None,
+        skip_rest: bool = True,
     ) -> None:
-        session.execute(
-            update(ExecutionStep)
-            .where(
-                ExecutionStep.execution_id == execution_id,
-                ExecutionStep.position > position,
-                ExecutionStep.status == "pending",
+        if skip_rest:
+            session.execute(
+                sql.skip_rest,
+                sql.params({"execution_id": execution["execution_id"], "position": position}),
             )
-            .values(status="skipped")
-        )
         session.execute(
-            update(Execution)
-            .where(Execution.id == execution_id, Execution.status == "running")
-            .values(
-                status=status,
-                error=error,
-                finished_at=now,
-                updated_at=now,
-                lease_expires_at=None,
-                position=final_position,
-            )
+            sql.finish,
+            sql.params({**execution, "status": status, "error": error, "position": final_position}),
         )
 
 
+def _reconnecting(transaction: Callable[..., T], *args: Any) -> T:
+    """Run a short transaction; if its connection was found dead, run it once more on a fresh
+    one. Safe because every claim and record is a conditional UPDATE: a retry after a commit
+    that did land matches nothing and ends the message (recovery picks the run up)."""
+    try:
+        return transaction(*args)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        log.warning("database connection lost; retrying the transaction once")
+        return transaction(*args)
+
+
+@functools.cache
 def _text_fields(handler: BaseActionHandler) -> frozenset[str]:
     """Config fields typed as text: a single-expression template renders to a string there."""
     names = []

@@ -1,0 +1,149 @@
+"""The runner's SQL, built once: Core statements with bind parameters.
+
+Building SQLAlchemy expressions costs more CPU than running them on the hot path, so each
+statement here is constructed at import and executed with a parameter dict. Every UPDATE is
+conditional on the state the caller expects; its row count tells whether the caller still
+owns the step (a stale or duplicate message matches nothing).
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, exists, func, select, update
+
+from app.models import Execution, ExecutionStep
+
+
+def params(values: dict[str, Any]) -> dict[str, Any]:
+    """Bind values for these statements (their parameters are prefixed: SQLAlchemy reserves
+    column names for an UPDATE's own SET values)."""
+    return {f"p_{key}": value for key, value in values.items()}
+
+
+E = cast(Table, Execution.__table__)
+S = cast(Table, ExecutionStep.__table__)
+LIVE = ("pending", "running")
+
+# Claim a pending step for attempt :attempt if the execution is live and at :position.
+claim_step = (
+    update(S)
+    .where(
+        S.c.execution_id == bindparam("p_execution_id"),
+        S.c.position == bindparam("p_position"),
+        S.c.attempts == bindparam("p_previous_attempts"),
+        S.c.status == "pending",
+        exists()
+        .where(
+            E.c.id == bindparam("p_execution_id"),
+            E.c.position == bindparam("p_position"),
+            E.c.status.in_(LIVE),
+        )
+        .correlate(None),
+    )
+    .values(
+        status="running",
+        attempts=bindparam("p_attempt"),
+        next_retry_at=None,
+        started_at=func.coalesce(S.c.started_at, bindparam("p_now")),
+    )
+    .returning(S.c.id, S.c.attempt_log)
+)
+
+# What a message needs to know about its execution.
+RUN_COLUMNS = (E.c.snapshot, E.c.trigger_data, E.c.workflow_id, E.c.user_id)
+
+mark_running = (
+    update(E)
+    .where(E.c.id == bindparam("p_execution_id"))
+    .values(
+        status="running",
+        updated_at=bindparam("p_now"),
+        lease_expires_at=bindparam("p_lease"),
+        started_at=func.coalesce(E.c.started_at, bindparam("p_now")),
+    )
+    .returning(*RUN_COLUMNS)
+)
+
+load_execution = select(*RUN_COLUMNS).where(E.c.id == bindparam("p_execution_id"))
+
+load_outputs = select(S.c.action_key, S.c.output).where(
+    S.c.execution_id == bindparam("p_execution_id"), S.c.status == "completed"
+)
+
+load_running_step = select(S.c.id, S.c.attempts, S.c.started_at, S.c.attempt_log, S.c.input).where(
+    S.c.execution_id == bindparam("p_execution_id"),
+    S.c.position == bindparam("p_position"),
+    S.c.status == "running",
+)
+
+# Record an attempt's outcome, only if this claim still owns the step.
+record_step = (
+    update(S)
+    .where(
+        S.c.id == bindparam("p_step_id"),
+        S.c.status == "running",
+        S.c.attempts == bindparam("p_attempt"),
+    )
+    .values(
+        status=bindparam("p_status"),
+        output=bindparam("p_output"),
+        error=bindparam("p_error"),
+        input=bindparam("p_input"),
+        attempt_log=bindparam("p_attempt_log"),
+        finished_at=bindparam("p_finished_at"),
+        next_retry_at=bindparam("p_next_retry_at"),
+    )
+)
+
+advance = (
+    update(E)
+    .where(E.c.id == bindparam("p_execution_id"), E.c.status == "running")
+    .values(
+        position=bindparam("p_position"),
+        updated_at=bindparam("p_now"),
+        lease_expires_at=bindparam("p_lease"),
+    )
+)
+
+touch = (
+    update(E)
+    .where(E.c.id == bindparam("p_execution_id"), E.c.status == "running")
+    .values(updated_at=bindparam("p_now"), lease_expires_at=bindparam("p_lease"))
+)
+
+claim_next = (
+    update(S)
+    .where(S.c.execution_id == bindparam("p_execution_id"), S.c.position == bindparam("p_position"))
+    .values(status="running", attempts=1, started_at=bindparam("p_now"))
+    .returning(S.c.id)
+)
+
+wake_next_at = (
+    update(S)
+    .where(S.c.execution_id == bindparam("p_execution_id"), S.c.position == bindparam("p_position"))
+    .values(next_retry_at=bindparam("p_wake_at"))
+)
+
+skip_rest = (
+    update(S)
+    .where(
+        S.c.execution_id == bindparam("p_execution_id"),
+        S.c.position > bindparam("p_position"),
+        S.c.status == "pending",
+    )
+    .values(status="skipped")
+)
+
+finish = (
+    update(E)
+    .where(E.c.id == bindparam("p_execution_id"), E.c.status == "running")
+    .values(
+        status=bindparam("p_status"),
+        error=bindparam("p_error"),
+        finished_at=bindparam("p_now"),
+        updated_at=bindparam("p_now"),
+        lease_expires_at=None,
+        position=bindparam("p_position"),
+    )
+)
