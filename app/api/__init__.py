@@ -23,4 +23,12 @@ def _setup(state: BlueprintSetupState) -> None:
     ratelimit.init_app(state.app, bp)
 
 
-from app.api import account, auth, docs, errors, registry  # noqa: E402,F401  (routes register on bp)
+from app.api import (  # noqa: E402,F401  (routes register on bp)
+    account,
+    auth,
+    docs,
+    errors,
+    executions,
+    registry,
+    workflows,
+)

@@ -1,7 +1,8 @@
 """Request bodies: JSON only, parsed strictly, validated by a Pydantic model.
 
 Not JSON → 415; malformed, non-standard (NaN) or deeply nested JSON → 400; too large → 413
-(MAX_CONTENT_LENGTH); valid JSON the model refuses → 422 naming the field.
+(MAX_CONTENT_LENGTH); valid JSON the model refuses → 422 naming the field. Text that no database
+stores (U+0000, unpaired surrogates such as "\\ud800") → 400 too.
 """
 
 from __future__ import annotations
@@ -75,7 +76,52 @@ def json_body() -> Any:
         raise ApiError(
             400, "invalid_json", f"The JSON document is nested deeper than {MAX_DEPTH} levels."
         )
+    _check_text(document)
     return document
+
+
+def storable(text: str) -> bool:
+    """True when `text` is Unicode that PostgreSQL and SQLite store as it is."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # an unpaired surrogate, e.g. from "\ud800" in JSON
+        return False
+    return True
+
+
+def _check_text(document: Any) -> None:
+    stack: list[Any] = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if not storable(node):
+                raise ApiError(
+                    400,
+                    "invalid_json",
+                    "The JSON document holds text that cannot be stored: "
+                    "a NUL character (\\u0000) or an unpaired surrogate.",
+                )
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+def has_body() -> bool:
+    """True when the request carries a body (even one of blanks, which json_body refuses)."""
+    return bool(request.get_data(cache=True))
+
+
+def parse_optional_body(model: type[M]) -> M:
+    """Like parse_body, but a request without a body gets the model's defaults."""
+    try:
+        present = has_body()
+    except RequestEntityTooLarge:
+        raise ApiError(413, "payload_too_large", "The request body is too large.") from None
+    return parse_body(model) if present else model.model_validate({})
 
 
 def parse_body(model: type[M]) -> M:

@@ -1,16 +1,15 @@
 """The OpenAPI 3.1 document of the API, generated from the same Pydantic models the views use.
 
-Each endpoint adds one `Operation` to OPERATIONS. Its path and path parameters are read from the
-app's URL map, its schemas from its models, and its error responses follow from what it takes
-(a token, a body, a cursor, a path id); a test checks that every API route has an entry.
+Each endpoint has one `Operation` in OPERATIONS (app/api/operations.py). Its path and path
+parameters are read from the app's URL map, its schemas from its models, and its error responses
+follow from what it takes (a token, a body, a cursor, a path id).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, Literal
+from typing import Any
 
 from flask import Flask
 from pydantic import BaseModel
@@ -19,85 +18,12 @@ from werkzeug.routing import Rule
 from werkzeug.routing.converters import BaseConverter, NumberConverter, UUIDConverter
 
 from app.api import auth, schemas
-from app.api.pagination import MAX_LIMIT
+from app.api.operations import OPERATIONS, PAGE_PARAMS, Operation
+from app.api.operations import UNDOCUMENTED as UNDOCUMENTED
 
 REF = "#/components/schemas/{model}"
 SECURITY_SCHEME = "bearerToken"
 
-
-@dataclass(frozen=True)
-class Param:
-    """A query or header parameter (path parameters come from the URL rule)."""
-
-    name: str
-    location: Literal["query", "header"]
-    schema: dict[str, Any]
-    description: str = ""
-    required: bool = False
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One API operation: the Flask endpoint it documents and the models it exchanges."""
-
-    endpoint: str
-    method: Literal["get", "post", "put", "patch", "delete"]
-    summary: str
-    tag: str
-    response: type[BaseModel] | None = None  # None: 204 No Content
-    status: int = 200
-    body: type[BaseModel] | None = None
-    parameters: tuple[Param, ...] = ()
-    paginated: bool = False
-    # Error statuses beyond those that follow from the operation's shape (e.g. 409).
-    errors: tuple[int, ...] = ()
-    description: str = ""
-
-
-PAGE_PARAMS = (
-    Param(
-        "cursor",
-        "query",
-        {"type": "string", "maxLength": 1000},
-        "The `next_cursor` of the previous page; omit for the first page.",
-    ),
-    Param(
-        "limit",
-        "query",
-        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50},
-        "Items per page.",
-    ),
-)
-
-OPERATIONS: list[Operation] = [
-    Operation(
-        "api.me_show",
-        "get",
-        "The authenticated user",
-        "Account",
-        response=schemas.Me,
-        description="The user the token belongs to, and the token's name and prefix.",
-    ),
-    Operation(
-        "api.action_list",
-        "get",
-        "List action kinds",
-        "Registry",
-        response=schemas.ActionKindList,
-        description="Every action a step can run, with the JSON Schema of its `config`.",
-    ),
-    Operation(
-        "api.trigger_list",
-        "get",
-        "List trigger kinds",
-        "Registry",
-        response=schemas.TriggerKindList,
-        description="Every trigger a workflow can start with, and the JSON Schema of its `config`.",
-    ),
-]
-
-# Routes that are the documentation itself.
-UNDOCUMENTED = frozenset({"api.openapi_show", "api.docs_show"})
 
 ERROR_RESPONSES: dict[int, tuple[str, str]] = {
     400: ("BadRequest", "Malformed request: the body is not JSON, or a query parameter is bad."),
@@ -275,7 +201,7 @@ def build_document(app: Flask) -> dict[str, Any]:
             spec["parameters"] = parameters
         if operation.body is not None:
             spec["requestBody"] = {
-                "required": True,
+                "required": operation.body_required,
                 "content": {"application/json": {"schema": refs[(operation.body, "validation")]}},
             }
         spec["responses"] = responses

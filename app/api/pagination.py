@@ -12,7 +12,7 @@ import binascii
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from flask import request
@@ -113,6 +113,17 @@ def _python_type(sql_type: TypeEngine[Any]) -> type:
         return object
 
 
+def utc_representable(value: datetime) -> bool:
+    """True for an aware datetime that has a UTC equivalent (not 0001-01-01T00:00+05:00)."""
+    if value.tzinfo is None:
+        return False
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
+
+
 def _check_position(order: Sequence[InstrumentedAttribute[Any]], after: tuple[Any, ...]) -> None:
     """A position must have one value per sort column, of the column's Python type."""
     if len(after) != len(order):
@@ -121,7 +132,7 @@ def _check_position(order: Sequence[InstrumentedAttribute[Any]], after: tuple[An
         sql_type = _sql_type(column)
         if isinstance(value, bool) or not isinstance(value, _python_type(sql_type)):
             raise _bad_cursor()
-        if isinstance(value, datetime) and value.tzinfo is None:
+        if isinstance(value, datetime) and not utc_representable(value):
             raise _bad_cursor()
         # A value the column's integer type cannot hold would be a database error, not a 400.
         bits = 63 if isinstance(sql_type, BigInteger) else 31

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from flask import Response, current_app
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+
+from app.engine.retry import RetrySettings
+from app.engine.runner import REDACTED
+from app.models import ExecutionStatus, StepStatus
+from app.services.specs import WorkflowSpec
 
 T = TypeVar("T")
 
@@ -81,4 +86,139 @@ def respond(body: BaseModel, status: int = 200) -> Response:
     """Serialize a response model as the JSON body of a response."""
     return current_app.response_class(
         body.model_dump_json(), status=status, mimetype="application/json"
+    )
+
+
+def no_content() -> Response:
+    """An empty 204 answer (a deletion)."""
+    return current_app.response_class(status=204)
+
+
+# Workflows
+
+
+class TriggerOut(Schema):
+    type: str
+    config: dict[str, Any]
+    sample_data: dict[str, Any] | None
+
+
+class StepOut(Schema):
+    key: str = Field(description="Stable slug: later steps read its output as `steps.<key>`.")
+    type: str
+    name: str
+    config: dict[str, Any] = Field(
+        description=f"A secret field that is set reads `{REDACTED}`; send that back to keep it."
+    )
+    retry: RetrySettings | None
+    enabled: bool
+    continue_on_error: bool
+
+
+class WorkflowSummary(Schema):
+    id: int
+    name: str
+    description: str
+    enabled: bool
+    version: int = Field(description="Bumped on every save.")
+    trigger_type: str
+    step_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class WorkflowOut(WorkflowSummary):
+    """A workflow with its whole definition (the body of PUT is the same without the ids)."""
+
+    trigger: TriggerOut
+    steps: list[StepOut]
+    run_key_template: str | None
+
+
+class WorkflowList(Page[WorkflowSummary]):
+    """One page of workflows, newest first."""
+
+
+ExportFormat = Literal["stepline.workflow/v1"]
+EXPORT_FORMAT: ExportFormat = "stepline.workflow/v1"
+
+
+class WorkflowExport(Schema):
+    """A workflow definition to keep or move elsewhere; secrets are left out."""
+
+    format: ExportFormat = EXPORT_FORMAT
+    exported_at: datetime
+    workflow: WorkflowSpec
+
+
+class WorkflowImport(BaseModel):
+    """What GET …/export returned; imported as a new, disabled workflow."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: ExportFormat
+    exported_at: datetime | None = None
+    workflow: WorkflowSpec
+
+
+# Executions
+
+
+class ExecutionSummary(Schema):
+    id: int
+    workflow_id: int
+    status: ExecutionStatus
+    trigger_type: str = Field(description="What started it: `api`, or the trigger's type.")
+    run_key: str | None = Field(description="The workflow's run key template, evaluated.")
+    workflow_version: int = Field(description="The definition's version the run uses.")
+    rerun_of_id: int | None
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    updated_at: datetime
+
+
+class StepResult(Schema):
+    position: int
+    key: str
+    type: str
+    status: StepStatus
+    attempts: int
+    input: dict[str, Any] | None = Field(description="The rendered config; secrets redacted.")
+    output: dict[str, Any] | None
+    error: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_ms: int | None = Field(description="From the last attempt's start to its end.")
+    next_retry_at: datetime | None
+
+
+class ExecutionOut(ExecutionSummary):
+    """An execution with its trigger data and what each step did."""
+
+    trigger_data: dict[str, Any]
+    steps: list[StepResult]
+
+
+class ExecutionList(Page[ExecutionSummary]):
+    """One page of executions, newest first."""
+
+
+class TriggerData(RootModel[dict[str, Any]]):
+    """Any JSON object; the steps read it as `trigger`. An empty body is `{}`."""
+
+
+class RerunRequest(BaseModel):
+    """How to re-run: the workflow's current definition, with the same or new trigger data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_failed: bool = Field(
+        False,
+        description="Start at the failed step, reusing the earlier steps' outputs "
+        "(only for a failed execution).",
+    )
+    trigger_data: dict[str, Any] | None = Field(
+        None, description="Replaces the original trigger data; null keeps it."
     )

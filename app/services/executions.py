@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.engine.errors import TemplateError
@@ -200,3 +201,44 @@ def rerun(
         rerun_of=execution,
         reuse_outputs=reuse,
     )
+
+
+def trigger(
+    session: Session,
+    workflow: Workflow,
+    data: Mapping[str, Any],
+    *,
+    send: Send,
+    settings: Mapping[str, Any],
+) -> Execution:
+    """Start an execution on request (the API's trigger); a disabled workflow does not run."""
+    if not workflow.enabled:
+        raise Conflict("The workflow is disabled; enable it before triggering it.")
+    return start(session, workflow, data, send=send, settings=settings, trigger_type="api")
+
+
+@dataclass(frozen=True)
+class ExecutionFilter:
+    """Which of a user's executions a list shows; None means any."""
+
+    workflow_id: int | None = None
+    statuses: tuple[str, ...] = ()
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    run_key: str | None = None
+
+
+def select_executions(owner_id: int, where: ExecutionFilter) -> Select[Execution]:
+    """The user's executions matching `where` (unordered: the caller pages them)."""
+    stmt = select(Execution).where(Execution.user_id == owner_id)
+    if where.workflow_id is not None:
+        stmt = stmt.where(Execution.workflow_id == where.workflow_id)
+    if where.statuses:
+        stmt = stmt.where(Execution.status.in_(where.statuses))
+    if where.created_after is not None:
+        stmt = stmt.where(Execution.created_at >= where.created_after)
+    if where.created_before is not None:
+        stmt = stmt.where(Execution.created_at < where.created_before)
+    if where.run_key is not None:
+        stmt = stmt.where(Execution.run_key == where.run_key)
+    return stmt

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.actions.base import BaseActionHandler
@@ -278,3 +278,25 @@ def snapshot(workflow: Workflow) -> dict[str, Any]:
             for a in workflow.actions
         ],
     }
+
+
+def select_workflows(owner_id: int) -> Select[Workflow]:
+    """The user's workflows (unordered: the caller pages them), with trigger and steps."""
+    return (
+        select(Workflow)
+        .where(Workflow.user_id == owner_id)
+        .options(selectinload(Workflow.actions), selectinload(Workflow.trigger))
+    )
+
+
+def masked_spec(workflow: Workflow) -> WorkflowSpec:
+    """The definition as the API shows it: a secret that is set reads as the mask, and saving
+    the mask back keeps the stored secret (export uses `to_spec`, which leaves secrets out)."""
+    spec = to_spec(workflow)
+    for step, action in zip(spec.steps, workflow.actions, strict=True):
+        if action.type not in registry.actions():
+            continue
+        for name in registry.actions().get(action.type).secret_fields():
+            if action.config.get(name):
+                step.config[name] = REDACTED
+    return spec

@@ -1,9 +1,5 @@
-"""Request bodies of the API: JSON only, strictly parsed, validated with the field named.
-
-The body helper is exercised through a probe route (a POST under /api/v1 that only parses its
-body and, like the API, takes no CSRF token), so every failure travels the real app: routing,
-error handlers, response headers.
-"""
+"""Request bodies of the API, on its real endpoint POST /api/v1/workflows: JSON only, strictly
+parsed, validated with the field named; a token and no CSRF token; never a 500."""
 
 from __future__ import annotations
 
@@ -11,34 +7,18 @@ import json
 import random
 
 import pytest
-from flask import Flask, Response
+from flask import Flask
 from flask.testing import FlaskClient
-from pydantic import BaseModel, ConfigDict, Field
+from werkzeug.test import TestResponse
 
-from app.api.bodies import MAX_DEPTH, parse_body
-from app.api.schemas import respond
-from app.extensions import csrf
+from app.api.bodies import MAX_DEPTH
+from tests.api_client import Api, error_of, issue_token
 
-PROBE = "/api/v1/_probe"
-
-
-class ProbeConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    url: str = Field(pattern=r"^https?://")
-
-
-class ProbeStep(BaseModel):
-    type: str
-    config: ProbeConfig
-
-
-class ProbeWorkflow(BaseModel):
-    name: str = Field(min_length=1)
-    actions: list[ProbeStep] = []
-
-
-def _probe() -> Response:
-    return respond(parse_body(ProbeWorkflow), status=201)
+PATH = "/api/v1/workflows"
+VALID = {
+    "name": "n",
+    "steps": [{"type": "http_request", "config": {"url": "https://example.com/x"}}],
+}
 
 
 @pytest.fixture
@@ -47,35 +27,39 @@ def small_bodies(app_config: dict[str, object]) -> None:
 
 
 @pytest.fixture
-def probe(small_bodies: None, app: Flask) -> FlaskClient:
-    """A client of an app with the probe route (added before its first request)."""
-    app.add_url_rule(PROBE, "probe", csrf.exempt(_probe), methods=["POST"])
-    return app.test_client()
+def api(small_bodies: None, app: Flask, client: FlaskClient) -> Api:
+    return Api(client, issue_token(app))
 
 
-def post_raw(client: FlaskClient, data: bytes | str, content_type: str | None) -> Response:
-    headers = {"Content-Type": content_type} if content_type else {}
-    return client.post(PROBE, data=data, headers=headers)
+def post_raw(api: Api, data: bytes | str, content_type: str | None) -> TestResponse:
+    headers = api.headers({"Content-Type": content_type} if content_type else {})
+    return api.client.post(PATH, data=data, headers=headers)
 
 
-def error_of(response: Response) -> dict[str, str]:
-    body = response.get_json()
-    assert isinstance(body, dict) and set(body) == {"error"}, body
-    assert set(body["error"]) <= {"code", "message", "field"}
-    return dict(body["error"])
+def test_a_valid_body_creates_the_workflow_without_a_csrf_token(api: Api) -> None:
+    # Given a token and no CSRF token (the API takes no cookies, so it needs none)
+    # When a workflow is posted
+    response = api.post("/workflows", VALID)
 
-
-def test_a_valid_body_is_parsed_into_the_model(probe: FlaskClient) -> None:
-    response = probe.post(
-        PROBE, json={"name": "n", "actions": [{"type": "http", "config": {"url": "https://x"}}]}
-    )
-
+    # Then it is created
     assert response.status_code == 201
-    assert response.get_json()["actions"][0]["config"]["url"] == "https://x"
+    assert response.get_json()["steps"][0]["config"]["url"] == "https://example.com/x"
 
 
-def test_structured_json_media_types_are_accepted(probe: FlaskClient) -> None:
-    response = post_raw(probe, '{"name": "n"}', "application/merge-patch+json")
+def test_a_session_cookie_alone_cannot_post(user_client: FlaskClient) -> None:
+    # Given a browser session logged in as alice
+    assert user_client.get("/workflows").status_code == 200
+
+    # When it posts to the API without a token
+    response = user_client.post(PATH, json=VALID)
+
+    # Then it is refused as unauthenticated (not as a CSRF failure)
+    assert response.status_code == 401
+    assert error_of(response)["code"] == "unauthorized"
+
+
+def test_structured_json_media_types_are_accepted(api: Api) -> None:
+    response = post_raw(api, json.dumps(VALID), "application/merge-patch+json")
 
     assert response.status_code == 201
 
@@ -84,10 +68,8 @@ def test_structured_json_media_types_are_accepted(probe: FlaskClient) -> None:
     "content_type",
     [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"],
 )
-def test_a_body_that_is_not_declared_json_is_415(
-    probe: FlaskClient, content_type: str | None
-) -> None:
-    response = post_raw(probe, '{"name": "n"}', content_type)
+def test_a_body_that_is_not_declared_json_is_415(api: Api, content_type: str | None) -> None:
+    response = post_raw(api, json.dumps(VALID), content_type)
 
     assert response.status_code == 415
     assert error_of(response)["code"] == "unsupported_media_type"
@@ -105,78 +87,74 @@ def test_a_body_that_is_not_declared_json_is_415(
         b'{"name": Infinity}',
         b"\xff\xfe\xfa",
         b'{"name": "\xc3"}',
+        b'{"name": "a\\u0000b"}',
+        b'{"name": "\\ud800"}',
+        b'{"name": "n", "description": "", "trigger": {"config": {"\\u0000": 1}}}',
         b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1),
         b"[" * 30_000 + b"]" * 30_000,
         b'{"a":' * 10_000 + b"1" + b"}" * 10_000,
     ],
-    ids=lambda b: repr(b[:12]),
+    ids=lambda b: repr(b[:16]),
 )
-def test_malformed_or_deeply_nested_json_is_400(probe: FlaskClient, body: bytes) -> None:
-    response = post_raw(probe, body, "application/json")
+def test_malformed_deeply_nested_or_unstorable_json_is_400(api: Api, body: bytes) -> None:
+    response = post_raw(api, body, "application/json")
 
     assert response.status_code == 400
     assert error_of(response)["code"] == "invalid_json"
 
 
-def test_nesting_up_to_the_limit_is_fine(probe: FlaskClient) -> None:
+def test_nesting_up_to_the_limit_is_fine(api: Api) -> None:
     nested: object = "x"
-    for _ in range(MAX_DEPTH - 2):
+    for _ in range(MAX_DEPTH - 4):  # the document, trigger and sample_data hold it
         nested = [nested]
-    response = probe.post(PROBE, json={"name": "n", "extra": nested})
+    response = api.post("/workflows", {**VALID, "trigger": {"sample_data": {"deep": nested}}})
 
     assert response.status_code == 201
 
 
-def test_an_oversized_body_is_413(probe: FlaskClient) -> None:
-    response = probe.post(PROBE, json={"name": "n" * (65 * 1024)})
+def test_an_oversized_body_is_413(api: Api) -> None:
+    response = api.post("/workflows", {**VALID, "description": "n" * (65 * 1024)})
 
     assert response.status_code == 413
     assert error_of(response)["code"] == "payload_too_large"
 
 
-def test_a_validation_error_is_422_naming_the_field_as_a_dotted_path(probe: FlaskClient) -> None:
+def test_a_validation_error_is_422_naming_the_field_as_a_dotted_path(api: Api) -> None:
     # Given a workflow whose second step has a config without its url
-    body = {
-        "name": "n",
-        "actions": [
-            {"type": "http", "config": {"url": "https://ok"}},
-            {"type": "http", "config": {}},
-        ],
-    }
+    body = {**VALID, "steps": [VALID["steps"][0], {"type": "http_request", "config": {}}]}
 
     # When it is posted
-    response = probe.post(PROBE, json=body)
+    response = api.post("/workflows", body)
 
     # Then the answer names the step index and the field
     assert response.status_code == 422
-    error = error_of(response)
-    assert error == {
+    assert error_of(response) == {
         "code": "validation_error",
         "message": "Field required",
-        "field": "actions.1.config.url",
+        "field": "steps.1.config.url",
     }
 
 
-def test_several_problems_are_counted_in_the_message(probe: FlaskClient) -> None:
-    response = probe.post(PROBE, json={"name": "", "actions": [{"config": {"bad": 1}}]})
+def test_several_problems_are_counted_in_the_message(api: Api) -> None:
+    response = api.post("/workflows", {"name": "", "steps": [{"config": {"bad": 1}}], "x": 1})
 
     error = error_of(response)
     assert response.status_code == 422
     assert error["field"] == "name"
-    assert "(and 3 more problems)" in error["message"]
+    assert "(and 2 more problems)" in error["message"]
 
 
-def test_json_of_the_wrong_shape_is_422_without_a_field(probe: FlaskClient) -> None:
+def test_json_of_the_wrong_shape_is_422_without_a_field(api: Api) -> None:
     for document in ([], "text", 3, None):
-        response = probe.post(PROBE, data=json.dumps(document), content_type="application/json")
+        response = post_raw(api, json.dumps(document), "application/json")
         assert response.status_code == 422
         assert "field" not in error_of(response)
 
 
-def test_no_input_makes_a_500(probe: FlaskClient) -> None:
+def test_no_input_makes_a_500(api: Api) -> None:
     # Given random bytes and random mutations of a valid document
     rng = random.Random(6)
-    valid = json.dumps({"name": "n", "actions": [{"type": "t", "config": {"url": "http://x"}}]})
+    valid = json.dumps(VALID)
     bodies: list[bytes] = []
     for _ in range(150):
         bodies.append(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 40))))
@@ -186,7 +164,7 @@ def test_no_input_makes_a_500(probe: FlaskClient) -> None:
         bodies.append("".join(chars).encode())
 
     # When each is posted as JSON
-    statuses = {post_raw(probe, body, "application/json").status_code for body in bodies}
+    statuses = {post_raw(api, body, "application/json").status_code for body in bodies}
 
     # Then every answer is a client error or a success, never a server error
     assert statuses <= {201, 400, 422}

@@ -1,0 +1,140 @@
+"""Executions: trigger a workflow, list and filter runs, show one with its steps, cancel, re-run."""
+
+from __future__ import annotations
+
+from flask import Response, url_for
+
+from app.api import auth, bp, filters, runtime
+from app.api.bodies import parse_optional_body
+from app.api.idempotency import idempotent
+from app.api.pagination import keyset_page, page_request
+from app.api.schemas import (
+    ExecutionList,
+    ExecutionOut,
+    ExecutionSummary,
+    RerunRequest,
+    StepResult,
+    TriggerData,
+    respond,
+)
+from app.api.workflows import WORKFLOW_ID
+from app.extensions import db
+from app.models import Execution, ExecutionStep
+from app.services import executions, workflows
+from app.services.executions import ExecutionFilter
+
+# Execution ids are 64-bit: a larger one is a 404 from routing, never a database error.
+EXECUTION_ID = "<int(max=9223372036854775807):execution_id>"
+
+
+def _duration_ms(step: ExecutionStep) -> int | None:
+    if step.started_at is None or step.finished_at is None:
+        return None
+    return max(0, round((step.finished_at - step.started_at).total_seconds() * 1000))
+
+
+def step_result(step: ExecutionStep) -> StepResult:
+    return StepResult(
+        position=step.position,
+        key=step.action_key,
+        type=step.action_type,
+        status=step.status,
+        attempts=step.attempts,
+        input=step.input,
+        output=step.output,
+        error=step.error,
+        started_at=step.started_at,
+        finished_at=step.finished_at,
+        duration_ms=_duration_ms(step),
+        next_retry_at=step.next_retry_at,
+    )
+
+
+def execution_out(execution: Execution) -> ExecutionOut:
+    return ExecutionOut(
+        **ExecutionSummary.model_validate(execution).model_dump(),
+        trigger_data=execution.trigger_data,
+        steps=[step_result(step) for step in execution.steps],
+    )
+
+
+def _accepted(execution: Execution) -> Response:
+    response = respond(ExecutionSummary.model_validate(execution), 202)
+    response.headers["Location"] = url_for("api.execution_show", execution_id=execution.id)
+    return response
+
+
+def _execution(execution_id: int) -> Execution:
+    return executions.get_execution(db.session(), execution_id, auth.current_user().id)
+
+
+def _page(where: ExecutionFilter) -> Response:
+    items, cursor = keyset_page(
+        db.session(),
+        executions.select_executions(auth.current_user().id, where),
+        (Execution.created_at, Execution.id),
+        page_request(),
+        lambda execution: (execution.created_at, execution.id),
+    )
+    return respond(
+        ExecutionList(items=[ExecutionSummary.model_validate(e) for e in items], next_cursor=cursor)
+    )
+
+
+@bp.post(f"/workflows/{WORKFLOW_ID}/trigger")
+@idempotent
+def workflow_trigger(workflow_id: int) -> Response:
+    """Start an execution with the body as trigger data; 202 once it is stored."""
+    session = db.session()
+    workflow = workflows.get_workflow(session, workflow_id, auth.current_user().id)
+    data = parse_optional_body(TriggerData).root
+    execution = executions.trigger(
+        session, workflow, data, send=runtime.send(), settings=runtime.settings()
+    )
+    return _accepted(execution)
+
+
+@bp.get(f"/workflows/{WORKFLOW_ID}/executions")
+def execution_list(workflow_id: int) -> Response:
+    """One workflow's executions, newest first, filtered."""
+    workflow = workflows.get_workflow(db.session(), workflow_id, auth.current_user().id)
+    return _page(filters.execution_filter(workflow_id=workflow.id))
+
+
+@bp.get("/workflows/executions/history")
+def execution_history() -> Response:
+    """All the user's executions, newest first, filtered."""
+    return _page(filters.execution_filter())
+
+
+@bp.get(f"/workflows/executions/{EXECUTION_ID}")
+def execution_show(execution_id: int) -> Response:
+    """One execution with its steps."""
+    return respond(execution_out(_execution(execution_id)))
+
+
+@bp.post(f"/workflows/executions/{EXECUTION_ID}/cancel")
+def execution_cancel(execution_id: int) -> Response:
+    """Cancel a live execution."""
+    execution = executions.cancel(db.session(), _execution(execution_id))
+    return respond(execution_out(execution))
+
+
+@bp.post(f"/workflows/executions/{EXECUTION_ID}/rerun")
+@idempotent
+def execution_rerun(execution_id: int) -> Response:
+    """Run again, from the start or from the failed step, with the same or new data."""
+    session = db.session()
+    execution = _execution(execution_id)
+    workflow = workflows.get_workflow(session, execution.workflow_id, auth.current_user().id)
+    body = parse_optional_body(RerunRequest)
+    again = executions.rerun(
+        session,
+        execution,
+        workflow,
+        send=runtime.send(),
+        settings=runtime.settings(),
+        from_failed=body.from_failed,
+        trigger_data=body.trigger_data,
+    )
+    return _accepted(again)

@@ -1,0 +1,27 @@
+"""What API views hand to the services: the app's secret box, its settings and the doorbell."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import current_app
+
+from app.crypto import SecretBox
+from app.engine.runner import Send
+from app.tasks import send_step
+
+
+def secrets() -> SecretBox:
+    """This app's secret box (its runtime's, not the process-wide one: tests run many apps)."""
+    box: SecretBox = current_app.extensions["stepline.background"].runtime.secrets
+    return box
+
+
+def settings() -> Mapping[str, Any]:
+    return current_app.config
+
+
+def send() -> Send:
+    """Rings the doorbell of a step: a Dramatiq message to the workers."""
+    return send_step

@@ -1,0 +1,150 @@
+"""Workflows: list, create, show, replace, delete, enable, disable, export and import."""
+
+from __future__ import annotations
+
+from flask import Response, url_for
+
+from app.api import auth, bp, runtime
+from app.api.bodies import parse_body
+from app.api.idempotency import idempotent
+from app.api.pagination import keyset_page, page_request
+from app.api.schemas import (
+    StepOut,
+    TriggerOut,
+    WorkflowExport,
+    WorkflowImport,
+    WorkflowList,
+    WorkflowOut,
+    WorkflowSummary,
+    no_content,
+    respond,
+)
+from app.extensions import db
+from app.models import Workflow
+from app.models.base import utcnow
+from app.services import workflows
+from app.services.errors import ValidationFailed
+from app.services.specs import WorkflowSpec
+
+WORKFLOW_ID = "<int(max=2147483647):workflow_id>"
+
+
+def summary_of(workflow: Workflow) -> WorkflowSummary:
+    return WorkflowSummary(
+        id=workflow.id,
+        name=workflow.name,
+        description=workflow.description,
+        enabled=workflow.enabled,
+        version=workflow.version,
+        trigger_type=workflow.trigger.type if workflow.trigger else "manual",
+        step_count=len(workflow.actions),
+        created_at=workflow.created_at,
+        updated_at=workflow.updated_at,
+    )
+
+
+def workflow_out(workflow: Workflow) -> WorkflowOut:
+    spec = workflows.masked_spec(workflow)
+    return WorkflowOut(
+        **summary_of(workflow).model_dump(),
+        trigger=TriggerOut.model_validate(spec.trigger.model_dump()),
+        steps=[StepOut.model_validate(step.model_dump()) for step in spec.steps],
+        run_key_template=spec.run_key_template,
+    )
+
+
+def _created(workflow: Workflow) -> Response:
+    response = respond(workflow_out(workflow), 201)
+    response.headers["Location"] = url_for("api.workflow_show", workflow_id=workflow.id)
+    return response
+
+
+def _workflow(workflow_id: int) -> Workflow:
+    return workflows.get_workflow(db.session(), workflow_id, auth.current_user().id)
+
+
+@bp.get("/workflows")
+def workflow_list() -> Response:
+    """The user's workflows, newest first."""
+    items, cursor = keyset_page(
+        db.session(),
+        workflows.select_workflows(auth.current_user().id),
+        (Workflow.id,),
+        page_request(),
+        lambda workflow: (workflow.id,),
+    )
+    return respond(WorkflowList(items=[summary_of(w) for w in items], next_cursor=cursor))
+
+
+@bp.post("/workflows")
+@idempotent
+def workflow_create() -> Response:
+    """Create a (disabled) workflow from its definition."""
+    spec = parse_body(WorkflowSpec)
+    workflow = workflows.create_workflow(
+        db.session(), auth.current_user().id, spec, runtime.secrets()
+    )
+    return _created(workflow)
+
+
+@bp.get(f"/workflows/{WORKFLOW_ID}")
+def workflow_show(workflow_id: int) -> Response:
+    """One workflow with its definition."""
+    return respond(workflow_out(_workflow(workflow_id)))
+
+
+@bp.put(f"/workflows/{WORKFLOW_ID}")
+def workflow_update(workflow_id: int) -> Response:
+    """Replace the definition."""
+    workflow = _workflow(workflow_id)
+    spec = parse_body(WorkflowSpec)
+    workflow = workflows.update_workflow(db.session(), workflow, spec, runtime.secrets())
+    return respond(workflow_out(workflow))
+
+
+@bp.delete(f"/workflows/{WORKFLOW_ID}")
+def workflow_delete(workflow_id: int) -> Response:
+    """Delete the workflow and its executions."""
+    workflows.delete_workflow(db.session(), _workflow(workflow_id))
+    return no_content()
+
+
+@bp.post(f"/workflows/{WORKFLOW_ID}/enable")
+def workflow_enable(workflow_id: int) -> Response:
+    """Turn the trigger on."""
+    workflow = workflows.set_enabled(db.session(), _workflow(workflow_id), True)
+    return respond(workflow_out(workflow))
+
+
+@bp.post(f"/workflows/{WORKFLOW_ID}/disable")
+def workflow_disable(workflow_id: int) -> Response:
+    """Turn the trigger off."""
+    workflow = workflows.set_enabled(db.session(), _workflow(workflow_id), False)
+    return respond(workflow_out(workflow))
+
+
+@bp.get(f"/workflows/{WORKFLOW_ID}/export")
+def workflow_export(workflow_id: int) -> Response:
+    """The definition as an export document, without secrets."""
+    workflow = _workflow(workflow_id)
+    document = WorkflowExport(exported_at=utcnow(), workflow=workflows.to_spec(workflow))
+    response = respond(document)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="stepline-workflow-{workflow.id}.json"'
+    )
+    return response
+
+
+@bp.post("/workflows/import")
+@idempotent
+def workflow_import() -> Response:
+    """Create a (disabled) workflow from an export document."""
+    document = parse_body(WorkflowImport)
+    try:
+        workflow = workflows.create_workflow(
+            db.session(), auth.current_user().id, document.workflow, runtime.secrets()
+        )
+    except ValidationFailed as exc:  # name the field where it is in the document
+        field = f"workflow.{exc.field}" if exc.field else "workflow"
+        raise ValidationFailed(exc.message, field) from None
+    return _created(workflow)
