@@ -115,6 +115,7 @@ class Engine:
             "STEPLINE_RECOVERY_INTERVAL": "0.2",
             "STEPLINE_SCHEDULER_INTERVAL": "0.1",
             "STEPLINE_EMBEDDED_WORKER": "false",
+            "STEPLINE_MAX_PAYLOAD_BYTES": str(config["MAX_PAYLOAD_BYTES"]),
             "STEPLINE_INSTANCE_PATH": str(self.tmp),
             "dramatiq_worker_timeout": "100",
             "PYTHONPATH": os.pathsep.join([str(PLUGINS), str(ROOT)]),
@@ -242,6 +243,12 @@ class Engine:
 
     def _all_final(self, ids: tuple[int, ...]) -> bool:
         return all(self.execution(i).status in FINAL for i in ids)
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float = 30.0) -> None:
+        """Wait until `condition()` holds (checked every 50 ms)."""
+        deadline = time.monotonic() + timeout
+        self._wait_until(condition, deadline)
+        assert condition(), "condition not reached in time"
 
     @staticmethod
     def _wait_until(condition: Callable[[], bool], deadline: float) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -63,10 +63,13 @@ def start(
     trigger_type: str | None = None,
     rerun_of: Execution | None = None,
     reuse_outputs: Mapping[str, Any] | None = None,
+    record: Callable[[Session, Execution], None] | None = None,
 ) -> Execution:
     """Create an execution with its snapshot and steps, commit, then ring the doorbell.
 
     `reuse_outputs` (step key → output) marks those steps completed without running them.
+    `record` runs once the execution has its id, before the commit: what it adds to the session
+    (a webhook's idempotency key, a schedule's fired slot) commits with the execution or not at all.
     """
     _check_size(data, settings)
     frozen = workflow_snapshot(workflow)
@@ -74,27 +77,30 @@ def start(
     reuse = dict(reuse_outputs or {})
     now = utcnow()
     lease = timedelta(seconds=float(settings["EXECUTION_LEASE_SECONDS"]))
+    first = next_enabled(actions, -1)
+    while first < len(actions) and actions[first]["key"] in reuse:
+        first = next_enabled(actions, first)
+    done = first >= len(actions)
     execution = Execution(
         workflow_id=workflow.id,
         user_id=workflow.user_id,
-        status="pending",
+        status="completed" if done else "pending",
         trigger_type=trigger_type or frozen["trigger"]["type"],
         trigger_data=dict(data),
         snapshot=frozen,
         workflow_version=workflow.version,
+        position=first,
+        run_key=_run_key(workflow, data, {"execution": {}, "workflow": frozen["workflow"]}),
         rerun_of_id=rerun_of.id if rerun_of else None,
         created_at=now,
         updated_at=now,
-        lease_expires_at=now + lease,
+        started_at=now if done else None,
+        finished_at=now if done else None,
+        lease_expires_at=None if done else now + lease,
     )
     session.add(execution)
     session.flush()
-    execution.run_key = _run_key(
-        workflow, data, {"execution": {"id": execution.id}, "workflow": frozen["workflow"]}
-    )
-    first = next_enabled(actions, -1)
-    while first < len(actions) and actions[first]["key"] in reuse:
-        first = next_enabled(actions, first)
+    execution_id = execution.id  # read before the commit expires it: no reload to send
     rows = []
     for position, action in enumerate(actions):
         reused = position < first and action["key"] in reuse
@@ -103,7 +109,7 @@ def start(
             status = "skipped"
         rows.append(
             {
-                "execution_id": execution.id,
+                "execution_id": execution_id,
                 "position": position,
                 "action_key": action["key"],
                 "action_type": action["type"],
@@ -115,14 +121,11 @@ def start(
         )
     if rows:
         session.execute(insert(ExecutionStep), rows)
-    execution.position = first
-    if first >= len(actions):
-        execution.status = "completed"
-        execution.started_at = execution.finished_at = now
-        execution.lease_expires_at = None
+    if record is not None:
+        record(session, execution)
     session.commit()
-    if first < len(actions):
-        send(execution.id, first, 1, 0.0)
+    if not done:
+        send(execution_id, first, 1, 0.0)
     return execution
 
 

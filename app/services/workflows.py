@@ -105,10 +105,11 @@ def _build_actions(
     spec: WorkflowSpec, secrets: SecretBox, previous: dict[str, Action]
 ) -> list[Action]:
     actions_registry = registry.actions()
-    given = [s.key for s in spec.steps if s.key]
+    given: list[str] = []
     for index, step in enumerate(spec.steps):
-        if step.key and given.count(step.key) > 1:
+        if step.key and step.key in given:  # name the second use: the first one was fine
             raise ValidationFailed(f"The key {step.key!r} is used twice.", f"steps.{index}.key")
+        given += [step.key] if step.key else []
     taken = set(given)
     built = []
     for index, step in enumerate(spec.steps):
