@@ -72,10 +72,13 @@ class Execution(Base):
     )
 
     __table_args__ = (
-        Index("ix_executions_user_id_created", "user_id", "created_at", "id"),
-        Index("ix_executions_workflow_id_created", "workflow_id", "created_at", "id"),
+        # `status` last: the dashboard counts by status from these indexes alone.
+        Index("ix_executions_user_id_created", "user_id", "created_at", "id", "status"),
+        Index("ix_executions_workflow_id_created", "workflow_id", "created_at", "id", "status"),
         Index("ix_executions_status_updated", "status", "updated_at"),
         Index("ix_executions_workflow_id_run_key", "workflow_id", "run_key"),
+        # Re-runs of an execution (its page, bulk re-run), and ON DELETE SET NULL on delete.
+        Index("ix_executions_rerun_of_id", "rerun_of_id"),
     )
 
 
