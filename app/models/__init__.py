@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.models.base import Base
-from app.models.connections import Connection, ConnectionStatus
+from app.models.connections import Connection, ConnectionStatus, OAuthState
 from app.models.editor import WorkflowDraft, WorkflowVersion
 from app.models.executions import Execution, ExecutionStatus, ExecutionStep, StepStatus
 from app.models.idempotency import IdempotencyKey
@@ -21,6 +21,7 @@ __all__ = [
     "ExecutionStatus",
     "ExecutionStep",
     "IdempotencyKey",
+    "OAuthState",
     "ScheduleSlot",
     "SlotStatus",
     "StepStatus",

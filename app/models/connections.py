@@ -1,4 +1,4 @@
-"""OAuth connections to outside accounts (Google)."""
+"""OAuth connections to outside accounts (Google), and the OAuth flows under way."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, JSONDoc, enum_column, utcnow
@@ -37,3 +37,25 @@ class Connection(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # One process refreshes the access token at a time (the SQLite claim; PostgreSQL locks
+    # the row instead); a claim older than this is abandoned.
+    refresh_claimed_until: Mapped[datetime | None]
+    # The provider asked us to slow down (429/quota): no call on this connection before then.
+    backoff_until: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint(
+            "user_id", "provider", "account_email", name="uq_connections_user_provider_email"
+        ),
+    )
+
+
+class OAuthState(Base):
+    """An authorization request under way, kept server-side so that its `state` is single-use:
+    the callback consumes the row, so a replayed callback (even with an old cookie) is refused."""
+
+    __tablename__ = "oauth_states"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    data: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
