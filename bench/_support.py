@@ -65,10 +65,16 @@ def stack() -> Iterator[Stack]:
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + name
-    bench = Stack(url, REDIS_URL, f"stepline-bench-{uuid.uuid4().hex[:8]}",
-                  Fernet.generate_key().decode())
-    migrated = subprocess.run([str(BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=bench.env(),
-                              capture_output=True, text=True)
+    bench = Stack(
+        url, REDIS_URL, f"stepline-bench-{uuid.uuid4().hex[:8]}", Fernet.generate_key().decode()
+    )
+    migrated = subprocess.run(
+        [str(BIN / "flask"), "db", "upgrade"],
+        cwd=ROOT,
+        env=bench.env(),
+        capture_output=True,
+        text=True,
+    )
     if migrated.returncode != 0:
         raise RuntimeError(f"flask db upgrade failed:\n{migrated.stderr[-3000:]}")
     try:
@@ -82,11 +88,19 @@ def stack() -> Iterator[Stack]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def spawn(args: list[str], env: dict[str, str], ready: str, timeout: float = 60
-          ) -> subprocess.Popen[str]:
+def spawn(
+    args: list[str], env: dict[str, str], ready: str, timeout: float = 60
+) -> subprocess.Popen[str]:
     """Start a process in its own group and wait until its stderr shows `ready`."""
-    process = subprocess.Popen(args, cwd=ROOT, env=env, stderr=subprocess.PIPE,
-                               stdout=subprocess.DEVNULL, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
     seen = threading.Event()
 
     def pump() -> None:
@@ -110,6 +124,23 @@ def stop(process: subprocess.Popen[str]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def named_cpu_seconds(name: str) -> float:
+    """User + system CPU of every process whose command name is `name` (e.g. postgres)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if stat[stat.index("(") + 1 : stat.rindex(")")] == name:
+            fields = stat.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def group_cpu_seconds(pid: int) -> float:

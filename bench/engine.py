@@ -22,17 +22,28 @@ from app.models import Execution, User, Workflow
 from app.services import executions, workflows
 from app.services.specs import WorkflowSpec
 from app.tasks import send_step
-from bench._support import BIN, group_cpu_seconds, spawn, stack, stop
+from bench._support import BIN, group_cpu_seconds, named_cpu_seconds, spawn, stack, stop
 
 SPEC = {
     "name": "bench: three transforms",
     "steps": [
-        {"key": "a", "type": "transform",
-         "config": {"fields": {"id": "{{ trigger.id }}", "double": "{{ trigger.n * 2 }}"}}},
-        {"key": "b", "type": "transform",
-         "config": {"fields": {"sum": "{{ steps.a.double + 1 }}", "tag": "order-{{ steps.a.id }}"}}},
-        {"key": "c", "type": "transform",
-         "config": {"fields": {"text": "{{ steps.b.tag }} totals {{ steps.b.sum }}"}}},
+        {
+            "key": "a",
+            "type": "transform",
+            "config": {"fields": {"id": "{{ trigger.id }}", "double": "{{ trigger.n * 2 }}"}},
+        },
+        {
+            "key": "b",
+            "type": "transform",
+            "config": {
+                "fields": {"sum": "{{ steps.a.double + 1 }}", "tag": "order-{{ steps.a.id }}"}
+            },
+        },
+        {
+            "key": "c",
+            "type": "transform",
+            "config": {"fields": {"text": "{{ steps.b.tag }} totals {{ steps.b.sum }}"}},
+        },
     ],
 }
 
@@ -57,8 +68,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
     n = args.executions
-    worker_args = [str(BIN / "dramatiq"), "app.tasks", "--processes", str(args.processes),
-                   "--threads", str(args.threads)]
+    worker_args = [
+        str(BIN / "dramatiq"),
+        "app.tasks",
+        "--processes",
+        str(args.processes),
+        "--threads",
+        str(args.threads),
+    ]
 
     with stack() as bench:
         app = create_app(bench.config())
@@ -78,8 +95,9 @@ def main() -> None:
                 for i in range(offset, offset + count):
                     wf = db.session.get(Workflow, workflow_id)
                     assert wf is not None
-                    executions.start(db.session(), wf, {"id": i, "n": i}, send=send_step,
-                                     settings=app.config)
+                    executions.start(
+                        db.session(), wf, {"id": i, "n": i}, send=send_step, settings=app.config
+                    )
                 return time.perf_counter() - started
 
             # Phase 1: the engine alone. N executions wait in Redis; then a worker drains them.
@@ -87,10 +105,16 @@ def main() -> None:
             worker = spawn(worker_args, bench.env(), "ready for action")
             try:
                 cpu_before = group_cpu_seconds(worker.pid)
+                pg_before, redis_before = (
+                    named_cpu_seconds("postgres"),
+                    named_cpu_seconds("redis-server"),
+                )
                 started = time.perf_counter()
                 _wait_completed(db.session, n)
                 drained = time.perf_counter() - started
                 cpu = group_cpu_seconds(worker.pid) - cpu_before
+                pg_cpu = named_cpu_seconds("postgres") - pg_before
+                redis_cpu = named_cpu_seconds("redis-server") - redis_before
 
                 # Phase 2: end to end, creating through the service layer while it runs.
                 started = time.perf_counter()
@@ -103,11 +127,19 @@ def main() -> None:
             db.engine.dispose()
             runtime.engine.dispose()
 
-    print(f"workflow: 3 transform steps; worker: {args.processes} processes x "
-          f"{args.threads} threads; PostgreSQL + Redis")
+    print(
+        f"workflow: 3 transform steps; worker: {args.processes} processes x "
+        f"{args.threads} threads; PostgreSQL + Redis"
+    )
     print(f"created {n} executions through the service layer: {n / created:.0f}/s")
-    print(f"drain: {n} queued executions completed in {drained:.2f} s, "
-          f"worker CPU {cpu * 1000 / n:.2f} ms per execution")
+    print(
+        f"drain: {n} queued executions completed in {drained:.2f} s, "
+        f"worker CPU {cpu * 1000 / n:.2f} ms per execution"
+    )
+    print(
+        f"  PostgreSQL CPU {pg_cpu * 1000 / n:.2f} ms, Redis CPU {redis_cpu * 1000 / n:.2f} ms "
+        "per execution (whole servers, other load included)"
+    )
     print(f"end to end (creating while the worker runs): {n / end_to_end:.0f} executions/s")
     print(f"not completed: {not_completed}")
     print(f"executions/s: {n / drained:.0f}")

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -146,6 +147,8 @@ class Runner:
         time_slice: float = 3.0,
     ) -> None:
         self.session_factory = session_factory
+        # The runner's own statements go through a Core connection: no ORM session needed.
+        self.engine: Engine = session_factory().get_bind()  # type: ignore[assignment]
         self.send = send
         self.secrets = secrets
         self.settings = settings
@@ -180,7 +183,7 @@ class Runner:
     ) -> _Claim | None:
         now = utcnow()
         ids = {"execution_id": execution_id, "position": position}
-        with self.session_factory() as session:
+        with self.engine.connect() as session:
             claimed = session.execute(
                 sql.claim_step,
                 sql.params(
@@ -204,7 +207,7 @@ class Runner:
         """A step stayed `running` past its lease: its worker died (or stalled). Record the
         attempt as failed and let the step's retry rules decide, as for any failure. A stalled
         worker that wakes up later finds its claim gone and records nothing."""
-        with self.session_factory() as session:
+        with self.engine.connect() as session:
             step = session.execute(
                 sql.load_running_step,
                 sql.params({"execution_id": execution_id, "position": position}),
@@ -225,11 +228,11 @@ class Runner:
         if upcoming is not None:
             self.send(execution_id, upcoming.position, upcoming.attempt, upcoming.delay)
 
-    def _load(self, session: Session, execution_id: int, position: int) -> _Run:
+    def _load(self, session: Connection, execution_id: int, position: int) -> _Run:
         row = session.execute(sql.load_execution, sql.params({"execution_id": execution_id})).one()
         return self._build_run(session, execution_id, position, row)
 
-    def _build_run(self, session: Session, execution_id: int, position: int, row: Any) -> _Run:
+    def _build_run(self, session: Connection, execution_id: int, position: int, row: Any) -> _Run:
         """The message's view of its execution, from a row of `sql.RUN_COLUMNS`."""
         outputs: dict[str, Any] = {}
         if position > 0:  # only steps before `position` can have completed
@@ -385,7 +388,7 @@ class Runner:
                 values["status"] = "failed"
         values["attempt_log"] = [*claim.attempt_log, entry]
         execution = {"execution_id": run.execution_id, "now": now}
-        with self.session_factory() as session:
+        with self.engine.connect() as session:
             if rowcount(session.execute(sql.record_step, sql.params(values))) != 1:
                 session.rollback()  # recovery took the step over after our lease expired
                 return None
@@ -436,7 +439,7 @@ class Runner:
 
     def _finish(
         self,
-        session: Session,
+        session: Connection,
         execution: dict[str, Any],
         position: int,
         final_position: int,
