@@ -29,9 +29,7 @@ class WorkflowVersion(Base):
     replaced_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
-        UniqueConstraint(
-            "workflow_id", "version", name="uq_workflow_versions_workflow_id_version"
-        ),
+        UniqueConstraint("workflow_id", "version", name="uq_workflow_versions_workflow_id_version"),
     )
 
 

@@ -10,12 +10,12 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.actions.base import BaseActionHandler
-from app.crypto import SecretBox
+from app.crypto import DecryptionError, SecretBox
 from app.engine import registry
 from app.engine.retry import RetrySettings
 from app.engine.runner import REDACTED
 from app.engine.templating import Renderer, has_template
-from app.models import Action, Trigger, Workflow
+from app.models import Action, Trigger, Workflow, WorkflowVersion
 from app.models.base import utcnow
 from app.services.errors import NotFound, ValidationFailed
 from app.services.specs import StepSpec, TriggerSpec, WorkflowSpec, unique_key
@@ -58,6 +58,19 @@ def _pydantic_problem(exc: ValidationError, where: str, config: Any) -> Validati
     return None
 
 
+def _plain(config: dict[str, Any], secrets: SecretBox, where: str) -> dict[str, Any]:
+    """The config as it will run, kept secrets decrypted: a model may check their form (a
+    webhook URL), so a placeholder would refuse a valid step."""
+    plain = {}
+    for name, value in config.items():
+        try:
+            plain[name] = secrets.decrypt(value) if SecretBox.is_encrypted(value) else value
+        except DecryptionError:
+            message = "This secret cannot be read with this server's keys; enter it again."
+            raise ValidationFailed(message, field=f"{where}.{name}") from None
+    return plain
+
+
 def _step_config(
     handler: BaseActionHandler,
     config: dict[str, Any],
@@ -76,7 +89,7 @@ def _step_config(
         value = stored[name]
         if value == REDACTED and previous and SecretBox.is_encrypted(previous.get(name)):
             stored[name] = previous[name]  # the editor showed the mask: keep the stored secret
-    plain = {k: ("x" if SecretBox.is_encrypted(v) else v) for k, v in stored.items()}
+    plain = _plain(stored, secrets, where)
     try:
         handler.validate_config(plain)
     except ValidationError as exc:
@@ -177,6 +190,15 @@ def update_workflow(
     _check_run_key(spec.run_key_template)
     previous = {a.key: a for a in workflow.actions}
     actions = _build_actions(spec, secrets, previous)
+    # History keeps the definition this save replaces (without secrets, like an export).
+    session.add(
+        WorkflowVersion(
+            workflow_id=workflow.id,
+            version=workflow.version,
+            spec=to_spec(workflow).model_dump(mode="json"),
+            saved_at=workflow.updated_at,
+        )
+    )
     trigger = workflow.trigger
     assert trigger is not None
     type_changed = trigger.type != spec.trigger.type

@@ -6,4 +6,11 @@ from flask import Blueprint
 
 bp = Blueprint("web", __name__, template_folder="templates")
 
-from app.web import auth, pages, settings  # noqa: E402,F401  (routes register on bp)
+from app.web import (  # noqa: E402,F401  (routes register on bp)
+    auth,
+    editor,
+    editor_steps,
+    pages,
+    settings,
+    workflows,
+)

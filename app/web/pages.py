@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from flask import Response, redirect, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.extensions import db
-from app.models import Workflow
 from app.web import bp
 from app.web.rendering import render
 
@@ -18,16 +15,6 @@ def index() -> BaseResponse:
     """Send visitors to their workflows, or to the login page."""
     target = "web.workflow_list" if current_user.is_authenticated else "web.auth_login"
     return redirect(url_for(target))
-
-
-@bp.get("/workflows")
-@login_required
-def workflow_list() -> Response:
-    """The user's workflows."""
-    workflows = db.session.scalars(
-        select(Workflow).where(Workflow.user_id == current_user.id).order_by(Workflow.id.desc())
-    ).all()
-    return render("workflows/list.html", workflows=workflows)
 
 
 @bp.get("/executions")

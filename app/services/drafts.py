@@ -1,0 +1,122 @@
+"""The editor's working copy of a workflow: load it, store it, tell whether it differs.
+
+Every editor change (add, move, configure a step...) changes a draft, never the saved
+definition, so a half-configured step can exist and executions keep running the saved
+version. Save publishes the draft through `workflows.update_workflow` (see services.editor).
+A draft is a WorkflowSpec JSON whose steps always carry their key and whose secrets stay
+encrypted; `samples` holds step outputs from "test this step", by step key.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.models import Workflow, WorkflowDraft
+from app.services.errors import Conflict, NotFound
+from app.services.workflows import to_spec
+
+
+@dataclass
+class Draft:
+    """A workflow definition being edited, and what "test this step" produced for it."""
+
+    workflow_id: int
+    base_version: int
+    spec: dict[str, Any]
+    samples: dict[str, Any] = field(default_factory=dict)
+    stored: bool = False  # a row exists (the user has changed something since the last save)
+
+    @property
+    def steps(self) -> list[dict[str, Any]]:
+        steps: list[dict[str, Any]] = self.spec["steps"]
+        return steps
+
+    @property
+    def trigger(self) -> dict[str, Any]:
+        trigger: dict[str, Any] = self.spec["trigger"]
+        return trigger
+
+    def keys(self) -> list[str]:
+        return [str(step["key"]) for step in self.steps]
+
+    def index(self, key: str) -> int:
+        """Position of the step with `key`, or NotFound."""
+        for position, step in enumerate(self.steps):
+            if step["key"] == key:
+                return position
+        raise NotFound(f"step {key!r}")
+
+    def step(self, key: str) -> dict[str, Any]:
+        return self.steps[self.index(key)]
+
+
+def live_spec(workflow: Workflow) -> dict[str, Any]:
+    """The saved definition as draft JSON: to_spec's shape, with the encrypted secrets kept
+    (to_spec leaves them out, and the draft must be able to save them back unchanged)."""
+    spec = to_spec(workflow).model_dump(mode="json")
+    for step, action in zip(spec["steps"], workflow.actions, strict=True):
+        step["config"] = copy.deepcopy(action.config)
+    if workflow.trigger is not None:
+        spec["trigger"]["config"] = copy.deepcopy(workflow.trigger.config)
+    return spec
+
+
+def load(session: Session, workflow: Workflow, *, for_update: bool = False) -> Draft:
+    """The workflow's draft, or a fresh one equal to the saved definition (not stored yet).
+
+    `for_update` locks the row (PostgreSQL) so that two quick edits do not overwrite each
+    other's read-modify-write."""
+    row = session.get(WorkflowDraft, workflow.id, with_for_update=for_update)
+    if row is not None:
+        return Draft(
+            workflow.id,
+            row.base_version,
+            copy.deepcopy(row.spec),
+            copy.deepcopy(row.samples or {}),
+            stored=True,
+        )
+    samples = {a.key: a.sample_output for a in workflow.actions if a.sample_output is not None}
+    return Draft(workflow.id, workflow.version, live_spec(workflow), samples)
+
+
+def store(session: Session, draft: Draft) -> Draft:
+    """Write the draft (creating its row on the first change) and commit."""
+    row = session.get(WorkflowDraft, draft.workflow_id)
+    if row is None:
+        row = WorkflowDraft(workflow_id=draft.workflow_id)
+        session.add(row)
+    row.base_version = draft.base_version
+    row.spec = copy.deepcopy(draft.spec)
+    row.samples = copy.deepcopy(draft.samples)
+    try:
+        session.commit()
+    except IntegrityError:  # another request created the draft at the same moment
+        session.rollback()
+        raise Conflict(
+            "The workflow was being changed at the same time; reload and retry."
+        ) from None
+    draft.stored = True
+    return draft
+
+
+def discard(session: Session, workflow: Workflow) -> None:
+    """Drop the unsaved changes: the editor shows the saved definition again."""
+    row = session.get(WorkflowDraft, workflow.id)
+    if row is not None:
+        session.delete(row)
+        session.commit()
+
+
+def is_dirty(draft: Draft, workflow: Workflow) -> bool:
+    """True when the draft's definition differs from the saved one."""
+    return draft.stored and draft.spec != live_spec(workflow)
+
+
+def saved_elsewhere(draft: Draft, workflow: Workflow) -> bool:
+    """True when someone saved the workflow (another tab, the API) after this draft began."""
+    return draft.stored and draft.base_version != workflow.version

@@ -1,0 +1,262 @@
+"""Editor use cases on a workflow's draft: add, move, duplicate, delete, enable, configure and
+rename steps; choose and configure the trigger; rename the workflow.
+
+Each one loads the draft, changes it, stores it and commits; the saved definition (what
+executions run) changes only on Save (services.versions.save_draft). A refused change raises
+ValidationFailed naming the field (`steps.2.config.url`) and leaves the draft as it was.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
+
+from app.crypto import DecryptionError, SecretBox
+from app.engine import registry
+from app.engine.retry import RetrySettings
+from app.engine.runner import REDACTED
+from app.engine.templating import Renderer
+from app.models import Workflow
+from app.services import drafts
+from app.services.errors import ValidationFailed
+from app.services.specs import KEY_PATTERN, MAX_STEPS, unique_key
+from app.services.step_checks import config_problems, rename_references
+
+_renderer = Renderer()
+
+
+class ProblemsFound(ValidationFailed):
+    """Several fields were refused at once; the first one is the message and field."""
+
+    def __init__(self, problems: list[ValidationFailed]) -> None:
+        super().__init__(problems[0].message, problems[0].field)
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class StepChanges:
+    """What the step panel submits. Secret config fields may hold the mask (keep the value)."""
+
+    name: str
+    key: str
+    config: dict[str, Any]
+    retry: dict[str, Any] | None
+    continue_on_error: bool
+
+
+def _changed(session: Session, workflow: Workflow) -> drafts.Draft:
+    return drafts.load(session, workflow, for_update=True)
+
+
+def insert_step(
+    session: Session, workflow: Workflow, type_: str, at: int
+) -> tuple[drafts.Draft, str]:
+    """Add an unconfigured step of kind `type_` at position `at`; return its key."""
+    if type_ not in registry.actions():
+        raise ValidationFailed(f"Unknown action type {type_!r}.", field="type")
+    draft = _changed(session, workflow)
+    if len(draft.steps) >= MAX_STEPS:
+        raise ValidationFailed(f"A workflow has at most {MAX_STEPS} steps.", field="steps")
+    key = unique_key(type_, set(draft.keys()))
+    step: dict[str, Any] = {
+        "key": key,
+        "type": type_,
+        "name": registry.actions().get(type_).name,
+        "config": {},
+        "retry": None,
+        "enabled": True,
+        "continue_on_error": False,
+    }
+    draft.steps.insert(max(0, min(at, len(draft.steps))), step)
+    return drafts.store(session, draft), key
+
+
+def move_step(session: Session, workflow: Workflow, key: str, to: int) -> tuple[drafts.Draft, int]:
+    """Move a step to position `to` (clamped to the list); return where it landed."""
+    draft = _changed(session, workflow)
+    step = draft.steps.pop(draft.index(key))
+    target = max(0, min(to, len(draft.steps)))
+    draft.steps.insert(target, step)
+    return drafts.store(session, draft), target
+
+
+def duplicate_step(session: Session, workflow: Workflow, key: str) -> tuple[drafts.Draft, str]:
+    """Insert a copy of a step right after it, under a new key; return the copy's key."""
+    draft = _changed(session, workflow)
+    if len(draft.steps) >= MAX_STEPS:
+        raise ValidationFailed(f"A workflow has at most {MAX_STEPS} steps.", field="steps")
+    index = draft.index(key)
+    copied = copy.deepcopy(draft.steps[index])
+    copied["key"] = unique_key(re.sub(r"_\d+$", "", key), set(draft.keys()))
+    copied["name"] = f"{copied.get('name') or key} (copy)"[:200]
+    draft.steps.insert(index + 1, copied)
+    return drafts.store(session, draft), copied["key"]
+
+
+def delete_step(session: Session, workflow: Workflow, key: str) -> tuple[drafts.Draft, int]:
+    """Remove a step (and its test output); return the position it had."""
+    draft = _changed(session, workflow)
+    index = draft.index(key)
+    del draft.steps[index]
+    draft.samples.pop(key, None)
+    return drafts.store(session, draft), index
+
+
+def set_step_enabled(
+    session: Session, workflow: Workflow, key: str, enabled: bool
+) -> tuple[drafts.Draft, int]:
+    """Turn a step on or off (a disabled step is skipped when the workflow runs)."""
+    draft = _changed(session, workflow)
+    index = draft.index(key)
+    draft.steps[index]["enabled"] = enabled
+    return drafts.store(session, draft), index
+
+
+def secret_names(model: type[BaseModel]) -> frozenset[str]:
+    """Config fields marked secret (`secret_field`): stored encrypted, shown masked."""
+    return frozenset(
+        name
+        for name, info in model.model_fields.items()
+        if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("secret")
+    )
+
+
+def _merge_secrets(
+    model: type[BaseModel],
+    submitted: dict[str, Any],
+    previous: Mapping[str, Any],
+    secrets: SecretBox,
+) -> dict[str, Any]:
+    """The mask keeps the stored secret, an empty value removes it, a new one is encrypted."""
+    config = dict(submitted)
+    for name in secret_names(model):
+        value = config.get(name)
+        if value == REDACTED and previous.get(name):
+            config[name] = previous[name]
+        elif value in (None, "", REDACTED):
+            config.pop(name, None)
+        elif isinstance(value, str) and not SecretBox.is_encrypted(value):
+            config[name] = secrets.encrypt(value)
+    return config
+
+
+def _decrypted(value: Any, secrets: SecretBox) -> Any:
+    if not SecretBox.is_encrypted(value):
+        return value
+    try:
+        return secrets.decrypt(value)
+    except DecryptionError:
+        return value
+
+
+def _retry_problems(retry: dict[str, Any] | None, where: str) -> tuple[Any, list[ValidationFailed]]:
+    if retry is None:
+        return None, []
+    try:
+        return RetrySettings.model_validate(retry).model_dump(mode="json"), []
+    except ValidationError as exc:
+        return None, [
+            ValidationFailed(e["msg"], ".".join([f"{where}.retry", *map(str, e["loc"])]))
+            for e in exc.errors()
+        ]
+
+
+def update_step(
+    session: Session, workflow: Workflow, key: str, changes: StepChanges, secrets: SecretBox
+) -> tuple[drafts.Draft, str]:
+    """Apply the step panel: name, key (references to it follow), config, retry, errors.
+    Every refused field is reported at once; return the step's (possibly new) key."""
+    draft = _changed(session, workflow)
+    index = draft.index(key)
+    step = draft.steps[index]
+    where = f"steps.{index}"
+    problems: list[ValidationFailed] = []
+    new_key = changes.key.strip()
+    if not re.fullmatch(KEY_PATTERN, new_key):
+        message = "Use a lowercase letter, then letters, digits or _ (at most 64)."
+        problems.append(ValidationFailed(message, f"{where}.key"))
+    elif new_key != key and new_key in draft.keys():
+        problems.append(ValidationFailed(f"Another step uses the key {new_key!r}.", f"{where}.key"))
+    if len(changes.name) > 200:
+        problems.append(ValidationFailed("Use at most 200 characters.", f"{where}.name"))
+    handler = registry.actions().get(step["type"])
+    config = _merge_secrets(handler.Config, changes.config, step.get("config") or {}, secrets)
+    problems += config_problems(step["type"], config, where, secrets)
+    retry, retry_problems = _retry_problems(changes.retry, where)
+    problems += retry_problems
+    if problems:
+        raise ProblemsFound(problems)
+    step.update(
+        name=changes.name.strip() or handler.name,
+        config=config,
+        retry=retry,
+        continue_on_error=changes.continue_on_error,
+    )
+    if new_key != key:
+        for other in draft.steps:
+            other["config"] = rename_references(other.get("config") or {}, key, new_key)
+        step["key"] = new_key
+        if key in draft.samples:
+            draft.samples[new_key] = draft.samples.pop(key)
+    return drafts.store(session, draft), new_key
+
+
+def update_trigger(
+    session: Session,
+    workflow: Workflow,
+    type_: str,
+    config: dict[str, Any],
+    sample_data: dict[str, Any] | None,
+    secrets: SecretBox,
+) -> drafts.Draft:
+    """Choose the trigger kind and its config, and set the sample data tests and the picker
+    use. Every refused field is reported at once."""
+    if type_ not in registry.triggers():
+        raise ValidationFailed(f"Unknown trigger type {type_!r}.", field="trigger.type")
+    model = registry.triggers().get(type_).Config
+    draft = _changed(session, workflow)
+    previous = draft.trigger.get("config") or {} if draft.trigger.get("type") == type_ else {}
+    config = _merge_secrets(model, config, previous, secrets)
+    try:
+        model.model_validate({k: _decrypted(v, secrets) for k, v in config.items()})
+    except ValidationError as exc:
+        raise ProblemsFound(
+            [
+                ValidationFailed(e["msg"], ".".join(["trigger.config", *map(str, e["loc"])]))
+                for e in exc.errors()
+            ]
+        ) from None
+    draft.spec["trigger"] = {"type": type_, "config": config, "sample_data": sample_data}
+    return drafts.store(session, draft)
+
+
+def update_settings(
+    session: Session, workflow: Workflow, name: str, description: str, run_key_template: str
+) -> drafts.Draft:
+    """Rename the workflow and set its description and run key template."""
+    problems: list[ValidationFailed] = []
+    name = name.strip()
+    if not 1 <= len(name) <= 200:
+        message = "Give the workflow a name (at most 200 characters)."
+        problems.append(ValidationFailed(message, "name"))
+    if len(description) > 5000:
+        problems.append(ValidationFailed("Use at most 5000 characters.", "description"))
+    run_key = run_key_template.strip()
+    if len(run_key) > 500:
+        problems.append(ValidationFailed("Use at most 500 characters.", "run_key_template"))
+    elif run_key:
+        problems += [
+            ValidationFailed(message, "run_key_template")
+            for _, message in _renderer.check(run_key, "run_key_template")
+        ]
+    if problems:
+        raise ProblemsFound(problems)
+    draft = _changed(session, workflow)
+    draft.spec.update(name=name, description=description, run_key_template=run_key or None)
+    return drafts.store(session, draft)

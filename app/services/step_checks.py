@@ -1,0 +1,142 @@
+"""What is wrong with a step of a draft: its config against the action's model, template
+syntax, and references to steps that do not run before it.
+
+The same rules as saving (services.workflows): a value that is a template is checked only
+for syntax here, and against the model after rendering, when it has a value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.crypto import DecryptionError, SecretBox
+from app.engine import registry
+from app.engine.templating import Renderer, has_template
+from app.services.errors import ValidationFailed
+
+_renderer = Renderer()
+# steps.<key> and steps["<key>"] / steps['<key>'] inside a template.
+_REFERENCE = re.compile(
+    r"\bsteps\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*['\"]([^'\"]+)['\"]\s*\])"
+)
+
+
+def _templated(config: Any, loc: Sequence[int | str]) -> bool:
+    """True when the value at `loc` (or a container above it) is a template string."""
+    value = config
+    for part in loc:
+        if isinstance(value, str):
+            break
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return isinstance(value, str) and has_template(value)
+
+
+def config_problems(
+    type_: str, config: Mapping[str, Any], where: str, secrets: SecretBox
+) -> list[ValidationFailed]:
+    """Every problem of a step config, each naming its field (`<where>.config.<path>`).
+    Encrypted secrets are checked decrypted (a model may validate their form, e.g. a URL)."""
+    if type_ not in registry.actions():
+        return [ValidationFailed(f"Unknown action type {type_!r}.", field=f"{where}.type")]
+    problems = [
+        ValidationFailed(message, field=path)
+        for path, message in _renderer.check(dict(config), f"{where}.config")
+    ]
+    plain = {k: _plain(v, secrets) for k, v in config.items()}
+    try:
+        registry.actions().get(type_).validate_config(plain)
+    except ValidationError as exc:
+        for error in exc.errors():
+            if _templated(plain, error["loc"]):
+                continue  # checked after rendering, when the template has a value
+            path = ".".join([f"{where}.config", *(str(p) for p in error["loc"])])
+            problems.append(ValidationFailed(error["msg"], field=path))
+    return problems
+
+
+def _plain(value: Any, secrets: SecretBox) -> Any:
+    if not SecretBox.is_encrypted(value):
+        return value
+    try:
+        return secrets.decrypt(value)
+    except DecryptionError:
+        return "x"  # a key was retired: the value is reported when the step runs
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+def referenced_keys(config: Any) -> list[str]:
+    """Step keys that templates in `config` read (`steps.<key>`), in order, without repeats."""
+    found: list[str] = []
+    for text in _strings(config):
+        if not has_template(text):
+            continue
+        for match in _REFERENCE.finditer(text):
+            key = match.group(1) or match.group(2)
+            if key not in found:
+                found.append(key)
+    return found
+
+
+def reference_problems(steps: Sequence[Mapping[str, Any]], index: int) -> list[str]:
+    """Messages for references of step `index` to steps that will not have run before it."""
+    earlier = {str(step["key"]) for step in steps[:index]}
+    everything = {str(step["key"]) for step in steps}
+    problems = []
+    for key in referenced_keys(steps[index].get("config") or {}):
+        if key in earlier:
+            continue
+        if key in everything:
+            problems.append(f"Uses step “{key}”, which runs after this one.")
+        else:
+            problems.append(f"Uses step “{key}”, which does not exist.")
+    return problems
+
+
+def step_issues(steps: Sequence[Mapping[str, Any]], index: int, secrets: SecretBox) -> list[str]:
+    """Human messages for the "has errors" badge of step `index`."""
+    step = steps[index]
+    where = f"steps.{index}"
+    messages = [
+        f"{_field_label(p.field, where)}: {p.message}"
+        for p in config_problems(str(step["type"]), step.get("config") or {}, where, secrets)
+    ]
+    return messages + reference_problems(steps, index)
+
+
+def _field_label(field: str | None, where: str) -> str:
+    if not field:
+        return "Config"
+    path = field.removeprefix(f"{where}.").removeprefix("config.")
+    return path or "Config"
+
+
+def rename_references(value: Any, old: str, new: str) -> Any:
+    """`value` with template references to step `old` pointing at `new` instead."""
+    if isinstance(value, str):
+        if not has_template(value):
+            return value
+        value = re.sub(rf"\bsteps(\s*\.\s*){re.escape(old)}\b", rf"steps\g<1>{new}", value)
+        return re.sub(
+            rf"\bsteps(\s*\[\s*)(['\"]){re.escape(old)}\2", rf"steps\g<1>\g<2>{new}\g<2>", value
+        )
+    if isinstance(value, Mapping):
+        return {k: rename_references(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rename_references(v, old, new) for v in value]
+    return value

@@ -1,0 +1,131 @@
+"""Sample data in the editor: what a step can read, and "test this step".
+
+A step reads the trigger's data and the outputs of the steps before it. In the editor those are
+the trigger's sample data and each earlier step's last test output, falling back to what the
+workflow's most recent executions received and produced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.crypto import SecretBox
+from app.engine.context import ExecutionContext
+from app.engine.runner import Runner, Trial
+from app.models import Execution, ExecutionStep, Workflow
+from app.services import drafts, editor
+
+# Executions looked at for outputs of steps that were never tested.
+RECENT_EXECUTIONS = 20
+# A test runs outside any execution: this is its execution id in templates and idempotency keys.
+TEST_EXECUTION_ID = 0
+
+
+@dataclass(frozen=True)
+class EarlierStep:
+    key: str
+    name: str
+    enabled: bool
+    output: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Available:
+    """What a step can read: the trigger's sample data and the earlier steps' outputs."""
+
+    trigger: dict[str, Any]
+    trigger_is_sample: bool  # False: taken from the latest execution, or nothing yet
+    steps: list[EarlierStep]
+
+    def step_outputs(self) -> dict[str, Any]:
+        """`steps.<key>` as the step will see it: outputs of the earlier enabled steps."""
+        return {s.key: s.output for s in self.steps if s.enabled and s.output is not None}
+
+
+def _recent(session: Session, workflow_id: int) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Trigger data of the latest execution, and the latest completed output of each step key
+    over the recent executions."""
+    ids = list(
+        session.scalars(
+            select(Execution.id)
+            .where(Execution.workflow_id == workflow_id)
+            .order_by(Execution.created_at.desc(), Execution.id.desc())
+            .limit(RECENT_EXECUTIONS)
+        )
+    )
+    if not ids:
+        return None, {}
+    trigger = session.scalar(select(Execution.trigger_data).where(Execution.id == ids[0]))
+    outputs: dict[str, Any] = {}
+    rows = session.execute(
+        select(ExecutionStep.action_key, ExecutionStep.output)
+        .where(ExecutionStep.execution_id.in_(ids), ExecutionStep.status == "completed")
+        .order_by(ExecutionStep.execution_id.desc())
+    )
+    for key, output in rows:
+        if isinstance(output, dict):
+            outputs.setdefault(key, output)
+    return trigger, outputs
+
+
+def available(session: Session, workflow: Workflow, draft: drafts.Draft, index: int) -> Available:
+    """What step `index` of the draft can read (index = len(steps): after the last step)."""
+    last_trigger, last_outputs = _recent(session, workflow.id)
+    sample = draft.trigger.get("sample_data")
+    earlier = [
+        EarlierStep(
+            key=str(step["key"]),
+            name=str(step.get("name") or step["key"]),
+            enabled=bool(step.get("enabled", True)),
+            output=draft.samples.get(step["key"], last_outputs.get(step["key"])),
+        )
+        for step in draft.steps[:index]
+    ]
+    trigger = sample if isinstance(sample, dict) else (last_trigger or {})
+    return Available(trigger, isinstance(sample, dict), earlier)
+
+
+def test_step(
+    session: Session, workflow: Workflow, key: str, runner: Runner
+) -> tuple[drafts.Draft, Trial]:
+    """Run one step of the draft now with the sample data; keep its output as its sample.
+
+    Outside effects really happen (the editor says so for actions that send)."""
+    draft = drafts.load(session, workflow)
+    index = draft.index(key)
+    step = dict(draft.steps[index])
+    reads = available(session, workflow, draft, index)
+    context = ExecutionContext(
+        execution_id=TEST_EXECUTION_ID,
+        workflow_id=workflow.id,
+        workflow_name=str(draft.spec["name"]),
+        user_id=workflow.user_id,
+        trigger=reads.trigger,
+        steps=reads.step_outputs(),
+    )
+    session.commit()  # no transaction stays open while the action talks to the outside world
+    trial = runner.run_once(step, context)
+    if trial.output is not None:
+        draft = drafts.load(session, workflow, for_update=True)
+        if key in draft.keys():
+            draft.samples[key] = trial.output
+            drafts.store(session, draft)
+    return draft, trial
+
+
+def apply_and_test(
+    session: Session,
+    workflow: Workflow,
+    key: str,
+    changes: editor.StepChanges,
+    secrets: SecretBox,
+    runner: Runner,
+) -> tuple[drafts.Draft, str, Trial]:
+    """The step panel's "Test this step": apply the panel, then test the step as applied."""
+    _, key = editor.update_step(session, workflow, key, changes, secrets)
+    draft, trial = test_step(session, workflow, key, runner)
+    return draft, key, trial

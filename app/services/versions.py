@@ -1,0 +1,121 @@
+"""Saving a draft as a new version, the History of earlier versions, restore, export, import.
+
+Every save goes through `workflows.update_workflow`, which bumps `Workflow.version` and keeps
+the definition it replaces as a WorkflowVersion (so API saves land in History too).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.crypto import SecretBox
+from app.engine import registry
+from app.engine.runner import REDACTED
+from app.models import Workflow, WorkflowVersion
+from app.services import drafts
+from app.services.errors import Conflict, NotFound, ValidationFailed
+from app.services.specs import WorkflowSpec
+from app.services.workflows import create_workflow, to_spec, update_workflow
+
+
+def _spec_problem(exc: ValidationError) -> ValidationFailed:
+    error = exc.errors()[0]
+    return ValidationFailed(error["msg"], ".".join(str(p) for p in error["loc"]) or None)
+
+
+def _update(session: Session, workflow: Workflow, spec: WorkflowSpec, secrets: SecretBox) -> None:
+    try:
+        update_workflow(session, workflow, spec, secrets)
+    except IntegrityError:  # two saves of one version at once: the first one won
+        session.rollback()
+        raise Conflict("Someone saved this workflow at the same moment; reload it.") from None
+
+
+def save_draft(session: Session, workflow: Workflow, secrets: SecretBox) -> Workflow:
+    """Publish the draft as the workflow's next version; test outputs become the steps'
+    samples. Refused (ValidationFailed naming the field) while any part is invalid."""
+    draft = drafts.load(session, workflow, for_update=True)
+    if not draft.stored:
+        return workflow
+    try:
+        spec = WorkflowSpec.model_validate(draft.spec)
+    except ValidationError as exc:
+        raise _spec_problem(exc) from None
+    _update(session, workflow, spec, secrets)
+    for action in workflow.actions:
+        if action.key in draft.samples:
+            action.sample_output = draft.samples[action.key]
+    drafts.discard(session, workflow)
+    session.commit()
+    return workflow
+
+
+def list_versions(session: Session, workflow: Workflow) -> list[WorkflowVersion]:
+    """Earlier versions of the workflow, newest first."""
+    return list(
+        session.scalars(
+            select(WorkflowVersion)
+            .where(WorkflowVersion.workflow_id == workflow.id)
+            .order_by(WorkflowVersion.version.desc())
+        )
+    )
+
+
+def get_version(session: Session, workflow: Workflow, version: int) -> WorkflowVersion:
+    """One earlier version of the (already owner-checked) workflow, or NotFound."""
+    row = session.scalar(
+        select(WorkflowVersion).where(
+            WorkflowVersion.workflow_id == workflow.id, WorkflowVersion.version == version
+        )
+    )
+    if row is None:
+        raise NotFound(f"version {version} of workflow {workflow.id}")
+    return row
+
+
+def restore(
+    session: Session, workflow: Workflow, version: WorkflowVersion, secrets: SecretBox
+) -> Workflow:
+    """Save an earlier version's definition as a new version; unsaved edits are dropped.
+
+    Versions are stored without secrets: a secret field of a step whose key still exists keeps
+    the current value (the mask tells update_workflow to keep it)."""
+    try:
+        spec = WorkflowSpec.model_validate(version.spec)
+    except ValidationError as exc:
+        raise _spec_problem(exc) from None
+    current = {action.key: action.config for action in workflow.actions}
+    for step in spec.steps:
+        if step.key in current and step.type in registry.actions():
+            for name in registry.actions().get(step.type).secret_fields():
+                if name not in step.config and current[step.key].get(name):
+                    step.config[name] = REDACTED
+    drafts.discard(session, workflow)
+    _update(session, workflow, spec, secrets)
+    return workflow
+
+
+def export_json(workflow: Workflow) -> str:
+    """The saved definition as a JSON document: no secrets, connections by id only."""
+    return json.dumps(to_spec(workflow).model_dump(mode="json"), indent=2, ensure_ascii=False)
+
+
+def import_json(session: Session, owner_id: int, text: str, secrets: SecretBox) -> Workflow:
+    """Create a (disabled) workflow from an exported JSON document."""
+    try:
+        data: Any = json.loads(text)
+    except ValueError as exc:
+        raise ValidationFailed(f"The file is not JSON: {exc}", field="file") from None
+    if not isinstance(data, dict):
+        raise ValidationFailed("The file must hold one workflow (a JSON object).", field="file")
+    try:
+        spec = WorkflowSpec.model_validate(data)
+    except ValidationError as exc:
+        raise _spec_problem(exc) from None
+    return create_workflow(session, owner_id, spec, secrets)

@@ -1,0 +1,163 @@
+"""The Workflows page's rows: search by name, keyset pages (newest first), and per workflow its
+trigger kind, step count, last run and run count, each fetched for the page's rows only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Row, Select, func, select
+from sqlalchemy.orm import Session
+
+from app.models import Action, Execution, Trigger, Workflow
+
+PAGE_SIZE = 20
+MAX_QUERY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class LastRun:
+    id: int
+    status: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class WorkflowRow:
+    id: int
+    name: str
+    description: str
+    enabled: bool
+    version: int
+    trigger_type: str
+    step_count: int
+    run_count: int
+    last_run: LastRun | None
+
+
+@dataclass(frozen=True)
+class WorkflowPage:
+    rows: list[WorkflowRow]
+    query: str
+    newer: int | None  # `before` cursor of the previous (newer) page, when there is one
+    older: int | None  # `after` cursor of the next (older) page, when there is one
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+if TYPE_CHECKING:  # a row of _select()
+    _Found = Row[int, str, str, bool, int, str]
+
+
+def _rows(session: Session, workflows: Sequence[_Found]) -> list[WorkflowRow]:
+    ids = [w.id for w in workflows]
+    if not ids:
+        return []
+    steps: dict[int, int] = {
+        workflow_id: count
+        for workflow_id, count in session.execute(
+            select(Action.workflow_id, func.count(Action.id))
+            .where(Action.workflow_id.in_(ids))
+            .group_by(Action.workflow_id)
+        )
+    }
+    runs: dict[int, int] = {
+        workflow_id: count
+        for workflow_id, count in session.execute(
+            select(Execution.workflow_id, func.count(Execution.id))
+            .where(Execution.workflow_id.in_(ids))
+            .group_by(Execution.workflow_id)
+        )
+    }
+    latest = (
+        select(Execution.id)
+        .where(Execution.workflow_id == Workflow.id)
+        .order_by(Execution.created_at.desc(), Execution.id.desc())
+        .limit(1)
+        .correlate(Workflow)
+        .scalar_subquery()
+    )
+    last_ids = [i for i in session.scalars(select(latest).where(Workflow.id.in_(ids))) if i]
+    last = {
+        row.workflow_id: LastRun(row.id, row.status, row.created_at)
+        for row in session.execute(
+            select(
+                Execution.workflow_id, Execution.id, Execution.status, Execution.created_at
+            ).where(Execution.id.in_(last_ids))
+        )
+    }
+    return [
+        WorkflowRow(
+            id=w.id,
+            name=w.name,
+            description=w.description,
+            enabled=w.enabled,
+            version=w.version,
+            trigger_type=w.trigger_type or "manual",
+            step_count=steps.get(w.id, 0),
+            run_count=runs.get(w.id, 0),
+            last_run=last.get(w.id),
+        )
+        for w in workflows
+    ]
+
+
+def _select() -> Select[int, str, str, bool, int, str]:
+    return select(
+        Workflow.id,
+        Workflow.name,
+        Workflow.description,
+        Workflow.enabled,
+        Workflow.version,
+        Trigger.type.label("trigger_type"),
+    ).outerjoin(Trigger, Trigger.workflow_id == Workflow.id)
+
+
+def list_workflows(
+    session: Session,
+    owner_id: int,
+    *,
+    query: str = "",
+    after: int | None = None,
+    before: int | None = None,
+    limit: int = PAGE_SIZE,
+) -> WorkflowPage:
+    """One page of the user's workflows, newest first, whose name contains `query`.
+    `after` pages to older workflows than that id, `before` to newer ones."""
+    query = query.strip()[:MAX_QUERY_LENGTH]
+    statement = _select().where(Workflow.user_id == owner_id)
+    if query:
+        statement = statement.where(Workflow.name.ilike(_like(query), escape="\\"))
+    if before is not None:
+        statement = statement.where(Workflow.id > before).order_by(Workflow.id.asc())
+    else:
+        if after is not None:
+            statement = statement.where(Workflow.id < after)
+        statement = statement.order_by(Workflow.id.desc())
+    found = list(session.execute(statement.limit(limit + 1)))
+    more = len(found) > limit
+    found = found[:limit]
+    if before is not None:
+        found.reverse()
+    rows = _rows(session, found)
+    if not rows:
+        return WorkflowPage([], query, None, None)
+    has_newer = more if before is not None else after is not None
+    has_older = more if before is None else True
+    return WorkflowPage(
+        rows,
+        query,
+        newer=rows[0].id if has_newer else None,
+        older=rows[-1].id if has_older else None,
+    )
+
+
+def workflow_row(session: Session, workflow: Workflow) -> WorkflowRow:
+    """The row of one (already owner-checked) workflow, as the page shows it."""
+    found = session.execute(_select().where(Workflow.id == workflow.id)).one()
+    return _rows(session, [found])[0]

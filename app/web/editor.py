@@ -1,0 +1,289 @@
+"""The workflow editor page and its regions: toolbar, flow of cards, side panel; the trigger and
+settings panels; Save, Discard, Run now.
+
+Every region is a fragment with a stable id; a change answers the region it changed, and other
+regions refresh themselves on the events it sends (editor_support.CHANGED, FLOW_STALE)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, current_app, flash, redirect, request, url_for
+from flask_login import login_required
+from werkzeug.wrappers import Response as BaseResponse
+
+from app import tasks
+from app.engine import registry
+from app.extensions import db
+from app.models import Workflow
+from app.services import drafts, editor, executions, versions
+from app.services.errors import NotFound, PayloadTooLarge, ValidationFailed
+from app.web import bp, panels
+from app.web import forms_from_model as forms
+from app.web.editor_support import (
+    CHANGED,
+    FLOW_STALE,
+    editor_for,
+    execution_url,
+    executions_url,
+    owned_workflow,
+    pretty,
+    secrets,
+    service_errors,
+    with_events,
+)
+from app.web.editor_view import Editor
+from app.web.rendering import is_fragment_request, render
+
+PAGE = "workflows/editor.html"
+
+
+def page(
+    fragment: str, editor_: Editor, panel: panels.Panel, status: int = 200, **extra: Any
+) -> Response:
+    """The editor page, or only `fragment` for htmx; every template gets the same context."""
+    context: dict[str, Any] = {
+        "editor": editor_,
+        "workflow": editor_.workflow,
+        "panel": panel,
+        "pretty": pretty,
+        "executions_url": executions_url(editor_.workflow.id),
+        "run_payload": pretty(editor_.draft.trigger.get("sample_data") or {}),
+        "run_error": "",
+        "toolbar_status": "",
+    }
+    context.update(extra)
+    return render(PAGE, fragment, status=status, **context)
+
+
+def chosen_panel(editor_: Editor) -> panels.Panel:
+    """The panel the URL asks for: ?step=<key>, ?panel=trigger|settings, ?add=<position>."""
+    args = request.args
+    if args.get("step"):
+        try:
+            return panels.step_panel(db.session(), editor_, args["step"])
+        except NotFound:
+            return panels.intro(editor_)
+    if args.get("panel") == "trigger":
+        return panels.trigger_panel(editor_, type_=args.get("type") or None)
+    if args.get("panel") == "settings":
+        return panels.settings_panel(editor_)
+    if args.get("add", "").isdigit():
+        return panels.palette(editor_, int(args["add"]))
+    return panels.intro(editor_)
+
+
+def _selected() -> str | None:
+    return request.args.get("step") or request.args.get("panel") or None
+
+
+@bp.get("/workflows/<int:workflow_id>")
+@login_required
+def workflow_show(workflow_id: int) -> Response:
+    """The editor; for htmx, the side panel the query asks for."""
+    editor_ = editor_for(owned_workflow(workflow_id), _selected())
+    return page("workflows/_panel.html", editor_, chosen_panel(editor_))
+
+
+@bp.get("/workflows/<int:workflow_id>/flow")
+@login_required
+def workflow_flow(workflow_id: int) -> Response:
+    """The trigger and step cards."""
+    editor_ = editor_for(owned_workflow(workflow_id), _selected())
+    return page("workflows/_flow.html", editor_, chosen_panel(editor_))
+
+
+@bp.get("/workflows/<int:workflow_id>/toolbar")
+@login_required
+def workflow_toolbar(workflow_id: int) -> Response:
+    """Name, version, saved or not, and the page's commands."""
+    editor_ = editor_for(owned_workflow(workflow_id))
+    return page("workflows/_toolbar.html", editor_, panels.intro(editor_))
+
+
+def _applied(workflow: Workflow, panel_args: dict[str, Any], message: str) -> BaseResponse:
+    """After a panel change: the fresh panel for htmx, else back to the page (PRG)."""
+    if not is_fragment_request():
+        flash(message, "success")
+        return redirect(url_for("web.workflow_show", workflow_id=workflow.id, **panel_args), 303)
+    editor_ = editor_for(workflow, panel_args.get("panel"))
+    panel = (
+        panels.trigger_panel(editor_, status=message)
+        if panel_args.get("panel") == "trigger"
+        else panels.settings_panel(editor_, status=message)
+    )
+    response = page("workflows/_panel.html", editor_, panel)
+    return with_events(response, CHANGED, FLOW_STALE, announce=message)
+
+
+@bp.post("/workflows/<int:workflow_id>/settings")
+@login_required
+@service_errors
+def workflow_update(workflow_id: int) -> Response | BaseResponse:
+    """Rename the workflow; set its description and run key template."""
+    workflow = owned_workflow(workflow_id)
+    form = request.form
+    try:
+        editor.update_settings(
+            db.session(),
+            workflow,
+            form.get("name", ""),
+            form.get("description", ""),
+            form.get("run_key_template", ""),
+        )
+    except editor.ProblemsFound as exc:
+        db.session.rollback()
+        editor_ = editor_for(workflow, "settings")
+        panel = panels.settings_panel(editor_, posted=form)
+        panels.place_errors(panel, exc.problems, "", panels.SETTINGS_INPUTS)
+        return page("workflows/_panel.html", editor_, panel, status=422)
+    return _applied(workflow, {"panel": "settings"}, "Settings applied. Save to keep them.")
+
+
+def _sample(text: str) -> tuple[dict[str, Any] | None, str]:
+    if not text.strip():
+        return None, ""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, f"This is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+    if not isinstance(data, dict):
+        return None, 'Sample data is a JSON object, e.g. {"customer": "Ada"}.'
+    return data, ""
+
+
+@bp.post("/workflows/<int:workflow_id>/trigger")
+@login_required
+@service_errors
+def trigger_update(workflow_id: int) -> Response | BaseResponse:
+    """Choose the trigger kind, set its config and its sample data."""
+    workflow = owned_workflow(workflow_id)
+    form = request.form
+    type_ = form.get("type", "")
+    fields = (
+        forms.form_fields(registry.triggers().get(type_).Config)
+        if type_ in registry.triggers()
+        else []
+    )
+    parsed = forms.parse(fields, form)
+    sample, sample_error = _sample(form.get("sample_data", ""))
+    problems = [ValidationFailed(m, f"trigger.{n}") for n, m in parsed.errors.items()]
+    if sample_error:
+        problems.append(ValidationFailed(sample_error, "trigger.sample_data"))
+    if not problems:
+        try:
+            editor.update_trigger(db.session(), workflow, type_, parsed.config, sample, secrets())
+        except ValidationFailed as exc:
+            db.session.rollback()
+            problems = getattr(exc, "problems", [exc])
+    if problems:
+        editor_ = editor_for(workflow, "trigger")
+        panel = panels.trigger_panel(editor_, type_=type_ or None, posted=form)
+        panels.place_errors(panel, problems, "trigger.", panels.TRIGGER_INPUTS)
+        return page("workflows/_panel.html", editor_, panel, status=422)
+    return _applied(workflow, {"panel": "trigger"}, "Trigger applied. Save to keep it.")
+
+
+def problem_panel(editor_: Editor, exc: ValidationFailed) -> panels.Panel:
+    """The panel that shows where a refused save went wrong, with the message in place."""
+    field = exc.field or ""
+    problems = getattr(exc, "problems", [exc])
+    parts = field.split(".")
+    if parts[0] == "steps" and len(parts) > 1 and parts[1].isdigit():
+        index = int(parts[1])
+        if index < len(editor_.steps):
+            panel = panels.step_panel(db.session(), editor_, editor_.steps[index].key)
+            return panels.place_errors(panel, problems, f"steps.{index}.", panels.STEP_INPUTS)
+    if parts[0] == "trigger":
+        panel = panels.trigger_panel(editor_)
+        return panels.place_errors(panel, problems, "trigger.", panels.TRIGGER_INPUTS)
+    if parts[0] in panels.SETTINGS_INPUTS:
+        panel = panels.settings_panel(editor_)
+        return panels.place_errors(panel, problems, "", panels.SETTINGS_INPUTS)
+    panel = panels.intro(editor_)
+    panel.form_error = f"{field}: {exc.message}" if field else exc.message
+    return panel
+
+
+@bp.post("/workflows/<int:workflow_id>/save")
+@login_required
+@service_errors
+def workflow_save(workflow_id: int) -> Response | BaseResponse:
+    """Save the draft as the next version; a refusal opens the panel of the faulty field."""
+    workflow = owned_workflow(workflow_id)
+    before = workflow.version
+    try:
+        versions.save_draft(db.session(), workflow, secrets())
+    except ValidationFailed as exc:
+        db.session.rollback()
+        editor_ = editor_for(workflow)
+        panel = problem_panel(editor_, exc)
+        panel.form_error = panel.form_error or "Fix this to save the workflow."
+        response = page("workflows/_panel.html", editor_, panel, status=422)
+        response.headers["HX-Retarget"] = "#panel"
+        response.headers["HX-Reswap"] = "outerHTML"
+        return response
+    saved = workflow.version != before
+    message = f"Saved as version {workflow.version}." if saved else "Nothing to save."
+    if not is_fragment_request():
+        flash(message, "success")
+        return redirect(url_for("web.workflow_show", workflow_id=workflow.id), 303)
+    editor_ = editor_for(workflow)
+    response = page(
+        "workflows/_toolbar.html", editor_, panels.intro(editor_), toolbar_status=message
+    )
+    return with_events(response, FLOW_STALE, announce=message)
+
+
+@bp.post("/workflows/<int:workflow_id>/discard")
+@login_required
+def workflow_discard(workflow_id: int) -> BaseResponse:
+    """Drop the unsaved changes and show the saved version again."""
+    workflow = owned_workflow(workflow_id)
+    drafts.discard(db.session(), workflow)
+    flash("Unsaved changes discarded.", "info")
+    target = url_for("web.workflow_show", workflow_id=workflow.id)
+    if is_fragment_request():
+        response = Response(status=200)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, 303)
+
+
+@bp.post("/workflows/<int:workflow_id>/run")
+@login_required
+def workflow_run(workflow_id: int) -> Response | BaseResponse:
+    """Run the saved version now with an optional JSON payload; open its execution."""
+    workflow = owned_workflow(workflow_id)
+    text = request.form.get("payload", "")
+    data, error = _sample(text)
+    if not error:
+        try:
+            execution = executions.start(
+                db.session(),
+                workflow,
+                data or {},
+                send=tasks.send_step,
+                settings=current_app.config,
+                trigger_type="manual",
+            )
+        except PayloadTooLarge as exc:
+            db.session.rollback()
+            error = str(exc)
+    if error:
+        editor_ = editor_for(workflow)
+        return page(
+            "workflows/_run.html",
+            editor_,
+            panels.intro(editor_),
+            status=422,
+            run_payload=text,
+            run_error=error.replace("Sample data", "Trigger data"),
+        )
+    target = execution_url(execution.id)
+    if is_fragment_request():
+        response = Response(status=200)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, 303)

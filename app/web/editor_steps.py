@@ -1,0 +1,235 @@
+"""Step changes in the editor: add, apply the panel, test, move, duplicate, delete, enable.
+
+Card changes answer the flow (or the one card); panel changes answer the panel. Without
+JavaScript each form posts, and the answer redirects back to the editor page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, flash, redirect, request, url_for
+from flask_login import login_required
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response as BaseResponse
+
+from app import runtime
+from app.engine import registry
+from app.extensions import db
+from app.models import Workflow
+from app.services import editor, trials
+from app.services.errors import ValidationFailed
+from app.web import bp, panels
+from app.web import forms_from_model as forms
+from app.web.editor import page
+from app.web.editor_support import (
+    CHANGED,
+    FLOW_STALE,
+    editor_for,
+    form_int,
+    owned_workflow,
+    secrets,
+    service_errors,
+    with_events,
+)
+from app.web.rendering import is_fragment_request
+
+
+def _back(workflow: Workflow, message: str, **args: Any) -> BaseResponse:
+    flash(message, "success")
+    return redirect(url_for("web.workflow_show", workflow_id=workflow.id, **args), 303)
+
+
+def _flow(
+    workflow: Workflow, message: str, status: int = 200, details: dict[str, Any] | None = None
+) -> BaseResponse:
+    editor_ = editor_for(workflow, request.form.get("selected") or None)
+    response = page("workflows/_flow.html", editor_, panels.intro(editor_), status=status)
+    return with_events(response, CHANGED, announce=message, details=details)
+
+
+@bp.post("/workflows/<int:workflow_id>/steps")
+@login_required
+@service_errors
+def step_create(workflow_id: int) -> Response | BaseResponse:
+    """Add a step of the chosen kind at a position; opens its panel."""
+    workflow = owned_workflow(workflow_id)
+    type_ = request.form.get("type", "")
+    try:
+        _, key = editor.insert_step(db.session(), workflow, type_, form_int("at", 10**6))
+    except ValidationFailed as exc:
+        db.session.rollback()
+        editor_ = editor_for(workflow)
+        panel = panels.palette(editor_, form_int("at", 0))
+        panel.form_error = exc.message
+        return page("workflows/_panel.html", editor_, panel, status=422)
+    name = registry.actions().get(type_).name
+    if not is_fragment_request():
+        return _back(workflow, f"Added a {name} step.", step=key)
+    editor_ = editor_for(workflow, key)
+    panel = panels.step_panel(db.session(), editor_, key)
+    response = page("workflows/_panel.html", editor_, panel, status=201)
+    response.headers["HX-Push-Url"] = url_for(
+        "web.workflow_show", workflow_id=workflow.id, step=key
+    )
+    position = editor_.draft.index(key) + 1
+    return with_events(response, CHANGED, FLOW_STALE, announce=f"Added {name} as step {position}.")
+
+
+def _changes(
+    fields: list[forms.FormField], form: MultiDict[str, str]
+) -> tuple[editor.StepChanges, dict[str, str]]:
+    """The step panel's post as changes, and what could not be read (by input name)."""
+    parsed = forms.parse(fields, form)
+    errors = dict(parsed.errors)
+    retry: dict[str, Any] | None = None
+    attempts, kind, delay = (
+        form.get(f"retry.{n}", "").strip() for n in ("attempts", "backoff.type", "backoff.delay")
+    )
+    try:
+        retry = {
+            "attempts": int(attempts or 3),
+            "backoff": {"type": kind or "exponential", "delay": float(delay or 1)},
+        }
+    except ValueError:
+        errors["retry.attempts" if not attempts.isdigit() else "retry.backoff.delay"] = (
+            "Enter a number."
+        )
+    if retry == {"attempts": 3, "backoff": {"type": "exponential", "delay": 1.0}}:
+        retry = None  # the default policy: keep the step's definition short
+    changes = editor.StepChanges(
+        name=form.get("name", ""),
+        key=form.get("key", ""),
+        config=parsed.config,
+        retry=retry,
+        continue_on_error="continue_on_error" in form,
+    )
+    return changes, errors
+
+
+def _step_fields(workflow: Workflow, key: str) -> list[forms.FormField]:
+    step = editor_for(workflow).draft.step(key)
+    if step["type"] not in registry.actions():
+        return []
+    return forms.form_fields(registry.actions().get(step["type"]).Config)
+
+
+def _refused(workflow: Workflow, key: str, problems: list[ValidationFailed]) -> Response:
+    editor_ = editor_for(workflow, key)
+    index = editor_.draft.index(key)
+    panel = panels.step_panel(db.session(), editor_, key, posted=request.form)
+    panels.place_errors(panel, problems, f"steps.{index}.", panels.STEP_INPUTS)
+    return page("workflows/_panel.html", editor_, panel, status=422)
+
+
+def _apply(workflow_id: int, key: str, test: bool) -> Response | BaseResponse:
+    workflow = owned_workflow(workflow_id)
+    changes, errors = _changes(_step_fields(workflow, key), request.form)
+    index = editor_for(workflow).draft.index(key)
+    if errors:
+        return _refused(
+            workflow, key, [ValidationFailed(m, f"steps.{index}.{n}") for n, m in errors.items()]
+        )
+    trial = None
+    try:
+        if test:
+            _, key, trial = trials.apply_and_test(
+                db.session(), workflow, key, changes, secrets(), runtime.get().runner
+            )
+        else:
+            _, key = editor.update_step(db.session(), workflow, key, changes, secrets())
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _refused(workflow, key, getattr(exc, "problems", [exc]))
+    message = "Step applied. Save to keep it." if trial is None else "Step applied and tested."
+    if not is_fragment_request():
+        return _back(workflow, message, step=key)
+    editor_ = editor_for(workflow, key)
+    panel = panels.step_panel(db.session(), editor_, key, trial=trial, status=message)
+    response = page("workflows/_panel.html", editor_, panel)
+    response.headers["HX-Replace-Url"] = url_for(
+        "web.workflow_show", workflow_id=workflow.id, step=key
+    )
+    return with_events(response, CHANGED, FLOW_STALE, announce=message)
+
+
+@bp.post("/workflows/<int:workflow_id>/steps/<key>")
+@login_required
+@service_errors
+def step_update(workflow_id: int, key: str) -> Response | BaseResponse:
+    """Apply the step panel (name, key, config, retries) to the draft."""
+    return _apply(workflow_id, key, test=False)
+
+
+@bp.post("/workflows/<int:workflow_id>/steps/<key>/test")
+@login_required
+@service_errors
+def step_test(workflow_id: int, key: str) -> Response | BaseResponse:
+    """Apply the step panel, then run the step once with the sample data."""
+    return _apply(workflow_id, key, test=True)
+
+
+@bp.post("/workflows/<int:workflow_id>/steps/<key>/move")
+@login_required
+@service_errors
+def step_move(workflow_id: int, key: str) -> BaseResponse:
+    """Move a step up, down, or to a position (drag and drop); answers the flow."""
+    workflow = owned_workflow(workflow_id)
+    draft = editor_for(workflow).draft
+    index = draft.index(key)
+    direction = request.form.get("direction")
+    to = index - 1 if direction == "up" else index + 1 if direction == "down" else form_int("to")
+    _, landed = editor.move_step(db.session(), workflow, key, to)
+    name = draft.steps[index].get("name") or key
+    message = f"Moved “{name}” to position {landed + 1} of {len(draft.steps)}."
+    if not is_fragment_request():
+        return _back(workflow, message)
+    return _flow(workflow, message)
+
+
+@bp.post("/workflows/<int:workflow_id>/steps/<key>/duplicate")
+@login_required
+@service_errors
+def step_duplicate(workflow_id: int, key: str) -> BaseResponse:
+    """Insert a copy of the step after it; answers the flow."""
+    workflow = owned_workflow(workflow_id)
+    try:
+        draft, copied = editor.duplicate_step(db.session(), workflow, key)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("web.workflow_show", workflow_id=workflow.id), 303)
+    message = f"Duplicated as “{draft.step(copied)['name']}” (step {draft.index(copied) + 1})."
+    if not is_fragment_request():
+        return _back(workflow, message, step=copied)
+    return _flow(workflow, message, status=201)
+
+
+@bp.post("/workflows/<int:workflow_id>/steps/<key>/delete")
+@login_required
+@service_errors
+def step_delete(workflow_id: int, key: str) -> BaseResponse:
+    """Remove the step from the draft; answers the flow."""
+    workflow = owned_workflow(workflow_id)
+    name = editor_for(workflow).draft.step(key).get("name") or key
+    editor.delete_step(db.session(), workflow, key)
+    message = f"Deleted step “{name}”."
+    if not is_fragment_request():
+        return _back(workflow, message)
+    return _flow(workflow, message, details={"stepline:step-removed": key})
+
+
+@bp.post("/workflows/<int:workflow_id>/steps/<key>/enabled")
+@login_required
+@service_errors
+def step_enable(workflow_id: int, key: str) -> BaseResponse:
+    """Turn a step on or off; answers its card."""
+    workflow = owned_workflow(workflow_id)
+    enabled = request.form.get("enabled") == "1"
+    _, index = editor.set_step_enabled(db.session(), workflow, key, enabled)
+    editor_ = editor_for(workflow, request.form.get("selected") or None)
+    card = editor_.steps[index]
+    message = f"Step “{card.name}” {'enabled' if enabled else 'disabled'}."
+    if not is_fragment_request():
+        return _back(workflow, message)
+    response = page("workflows/_step_card.html", editor_, panels.intro(editor_), card=card)
+    return with_events(response, CHANGED, announce=message)

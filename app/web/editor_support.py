@@ -1,0 +1,106 @@
+"""Helpers the workflow pages share: the owner-checked lookup, service errors as HTTP answers,
+the htmx headers that refresh other regions, and links to pages other modules serve."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from flask import abort, current_app, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response as BaseResponse
+
+from app import runtime
+from app.crypto import SecretBox
+from app.extensions import db
+from app.models import Workflow
+from app.services import drafts
+from app.services.errors import Conflict, NotFound
+from app.services.workflows import get_workflow
+from app.web import editor_view
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Events on <body> that make other regions of the editor fetch themselves again (STYLE E3).
+CHANGED = "stepline:changed"  # the draft changed: toolbar (saved / unsaved)
+FLOW_STALE = "stepline:flow-stale"  # a card's look changed: the flow
+ANNOUNCE = "stepline:announce"  # a message for screen readers (the live region)
+
+
+def owned_workflow(workflow_id: int) -> Workflow:
+    """The current user's workflow, or 404 (another user's workflow looks missing)."""
+    try:
+        return get_workflow(db.session(), workflow_id, current_user.id)
+    except NotFound:
+        abort(404)
+
+
+def service_errors(view: Callable[P, R]) -> Callable[P, R]:
+    """Missing objects (a step key, a version) → 404; conflicting changes → 409."""
+
+    @functools.wraps(view)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return view(*args, **kwargs)
+        except NotFound:
+            db.session.rollback()
+            abort(404)
+        except Conflict as exc:
+            db.session.rollback()
+            abort(409, str(exc))
+
+    return wrapped
+
+
+def pretty(value: Any) -> str:
+    """JSON for people: indented, non-ASCII kept (the template escapes it for HTML)."""
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def secrets() -> SecretBox:
+    return runtime.get().secrets
+
+
+def editor_for(workflow: Workflow, selected: str | None = None) -> editor_view.Editor:
+    """The editor's view of the workflow's draft (or of the saved definition)."""
+    draft = drafts.load(db.session(), workflow)
+    return editor_view.build(workflow, draft, secrets(), selected)
+
+
+def form_int(name: str, default: int = 0) -> int:
+    try:
+        return int(request.form.get(name, default))
+    except ValueError:
+        abort(400, f"{name} must be a whole number")
+
+
+def with_events(
+    response: BaseResponse,
+    *events: str,
+    announce: str = "",
+    details: dict[str, Any] | None = None,
+) -> BaseResponse:
+    """Add HX-Trigger events (and a message for the live region) to an htmx answer;
+    `details` adds events that carry a value."""
+    payload: dict[str, Any] = {event: True for event in events}
+    payload.update(details or {})
+    if announce:
+        payload[ANNOUNCE] = announce
+    if payload:
+        response.headers["HX-Trigger"] = json.dumps(payload)
+    return response
+
+
+def execution_url(execution_id: int) -> str:
+    """The execution's page (served by the executions module, linked by path until it is)."""
+    if "web.execution_show" in current_app.view_functions:
+        return url_for("web.execution_show", execution_id=execution_id)
+    return f"/executions/{execution_id}"
+
+
+def executions_url(workflow_id: int) -> str:
+    """The workflow's executions list (served by the executions module)."""
+    return f"/workflows/{workflow_id}/executions"

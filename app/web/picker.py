@@ -1,0 +1,114 @@
+"""The data picker: the fields a step can read, as templates ready to insert.
+
+Built from services.trials.Available (the trigger's sample data, earlier steps' outputs);
+each entry carries the exact `{{ trigger.<path> }}` or `{{ steps.<key>.<path> }}` text.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.services.trials import Available
+
+MAX_DEPTH = 4
+MAX_ENTRIES = 60
+PREVIEW_CHARS = 40
+# Words a template cannot take after a dot (Jinja's literals and operators).
+RESERVED = frozenset(
+    {
+        "and",
+        "or",
+        "not",
+        "in",
+        "is",
+        "if",
+        "else",
+        "true",
+        "false",
+        "none",
+        "True",
+        "False",
+        "None",
+        "for",
+        "recursive",
+        "with",
+        "without",
+        "context",
+        "import",
+        "as",
+        "block",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    expression: str  # what is inserted: {{ trigger.customer.email }}
+    path: str  # what is shown: customer.email
+    preview: str
+    depth: int
+
+
+@dataclass
+class Group:
+    title: str
+    note: str
+    entries: list[Entry] = field(default_factory=list)
+    truncated: bool = False
+
+
+def _segment(name: str) -> str:
+    if name.isidentifier() and name not in RESERVED:
+        return f".{name}"
+    return f"[{json.dumps(name, ensure_ascii=False)}]"
+
+
+def _preview(value: Any) -> str:
+    if isinstance(value, dict):
+        return f"{{…}} {len(value)} field{'s' if len(value) != 1 else ''}"
+    if isinstance(value, list):
+        return f"[…] {len(value)} item{'s' if len(value) != 1 else ''}"
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+
+
+def _walk(group: Group, root: str, value: Any, path: str, shown: str, depth: int) -> None:
+    items: list[tuple[str, str, Any]] = []
+    if isinstance(value, dict):
+        items = [(_segment(str(k)), str(k), v) for k, v in value.items()]
+    elif isinstance(value, list) and value:
+        items = [("[0]", "0", value[0])]  # the first item stands for every item
+    for segment, label, child in items:
+        if len(group.entries) >= MAX_ENTRIES:
+            group.truncated = True
+            return
+        child_path = path + segment
+        child_shown = f"{shown}.{label}" if shown else label
+        group.entries.append(
+            Entry(f"{{{{ {root}{child_path} }}}}", child_shown, _preview(child), depth)
+        )
+        if depth + 1 < MAX_DEPTH:
+            _walk(group, root, child, child_path, child_shown, depth + 1)
+
+
+def groups(available: Available) -> list[Group]:
+    """One group for the trigger, then one per earlier step, in run order."""
+    note = "sample data" if available.trigger_is_sample else "from the latest run"
+    trigger = Group("Trigger", note if available.trigger else "no sample data yet")
+    _walk(trigger, "trigger", available.trigger, "", "", 0)
+    result = [trigger]
+    for number, step in enumerate(available.steps, start=1):
+        if not step.enabled:
+            note = "disabled: skipped when the workflow runs"
+        elif step.output is None:
+            note = "not tested yet: test it to see its fields"
+        else:
+            note = "last output"
+        group = Group(f"{number}. {step.name}", note)
+        if step.enabled and step.output is not None:
+            group.entries.append(Entry(f"{{{{ steps.{step.key} }}}}", step.key, "whole output", 0))
+            _walk(group, f"steps.{step.key}", step.output, "", "", 0)
+        result.append(group)
+    return result

@@ -1,0 +1,186 @@
+"""Workflow pages around the editor: the list (search, pages, enable toggle), new, import,
+export, delete, and the History of versions with restore."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Response, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response as BaseResponse
+
+from app.extensions import db
+from app.services import versions
+from app.services import workflow_list as listing
+from app.services.errors import ValidationFailed
+from app.services.specs import WorkflowSpec
+from app.services.workflows import create_workflow, delete_workflow, set_enabled
+from app.web import bp
+from app.web.editor_support import owned_workflow, pretty, secrets, service_errors
+from app.web.editor_view import icon_for
+from app.web.rendering import is_fragment_request, render
+
+MAX_IMPORT_BYTES = 1024 * 1024
+
+
+def _cursor(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+@bp.get("/workflows")
+@login_required
+def workflow_list() -> Response:
+    """The user's workflows: search by name, newest first, a page at a time."""
+    found = listing.list_workflows(
+        db.session(),
+        current_user.id,
+        query=request.args.get("q", ""),
+        after=_cursor("after"),
+        before=_cursor("before"),
+    )
+    return render("workflows/list.html", "workflows/_table.html", listing=found, icon_for=icon_for)
+
+
+@bp.post("/workflows/<int:workflow_id>/enabled")
+@login_required
+def workflow_enable(workflow_id: int) -> Response | BaseResponse:
+    """Turn a workflow on or off in place; answers its row."""
+    workflow = owned_workflow(workflow_id)
+    enabled = request.form.get("enabled") == "1"
+    error, status = "", 200
+    try:
+        set_enabled(db.session(), workflow, enabled)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        error, status = exc.message, 422
+    if not is_fragment_request():
+        if error:
+            flash(error, "error")
+        return redirect(url_for("web.workflow_list"))
+    row = listing.workflow_row(db.session(), workflow)
+    return render(
+        "workflows/list.html",
+        "workflows/_row.html",
+        status=status,
+        row=row,
+        error=error,
+        icon_for=icon_for,
+    )
+
+
+@bp.get("/workflows/new")
+@login_required
+def workflow_new() -> Response:
+    """Start a workflow from scratch, or import one."""
+    return render("workflows/new.html", values={}, errors={})
+
+
+@bp.post("/workflows")
+@login_required
+def workflow_create() -> Response | BaseResponse:
+    """Create an empty workflow (manual trigger) and open the editor on its first step."""
+    values = {
+        "name": request.form.get("name", ""),
+        "description": request.form.get("description", ""),
+    }
+    name = values["name"].strip()
+    if not 1 <= len(name) <= 200 or len(values["description"]) > 5000:
+        errors = {"name": "Give the workflow a name (at most 200 characters)."}
+        if len(values["description"]) > 5000:
+            errors = {"description": "Use at most 5000 characters."}
+        return render("workflows/new.html", status=422, values=values, errors=errors)
+    spec = WorkflowSpec(name=name, description=values["description"])
+    workflow = create_workflow(db.session(), current_user.id, spec, secrets())
+    return redirect(url_for("web.workflow_show", workflow_id=workflow.id, add=0), 303)
+
+
+@bp.post("/workflows/import")
+@login_required
+def workflow_import() -> Response | BaseResponse:
+    """Create a workflow from an exported JSON file (or pasted JSON)."""
+    upload = request.files.get("file")
+    text = request.form.get("json", "")
+    if upload is not None and upload.filename:
+        raw = upload.read(MAX_IMPORT_BYTES + 1)
+        text = raw.decode("utf-8", errors="replace") if len(raw) <= MAX_IMPORT_BYTES else ""
+    if not text.strip():
+        errors = {"import": "Choose an exported workflow file, or paste its JSON (up to 1 MB)."}
+        return render("workflows/new.html", status=422, values={"json": text}, errors=errors)
+    try:
+        workflow = versions.import_json(db.session(), current_user.id, text, secrets())
+    except ValidationFailed as exc:
+        db.session.rollback()
+        where = f"{exc.field}: " if exc.field and exc.field != "file" else ""
+        errors = {"import": f"{where}{exc.message}", "import_field": exc.field or ""}
+        return render("workflows/new.html", status=422, values={"json": text}, errors=errors)
+    flash(f"Imported “{workflow.name}”. It is disabled until you turn it on.", "success")
+    return redirect(url_for("web.workflow_show", workflow_id=workflow.id), 303)
+
+
+@bp.get("/workflows/<int:workflow_id>/export")
+@login_required
+def workflow_export(workflow_id: int) -> Response:
+    """The saved definition as a JSON file (no secrets inside)."""
+    workflow = owned_workflow(workflow_id)
+    slug = re.sub(r"[^a-z0-9]+", "-", workflow.name.lower()).strip("-") or "workflow"
+    filename = f"{slug[:60]}-v{workflow.version}.json"
+    return Response(
+        versions.export_json(workflow),
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.post("/workflows/<int:workflow_id>/delete")
+@login_required
+def workflow_delete(workflow_id: int) -> BaseResponse:
+    """Delete a workflow, its versions and its executions (asks for a confirmation box)."""
+    workflow = owned_workflow(workflow_id)
+    if request.form.get("confirm") != "yes":
+        flash("Tick the box to confirm the deletion.", "error")
+        return redirect(url_for("web.workflow_show", workflow_id=workflow.id, panel="settings"))
+    name = workflow.name
+    delete_workflow(db.session(), workflow)
+    flash(f"Deleted “{name}”.", "success")
+    if is_fragment_request():
+        response = Response(status=200)
+        response.headers["HX-Redirect"] = url_for("web.workflow_list")
+        return response
+    return redirect(url_for("web.workflow_list"), 303)
+
+
+@bp.get("/workflows/<int:workflow_id>/history")
+@login_required
+def workflow_history(workflow_id: int) -> Response:
+    """Earlier versions of a workflow, each of which can be restored."""
+    workflow = owned_workflow(workflow_id)
+    rows = versions.list_versions(db.session(), workflow)
+    return render(
+        "workflows/history.html", workflow=workflow, versions=rows, error="", pretty=pretty
+    )
+
+
+@bp.post("/workflows/<int:workflow_id>/versions/<int:version>/restore")
+@login_required
+@service_errors
+def version_restore(workflow_id: int, version: int) -> Response | BaseResponse:
+    """Save an earlier version as the newest one (unsaved edits are dropped)."""
+    workflow = owned_workflow(workflow_id)
+    row = versions.get_version(db.session(), workflow, version)
+    try:
+        versions.restore(db.session(), workflow, row, secrets())
+    except ValidationFailed as exc:
+        db.session.rollback()
+        rows = versions.list_versions(db.session(), workflow)
+        message = f"Version {version} cannot be restored: {exc.message}"
+        return render(
+            "workflows/history.html",
+            status=422,
+            workflow=workflow,
+            versions=rows,
+            error=message,
+            pretty=pretty,
+        )
+    flash(f"Restored version {version} as version {workflow.version}.", "success")
+    return redirect(url_for("web.workflow_show", workflow_id=workflow.id), 303)
