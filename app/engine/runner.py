@@ -43,6 +43,7 @@ from app.models.base import rowcount, utcnow
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+_SLOW_PATH = object()  # "take the general path" (see Runner._record_in_one_statement)
 # Send a doorbell: (execution_id, position, attempt, delay in seconds).
 Send = Callable[[int, int, int, float], None]
 REDACTED = "••••••"
@@ -149,6 +150,9 @@ class Runner:
         self.session_factory = session_factory
         # The runner's own statements go through a Core connection: no ORM session needed.
         self.engine: Engine = session_factory().get_bind()  # type: ignore[assignment]
+        # On PostgreSQL the hot paths are single statements in autocommit mode.
+        self.single_statements = self.engine.dialect.name == "postgresql"
+        self.autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.send = send
         self.secrets = secrets
         self.settings = settings
@@ -183,6 +187,8 @@ class Runner:
     ) -> _Claim | None:
         now = utcnow()
         ids = {"execution_id": execution_id, "position": position}
+        if self.single_statements:
+            return self._claim_in_one_statement(execution_id, position, attempt, run, now)
         with self.engine.connect() as session:
             claimed = session.execute(
                 sql.claim_step,
@@ -202,6 +208,26 @@ class Runner:
                 run = self._build_run(session, execution_id, position, row)
             session.commit()
         return _Claim(run, position, attempt, claimed.id, now, list(claimed.attempt_log or []))
+
+    def _claim_in_one_statement(
+        self, execution_id: int, position: int, attempt: int, run: _Run | None, now: datetime
+    ) -> _Claim | None:
+        values = {
+            "execution_id": execution_id,
+            "position": position,
+            "previous_attempts": attempt - 1,
+            "attempt": attempt,
+            "now": now,
+            "lease": now + self.lease,
+        }
+        with self.autocommit.connect() as connection:
+            row = connection.execute(sql.claim_pg, sql.params(values)).first()
+            if row is None:
+                log.debug("dropped stale message %s/%s/%s", execution_id, position, attempt)
+                return None
+            if run is None:
+                run = self._build_run(connection, execution_id, position, row)
+        return _Claim(run, position, attempt, row.id, now, list(row.attempt_log or []))
 
     def recover_lost(self, execution_id: int, position: int) -> None:
         """A step stayed `running` past its lease: its worker died (or stalled). Record the
@@ -388,6 +414,10 @@ class Runner:
                 values["status"] = "failed"
         values["attempt_log"] = [*claim.attempt_log, entry]
         execution = {"execution_id": run.execution_id, "now": now}
+        if self.single_statements and outcome.error is None and not outcome.stop:
+            fast = self._record_in_one_statement(claim, outcome, keep_going, values, execution)
+            if fast is not _SLOW_PATH:
+                return fast  # type: ignore[return-value]
         with self.engine.connect() as session:
             if rowcount(session.execute(sql.record_step, sql.params(values))) != 1:
                 session.rollback()  # recovery took the step over after our lease expired
@@ -436,6 +466,37 @@ class Runner:
                 session.execute(sql.wake_next_at, sql.params({**next_step, "wake_at": wake}))
             session.commit()
         return _Next(upcoming, 1, delay, step_id)
+
+    def _record_in_one_statement(
+        self,
+        claim: _Claim,
+        outcome: _Outcome,
+        keep_going: bool,
+        values: dict[str, Any],
+        execution: dict[str, Any],
+    ) -> _Next | object | None:
+        """PostgreSQL hot path: a successful step that ends the run or hands straight on to the
+        next one. Anything else (a delay, the end of the time slice) takes the general path."""
+        run = claim.run
+        upcoming = next_enabled(run.actions, claim.position)
+        last = upcoming >= len(run.actions)
+        if not last and (outcome.suspend_seconds > 0 or not keep_going):
+            return _SLOW_PATH
+        now = outcome.finished_at
+        if last:
+            params = {**values, **execution, "status": "completed", "position": upcoming}
+            statement = sql.record_and_finish_pg
+        else:
+            params = {**values, **execution, "position": upcoming, "lease": now + self.lease}
+            statement = sql.record_and_continue_pg
+        with self.autocommit.connect() as connection:
+            row = connection.execute(statement, sql.params(params)).one()
+        if row.recorded != 1:
+            return None  # recovery took the step over after our lease expired
+        run.outputs[run.actions[claim.position]["key"]] = outcome.output
+        if last or row.advanced != 1:  # finished, or cancelled while the step ran
+            return None
+        return _Next(upcoming, 1, 0.0, row.next_step_id)
 
     def _finish(
         self,
