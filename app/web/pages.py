@@ -17,13 +17,6 @@ def index() -> BaseResponse:
     return redirect(url_for(target))
 
 
-@bp.get("/executions")
-@login_required
-def execution_list() -> Response:
-    """The user's executions."""
-    return render("placeholder.html", title="Executions", section="executions")
-
-
 @bp.get("/connections")
 @login_required
 def connection_list() -> Response:

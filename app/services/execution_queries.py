@@ -1,0 +1,291 @@
+"""Reading executions for the dashboard: filters, keyset pages, live rows, the step timeline.
+
+Every query is scoped to one user and bounded by an index (user/workflow + created_at, or
+workflow + run key), so a page of 25 costs the same with ten rows stored or a million.
+Rows select named columns only: the snapshot and trigger data (JSON) load on the detail page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, select, tuple_
+from sqlalchemy.orm import Session
+
+from app.models import Execution, ExecutionStatus, ExecutionStep, Workflow
+from app.services.errors import NotFound, ValidationFailed
+from app.services.executions import get_execution
+
+PAGE_SIZE = 25
+NEWER_LIMIT = 50
+RUN_KEY_LENGTH = 255
+AnySelect = TypeVar("AnySelect", bound="Select[*tuple[Any, ...]]")
+
+
+def is_id(raw: str) -> bool:
+    """A database id as typed in a URL: ASCII digits that fit a BIGINT."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= 18
+
+
+def _parse_time(raw: str, name: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValidationFailed("Use a date and time such as 2025-01-31T14:00.", name) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class DashboardFilter:
+    """What the list shows: any of workflow, status, a created-at range (UTC), a run key."""
+
+    workflow_id: int | None = None
+    status: ExecutionStatus | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    run_key: str | None = None
+
+    @classmethod
+    def parse(cls, args: Mapping[str, str], workflow_id: int | None = None) -> DashboardFilter:
+        """Read a filter from query arguments; a bad value → ValidationFailed naming it."""
+        raw_workflow = (args.get("workflow") or "").strip()
+        if workflow_id is None and raw_workflow:
+            if not is_id(raw_workflow):
+                raise ValidationFailed("Pick a workflow from the list.", "workflow")
+            workflow_id = int(raw_workflow)
+        raw_status = (args.get("status") or "").strip()
+        if raw_status and raw_status not in ExecutionStatus.__members__.values():
+            raise ValidationFailed("Pick a status from the list.", "status")
+        raw_since = (args.get("since") or "").strip()
+        raw_until = (args.get("until") or "").strip()
+        since = _parse_time(raw_since, "since") if raw_since else None
+        until = _parse_time(raw_until, "until") if raw_until else None
+        if since and until and until <= since:
+            raise ValidationFailed("“To” must be after “From”.", "until")
+        run_key = (args.get("run_key") or "").strip()
+        if len(run_key) > RUN_KEY_LENGTH:
+            raise ValidationFailed(f"A run key has at most {RUN_KEY_LENGTH} characters.", "run_key")
+        return cls(
+            workflow_id=workflow_id,
+            status=ExecutionStatus(raw_status) if raw_status else None,
+            since=since,
+            until=until,
+            run_key=run_key or None,
+        )
+
+    def query_args(self, *, with_workflow: bool = True) -> dict[str, str]:
+        """The filter as query arguments (the inverse of `parse`), empty ones left out."""
+        args = {
+            "workflow": str(self.workflow_id) if with_workflow and self.workflow_id else "",
+            "status": self.status.value if self.status else "",
+            "since": self.since.strftime("%Y-%m-%dT%H:%M") if self.since else "",
+            "until": self.until.strftime("%Y-%m-%dT%H:%M") if self.until else "",
+            "run_key": self.run_key or "",
+        }
+        return {k: v for k, v in args.items() if v}
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.workflow_id or self.status or self.since or self.until or self.run_key)
+
+    def apply(self, stmt: AnySelect, owner_id: int) -> AnySelect:
+        """Restrict `stmt` (over executions) to the owner's rows that match the filter."""
+        stmt = stmt.where(Execution.user_id == owner_id)
+        if self.workflow_id is not None:
+            stmt = stmt.where(Execution.workflow_id == self.workflow_id)
+        if self.status is not None:
+            stmt = stmt.where(Execution.status == self.status.value)
+        if self.since is not None:
+            stmt = stmt.where(Execution.created_at >= self.since)
+        if self.until is not None:
+            stmt = stmt.where(Execution.created_at < self.until)
+        if self.run_key is not None:
+            stmt = stmt.where(Execution.run_key == self.run_key)
+            if self.workflow_id is None:
+                # Name the owner's workflows so the (workflow_id, run_key) index answers.
+                owned = select(Workflow.id).where(Workflow.user_id == owner_id)
+                stmt = stmt.where(Execution.workflow_id.in_(owned.scalar_subquery()))
+        return stmt
+
+
+@dataclass(frozen=True)
+class ExecutionRow:
+    """One line of the list: what a row shows, without the JSON columns."""
+
+    id: int
+    workflow_id: int
+    workflow_name: str
+    status: str
+    trigger_type: str
+    run_key: str | None
+    error: str | None
+    rerun_of_id: int | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def is_live(self) -> bool:
+        return not ExecutionStatus(self.status).is_final
+
+
+ROW_COLUMNS = (
+    Execution.id,
+    Execution.workflow_id,
+    Workflow.name.label("workflow_name"),
+    Execution.status,
+    Execution.trigger_type,
+    Execution.run_key,
+    Execution.error,
+    Execution.rerun_of_id,
+    Execution.created_at,
+    Execution.started_at,
+    Execution.finished_at,
+)
+NEWEST_FIRST = (Execution.created_at.desc(), Execution.id.desc())
+
+
+def _rows_query() -> Select[*tuple[Any, ...]]:
+    return select(*ROW_COLUMNS).join(Workflow, Workflow.id == Execution.workflow_id)
+
+
+def _rows(session: Session, stmt: Select[*tuple[Any, ...]]) -> list[ExecutionRow]:
+    return [ExecutionRow(**row._asdict()) for row in session.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class ExecutionPage:
+    """A page of rows, newest first; `older` is the cursor of the next page (None: last)."""
+
+    rows: list[ExecutionRow]
+    older: int | None
+    filter: DashboardFilter = field(default_factory=DashboardFilter)
+
+    @property
+    def newest_id(self) -> int | None:
+        return self.rows[0].id if self.rows else None
+
+
+def _position(session: Session, execution_id: int, owner_id: int) -> tuple[datetime, int] | None:
+    created = session.scalar(
+        select(Execution.created_at).where(
+            Execution.id == execution_id, Execution.user_id == owner_id
+        )
+    )
+    return (created, execution_id) if created is not None else None
+
+
+def list_executions(
+    session: Session,
+    owner_id: int,
+    filter: DashboardFilter,
+    *,
+    before: int | None = None,
+    limit: int = PAGE_SIZE,
+) -> ExecutionPage:
+    """A keyset page: the rows created before execution `before` (or the newest ones).
+
+    The cursor is an execution id; its (created_at, id) is looked up for the owner, so a
+    cursor naming someone else's execution reads as the first page."""
+    stmt = filter.apply(_rows_query(), owner_id)
+    start = _position(session, before, owner_id) if before is not None else None
+    if start is not None:
+        stmt = stmt.where(tuple_(Execution.created_at, Execution.id) < tuple_(*start))
+    rows = _rows(session, stmt.order_by(*NEWEST_FIRST).limit(limit + 1))
+    older = rows[limit - 1].id if len(rows) > limit else None
+    return ExecutionPage(rows[:limit], older, filter)
+
+
+def newer_executions(
+    session: Session,
+    owner_id: int,
+    filter: DashboardFilter,
+    after: int,
+    limit: int = NEWER_LIMIT,
+) -> list[ExecutionRow]:
+    """Rows created after execution `after`, newest first (at most `limit`).
+
+    Bounded below by `after`'s created_at, so the index range scanned holds only new rows."""
+    start = _position(session, after, owner_id)
+    if start is None:
+        return []
+    stmt = filter.apply(_rows_query(), owner_id).where(
+        Execution.created_at >= start[0],
+        tuple_(Execution.created_at, Execution.id) > tuple_(*start),
+    )
+    return _rows(session, stmt.order_by(*NEWEST_FIRST).limit(limit))
+
+
+def get_row(session: Session, execution_id: int, owner_id: int) -> ExecutionRow:
+    """One row of the list, for its live fragment; NotFound for a missing or foreign id."""
+    stmt = _rows_query().where(Execution.id == execution_id, Execution.user_id == owner_id)
+    rows = _rows(session, stmt)
+    if not rows:
+        raise NotFound(f"execution {execution_id}")
+    return rows[0]
+
+
+@dataclass(frozen=True)
+class StepView:
+    """A step of the timeline with the name and type it had in the execution's snapshot."""
+
+    step: ExecutionStep
+    name: str
+
+    @property
+    def duration(self) -> float | None:
+        if self.step.started_at is None or self.step.finished_at is None:
+            return None
+        return (self.step.finished_at - self.step.started_at).total_seconds()
+
+
+@dataclass(frozen=True)
+class ExecutionDetail:
+    """The execution page: the run, its steps in order, and the runs linked to it."""
+
+    execution: Execution
+    steps: list[StepView]
+    reruns: list[tuple[int, str]]
+
+    @property
+    def is_live(self) -> bool:
+        return not ExecutionStatus(self.execution.status).is_final
+
+    @property
+    def has_failed_step(self) -> bool:
+        return any(view.step.status == "failed" for view in self.steps)
+
+
+def get_detail(session: Session, execution_id: int, owner_id: int) -> ExecutionDetail:
+    """The execution with its timeline; NotFound for a missing or another user's id."""
+    execution = get_execution(session, execution_id, owner_id)
+    steps = session.scalars(
+        select(ExecutionStep)
+        .where(ExecutionStep.execution_id == execution.id)
+        .order_by(ExecutionStep.position)
+    ).all()
+    actions = (execution.snapshot or {}).get("actions") or []
+    views = []
+    for step in steps:
+        action = actions[step.position] if step.position < len(actions) else {}
+        views.append(StepView(step, str(action.get("name") or step.action_key)))
+    reruns = session.execute(
+        select(Execution.id, Execution.status)
+        .where(Execution.rerun_of_id == execution.id, Execution.user_id == owner_id)
+        .order_by(Execution.id.desc())
+        .limit(10)
+    ).all()
+    return ExecutionDetail(execution, views, [(r.id, r.status) for r in reruns])
+
+
+def workflow_choices(session: Session, owner_id: int) -> list[tuple[int, str]]:
+    """The owner's workflows as (id, name), for the filter's select."""
+    rows = session.execute(
+        select(Workflow.id, Workflow.name)
+        .where(Workflow.user_id == owner_id)
+        .order_by(Workflow.name, Workflow.id)
+    ).all()
+    return [(row.id, row.name) for row in rows]

@@ -1,0 +1,127 @@
+"""How executions look on pages: JSON, times and durations as text, the hourly bar chart.
+
+Template filters return plain strings, so Jinja's autoescaping applies to whatever a step
+stored (markup and hx-* attributes in outputs render as inert text).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from app.models.base import utcnow
+from app.services.execution_stats import Activity
+from app.web import bp
+
+# Stacking order of the chart's bars, bottom up, and the CSS class of each status.
+CHART_STATUSES = ("completed", "failed", "cancelled", "running", "pending")
+CHART_WIDTH = 480
+CHART_HEIGHT = 120
+CHART_AXIS = 18  # room under the bars for hour labels
+BAR_GAP = 4
+
+
+@bp.app_template_filter("execution_json")
+def execution_json(value: Any) -> str:
+    """Pretty JSON for inputs, outputs and trigger data (a str: autoescaped where it lands)."""
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+
+
+@bp.app_template_filter("execution_time")
+def execution_time(value: datetime | str | None) -> str:
+    """A UTC timestamp to the second; attempt logs store ISO strings."""
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def seconds_text(seconds: float) -> str:
+    """340 ms, 2.4 s, 3 min 5 s, 2 h 10 min."""
+    if seconds < 1:
+        return f"{max(seconds, 0) * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+@bp.app_template_filter("execution_duration")
+def execution_duration(start: datetime | str | None, end: datetime | str | None = None) -> str:
+    """Time from `start` to `end` (to now while running); empty before the start."""
+    if start is None:
+        return ""
+    if isinstance(start, str):
+        start = datetime.fromisoformat(start)
+    if isinstance(end, str):
+        end = datetime.fromisoformat(end)
+    return seconds_text(((end or utcnow()) - start).total_seconds())
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One rectangle of the chart: a status's share of one hour."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    status: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Label:
+    x: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: int
+    height: int
+    bars: list[Bar]
+    labels: list[Label]
+    summary: str
+
+
+def hourly_chart(activity: Activity) -> Chart:
+    """Stacked bars per hour (server-rendered SVG: no script, no inline style)."""
+    slots = len(activity.hours) or 1
+    slot = CHART_WIDTH / slots
+    area = CHART_HEIGHT - CHART_AXIS
+    peak = activity.peak or 1
+    bars: list[Bar] = []
+    labels: list[Label] = []
+    for index, bucket in enumerate(activity.hours):
+        x = round(index * slot + BAR_GAP / 2, 1)
+        hour = bucket.start.strftime("%H:00")
+        parts = [f"{bucket.by_status.get(s, 0)} {s}" for s in CHART_STATUSES]
+        title = f"{bucket.start:%Y-%m-%d} {hour} UTC: " + ", ".join(
+            p for p in parts if not p.startswith("0 ")
+        )
+        bottom = float(area)
+        for status in CHART_STATUSES:
+            count = bucket.by_status.get(status, 0)
+            if not count:
+                continue
+            height = max(round(count / peak * (area - 4), 1), 1.0)
+            bottom -= height
+            bars.append(Bar(x, round(bottom, 1), round(slot - BAR_GAP, 1), height, status, title))
+        if index % 6 == 0:
+            labels.append(Label(round(x, 1), hour))
+    summary = (
+        f"Executions per hour over the last {len(activity.hours)} hours: "
+        f"{activity.day.total} in all, at most {activity.peak} in one hour."
+    )
+    return Chart(CHART_WIDTH, CHART_HEIGHT, bars, labels, summary)

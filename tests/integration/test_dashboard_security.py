@@ -1,0 +1,128 @@
+"""Tenancy and stored XSS on the dashboard: another user's execution is a 404 on every page and
+fragment, and markup stored in names, data, outputs, run keys and errors renders inert."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import csrf_token
+from tests.dashboard_support import HTMX, force, make_workflow, start, user_id, wait_final
+
+TOKEN_RE = re.compile(r'("X-CSRFToken": "|name="csrf_token" value=")[^"]+')
+MISSING_ID = 2_000_000_000
+
+
+def execution_routes(app: Flask) -> list[tuple[str, str]]:
+    """(method, rule) of every web route that takes an execution id."""
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("web.") and "execution_id" in rule.arguments:
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                routes.append((method, rule.rule))
+    return routes
+
+
+def fetch(
+    client: FlaskClient, method: str, rule: str, execution_id: int, headers: dict[str, str]
+) -> tuple[int, str]:
+    """Status and body (CSRF tokens blanked) of one request to `rule` for `execution_id`."""
+    response = client.open(
+        rule.replace("<int:execution_id>", str(execution_id)),
+        method=method,
+        headers=headers,
+        data={"mode": "start", "trigger_data": "{}"} if method == "POST" else None,
+    )
+    return response.status_code, TOKEN_RE.sub(r"\1…", response.get_data(as_text=True))
+
+
+def test_another_users_execution_is_a_404_like_a_missing_one_on_every_route(
+    app: Flask, user_client: FlaskClient, other_client: FlaskClient
+) -> None:
+    # Given alice's live execution
+    spec = {"name": "Private", "steps": [{"type": "log", "config": {"message": "secret"}}]}
+    execution = start(app, make_workflow(app, user_id(app, "alice@example.com"), spec), run=False)
+    token = csrf_token(other_client, "/executions")
+    routes = execution_routes(app)
+    assert {rule for _, rule in routes} >= {
+        "/executions/<int:execution_id>",
+        "/executions/<int:execution_id>/status",
+        "/executions/<int:execution_id>/row",
+        "/executions/<int:execution_id>/cancel",
+        "/executions/<int:execution_id>/rerun",
+    }
+
+    for method, rule in routes:
+        for headers in ({"X-CSRFToken": token}, {**HTMX, "X-CSRFToken": token}):
+            # When mallory requests it (page or fragment, read or write), and a missing id
+            theirs = fetch(other_client, method, rule, execution, headers)
+            missing = fetch(other_client, method, rule, MISSING_ID, headers)
+
+            # Then both are the same 404, and nothing of alice's leaks
+            assert theirs[0] == 404, (method, rule, headers)
+            assert theirs == missing, (method, rule, headers)
+            assert "secret" not in theirs[1] and "Private" not in theirs[1]
+
+    # and alice's execution is untouched and still hers
+    assert user_client.get(f"/executions/{execution}").status_code == 200
+    mine = user_client.get(f"/executions/{execution}/row", headers=HTMX)
+    assert mine.status_code == 200 and 'class="status-badge status-pending"' in mine.get_data(
+        as_text=True
+    )
+
+
+SCRIPT = "<script>alert(1)</script>"
+HX_ATTR = '<div hx-get="/settings" hx-trigger="load">x</div>'
+IMG = "<img src=x onerror=alert(2)>"
+RAW = ("<script>alert", '<div hx-get="/settings"', "<img src=x")
+
+
+def test_stored_markup_renders_escaped_in_pages_and_fragments(
+    app: Flask, user_client: FlaskClient
+) -> None:
+    # Given a workflow named with markup, whose step copies markup from the trigger into its
+    # output, with a run key made of markup, and an execution whose error holds markup
+    spec = {
+        "name": f"Evil {SCRIPT}",
+        "run_key_template": "{{ trigger.script }}",
+        "steps": [
+            {
+                "key": "copy",
+                "type": "transform",
+                "name": f"Step {HX_ATTR}",
+                "config": {"fields": {"a": "{{ trigger.script }}", "b": "{{ trigger.attr }}"}},
+            }
+        ],
+    }
+    workflow = make_workflow(app, user_id(app, "alice@example.com"), spec)
+    execution = start(app, workflow, {"script": SCRIPT, "attr": HX_ATTR, "img": IMG})
+    assert wait_final(app, [execution]) == ["completed"]
+    force(app, execution, error=f"Step failed: {IMG}")
+
+    # When every page and fragment that shows it is fetched
+    responses = {
+        "page": user_client.get(f"/executions/{execution}"),
+        "status": user_client.get(f"/executions/{execution}/status", headers=HTMX),
+        "row": user_client.get(f"/executions/{execution}/row", headers=HTMX),
+        "list": user_client.get("/executions"),
+        "list fragment": user_client.get(f"/executions?workflow={workflow}", headers=HTMX),
+        "newer": user_client.get("/executions/newer", headers=HTMX),
+        "per workflow": user_client.get(f"/workflows/{workflow}/executions"),
+        "rerun form": user_client.get(f"/executions/{execution}/rerun"),
+        "bulk confirm": user_client.get(f"/executions/rerun-failed?workflow={workflow}"),
+    }
+
+    # Then none carries the markup live; it shows as text; and each has a CSP
+    for name, response in responses.items():
+        html = response.get_data(as_text=True)
+        assert response.status_code in (200, 286), name
+        for raw in RAW:
+            assert raw not in html, (name, raw)
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"], name
+    page = responses["page"].get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # name, run key, output, data
+    assert "&lt;div hx-get=&#34;/settings&#34;" in page  # step name and output
+    assert "&lt;img src=x onerror=alert(2)&gt;" in page  # the error
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in responses["row"].get_data(as_text=True)
