@@ -36,6 +36,7 @@ from app.engine.errors import (
     StopWorkflow,
     Suspend,
 )
+from app.engine.heartbeat import Heartbeat
 from app.engine.retry import RetryPolicy
 from app.engine.templating import Renderer
 from app.models.base import rowcount, utcnow
@@ -160,12 +161,17 @@ class Runner:
         self.renderer = renderer or Renderer(max_output=int(settings["MAX_PAYLOAD_BYTES"]))
         self.time_slice = time_slice
         self.lease = timedelta(seconds=float(settings["EXECUTION_LEASE_SECONDS"]))
+        self.heartbeat = Heartbeat(self.engine, self.lease)
         self.max_output = int(settings["MAX_PAYLOAD_BYTES"])
 
     # -- the message loop ---------------------------------------------------------------
 
     def run(self, execution_id: int, position: int, attempt: int) -> None:
         """Handle one doorbell: run steps until the execution waits, ends or the slice is up."""
+        with self.heartbeat.running(execution_id):
+            self._run(execution_id, position, attempt)
+
+    def _run(self, execution_id: int, position: int, attempt: int) -> None:
         started = time.monotonic()
         claim = _reconnecting(self._claim, execution_id, position, attempt, None)
         while claim is not None:
