@@ -37,6 +37,8 @@ class Background:
         return self.worker is not None
 
     def start(self) -> None:
+        if self.worker is not None:  # the common case, on every request: no lock needed
+            return
         with self._lock:
             if self.worker is not None:
                 return
