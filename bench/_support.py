@@ -126,9 +126,8 @@ def stop(process: subprocess.Popen[str]) -> None:
         process.wait()
 
 
-def named_cpu_seconds(name: str) -> float:
-    """User + system CPU of every process whose command name is `name` (e.g. postgres)."""
-    total = 0.0
+def _processes() -> Iterator[tuple[str, int, float]]:
+    """(command name, process group, user + system CPU seconds) of every process."""
     tick = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -137,24 +136,17 @@ def named_cpu_seconds(name: str) -> float:
             stat = (entry / "stat").read_text()
         except (FileNotFoundError, ProcessLookupError):
             continue
-        if stat[stat.index("(") + 1 : stat.rindex(")")] == name:
-            fields = stat.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        # after the name: state, ppid, pgrp, ...; utime and stime are the 12th and 13th
+        fields = stat.rsplit(")", 1)[1].split()
+        yield name, int(fields[2]), (int(fields[11]) + int(fields[12])) / tick
+
+
+def named_cpu_seconds(name: str) -> float:
+    """CPU of every process whose command name is `name` (e.g. postgres)."""
+    return sum(cpu for command, _, cpu in _processes() if command == name)
 
 
 def group_cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its children (dramatiq forks its workers)."""
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError, IndexError):
-            continue
-        # fields[2] is pgrp (after state, ppid); utime/stime are fields[11], fields[12]
-        if int(fields[2]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+    """CPU of a process group (dramatiq's main process and the workers it forks)."""
+    return sum(cpu for _, group, cpu in _processes() if group == pid)
