@@ -20,7 +20,7 @@ from app.engine.runner import REDACTED
 from app.models import Workflow, WorkflowVersion
 from app.services import drafts
 from app.services.errors import Conflict, NotFound, ValidationFailed
-from app.services.specs import WorkflowSpec
+from app.services.specs import WorkflowSpec, unique_key
 from app.services.workflows import create_workflow, to_spec, update_workflow
 
 
@@ -106,8 +106,27 @@ def export_json(workflow: Workflow) -> str:
     return json.dumps(to_spec(workflow).model_dump(mode="json"), indent=2, ensure_ascii=False)
 
 
-def import_json(session: Session, owner_id: int, text: str, secrets: SecretBox) -> Workflow:
-    """Create a (disabled) workflow from an exported JSON document."""
+def _draft_spec(spec: WorkflowSpec, secrets: SecretBox) -> dict[str, Any]:
+    """An imported definition as draft JSON: every step keyed, secret values encrypted."""
+    data = spec.model_dump(mode="json")
+    taken: set[str] = {step["key"] for step in data["steps"] if step["key"]}
+    for step in data["steps"]:
+        if not step["key"]:
+            step["key"] = unique_key(step["type"], taken)
+            taken.add(step["key"])
+        for name in registry.actions().get(step["type"]).secret_fields():
+            value = step["config"].get(name)
+            if isinstance(value, str) and value and not SecretBox.is_encrypted(value):
+                step["config"][name] = secrets.encrypt(value)
+    return data
+
+
+def import_json(
+    session: Session, owner_id: int, text: str, secrets: SecretBox
+) -> tuple[Workflow, bool]:
+    """Create a (disabled) workflow from an exported JSON document; return it and whether it
+    was saved complete. Exports hold no secrets, so a step may lack a required one: then the
+    workflow is created without steps and the file becomes its draft, to finish and save."""
     try:
         data: Any = json.loads(text)
     except ValueError as exc:
@@ -118,4 +137,17 @@ def import_json(session: Session, owner_id: int, text: str, secrets: SecretBox) 
         spec = WorkflowSpec.model_validate(data)
     except ValidationError as exc:
         raise _spec_problem(exc) from None
-    return create_workflow(session, owner_id, spec, secrets)
+    for index, step in enumerate(spec.steps):
+        if step.type not in registry.actions():
+            raise ValidationFailed(f"Unknown action type {step.type!r}.", f"steps.{index}.type")
+    try:
+        return create_workflow(session, owner_id, spec, secrets), True
+    except ValidationFailed as exc:
+        session.rollback()
+        if not (exc.field or "").startswith("steps."):
+            raise
+    workflow = create_workflow(session, owner_id, spec.model_copy(update={"steps": []}), secrets)
+    draft = drafts.load(session, workflow)
+    draft.spec = _draft_spec(spec, secrets)
+    drafts.store(session, draft)
+    return workflow, False

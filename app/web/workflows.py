@@ -108,13 +108,20 @@ def workflow_import() -> Response | BaseResponse:
         errors = {"import": "Choose an exported workflow file, or paste its JSON (up to 1 MB)."}
         return render("workflows/new.html", status=422, values={"json": text}, errors=errors)
     try:
-        workflow = versions.import_json(db.session(), current_user.id, text, secrets())
+        workflow, complete = versions.import_json(db.session(), current_user.id, text, secrets())
     except ValidationFailed as exc:
         db.session.rollback()
         where = f"{exc.field}: " if exc.field and exc.field != "file" else ""
         errors = {"import": f"{where}{exc.message}", "import_field": exc.field or ""}
         return render("workflows/new.html", status=422, values={"json": text}, errors=errors)
-    flash(f"Imported “{workflow.name}”. It is disabled until you turn it on.", "success")
+    if complete:
+        flash(f"Imported “{workflow.name}”. It is disabled until you turn it on.", "success")
+    else:
+        message = (
+            f"Imported “{workflow.name}” as unsaved changes: some steps need values the file "
+            "cannot hold (secrets are never exported). Fix the flagged steps, then Save."
+        )
+        flash(message, "info")
     return redirect(url_for("web.workflow_show", workflow_id=workflow.id), 303)
 
 
