@@ -1,0 +1,355 @@
+"""Executions dashboard at scale: server time of its pages and fragments over 1,000,000 rows.
+
+Creates a PostgreSQL database of its own, migrates it, seeds N executions (90 % finished over
+30 days, a few hundred live ones in the last minutes; steps for one in ten and for every live
+one) with set-based INSERT … SELECT generate_series, then times requests through the Flask
+test client in process, logged in as the user who owns most rows. Prints p50/p95/max per
+request kind and the PostgreSQL plans of the list queries; drops the database at the end.
+
+    .venv/bin/python -m bench.dashboard [--executions 1000000] [--requests 200] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from cryptography.fernet import Fernet
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event, text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app import create_app  # noqa: E402
+from app.extensions import db  # noqa: E402
+from app.models import User  # noqa: E402
+from app.models.base import rowcount  # noqa: E402
+from app.services import workflows  # noqa: E402
+from app.services.specs import WorkflowSpec  # noqa: E402
+
+PG_ADMIN = os.environ.get("STEPLINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+PASSWORD = "bench password 1"
+OWNER_WORKFLOWS = 20  # the measured user's; 4 more belong to other users
+KEYS = 100_000  # distinct run keys (each appears about N / KEYS times)
+LIVE = 400  # live executions among the newest
+HTMX = {"HX-Request": "true"}
+
+SPEC = {
+    "run_key_template": "{{ trigger.customer.email }}",
+    "steps": [
+        {"key": "shape", "type": "transform", "config": {"fields": {"id": "{{ trigger.id }}"}}},
+        {"key": "wait", "type": "delay", "config": {"amount": 5}},
+        {"key": "record", "type": "log", "config": {"message": "order {{ steps.shape.id }}"}},
+    ],
+}
+
+SEED_EXECUTIONS = """
+INSERT INTO executions (workflow_id, user_id, status, trigger_type, trigger_data, snapshot,
+    workflow_version, position, run_key, error, created_at, started_at, finished_at, updated_at)
+SELECT w.id, w.user_id, s.status, 'webhook',
+       jsonb_build_object('id', g.i, 'customer', jsonb_build_object('email', k.key)),
+       w.snapshot, 1, 3, k.key,
+       CASE WHEN s.status = 'failed' THEN 'Step ''record'' failed: HTTP 503' END,
+       t.created, t.created + interval '20 ms', t.created + interval '5040 ms',
+       t.created + interval '5040 ms'
+FROM generate_series(1, :n) AS g(i)
+CROSS JOIN LATERAL (SELECT now() - (:n - g.i) * (interval '30 days' / :n) AS created) AS t
+CROSS JOIN LATERAL (SELECT 'customer-' || (g.i::bigint * 7919 % :keys) || '@example.com'
+                    AS key) AS k
+CROSS JOIN LATERAL (SELECT CASE WHEN g.i % 100 < 90 THEN 'completed'
+                                WHEN g.i % 100 < 97 THEN 'failed'
+                                ELSE 'cancelled' END AS status) AS s
+JOIN bench_workflows AS w ON w.slot = g.i % :slots
+ORDER BY g.i
+"""
+
+SEED_LIVE = """
+UPDATE executions SET status = CASE WHEN id % 2 = 0 THEN 'running' ELSE 'pending' END,
+       position = 1, error = NULL, finished_at = NULL,
+       lease_expires_at = now() + interval '1 hour'
+WHERE id > (SELECT max(id) FROM executions) - :live
+"""
+
+SEED_STEPS = """
+INSERT INTO execution_steps (execution_id, position, action_key, action_type, status, attempts,
+    input, output, error, attempt_log, started_at, finished_at)
+SELECT e.id, p.position, p.key, p.type,
+       CASE WHEN e.status IN ('pending', 'running') AND p.position > 0 THEN
+                CASE WHEN p.position = 1 AND e.status = 'running' THEN 'running' ELSE 'pending' END
+            WHEN e.status = 'failed' AND p.position = 2 THEN 'failed'
+            ELSE 'completed' END,
+       1, jsonb_build_object('id', e.id), jsonb_build_object('id', e.id, 'ok', true), NULL,
+       jsonb_build_array(jsonb_build_object('attempt', 1,
+           'started_at', to_char(e.created_at, 'YYYY-MM-DD"T"HH24:MI:SS+00:00'),
+           'finished_at', to_char(e.created_at, 'YYYY-MM-DD"T"HH24:MI:SS+00:00'))),
+       e.created_at, e.finished_at
+FROM executions AS e
+CROSS JOIN (VALUES (0, 'shape', 'transform'), (1, 'wait', 'delay'), (2, 'record', 'log'))
+    AS p(position, key, type)
+WHERE e.id % 10 = 0 OR e.status IN ('pending', 'running')
+"""
+
+
+def create_database() -> tuple[str, str]:
+    name = f"stepline_bench_dashboard_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    return name, f"{base}/{name}"
+
+
+def drop_database(name: str) -> None:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def build_app(url: str) -> Flask:
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "bench",
+            "SECRET_KEYS": Fernet.generate_key().decode(),
+            "QUEUE_PREFIX": f"stepline-bench-{uuid.uuid4().hex[:8]}",
+            "EMBEDDED_WORKER": False,
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
+
+
+def seed(app: Flask, database_url: str, executions: int) -> int:
+    """Users, workflows (through the service) and `executions` rows; returns the owner's id."""
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        with contextlib.redirect_stderr(io.StringIO()):  # Alembic's log of each revision
+            upgrade()
+        session = db.session()
+        secrets = app.extensions["stepline.background"].runtime.secrets
+        users = []
+        for n in range(3):
+            user = User(email=f"bench{n}@example.com", name=f"Bench {n}")
+            user.set_password(PASSWORD)
+            session.add(user)
+            users.append(user)
+        session.commit()
+        session.execute(
+            text("CREATE TABLE bench_workflows (slot int, id int, user_id int, snapshot jsonb)")
+        )
+        slots = OWNER_WORKFLOWS + 4
+        for slot in range(slots):
+            owner = users[0] if slot < OWNER_WORKFLOWS else users[1 + slot % 2]
+            spec = WorkflowSpec.model_validate({**SPEC, "name": f"Orders {slot}"})
+            workflow = workflows.create_workflow(session, owner.id, spec, secrets)
+            snapshot = workflows.snapshot(workflow)
+            session.execute(
+                text("INSERT INTO bench_workflows VALUES (:slot, :id, :user_id, :snapshot)"),
+                {
+                    "slot": slot,
+                    "id": workflow.id,
+                    "user_id": owner.id,
+                    "snapshot": json.dumps(snapshot),
+                },
+            )
+        session.commit()
+        params = {"n": executions, "keys": KEYS, "slots": slots, "live": LIVE}
+        for label, statement in (
+            ("executions", SEED_EXECUTIONS),
+            ("live executions", SEED_LIVE),
+            ("steps", SEED_STEPS),
+        ):
+            started = time.perf_counter()
+            rows = rowcount(session.execute(text(statement), params))
+            session.commit()
+            print(f"  {label}: {rows:,} rows in {time.perf_counter() - started:.1f} s")
+        session.execute(text("DROP TABLE bench_workflows"))
+        session.commit()
+        owner_id = users[0].id
+    # Statistics and the visibility map, as autovacuum would leave them on a live system.
+    with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    return owner_id
+
+
+def login(client: FlaskClient) -> None:
+    response = client.post("/login", data={"email": "bench0@example.com", "password": PASSWORD})
+    assert response.status_code == 302, response.status_code
+
+
+def timed(client: FlaskClient, url: Callable[[], str], requests: int, htmx: bool) -> list[float]:
+    """Server time of `requests` GETs (after a warm-up), in milliseconds."""
+    headers = HTMX if htmx else {}
+    for _ in range(5):  # templates compiled, connections in the pool
+        client.get(url(), headers=headers)
+    samples = []
+    for _ in range(requests):
+        path = url()
+        started = time.perf_counter()
+        response = client.get(path, headers=headers)
+        samples.append((time.perf_counter() - started) * 1000)
+        assert response.status_code in (200, 286), (path, response.status_code)
+    return samples
+
+
+def report(label: str, samples: list[float], target: float | None) -> None:
+    ordered = sorted(samples)
+    p50 = statistics.median(ordered)
+    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    if target is None:
+        note = "(once per page view, never polled: no target)"
+    else:
+        note = f"(p95 target {target:.0f} ms: {'ok' if p95 <= target else 'OVER TARGET'})"
+    print(f"  {label:<46} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  max {ordered[-1]:6.1f} ms  {note}")
+
+
+def explain(app: Flask, client: FlaskClient, label: str, path: str, htmx: bool) -> None:
+    """EXPLAIN ANALYZE every query on executions that one request runs: scans and times."""
+    captured: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, params: Any, *rest: Any) -> None:
+        if statement.lstrip().startswith("SELECT") and "executions" in statement:
+            captured.append((statement, params))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        client.get(path, headers=HTMX if htmx else {})
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    print(f"  {label}  ({path})")
+    with engine.connect() as conn:
+        for statement, params in captured:
+            plan = conn.exec_driver_sql(f"EXPLAIN (ANALYZE) {statement}", params).scalars()
+            lines = [line.strip() for line in plan]
+            scans = [line.split("  (")[0] for line in lines if "Scan" in line]
+            total = next(line for line in lines if line.startswith("Execution Time"))
+            print(f"    {total:<28} {'; '.join(scans)[:150]}")
+
+
+def ids(app: Flask, owner_id: int, executions: int) -> dict[str, int]:
+    """A running execution, the newest one, and one a third of the way down the list."""
+    with app.app_context():
+        owner = {"u": owner_id}
+        newest = "SELECT max(id) FROM executions WHERE user_id = :u"
+        running = newest + " AND status = 'running'"
+        middle = "SELECT id FROM executions WHERE user_id = :u ORDER BY id OFFSET :o LIMIT 1"
+        counts = db.session.execute(
+            text("SELECT user_id, count(*) FROM executions GROUP BY 1 ORDER BY 1")
+        ).all()
+        steps = db.session.scalar(text("SELECT count(*) FROM execution_steps"))
+        per_user = ", ".join(f"user {u}: {c:,}" for u, c in counts)
+        print(f"  executions by user: {per_user}; steps: {steps:,}")
+        return {
+            "running": db.session.execute(text(running), owner).scalar_one(),
+            "newest": db.session.execute(text(newest), owner).scalar_one(),
+            "middle": db.session.execute(
+                text(middle), {**owner, "o": executions // 3}
+            ).scalar_one(),
+            "workflow": db.session.execute(
+                text("SELECT min(id) FROM workflows WHERE user_id = :u"), owner
+            ).scalar_one(),
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--executions", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--keep", action="store_true", help="keep the database (prints its URL)")
+    args = parser.parse_args()
+
+    name, url = create_database()
+    try:
+        app = build_app(url)
+        print(f"Seeding {args.executions:,} executions into {name} …")
+        owner_id = seed(app, url, args.executions)
+        known = ids(app, owner_id, args.executions)
+        client = app.test_client()
+        login(client)
+        keys = [f"customer-{random.randrange(KEYS)}@example.com" for _ in range(50)]
+
+        def by_key() -> str:
+            return f"/executions?run_key={random.choice(keys)}"
+
+        cases: list[tuple[str, Callable[[], str], bool, float | None]] = [
+            ("executions page (list; figures load after it)", lambda: "/executions", False, 100),
+            (
+                "figures: counts 24 h / 7 days, hourly chart",
+                lambda: "/executions/stats",
+                True,
+                None,
+            ),
+            (
+                "one workflow's executions page",
+                lambda: f"/workflows/{known['workflow']}/executions",
+                False,
+                100,
+            ),
+            ("list filtered by run key: page", by_key, False, 100),
+            ("list filtered by run key: fragment", by_key, True, 100),
+            (
+                "list filtered by status=failed: fragment",
+                lambda: "/executions?status=failed",
+                True,
+                100,
+            ),
+            (
+                "older page a third of the way down: fragment",
+                lambda: f"/executions?before={known['middle']}",
+                True,
+                100,
+            ),
+            (
+                "live-row fragment (running execution)",
+                lambda: f"/executions/{known['running']}/row",
+                True,
+                20,
+            ),
+            (
+                "execution status fragment (running)",
+                lambda: f"/executions/{known['running']}/status",
+                True,
+                20,
+            ),
+            (
+                "newer-rows poll of the list",
+                lambda: f"/executions/newer?after={known['newest']}",
+                True,
+                20,
+            ),
+        ]
+        load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
+        print(f"Server time, {args.requests} requests each (Flask test client, in process;")
+        print(f"  machine load average {load} on {os.cpu_count()} CPUs):")
+        for label, path, htmx, target in cases:
+            report(label, timed(client, path, args.requests, htmx), target)
+        print("PostgreSQL plans of the queries behind each request (EXPLAIN ANALYZE):")
+        for label, path, htmx, _ in cases:
+            explain(app, client, label, path(), htmx)
+        with app.app_context():
+            db.engine.dispose()
+        app.extensions["stepline.background"].runtime.engine.dispose()
+    finally:
+        if args.keep:
+            print(f"Kept the database: {url}")
+        else:
+            drop_database(name)
+            print(f"Dropped {name}.")
+
+
+if __name__ == "__main__":
+    main()
