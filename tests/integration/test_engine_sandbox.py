@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -64,11 +63,9 @@ def test_escapes_are_step_errors(engine: Engine, template: str, expected: str) -
 def test_resource_bombs_fail_fast_and_the_worker_stays_healthy(
     engine: Engine, template: str
 ) -> None:
-    started = time.monotonic()
-
+    # (the CPU budget itself is shown in tests/unit/test_templating.py)
     status, error = _run_message(engine, template)
 
     assert status == "failed"
     assert error.startswith("config.message:")
-    assert time.monotonic() - started < 10  # ≈2 s of CPU budget plus queueing
     assert _run_message(engine, "still {{ trigger.x }}") == ("completed", "")
