@@ -12,176 +12,33 @@ request kind and the PostgreSQL plans of the list queries; drops the database at
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import json
 import os
 import random
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, text
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # also run as a script: bench/dashboard.py
 
-from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.models import User  # noqa: E402
-from app.models.base import rowcount  # noqa: E402
-from app.services import workflows  # noqa: E402
-from app.services.specs import WorkflowSpec  # noqa: E402
+from bench.dashboard_seed import (  # noqa: E402
+    KEYS,
+    PASSWORD,
+    build_app,
+    create_database,
+    drop_database,
+    seed,
+)
 
-PG_ADMIN = os.environ.get("STEPLINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-PASSWORD = "bench password 1"
-OWNER_WORKFLOWS = 20  # the measured user's; 4 more belong to other users
-KEYS = 100_000  # distinct run keys (each appears about N / KEYS times)
-LIVE = 400  # live executions among the newest
 HTMX = {"HX-Request": "true"}
-
-SPEC = {
-    "run_key_template": "{{ trigger.customer.email }}",
-    "steps": [
-        {"key": "shape", "type": "transform", "config": {"fields": {"id": "{{ trigger.id }}"}}},
-        {"key": "wait", "type": "delay", "config": {"amount": 5}},
-        {"key": "record", "type": "log", "config": {"message": "order {{ steps.shape.id }}"}},
-    ],
-}
-
-SEED_EXECUTIONS = """
-INSERT INTO executions (workflow_id, user_id, status, trigger_type, trigger_data, snapshot,
-    workflow_version, position, run_key, error, created_at, started_at, finished_at, updated_at)
-SELECT w.id, w.user_id, s.status, 'webhook',
-       jsonb_build_object('id', g.i, 'customer', jsonb_build_object('email', k.key)),
-       w.snapshot, 1, 3, k.key,
-       CASE WHEN s.status = 'failed' THEN 'Step ''record'' failed: HTTP 503' END,
-       t.created, t.created + interval '20 ms', t.created + interval '5040 ms',
-       t.created + interval '5040 ms'
-FROM generate_series(1, :n) AS g(i)
-CROSS JOIN LATERAL (SELECT now() - (:n - g.i) * (interval '30 days' / :n) AS created) AS t
-CROSS JOIN LATERAL (SELECT 'customer-' || (g.i::bigint * 7919 % :keys) || '@example.com'
-                    AS key) AS k
-CROSS JOIN LATERAL (SELECT CASE WHEN g.i % 100 < 90 THEN 'completed'
-                                WHEN g.i % 100 < 97 THEN 'failed'
-                                ELSE 'cancelled' END AS status) AS s
-JOIN bench_workflows AS w ON w.slot = g.i % :slots
-ORDER BY g.i
-"""
-
-SEED_LIVE = """
-UPDATE executions SET status = CASE WHEN id % 2 = 0 THEN 'running' ELSE 'pending' END,
-       position = 1, error = NULL, finished_at = NULL,
-       lease_expires_at = now() + interval '1 hour'
-WHERE id > (SELECT max(id) FROM executions) - :live
-"""
-
-SEED_STEPS = """
-INSERT INTO execution_steps (execution_id, position, action_key, action_type, status, attempts,
-    input, output, error, attempt_log, started_at, finished_at)
-SELECT e.id, p.position, p.key, p.type,
-       CASE WHEN e.status IN ('pending', 'running') AND p.position > 0 THEN
-                CASE WHEN p.position = 1 AND e.status = 'running' THEN 'running' ELSE 'pending' END
-            WHEN e.status = 'failed' AND p.position = 2 THEN 'failed'
-            ELSE 'completed' END,
-       1, jsonb_build_object('id', e.id), jsonb_build_object('id', e.id, 'ok', true), NULL,
-       jsonb_build_array(jsonb_build_object('attempt', 1,
-           'started_at', to_char(e.created_at, 'YYYY-MM-DD"T"HH24:MI:SS+00:00'),
-           'finished_at', to_char(e.created_at, 'YYYY-MM-DD"T"HH24:MI:SS+00:00'))),
-       e.created_at, e.finished_at
-FROM executions AS e
-CROSS JOIN (VALUES (0, 'shape', 'transform'), (1, 'wait', 'delay'), (2, 'record', 'log'))
-    AS p(position, key, type)
-WHERE e.id % 10 = 0 OR e.status IN ('pending', 'running')
-"""
-
-
-def create_database() -> tuple[str, str]:
-    name = f"stepline_bench_dashboard_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    return name, f"{base}/{name}"
-
-
-def drop_database(name: str) -> None:
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def build_app(url: str) -> Flask:
-    return create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "bench",
-            "SECRET_KEYS": Fernet.generate_key().decode(),
-            "QUEUE_PREFIX": f"stepline-bench-{uuid.uuid4().hex[:8]}",
-            "EMBEDDED_WORKER": False,
-            "WTF_CSRF_ENABLED": False,
-        }
-    )
-
-
-def seed(app: Flask, database_url: str, executions: int) -> int:
-    """Users, workflows (through the service) and `executions` rows; returns the owner's id."""
-    from flask_migrate import upgrade
-
-    with app.app_context():
-        with contextlib.redirect_stderr(io.StringIO()):  # Alembic's log of each revision
-            upgrade()
-        session = db.session()
-        secrets = app.extensions["stepline.background"].runtime.secrets
-        users = []
-        for n in range(3):
-            user = User(email=f"bench{n}@example.com", name=f"Bench {n}")
-            user.set_password(PASSWORD)
-            session.add(user)
-            users.append(user)
-        session.commit()
-        session.execute(
-            text("CREATE TABLE bench_workflows (slot int, id int, user_id int, snapshot jsonb)")
-        )
-        slots = OWNER_WORKFLOWS + 4
-        for slot in range(slots):
-            owner = users[0] if slot < OWNER_WORKFLOWS else users[1 + slot % 2]
-            spec = WorkflowSpec.model_validate({**SPEC, "name": f"Orders {slot}"})
-            workflow = workflows.create_workflow(session, owner.id, spec, secrets)
-            snapshot = workflows.snapshot(workflow)
-            session.execute(
-                text("INSERT INTO bench_workflows VALUES (:slot, :id, :user_id, :snapshot)"),
-                {
-                    "slot": slot,
-                    "id": workflow.id,
-                    "user_id": owner.id,
-                    "snapshot": json.dumps(snapshot),
-                },
-            )
-        session.commit()
-        params = {"n": executions, "keys": KEYS, "slots": slots, "live": LIVE}
-        for label, statement in (
-            ("executions", SEED_EXECUTIONS),
-            ("live executions", SEED_LIVE),
-            ("steps", SEED_STEPS),
-        ):
-            started = time.perf_counter()
-            rows = rowcount(session.execute(text(statement), params))
-            session.commit()
-            print(f"  {label}: {rows:,} rows in {time.perf_counter() - started:.1f} s")
-        session.execute(text("DROP TABLE bench_workflows"))
-        session.commit()
-        owner_id = users[0].id
-    # Statistics and the visibility map, as autovacuum would leave them on a live system.
-    with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
-    return owner_id
 
 
 def login(client: FlaskClient) -> None:
