@@ -35,6 +35,11 @@ ENV_VARS = (
     "STEPLINE_WEBHOOK_RATE_LIMIT",
     "STEPLINE_MAX_QUEUE_DEPTH",
     "STEPLINE_SCHEDULE_GRACE_SECONDS",
+    "STEPLINE_GOOGLE_CLIENT_ID",
+    "STEPLINE_GOOGLE_CLIENT_SECRET",
+    "STEPLINE_GOOGLE_SERVER_METADATA_URL",
+    "STEPLINE_GOOGLE_API_BASE_URLS",
+    "STEPLINE_GOOGLE_POLL_INTERVAL",
 )
 
 DEFAULTS: dict[str, Any] = {
@@ -87,7 +92,22 @@ DEFAULTS: dict[str, Any] = {
     # NOTE(issue 7 engineer): this line restores a setting another engineer had added here and
     # that an edit of mine wiped out; "on" is PostgreSQL's default. Please check the value.
     "RUNNER_SYNCHRONOUS_COMMIT": "on",
+    # Google (OAuth connections, Google triggers and actions). Authlib reads the first three
+    # (GOOGLE_*); tests point the discovery document and the API base URLs at a fake Google.
+    "GOOGLE_CLIENT_ID": None,
+    "GOOGLE_CLIENT_SECRET": None,
+    "GOOGLE_SERVER_METADATA_URL": "https://accounts.google.com/.well-known/openid-configuration",
+    "GOOGLE_API_BASE_URLS": {
+        "gmail": "https://gmail.googleapis.com/gmail/v1",
+        "sheets": "https://sheets.googleapis.com/v4",
+        "drive": "https://www.googleapis.com/drive/v3",
+        "calendar": "https://www.googleapis.com/calendar/v3",
+    },
+    # Seconds between two polls of one Google trigger.
+    "GOOGLE_POLL_INTERVAL": 60.0,
 }
+
+GOOGLE_APIS = ("gmail", "sheets", "drive", "calendar")
 
 
 def _int(value: str, name: str) -> int:
@@ -173,6 +193,8 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict
     if env.get("STEPLINE_SLACK_API_BASE_URL"):
         settings["SLACK_API_BASE_URL"] = env["STEPLINE_SLACK_API_BASE_URL"]
 
+    _google_from_env(settings, env)
+
     settings.update(overrides)
     try:  # a malformed allow-list entry is a start-up error, not a surprise at run time
         OutboundPolicy.parse(settings["OUTBOUND_ALLOWLIST"])
@@ -195,6 +217,45 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict
         settings["SQLALCHEMY_DATABASE_URI"]
     )
     return settings
+
+
+def _google_from_env(settings: dict[str, Any], env: Mapping[str, str]) -> None:
+    for name in ("CLIENT_ID", "CLIENT_SECRET", "SERVER_METADATA_URL"):
+        if env.get(f"STEPLINE_GOOGLE_{name}"):
+            settings[f"GOOGLE_{name}"] = env[f"STEPLINE_GOOGLE_{name}"]
+    if "STEPLINE_GOOGLE_POLL_INTERVAL" in env:
+        settings["GOOGLE_POLL_INTERVAL"] = _float(
+            env["STEPLINE_GOOGLE_POLL_INTERVAL"], "STEPLINE_GOOGLE_POLL_INTERVAL"
+        )
+    if env.get("STEPLINE_GOOGLE_API_BASE_URLS"):
+        settings["GOOGLE_API_BASE_URLS"] = {
+            **settings["GOOGLE_API_BASE_URLS"],
+            **parse_base_urls(env["STEPLINE_GOOGLE_API_BASE_URLS"]),
+        }
+
+
+def parse_base_urls(value: str) -> dict[str, str]:
+    """`gmail=https://...,sheets=https://...` (or one URL for all four Google APIs)."""
+    value = value.strip()
+    if "=" not in value:
+        base = value.rstrip("/")
+        return {
+            "gmail": f"{base}/gmail/v1",
+            "sheets": f"{base}/v4",
+            "drive": f"{base}/drive/v3",
+            "calendar": f"{base}/calendar/v3",
+        }
+    urls: dict[str, str] = {}
+    for item in value.split(","):
+        name, _, url = item.partition("=")
+        name = name.strip()
+        if name not in GOOGLE_APIS or not url.strip():
+            raise RuntimeError(
+                f"STEPLINE_GOOGLE_API_BASE_URLS: expected name=url with a name among "
+                f"{', '.join(GOOGLE_APIS)}, got {item.strip()!r}"
+            )
+        urls[name] = url.strip().rstrip("/")
+    return urls
 
 
 def normalize_database_url(url: str) -> str:

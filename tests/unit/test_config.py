@@ -44,3 +44,31 @@ def test_a_bad_integer_names_the_variable(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("STEPLINE_WORKER_THREADS", "many")
     with pytest.raises(RuntimeError, match="STEPLINE_WORKER_THREADS"):
         config.load(str(tmp_path))
+
+
+def test_google_settings_come_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STEPLINE_GOOGLE_CLIENT_ID", "id.apps.googleusercontent.com")
+    monkeypatch.setenv("STEPLINE_GOOGLE_CLIENT_SECRET", "shh")
+    monkeypatch.setenv("STEPLINE_GOOGLE_POLL_INTERVAL", "120")
+    monkeypatch.setenv("STEPLINE_GOOGLE_API_BASE_URLS", "gmail=http://fake/gmail/v1/")
+
+    settings = config.load(str(tmp_path))
+
+    assert settings["GOOGLE_CLIENT_ID"] == "id.apps.googleusercontent.com"
+    assert settings["GOOGLE_CLIENT_SECRET"] == "shh"
+    assert settings["GOOGLE_POLL_INTERVAL"] == 120.0
+    assert settings["GOOGLE_API_BASE_URLS"]["gmail"] == "http://fake/gmail/v1"
+    assert settings["GOOGLE_API_BASE_URLS"]["sheets"] == "https://sheets.googleapis.com/v4"
+
+
+def test_one_google_base_url_serves_all_four_apis() -> None:
+    assert config.parse_base_urls("http://fake:8080/") == {
+        "gmail": "http://fake:8080/gmail/v1",
+        "sheets": "http://fake:8080/v4",
+        "drive": "http://fake:8080/drive/v3",
+        "calendar": "http://fake:8080/calendar/v3",
+    }
+    with pytest.raises(RuntimeError, match="STEPLINE_GOOGLE_API_BASE_URLS"):
+        config.parse_base_urls("mail=http://x")
