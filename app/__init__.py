@@ -10,15 +10,17 @@ from flask import Flask
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Assemble the app: settings, extensions, blueprints, CLI commands, the engine runtime."""
-    from app import broker, cli, errors, runtime, security
+    from app import broker, cli, errors, logs, runtime, security
     from app import config as settings
     from app.api import bp as api_bp
     from app.background import Background
     from app.extensions import csrf, db, htmx, login, migrate
+    from app.ops import bp as ops_bp
     from app.web import bp as web_bp
 
     app = Flask(__name__, instance_relative_config=True, static_folder="../static")
     app.config.from_mapping(settings.load(app.instance_path, config))
+    logs.configure(app.config)
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
@@ -31,6 +33,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(web_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(ops_bp)
 
     # The engine: a broker for this app's settings, a runtime on the app's database engine,
     # and (embedded default) worker and scheduler threads, started on the first request.

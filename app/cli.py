@@ -74,7 +74,22 @@ def prune_executions(older_than: str) -> None:
     click.echo(f"deleted {deleted} executions")
 
 
+@click.command("doctor")
+@with_appcontext
+def doctor() -> None:
+    """Print what the app sees (database, broker, Redis, keys); exit 1 if something is broken."""
+    from flask import current_app
+
+    from app.ops.doctor import diagnose, report
+
+    found = diagnose(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo(report(found))
+    if not all(check.ok for check in found):
+        raise SystemExit(1)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(create_user)
+    app.cli.add_command(doctor)
     app.cli.add_command(scheduler)
     app.cli.add_command(prune_executions)

@@ -35,6 +35,12 @@ ENV_VARS = (
     "STEPLINE_WEBHOOK_RATE_LIMIT",
     "STEPLINE_MAX_QUEUE_DEPTH",
     "STEPLINE_SCHEDULE_GRACE_SECONDS",
+    "STEPLINE_LOG_LEVEL",
+    "STEPLINE_LOG_FORMAT",
+    "STEPLINE_METRICS_TOKEN",
+    # Read by app/broker.py when a worker process imports it (Dramatiq redelivery knobs).
+    "STEPLINE_BROKER_HEARTBEAT_TIMEOUT",
+    "STEPLINE_BROKER_MAINTENANCE_CHANCE",
     "STEPLINE_GOOGLE_CLIENT_ID",
     "STEPLINE_GOOGLE_CLIENT_SECRET",
     "STEPLINE_GOOGLE_SERVER_METADATA_URL",
@@ -92,6 +98,13 @@ DEFAULTS: dict[str, Any] = {
     # NOTE(issue 7 engineer): this line restores a setting another engineer had added here and
     # that an edit of mine wiped out; "on" is PostgreSQL's default. Please check the value.
     "RUNNER_SYNCHRONOUS_COMMIT": "on",
+    # Logs (app/logs.py): one JSON object per line on stderr ("text" for plain lines).
+    "LOG_LEVEL": "INFO",
+    "LOG_FORMAT": "json",
+    # Bearer token that /metrics requires; unset: /metrics answers 404.
+    "METRICS_TOKEN": None,
+    # /metrics reports executions and step durations of this recent window.
+    "METRICS_WINDOW_SECONDS": 300,
     # Google (OAuth connections, Google triggers and actions). Authlib reads the first three
     # (GOOGLE_*); tests point the discovery document and the API base URLs at a fake Google.
     "GOOGLE_CLIENT_ID": None,
@@ -175,6 +188,13 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict
         settings["QUEUE_PREFIX"] = env["STEPLINE_QUEUE_PREFIX"]
     if "STEPLINE_API_RATE_LIMIT" in env:
         settings["API_RATE_LIMIT"] = env["STEPLINE_API_RATE_LIMIT"]
+    for env_name, key in (
+        ("STEPLINE_LOG_LEVEL", "LOG_LEVEL"),
+        ("STEPLINE_LOG_FORMAT", "LOG_FORMAT"),
+        ("STEPLINE_METRICS_TOKEN", "METRICS_TOKEN"),
+    ):
+        if env.get(env_name):
+            settings[key] = env[env_name]
     if "STEPLINE_WEBHOOK_RATE_LIMIT" in env:
         settings["WEBHOOK_RATE_LIMIT"] = env["STEPLINE_WEBHOOK_RATE_LIMIT"]
     if "STEPLINE_OUTBOUND_ALLOWLIST" in env:

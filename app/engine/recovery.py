@@ -43,7 +43,9 @@ def recover(
         ).all()
         for execution_id, position in stalled:
             step = session.execute(
-                select(ExecutionStep.status, ExecutionStep.attempts).where(
+                select(
+                    ExecutionStep.status, ExecutionStep.attempts, ExecutionStep.action_key
+                ).where(
                     ExecutionStep.execution_id == execution_id, ExecutionStep.position == position
                 )
             ).first()
@@ -58,7 +60,11 @@ def recover(
             if renewed != 1 or step is None or step.status not in ("pending", "running"):
                 continue
             log.info(
-                "recovering execution %s at step %s (was %s)", execution_id, position, step.status
+                "recovering execution %s at step %s (was %s)",
+                execution_id,
+                position,
+                step.status,
+                extra={"execution_id": execution_id, "step_key": step.action_key},
             )
             if step.status == "pending":  # its message was lost
                 runner.send(execution_id, position, step.attempts + 1, 0.0)

@@ -173,12 +173,16 @@ class Runner:
 
     def _run(self, execution_id: int, position: int, attempt: int) -> None:
         started = time.monotonic()
-        claim = _reconnecting(self._claim, execution_id, position, attempt, None)
+        ids = {"execution_id": execution_id}
+        claim = _reconnecting(self._claim, execution_id, position, attempt, None, log_extra=ids)
         while claim is not None:
             run = claim.run
             outcome = self._execute(claim)
             keep_going = time.monotonic() - started < self.time_slice
-            upcoming = _reconnecting(self._record, claim, outcome, keep_going)
+            step_key = run.actions[claim.position]["key"]
+            upcoming = _reconnecting(
+                self._record, claim, outcome, keep_going, log_extra={**ids, "step_key": step_key}
+            )
             if upcoming is None:
                 return
             if upcoming.claimed_step_id is None:
@@ -204,7 +208,13 @@ class Runner:
             ).first()
             if claimed is None:
                 session.rollback()
-                log.debug("dropped stale message %s/%s/%s", execution_id, position, attempt)
+                log.debug(
+                    "dropped stale message %s/%s/%s",
+                    execution_id,
+                    position,
+                    attempt,
+                    extra={"execution_id": execution_id, "position": position},
+                )
                 return None
             row = session.execute(
                 sql.mark_running,
@@ -229,7 +239,13 @@ class Runner:
         with self.autocommit.connect() as connection:
             row = connection.execute(sql.claim_pg, sql.params(values)).first()
             if row is None:
-                log.debug("dropped stale message %s/%s/%s", execution_id, position, attempt)
+                log.debug(
+                    "dropped stale message %s/%s/%s",
+                    execution_id,
+                    position,
+                    attempt,
+                    extra={"execution_id": execution_id, "position": position},
+                )
                 return None
             if run is None:
                 run = self._build_run(connection, execution_id, position, row)
@@ -343,7 +359,11 @@ class Runner:
                 action.get("key"),
                 claim.run.execution_id,
                 type(exc).__name__,
-                extra={"traceback": redact(traceback.format_exc(limit=8), secrets)[-2000:]},
+                extra={
+                    "execution_id": claim.run.execution_id,
+                    "step_key": action.get("key"),
+                    "traceback": redact(traceback.format_exc(limit=8), secrets)[-2000:],
+                },
             )
             error = ActionError(redact(f"{type(exc).__name__}: {exc}", secrets))
             return _Outcome(input=stored_input, error=error)
@@ -525,7 +545,9 @@ class Runner:
         )
 
 
-def _reconnecting(transaction: Callable[..., T], *args: Any) -> T:
+def _reconnecting(
+    transaction: Callable[..., T], *args: Any, log_extra: Mapping[str, Any] | None = None
+) -> T:
     """Run a short transaction; if its connection was found dead, run it once more on a fresh
     one. Safe because every claim and record is a conditional UPDATE: a retry after a commit
     that did land matches nothing and ends the message (recovery picks the run up)."""
@@ -534,7 +556,7 @@ def _reconnecting(transaction: Callable[..., T], *args: Any) -> T:
     except DBAPIError as exc:
         if not exc.connection_invalidated:
             raise
-        log.warning("database connection lost; retrying the transaction once")
+        log.warning("database connection lost; retrying the transaction once", extra=log_extra)
         return transaction(*args)
 
 

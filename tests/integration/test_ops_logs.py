@@ -1,0 +1,99 @@
+"""Structured logs end to end: the engine's lines carry execution_id and step_key as fields."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from dramatiq.brokers.stub import StubBroker
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from app import logs
+from app.extensions import db
+from app.models import Execution, User
+from app.services import executions, workflows
+from app.services.specs import WorkflowSpec
+from app.tasks import send_step
+
+
+@pytest.fixture
+def root() -> Iterator[logging.Logger]:
+    logger = logging.getLogger()
+    handlers, level = list(logger.handlers), logger.level
+    yield logger
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+
+
+def _entries(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def _start(app: Flask, steps: list[dict[str, Any]]) -> int:
+    with app.app_context():
+        user = User(email=f"{uuid.uuid4().hex[:10]}@example.com", name="")
+        user.set_password("x" * 12)
+        db.session.add(user)
+        db.session.commit()
+        secrets = app.extensions["stepline.background"].runtime.secrets
+        spec = WorkflowSpec.model_validate({"name": "logged", "steps": steps})
+        workflow = workflows.create_workflow(db.session(), user.id, spec, secrets)
+        execution = executions.start(db.session(), workflow, {}, send=send_step, settings=app.config)
+        return execution.id
+
+
+def _wait_final(app: Flask, execution_id: int) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        with app.app_context():
+            status = db.session.scalar(select(Execution.status).where(Execution.id == execution_id))
+        if status in ("completed", "failed", "cancelled"):
+            return
+        assert time.monotonic() < deadline, f"execution {execution_id} is still {status}"
+        time.sleep(0.05)
+
+
+def test_a_step_logs_json_with_its_execution_id_and_step_key(
+    app: Flask, client: FlaskClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the embedded worker and a workflow whose step writes to the worker log
+    client.get("/healthz")
+    execution_id = _start(
+        app, [{"key": "announce", "type": "log", "config": {"message": "hello {{ 6 * 7 }}"}}]
+    )
+
+    # When the execution runs
+    _wait_final(app, execution_id)
+
+    # Then its line on stderr is JSON with the execution id and step key as fields
+    entries = _entries(capsys.readouterr().err)
+    (line,) = [e for e in entries if e["message"] == "log step: hello 42"]
+    assert line["logger"] == "app.engine.step"
+    assert line["level"] == "INFO"
+    assert line["execution_id"] == execution_id
+    assert line["step_key"] == "announce"
+
+
+def test_a_worker_process_configures_logs_when_it_boots(
+    app: Flask, root: logging.Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a broker with the app's middleware, in a process where logging.basicConfig ran
+    root.handlers[:] = [logging.StreamHandler()]
+    broker = StubBroker(middleware=[logs.LogsMiddleware()])
+
+    # When Dramatiq boots the worker process
+    broker.emit_after("process_boot")
+    logging.getLogger("app.engine.runner").warning("booted", extra={"execution_id": 1})
+
+    # Then its lines are JSON, once each (basicConfig's plain handler was replaced)
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1, err
+    (entry,) = _entries(err)
+    assert entry["message"] == "booted" and entry["execution_id"] == 1
