@@ -79,7 +79,12 @@ def test_the_execution_page_follows_the_run_and_stops_polling(
     # the delay step has done its part and the next step waits for its turn
     expect(page.locator(".step-completed")).to_contain_text("Wait a moment")
     expect(page.locator(".step-pending")).to_contain_text("Starts at")
+    # and a finished step's output, opened meanwhile, stays open through the polls
+    output = page.locator(".step").first.locator("details").filter(has_text="Output")
+    output.locator("summary").click()
     expect(status).to_have_text("Completed", timeout=15_000)
+    expect(output).to_have_attribute("open", "")
+    expect(output).to_contain_text('"waited_seconds"')
     expect(page.locator(".step .status-badge")).to_have_text(["Completed", "Completed"])
     assert page.evaluate("window.loadedOnce") is True
     page.screenshot(path=str(artifacts / f"execution-live-{backend}.png"), full_page=True)

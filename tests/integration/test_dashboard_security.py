@@ -73,6 +73,23 @@ def test_another_users_execution_is_a_404_like_a_missing_one_on_every_route(
     )
 
 
+def test_every_action_needs_the_csrf_token(app: Flask, user_client: FlaskClient) -> None:
+    # Given alice's live execution
+    spec = {"name": "Mine", "steps": [{"type": "log", "config": {"message": "m"}}]}
+    execution = start(app, make_workflow(app, user_id(app, "alice@example.com"), spec), run=False)
+
+    # When her browser is made to post without the token (a form, or htmx without the header)
+    paths = [f"/executions/{execution}/cancel", f"/executions/{execution}/rerun"]
+    answers = [user_client.post(path, data={"mode": "start"}) for path in paths]
+    answers.append(user_client.post("/executions/rerun-failed", data={"up_to": str(execution)}))
+    answers.append(user_client.post(paths[0], headers=HTMX))
+
+    # Then each is refused and nothing changed
+    assert [a.status_code for a in answers] == [400, 400, 400, 400]
+    page = user_client.get(f"/executions/{execution}").get_data(as_text=True)
+    assert 'data-status="pending"' in page
+
+
 SCRIPT = "<script>alert(1)</script>"
 HX_ATTR = '<div hx-get="/settings" hx-trigger="load">x</div>'
 IMG = "<img src=x onerror=alert(2)>"
