@@ -17,6 +17,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app.extensions import csrf, db, htmx, login, migrate
     from app.ops import bp as ops_bp
     from app.web import bp as web_bp
+    from app.web import google_oauth
 
     app = Flask(__name__, instance_relative_config=True, static_folder="../static")
     app.config.from_mapping(settings.load(app.instance_path, config))
@@ -30,6 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    google_oauth.init_app(app)  # Authlib's OAuth(app): one per app, never module-level
 
     app.register_blueprint(web_bp)
     app.register_blueprint(api_bp)

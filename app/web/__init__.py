@@ -8,6 +8,7 @@ bp = Blueprint("web", __name__, template_folder="templates")
 
 from app.web import (  # noqa: E402,F401  (routes register on bp)
     auth,
+    connections,
     editor,
     editor_steps,
     execution_actions,

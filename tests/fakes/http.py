@@ -5,10 +5,11 @@
         ... call server.url("/items") ...
         assert server.requests[0].headers["idempotency-key"] == "7:fetch"
 
-Replies for a route are used in order and the last one repeats. A reply may hold the
-connection until the server stops (`hold=True`, for timeouts), stream chunks with a pause
-between them (`chunks`, `pause`), trickle its headers (`trickle_headers`), or be computed
-from the request (a callable).
+Replies for a route are used in order and the last one repeats. `on_prefix` routes every path
+under a prefix to one responder (a fake API with ids in its paths); exact routes win.
+A reply may hold the connection until the server stops (`hold=True`, for timeouts), stream
+chunks with a pause between them (`chunks`, `pause`), trickle its headers (`trickle_headers`),
+or be computed from the request (a callable).
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ class FakeServer:
         self.sni_names: list[str | None] = []
         self.stopping = threading.Event()
         self._routes: dict[tuple[str, str], list[Responder]] = {}
+        self._prefixes: list[tuple[str, str, Responder]] = []
         self._lock = threading.Lock()
         self._tls = tls
         if tls is not None:
@@ -103,6 +105,11 @@ class FakeServer:
         """Script the replies to `method path` (the last one repeats)."""
         self._routes[(method.upper(), path)] = list(replies)
 
+    def on_prefix(self, method: str, prefix: str, responder: Responder) -> None:
+        """Answer `method` on every path starting with `prefix` (the longest prefix wins)."""
+        self._prefixes.append((method.upper(), prefix, responder))
+        self._prefixes.sort(key=lambda route: len(route[1]), reverse=True)
+
     def requests_to(self, path: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path == path]
 
@@ -110,9 +117,17 @@ class FakeServer:
         with self._lock:
             self.requests.append(request)
             script = self._routes.get((request.method, request.path))
-            if not script:
-                return Reply.text("no such route", 404)
-            responder = script.pop(0) if len(script) > 1 else script[0]
+            if script:
+                responder = script.pop(0) if len(script) > 1 else script[0]
+            else:
+                prefixed = [
+                    r
+                    for m, prefix, r in self._prefixes
+                    if m == request.method and request.path.startswith(prefix)
+                ]
+                if not prefixed:
+                    return Reply.text("no such route", 404)
+                responder = prefixed[0]
         return responder(request) if callable(responder) else responder
 
     def __enter__(self) -> FakeServer:
