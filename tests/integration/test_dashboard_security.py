@@ -15,22 +15,30 @@ TOKEN_RE = re.compile(r'("X-CSRFToken": "|name="csrf_token" value=")[^"]+')
 MISSING_ID = 2_000_000_000
 
 
-def execution_routes(app: Flask) -> list[tuple[str, str]]:
-    """(method, rule) of every web route that takes an execution id."""
+DASHBOARD_MODULES = {"app.web.executions", "app.web.execution_actions"}
+
+
+def id_routes(app: Flask) -> list[tuple[str, str, str]]:
+    """(method, rule, id name) of every page or fragment that takes an execution id, and of
+    every route of the dashboard's modules that takes any id."""
     routes = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.startswith("web.") and "execution_id" in rule.arguments:
-            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-                routes.append((method, rule.rule))
+        module = app.view_functions[rule.endpoint].__module__
+        ids = [a for a in sorted(rule.arguments) if f"<int:{a}>" in rule.rule]
+        web = rule.endpoint.startswith("web.")
+        if not ids or not (module in DASHBOARD_MODULES or (web and "execution_id" in ids)):
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            routes.append((method, rule.rule, ids[0]))
     return routes
 
 
 def fetch(
-    client: FlaskClient, method: str, rule: str, execution_id: int, headers: dict[str, str]
+    client: FlaskClient, method: str, rule: str, name: str, value: int, headers: dict[str, str]
 ) -> tuple[int, str]:
-    """Status and body (CSRF tokens blanked) of one request to `rule` for `execution_id`."""
+    """Status and body (CSRF tokens blanked) of one request to `rule` with `name` = `value`."""
     response = client.open(
-        rule.replace("<int:execution_id>", str(execution_id)),
+        rule.replace(f"<int:{name}>", str(value)),
         method=method,
         headers=headers,
         data={"mode": "start", "trigger_data": "{}"} if method == "POST" else None,
@@ -41,24 +49,28 @@ def fetch(
 def test_another_users_execution_is_a_404_like_a_missing_one_on_every_route(
     app: Flask, user_client: FlaskClient, other_client: FlaskClient
 ) -> None:
-    # Given alice's live execution
+    # Given alice's live execution of her workflow
     spec = {"name": "Private", "steps": [{"type": "log", "config": {"message": "secret"}}]}
-    execution = start(app, make_workflow(app, user_id(app, "alice@example.com"), spec), run=False)
+    workflow = make_workflow(app, user_id(app, "alice@example.com"), spec)
+    execution = start(app, workflow, run=False)
+    hers = {"execution_id": execution, "workflow_id": workflow}
     token = csrf_token(other_client, "/executions")
-    routes = execution_routes(app)
-    assert {rule for _, rule in routes} >= {
+    routes = id_routes(app)
+    assert {rule for _, rule, _ in routes} >= {
         "/executions/<int:execution_id>",
         "/executions/<int:execution_id>/status",
         "/executions/<int:execution_id>/row",
         "/executions/<int:execution_id>/cancel",
         "/executions/<int:execution_id>/rerun",
+        "/workflows/<int:workflow_id>/executions",
+        "/workflows/<int:workflow_id>/executions/stats",
     }
 
-    for method, rule in routes:
+    for method, rule, name in routes:
         for headers in ({"X-CSRFToken": token}, {**HTMX, "X-CSRFToken": token}):
             # When mallory requests it (page or fragment, read or write), and a missing id
-            theirs = fetch(other_client, method, rule, execution, headers)
-            missing = fetch(other_client, method, rule, MISSING_ID, headers)
+            theirs = fetch(other_client, method, rule, name, hers[name], headers)
+            missing = fetch(other_client, method, rule, name, MISSING_ID, headers)
 
             # Then both are the same 404, and nothing of alice's leaks
             assert theirs[0] == 404, (method, rule, headers)
