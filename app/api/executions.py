@@ -17,14 +17,15 @@ from app.api.schemas import (
     TriggerData,
     respond,
 )
-from app.api.workflows import WORKFLOW_ID
+from app.api.workflows import WORKFLOW_ID, find_workflow
 from app.extensions import db
 from app.models import Execution, ExecutionStep
 from app.services import executions, workflows
+from app.services.errors import NotFound
 from app.services.executions import ExecutionFilter
 
-# Execution ids are 64-bit: a larger one is a 404 from routing, never a database error.
-EXECUTION_ID = "<int(max=9223372036854775807):execution_id>"
+EXECUTION_ID = "<int:execution_id>"  # see WORKFLOW_ID
+MAX_EXECUTION_ID = 2**63 - 1
 
 
 def _duration_ms(step: ExecutionStep) -> int | None:
@@ -65,6 +66,8 @@ def _accepted(execution: Execution) -> Response:
 
 
 def _execution(execution_id: int) -> Execution:
+    if execution_id > MAX_EXECUTION_ID:  # 64-bit ids
+        raise NotFound(f"execution {execution_id}")
     return executions.get_execution(db.session(), execution_id, auth.current_user().id)
 
 
@@ -86,7 +89,7 @@ def _page(where: ExecutionFilter) -> Response:
 def workflow_trigger(workflow_id: int) -> Response:
     """Start an execution with the body as trigger data; 202 once it is stored."""
     session = db.session()
-    workflow = workflows.get_workflow(session, workflow_id, auth.current_user().id)
+    workflow = find_workflow(workflow_id)
     data = parse_optional_body(TriggerData).root
     execution = executions.trigger(
         session, workflow, data, send=runtime.send(), settings=runtime.settings()
@@ -97,7 +100,7 @@ def workflow_trigger(workflow_id: int) -> Response:
 @bp.get(f"/workflows/{WORKFLOW_ID}/executions")
 def execution_list(workflow_id: int) -> Response:
     """One workflow's executions, newest first, filtered."""
-    workflow = workflows.get_workflow(db.session(), workflow_id, auth.current_user().id)
+    workflow = find_workflow(workflow_id)
     return _page(filters.execution_filter(workflow_id=workflow.id))
 
 

@@ -51,6 +51,12 @@ path to the input at fault, e.g. `steps.1.config.url`.
 
 **Rate limits.** Requests are counted per user; past the limit the API answers 429 with
 `Retry-After`.
+
+**Retries.** The POSTs that create something take an `Idempotency-Key` header: a retry with the
+same key within 24 hours answers what the first request answered, and does nothing again.
+
+**Ids.** An id that names no object of yours (another user's, or none at all) is a 404. Unknown
+query parameters are ignored.
 """
 
 

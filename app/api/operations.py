@@ -76,7 +76,7 @@ IDEMPOTENCY_KEY = Param(
 STATUS = Param(
     "status",
     "query",
-    {"type": "array", "items": {"type": "string", "enum": STATUSES}, "uniqueItems": True},
+    {"type": "array", "items": {"type": "string", "enum": STATUSES}},
     "Only executions in these states; repeat the parameter for several "
     "(`?status=failed&status=cancelled`).",
 )

@@ -15,7 +15,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from app.extensions import db
-from app.models import Execution
+from app.models import Execution, Workflow
+from app.services import executions
 from tests.api_client import Api, error_of, issue_token
 
 TWO_STEPS = {
@@ -222,10 +223,17 @@ def test_a_live_execution_cannot_be_rerun(alice: Api) -> None:
     assert response.status_code == 409
 
 
-@pytest.fixture
-def no_worker(app_config: dict[str, object]) -> None:
-    """Executions stay pending: the lists are about rows, not about running them."""
-    app_config["EMBEDDED_WORKER"] = False
+def start_quietly(app: Flask, workflow_id: int, data: dict[str, Any]) -> int:
+    """An execution stored as a trigger stores it, without ringing the doorbell: no worker
+    runs it, so the list tests control every row's state."""
+    with app.app_context():
+        session = db.session()
+        workflow = session.get(Workflow, workflow_id)
+        assert workflow is not None
+        execution = executions.start(
+            session, workflow, data, send=lambda *args: None, settings=app.config
+        )
+        return execution.id
 
 
 def _age(app: Flask, ages: dict[int, timedelta], statuses: dict[int, str]) -> datetime:
@@ -242,15 +250,14 @@ def _age(app: Flask, ages: dict[int, timedelta], statuses: dict[int, str]) -> da
     return now
 
 
-@pytest.mark.usefixtures("no_worker")
 def test_history_pages_newest_first_and_filters(app: Flask, alice: Api, mallory: Api) -> None:
     # Given five of alice's executions over two workflows, of various ages and states,
     # and one of mallory's
-    first = alice.create(TWO_STEPS, enable=True)["id"]
-    second = alice.create({**TWO_STEPS, "name": "other"}, enable=True)["id"]
-    ids = [alice.trigger(first, {"customer": f"c{i}"}) for i in range(3)]
-    ids += [alice.trigger(second, {"customer": "c0"}) for _ in range(2)]
-    mallory.trigger(mallory.create(TWO_STEPS, enable=True)["id"], {"customer": "c0"})
+    first = alice.create(TWO_STEPS)["id"]
+    second = alice.create({**TWO_STEPS, "name": "other"})["id"]
+    ids = [start_quietly(app, first, {"customer": f"c{i}"}) for i in range(3)]
+    ids += [start_quietly(app, second, {"customer": "c0"}) for _ in range(2)]
+    start_quietly(app, mallory.create(TWO_STEPS)["id"], {"customer": "c0"})
     hours = {execution_id: timedelta(hours=i) for i, execution_id in enumerate(ids)}
     now = _age(app, hours, {ids[1]: "failed", ids[3]: "failed", ids[4]: "completed"})
 
@@ -292,12 +299,11 @@ def test_history_pages_newest_first_and_filters(app: Flask, alice: Api, mallory:
     assert following["next_cursor"] is None
 
 
-@pytest.mark.usefixtures("no_worker")
 def test_a_workflows_list_holds_only_its_executions(app: Flask, alice: Api) -> None:
-    first = alice.create(TWO_STEPS, enable=True)["id"]
-    second = alice.create(TWO_STEPS, enable=True)["id"]
-    ours = [alice.trigger(first, {"customer": "a"}) for _ in range(3)]
-    alice.trigger(second, {"customer": "a"})
+    first = alice.create(TWO_STEPS)["id"]
+    second = alice.create(TWO_STEPS)["id"]
+    ours = [start_quietly(app, first, {"customer": "a"}) for _ in range(3)]
+    start_quietly(app, second, {"customer": "a"})
     _age(app, {e: timedelta(minutes=i) for i, e in enumerate(ours)}, {ours[0]: "failed"})
 
     response = alice.get(f"/workflows/{first}/executions")
@@ -353,9 +359,13 @@ def test_another_users_execution_is_the_same_404_as_a_missing_one(
     assert mallory.get("/workflows/executions/history").get_json()["items"] == []
 
 
+@pytest.mark.parametrize("suffix", ["", "/cancel", "/rerun"])
 @pytest.mark.parametrize("execution_id", ["0", str(2**63), "1" * 30, "-5"])
-def test_execution_ids_out_of_range_are_404(alice: Api, execution_id: str) -> None:
-    response = alice.get(f"/workflows/executions/{execution_id}")
+def test_execution_ids_out_of_range_are_404(
+    client: FlaskClient, alice: Api, execution_id: str, suffix: str
+) -> None:
+    path = f"/api/v1/workflows/executions/{execution_id}{suffix}"
+    response = (client.post if suffix else client.get)(path, headers=alice.headers())
 
     assert response.status_code == 404
     assert error_of(response)["code"] == "not_found"

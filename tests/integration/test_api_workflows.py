@@ -262,9 +262,18 @@ def test_another_users_workflow_is_the_same_404_as_a_missing_one(
     assert alice.get(f"/workflows/{created['id']}").get_json() == created
 
 
+@pytest.mark.parametrize("method", ["get", "put", "delete", "post"])
 @pytest.mark.parametrize("workflow_id", ["0", "2147483648", "99999999999999999999999", "-1", "x"])
-def test_ids_out_of_range_are_404_not_500(alice: Api, workflow_id: str) -> None:
-    response = alice.get(f"/workflows/{workflow_id}")
+def test_ids_out_of_range_are_404_for_every_method(
+    client: FlaskClient, alice: Api, workflow_id: str, method: str
+) -> None:
+    response = getattr(client, method)(
+        f"/api/v1/workflows/{workflow_id}/enable"
+        if method == "post"
+        else f"/api/v1/workflows/{workflow_id}",
+        json=ORDER,
+        headers=alice.headers(),
+    )
 
     assert response.status_code == 404
     assert error_of(response)["code"] == "not_found"

@@ -1,0 +1,69 @@
+"""Tenancy across the whole API: the test walks the app's route table, so a new API route that
+takes an id without checking its owner fails here without anyone listing it."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.api_client import Api, error_of, issue_token
+
+SLOW = {
+    "name": "Slow",
+    "steps": [
+        {"key": "wait", "type": "delay", "config": {"amount": 1, "unit": "hours"}},
+        {"key": "say", "type": "log", "config": {"message": "late"}},
+    ],
+}
+
+
+@pytest.fixture
+def no_worker(app_config: dict[str, object]) -> None:
+    app_config["EMBEDDED_WORKER"] = False
+
+
+@pytest.mark.usefixtures("no_worker")
+def test_every_api_route_with_an_id_hides_other_users_objects(
+    app: Flask, client: FlaskClient
+) -> None:
+    # Given alice's enabled workflow with a live execution, and mallory with a token
+    alice = Api(client, issue_token(app))
+    mallory = Api(client, issue_token(app, "mallory@example.com"))
+    workflow = alice.create(SLOW, enable=True)
+    execution_id = alice.trigger(workflow["id"])
+    theirs = {"workflow_id": workflow["id"], "execution_id": execution_id}
+    missing = {"workflow_id": workflow["id"] + 1000, "execution_id": execution_id + 1000}
+
+    # When mallory calls every API route that takes an id, with alice's ids and missing ones
+    routes = [
+        rule
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("api.") and rule.arguments
+    ]
+    assert len(routes) >= 11
+    calls = 0
+    for rule in routes:
+        assert rule.arguments <= set(theirs), f"{rule}: teach this test its arguments"
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            answers = []
+            for ids in (theirs, missing):
+                path = rule.build(ids)[1]
+                answers.append(client.open(path, method=method, json={}, headers=mallory.headers()))
+            calls += 1
+
+            # Then each answers 404 with the same body as for an id that does not exist
+            mine, absent = answers
+            assert mine.status_code == absent.status_code == 404, f"{method} {rule}"
+            body, other = error_of(mine), error_of(absent)
+            for name in rule.arguments:
+                body["message"] = body["message"].replace(str(theirs[name]), "N")
+                other["message"] = other["message"].replace(str(missing[name]), "N")
+            assert body == other, f"{method} {rule}"
+
+    # And alice's objects are untouched
+    assert calls >= 11
+    assert alice.get(f"/workflows/{workflow['id']}").get_json()["enabled"] is True
+    status = alice.get(f"/workflows/executions/{execution_id}").get_json()["status"]
+    assert status in ("pending", "running")
+    assert len(alice.get("/workflows/executions/history").get_json()["items"]) == 1
