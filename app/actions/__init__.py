@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from app.actions.delay import DelayAction
 from app.actions.filter import FilterAction
+from app.actions.gmail_send import GmailSendAction
 from app.actions.http_request import HttpRequestAction
 from app.actions.log import LogAction
+from app.actions.sheets_append_row import SheetsAppendRowAction
 from app.actions.slack import SlackMessageAction
 from app.actions.transform import TransformAction
 
 BUILTIN_ACTIONS = (
-    TransformAction, FilterAction, DelayAction, LogAction, HttpRequestAction, SlackMessageAction
+    TransformAction,
+    FilterAction,
+    DelayAction,
+    LogAction,
+    HttpRequestAction,
+    SlackMessageAction,
+    GmailSendAction,
+    SheetsAppendRowAction,
 )

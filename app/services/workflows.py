@@ -17,6 +17,7 @@ from app.engine.runner import REDACTED
 from app.engine.templating import Renderer, has_template
 from app.models import Action, Trigger, Workflow, WorkflowVersion
 from app.models.base import utcnow
+from app.services import connections
 from app.services.errors import NotFound, ValidationFailed
 from app.services.specs import StepSpec, TriggerSpec, WorkflowSpec, unique_key
 
@@ -165,6 +166,7 @@ def create_workflow(
     """Validate and store a new (disabled) workflow."""
     _validate_trigger(spec.trigger)
     _check_run_key(spec.run_key_template)
+    connections.check_references(session, owner_id, spec)
     workflow = Workflow(
         user_id=owner_id,
         name=spec.name.strip(),
@@ -188,6 +190,7 @@ def update_workflow(
     """Replace the definition; bumps the version. Running executions keep their snapshot."""
     _validate_trigger(spec.trigger)
     _check_run_key(spec.run_key_template)
+    connections.check_references(session, workflow.user_id, spec)
     previous = {a.key: a for a in workflow.actions}
     actions = _build_actions(spec, secrets, previous)
     # History keeps the definition this save replaces (without secrets, like an export).

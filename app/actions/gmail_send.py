@@ -1,0 +1,149 @@
+"""Gmail send action: an email (text and/or HTML) from the user's Gmail, through the Gmail API."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formataddr, getaddresses
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+
+from app.actions.base import ActionConfig, BaseActionHandler
+from app.engine.context import StepContext
+from app.google import scopes
+from app.google.client import GoogleClient
+from app.google.fields import connection_field
+from app.services.connection_tokens import Tokens
+
+LINE_BREAK = re.compile(r"[\r\n]")
+ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def _addresses(value: str) -> list[str]:
+    """Addresses of a header value ("Ann <a@x.org>, b@y.org"), formatted; ValueError if bad."""
+    found = []
+    for name, address in getaddresses([value]):
+        if not address and not name:
+            continue
+        if not ADDRESS.match(address):
+            raise ValueError(f"{(address or name)!r} is not an email address")
+        found.append(formataddr((name, address)))
+    return found
+
+
+class GmailSendConfig(ActionConfig):
+    """Who the email goes to and what it says; header fields refuse line breaks."""
+
+    connection_id: int = connection_field()
+    to: str = Field(
+        min_length=1, max_length=4000, description="Recipients, comma-separated; templated."
+    )
+    cc: str = Field("", max_length=4000, description="Copy recipients, comma-separated.")
+    bcc: str = Field("", max_length=4000, description="Blind-copy recipients, comma-separated.")
+    reply_to: str = Field("", max_length=1000, description="Reply-To address.")
+    subject: str = Field(max_length=998, description="Subject line; templated.")
+    body_text: str = Field("", max_length=1_000_000, description="Plain-text body; templated.")
+    body_html: str = Field(
+        "",
+        max_length=1_000_000,
+        description=(
+            "HTML body; templated. Inserted values are not escaped for you: write "
+            "{{ trigger.name | e }} for data that may hold markup."
+        ),
+    )
+
+    @field_validator("to", "cc", "bcc", "reply_to", "subject")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if LINE_BREAK.search(value):
+            raise ValueError("line breaks are not allowed in email headers")
+        return value
+
+    @field_validator("to", "cc", "bcc", "reply_to")
+    @classmethod
+    def _valid_addresses(cls, value: str) -> str:
+        _addresses(value)
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> GmailSendConfig:
+        if not _addresses(self.to):
+            raise ValueError("give at least one recipient in `to`")
+        if not (self.body_text or self.body_html):
+            raise ValueError("give a text body, an HTML body, or both")
+        return self
+
+
+def build_message(config: GmailSendConfig, message_id: str) -> EmailMessage:
+    """The MIME message: text, HTML, or both as multipart/alternative."""
+    message = EmailMessage(policy=SMTP)
+    message["To"] = ", ".join(_addresses(config.to))
+    if config.cc:
+        message["Cc"] = ", ".join(_addresses(config.cc))
+    if config.bcc:
+        message["Bcc"] = ", ".join(_addresses(config.bcc))
+    if config.reply_to:
+        message["Reply-To"] = ", ".join(_addresses(config.reply_to))
+    message["Subject"] = config.subject
+    message["Message-ID"] = message_id
+    if config.body_text:
+        message.set_content(config.body_text)
+        if config.body_html:
+            message.add_alternative(config.body_html, subtype="html")
+    else:
+        message.set_content(config.body_html, subtype="html")
+    return message
+
+
+class GmailSendAction(BaseActionHandler):
+    """Send an email from your Gmail account (text and/or HTML body)."""
+
+    type = "gmail_send"
+    name = "Gmail: send email"
+    description = (
+        "Send an email from a connected Gmail account: to, cc, bcc, subject, and a text "
+        "and/or HTML body."
+    )
+    Config = GmailSendConfig
+    sends = True
+    google_scopes = (scopes.GMAIL_SEND,)
+
+    def execute(self, context: StepContext, config: GmailSendConfig) -> dict[str, Any]:
+        """Send the message; on a retry, first look for the copy an earlier attempt sent."""
+        tokens = Tokens(context.session_factory, context.settings, context.secrets)
+        gmail = GoogleClient(
+            tokens, config.connection_id, context.execution.user_id, needs=self.google_scopes
+        )
+        # The same Message-ID on every attempt: a retry can find what an attempt sent.
+        digest = hashlib.sha256(
+            f"{context.execution.workflow_id}:{context.idempotency_key}".encode()
+        ).hexdigest()[:24]
+        message_id = f"<stepline.{digest}@{gmail.credentials.account_email.split('@')[-1]}>"
+        if context.attempt > 1 and scopes.has_scope(gmail.credentials.scopes, scopes.GMAIL_READ):
+            found = gmail.call(
+                "GET",
+                "gmail",
+                "/users/me/messages",
+                params={"q": f"rfc822msgid:{message_id} in:sent", "maxResults": "1"},
+            )
+            earlier = found.get("messages") or []
+            if earlier:
+                return _output(earlier[0], message_id, resent=False)
+        raw = base64.urlsafe_b64encode(build_message(config, message_id).as_bytes()).decode()
+        sent = gmail.call("POST", "gmail", "/users/me/messages/send", body={"raw": raw})
+        context.log.info("gmail message sent")
+        return _output(sent, message_id, resent=True)
+
+
+def _output(message: dict[str, Any], message_id: str, *, resent: bool) -> dict[str, Any]:
+    return {
+        "id": message.get("id"),
+        "thread_id": message.get("threadId"),
+        "label_ids": message.get("labelIds") or [],
+        "message_id": message_id,
+        "sent_by_this_attempt": resent,
+    }
