@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.triggers.google import GOOGLE_TRIGGERS
 from app.triggers.manual import ManualTrigger
 
-BUILTIN_TRIGGERS = (ManualTrigger,)
+BUILTIN_TRIGGERS = (ManualTrigger, *GOOGLE_TRIGGERS)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -16,6 +17,16 @@ class TriggerConfig(BaseModel):
     """Base of every trigger's config model: unknown fields are refused."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class PollEvent:
+    """One new item found by a polling trigger: `data` becomes its execution's trigger data,
+    and `state` the trigger's state committed with that execution, so that a cursor moves past
+    an item only once its execution exists (a crash between two items loses and repeats none)."""
+
+    data: dict[str, Any]
+    state: dict[str, Any]
 
 
 class BaseTriggerHandler:
@@ -42,6 +53,11 @@ class BaseTriggerHandler:
     def unregister(self, session: Session, trigger: Trigger) -> None:
         """Called in the disabling transaction."""
 
-    def poll(self, session: Session, trigger: Trigger) -> list[dict[str, Any]]:
-        """Return new events (each becomes one execution's trigger data)."""
+    def poll(self, session: Session, trigger: Trigger) -> Sequence[dict[str, Any] | PollEvent]:
+        """Return new events (each becomes one execution's trigger data); PollEvents also
+        carry the trigger state to commit with each execution."""
         raise NotImplementedError(f"{self.type} is not a polling trigger")
+
+    def problem(self, trigger: Trigger) -> str | None:
+        """What keeps this trigger from working right now (shown in trigger health), if any."""
+        return None
