@@ -1,19 +1,38 @@
-# Stage 1: front-end packages from the npm registry (htmx), pinned by package-lock.json.
+# syntax=docker/dockerfile:1
+# Stepline's production image: `docker compose build` (see README "Running in production").
+
+# Stage 1: front-end packages from the npm registry (htmx), pinned by package-lock.json; the
+# same files the Makefile's `setup` copies into static/vendor.
 FROM node:20-slim AS assets
 WORKDIR /build
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund && mkdir -p vendor && cp node_modules/htmx.org/dist/htmx.min.js vendor/
+RUN npm ci --no-audit --no-fund --loglevel=error \
+    && mkdir -p vendor \
+    && cp node_modules/htmx.org/dist/htmx.min.js vendor/
 
-# Stage 2: the Python app.
-FROM python:3.11-slim
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 FLASK_APP=wsgi
-WORKDIR /srv/stepline
+# Stage 2: the Python dependencies and the app, installed into a virtualenv.
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /src
 COPY pyproject.toml ./
 COPY app ./app
-RUN pip install --no-cache-dir .
-COPY . .
+RUN pip install .
+
+# Stage 3: the runtime: the virtualenv, the sources the commands need, no build tools, no root.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/opt/venv/bin:$PATH FLASK_APP=wsgi
+RUN useradd --system --create-home --uid 1000 stepline
+WORKDIR /srv/stepline
+COPY --from=build /opt/venv /opt/venv
+COPY app ./app
+COPY migrations ./migrations
+COPY static ./static
+COPY wsgi.py gunicorn.conf.py ./
 COPY --from=assets /build/vendor ./static/vendor
-RUN useradd --system --uid 1000 stepline && mkdir -p instance && chown stepline instance
+# instance/ holds nothing in production (secrets come from the environment) but must be writable.
+RUN mkdir -p instance && chown stepline:stepline instance
 USER stepline
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "wsgi:app"]
+CMD ["gunicorn", "-c", "gunicorn.conf.py"]

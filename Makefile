@@ -4,13 +4,13 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 export FLASK_APP := wsgi
 
-.PHONY: run test setup lint chromium
+.PHONY: run test setup lint chromium docker-compose
 
 run: setup
 	$(BIN)/flask db upgrade
 	$(BIN)/flask run --host 127.0.0.1 --port 5000 --no-reload
 
-test: setup chromium lint
+test: setup chromium docker-compose lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: setup
@@ -33,3 +33,7 @@ static/vendor/htmx.min.js: package.json package-lock.json
 # Browser tests drive Debian's Chromium (Playwright cannot download browsers here).
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+# The compose test validates docker-compose.yml with Debian's docker-compose (no engine needed).
+docker-compose:
+	@command -v docker-compose >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq docker-compose; }

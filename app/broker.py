@@ -98,5 +98,7 @@ def matches(broker: dramatiq.Broker, redis_url: str | None, namespace: str) -> b
 
 
 dramatiq.set_broker(
-    build(os.environ.get("REDIS_URL") or None, os.environ.get("STEPLINE_QUEUE_PREFIX", "stepline"))
+    build(
+        os.environ.get("REDIS_URL") or None, os.environ.get("STEPLINE_QUEUE_PREFIX") or "stepline"
+    )
 )

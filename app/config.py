@@ -149,7 +149,8 @@ def _read_or_create(path: Path, make: Any) -> str:
 
 def load(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Build the app's settings: defaults, then the environment, then `overrides`."""
-    env = os.environ
+    # An empty variable counts as unset (docker-compose.yml passes `${VAR:-}` through).
+    env = {name: value for name, value in os.environ.items() if value}
     overrides = dict(overrides or {})
     instance = Path(instance_path)
     settings: dict[str, Any] = dict(DEFAULTS)

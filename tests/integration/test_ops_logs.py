@@ -45,7 +45,9 @@ def _start(app: Flask, steps: list[dict[str, Any]]) -> int:
         secrets = app.extensions["stepline.background"].runtime.secrets
         spec = WorkflowSpec.model_validate({"name": "logged", "steps": steps})
         workflow = workflows.create_workflow(db.session(), user.id, spec, secrets)
-        execution = executions.start(db.session(), workflow, {}, send=send_step, settings=app.config)
+        execution = executions.start(
+            db.session(), workflow, {}, send=send_step, settings=app.config
+        )
         return execution.id
 
 
