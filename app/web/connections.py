@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import requests
 from authlib.integrations.base_client import OAuthError
 from flask import Response, abort, current_app, flash, redirect, request, url_for
@@ -12,12 +14,23 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.crypto import SecretBox
 from app.extensions import db
 from app.google import scopes
+from app.models import Connection, Workflow
 from app.net import OutboundError
 from app.services import connections
 from app.services.errors import NotFound, ValidationFailed
 from app.web import bp
 from app.web import google_oauth as oauth
 from app.web.rendering import is_fragment_request, render
+
+
+@bp.app_context_processor
+def _template_helpers() -> dict[str, Any]:
+    return {"connections_needing_attention": _needing_attention}
+
+
+def _needing_attention(workflow: Workflow) -> list[Connection]:
+    """For a workflow's pages: its connections that fail until the user reconnects them."""
+    return connections.needing_attention(db.session(), workflow)
 
 
 def _secrets() -> SecretBox:

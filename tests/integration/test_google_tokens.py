@@ -130,13 +130,15 @@ def test_invalid_grant_marks_the_connection_and_fails_the_step_without_retry(
     # And the next run fails at once, without asking Google again
     again = wait_final(app, run(app, workflow_id, {"n": 2}))
     assert again.status == "failed" and google.refresh_calls == 1
-    # And the workflow lists the connection as needing attention (its warning), with the
-    # Connections page offering Reconnect
+    # And the workflow's page warns about the connection, linking to Reconnect on Connections
     with app.app_context():
         workflow = get_workflow(db.session(), workflow_id, user_id(app, "alice@example.com"))
         assert [c.id for c in connections.needing_attention(db.session(), workflow)] == [
             connection.id
         ]
+    editor = user_client.get(f"/workflows/{workflow_id}").get_data(as_text=True)
+    assert 'id="connection-warning"' in editor and "Google no longer accepts" in editor
+    assert f'href="/connections#connection-{connection.id}"' in editor
     page = user_client.get("/connections").get_data(as_text=True)
     assert "Needs reconnect" in page and "Reconnect" in page
 
