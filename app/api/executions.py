@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask import Response, url_for
+from sqlalchemy.orm import Session
 
 from app.api import auth, bp, filters, runtime
 from app.api.bodies import parse_optional_body
-from app.api.idempotency import idempotent
+from app.api.idempotency import answer_with, idempotent
 from app.api.pagination import keyset_page, page_request
 from app.api.schemas import (
     ExecutionList,
@@ -65,6 +66,17 @@ def _accepted(execution: Execution) -> Response:
     return response
 
 
+class _Answer:
+    """The 202 of a trigger, built as the execution is stored, before its commit: its
+    Idempotency-Key answer then commits with the execution (idempotency.answer_with)."""
+
+    response: Response | None = None
+
+    def record(self, session: Session, execution: Execution) -> None:
+        self.response = _accepted(execution)
+        answer_with(session, self.response)
+
+
 def _execution(execution_id: int) -> Execution:
     if execution_id > MAX_EXECUTION_ID:  # 64-bit ids
         raise NotFound(f"execution {execution_id}")
@@ -91,10 +103,17 @@ def workflow_trigger(workflow_id: int) -> Response:
     session = db.session()
     workflow = find_workflow(workflow_id)
     data = parse_optional_body(TriggerData).root
-    execution = executions.trigger(
-        session, workflow, data, send=runtime.send(), settings=runtime.settings()
+    answer = _Answer()
+    executions.trigger(
+        session,
+        workflow,
+        data,
+        send=runtime.send(),
+        settings=runtime.settings(),
+        record=answer.record,
     )
-    return _accepted(execution)
+    assert answer.response is not None
+    return answer.response
 
 
 @bp.get(f"/workflows/{WORKFLOW_ID}/executions")

@@ -213,11 +213,16 @@ def trigger(
     *,
     send: Send,
     settings: Mapping[str, Any],
+    record: Callable[[Session, Execution], None] | None = None,
 ) -> Execution:
-    """Start an execution on request (the API's trigger); a disabled workflow does not run."""
+    """Start an execution on request (the API's trigger); a disabled workflow does not run.
+
+    `record` is start's: it commits with the execution (the request's idempotency answer)."""
     if not workflow.enabled:
         raise Conflict("The workflow is disabled; enable it before triggering it.")
-    return start(session, workflow, data, send=send, settings=settings, trigger_type="api")
+    return start(
+        session, workflow, data, send=send, settings=settings, trigger_type="api", record=record
+    )
 
 
 @dataclass(frozen=True)

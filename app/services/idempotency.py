@@ -88,6 +88,22 @@ def reserve(
     return Replay(existing.status_code, existing.response, existing.location)
 
 
+def stage(
+    session: Session,
+    reservation: Reservation,
+    status_code: int,
+    body: dict[str, Any] | None,
+    location: str | None = None,
+) -> None:
+    """Write the answer into the session's transaction, so that it commits with the work it
+    answers for (or not at all): no crash can leave work done and its key unanswered."""
+    session.execute(
+        update(IdempotencyKey)
+        .where(IdempotencyKey.id == reservation.id)
+        .values(status_code=status_code, response=body, location=location)
+    )
+
+
 def complete(
     session: Session,
     reservation: Reservation,
@@ -96,18 +112,19 @@ def complete(
     location: str | None = None,
 ) -> None:
     """Store the answer that later requests with the key will replay."""
-    session.execute(
-        update(IdempotencyKey)
-        .where(IdempotencyKey.id == reservation.id)
-        .values(status_code=status_code, response=body, location=location)
-    )
+    stage(session, reservation, status_code, body, location)
     session.commit()
 
 
 def release(session: Session, reservation: Reservation) -> None:
-    """Give the key up after a failed request: nothing was done, so it may be used again."""
+    """Give the key up after a failed request, unless its answer was committed (the work was
+    done and something failed after it): then retries replay that answer."""
     session.rollback()
-    session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == reservation.id))
+    session.execute(
+        delete(IdempotencyKey).where(
+            IdempotencyKey.id == reservation.id, IdempotencyKey.status_code.is_(None)
+        )
+    )
     session.commit()
 
 

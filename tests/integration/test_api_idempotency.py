@@ -216,3 +216,31 @@ def test_concurrent_duplicates_start_one_execution(app: Flask, alice: Api) -> No
     assert count(app, Execution) == 1
     assert set(statuses) <= {202, 409}
     assert 202 in statuses
+
+
+def test_a_failure_after_the_commit_keeps_the_key_answered(
+    app: Flask, alice: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a broker that is down: the execution commits, then ringing its doorbell fails
+    workflow = alice.create(FLOW, enable=True)
+    path = f"/workflows/{workflow['id']}/trigger"
+
+    def broker_down(*args: object) -> None:
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr("app.api.runtime.send_step", broker_down)
+
+    # When the trigger fails with a 500 and the script retries with the same key
+    failed = alice.post(path, {"n": 1}, headers=key("after-commit"))
+    monkeypatch.undo()
+    retried = alice.post(path, {"n": 1}, headers=key("after-commit"))
+
+    # Then the retry gets the stored execution, and no second one is started
+    # (recovery re-sends the first one's doorbell: the database is the source of truth)
+    assert failed.status_code == 500
+    assert "broker unreachable" not in failed.get_data(as_text=True)
+    assert retried.status_code == 202
+    assert retried.headers["Idempotent-Replayed"] == "true"
+    assert count(app, Execution) == 1
+    with app.app_context():
+        assert db.session.scalar(select(Execution.id)) == retried.get_json()["id"]
