@@ -128,7 +128,7 @@ class GmailSendAction(BaseActionHandler):
                 "GET",
                 "gmail",
                 "/users/me/messages",
-                params={"q": f"rfc822msgid:{message_id} in:sent", "maxResults": "1"},
+                params={"q": f"rfc822msgid:{message_id.strip('<>')} in:sent", "maxResults": "1"},
             )
             earlier = found.get("messages") or []
             if earlier:

@@ -63,9 +63,10 @@ class Tokens:
         with self.session_factory() as session:
             connection = _usable(session, connection_id, owner_id)
             fresh = self._fresh(connection, stale)
+            postgresql = session.get_bind().dialect.name == "postgresql"
         if fresh is not None:
             return fresh
-        if _postgresql(self.session_factory):
+        if postgresql:
             return self._refresh_locked(connection_id, owner_id, stale)
         return self._refresh_claimed(connection_id, owner_id, stale)
 
@@ -206,11 +207,6 @@ class Tokens:
             )
         refresh_token = self._decrypt(connection.refresh_token_encrypted)
         return token_endpoint.refresh(self.settings, refresh_token, connection.account_email)
-
-
-def _postgresql(session_factory: SessionFactory) -> bool:
-    with session_factory() as session:
-        return session.get_bind().dialect.name == "postgresql"
 
 
 def _usable(

@@ -145,6 +145,8 @@ class FakeGmail(FakeAPI):
         self.mailbox = mailbox
         self.sent: list[EmailMessage] = []
         self.queries: list[str] = []
+        # Accept the next message, then answer with this (the answer lost on the way back).
+        self.lose_next_answer: Reply | None = None
 
     def deliver(
         self,
@@ -263,6 +265,9 @@ class FakeGmail(FakeAPI):
                 labels=["SENT"],
             )
         )
+        if self.lose_next_answer is not None:
+            lost, self.lose_next_answer = self.lose_next_answer, None
+            return lost
         return Reply.json({"id": message_id, "threadId": message_id, "labelIds": ["SENT"]})
 
 

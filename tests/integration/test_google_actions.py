@@ -16,6 +16,7 @@ from app.services import workflows
 from app.services.errors import ValidationFailed
 from app.services.specs import WorkflowSpec
 from tests.fakes.google import FakeGoogle
+from tests.fakes.google_apis import google_error
 from tests.fakes.http import FakeServer
 from tests.google_support import (
     connect,
@@ -95,6 +96,35 @@ def test_gmail_send_delivers_the_rendered_message(
     (step_row,) = steps_of(app, execution.id)
     assert step_row.output is not None and step_row.output["id"]
     assert step_row.output["label_ids"] == ["SENT"]
+
+
+def test_a_retry_after_a_lost_answer_does_not_send_twice(
+    app: Flask, user_client: FlaskClient, google: FakeGoogle
+) -> None:
+    # Given a send step with retries, and Gmail that accepts the message but whose answer
+    # is lost (a 503 on the way back)
+    connection_id = alices_connection(app, user_client)
+    step = {
+        "connection_id": connection_id,
+        "to": "ann@example.org",
+        "subject": "Once",
+        "body_text": "hi",
+    }
+    workflow_id = make_workflow(
+        app, user_id(app, "alice@example.com"), one_step("gmail_send", step, 3), enable=False
+    )
+    google.gmail.lose_next_answer = google_error(503, "Backend Error", "backendError")
+
+    # When the step runs, fails, and is retried
+    execution = wait_final(app, run(app, workflow_id, {}))
+
+    # Then the retry found the message the first attempt sent: one message, step completed
+    assert execution.status == "completed", execution.error
+    assert len(google.gmail.sent) == 1
+    (step_row,) = steps_of(app, execution.id)
+    assert step_row.attempts == 2 and step_row.output is not None
+    assert step_row.output["sent_by_this_attempt"] is False
+    assert any("rfc822msgid:" in q for q in google.gmail.queries)
 
 
 def test_line_breaks_in_headers_are_refused_and_nothing_is_sent(
