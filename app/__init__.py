@@ -15,6 +15,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app.api import bp as api_bp
     from app.background import Background
     from app.extensions import csrf, db, htmx, login, migrate
+    from app.hooks import bp as hooks_bp
     from app.ops import bp as ops_bp
     from app.web import bp as web_bp
     from app.web import google_oauth
@@ -35,6 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(web_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(hooks_bp)
     app.register_blueprint(ops_bp)
 
     # The engine: a broker for this app's settings, a runtime on the app's database engine,

@@ -1,4 +1,5 @@
-"""The scheduler loop: recovery of stalled executions and daily retention.
+"""The scheduler loop: schedule triggers, polling triggers, recovery of stalled executions,
+daily retention.
 
 Production runs it as `flask scheduler` (one or more processes; every claim is conditional);
 the embedded default runs it on a thread of the web process.
@@ -10,12 +11,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from app import runtime as runtimes
+from app.engine import registry
 from app.engine.recovery import recover
 from app.engine.runner import Send
-from app.services import retention
+from app.models.base import utcnow
+from app.services import deliveries, polls, retention, schedules
+from app.services.admission import Admission
+from app.tasks import queue_depth as broker_queue_depth
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +36,20 @@ class Scheduler:
         recovery_every: float = 5.0,
         retention_every: float = 24 * 3600.0,
         clock: Callable[[], float] = time.monotonic,
+        queue_depth: Callable[[], int | None] | None = None,
+        wallclock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.runtime = runtime
         self.send = send
         self.clock = clock
+        self.wallclock = wallclock  # what time it is for schedules (tests pass their own)
+        self.admission = Admission(runtime.settings, queue_depth or broker_queue_depth)
         self.jobs: list[tuple[float, Callable[[], object]]] = [
             (recovery_every, self.recover),
             (retention_every, self.prune),
+            (0.0, self.fire_schedules),
+            (0.0, self.poll_triggers),
+            (3600.0, self.prune_trigger_log),
         ]
         self._due = [0.0 for _ in self.jobs]
 
@@ -49,6 +61,37 @@ class Scheduler:
         days = int(self.runtime.settings["RETENTION_DAYS"])
         with self.runtime.session_factory() as session:
             return retention.prune(session, timedelta(days=days))
+
+    def fire_schedules(self) -> int:
+        """Due schedule triggers fire; while the queue is over its limit they wait a tick."""
+        if self.admission.queue_full():
+            return 0
+        return schedules.fire_due(
+            self.runtime.session_factory,
+            send=self.send,
+            settings=self.runtime.settings,
+            now=self.wallclock(),
+        )
+
+    def poll_triggers(self) -> int:
+        """Due polling triggers (Google) are polled; they too wait while the queue is full."""
+        if self.admission.queue_full():
+            return 0
+        return polls.poll_due(
+            self.runtime.session_factory,
+            triggers=registry.triggers(),
+            send=self.send,
+            settings=self.runtime.settings,
+            now=self.wallclock(),
+        )
+
+    def prune_trigger_log(self) -> int:
+        """Expired webhook idempotency keys and old schedule slots are deleted."""
+        now = self.wallclock()
+        days = int(self.runtime.settings["RETENTION_DAYS"])
+        with self.runtime.session_factory() as session:
+            pruned = deliveries.prune(session, now)
+            return pruned + schedules.prune(session, now - timedelta(days=days))
 
     def tick(self) -> None:
         now = self.clock()

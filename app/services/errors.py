@@ -26,3 +26,27 @@ class Conflict(ServiceError):
 
 class PayloadTooLarge(ServiceError):
     """Trigger data is over the configured cap."""
+
+
+class BadRequest(ServiceError):
+    """The request cannot be read (malformed or too deeply nested JSON, say)."""
+
+
+class Unauthorized(ServiceError):
+    """The request's signature or secret is missing, wrong or stale."""
+
+
+class MethodNotAllowed(ServiceError):
+    """The HTTP method is not one the trigger accepts; `allowed` lists those it does."""
+
+    def __init__(self, message: str, allowed: list[str]) -> None:
+        super().__init__(message)
+        self.allowed = allowed
+
+
+class TooManyRequests(ServiceError):
+    """Refused for now (a rate limit, or the queue is full); try again after `retry_after` s."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -115,6 +115,22 @@ def _validate_trigger(spec: TriggerSpec) -> None:
             raise problem from None
 
 
+def _trigger_secrets(
+    spec: TriggerSpec, secrets: SecretBox, previous: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The trigger config to store: its secret fields encrypted (as for steps); the mask sent
+    back by the editor keeps the stored secret."""
+    names = registry.triggers().get(spec.type).secret_fields()
+    stored = dict(spec.config)
+    for name in names & stored.keys():
+        value = stored[name]
+        if value == REDACTED and previous and SecretBox.is_encrypted(previous.get(name)):
+            stored[name] = previous[name]
+        elif isinstance(value, str) and value and not SecretBox.is_encrypted(value):
+            stored[name] = secrets.encrypt(value)
+    return stored
+
+
 def _build_actions(
     spec: WorkflowSpec, secrets: SecretBox, previous: dict[str, Action]
 ) -> list[Action]:
@@ -176,7 +192,9 @@ def create_workflow(
         version=1,
     )
     workflow.trigger = Trigger(
-        type=spec.trigger.type, config=spec.trigger.config, sample_data=spec.trigger.sample_data
+        type=spec.trigger.type,
+        config=_trigger_secrets(spec.trigger, secrets, None),
+        sample_data=spec.trigger.sample_data,
     )
     workflow.actions = _build_actions(spec, secrets, {})
     session.add(workflow)
@@ -207,8 +225,10 @@ def update_workflow(
     type_changed = trigger.type != spec.trigger.type
     if type_changed and workflow.enabled:
         registry.triggers().get(trigger.type).unregister(session, trigger)
+    trigger.config = _trigger_secrets(
+        spec.trigger, secrets, None if type_changed else trigger.config
+    )
     trigger.type = spec.trigger.type
-    trigger.config = spec.trigger.config
     if spec.trigger.sample_data is not None:
         trigger.sample_data = spec.trigger.sample_data
     if type_changed:
@@ -269,12 +289,19 @@ def to_spec(workflow: Workflow) -> WorkflowSpec:
             )
         )
     trigger = workflow.trigger
+    trigger_secrets = (
+        registry.triggers().get(trigger.type).secret_fields()
+        if trigger and trigger.type in registry.triggers()
+        else frozenset()
+    )
     return WorkflowSpec(
         name=workflow.name,
         description=workflow.description,
         trigger=TriggerSpec(
             type=trigger.type if trigger else "manual",
-            config=trigger.config if trigger else {},
+            config={k: v for k, v in trigger.config.items() if k not in trigger_secrets}
+            if trigger
+            else {},
             sample_data=trigger.sample_data if trigger else None,
         ),
         steps=steps,

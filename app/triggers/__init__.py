@@ -4,5 +4,7 @@ from __future__ import annotations
 
 from app.triggers.google import GOOGLE_TRIGGERS
 from app.triggers.manual import ManualTrigger
+from app.triggers.schedule import ScheduleTrigger
+from app.triggers.webhook import WebhookTrigger
 
-BUILTIN_TRIGGERS = (ManualTrigger, *GOOGLE_TRIGGERS)
+BUILTIN_TRIGGERS = (ManualTrigger, WebhookTrigger, ScheduleTrigger, *GOOGLE_TRIGGERS)

@@ -38,6 +38,8 @@ class BaseTriggerHandler:
     description: ClassVar[str]
     Config: ClassVar[builtins.type[TriggerConfig]]
     polling: ClassVar[bool] = False
+    # Polling triggers: seconds between two polls of one trigger (the scheduler sets next_run_at).
+    poll_every: ClassVar[float] = 60.0
 
     @classmethod
     def validate_config(cls, data: Mapping[str, Any]) -> TriggerConfig:
@@ -46,6 +48,15 @@ class BaseTriggerHandler:
     @classmethod
     def config_schema(cls) -> dict[str, Any]:
         return cls.Config.model_json_schema()
+
+    @classmethod
+    def secret_fields(cls) -> frozenset[str]:
+        """Names of the config fields marked with `secret_field` (stored encrypted)."""
+        return frozenset(
+            name
+            for name, info in cls.Config.model_fields.items()
+            if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("secret")
+        )
 
     def register(self, session: Session, trigger: Trigger) -> None:
         """Called in the enabling transaction (e.g. to set next_run_at or a webhook token)."""

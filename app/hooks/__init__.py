@@ -1,0 +1,27 @@
+"""Public webhook ingress: /hooks/<token> (and the editor's test URL, /hooks/test/<token>).
+
+No login and no CSRF token: a webhook is authenticated by its unguessable URL and, when
+configured, by a signature over the raw body. Every answer is JSON. Registering the blueprint
+also binds what it needs on the app (the CSRF exemption and its admission checks).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+from flask.blueprints import BlueprintSetupState
+
+bp = Blueprint("hooks", __name__, url_prefix="/hooks")
+
+
+@bp.record_once
+def _setup(state: BlueprintSetupState) -> None:
+    from app.extensions import csrf
+    from app.services.admission import Admission
+    from app.tasks import queue_depth
+
+    assert isinstance(state.app, Flask)
+    csrf.exempt(bp)
+    state.app.extensions["stepline.admission"] = Admission(state.app.config, queue_depth)
+
+
+from app.hooks import errors, ingress  # noqa: E402,F401  (routes register on bp)

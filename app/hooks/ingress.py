@@ -1,0 +1,122 @@
+"""The webhook URL and its test URL. Views read the request, call one service, answer JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, jsonify, request
+
+from app.extensions import db
+from app.hooks import bp
+from app.hooks.errors import json_error
+from app.models.base import utcnow
+from app.runtime import Runtime
+from app.services import webhooks
+from app.services.admission import Admission
+from app.services.webhook_data import WebhookRequest
+from app.tasks import send_step
+
+# Every method reaches the view, so that a wrong token is 404 whatever the method and a method
+# the webhook does not accept is 405 (OPTIONS too: no automatic answer for unknown tokens).
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def _runtime() -> Runtime:
+    runtime: Runtime = current_app.extensions["stepline.background"].runtime
+    return runtime
+
+
+def _admission() -> Admission:
+    admission: Admission = current_app.extensions["stepline.admission"]
+    return admission
+
+
+def _headers() -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        key = name.lower()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return headers
+
+
+def _form() -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for name, value in request.form.items(multi=True):
+        fields.setdefault(name, []).append(value)
+    for name, upload in request.files.items(multi=True):
+        size = len(upload.read())
+        meta = {"filename": upload.filename, "content_type": upload.mimetype, "size": size}
+        fields.setdefault(name, []).append(meta)
+    return {k: v[0] if len(v) == 1 else v for k, v in fields.items()}
+
+
+def _read(subpath: str) -> WebhookRequest:
+    """The request as the services see it; a body over MAX_PAYLOAD_BYTES is refused (413)."""
+    request.max_content_length = int(current_app.config["MAX_PAYLOAD_BYTES"])
+    body = request.get_data(cache=True)
+    return WebhookRequest(
+        method=request.method,
+        path="/" + subpath,
+        headers=_headers(),
+        body=body,
+        content_type=request.mimetype,
+        query=list(request.args.items(multi=True)),
+        form=_form() if request.mimetype == "multipart/form-data" else None,
+        received_at=utcnow(),
+    )
+
+
+def _waited(outcome: webhooks.Outcome) -> Response:
+    if outcome.status == "completed":
+        response = jsonify(outcome.output or {})
+    elif outcome.finished:
+        message = f"Execution {outcome.execution_id} {outcome.status}."
+        response = json_error(502, "execution_" + outcome.status, message)
+    else:
+        message = f"Execution {outcome.execution_id} did not finish in time; it goes on."
+        response = json_error(504, "timeout", message)
+    response.headers["X-Execution-Id"] = str(outcome.execution_id)
+    return response
+
+
+@bp.route("/<token>", methods=METHODS, defaults={"subpath": ""}, provide_automatic_options=False)
+@bp.route("/<token>/<path:subpath>", methods=METHODS, provide_automatic_options=False)
+def hook_receive(token: str, subpath: str) -> Response:
+    """A delivery to a webhook: 202 with the execution id once it is stored (or, in wait
+    mode, the run's last output)."""
+    runtime = _runtime()
+    receipt = webhooks.receive(
+        db.session(),
+        token,
+        _read(subpath),
+        settings=current_app.config,
+        secrets=runtime.secrets,
+        send=send_step,
+        admission=_admission(),
+    )
+    if receipt.response_mode == "wait" and receipt.execution_id is not None:
+        outcome = webhooks.wait_for(
+            runtime.session_factory, receipt.execution_id, receipt.wait_timeout
+        )
+        return _waited(outcome)
+    response = jsonify(execution_id=receipt.execution_id, duplicate=receipt.replayed)
+    response.status_code = 202
+    if receipt.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@bp.route(
+    "/test/<token>", methods=METHODS, defaults={"subpath": ""}, provide_automatic_options=False
+)
+@bp.route("/test/<token>/<path:subpath>", methods=METHODS, provide_automatic_options=False)
+def hook_test(token: str, subpath: str) -> Response:
+    """A request to the test URL while the editor listens: stored as sample data, not run."""
+    webhooks.capture(
+        db.session(),
+        token,
+        _read(subpath),
+        secrets=_runtime().secrets,
+        admission=_admission(),
+    )
+    return jsonify(captured=True)

@@ -1,0 +1,125 @@
+"""Admission of work from outside: per-webhook rate limits and queue back-pressure.
+
+DESIGN, execution semantics 8: ingress never builds a silent backlog. A webhook over its rate
+limit, or any trigger while the step queue is deeper than MAX_QUEUE_DEPTH, is refused with
+429 and Retry-After (senders retry); schedules and polls wait for a later tick instead.
+Counters live in Redis when REDIS_URL is set (shared by every web process), else in memory.
+An outage of the counter store lets requests through rather than refusing every webhook.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import dramatiq.errors
+from limits import parse_many
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+from redis import RedisError
+
+from app.engine.runner import Send
+from app.services.errors import TooManyRequests
+
+log = logging.getLogger(__name__)
+
+QUEUE_RETRY_AFTER = 2  # seconds: the queue drains at hundreds of messages a second
+DEPTH_CACHE_SECONDS = 0.25  # one queue-length query per process per quarter second
+
+
+class Admission:
+    """The checks a trigger passes before an execution is created. One per app, thread-safe."""
+
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        depth: Callable[[], int | None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.limits = parse_many(str(settings["WEBHOOK_RATE_LIMIT"]))
+        self._limiter: FixedWindowRateLimiter | None = None
+        self.max_depth = int(settings["MAX_QUEUE_DEPTH"])
+        self._depth = depth
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._cached: tuple[float, int | None] = (-math.inf, None)
+
+    @property
+    def limiter(self) -> FixedWindowRateLimiter:
+        """Built on first use, so that an app that never receives a webhook opens nothing."""
+        with self._lock:
+            if self._limiter is None:
+                settings = self.settings
+                uri = str(
+                    settings.get("RATELIMIT_STORAGE_URI")
+                    or settings.get("REDIS_URL")
+                    or "memory://"
+                )
+                options = {}
+                if uri.startswith("redis"):
+                    options["key_prefix"] = f"{settings['QUEUE_PREFIX']}:webhook-limits"
+                self._limiter = FixedWindowRateLimiter(storage_from_string(uri, **options))
+            return self._limiter
+
+    def check_rate(self, scope: str) -> None:
+        """Count one request against `scope` (e.g. a webhook); TooManyRequests past the limit."""
+        limiter = self.limiter
+        for item in self.limits:
+            try:
+                allowed = limiter.hit(item, "webhook", scope)
+                if allowed:
+                    continue
+                reset = limiter.get_window_stats(item, "webhook", scope).reset_time
+            except (RedisError, OSError):
+                log.warning("rate-limit store unavailable; webhook %s let through", scope)
+                return
+            retry_after = max(1, math.ceil(reset - time.time()))
+            raise TooManyRequests(
+                f"Too many requests to this webhook (limit: {item}). Retry in {retry_after} s.",
+                retry_after,
+            )
+
+    def queue_depth(self) -> int | None:
+        """Messages waiting in the step queue (cached briefly), or None when unknown."""
+        now = self._clock()
+        with self._lock:
+            at, value = self._cached
+            if now - at < DEPTH_CACHE_SECONDS:
+                return value
+        try:
+            value = self._depth()
+        except (RedisError, OSError):
+            log.warning("queue depth unavailable; back-pressure check skipped")
+            value = None
+        with self._lock:
+            self._cached = (now, value)
+        return value
+
+    def queue_full(self) -> bool:
+        depth = self.queue_depth()
+        return depth is not None and depth >= self.max_depth
+
+    def check_queue(self) -> None:
+        """TooManyRequests while the step queue is over MAX_QUEUE_DEPTH."""
+        if self.queue_full():
+            raise TooManyRequests(
+                "Too much work is waiting; retry shortly.", retry_after=QUEUE_RETRY_AFTER
+            )
+
+
+def tolerant(send: Send) -> Send:
+    """A doorbell that a broker outage cannot turn into an error after the commit: the
+    execution is stored, so recovery re-sends its message once the lease runs out."""
+
+    def ring(execution_id: int, position: int, attempt: int, delay: float) -> None:
+        try:
+            send(execution_id, position, attempt, delay)
+        except (RedisError, OSError, dramatiq.errors.BrokerConnectionError):
+            log.warning("could not send execution %s; recovery will re-send it", execution_id)
+
+    return ring

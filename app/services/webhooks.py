@@ -1,0 +1,253 @@
+"""Webhook use cases: receive a request on a webhook URL, capture one on its test URL, wait for
+a run's result, and manage the URL (issue, rotate, listen for a test request).
+
+A request passes, in order: the URL's token names an enabled webhook (else 404, the same for a
+wrong, rotated or disabled one), the method is accepted (405), the webhook's rate limit (429),
+the signature or secret over the raw body (401), the queue's back-pressure (429), the body
+parses (400/413). Then one transaction stores the execution (and the idempotency key), and
+only after its commit is the request answered 2xx.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, contains_eager, selectinload
+
+from app.crypto import SecretBox
+from app.engine.runner import Send
+from app.models import Execution, ExecutionStep, Trigger, Workflow
+from app.models.base import utcnow
+from app.services import deliveries, executions
+from app.services.admission import Admission, tolerant
+from app.services.errors import MethodNotAllowed, NotFound, Unauthorized
+from app.services.webhook_data import WebhookRequest, trigger_data
+from app.triggers import signing
+from app.triggers.webhook import WebhookConfig, new_token
+
+LISTEN_SECONDS = 120
+MAX_TOKEN_LENGTH = 64
+FINAL = frozenset({"completed", "failed", "cancelled"})
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """An accepted delivery: its execution, and how the caller wants to be answered."""
+
+    execution_id: int | None
+    replayed: bool  # an idempotency key seen before: nothing new was started
+    response_mode: str
+    wait_timeout: float
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where an execution stands when `wait_for` returns."""
+
+    execution_id: int
+    status: str
+    output: dict[str, Any] | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINAL
+
+
+def _find(session: Session, token: str, *, live: bool) -> Workflow:
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise NotFound("No webhook at this address.")
+    workflow = session.scalar(
+        select(Workflow)
+        .join(Workflow.trigger)
+        .where(Trigger.webhook_token == token, Trigger.type == "webhook")
+        .options(contains_eager(Workflow.trigger), selectinload(Workflow.actions))
+    )
+    if workflow is None or workflow.trigger is None or (live and not workflow.enabled):
+        raise NotFound("No webhook at this address.")
+    return workflow
+
+
+def _check(
+    trigger: Trigger,
+    config: WebhookConfig,
+    request: WebhookRequest,
+    secrets: SecretBox,
+    admission: Admission,
+) -> None:
+    if request.method not in config.methods:
+        allowed: list[str] = list(config.methods)
+        raise MethodNotAllowed(f"This webhook accepts {', '.join(allowed)}.", allowed)
+    admission.check_rate(str(trigger.id))
+    if config.auth == "none" or config.secret is None:
+        return
+    secret = config.secret
+    if SecretBox.is_encrypted(secret):
+        secret = secrets.decrypt(secret)
+    try:
+        signing.verify(
+            config.scheme(secret), request.headers, request.body, request.received_at.timestamp()
+        )
+    except signing.SignatureError as exc:
+        raise Unauthorized(str(exc)) from None
+
+
+def _hidden_headers(config: WebhookConfig) -> list[str]:
+    return [config.header] if config.auth == "header" and config.header else []
+
+
+def _receipt(execution_id: int | None, replayed: bool, config: WebhookConfig) -> Receipt:
+    return Receipt(execution_id, replayed, config.response_mode, config.wait_timeout_seconds)
+
+
+def receive(
+    session: Session,
+    token: str,
+    request: WebhookRequest,
+    *,
+    settings: Mapping[str, Any],
+    secrets: SecretBox,
+    send: Send,
+    admission: Admission,
+) -> Receipt:
+    """Start the webhook's workflow with the request as trigger data (or answer a replay)."""
+    workflow = _find(session, token, live=True)
+    trigger = workflow.trigger
+    assert trigger is not None
+    config = WebhookConfig.model_validate(trigger.config)
+    _check(trigger, config, request, secrets, admission)
+    admission.check_queue()
+    data = trigger_data(request, _hidden_headers(config))
+    key = deliveries.key_for(config.idempotency_key, data, request.headers)
+    record = None
+    if key is not None:
+        earlier = deliveries.seen(session, trigger.id, key, request.received_at)
+        if earlier is not None:
+            return _receipt(earlier.execution_id, True, config)
+        window = timedelta(seconds=config.idempotency_window_seconds)
+        record = deliveries.recorder(trigger.id, key, request.received_at, window)
+    try:
+        execution = executions.start(
+            session,
+            workflow,
+            data,
+            send=tolerant(send),
+            settings=settings,
+            trigger_type="webhook",
+            record=record,
+        )
+    except IntegrityError:
+        session.rollback()  # a concurrent duplicate committed the key first: answer with it
+        if key is None:
+            raise
+        earlier = deliveries.seen(session, trigger.id, key, request.received_at)
+        if earlier is None:
+            raise
+        return _receipt(earlier.execution_id, True, config)
+    return _receipt(execution.id, False, config)
+
+
+def wait_for(
+    session_factory: Callable[[], Session],
+    execution_id: int,
+    timeout: float,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    pause: Callable[[float], None] = time.sleep,
+) -> Outcome:
+    """Watch the execution row until it is final or `timeout` seconds have passed."""
+    deadline = clock() + timeout
+    interval = 0.005
+    while True:
+        with session_factory() as session:
+            status = session.scalar(select(Execution.status).where(Execution.id == execution_id))
+            if status is None:
+                raise NotFound(f"execution {execution_id}")
+            if status in FINAL:
+                output = session.scalar(
+                    select(ExecutionStep.output)
+                    .where(
+                        ExecutionStep.execution_id == execution_id,
+                        ExecutionStep.status == "completed",
+                    )
+                    .order_by(ExecutionStep.position.desc())
+                    .limit(1)
+                )
+                return Outcome(execution_id, status, output if status == "completed" else None)
+        left = deadline - clock()
+        if left <= 0:
+            return Outcome(execution_id, status)
+        pause(min(interval, left))
+        interval = min(interval * 1.5, 0.05)
+
+
+def _listening(trigger: Trigger, now: datetime) -> bool:
+    until = (trigger.state or {}).get("listen_until")
+    return isinstance(until, str) and datetime.fromisoformat(until) > now
+
+
+def capture(
+    session: Session,
+    token: str,
+    request: WebhookRequest,
+    *,
+    secrets: SecretBox,
+    admission: Admission,
+) -> dict[str, Any]:
+    """The test URL: while the editor listens, store the request as the trigger's sample data
+    (checked like a real delivery, but nothing runs); otherwise NotFound."""
+    workflow = _find(session, token, live=False)
+    trigger = workflow.trigger
+    assert trigger is not None
+    if not _listening(trigger, request.received_at):
+        raise NotFound("This test URL is not listening; start listening in the editor first.")
+    config = WebhookConfig.model_validate(trigger.config)
+    _check(trigger, config, request, secrets, admission)
+    data = trigger_data(request, _hidden_headers(config))
+    trigger.sample_data = data
+    trigger.state = {k: v for k, v in trigger.state.items() if k != "listen_until"}
+    session.commit()
+    return data
+
+
+def ensure_token(session: Session, workflow: Workflow) -> str:
+    """The webhook's token, issued now if it has none yet (the editor shows the URL at once)."""
+    trigger = workflow.trigger
+    if trigger is None or trigger.type != "webhook":
+        raise NotFound("This workflow has no webhook trigger.")
+    if not trigger.webhook_token:
+        trigger.webhook_token = new_token()
+        session.commit()
+    return trigger.webhook_token
+
+
+def rotate_token(session: Session, workflow: Workflow) -> str:
+    """Issue a new URL; the old one answers 404 from this commit on."""
+    ensure_token(session, workflow)
+    assert workflow.trigger is not None
+    workflow.trigger.webhook_token = new_token()
+    session.commit()
+    return workflow.trigger.webhook_token
+
+
+def listen(
+    session: Session, workflow: Workflow, now: datetime | None = None, seconds: float = 0
+) -> datetime:
+    """Capture the next request to the test URL (within `seconds`, LISTEN_SECONDS by default)."""
+    ensure_token(session, workflow)
+    trigger = workflow.trigger
+    assert trigger is not None
+    until = (now or utcnow()) + timedelta(seconds=seconds or LISTEN_SECONDS)
+    trigger.state = {**(trigger.state or {}), "listen_until": until.isoformat()}
+    session.commit()
+    return until
+
+
+def paths(token: str) -> tuple[str, str]:
+    """The webhook's URL path and its test URL path."""
+    return f"/hooks/{token}", f"/hooks/test/{token}"

@@ -1,0 +1,86 @@
+"""With the database unavailable a webhook answers 503 (never 2xx), so the sender retries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
+
+from app import create_app
+from app.extensions import db
+from tests.conftest import _pg_admin, base_config, create_database, drop_database
+from tests.hooks_support import executions_of, make_hook
+
+
+def test_an_unreachable_database_is_503(tmp_path: Path) -> None:
+    # Given an app whose database server does not answer
+    url = "postgresql+psycopg://postgres@127.0.0.1:9/stepline?connect_timeout=2"
+    app = create_app({**base_config(url), "EMBEDDED_WORKER": False})
+
+    # When a delivery arrives
+    response = app.test_client().post("/hooks/" + "a" * 43, json={"x": 1})
+
+    # Then it is refused with 503 and Retry-After: the sender will try again
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.get_json()["error"]["code"] == "unavailable"
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+@pytest.fixture
+def own_database(tmp_path: Path) -> Iterator[tuple[Flask, str]]:
+    url = create_database("postgresql", tmp_path)
+    app = create_app({**base_config(url), "EMBEDDED_WORKER": False})
+    with app.app_context():
+        upgrade()
+    yield app, url
+    with app.app_context():
+        db.engine.dispose()
+    app.extensions["stepline.background"].runtime.engine.dispose()
+    drop_database(url)
+
+
+def test_a_database_that_goes_away_is_503(own_database: tuple[Flask, str]) -> None:
+    # Given a working webhook on a PostgreSQL database of this test's own
+    app, url = own_database
+    hook = make_hook(app)
+    client = app.test_client()
+    assert client.post(hook.url, json={"before": True}).status_code == 202
+
+    # When the database is dropped (its connections terminated) under the running app
+    with _pg_admin() as admin:
+        admin.execute(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+    # Then deliveries are refused with 503, not accepted and lost
+    answers = [client.post(hook.url, json={"during": n}) for n in range(3)]
+    assert [a.status_code for a in answers] == [503, 503, 503]
+
+
+def test_a_commit_that_fails_is_503_and_stores_nothing(app: Flask) -> None:
+    # Given a webhook, and a database that fails when the execution is being written
+    hook = make_hook(app)
+    client = app.test_client()
+
+    def fail_inserts(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO EXECUTIONS"):
+            raise OperationalError(statement, None, ConnectionError("connection lost"))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", fail_inserts)
+    try:
+        # When a delivery arrives
+        response = client.post(hook.url, json={"x": 1})
+    finally:
+        event.remove(engine, "before_cursor_execute", fail_inserts)
+
+    # Then it is refused with 503 and no execution exists; the next delivery goes through
+    assert response.status_code == 503
+    assert executions_of(app, hook.workflow_id) == []
+    assert client.post(hook.url, json={"x": 2}).status_code == 202

@@ -1,0 +1,105 @@
+"""Webhook configuration through the services: the URL's life, secrets at rest, validation."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from app.engine.runner import REDACTED
+from app.extensions import db
+from app.models import Workflow
+from app.services import webhooks, workflows
+from app.services.errors import ValidationFailed
+from app.services.specs import WorkflowSpec
+from tests.hooks_support import make_hook, make_user, make_workflow, trigger_row
+
+
+def _workflow(app: Flask, workflow_id: int) -> Workflow:
+    workflow = db.session.get(Workflow, workflow_id)
+    assert workflow is not None
+    return workflow
+
+
+def test_the_url_exists_before_enabling_and_survives_disable_enable(app: Flask) -> None:
+    # Given a webhook workflow being built (disabled)
+    workflow_id = make_workflow(app, {"type": "webhook", "config": {}}, enabled=False)
+    with app.app_context():
+        workflow = _workflow(app, workflow_id)
+        # When the editor shows its URL, then the workflow is enabled, disabled, enabled
+        token = webhooks.ensure_token(db.session(), workflow)
+        workflows.set_enabled(db.session(), workflow, True)
+        workflows.set_enabled(db.session(), workflow, False)
+        workflows.set_enabled(db.session(), workflow, True)
+
+    # Then the URL stayed the same
+    assert trigger_row(app, workflow_id).webhook_token == token
+    assert webhooks.paths(token) == (f"/hooks/{token}", f"/hooks/test/{token}")
+
+
+def test_the_signing_secret_is_encrypted_at_rest_and_left_out_of_exports(app: Flask) -> None:
+    hook = make_hook(app, {"auth": "github", "secret": "gh-secret-1"})
+    stored = trigger_row(app, hook.workflow_id).config["secret"]
+    assert stored.startswith("enc:v1:") and "gh-secret-1" not in stored
+
+    with app.app_context():
+        workflow = _workflow(app, hook.workflow_id)
+        spec = workflows.to_spec(workflow)
+        assert "secret" not in spec.trigger.config
+        # Saving the mask back (the editor shows it) keeps the stored secret
+        masked = spec.model_copy(deep=True)
+        masked.trigger.config["secret"] = REDACTED
+        runtime = app.extensions["stepline.background"].runtime
+        workflows.update_workflow(db.session(), workflow, masked, runtime.secrets)
+    assert trigger_row(app, hook.workflow_id).config["secret"] == stored
+
+    # and a new secret replaces it: deliveries signed with the old one fail from then on
+    from tests.webhook_senders import github
+
+    client = app.test_client()
+    with app.app_context():
+        workflow = _workflow(app, hook.workflow_id)
+        changed = workflows.to_spec(workflow)
+        changed.trigger.config["secret"] = "gh-secret-2"
+        workflows.update_workflow(db.session(), workflow, changed, runtime.secrets)
+    old = client.post(
+        hook.url, data=b"{}", content_type="application/json", headers=github("gh-secret-1", b"{}")
+    )
+    new = client.post(
+        hook.url, data=b"{}", content_type="application/json", headers=github("gh-secret-2", b"{}")
+    )
+    assert (old.status_code, new.status_code) == (401, 202)
+
+
+@pytest.mark.parametrize(
+    ("trigger", "field", "message"),
+    [
+        ({"type": "webhook", "config": {"auth": "stripe"}}, "trigger.config.secret", "secret"),
+        (
+            {"type": "webhook", "config": {"auth": "hmac", "secret": "s"}},
+            "trigger.config.header",
+            "header",
+        ),
+        (
+            {"type": "webhook", "config": {"idempotency_key": "{{ trigger.body.id"}},
+            "trigger.config.idempotency_key",
+            "syntax",
+        ),
+        ({"type": "webhook", "config": {"methods": ["BREW"]}}, "trigger.config.methods.0", ""),
+        ({"type": "schedule", "config": {"cron": "every day"}}, "trigger.config.cron", "5 fields"),
+        (
+            {"type": "schedule", "config": {"cron": "0 9 * * *", "timezone": "CEST"}},
+            "trigger.config.timezone",
+            "IANA",
+        ),
+    ],
+)
+def test_bad_trigger_configs_are_refused_naming_the_field(
+    app: Flask, trigger: dict[str, object], field: str, message: str
+) -> None:
+    spec = WorkflowSpec.model_validate({"name": "bad", "trigger": trigger})
+    with app.app_context():
+        runtime = app.extensions["stepline.background"].runtime
+        with pytest.raises(ValidationFailed) as refused:
+            workflows.create_workflow(db.session(), make_user(app), spec, runtime.secrets)
+    assert refused.value.field == field
+    assert message in refused.value.message
