@@ -43,6 +43,7 @@ class OperationView:
     public: bool
     parameters: list[dict[str, Any]]
     body: str | None
+    body_required: bool = True
     responses: list[tuple[str, str, str | None]] = field(default_factory=list)
 
 
@@ -121,6 +122,7 @@ def _operation_views(document: dict[str, Any]) -> dict[str, list[OperationView]]
                     for p in spec.get("parameters", [])
                 ],
                 body=_ref_name(body["schema"]["$ref"]) if body else None,
+                body_required=bool(spec.get("requestBody", {}).get("required", False)),
             )
             for status, response in spec["responses"].items():
                 if "$ref" in response:

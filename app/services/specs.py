@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from app.engine.retry import RetrySettings
 
@@ -51,6 +52,14 @@ class WorkflowSpec(BaseModel):
     run_key_template: str | None = Field(
         None, max_length=500, description="Template evaluated per execution, e.g. a customer id."
     )
+
+    @field_validator("name")
+    @classmethod
+    def _not_blank(cls, name: str) -> str:
+        # The name is stored stripped: one of blanks only would be stored empty.
+        if not name.strip():
+            raise PydanticCustomError("blank", "Give the workflow a name.")
+        return name
 
 
 def slugify(text: str) -> str:

@@ -196,6 +196,7 @@ def test_an_import_names_the_field_inside_the_document(alice: Api) -> None:
     ("change", "field"),
     [
         ({"name": ""}, "name"),
+        ({"name": "   "}, "name"),
         ({"steps": [{"type": "no_such_action"}]}, "steps.0.type"),
         ({"steps": [{"type": "log", "config": {}}]}, "steps.0.config.message"),
         ({"steps": [{"type": "log", "config": {"message": "{{ oops"}}]}, "steps.0.config.message"),
