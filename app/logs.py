@@ -81,6 +81,8 @@ def configure(settings: Mapping[str, Any]) -> logging.Handler:
         handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
     root.setLevel(str(settings.get("LOG_LEVEL", "INFO")).upper())
+    # Alembic announces each of its plugins at INFO whenever it is imported.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     return handler
 
 

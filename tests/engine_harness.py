@@ -65,9 +65,17 @@ class Engine:
     """One app plus the processes that run its executions."""
 
     def __init__(
-        self, backend: str, database_url: str, tmp: Path, mode: str | None = None, **settings: Any
+        self,
+        backend: str,
+        database_url: str,
+        tmp: Path,
+        mode: str | None = None,
+        *,
+        redis_url: str = REDIS_URL,
+        **settings: Any,
     ) -> None:
         self.backend = backend
+        self.redis_url = redis_url  # a test may bring a redis-server of its own
         self.mode = mode or ("stub" if backend == "sqlite" else "redis")
         self.namespace = f"stepline-test-{uuid.uuid4().hex[:10]}"
         self.tmp = tmp
@@ -84,7 +92,7 @@ class Engine:
             **settings,
         }
         if self.mode == "redis":
-            config.update(REDIS_URL=REDIS_URL, EMBEDDED_WORKER=False)
+            config.update(REDIS_URL=redis_url, EMBEDDED_WORKER=False)
         self.app: Flask = create_app(config)
         self.processes: list[subprocess.Popen[str]] = []
         self.workers: list[subprocess.Popen[str]] = []
@@ -107,7 +115,7 @@ class Engine:
         return {
             **{k: v for k, v in os.environ.items() if not k.startswith("STEPLINE_")},
             "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
-            "REDIS_URL": REDIS_URL,
+            "REDIS_URL": self.redis_url,
             "SECRET_KEY": config["SECRET_KEY"],
             "STEPLINE_SECRET_KEYS": config["SECRET_KEYS"],
             "STEPLINE_QUEUE_PREFIX": self.namespace,
@@ -122,11 +130,13 @@ class Engine:
             "FLASK_APP": "app",
         }
 
-    def _spawn(self, args: list[str], ready: str) -> subprocess.Popen[str]:
+    def _spawn(
+        self, args: list[str], ready: str, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[str]:
         process = subprocess.Popen(
             args,
             cwd=ROOT,
-            env=self._env(),
+            env={**self._env(), **(env or {})},
             stderr=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             text=True,
@@ -144,10 +154,14 @@ class Engine:
         _reap(worker, self.pumps[worker.pid])
         self.workers.remove(worker)
 
-    def start_worker(self, threads: int = 4) -> subprocess.Popen[str]:
+    def start_worker(
+        self, threads: int = 4, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[str]:
+        """A `dramatiq app.tasks` process; `env` adds or overrides environment variables."""
         worker = self._spawn(
             [str(BIN / "dramatiq"), "app.tasks", "--processes", "1", "--threads", str(threads)],
             "ready for action",
+            env,
         )
         self.workers.append(worker)
         return worker
@@ -185,7 +199,7 @@ class Engine:
 
     def flush_namespace(self) -> int:
         """Delete every Redis key of this test's namespace (and nothing else)."""
-        client = redis.Redis.from_url(REDIS_URL)
+        client = redis.Redis.from_url(self.redis_url)
         keys = list(client.scan_iter(match=f"{self.namespace}:*", count=1000))
         if keys:
             client.delete(*keys)
