@@ -24,6 +24,7 @@ from app.web import forms_from_model as forms
 from app.web.editor_support import (
     CHANGED,
     FLOW_STALE,
+    SAVED,
     editor_for,
     execution_url,
     executions_url,
@@ -49,12 +50,18 @@ def page(
         "panel": panel,
         "pretty": pretty,
         "executions_url": executions_url(editor_.workflow.id),
-        "run_payload": pretty(editor_.draft.trigger.get("sample_data") or {}),
+        "run_payload": pretty(_saved_sample(editor_.workflow)),
         "run_error": "",
         "toolbar_status": "",
     }
     context.update(extra)
     return render(PAGE, fragment, status=status, **context)
+
+
+def _saved_sample(workflow: Workflow) -> dict[str, Any]:
+    """Run now runs the saved version: its form starts from the saved trigger's sample data."""
+    sample = workflow.trigger.sample_data if workflow.trigger else None
+    return sample if isinstance(sample, dict) else {}
 
 
 def chosen_panel(editor_: Editor) -> panels.Panel:
@@ -233,7 +240,7 @@ def workflow_save(workflow_id: int) -> Response | BaseResponse:
     response = page(
         "workflows/_toolbar.html", editor_, panels.intro(editor_), toolbar_status=message
     )
-    return with_events(response, FLOW_STALE, announce=message)
+    return with_events(response, FLOW_STALE, SAVED, announce=message)
 
 
 @bp.post("/workflows/<int:workflow_id>/discard")
@@ -249,6 +256,14 @@ def workflow_discard(workflow_id: int) -> BaseResponse:
         response.headers["HX-Redirect"] = target
         return response
     return redirect(target, 303)
+
+
+@bp.get("/workflows/<int:workflow_id>/run")
+@login_required
+def workflow_run_form(workflow_id: int) -> Response:
+    """The Run now form, starting from the saved trigger's sample data."""
+    editor_ = editor_for(owned_workflow(workflow_id))
+    return page("workflows/_run.html", editor_, panels.intro(editor_))
 
 
 @bp.post("/workflows/<int:workflow_id>/run")

@@ -27,6 +27,7 @@ R = TypeVar("R")
 # Events on <body> that make other regions of the editor fetch themselves again (STYLE E3).
 CHANGED = "stepline:changed"  # the draft changed: toolbar (saved / unsaved)
 FLOW_STALE = "stepline:flow-stale"  # a card's look changed: the flow
+SAVED = "stepline:saved"  # a new version was saved: the Run now form
 ANNOUNCE = "stepline:announce"  # a message for screen readers (the live region)
 
 

@@ -89,10 +89,16 @@
   }
 
   var lastIndex = null;
+  var flowFocus = null;  /* id of the flow control that had focus when a flow change started */
 
   document.body.addEventListener("htmx:beforeRequest", function (event) {
-    var step = event.detail.elt.closest && event.detail.elt.closest(".flow-step");
-    lastIndex = step ? Number(step.getAttribute("data-index")) : null;
+    var elt = event.detail.elt;
+    if (!elt.closest || !elt.closest("#flow")) { return; }
+    var step = elt.closest(".flow-step");
+    var to = elt.matches("form.move-to") ? elt.querySelector("input[name=to]") : null;
+    lastIndex = to ? Number(to.value) : step ? Number(step.getAttribute("data-index")) : null;
+    var active = document.activeElement;
+    flowFocus = active && active.id && active.closest("#flow") ? active.id : null;
   });
 
   document.body.addEventListener("htmx:afterSettle", function (event) {
@@ -105,7 +111,15 @@
       var invalid = target.querySelector("[aria-invalid='true']");
       if (invalid) { invalid.focus(); return; }
       if (lost || (from && from.tagName === "A")) { target.focus(); }
-    } else if (target.id === "flow" && lost) {
+    } else if (target.id === "flow") {
+      /* Keep focus on the control that made the change (move up/down): htmx restores it by id,
+         and this holds it there even when another region swapped meanwhile. */
+      var kept = flowFocus && document.getElementById(flowFocus);
+      if (kept) {
+        if (document.activeElement !== kept) { kept.focus(); }
+        return;
+      }
+      if (!lost) { return; }
       var steps = target.querySelectorAll(".flow-step .card-title a");
       var index = lastIndex === null ? 0 : Math.min(lastIndex, steps.length - 1);
       var next = steps[index] || document.getElementById("add-step-0");
@@ -222,7 +236,6 @@
     if (commit && finished.index !== finished.start) {
       var form = finished.item.querySelector("form.move-to");
       form.querySelector("input[name=to]").value = String(finished.index);
-      lastIndex = finished.index;
       form.requestSubmit();
     }
   }

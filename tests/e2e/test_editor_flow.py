@@ -1,0 +1,209 @@
+"""A new user in Chromium builds a workflow in the editor: register, create it, give the trigger
+sample data, add transform, filter and log steps, map a trigger field with the picker, reorder
+by dragging and by keyboard, test a step, save, Run now, and see the execution complete."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from flask import Flask
+from playwright.sync_api import Locator, Page, expect
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import ExecutionStep
+from tests.conftest import PASSWORD
+from tests.integration.editor_support import wait_for_final
+
+SAMPLE = '{"customer": "Ada Lovelace", "total": 42}'
+
+
+def step_keys(page: Page) -> list[str]:
+    return list(page.locator("#flow .flow-step").evaluate_all("els => els.map(e => e.dataset.key)"))
+
+
+def expect_order(page: Page, keys: list[str]) -> None:
+    expect(page.locator("#flow .flow-step")).to_have_count(len(keys))
+    for index, key in enumerate(keys):
+        expect(page.locator("#flow .flow-step").nth(index)).to_have_attribute("data-key", key)
+
+
+def add_step(page: Page, kind: str) -> None:
+    """Open the palette from the last "Add step" and pick `kind`; wait for its panel and for
+    the flow to show the new card."""
+    steps = page.locator("#flow .flow-step")
+    count = steps.count()
+    page.locator("#flow .add-step-button").last.click()
+    expect(page.get_by_role("heading", name="Add a step")).to_be_visible()
+    page.locator("#panel .palette").get_by_role("button", name=re.compile(rf"^{kind}")).click()
+    expect(page.locator("#panel h2")).to_contain_text(kind)
+    expect(steps).to_have_count(count + 1)
+
+
+def apply_panel(page: Page) -> None:
+    page.locator("#panel").get_by_role("button", name="Apply", exact=True).click()
+    expect(page.locator("#panel .status")).to_contain_text("applied")
+
+
+def drag(page: Page, handle: Locator, target: Locator, above: bool) -> None:
+    """Press the handle, move in small steps to just above (or below) the target, release."""
+    expect(handle).to_be_visible()
+    expect(target).to_be_visible()
+    start = handle.bounding_box()
+    box = target.bounding_box()
+    assert start and box
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    y = box["y"] + (box["height"] * 0.25 if above else box["height"] * 0.75)
+    page.mouse.move(start["x"] + start["width"] / 2, y, steps=12)
+    page.mouse.up()
+
+
+def test_a_new_user_builds_tests_saves_and_runs_a_workflow(
+    page: Page, live_server: str, app: Flask, artifacts: Path, backend: str
+) -> None:
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    # Given a new user, registered through the site
+    page.goto(live_server + "/register")
+    page.get_by_label("Name").fill("Ada")
+    page.get_by_label("Email").fill("ada@example.com")
+    page.get_by_label(re.compile(r"^Password")).fill(PASSWORD)
+    page.get_by_label("Repeat password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+
+    # When they create a workflow from the empty Workflows page
+    page.get_by_role("link", name="Create your first workflow").click()
+    page.get_by_label("Name").fill("Order intake")
+    page.get_by_role("button", name="Create and open the editor").click()
+
+    # Then the editor opens on the palette, the manual trigger on top
+    expect(page.get_by_role("heading", name="Order intake", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name="Add a step")).to_be_visible()
+
+    # When they give the trigger sample data
+    page.locator("#trigger-card").get_by_role("link", name="Manual").click()
+    page.get_by_label("Sample data (JSON)").fill(SAMPLE)
+    apply_panel(page)
+    expect(page.locator("#trigger-card")).to_contain_text("Sample data: 2 fields")
+
+    # And add a transform, a filter and a log step, configuring each in its panel
+    add_step(page, "Transform")
+    page.get_by_label(re.compile(r"^Fields")).fill('{"who": "{{ trigger.customer }}"}')
+    apply_panel(page)
+    add_step(page, "Filter")
+    page.get_by_label(re.compile(r"^Conditions")).fill(
+        '[{"left": "{{ trigger.total }}", "operator": "greater_than", "right": 10}]'
+    )
+    apply_panel(page)
+    add_step(page, "Log")
+    message = page.get_by_label(re.compile(r"^Message"))
+    message.fill("New order from ")
+
+    # And map a trigger field into the log message with the data picker
+    page.get_by_role("button", name="Insert data into Message").click()
+    picker = page.locator("#picker")
+    expect(picker).to_have_attribute("open", "")
+    picker.locator('[data-insert="{{ trigger.customer }}"]').click()
+    expect(message).to_have_value("New order from {{ trigger.customer }}")
+    expect(message).to_be_focused()
+    apply_panel(page)
+    expect_order(page, ["transform", "filter", "log"])
+    expect(page.locator("#step-log")).to_contain_text("Log “New order from {{ trigger.customer }}”")
+
+    # When they drag the log card above the filter
+    drag(
+        page, page.locator("#step-log .drag-handle"), page.locator("#step-filter .flow-card"), True
+    )
+
+    # Then the order changes on the page and on the server
+    expect_order(page, ["transform", "log", "filter"])
+
+    # When they move it back down with the keyboard
+    page.locator("#move-down-log").focus()
+    page.keyboard.press("Enter")
+
+    # Then it moves, focus stays on the button, and the move is announced
+    expect_order(page, ["transform", "filter", "log"])
+    expect(page.locator("#move-down-log")).to_be_focused()
+    expect(page.locator("#announce")).to_have_text("Moved “Log” to position 3 of 3.")
+    page.screenshot(path=str(artifacts / f"editor-built-{backend}.png"), full_page=True)
+
+    # When they test the transform step
+    page.locator("#step-transform").get_by_role("link", name="Transform").click()
+    page.locator("#panel").get_by_role("button", name="Test this step").click()
+
+    # Then the panel shows the rendered input and the output, and the card is marked tested
+    trial = page.locator("#trial")
+    expect(trial).to_contain_text("Succeeded")
+    expect(trial.locator("pre").last).to_contain_text('"who": "Ada Lovelace"')
+    expect(page.locator("#step-transform")).to_contain_text("Tested")
+    page.screenshot(path=str(artifacts / f"editor-tested-{backend}.png"), full_page=True)
+
+    # When they save
+    expect(page.locator("#editor-toolbar")).to_contain_text("Unsaved changes")
+    page.get_by_role("button", name="Save", exact=True).click()
+
+    # Then a version is saved
+    expect(page.locator("#editor-toolbar")).to_contain_text("Saved as version 2.")
+    expect(page.locator("#editor-toolbar")).to_contain_text("All changes saved")
+
+    # When they run it now with the saved sample data
+    payload = page.get_by_label("Trigger data (JSON, optional)")
+    expect(payload).to_have_value(re.compile(r'"customer": "Ada Lovelace"'))
+    page.locator("#run-now summary").click()
+    expect(payload).to_be_visible()
+    page.locator("#run-submit").click()
+
+    # Then they land on the execution, which completes
+    page.wait_for_url(re.compile(r"/executions/\d+$"))
+    execution_id = int(page.url.rsplit("/", 1)[1])
+    expect(page.locator(".execution-status[data-status='completed']")).to_be_visible(timeout=20_000)
+    page.screenshot(path=str(artifacts / f"editor-execution-{backend}.png"), full_page=True)
+    execution = wait_for_final(app, execution_id)
+    assert execution.status == "completed"
+    with app.app_context():
+        outputs = dict(
+            db.session.execute(
+                select(ExecutionStep.action_key, ExecutionStep.output).where(
+                    ExecutionStep.execution_id == execution_id
+                )
+            ).all()
+        )
+    assert outputs["log"] == {"message": "New order from Ada Lovelace", "level": "info"}
+
+    # And the Workflows page shows the run
+    page.goto(live_server + "/workflows")
+    row = page.locator("tbody tr").first
+    expect(row).to_contain_text("Order intake")
+    expect(row).to_contain_text("Completed")
+
+
+def test_the_editor_reads_well_at_phone_width(
+    page: Page, live_server: str, artifacts: Path, backend: str
+) -> None:
+    # Given a phone-sized screen and a workflow with two steps
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server + "/register")
+    page.get_by_label("Email").fill("phone@example.com")
+    page.get_by_label(re.compile(r"^Password")).fill(PASSWORD)
+    page.get_by_label("Repeat password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    page.get_by_role("link", name="Create your first workflow").click()
+    page.get_by_label("Name").fill("On the go")
+    page.get_by_role("button", name="Create and open the editor").click()
+    page.locator("#panel .palette").get_by_role("button", name=re.compile(r"^Transform")).click()
+    expect(page.locator("#flow .flow-step")).to_have_count(1)
+    add_step(page, "Log")
+
+    # Then nothing is wider than the screen, and the cards and the panel stack
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390
+    flow = page.locator("#flow").bounding_box()
+    panel = page.locator("#panel").bounding_box()
+    assert flow and panel and panel["y"] >= flow["y"] + flow["height"] - 1
+    page.screenshot(path=str(artifacts / f"editor-phone-{backend}.png"), full_page=True)
+    page.goto(live_server + "/workflows")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(artifacts / f"workflows-phone-{backend}.png"), full_page=True)
