@@ -89,4 +89,7 @@ def _handle_service_error(exc: service_errors.ServiceError) -> Response:
         return json_error(409, "conflict", str(exc))
     if isinstance(exc, service_errors.PayloadTooLarge):
         return json_error(413, "payload_too_large", str(exc))
+    if isinstance(exc, service_errors.TooManyRequests):  # back-pressure: the queue is full
+        headers = {"Retry-After": str(exc.retry_after)}
+        return json_error(429, "rate_limited", str(exc), headers=headers)
     return json_error(400, "bad_request", str(exc))

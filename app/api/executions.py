@@ -111,6 +111,7 @@ def workflow_trigger(workflow_id: int) -> Response:
         send=runtime.send(),
         settings=runtime.settings(),
         record=answer.record,
+        admission=runtime.admission(),
     )
     assert answer.response is not None
     return answer.response

@@ -229,7 +229,8 @@ OPERATIONS: list[Operation] = [
         errors=(409,),
         description="Starts an execution with the body as its trigger data and answers once "
         "it is stored; poll GET /api/v1/workflows/executions/{execution_id} for its progress. "
-        "The workflow must be enabled (else 409).",
+        "The workflow must be enabled (else 409). While too much work is queued the answer is "
+        "429 with `Retry-After`.",
     ),
     Operation(
         "api.execution_list",

@@ -1,4 +1,4 @@
-"""What API views hand to the services: the app's secret box, its settings and the doorbell."""
+"""What API views hand to the services: the app's secret box, settings, doorbell, admission."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from flask import current_app
 
 from app.crypto import SecretBox
 from app.engine.runner import Send
+from app.services.admission import Admission, tolerant
 from app.tasks import send_step
 
 
@@ -23,5 +24,12 @@ def settings() -> Mapping[str, Any]:
 
 
 def send() -> Send:
-    """Rings the doorbell of a step: a Dramatiq message to the workers."""
-    return send_step
+    """Rings the doorbell of a step: a Dramatiq message to the workers. A broker outage after
+    the execution's commit is logged, not raised: recovery re-sends the stored execution."""
+    return tolerant(send_step)
+
+
+def admission() -> Admission:
+    """The app's back-pressure checks (bound by the hooks blueprint, shared with webhooks)."""
+    checks: Admission = current_app.extensions["stepline.admission"]
+    return checks

@@ -16,6 +16,7 @@ from app.engine.runner import Send, next_enabled
 from app.engine.templating import Renderer
 from app.models import Execution, ExecutionStep, Workflow
 from app.models.base import rowcount, utcnow
+from app.services.admission import Admission
 from app.services.errors import Conflict, NotFound, PayloadTooLarge
 from app.services.workflows import snapshot as workflow_snapshot
 
@@ -214,12 +215,16 @@ def trigger(
     send: Send,
     settings: Mapping[str, Any],
     record: Callable[[Session, Execution], None] | None = None,
+    admission: Admission | None = None,
 ) -> Execution:
-    """Start an execution on request (the API's trigger); a disabled workflow does not run.
+    """Start an execution on request (the API's trigger); a disabled workflow does not run,
+    and while the step queue is over its limit `admission` refuses with TooManyRequests.
 
     `record` is start's: it commits with the execution (the request's idempotency answer)."""
     if not workflow.enabled:
         raise Conflict("The workflow is disabled; enable it before triggering it.")
+    if admission is not None:
+        admission.check_queue()
     return start(
         session, workflow, data, send=send, settings=settings, trigger_type="api", record=record
     )

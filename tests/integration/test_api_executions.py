@@ -145,6 +145,44 @@ def test_trigger_data_over_the_cap_is_413(alice: Api) -> None:
     assert error_of(response)["code"] == "payload_too_large"
 
 
+def test_a_broker_outage_after_the_commit_still_answers_202(
+    app: Flask, alice: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a broker that cannot be reached
+    workflow = alice.create(TWO_STEPS, enable=True)
+
+    def broker_down(*args: object) -> None:
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr("app.api.runtime.send_step", broker_down)
+
+    # When the workflow is triggered
+    response = alice.post(f"/workflows/{workflow['id']}/trigger", {"customer": "ann"})
+
+    # Then the execution is stored and answered (recovery sends it once the broker is back)
+    assert response.status_code == 202
+    stored = alice.get(f"/workflows/executions/{response.get_json()['id']}")
+    assert stored.get_json()["status"] == "pending"
+
+
+@pytest.fixture
+def full_queue(app_config: dict[str, object]) -> None:
+    """Back-pressure: any queue depth is over the limit."""
+    app_config["MAX_QUEUE_DEPTH"] = 0
+
+
+@pytest.mark.usefixtures("full_queue")
+def test_a_trigger_is_refused_with_429_while_the_queue_is_full(alice: Api) -> None:
+    workflow = alice.create(TWO_STEPS, enable=True)
+
+    response = alice.post(f"/workflows/{workflow['id']}/trigger", {"customer": "ann"})
+
+    assert response.status_code == 429
+    assert error_of(response)["code"] == "rate_limited"
+    assert int(response.headers["Retry-After"]) >= 1
+    assert alice.get("/workflows/executions/history").get_json()["items"] == []
+
+
 def test_a_failed_execution_reruns_from_the_failed_step_with_new_data(alice: Api) -> None:
     # Given an execution that failed at its second step for want of trigger data
     workflow = alice.create(FRAGILE, enable=True)

@@ -221,14 +221,14 @@ def test_concurrent_duplicates_start_one_execution(app: Flask, alice: Api) -> No
 def test_a_failure_after_the_commit_keeps_the_key_answered(
     app: Flask, alice: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a broker that is down: the execution commits, then ringing its doorbell fails
+    # Given a doorbell that fails unexpectedly once the execution is committed
     workflow = alice.create(FLOW, enable=True)
     path = f"/workflows/{workflow['id']}/trigger"
 
-    def broker_down(*args: object) -> None:
-        raise ConnectionError("broker unreachable")
+    def doorbell_bug(*args: object) -> None:
+        raise RuntimeError("unexpected failure after the commit")
 
-    monkeypatch.setattr("app.api.runtime.send_step", broker_down)
+    monkeypatch.setattr("app.api.runtime.send_step", doorbell_bug)
 
     # When the trigger fails with a 500 and the script retries with the same key
     failed = alice.post(path, {"n": 1}, headers=key("after-commit"))
@@ -238,7 +238,7 @@ def test_a_failure_after_the_commit_keeps_the_key_answered(
     # Then the retry gets the stored execution, and no second one is started
     # (recovery re-sends the first one's doorbell: the database is the source of truth)
     assert failed.status_code == 500
-    assert "broker unreachable" not in failed.get_data(as_text=True)
+    assert "unexpected failure" not in failed.get_data(as_text=True)
     assert retried.status_code == 202
     assert retried.headers["Idempotent-Replayed"] == "true"
     assert count(app, Execution) == 1
