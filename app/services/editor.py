@@ -23,9 +23,9 @@ from app.engine.retry import RetrySettings
 from app.engine.runner import REDACTED
 from app.engine.templating import Renderer
 from app.models import Workflow
-from app.services import drafts
+from app.services import connections, drafts
 from app.services.errors import ValidationFailed
-from app.services.specs import KEY_PATTERN, MAX_STEPS, unique_key
+from app.services.specs import KEY_PATTERN, MAX_STEPS, WorkflowSpec, unique_key
 from app.services.step_checks import config_problems, rename_references
 
 _renderer = Renderer()
@@ -52,6 +52,21 @@ class StepChanges:
 
 def _changed(session: Session, workflow: Workflow) -> drafts.Draft:
     return drafts.load(session, workflow, for_update=True)
+
+
+def _connection_problems(
+    session: Session, workflow: Workflow, spec: dict[str, Any]
+) -> list[ValidationFailed]:
+    """A step or trigger may only name its owner's connections (Save checks it again)."""
+    try:
+        checked = WorkflowSpec.model_validate(spec)
+    except ValidationError:
+        return []  # Save reports what makes the definition invalid
+    try:
+        connections.check_references(session, workflow.user_id, checked)
+    except ValidationFailed as exc:
+        return [exc]
+    return []
 
 
 def insert_step(
@@ -190,6 +205,8 @@ def update_step(
     problems += config_problems(step["type"], config, where, secrets)
     retry, retry_problems = _retry_problems(changes.retry, where)
     problems += retry_problems
+    steps = [*draft.steps[:index], {**step, "config": config}, *draft.steps[index + 1 :]]
+    problems += _connection_problems(session, workflow, {**draft.spec, "steps": steps})
     if problems:
         raise ProblemsFound(problems)
     step.update(
@@ -232,7 +249,11 @@ def update_trigger(
                 for e in exc.errors()
             ]
         ) from None
-    draft.spec["trigger"] = {"type": type_, "config": config, "sample_data": sample_data}
+    trigger = {"type": type_, "config": config, "sample_data": sample_data}
+    problems = _connection_problems(session, workflow, {**draft.spec, "trigger": trigger})
+    if problems:
+        raise ProblemsFound(problems)
+    draft.spec["trigger"] = trigger
     return drafts.store(session, draft)
 
 

@@ -73,7 +73,7 @@ def chosen_panel(editor_: Editor) -> panels.Panel:
         except NotFound:
             return panels.intro(editor_)
     if args.get("panel") == "trigger":
-        return panels.trigger_panel(editor_, type_=args.get("type") or None)
+        return panels.trigger_panel(db.session(), editor_, type_=args.get("type") or None)
     if args.get("panel") == "settings":
         return panels.settings_panel(editor_)
     if args.get("add", "").isdigit():
@@ -116,7 +116,7 @@ def _applied(workflow: Workflow, panel_args: dict[str, Any], message: str) -> Ba
         return redirect(url_for("web.workflow_show", workflow_id=workflow.id, **panel_args), 303)
     editor_ = editor_for(workflow, panel_args.get("panel"))
     panel = (
-        panels.trigger_panel(editor_, status=message)
+        panels.trigger_panel(db.session(), editor_, status=message)
         if panel_args.get("panel") == "trigger"
         else panels.settings_panel(editor_, status=message)
     )
@@ -186,7 +186,7 @@ def trigger_update(workflow_id: int) -> Response | BaseResponse:
             problems = getattr(exc, "problems", [exc])
     if problems:
         editor_ = editor_for(workflow, "trigger")
-        panel = panels.trigger_panel(editor_, type_=type_ or None, posted=form)
+        panel = panels.trigger_panel(db.session(), editor_, type_=type_ or None, posted=form)
         panels.place_errors(panel, problems, "trigger.", panels.TRIGGER_INPUTS)
         return page("workflows/_panel.html", editor_, panel, status=422)
     return _applied(workflow, {"panel": "trigger"}, "Trigger applied. Save to keep it.")
@@ -203,7 +203,7 @@ def problem_panel(editor_: Editor, exc: ValidationFailed) -> panels.Panel:
             panel = panels.step_panel(db.session(), editor_, editor_.steps[index].key)
             return panels.place_errors(panel, problems, f"steps.{index}.", panels.STEP_INPUTS)
     if parts[0] == "trigger":
-        panel = panels.trigger_panel(editor_)
+        panel = panels.trigger_panel(db.session(), editor_)
         return panels.place_errors(panel, problems, "trigger.", panels.TRIGGER_INPUTS)
     if parts[0] in panels.SETTINGS_INPUTS:
         panel = panels.settings_panel(editor_)

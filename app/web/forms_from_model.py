@@ -2,7 +2,8 @@
 
 One widget per field: text, long text, number (text input, so that a template fits), checkbox,
 select (Literal or Enum), JSON textarea (dict, list, nested models, Any, unions), password for
-secret fields (the mask when a value is stored; posting the mask back keeps it). Labels come
+secret fields (the mask when a value is stored; posting the mask back keeps it), a select of the
+user's connections for connection fields. Labels come
 from field names, help text from Field descriptions, required marks from the model.
 """
 
@@ -23,7 +24,7 @@ from pydantic.fields import FieldInfo
 from app.engine.runner import REDACTED
 from app.engine.templating import has_template
 
-Widget = Literal["text", "textarea", "number", "checkbox", "select", "json", "secret"]
+Widget = Literal["text", "textarea", "number", "checkbox", "select", "json", "secret", "connection"]
 LONG_TEXT_NAMES = frozenset({"message", "text", "body", "description", "template"})
 LONG_TEXT_LENGTH = 10_000
 WORDS = {"url": "URL", "api": "API", "id": "ID", "ts": "TS", "json": "JSON", "http": "HTTP"}
@@ -107,6 +108,8 @@ def _widget(name: str, info: FieldInfo) -> FormField:
     }
     if extra.get("secret"):
         return FormField(widget="secret", **common)
+    if extra.get("format") == "connection":  # one of the user's connections, offered by id
+        return FormField(widget="connection", integer=True, **common)
     if extra.get("format") == "json" or annotation is Any:
         example = _example(annotation)
         placeholder = json.dumps(example) if example not in (None, [], {}) else ""
@@ -218,6 +221,10 @@ def parse(fields: list[FormField], form: Mapping[str, str], prefix: str = "confi
         try:
             if f.widget == "number":
                 parsed.config[f.name] = _number(f, text.strip())
+            elif f.widget == "connection":
+                if not text.strip().isdigit():
+                    raise ValueError("Choose one of your connections.")
+                parsed.config[f.name] = int(text.strip())
             elif f.widget == "json":
                 parsed.config[f.name] = _json(f, text)
             elif f.widget == "select":

@@ -14,6 +14,7 @@ from app.engine import registry
 from app.engine.retry import RetrySettings
 from app.engine.runner import Trial
 from app.services import trials
+from app.services.connections import list_connections
 from app.services.errors import ValidationFailed
 from app.web import forms_from_model as forms
 from app.web import picker
@@ -60,6 +61,7 @@ class Panel:
     picker: list[picker.Group] = field(default_factory=list)
     trial: Trial | None = None
     at: int = 0
+    connections: list[tuple[str, str]] = field(default_factory=list)  # (id, label) to choose
 
     @property
     def has_errors(self) -> bool:
@@ -97,6 +99,16 @@ def place_errors(
             panel.paths.setdefault(name, path)
         else:
             panel.form_error = panel.form_error or (f"{local}: {message}" if local else message)
+    return panel
+
+
+def _with_connections(session: Session, panel: Panel) -> Panel:
+    """Offer the owner's connections when a field of the form names one."""
+    if any(f.widget == "connection" for f in panel.fields):
+        panel.connections = [
+            (str(c.id), f"{c.account_email} ({c.provider}, {c.status.replace('_', ' ')})")
+            for c in list_connections(session, panel.editor.workflow.user_id)
+        ]
     return panel
 
 
@@ -145,10 +157,11 @@ def step_panel(
         panel.values.update(forms.shown_values(panel.fields, step.get("config") or {}))
     reads = trials.available(session, editor.workflow, editor.draft, index)
     panel.picker = picker.groups(reads)
-    return panel
+    return _with_connections(session, panel)
 
 
 def trigger_panel(
+    session: Session,
     editor: Editor,
     *,
     type_: str | None = None,
@@ -166,7 +179,7 @@ def trigger_panel(
     if posted is not None:
         panel.values = {"type": chosen, "sample_data": posted.get("sample_data", "")}
         panel.values.update(forms.posted_values(panel.fields, posted))
-        return panel
+        return _with_connections(session, panel)
     config = current.get("config") or {} if chosen == current.get("type") else {}
     sample = current.get("sample_data")
     panel.values = {
@@ -174,7 +187,7 @@ def trigger_panel(
         "sample_data": json.dumps(sample, indent=2, ensure_ascii=False) if sample else "",
     }
     panel.values.update(forms.shown_values(panel.fields, config))
-    return panel
+    return _with_connections(session, panel)
 
 
 def settings_panel(

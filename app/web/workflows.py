@@ -15,8 +15,9 @@ from app.services import workflow_list as listing
 from app.services.errors import ValidationFailed
 from app.services.specs import WorkflowSpec
 from app.services.workflows import create_workflow, delete_workflow, set_enabled
-from app.web import bp
-from app.web.editor_support import owned_workflow, pretty, secrets, service_errors
+from app.web import bp, panels
+from app.web.editor import page
+from app.web.editor_support import editor_for, owned_workflow, pretty, secrets, service_errors
 from app.web.editor_view import icon_for
 from app.web.rendering import is_fragment_request, render
 
@@ -145,8 +146,14 @@ def workflow_delete(workflow_id: int) -> BaseResponse:
     """Delete a workflow, its versions and its executions (asks for a confirmation box)."""
     workflow = owned_workflow(workflow_id)
     if request.form.get("confirm") != "yes":
-        flash("Tick the box to confirm the deletion.", "error")
-        return redirect(url_for("web.workflow_show", workflow_id=workflow.id, panel="settings"))
+        message = "Tick the box to confirm the deletion."
+        if not is_fragment_request():
+            flash(message, "error")
+            return redirect(url_for("web.workflow_show", workflow_id=workflow.id, panel="settings"))
+        editor_ = editor_for(workflow, "settings")
+        panel = panels.settings_panel(editor_)
+        panel.errors["confirm"], panel.paths["confirm"] = message, "confirm"
+        return page("workflows/_panel.html", editor_, panel, status=422)
     name = workflow.name
     delete_workflow(db.session(), workflow)
     flash(f"Deleted “{name}”.", "success")

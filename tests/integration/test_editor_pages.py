@@ -364,3 +364,25 @@ def test_the_editor_works_without_javascript(app: Flask, user_client: FlaskClien
     assert "Saved as version 2." in final
     with app.app_context():
         assert db.session.get(Workflow, workflow_id).version == 2  # type: ignore[union-attr]
+
+
+def test_deleting_a_workflow_asks_for_the_confirmation_box(
+    app: Flask, user_client: FlaskClient
+) -> None:
+    # Given a saved workflow that has run once
+    editor = Editor(user_client)
+    workflow_id = editor.build()
+    run = editor.post(f"/workflows/{workflow_id}/run", {"payload": "{}"})
+    wait_for_final(app, int(run.headers["HX-Redirect"].rsplit("/", 1)[1]))
+
+    # When the settings panel posts Delete without ticking the box, then with it
+    unticked = editor.post(f"/workflows/{workflow_id}/delete")
+    ticked = editor.post(f"/workflows/{workflow_id}/delete", {"confirm": "yes"})
+
+    # Then the first is refused beside the box, the second deletes it with its runs
+    assert unticked.status_code == 422 and fields(unticked) == ["confirm"]
+    assert ticked.headers["HX-Redirect"] == "/workflows"
+    with app.app_context():
+        assert db.session.get(Workflow, workflow_id) is None
+        assert db.session.scalars(select(Execution)).all() == []
+    assert editor.get(f"/workflows/{workflow_id}").status_code == 404

@@ -8,9 +8,10 @@ import re
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Workflow, WorkflowDraft
+from app.models import Connection, User, Workflow, WorkflowDraft
 from tests.integration.editor_support import Editor, fields
 
 
@@ -422,3 +423,37 @@ def test_steps_that_send_are_labelled_and_confirm_before_a_test(user_client: Fla
 
     assert "This step really sends" in html
     assert "this really sends" in html and "hx-confirm=" in html
+
+
+def test_a_google_step_offers_only_the_users_connections(
+    app: Flask, user_client: FlaskClient, other_client: FlaskClient
+) -> None:
+    # Given a Google connection of alice's and one of mallory's
+    alice = Editor(user_client)
+    with app.app_context():
+        users = {u.email: u.id for u in db.session.scalars(select(User))}
+        mine = Connection(
+            user_id=users["alice@example.com"], provider="google", account_email="al@gmail.com"
+        )
+        theirs = Connection(
+            user_id=users["mallory@example.com"], provider="google", account_email="ma@gmail.com"
+        )
+        db.session.add_all([mine, theirs])
+        db.session.commit()
+        mine_id, theirs_id = mine.id, theirs.id
+    workflow_id = alice.create()
+    alice.add(workflow_id, "gmail_send")
+
+    # When alice opens the step, then applies it naming mallory's connection, then her own
+    html = alice.get(f"/workflows/{workflow_id}?step=gmail_send", htmx=True).get_data(as_text=True)
+    config = {"to": "bo@example.com", "subject": "Hi", "body_text": "Hello"}
+    refused = alice.apply(workflow_id, "gmail_send", {**config, "connection_id": str(theirs_id)})
+    accepted = alice.apply(workflow_id, "gmail_send", {**config, "connection_id": str(mine_id)})
+
+    # Then only her connection is offered, and mallory's is refused naming the field
+    assert f'<option value="{mine_id}">al@gmail.com (google, active)</option>' in html
+    assert "ma@gmail.com" not in html
+    assert refused.status_code == 422
+    assert fields(refused) == ["steps.0.config.connection_id"]
+    assert accepted.status_code == 200
+    assert draft_steps(app, workflow_id)[0]["config"]["connection_id"] == mine_id
