@@ -60,7 +60,7 @@ def step_create(workflow_id: int) -> Response | BaseResponse:
         db.session.rollback()
         editor_ = editor_for(workflow)
         panel = panels.palette(editor_, form_int("at", 0))
-        panel.form_error = exc.message
+        panel.errors["type"], panel.paths["type"] = exc.message, exc.field or "type"
         return page("workflows/_panel.html", editor_, panel, status=422)
     name = registry.actions().get(type_).name
     if not is_fragment_request():

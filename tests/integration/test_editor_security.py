@@ -13,7 +13,7 @@ from werkzeug.test import TestResponse
 
 from app.extensions import db
 from app.models import Execution, WorkflowDraft
-from tests.integration.editor_support import Editor
+from tests.integration.editor_support import DATA_FIELD, Editor
 
 TOKEN = re.compile(r'"X-CSRFToken": "[^"]+"|name="csrf_token" (?:type="hidden" )?value="[^"]+"')
 EDITOR_MODULES = ("app.web.workflows", "app.web.editor", "app.web.editor_steps")
@@ -181,3 +181,53 @@ def test_pages_carry_a_content_security_policy(user_client: FlaskClient) -> None
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert "<script>" not in response.get_data(as_text=True)
     assert " style=" not in response.get_data(as_text=True)
+
+
+def test_refused_input_is_a_422_naming_the_field_on_every_change_that_takes_input(
+    user_client: FlaskClient,
+) -> None:
+    # Given a saved workflow (transform, filter, log) and a new one with an empty log step
+    editor = Editor(user_client)
+    saved = editor.build()
+    empty = editor.create("Empty")
+    editor.add(empty, "log")
+    steps = f"/workflows/{saved}/steps"
+    cases = [
+        ("/workflows", {"name": ""}, "name"),
+        (
+            "/workflows/import",
+            {"json": '{"name": "x", "trigger": {"type": "nope"}}'},
+            "trigger.type",
+        ),
+        (steps, {"type": "teleport", "at": "0"}, "type"),
+        (f"{steps}/log", {"key": "log", "config.message": "{{ oops"}, "steps.2.config.message"),
+        (f"{steps}/log/test", {"key": "log", "config.level": "loud"}, "steps.2.config.level"),
+        (
+            f"{steps}/transform",
+            {"key": "transform", "config.fields": "[1"},
+            "steps.0.config.fields",
+        ),
+        (
+            f"/workflows/{saved}/trigger",
+            {"type": "manual", "sample_data": "7"},
+            "trigger.sample_data",
+        ),
+        (f"/workflows/{saved}/settings", {"name": " "}, "name"),
+        (
+            f"/workflows/{saved}/settings",
+            {"name": "x", "run_key_template": "{% if"},
+            "run_key_template",
+        ),
+        (f"/workflows/{empty}/save", {}, "steps.0.config.message"),
+        (f"/workflows/{saved}/run", {"payload": "{"}, "payload"),
+        (f"/workflows/{saved}/delete", {}, "confirm"),
+    ]
+
+    for path, data, field in cases:
+        # When the input is refused (the two pages without htmx, as a plain form)
+        htmx = path not in ("/workflows", "/workflows/import")
+        response = editor.post(path, data, htmx=htmx)
+
+        # Then the answer is 422 and names the field
+        assert response.status_code == 422, (path, response.status_code)
+        assert field in DATA_FIELD.findall(response.get_data(as_text=True)), (path, field)
