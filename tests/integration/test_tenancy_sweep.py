@@ -66,7 +66,9 @@ CREATES = {
     "api.workflow_import",
 }
 ID_ARGUMENTS = {"workflow_id", "execution_id", "connection_id", "token_id", "key", "version"}
-CSRF_VALUE = re.compile(r'(csrf_token" type="hidden" value="|"X-CSRFToken": ")[^"]+')
+CSRF_VALUE = re.compile(
+    r'(csrf_token" type="hidden" value="|name="csrf_token" value="|"X-CSRFToken": ")[^"]+'
+)
 
 
 def _noop_send(execution_id: int, position: int, attempt: int, delay: float) -> None:
