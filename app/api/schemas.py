@@ -99,7 +99,9 @@ def no_content() -> Response:
 
 class TriggerOut(Schema):
     type: str
-    config: dict[str, Any]
+    config: dict[str, Any] = Field(
+        description=f"A secret field that is set reads `{REDACTED}`; send that back to keep it."
+    )
     sample_data: dict[str, Any] | None
 
 
@@ -130,9 +132,13 @@ class WorkflowSummary(Schema):
 class WorkflowOut(WorkflowSummary):
     """A workflow with its whole definition (the body of PUT is the same without the ids)."""
 
-    trigger: TriggerOut
+    trigger: TriggerOut = Field(description="As PUT takes it back.")
     steps: list[StepOut]
     run_key_template: str | None
+    webhook_url: str | None = Field(
+        description="Where senders post, for a webhook trigger that has been enabled once; it "
+        "answers only while the workflow is enabled."
+    )
 
 
 class WorkflowList(Page[WorkflowSummary]):

@@ -46,6 +46,11 @@ def summary_of(workflow: Workflow) -> WorkflowSummary:
     )
 
 
+def _webhook_url(workflow: Workflow) -> str | None:
+    token = workflow.trigger.webhook_token if workflow.trigger else None
+    return url_for("hooks.hook_receive", token=token, _external=True) if token else None
+
+
 def workflow_out(workflow: Workflow) -> WorkflowOut:
     spec = workflows.masked_spec(workflow)
     return WorkflowOut(
@@ -53,6 +58,7 @@ def workflow_out(workflow: Workflow) -> WorkflowOut:
         trigger=TriggerOut.model_validate(spec.trigger.model_dump()),
         steps=[StepOut.model_validate(step.model_dump()) for step in spec.steps],
         run_key_template=spec.run_key_template,
+        webhook_url=_webhook_url(workflow),
     )
 
 

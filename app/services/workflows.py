@@ -352,4 +352,9 @@ def masked_spec(workflow: Workflow) -> WorkflowSpec:
         for name in registry.actions().get(action.type).secret_fields():
             if action.config.get(name):
                 step.config[name] = REDACTED
+    trigger = workflow.trigger
+    if trigger is not None and trigger.type in registry.triggers():
+        for name in registry.triggers().get(trigger.type).secret_fields():
+            if trigger.config.get(name):
+                spec.trigger.config[name] = REDACTED
     return spec

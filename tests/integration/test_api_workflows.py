@@ -65,6 +65,7 @@ def test_a_workflow_is_created_from_json_and_read_back(alice: Api) -> None:
     assert created["trigger"] == {"type": "manual", "config": {}, "sample_data": {"amount": 3}}
     assert [s["key"] for s in created["steps"]] == ["shape", "log"]
     assert created["step_count"] == 2 and created["trigger_type"] == "manual"
+    assert created["webhook_url"] is None
     # And reading it back gives the same document
     assert alice.get(f"/workflows/{created['id']}").get_json() == created
 
@@ -278,3 +279,36 @@ def test_ids_out_of_range_are_404_for_every_method(
 
     assert response.status_code == 404
     assert error_of(response)["code"] == "not_found"
+
+
+def test_a_webhook_workflow_shows_its_url_and_masks_its_signing_secret(
+    app: Flask, client: FlaskClient, alice: Api
+) -> None:
+    # Given a webhook workflow whose senders prove themselves with a static header
+    created = alice.create(
+        {
+            "name": "Inbound",
+            "trigger": {
+                "type": "webhook",
+                "config": {"auth": "header", "header": "X-Token", "secret": "s3cret-value"},
+            },
+            "steps": ORDER["steps"][:1],
+        },
+        enable=True,
+    )
+
+    # When it is read
+    shown = alice.get(f"/workflows/{created['id']}")
+
+    # Then it names the URL to post to, and masks the secret
+    trigger = shown.get_json()["trigger"]
+    url = shown.get_json()["webhook_url"]
+    assert url.startswith("http://localhost/hooks/")
+    assert trigger["config"]["secret"] == "••••••"
+    assert "s3cret-value" not in shown.get_data(as_text=True)
+    # And a script that PUTs back what it read keeps the secret: the URL still admits the sender
+    definition = {k: shown.get_json()[k] for k in ("name", "description", "trigger", "steps")}
+    assert alice.put(f"/workflows/{created['id']}", definition).status_code == 200
+    path = url.removeprefix("http://localhost")
+    assert client.post(path, json={"a": 1}, headers={"X-Token": "s3cret-value"}).status_code == 202
+    assert client.post(path, json={"a": 1}, headers={"X-Token": "wrong"}).status_code == 401
