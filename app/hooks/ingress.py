@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, current_app, jsonify, request
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.hooks import bp
@@ -29,6 +30,12 @@ def _runtime() -> Runtime:
 def _admission() -> Admission:
     admission: Admission = current_app.extensions["stepline.admission"]
     return admission
+
+
+def _session() -> Session:
+    """A session of its own: objects stay loaded after the commit (no reload query on the
+    hot path), and it is closed, its transaction rolled back, whatever happens."""
+    return Session(db.engine, expire_on_commit=False)
 
 
 def _headers() -> dict[str, str]:
@@ -85,15 +92,16 @@ def hook_receive(token: str, subpath: str) -> Response:
     """A delivery to a webhook: 202 with the execution id once it is stored (or, in wait
     mode, the run's last output)."""
     runtime = _runtime()
-    receipt = webhooks.receive(
-        db.session(),
-        token,
-        _read(subpath),
-        settings=current_app.config,
-        secrets=runtime.secrets,
-        send=send_step,
-        admission=_admission(),
-    )
+    with _session() as session:
+        receipt = webhooks.receive(
+            session,
+            token,
+            _read(subpath),
+            settings=current_app.config,
+            secrets=runtime.secrets,
+            send=send_step,
+            admission=_admission(),
+        )
     if receipt.response_mode == "wait" and receipt.execution_id is not None:
         outcome = webhooks.wait_for(
             runtime.session_factory, receipt.execution_id, receipt.wait_timeout
@@ -112,11 +120,8 @@ def hook_receive(token: str, subpath: str) -> Response:
 @bp.route("/test/<token>/<path:subpath>", methods=METHODS, provide_automatic_options=False)
 def hook_test(token: str, subpath: str) -> Response:
     """A request to the test URL while the editor listens: stored as sample data, not run."""
-    webhooks.capture(
-        db.session(),
-        token,
-        _read(subpath),
-        secrets=_runtime().secrets,
-        admission=_admission(),
-    )
+    with _session() as session:
+        webhooks.capture(
+            session, token, _read(subpath), secrets=_runtime().secrets, admission=_admission()
+        )
     return jsonify(captured=True)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import dramatiq.errors
-from limits import parse_many
+from limits import RateLimitItem, parse_many
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from redis import RedisError
@@ -29,6 +29,26 @@ log = logging.getLogger(__name__)
 
 QUEUE_RETRY_AFTER = 2  # seconds: the queue drains at hundreds of messages a second
 DEPTH_CACHE_SECONDS = 0.25  # one queue-length query per process per quarter second
+
+
+class LocalWindows:
+    """Fixed-window counters in this process, for the embedded default (one process, no
+    Redis); cheaper than the `limits` memory storage, which starts a timer thread per hit."""
+
+    def __init__(self) -> None:
+        self._windows: dict[str, tuple[int, int]] = {}  # key -> (window number, count)
+        self._lock = threading.Lock()
+
+    def hit(self, item: RateLimitItem, scope: str, now: float) -> float | None:
+        """Count a hit; None when within the limit, else seconds until the window ends."""
+        period = item.get_expiry()
+        window = int(now // period)
+        key = item.key_for("webhook", scope)
+        with self._lock:
+            current, count = self._windows.get(key, (window, 0))
+            count = count + 1 if current == window else 1
+            self._windows[key] = (window, count)
+        return None if count <= item.amount else (window + 1) * period - now
 
 
 class Admission:
@@ -43,6 +63,7 @@ class Admission:
         self.settings = settings
         self.limits = parse_many(str(settings["WEBHOOK_RATE_LIMIT"]))
         self._limiter: FixedWindowRateLimiter | None = None
+        self._local = LocalWindows()
         self.max_depth = int(settings["MAX_QUEUE_DEPTH"])
         self._depth = depth
         self._clock = clock
@@ -50,35 +71,39 @@ class Admission:
         self._cached: tuple[float, int | None] = (-math.inf, None)
 
     @property
-    def limiter(self) -> FixedWindowRateLimiter:
-        """Built on first use, so that an app that never receives a webhook opens nothing."""
+    def limiter(self) -> FixedWindowRateLimiter | None:
+        """The shared (Redis) limiter, built on first use; None when counting in process."""
+        settings = self.settings
+        uri = settings.get("RATELIMIT_STORAGE_URI") or settings.get("REDIS_URL")
+        if not uri or not str(uri).startswith("redis"):
+            return None
         with self._lock:
             if self._limiter is None:
-                settings = self.settings
-                uri = str(
-                    settings.get("RATELIMIT_STORAGE_URI")
-                    or settings.get("REDIS_URL")
-                    or "memory://"
+                prefix = f"{settings['QUEUE_PREFIX']}:webhook-limits"
+                self._limiter = FixedWindowRateLimiter(
+                    storage_from_string(str(uri), key_prefix=prefix)
                 )
-                options = {}
-                if uri.startswith("redis"):
-                    options["key_prefix"] = f"{settings['QUEUE_PREFIX']}:webhook-limits"
-                self._limiter = FixedWindowRateLimiter(storage_from_string(uri, **options))
             return self._limiter
+
+    def _wait(self, item: RateLimitItem, scope: str) -> float | None:
+        limiter = self.limiter
+        if limiter is None:
+            return self._local.hit(item, scope, time.time())
+        if limiter.hit(item, "webhook", scope):
+            return None
+        return limiter.get_window_stats(item, "webhook", scope).reset_time - time.time()
 
     def check_rate(self, scope: str) -> None:
         """Count one request against `scope` (e.g. a webhook); TooManyRequests past the limit."""
-        limiter = self.limiter
         for item in self.limits:
             try:
-                allowed = limiter.hit(item, "webhook", scope)
-                if allowed:
-                    continue
-                reset = limiter.get_window_stats(item, "webhook", scope).reset_time
+                wait = self._wait(item, scope)
             except (RedisError, OSError):
                 log.warning("rate-limit store unavailable; webhook %s let through", scope)
                 return
-            retry_after = max(1, math.ceil(reset - time.time()))
+            if wait is None:
+                continue
+            retry_after = max(1, math.ceil(wait))
             raise TooManyRequests(
                 f"Too many requests to this webhook (limit: {item}). Retry in {retry_after} s.",
                 retry_after,

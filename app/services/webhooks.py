@@ -18,13 +18,13 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, contains_eager, selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from app.crypto import SecretBox
 from app.engine.runner import Send
 from app.models import Execution, ExecutionStep, Trigger, Workflow
 from app.models.base import utcnow
-from app.services import deliveries, executions
+from app.services import deliveries, executions, webhook_lookup
 from app.services.admission import Admission, tolerant
 from app.services.errors import MethodNotAllowed, NotFound, Unauthorized
 from app.services.webhook_data import WebhookRequest, trigger_data
@@ -32,7 +32,8 @@ from app.triggers import signing
 from app.triggers.webhook import WebhookConfig, new_token
 
 LISTEN_SECONDS = 120
-MAX_TOKEN_LENGTH = 64
+POLL_SECONDS = 0.01  # wait mode: how often the execution row is read at first
+MAX_POLL_SECONDS = 0.25
 FINAL = frozenset({"completed", "failed", "cancelled"})
 
 
@@ -59,22 +60,19 @@ class Outcome:
         return self.status in FINAL
 
 
-def _find(session: Session, token: str, *, live: bool) -> Workflow:
-    if not token or len(token) > MAX_TOKEN_LENGTH:
-        raise NotFound("No webhook at this address.")
-    workflow = session.scalar(
+def _find(session: Session, token: str) -> Workflow:
+    """The workflow (enabled or not) whose webhook has this token, with its trigger loaded."""
+    target = webhook_lookup.find(session, token)
+    workflow = session.scalars(
         select(Workflow)
-        .join(Workflow.trigger)
-        .where(Trigger.webhook_token == token, Trigger.type == "webhook")
-        .options(contains_eager(Workflow.trigger), selectinload(Workflow.actions))
-    )
-    if workflow is None or workflow.trigger is None or (live and not workflow.enabled):
-        raise NotFound("No webhook at this address.")
+        .where(Workflow.id == target.workflow_id)
+        .options(selectinload(Workflow.trigger))
+    ).one()
     return workflow
 
 
 def _check(
-    trigger: Trigger,
+    trigger_id: int,
     config: WebhookConfig,
     request: WebhookRequest,
     secrets: SecretBox,
@@ -83,7 +81,7 @@ def _check(
     if request.method not in config.methods:
         allowed: list[str] = list(config.methods)
         raise MethodNotAllowed(f"This webhook accepts {', '.join(allowed)}.", allowed)
-    admission.check_rate(str(trigger.id))
+    admission.check_rate(str(trigger_id))
     if config.auth == "none" or config.secret is None:
         return
     secret = config.secret
@@ -116,21 +114,22 @@ def receive(
     admission: Admission,
 ) -> Receipt:
     """Start the webhook's workflow with the request as trigger data (or answer a replay)."""
-    workflow = _find(session, token, live=True)
-    trigger = workflow.trigger
-    assert trigger is not None
-    config = WebhookConfig.model_validate(trigger.config)
-    _check(trigger, config, request, secrets, admission)
+    target = webhook_lookup.find(session, token)
+    if not target.enabled:
+        raise NotFound("No webhook at this address.")
+    config = WebhookConfig.model_validate(target.config)
+    _check(target.trigger_id, config, request, secrets, admission)
     admission.check_queue()
     data = trigger_data(request, _hidden_headers(config))
     key = deliveries.key_for(config.idempotency_key, data, request.headers)
     record = None
     if key is not None:
-        earlier = deliveries.seen(session, trigger.id, key, request.received_at)
+        earlier = deliveries.seen(session, target.trigger_id, key, request.received_at)
         if earlier is not None:
             return _receipt(earlier.execution_id, True, config)
         window = timedelta(seconds=config.idempotency_window_seconds)
-        record = deliveries.recorder(trigger.id, key, request.received_at, window)
+        record = deliveries.recorder(target.trigger_id, key, request.received_at, window)
+    workflow = webhook_lookup.definitions.get(session, target)
     try:
         execution = executions.start(
             session,
@@ -145,7 +144,7 @@ def receive(
         session.rollback()  # a concurrent duplicate committed the key first: answer with it
         if key is None:
             raise
-        earlier = deliveries.seen(session, trigger.id, key, request.received_at)
+        earlier = deliveries.seen(session, target.trigger_id, key, request.received_at)
         if earlier is None:
             raise
         return _receipt(earlier.execution_id, True, config)
@@ -160,9 +159,11 @@ def wait_for(
     clock: Callable[[], float] = time.monotonic,
     pause: Callable[[float], None] = time.sleep,
 ) -> Outcome:
-    """Watch the execution row until it is final or `timeout` seconds have passed."""
-    deadline = clock() + timeout
-    interval = 0.005
+    """Watch the execution row until it is final or `timeout` seconds have passed: every
+    POLL_SECONDS during the first second (most runs end within it), then less and less often."""
+    started = clock()
+    deadline = started + timeout
+    interval = POLL_SECONDS
     while True:
         with session_factory() as session:
             status = session.scalar(select(Execution.status).where(Execution.id == execution_id))
@@ -183,7 +184,8 @@ def wait_for(
         if left <= 0:
             return Outcome(execution_id, status)
         pause(min(interval, left))
-        interval = min(interval * 1.5, 0.05)
+        if clock() - started > 1.0:
+            interval = min(interval * 1.5, MAX_POLL_SECONDS)
 
 
 def _listening(trigger: Trigger, now: datetime) -> bool:
@@ -201,13 +203,13 @@ def capture(
 ) -> dict[str, Any]:
     """The test URL: while the editor listens, store the request as the trigger's sample data
     (checked like a real delivery, but nothing runs); otherwise NotFound."""
-    workflow = _find(session, token, live=False)
+    workflow = _find(session, token)
     trigger = workflow.trigger
     assert trigger is not None
     if not _listening(trigger, request.received_at):
         raise NotFound("This test URL is not listening; start listening in the editor first.")
     config = WebhookConfig.model_validate(trigger.config)
-    _check(trigger, config, request, secrets, admission)
+    _check(trigger.id, config, request, secrets, admission)
     data = trigger_data(request, _hidden_headers(config))
     trigger.sample_data = data
     trigger.state = {k: v for k, v in trigger.state.items() if k != "listen_until"}

@@ -11,7 +11,7 @@ from app.models import Workflow
 from app.services import webhooks, workflows
 from app.services.errors import ValidationFailed
 from app.services.specs import WorkflowSpec
-from tests.hooks_support import make_hook, make_user, make_workflow, trigger_row
+from tests.hooks_support import make_hook, make_user, make_workflow, trigger_row, wait_final
 
 
 def _workflow(app: Flask, workflow_id: int) -> Workflow:
@@ -103,3 +103,44 @@ def test_bad_trigger_configs_are_refused_naming_the_field(
             workflows.create_workflow(db.session(), make_user(app), spec, runtime.secrets)
     assert refused.value.field == field
     assert message in refused.value.message
+
+
+def test_a_saved_change_is_what_the_next_delivery_runs(app: Flask) -> None:
+    # Given a webhook that has run once (its definition is now cached by this process)
+    hook = make_hook(app)
+    client = app.test_client()
+    assert client.post(hook.url, json={"v": 1}).status_code == 202
+
+    # When its step is changed and saved, and a delivery follows at once
+    with app.app_context():
+        workflow = _workflow(app, hook.workflow_id)
+        spec = workflows.to_spec(workflow)
+        spec.steps[0].config = {"fields": {"changed": "yes"}}
+        runtime = app.extensions["stepline.background"].runtime
+        workflows.update_workflow(db.session(), workflow, spec, runtime.secrets)
+    assert client.post(hook.url, json={"v": 2}).status_code == 202
+
+    # Then that delivery ran the new definition
+    first, second = wait_final(app, hook.workflow_id, 2)
+    assert first.snapshot["actions"][0]["config"]["fields"] != {"changed": "yes"}
+    assert second.snapshot["actions"][0]["config"]["fields"] == {"changed": "yes"}
+    assert second.workflow_version == first.workflow_version + 1
+
+
+def test_a_workflow_deleted_then_replaced_never_runs_the_old_definition(app: Flask) -> None:
+    # Given a webhook that ran, then was deleted (SQLite may hand its id to the next workflow)
+    old = make_hook(app, steps=[{"key": "old", "type": "log", "config": {"message": "old"}}])
+    client = app.test_client()
+    assert client.post(old.url, json={}).status_code == 202
+    wait_final(app, old.workflow_id)
+    with app.app_context():
+        workflows.delete_workflow(db.session(), _workflow(app, old.workflow_id))
+
+    # When a new webhook workflow is made and called
+    new = make_hook(app, steps=[{"key": "new", "type": "log", "config": {"message": "new"}}])
+    assert client.post(old.url, json={}).status_code == 404
+    assert client.post(new.url, json={}).status_code == 202
+
+    # Then it runs its own steps
+    (execution,) = wait_final(app, new.workflow_id)
+    assert [a["key"] for a in execution.snapshot["actions"]] == ["new"]

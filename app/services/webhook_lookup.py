@@ -1,0 +1,105 @@
+"""What a webhook token names: read fresh with one light query on every request, while the
+workflow definition an execution snapshots is cached per process by (workflow id, version,
+creation time: SQLite may give a deleted workflow's id to the next one).
+
+Every change of a definition (steps, trigger config, name) goes through
+`workflows.update_workflow`, which bumps the version, so a cached definition is never stale;
+what may change without a new version (enabled, the token itself, the trigger's config that
+auth reads) comes from the fresh row. The cached workflows are detached ORM objects, fully
+loaded, that `executions.start` only reads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, defer, joinedload
+
+from app.models import Action, Trigger, Workflow
+from app.services.errors import NotFound
+
+MAX_TOKEN_LENGTH = 64
+CACHE_SIZE = 512
+
+
+@dataclass(frozen=True)
+class Target:
+    """The webhook a token names, as stored right now."""
+
+    trigger_id: int
+    workflow_id: int
+    enabled: bool
+    version: int
+    created_at: datetime
+    config: dict[str, Any]
+
+    @property
+    def definition_key(self) -> tuple[int, int, datetime]:
+        return (self.workflow_id, self.version, self.created_at)
+
+
+def find(session: Session, token: str) -> Target:
+    """The webhook trigger with this token (enabled or not), or NotFound."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise NotFound("No webhook at this address.")
+    row = session.execute(
+        select(
+            Trigger.id,
+            Trigger.workflow_id,
+            Workflow.enabled,
+            Workflow.version,
+            Workflow.created_at,
+            Trigger.config,
+        )
+        .join(Workflow, Workflow.id == Trigger.workflow_id)
+        .where(Trigger.webhook_token == token, Trigger.type == "webhook")
+    ).first()
+    if row is None:
+        raise NotFound("No webhook at this address.")
+    return Target(row[0], row[1], bool(row[2]), int(row[3]), row[4], dict(row[5]))
+
+
+class Definitions:
+    """Detached workflows with their trigger and steps, by (id, version, created_at); least
+    recently used ones are dropped past `size`."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size = size
+        self._cache: OrderedDict[tuple[int, int, datetime], Workflow] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, target: Target) -> Workflow:
+        """The definition `target` names, loaded once per process."""
+        key = target.definition_key
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+        workflow = (
+            session.scalars(
+                select(Workflow)
+                .where(Workflow.id == target.workflow_id)
+                .options(
+                    joinedload(Workflow.trigger).defer(Trigger.sample_data),
+                    joinedload(Workflow.actions).defer(Action.sample_output),
+                    defer(Workflow.description),
+                )
+            )
+            .unique()
+            .one()
+        )
+        session.expunge(workflow)  # the trigger and the steps go with it (cascade)
+        with self._lock:
+            self._cache[(workflow.id, workflow.version, workflow.created_at)] = workflow
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        return workflow
+
+
+definitions = Definitions()
