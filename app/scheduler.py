@@ -18,7 +18,7 @@ from app.engine import registry
 from app.engine.recovery import recover
 from app.engine.runner import Send
 from app.models.base import utcnow
-from app.services import deliveries, polls, retention, schedules
+from app.services import deliveries, idempotency, polls, retention, schedules
 from app.services.admission import Admission
 from app.tasks import queue_depth as broker_queue_depth
 
@@ -86,11 +86,11 @@ class Scheduler:
         )
 
     def prune_trigger_log(self) -> int:
-        """Expired webhook idempotency keys and old schedule slots are deleted."""
+        """Expired webhook and API idempotency keys and old schedule slots are deleted."""
         now = self.wallclock()
         days = int(self.runtime.settings["RETENTION_DAYS"])
         with self.runtime.session_factory() as session:
-            pruned = deliveries.prune(session, now)
+            pruned = deliveries.prune(session, now) + idempotency.prune(session, now)
             return pruned + schedules.prune(session, now - timedelta(days=days))
 
     def tick(self) -> None:

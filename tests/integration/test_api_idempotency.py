@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from app.extensions import db
 from app.models import Execution, IdempotencyKey, Workflow
 from app.models.base import utcnow
+from app.scheduler import Scheduler
 from app.services import idempotency
 from tests.api_client import Api, error_of, issue_token
 
@@ -173,9 +174,28 @@ def test_a_key_expires_after_24_hours(app: Flask, alice: Api) -> None:
     assert count(app, Execution) == 2
     with app.app_context():
         assert idempotency.prune(db.session()) == 0  # the expired row went on reuse
-        db.session.execute(update(IdempotencyKey).values(expires_at=utcnow()))
+
+
+def test_the_scheduler_prunes_expired_keys(app: Flask, alice: Api) -> None:
+    # Given one live key and one a day past its expiry
+    workflow = alice.create(FLOW, enable=True)
+    for name in ("old", "new"):
+        alice.post(f"/workflows/{workflow['id']}/trigger", {}, headers=key(name))
+    with app.app_context():
+        db.session.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.key == "old")
+            .values(expires_at=utcnow() - timedelta(days=1))
+        )
         db.session.commit()
-        assert idempotency.prune(db.session()) == 1
+
+    # When the scheduler's hourly clean-up runs
+    scheduler = Scheduler(app.extensions["stepline.background"].runtime, lambda *args: None)
+    scheduler.prune_trigger_log()
+
+    # Then only the live key is left
+    with app.app_context():
+        assert db.session.scalars(select(IdempotencyKey.key)).all() == ["new"]
 
 
 @pytest.mark.parametrize("value", ["", "a" * 256, "naïve", "with space", "tab\there"])
