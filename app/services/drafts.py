@@ -71,7 +71,9 @@ def load(session: Session, workflow: Workflow, *, for_update: bool = False) -> D
 
     `for_update` locks the row (PostgreSQL) so that two quick edits do not overwrite each
     other's read-modify-write."""
-    row = session.get(WorkflowDraft, workflow.id, with_for_update=for_update)
+    row = session.get(
+        WorkflowDraft, workflow.id, with_for_update=for_update, populate_existing=for_update
+    )
     if row is not None:
         return Draft(
             workflow.id,

@@ -43,11 +43,12 @@ def save_draft(session: Session, workflow: Workflow, secrets: SecretBox) -> Work
     draft = drafts.load(session, workflow, for_update=True)
     if not draft.stored:
         return workflow
-    try:
-        spec = WorkflowSpec.model_validate(draft.spec)
-    except ValidationError as exc:
-        raise _spec_problem(exc) from None
-    _update(session, workflow, spec, secrets)
+    if drafts.is_dirty(draft, workflow):  # else only test outputs changed: no new version
+        try:
+            spec = WorkflowSpec.model_validate(draft.spec)
+        except ValidationError as exc:
+            raise _spec_problem(exc) from None
+        _update(session, workflow, spec, secrets)
     for action in workflow.actions:
         if action.key in draft.samples:
             action.sample_output = draft.samples[action.key]

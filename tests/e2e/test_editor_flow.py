@@ -132,6 +132,7 @@ def test_a_new_user_builds_tests_saves_and_runs_a_workflow(
 
     # When they test the transform step
     page.locator("#step-transform").get_by_role("link", name="Transform").click()
+    expect(page.locator("#panel h2")).to_have_text("Step 1: Transform")
     page.locator("#panel").get_by_role("button", name="Test this step").click()
 
     # Then the panel shows the rendered input and the output, and the card is marked tested

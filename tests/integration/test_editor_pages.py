@@ -386,3 +386,26 @@ def test_deleting_a_workflow_asks_for_the_confirmation_box(
         assert db.session.get(Workflow, workflow_id) is None
         assert db.session.scalars(select(Execution)).all() == []
     assert editor.get(f"/workflows/{workflow_id}").status_code == 404
+
+
+def test_saving_after_only_testing_keeps_the_version_and_the_samples(
+    app: Flask, user_client: FlaskClient
+) -> None:
+    # Given a saved workflow whose transform step is tested (nothing else changed)
+    editor = Editor(user_client)
+    workflow_id = editor.build()
+    editor.post(
+        f"/workflows/{workflow_id}/steps/transform/test",
+        {"key": "transform", "config.fields": '{"who": "{{ trigger.customer }}"}'},
+    )
+
+    # When the user saves
+    response = editor.save(workflow_id)
+
+    # Then no version is made, and the test output is kept as the step's sample
+    assert "Nothing to save." in response.get_data(as_text=True)
+    with app.app_context():
+        workflow = db.session.get(Workflow, workflow_id)
+        assert workflow is not None and workflow.version == 2
+        assert workflow.actions[0].sample_output == {"who": "Ada"}
+        assert db.session.get(WorkflowDraft, workflow_id) is None
