@@ -9,10 +9,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app import create_app
+from app.api import openapi
 from app.extensions import db
 from app.models import ApiToken, Base, User
 from app.services import accounts, tokens
-from tests.conftest import PASSWORD, csrf_token, empty_database
+from tests.conftest import PASSWORD, csrf_token, empty_database, register
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -256,3 +257,29 @@ def test_the_token_of_a_deleted_user_fails(app: Flask, client: FlaskClient) -> N
     # When the token is used, it fails like any unknown token (the row went with its user)
     response = client.get("/api/v1/me", headers=bearer(secret))
     assert response.status_code == 401
+
+
+def test_every_api_route_but_the_documentation_needs_a_token(
+    app: Flask, client: FlaskClient
+) -> None:
+    # Given a session cookie (alice is logged in on the pages), but no token
+    user = app.test_client()
+    register(user, "alice@example.com")
+    ids = {"workflow_id": 1, "execution_id": 1}
+
+    # When every API route is called with every method it takes
+    refused = 0
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("api.") or rule.endpoint in openapi.UNDOCUMENTED:
+            continue
+        path = rule.build({name: ids[name] for name in rule.arguments})[1]
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            response = user.open(path, method=method, json={})
+
+            # Then each is 401 with the challenge, before anything else is looked at
+            assert response.status_code == 401, f"{method} {path}"
+            assert_error(response.get_json(), "unauthorized")
+            assert response.headers["WWW-Authenticate"] == 'Bearer realm="stepline"'
+            refused += 1
+    assert refused >= 18
+    assert client.get("/api/v1/openapi.json").status_code == 200

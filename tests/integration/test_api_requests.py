@@ -168,3 +168,40 @@ def test_no_input_makes_a_500(api: Api) -> None:
 
     # Then every answer is a client error or a success, never a server error
     assert statuses <= {201, 400, 422}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/workflows"),
+        ("PUT", "/workflows/{workflow}"),
+        ("POST", "/workflows/import"),
+        ("POST", "/workflows/{workflow}/trigger"),
+        ("POST", "/workflows/executions/{execution}/rerun"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "code"),
+    [
+        ('{"n": 1}', "text/plain", 415, "unsupported_media_type"),
+        ('{"n": ', "application/json", 400, "invalid_json"),
+        ('{"n": "\\u0000"}', "application/json", 400, "invalid_json"),
+        ("[1, 2]", "application/json", 422, "validation_error"),
+    ],
+)
+def test_every_endpoint_with_a_body_refuses_bad_ones_alike(
+    api: Api, method: str, path: str, body: str, content_type: str, status: int, code: str
+) -> None:
+    # Given an enabled workflow with a finished execution
+    workflow = api.create({"name": "n", "steps": []}, enable=True)
+    execution = api.trigger(workflow["id"])
+    url = "/api/v1" + path.format(workflow=workflow["id"], execution=execution)
+
+    # When a bad body is sent
+    response = api.client.open(
+        url, method=method, data=body, headers=api.headers({"Content-Type": content_type})
+    )
+
+    # Then each endpoint answers the same status and code
+    assert response.status_code == status
+    assert error_of(response)["code"] == code
