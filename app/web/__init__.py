@@ -10,6 +10,7 @@ from app.web import (  # noqa: E402,F401  (routes register on bp)
     auth,
     connections,
     editor,
+    editor_run,
     editor_steps,
     execution_actions,
     execution_display,

@@ -6,19 +6,17 @@ regions refresh themselves on the events it sends (editor_support.CHANGED, FLOW_
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from flask import Response, current_app, flash, redirect, request, url_for
+from flask import Response, flash, redirect, request, url_for
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import tasks
 from app.engine import registry
 from app.extensions import db
 from app.models import Workflow
-from app.services import drafts, editor, executions, versions
-from app.services.errors import NotFound, PayloadTooLarge, ValidationFailed
+from app.services import drafts, editor, versions
+from app.services.errors import NotFound, ValidationFailed
 from app.web import bp, panels
 from app.web import forms_from_model as forms
 from app.web.editor_support import (
@@ -26,8 +24,8 @@ from app.web.editor_support import (
     FLOW_STALE,
     SAVED,
     editor_for,
-    execution_url,
     executions_url,
+    json_object,
     owned_workflow,
     pretty,
     secrets,
@@ -148,18 +146,6 @@ def workflow_update(workflow_id: int) -> Response | BaseResponse:
     return _applied(workflow, {"panel": "settings"}, "Settings applied. Save to keep them.")
 
 
-def _sample(text: str) -> tuple[dict[str, Any] | None, str]:
-    if not text.strip():
-        return None, ""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return None, f"This is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
-    if not isinstance(data, dict):
-        return None, 'Sample data is a JSON object, e.g. {"customer": "Ada"}.'
-    return data, ""
-
-
 @bp.post("/workflows/<int:workflow_id>/trigger")
 @login_required
 @service_errors
@@ -174,7 +160,7 @@ def trigger_update(workflow_id: int) -> Response | BaseResponse:
         else []
     )
     parsed = forms.parse(fields, form)
-    sample, sample_error = _sample(form.get("sample_data", ""))
+    sample, sample_error = json_object(form.get("sample_data", ""))
     problems = [ValidationFailed(m, f"trigger.{n}") for n, m in parsed.errors.items()]
     if sample_error:
         problems.append(ValidationFailed(sample_error, "trigger.sample_data"))
@@ -251,52 +237,6 @@ def workflow_discard(workflow_id: int) -> BaseResponse:
     drafts.discard(db.session(), workflow)
     flash("Unsaved changes discarded.", "info")
     target = url_for("web.workflow_show", workflow_id=workflow.id)
-    if is_fragment_request():
-        response = Response(status=200)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target, 303)
-
-
-@bp.get("/workflows/<int:workflow_id>/run")
-@login_required
-def workflow_run_form(workflow_id: int) -> Response:
-    """The Run now form, starting from the saved trigger's sample data."""
-    editor_ = editor_for(owned_workflow(workflow_id))
-    return page("workflows/_run.html", editor_, panels.intro(editor_))
-
-
-@bp.post("/workflows/<int:workflow_id>/run")
-@login_required
-def workflow_run(workflow_id: int) -> Response | BaseResponse:
-    """Run the saved version now with an optional JSON payload; open its execution."""
-    workflow = owned_workflow(workflow_id)
-    text = request.form.get("payload", "")
-    data, error = _sample(text)
-    if not error:
-        try:
-            execution = executions.start(
-                db.session(),
-                workflow,
-                data or {},
-                send=tasks.send_step,
-                settings=current_app.config,
-                trigger_type="manual",
-            )
-        except PayloadTooLarge as exc:
-            db.session.rollback()
-            error = str(exc)
-    if error:
-        editor_ = editor_for(workflow)
-        return page(
-            "workflows/_run.html",
-            editor_,
-            panels.intro(editor_),
-            status=422,
-            run_payload=text,
-            run_error=error.replace("Sample data", "Trigger data"),
-        )
-    target = execution_url(execution.id)
     if is_fragment_request():
         response = Response(status=200)
         response.headers["HX-Redirect"] = target

@@ -61,6 +61,19 @@ def pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
+def json_object(text: str, what: str = "Sample data") -> tuple[dict[str, Any] | None, str]:
+    """A posted JSON object (None when blank), or the message that says what is wrong."""
+    if not text.strip():
+        return None, ""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, f"This is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+    if not isinstance(data, dict):
+        return None, f'{what} is a JSON object, e.g. {{"customer": "Ada"}}.'
+    return data, ""
+
+
 def secrets() -> SecretBox:
     return runtime.get().secrets
 

@@ -164,6 +164,9 @@
       var text = item.getAttribute("data-insert");
       var start = typeof field.selectionStart === "number" ? field.selectionStart : field.value.length;
       var end = typeof field.selectionEnd === "number" ? field.selectionEnd : start;
+      if (field.hasAttribute("data-json") && !insideString(field.value.slice(0, start))) {
+        text = JSON.stringify(text);  /* a JSON field outside a string: insert a string */
+      }
       field.setRangeText(text, start, end, "end");
       field.dispatchEvent(new Event("input", { bubbles: true }));
       closePicker(false);
@@ -171,6 +174,15 @@
       announce("Inserted " + text);
     }
   });
+
+  /* Whether the end of `text` (JSON being typed) is inside a string literal. */
+  function insideString(text) {
+    var inside = false;
+    for (var i = 0; i < text.length; i += 1) {
+      if (text[i] === "\\") { i += 1; } else if (text[i] === '"') { inside = !inside; }
+    }
+    return inside;
+  }
 
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape" && event.target.closest && event.target.closest("#picker")) {

@@ -16,7 +16,12 @@ from app.models import Execution, WorkflowDraft
 from tests.integration.editor_support import DATA_FIELD, Editor
 
 TOKEN = re.compile(r'"X-CSRFToken": "[^"]+"|name="csrf_token" (?:type="hidden" )?value="[^"]+"')
-EDITOR_MODULES = ("app.web.workflows", "app.web.editor", "app.web.editor_steps")
+EDITOR_MODULES = (
+    "app.web.workflows",
+    "app.web.editor",
+    "app.web.editor_run",
+    "app.web.editor_steps",
+)
 
 
 def editor_routes(app: Flask) -> list[tuple[str, str, str]]:

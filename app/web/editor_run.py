@@ -1,0 +1,63 @@
+"""Run now: the editor's form that runs the saved version once, by hand, with an optional JSON
+payload, and sends the browser to the execution's live page."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, redirect, request
+from flask_login import login_required
+from werkzeug.wrappers import Response as BaseResponse
+
+from app import tasks
+from app.extensions import db
+from app.services import executions
+from app.services.errors import PayloadTooLarge
+from app.web import bp, panels
+from app.web.editor import page
+from app.web.editor_support import editor_for, execution_url, json_object, owned_workflow
+from app.web.rendering import is_fragment_request
+
+
+@bp.get("/workflows/<int:workflow_id>/run")
+@login_required
+def workflow_run_form(workflow_id: int) -> Response:
+    """The Run now form, starting from the saved trigger's sample data."""
+    editor_ = editor_for(owned_workflow(workflow_id))
+    return page("workflows/_run.html", editor_, panels.intro(editor_))
+
+
+@bp.post("/workflows/<int:workflow_id>/run")
+@login_required
+def workflow_run(workflow_id: int) -> Response | BaseResponse:
+    """Run the saved version now with an optional JSON payload; open its execution."""
+    workflow = owned_workflow(workflow_id)
+    text = request.form.get("payload", "")
+    data, error = json_object(text, "Trigger data")
+    if not error:
+        try:
+            execution = executions.start(
+                db.session(),
+                workflow,
+                data or {},
+                send=tasks.send_step,
+                settings=current_app.config,
+                trigger_type="manual",
+            )
+        except PayloadTooLarge as exc:
+            db.session.rollback()
+            error = str(exc)
+    if error:
+        editor_ = editor_for(workflow)
+        return page(
+            "workflows/_run.html",
+            editor_,
+            panels.intro(editor_),
+            status=422,
+            run_payload=text,
+            run_error=error,
+        )
+    target = execution_url(execution.id)
+    if is_fragment_request():
+        response = Response(status=200)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, 303)
