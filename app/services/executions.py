@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from app.engine.errors import TemplateError
 from app.engine.runner import Send, next_enabled
@@ -242,8 +242,13 @@ class ExecutionFilter:
 
 
 def select_executions(owner_id: int, where: ExecutionFilter) -> Select[Execution]:
-    """The user's executions matching `where` (unordered: the caller pages them)."""
-    stmt = select(Execution).where(Execution.user_id == owner_id)
+    """The user's executions matching `where` (unordered: the caller pages them). The rows
+    load without their JSON (snapshot, trigger data): a list shows neither."""
+    stmt = (
+        select(Execution)
+        .where(Execution.user_id == owner_id)
+        .options(defer(Execution.snapshot), defer(Execution.trigger_data))
+    )
     if where.workflow_id is not None:
         stmt = stmt.where(Execution.workflow_id == where.workflow_id)
     if where.statuses:
