@@ -70,4 +70,8 @@ class Heartbeat:
                 with self.engine.begin() as connection:
                     connection.execute(_extend, {"ids": ids, "lease": utcnow() + self.lease})
             except Exception:  # the database is away: recovery decides after the lease
-                log.warning("could not extend the leases of %d executions", len(ids))
+                log.warning(
+                    "could not extend the leases of %d executions",
+                    len(ids),
+                    extra={"execution_ids": ids},
+                )
