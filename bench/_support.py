@@ -118,7 +118,7 @@ def spawn(
 
 def stop(process: subprocess.Popen[str]) -> None:
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
+        os.kill(process.pid, signal.SIGTERM)  # the main process: it stops its children
     try:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:

@@ -148,8 +148,10 @@ class Engine:
         return process
 
     def stop_worker(self, worker: subprocess.Popen[str]) -> None:
-        """SIGTERM: Dramatiq finishes in-flight messages, then exits."""
-        os.killpg(worker.pid, signal.SIGTERM)
+        """SIGTERM to the main process (as `docker stop` does): Dramatiq finishes in-flight
+        messages, then exits. Not to the whole group: Dramatiq's worker processes take a second
+        SIGTERM (the one their parent forwards) as "kill now"."""
+        os.kill(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)
         _reap(worker, self.pumps[worker.pid])
         self.workers.remove(worker)
@@ -179,7 +181,7 @@ class Engine:
     def close(self) -> None:
         for process in self.processes:
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
+                os.kill(process.pid, signal.SIGTERM)
         for process in self.processes:
             try:
                 process.wait(timeout=15)

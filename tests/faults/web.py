@@ -47,7 +47,7 @@ class Web:
     def stop(self) -> None:
         """SIGTERM the master: it stops accepting and lets requests in flight finish."""
         assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGTERM)
+        os.kill(self.process.pid, signal.SIGTERM)
         self.process.wait(timeout=60)
 
 
