@@ -26,7 +26,7 @@ from sqlalchemy import create_engine
 from app.models import Base
 from tests.conftest import create_database, drop_database
 from tests.engine_harness import Engine
-from tests.faults.web import _send, request, start_web
+from tests.faults.web import request, send_json, start_web
 from tests.hooks_support import make_hook
 from tests.redis_server import RedisServer
 
@@ -52,7 +52,7 @@ def _flood(port: int, path: str, flooders: int, stop: Any, counts: Any) -> None:
     def hammer() -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         while not stop.is_set():
-            status, _ = _send(connection, "POST", path, {"id": 0}, None)
+            status, _ = send_json(connection, "POST", path, {"id": 0}, None)
             with counts.get_lock():
                 counts[1 if status == 429 else 0] += 1
         connection.close()

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import Execution
 from tests.engine_harness import FINAL, Engine
 from tests.faults.support import wait_until
-from tests.faults.web import Ids, Sender, Tally, _send, request, send_all, start_web
+from tests.faults.web import Ids, Sender, Tally, request, send_all, send_json, start_web
 from tests.hooks_support import Hook, make_hook
 
 NOOP = [
@@ -130,7 +130,7 @@ def test_a_flood_on_one_users_webhook_is_refused_while_another_user_is_served(
     def flood() -> None:
         connection = http.client.HTTPConnection("127.0.0.1", web.port, timeout=30)
         while not stop.is_set():
-            status, _ = _send(connection, "POST", flooded.url, {"id": "x"}, None)
+            status, _ = send_json(connection, "POST", flooded.url, {"id": "x"}, None)
             with lock:
                 answers.append((status, ""))
         connection.close()

@@ -71,12 +71,12 @@ def request(
 ) -> tuple[int, dict[str, Any]]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
-        return _send(connection, method, path, body, headers)
+        return send_json(connection, method, path, body, headers)
     finally:
         connection.close()
 
 
-def _send(
+def send_json(
     connection: http.client.HTTPConnection,
     method: str,
     path: str,
@@ -127,7 +127,7 @@ class Sender(threading.Thread):
         headers = {"X-Delivery-Id": delivery}
         while True:
             try:
-                status, body = _send(connection, "POST", self.path, {"id": delivery}, headers)
+                status, body = send_json(connection, "POST", self.path, {"id": delivery}, headers)
             except (OSError, http.client.HTTPException):
                 connection.close()
                 connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
