@@ -204,17 +204,36 @@ def _wait_http(port: int, timeout: float = 60) -> None:
     raise RuntimeError("gunicorn never answered")
 
 
-def _finished(session: Any, workflow_id: int, since_id: int) -> tuple[int, int, datetime | None]:
-    """(executions, completed ones, last finish) of a workflow's executions after `since_id`."""
-    rows = session.execute(
+def _finished(session: Any, workflow_id: int, since_id: int) -> tuple[int, int, int, float]:
+    """(executions, completed, final, last finish as a timestamp) of a workflow's executions
+    after `since_id`, read in one statement."""
+    final = ("completed", "failed", "cancelled")
+    row = session.execute(
         select(
             func.count(),
             func.count().filter(Execution.status == "completed"),
+            func.count().filter(Execution.status.in_(final)),
             func.max(Execution.finished_at),
         ).where(Execution.workflow_id == workflow_id, Execution.id > since_id)
     ).one()
     session.rollback()
-    return int(rows[0]), int(rows[1]), rows[2]
+    last = (row[3] or datetime.now(UTC)).timestamp()
+    return int(row[0]), int(row[1]), int(row[2]), last
+
+
+def _not_completed(session: Any, workflow_id: int, since_id: int) -> list[str]:
+    """What went wrong with executions that did not complete (for the report)."""
+    rows = session.execute(
+        select(Execution.id, Execution.status, Execution.error)
+        .where(
+            Execution.workflow_id == workflow_id,
+            Execution.id > since_id,
+            Execution.status != "completed",
+        )
+        .limit(5)
+    ).all()
+    session.rollback()
+    return [f"execution {row.id} {row.status}: {row.error}" for row in rows]
 
 
 def _last_id(session: Any) -> int:
@@ -223,22 +242,14 @@ def _last_id(session: Any) -> int:
     return int(value)
 
 
-def _drain(session: Any, workflow_id: int, since_id: int, expected: int) -> tuple[int, float]:
-    """Wait until `expected` executions are final; (completed, seconds since the epoch of the
-    last finish)."""
+def _drain(session: Any, workflow_id: int, since_id: int, expected: int) -> tuple[int, int, float]:
+    """Wait until `expected` executions exist and all are final: (executions, completed, last
+    finish as a timestamp)."""
     deadline = time.monotonic() + 600
     while True:
-        total, completed, last = _finished(session, workflow_id, since_id)
-        final = session.scalar(
-            select(func.count()).where(
-                Execution.workflow_id == workflow_id,
-                Execution.id > since_id,
-                Execution.status.in_(("completed", "failed", "cancelled")),
-            )
-        )
-        session.rollback()
+        total, completed, final, last = _finished(session, workflow_id, since_id)
         if (total >= expected and final == total) or time.monotonic() > deadline:
-            return completed, (last or datetime.now(UTC)).timestamp()
+            return total, completed, last
         time.sleep(0.05)
 
 
@@ -269,7 +280,13 @@ def _setup(app: Any) -> tuple[int, str, int, str]:
 
 def _cpu_line(phase: Phase, executions: int) -> str:
     per = {k: v * 1000 / max(1, executions) for k, v in phase.cpu.items()}
-    return "CPU per execution: " + ", ".join(f"{k} {v:.2f} ms" for k, v in per.items())
+    server = sum(v for k, v in per.items() if k != "client")
+    ceiling = (os.cpu_count() or 1) * 1000 / server if server > 0 else 0.0
+    parts = ", ".join(f"{k} {v:.2f} ms" for k, v in per.items())
+    return (
+        f"CPU per execution: {parts}; server side {server:.2f} ms, i.e. at most "
+        f"{ceiling:.0f} executions/s with every CPU of this machine"
+    )
 
 
 def main() -> None:
@@ -324,9 +341,9 @@ def main() -> None:
                 for concurrency, count in ((8, args.requests_c8), (32, args.requests)):
                     before, cpu = _last_id(session), meters.read()
                     phase = run_phase(port, immediate_path, "immediate", concurrency, count)
-                    completed, last_finish = _drain(session, immediate_id, before, count)
-                    total, _, _ = _finished(session, immediate_id, before)
+                    total, completed, last_finish = _drain(session, immediate_id, before, count)
                     phase.cpu = meters.since(cpu)
+                    phase.errors += _not_completed(session, immediate_id, before)
                     phases.append((phase, completed, total, last_finish - phase.started))
                 waits = []
                 for concurrency in (8, 32):
