@@ -12,6 +12,7 @@ from app.web import (  # noqa: E402,F401  (routes register on bp)
     editor,
     editor_run,
     editor_steps,
+    editor_webhook,
     execution_actions,
     execution_display,
     executions,

@@ -32,7 +32,7 @@ from app.web.editor_support import (
     service_errors,
     with_events,
 )
-from app.web.editor_view import Editor
+from app.web.editor_view import Editor, webhook_of
 from app.web.rendering import is_fragment_request, render
 
 PAGE = "workflows/editor.html"
@@ -51,6 +51,8 @@ def page(
         "run_payload": pretty(_saved_sample(editor_.workflow)),
         "run_error": "",
         "toolbar_status": "",
+        "webhook": webhook_of(editor_.workflow),
+        "webhook_status": "",
     }
     context.update(extra)
     return render(PAGE, fragment, status=status, **context)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+from flask import url_for
 
 from app.crypto import SecretBox
 from app.engine import registry
 from app.models import Workflow
+from app.models.base import utcnow
 from app.services import drafts
 from app.services.step_checks import step_issues
 
@@ -176,4 +180,34 @@ def build(
         trigger=_trigger_card(draft.trigger),
         steps=[step_card(draft, i, secrets) for i in range(len(draft.steps))],
         selected=selected,
+    )
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """What the section shows for a workflow's saved webhook trigger."""
+
+    saved: bool  # the saved trigger is a webhook (a draft-only one has no URL yet)
+    url: str | None
+    test_url: str | None
+    listening_until: datetime | None
+    captured: str | None  # the saved trigger's sample data (a captured request), as JSON
+
+
+def webhook_of(workflow: Workflow) -> Webhook:
+    """The webhook section of the trigger panel, from the saved trigger."""
+    trigger = workflow.trigger
+    if trigger is None or trigger.type != "webhook":
+        return Webhook(False, None, None, None, None)
+    token = trigger.webhook_token
+    until_text = (trigger.state or {}).get("listen_until")
+    until = datetime.fromisoformat(until_text) if isinstance(until_text, str) else None
+    return Webhook(
+        saved=True,
+        url=url_for("hooks.hook_receive", token=token, _external=True) if token else None,
+        test_url=url_for("hooks.hook_test", token=token, _external=True) if token else None,
+        listening_until=until if until and until > utcnow() else None,
+        captured=json.dumps(trigger.sample_data, indent=2, ensure_ascii=False)
+        if trigger.sample_data
+        else None,
     )

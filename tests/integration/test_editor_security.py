@@ -21,6 +21,7 @@ EDITOR_MODULES = (
     "app.web.editor",
     "app.web.editor_run",
     "app.web.editor_steps",
+    "app.web.editor_webhook",
 )
 
 
@@ -73,6 +74,12 @@ def test_the_editor_serves_every_region_and_change(app: Flask) -> None:
         "web.step_duplicate",
         "web.step_delete",
         "web.step_enable",
+        "web.workflow_run_form",
+        "web.webhook_show",
+        "web.webhook_url_create",
+        "web.webhook_url_rotate",
+        "web.webhook_listen",
+        "web.webhook_sample_use",
     } <= endpoints
 
 
