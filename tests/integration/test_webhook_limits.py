@@ -3,15 +3,19 @@ deep queue refuses new deliveries (back-pressure) instead of building a silent b
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import dramatiq
 import pytest
+import redis
 from flask import Flask
 
 from app import create_app
 from app.services.admission import Admission
+from app.services.errors import TooManyRequests
 from app.tasks import queue_depth
+from tests.engine_harness import REDIS_URL
 from tests.hooks_support import close_app, executions_of, make_hook, wait_final
 
 
@@ -74,3 +78,44 @@ def test_a_full_queue_refuses_new_deliveries_with_retry_after(idle_app: Flask) -
     assert answers[3].headers["Retry-After"] == "2"
     assert queue_depth() == 3
     assert len(executions_of(idle_app, hook.workflow_id)) == 3
+
+
+def test_with_redis_the_limit_is_shared_by_every_web_process() -> None:
+    # Given two web processes' admission checks counting in one Redis (a namespace of ours)
+    namespace = f"stepline-test-{uuid.uuid4().hex[:10]}"
+    settings = {
+        "WEBHOOK_RATE_LIMIT": "3/minute",
+        "MAX_QUEUE_DEPTH": 1000,
+        "REDIS_URL": REDIS_URL,
+        "QUEUE_PREFIX": namespace,
+    }
+    first, second = Admission(settings, lambda: 0), Admission(settings, lambda: 0)
+    try:
+        # When one webhook is hit twice through each
+        first.check_rate("hook-1")
+        second.check_rate("hook-1")
+        first.check_rate("hook-1")
+        with pytest.raises(TooManyRequests) as refused:
+            second.check_rate("hook-1")
+
+        # Then the fourth hit is refused wherever it lands; another webhook is unaffected
+        assert 1 <= refused.value.retry_after <= 60
+        second.check_rate("hook-2")
+    finally:
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(match=f"{namespace}:*"))
+        assert keys  # the counters lived under our namespace only
+        client.delete(*keys)
+
+
+def test_an_unreachable_counter_store_lets_deliveries_through() -> None:
+    settings = {
+        "WEBHOOK_RATE_LIMIT": "1/minute",
+        "MAX_QUEUE_DEPTH": 1000,
+        "REDIS_URL": "redis://127.0.0.1:9/0",
+        "QUEUE_PREFIX": "stepline-test-unreachable",
+    }
+    admission = Admission(settings, lambda: 0)
+
+    for _ in range(3):
+        admission.check_rate("hook")  # logged, not refused: an outage never drops webhooks
