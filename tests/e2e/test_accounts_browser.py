@@ -46,6 +46,7 @@ def test_register_login_workflows_logout(
 
     # Then they are back on their workflows, and htmx loaded from our own static files
     expect(page.get_by_role("heading", name="Workflows", exact=True)).to_be_visible()
-    assert page.evaluate("typeof htmx !== 'undefined' && htmx.version") == "2.0.11"
+    page.wait_for_function("typeof htmx !== 'undefined'")  # a deferred script
+    assert page.evaluate("htmx.version") == "2.0.11"
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_text("You are logged out.")).to_be_visible()
