@@ -223,6 +223,7 @@ def test_requests_without_a_token_are_limited_per_address(client: FlaskClient) -
 def test_the_rate_limit_counts_in_redis_when_configured(app_config: dict[str, object]) -> None:
     # Given two app processes counting in one Redis (as gunicorn workers do)
     app_config["RATELIMIT_STORAGE_URI"] = REDIS_URL
+    app_config["EMBEDDED_WORKER"] = False  # no worker threads outliving the test
     first = create_app(app_config)
     second = create_app(app_config)
     prefix = str(app_config["QUEUE_PREFIX"])
