@@ -95,7 +95,7 @@ def test_a_new_user_builds_tests_saves_and_runs_a_workflow(
     page.get_by_role("button", name="Insert data into Fields").click()
     page.locator('#picker [data-insert="{{ trigger.customer }}"]').click()
     fields.press("End")
-    fields.type("}")
+    fields.press_sequentially("}")
     # (in a JSON field, outside a string, the picker inserts a JSON string)
     expect(fields).to_have_value('{"who": "{{ trigger.customer }}"}')
     apply_panel(page)
