@@ -312,3 +312,17 @@ class Renderer:
             return
         if size > self.limits.max_output:
             raise TemplateError(f"{where}: the value is over {self.limits.max_output} characters")
+
+
+def template_at(config: Any, loc: Sequence[int | str]) -> bool:
+    """True when the value at `loc` in `config` (or a string above it) is a template: its
+    final value is only known once rendered, so model validation of that field waits."""
+    value = config
+    for part in loc:
+        if isinstance(value, str):
+            break
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return isinstance(value, str) and has_template(value)

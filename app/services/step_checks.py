@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from app.crypto import DecryptionError, SecretBox
 from app.engine import registry
-from app.engine.templating import Renderer, has_template
+from app.engine.templating import Renderer, has_template, template_at
 from app.services.errors import ValidationFailed
 
 _renderer = Renderer()
@@ -23,19 +23,6 @@ _renderer = Renderer()
 _REFERENCE = re.compile(
     r"\bsteps\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*['\"]([^'\"]+)['\"]\s*\])"
 )
-
-
-def _templated(config: Any, loc: Sequence[int | str]) -> bool:
-    """True when the value at `loc` (or a container above it) is a template string."""
-    value = config
-    for part in loc:
-        if isinstance(value, str):
-            break
-        try:
-            value = value[part]
-        except (KeyError, IndexError, TypeError):
-            return False
-    return isinstance(value, str) and has_template(value)
 
 
 def config_problems(
@@ -54,7 +41,7 @@ def config_problems(
         registry.actions().get(type_).validate_config(plain)
     except ValidationError as exc:
         for error in exc.errors():
-            if _templated(plain, error["loc"]):
+            if template_at(plain, error["loc"]):
                 continue  # checked after rendering, when the template has a value
             path = ".".join([f"{where}.config", *(str(p) for p in error["loc"])])
             problems.append(ValidationFailed(error["msg"], field=path))

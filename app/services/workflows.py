@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -14,7 +13,7 @@ from app.crypto import DecryptionError, SecretBox
 from app.engine import registry
 from app.engine.retry import RetrySettings
 from app.engine.runner import REDACTED
-from app.engine.templating import Renderer, has_template
+from app.engine.templating import Renderer, template_at
 from app.models import Action, Trigger, Workflow, WorkflowVersion
 from app.models.base import utcnow
 from app.services import connections
@@ -36,23 +35,10 @@ def get_workflow(session: Session, workflow_id: int, owner_id: int) -> Workflow:
     return workflow
 
 
-def _templated(config: Any, loc: Sequence[int | str]) -> bool:
-    """True when the value at `loc` (or a container above it) is a template string."""
-    value = config
-    for part in loc:
-        if isinstance(value, str):
-            break
-        try:
-            value = value[part]
-        except (KeyError, IndexError, TypeError):
-            return False
-    return isinstance(value, str) and has_template(value)
-
-
 def _pydantic_problem(exc: ValidationError, where: str, config: Any) -> ValidationFailed | None:
     for error in exc.errors():
         loc = error["loc"]
-        if _templated(config, loc):
+        if template_at(config, loc):
             continue  # checked after rendering, when the template has a value
         path = ".".join([where, *(str(p) for p in loc)])
         return ValidationFailed(error["msg"], field=path)
