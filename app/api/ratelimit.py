@@ -51,5 +51,10 @@ def init_app(app: Flask, bp: Blueprint) -> Limiter:
     )
     limiter.shared_limit(_api_limit, scope="api")(bp)
     limiter.init_app(app)
+    # Only the API has limits here (webhooks count theirs in app/services/admission): its
+    # check runs before the API's requests alone (first, before authentication, so that
+    # unauthenticated floods are limited too), not on every page and webhook delivery.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
+    app.before_request_funcs.setdefault(bp.name, []).insert(0, limiter._check_request_limit)
     app.extensions["api_limiter"] = limiter
     return limiter

@@ -7,7 +7,6 @@ from typing import Any
 from flask import Response, current_app, jsonify, request
 from sqlalchemy.orm import Session
 
-from app.extensions import db
 from app.hooks import bp
 from app.hooks.errors import json_error
 from app.models.base import utcnow
@@ -33,9 +32,11 @@ def _admission() -> Admission:
 
 
 def _session() -> Session:
-    """A session of its own: objects stay loaded after the commit (no reload query on the
-    hot path), and it is closed, its transaction rolled back, whatever happens."""
-    return Session(db.engine, expire_on_commit=False)
+    """A session of its own on the runtime's engine (no pre-ping round trip on checkout: a
+    connection found dead fails the request with 503, which senders retry, and the pool drops
+    its connections); objects stay loaded after the commit (no reload query on the hot path),
+    and it is closed, its transaction rolled back, whatever happens."""
+    return Session(_runtime().engine, expire_on_commit=False)
 
 
 def _headers() -> dict[str, str]:

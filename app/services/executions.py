@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import Select, insert, select, text, update
 from sqlalchemy.orm import Session, defer
 
 from app.engine.errors import TemplateError
@@ -54,6 +54,69 @@ def _check_size(data: Mapping[str, Any], settings: Mapping[str, Any]) -> None:
         raise PayloadTooLarge(f"The trigger data is {size} bytes, over the cap of {limit} bytes.")
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """A new execution as rows: its columns, and its steps' columns (without the id)."""
+
+    values: dict[str, Any]
+    steps: list[dict[str, Any]]
+    first: int  # the position the run starts at
+    done: bool  # nothing to run (every step reused or disabled)
+
+
+def _plan(
+    workflow: Workflow,
+    data: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    trigger_type: str | None,
+    rerun_of: Execution | None,
+    reuse_outputs: Mapping[str, Any] | None,
+) -> _Plan:
+    _check_size(data, settings)
+    frozen = workflow_snapshot(workflow)
+    actions = frozen["actions"]
+    reuse = dict(reuse_outputs or {})
+    now = utcnow()
+    lease = timedelta(seconds=float(settings["EXECUTION_LEASE_SECONDS"]))
+    first = next_enabled(actions, -1)
+    while first < len(actions) and actions[first]["key"] in reuse:
+        first = next_enabled(actions, first)
+    done = first >= len(actions)
+    values = {
+        "workflow_id": workflow.id,
+        "user_id": workflow.user_id,
+        "status": "completed" if done else "pending",
+        "trigger_type": trigger_type or frozen["trigger"]["type"],
+        "trigger_data": dict(data),
+        "snapshot": frozen,
+        "workflow_version": workflow.version,
+        "position": first,
+        "run_key": _run_key(workflow, data, {"execution": {}, "workflow": frozen["workflow"]}),
+        "rerun_of_id": rerun_of.id if rerun_of else None,
+        "created_at": now,
+        "updated_at": now,
+        "started_at": now if done else None,
+        "finished_at": now if done else None,
+        "lease_expires_at": None if done else now + lease,
+    }
+    steps = []
+    for position, action in enumerate(actions):
+        reused = position < first and action["key"] in reuse
+        status = "completed" if reused else "pending"
+        if not action.get("enabled", True) or (position < first and not reused):
+            status = "skipped"
+        steps.append(
+            {
+                "position": position,
+                "action_key": action["key"],
+                "action_type": action["type"],
+                "status": status,
+                "output": reuse.get(action["key"]) if reused else None,
+            }
+        )
+    return _Plan(values, steps, first, done)
+
+
 def start(
     session: Session,
     workflow: Workflow,
@@ -72,62 +135,83 @@ def start(
     `record` runs once the execution has its id, before the commit: what it adds to the session
     (a webhook's idempotency key, a schedule's fired slot) commits with the execution or not at all.
     """
-    _check_size(data, settings)
-    frozen = workflow_snapshot(workflow)
-    actions = frozen["actions"]
-    reuse = dict(reuse_outputs or {})
-    now = utcnow()
-    lease = timedelta(seconds=float(settings["EXECUTION_LEASE_SECONDS"]))
-    first = next_enabled(actions, -1)
-    while first < len(actions) and actions[first]["key"] in reuse:
-        first = next_enabled(actions, first)
-    done = first >= len(actions)
-    execution = Execution(
-        workflow_id=workflow.id,
-        user_id=workflow.user_id,
-        status="completed" if done else "pending",
-        trigger_type=trigger_type or frozen["trigger"]["type"],
-        trigger_data=dict(data),
-        snapshot=frozen,
-        workflow_version=workflow.version,
-        position=first,
-        run_key=_run_key(workflow, data, {"execution": {}, "workflow": frozen["workflow"]}),
-        rerun_of_id=rerun_of.id if rerun_of else None,
-        created_at=now,
-        updated_at=now,
-        started_at=now if done else None,
-        finished_at=now if done else None,
-        lease_expires_at=None if done else now + lease,
-    )
+    plan = _plan(workflow, data, settings, trigger_type, rerun_of, reuse_outputs)
+    execution = Execution(**plan.values)
     session.add(execution)
     session.flush()
     execution_id = execution.id  # read before the commit expires it: no reload to send
-    rows = []
-    for position, action in enumerate(actions):
-        reused = position < first and action["key"] in reuse
-        status = "completed" if reused else "pending"
-        if not action.get("enabled", True) or (position < first and not reused):
-            status = "skipped"
-        rows.append(
-            {
-                "execution_id": execution_id,
-                "position": position,
-                "action_key": action["key"],
-                "action_type": action["type"],
-                "status": status,
-                "attempts": 0,
-                "output": reuse.get(action["key"]) if reused else None,
-                "attempt_log": [],
-            }
-        )
-    if rows:
+    if plan.steps:
+        rows = [
+            {**step, "execution_id": execution_id, "attempts": 0, "attempt_log": []}
+            for step in plan.steps
+        ]
         session.execute(insert(ExecutionStep), rows)
     if record is not None:
         record(session, execution)
     session.commit()
-    if not done:
-        send(execution_id, first, 1, 0.0)
+    if not plan.done:
+        send(execution_id, plan.first, 1, 0.0)
     return execution
+
+
+# The execution and its steps in one statement (PostgreSQL): no ORM unit of work, one round
+# trip. JSON travels as text, serialized once here.
+_INSERT_PG = text(
+    """
+    WITH e AS (
+        INSERT INTO executions (
+            workflow_id, user_id, status, trigger_type, trigger_data, snapshot,
+            workflow_version, position, run_key, rerun_of_id, created_at, updated_at,
+            started_at, finished_at, lease_expires_at
+        ) VALUES (
+            :workflow_id, :user_id, :status, :trigger_type, CAST(:trigger_data AS jsonb),
+            CAST(:snapshot AS jsonb), :workflow_version, :position, :run_key, :rerun_of_id,
+            :created_at, :updated_at, :started_at, :finished_at, :lease_expires_at
+        ) RETURNING id
+    ), s AS (
+        INSERT INTO execution_steps (
+            execution_id, position, action_key, action_type, status, attempts, output,
+            attempt_log
+        )
+        SELECT e.id, x.position, x.action_key, x.action_type, x.status, 0, x.output,
+            '[]'::jsonb
+        FROM e, jsonb_to_recordset(CAST(:steps AS jsonb)) AS x(
+            position integer, action_key text, action_type text, status text, output jsonb
+        )
+    )
+    SELECT id FROM e
+    """
+)
+
+
+def start_id(
+    session: Session,
+    workflow: Workflow,
+    data: Mapping[str, Any],
+    *,
+    send: Send,
+    settings: Mapping[str, Any],
+    trigger_type: str,
+) -> int:
+    """`start` for ingress, where only the new execution's id is needed: on PostgreSQL one
+    statement stores the execution with its steps, and no ORM object is built."""
+    if session.get_bind().dialect.name != "postgresql":
+        execution = start(
+            session, workflow, data, send=send, settings=settings, trigger_type=trigger_type
+        )
+        return execution.id
+    plan = _plan(workflow, data, settings, trigger_type, None, None)
+    values = {
+        **plan.values,
+        "trigger_data": json.dumps(plan.values["trigger_data"]),
+        "snapshot": json.dumps(plan.values["snapshot"]),
+        "steps": json.dumps(plan.steps),
+    }
+    execution_id = int(session.execute(_INSERT_PG, values).scalar_one())
+    session.commit()
+    if not plan.done:
+        send(execution_id, plan.first, 1, 0.0)
+    return execution_id
 
 
 def cancel(session: Session, execution: Execution) -> Execution:

@@ -130,6 +130,11 @@ def receive(
         window = timedelta(seconds=config.idempotency_window_seconds)
         record = deliveries.recorder(target.trigger_id, key, request.received_at, window)
     workflow = webhook_lookup.definitions.get(session, target)
+    if record is None:
+        execution_id = executions.start_id(
+            session, workflow, data, send=tolerant(send), settings=settings, trigger_type="webhook"
+        )
+        return _receipt(execution_id, False, config)
     try:
         execution = executions.start(
             session,

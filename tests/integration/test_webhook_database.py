@@ -68,11 +68,10 @@ def test_a_commit_that_fails_is_503_and_stores_nothing(app: Flask) -> None:
     client = app.test_client()
 
     def fail_inserts(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO EXECUTIONS"):
+        if "INSERT INTO EXECUTIONS" in statement.upper():
             raise OperationalError(statement, None, ConnectionError("connection lost"))
 
-    with app.app_context():
-        engine = db.engine
+    engine = app.extensions["stepline.background"].runtime.engine  # the one ingress writes with
     event.listen(engine, "before_cursor_execute", fail_inserts)
     try:
         # When a delivery arrives
