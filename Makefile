@@ -10,8 +10,9 @@ run: setup
 	$(BIN)/flask db upgrade
 	$(BIN)/flask run --host 127.0.0.1 --port 5000 --no-reload
 
+# Tests run in one process per CPU (pytest-xdist); each worker owns its databases and ports.
 test: setup chromium docker-compose lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto --dist worksteal $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -10,17 +10,19 @@ from flask import Flask
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Assemble the app: settings, extensions, blueprints, CLI commands, the engine runtime."""
-    from app import broker, cli, errors, logs, runtime, security
+    from app import cli, errors, logs, runtime, security
     from app import config as settings
     from app.api import bp as api_bp
     from app.background import Background
     from app.extensions import csrf, db, htmx, login, migrate
     from app.hooks import bp as hooks_bp
     from app.ops import bp as ops_bp
+    from app.template_cache import templates
     from app.web import bp as web_bp
     from app.web import google_oauth
 
     app = Flask(__name__, instance_relative_config=True, static_folder="../static")
+    app.jinja_options = {**app.jinja_options, "bytecode_cache": templates}
     app.config.from_mapping(settings.load(app.instance_path, config))
     logs.configure(app.config)
 
@@ -41,16 +43,36 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     # The engine: a broker for this app's settings, a runtime on the app's database engine,
     # and (embedded default) worker and scheduler threads, started on the first request.
-    redis_url, namespace = app.config["REDIS_URL"], app.config["QUEUE_PREFIX"]
-    import dramatiq
-
-    if not broker.matches(dramatiq.get_broker(), redis_url, namespace):
-        broker.install(redis_url, namespace)
+    _install_broker(app)
     with app.app_context():
         engine = db.engine if db.engine.dialect.name == "sqlite" else None
     rt = runtime.install(runtime.build(app.config, engine or runtime.engine_for(app.config)))
-    background = Background(rt, worker_threads=int(app.config["WORKER_THREADS"]))
+    background = Background(
+        rt,
+        worker_threads=int(app.config["WORKER_THREADS"]),
+        poll_ms=int(app.config["WORKER_POLL_MS"]),
+    )
     app.extensions["stepline.background"] = background
     if app.config["EMBEDDED_WORKER"]:
         app.before_request(background.start)
     return app
+
+
+def _install_broker(app: Flask) -> None:
+    """Make the process's Dramatiq broker the one this app's settings name."""
+    import dramatiq
+
+    from app import broker
+
+    redis_url, namespace = app.config["REDIS_URL"], app.config["QUEUE_PREFIX"]
+    if not broker.matches(dramatiq.get_broker(), redis_url, namespace):
+        broker.install(redis_url, namespace)
+
+
+def activate(app: Flask) -> None:
+    """Make `app`'s broker and engine runtime the process's current ones again (after another
+    app was built in the same process, as tests do)."""
+    from app import runtime
+
+    _install_broker(app)
+    runtime.install(app.extensions["stepline.background"].runtime)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+import weakref
 from dataclasses import dataclass, field
 
 import dramatiq
@@ -19,6 +20,10 @@ from app.tasks import send_step
 
 log = logging.getLogger(__name__)
 
+# Brokers whose process_boot signal was sent: its middleware (TimeLimit's timer thread) boots
+# once per process, however many times an app's worker starts and stops on that broker.
+_booted: weakref.WeakSet[dramatiq.Broker] = weakref.WeakSet()
+
 
 @dataclass
 class Background:
@@ -26,6 +31,7 @@ class Background:
 
     runtime: runtimes.Runtime
     worker_threads: int
+    poll_ms: int = 100
     worker: dramatiq.Worker | None = None
     scheduler: Scheduler | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -43,9 +49,11 @@ class Background:
             if self.worker is not None:
                 return
             broker = dramatiq.get_broker()
-            broker.emit_after("process_boot")
+            if broker not in _booted:
+                broker.emit_after("process_boot")
+                _booted.add(broker)
             self.worker = dramatiq.Worker(
-                broker, worker_threads=self.worker_threads, worker_timeout=100
+                broker, worker_threads=self.worker_threads, worker_timeout=self.poll_ms
             )
             self.worker.start()
             settings = self.runtime.settings
@@ -71,5 +79,13 @@ class Background:
             if self._thread is not None:
                 self._thread.join(timeout=10)
             self.worker.stop(timeout=10_000)
+            _forget(self.worker)
             self.worker = None
             atexit.unregister(self.stop)
+
+
+def _forget(worker: dramatiq.Worker) -> None:
+    """Drop the middleware a stopped worker left on its broker (Dramatiq adds one per Worker
+    and never removes it), so that a broker outliving several workers does not collect them."""
+    broker = worker.broker
+    broker.middleware = [m for m in broker.middleware if getattr(m, "worker", None) is not worker]

@@ -6,7 +6,7 @@ import getpass
 from datetime import timedelta
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from app.services import accounts
@@ -24,7 +24,13 @@ def create_user(email: str, name: str, password: str | None) -> None:
     if password is None:
         password = getpass.getpass("Password: ")
     try:
-        user = accounts.register(db.session(), email=email, name=name, password=password)
+        user = accounts.register(
+            db.session(),
+            email=email,
+            name=name,
+            password=password,
+            hash_method=current_app.config["PASSWORD_HASH_METHOD"],
+        )
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"created user {user.id} <{user.email}>")

@@ -59,11 +59,16 @@ DEFAULTS: dict[str, Any] = {
     # Run Dramatiq worker threads inside the web process (the embedded default).
     "EMBEDDED_WORKER": True,
     "WORKER_THREADS": 4,
+    # Milliseconds an idle embedded worker thread waits for a message before it looks again
+    # (and at most how long stopping it takes).
+    "WORKER_POLL_MS": 100,
     # An execution that has made no progress for this long is re-sent by recovery.
     "EXECUTION_LEASE_SECONDS": 60,
     # Trigger data and each step output are capped to this many bytes of JSON.
     "MAX_PAYLOAD_BYTES": 1024 * 1024,
     "RETENTION_DAYS": 30,
+    # How passwords are hashed, in werkzeug's notation ("scrypt" = n 2**15, r 8, p 1).
+    "PASSWORD_HASH_METHOD": "scrypt",
     # Seconds between scheduler passes, and between recovery passes inside them.
     "SCHEDULER_INTERVAL": 1.0,
     "RECOVERY_INTERVAL": 5.0,

@@ -12,7 +12,7 @@ from werkzeug.test import TestResponse
 
 from app.extensions import db
 from app.services import accounts, tokens
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, TEST_PASSWORD_HASH
 
 FINAL = ("completed", "failed", "cancelled")
 
@@ -22,7 +22,7 @@ def issue_token(app: Flask, email: str = "alice@example.com", name: str = "scrip
     with app.app_context():
         session = db.session()
         user = accounts.find_by_email(session, email) or accounts.register(
-            session, email=email, password=PASSWORD
+            session, email=email, password=PASSWORD, hash_method=TEST_PASSWORD_HASH
         )
         return tokens.create_token(session, user, name).secret
 

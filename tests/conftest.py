@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -15,7 +16,7 @@ from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app import create_app
+from app import activate, create_app
 from app.config import ENV_VARS
 from app.extensions import db
 from app.models import Base
@@ -23,6 +24,9 @@ from app.models import Base
 PG_ADMIN_URL = os.environ.get("STEPLINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["sqlite", "postgresql"]
 PASSWORD = "correct horse battery"
+# scrypt with a small work factor: the suite registers hundreds of users (the default costs
+# ~130 ms of CPU each); tests/unit covers the default parameters.
+TEST_PASSWORD_HASH = "scrypt:1024:8:1"
 
 
 def _pg_admin() -> psycopg.Connection:
@@ -58,6 +62,8 @@ def base_config(database_url: str) -> dict[str, object]:
         "SECRET_KEY": "test-secret-key",
         "SECRET_KEYS": Fernet.generate_key().decode(),
         "QUEUE_PREFIX": f"stepline-test-{uuid.uuid4().hex[:8]}",
+        "PASSWORD_HASH_METHOD": TEST_PASSWORD_HASH,
+        "WORKER_POLL_MS": 10,  # each test stops its app's worker threads: let that be quick
     }
 
 
@@ -96,20 +102,59 @@ def empty_database(app: Flask) -> None:
         db.engine.dispose()
 
 
+# Settings that base_config draws at random, drawn once for this test process's `app_config`:
+# equal settings let tests share a built app (below).
+_RUN_SECRETS = {
+    "SECRET_KEYS": Fernet.generate_key().decode(),
+    "QUEUE_PREFIX": f"stepline-test-{uuid.uuid4().hex[:8]}",
+}
+
+
 @pytest.fixture
 def app_config(database_url: str) -> dict[str, object]:
     """Settings for the test's app; tests may change them before asking for `app`."""
-    return base_config(database_url)
+    return {**base_config(database_url), **_RUN_SECRETS}
 
 
-@pytest.fixture
-def app(app_config: dict[str, object]) -> Iterator[Flask]:
-    app = create_app(app_config)
-    yield app
+# Apps built for tests, by their settings. Building one costs ~0.1 s of CPU (mostly werkzeug
+# compiling the URL rules) and most tests ask for the same settings, so a later test with equal
+# settings gets the same app back, as new: its worker threads stopped, its database emptied,
+# its queues and rate-limit counters cleared, its broker and runtime the current ones again.
+_apps: dict[str, Flask] = {}
+
+
+def _settings_key(config: dict[str, object]) -> str:
+    return json.dumps(config, sort_keys=True, default=repr)
+
+
+def _reset(app: Flask) -> None:
+    import dramatiq
+
+    from app.services.admission import Admission
+    from app.tasks import queue_depth
+
     background = app.extensions["stepline.background"]
     background.stop()
     background.runtime.engine.dispose()
     empty_database(app)
+    dramatiq.get_broker().flush_all()  # what a test left queued never reaches the next one
+    app.extensions["stepline.admission"] = Admission(app.config, queue_depth)
+    app.extensions["api_limiter"].reset()
+
+
+@pytest.fixture
+def app(app_config: dict[str, object]) -> Iterator[Flask]:
+    key = _settings_key(app_config)
+    app = _apps.get(key)
+    if app is None:
+        app = _apps[key] = create_app(app_config)
+    else:
+        activate(app)
+    settings = dict(app.config)
+    yield app
+    _reset(app)
+    if dict(app.config) != settings:  # a test changed its app's settings: not reused
+        del _apps[key]
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from app.models import Execution, ExecutionStep, User, Workflow
 from app.services import executions, workflows
 from app.services.specs import WorkflowSpec
 from app.tasks import send_step
+from tests.conftest import TEST_PASSWORD_HASH
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGINS = ROOT / "tests" / "plugins"
@@ -212,7 +213,7 @@ class Engine:
     def user(self, email: str | None = None) -> int:
         with self.app.app_context():
             user = User(email=email or f"{uuid.uuid4().hex[:12]}@example.com", name="")
-            user.set_password("x" * 12)
+            user.set_password("x" * 12, TEST_PASSWORD_HASH)
             db.session.add(user)
             db.session.commit()
             return user.id

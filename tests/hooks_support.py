@@ -16,6 +16,7 @@ from app.extensions import db
 from app.models import Execution, Trigger, User, Workflow
 from app.services import workflows
 from app.services.specs import WorkflowSpec
+from tests.conftest import TEST_PASSWORD_HASH
 
 FINAL = ("completed", "failed", "cancelled")
 ECHO_STEPS: list[dict[str, Any]] = [
@@ -55,7 +56,7 @@ def close_app(app: Flask) -> None:
 def make_user(app: Flask, email: str | None = None) -> int:
     with app.app_context():
         user = User(email=email or f"{uuid.uuid4().hex[:10]}@example.com", name="")
-        user.set_password("x" * 12)
+        user.set_password("x" * 12, TEST_PASSWORD_HASH)
         db.session.add(user)
         db.session.commit()
         return user.id

@@ -10,6 +10,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.models.base import Base, utcnow
 
+PASSWORD_HASH_METHOD = "scrypt"  # werkzeug's notation; settings may name cheaper parameters
+
 
 class User(Base):
     """A person who owns workflows, connections and tokens."""
@@ -30,8 +32,8 @@ class User(Base):
     def get_id(self) -> str:
         return str(self.id)
 
-    def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password, method="scrypt")
+    def set_password(self, password: str, method: str = PASSWORD_HASH_METHOD) -> None:
+        self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

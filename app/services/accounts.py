@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.models import User
+from app.models.users import PASSWORD_HASH_METHOD
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -31,8 +32,16 @@ def find_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
-def register(session: Session, *, email: str, password: str, name: str = "") -> User:
-    """Create a user with a scrypt password hash; refuses a taken email or short password."""
+def register(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    name: str = "",
+    hash_method: str = PASSWORD_HASH_METHOD,
+) -> User:
+    """Create a user with a scrypt password hash (`hash_method`, werkzeug's notation); refuses
+    a taken email or short password."""
     email = normalize_email(email)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(
@@ -41,7 +50,7 @@ def register(session: Session, *, email: str, password: str, name: str = "") -> 
     if find_by_email(session, email) is not None:
         raise AccountError("An account with this email already exists.", field="email")
     user = User(email=email, name=name.strip())
-    user.set_password(password)
+    user.set_password(password, hash_method)
     session.add(user)
     try:
         session.commit()

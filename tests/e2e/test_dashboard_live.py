@@ -12,7 +12,7 @@ from playwright.sync_api import Page, Request, Response, expect
 
 from app.extensions import db
 from app.services import accounts
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, TEST_PASSWORD_HASH
 from tests.dashboard_support import make_workflow, start
 
 DELAYED = {
@@ -32,7 +32,12 @@ def app_config(app_config: dict[str, object]) -> dict[str, object]:
 
 def log_in(page: Page, live_server: str, app: Flask) -> int:
     with app.app_context():
-        user = accounts.register(db.session(), email="live@example.com", password=PASSWORD)
+        user = accounts.register(
+            db.session(),
+            email="live@example.com",
+            password=PASSWORD,
+            hash_method=TEST_PASSWORD_HASH,
+        )
         user_id = user.id
     page.goto(live_server + "/login")
     page.get_by_label("Email").fill("live@example.com")

@@ -19,6 +19,7 @@ from app.models import Execution, User
 from app.services import executions, workflows
 from app.services.specs import WorkflowSpec
 from app.tasks import send_step
+from tests.conftest import TEST_PASSWORD_HASH
 
 TOKEN = "metrics-" + "x" * 24
 FINAL = ("completed", "failed", "cancelled")
@@ -123,7 +124,7 @@ def _run(app: Flask, steps: list[dict[str, Any]], count: int) -> list[int]:
     """Start `count` executions of a new workflow through the services."""
     with app.app_context():
         user = User(email=f"{uuid.uuid4().hex[:10]}@example.com", name="")
-        user.set_password("x" * 12)
+        user.set_password("x" * 12, TEST_PASSWORD_HASH)
         db.session.add(user)
         db.session.commit()
         secrets = app.extensions["stepline.background"].runtime.secrets

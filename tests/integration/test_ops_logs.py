@@ -21,6 +21,7 @@ from app.models import Execution, User
 from app.services import executions, workflows
 from app.services.specs import WorkflowSpec
 from app.tasks import send_step
+from tests.conftest import TEST_PASSWORD_HASH
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def _entries(text: str) -> list[dict[str, Any]]:
 def _start(app: Flask, steps: list[dict[str, Any]]) -> int:
     with app.app_context():
         user = User(email=f"{uuid.uuid4().hex[:10]}@example.com", name="")
-        user.set_password("x" * 12)
+        user.set_password("x" * 12, TEST_PASSWORD_HASH)
         db.session.add(user)
         db.session.commit()
         secrets = app.extensions["stepline.background"].runtime.secrets

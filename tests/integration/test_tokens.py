@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import ApiToken, Base, User
 from app.models.base import utcnow
 from app.services import accounts, tokens
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, TEST_PASSWORD_HASH
 
 
 @pytest.fixture
@@ -26,7 +26,9 @@ def session(app: Flask) -> Iterator[Session]:
 
 
 def make_user(session: Session, email: str = "alice@example.com") -> User:
-    return accounts.register(session, email=email, password=PASSWORD)
+    return accounts.register(
+        session, email=email, password=PASSWORD, hash_method=TEST_PASSWORD_HASH
+    )
 
 
 def all_stored_text(session: Session) -> str:
