@@ -10,7 +10,7 @@ from flask import Flask
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Assemble the app: settings, extensions, blueprints, CLI commands, the engine runtime."""
-    from app import cli, errors, logs, runtime, security
+    from app import cli, errors, logs, runtime, security, sessions
     from app import config as settings
     from app.api import bp as api_bp
     from app.background import Background
@@ -32,6 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     security.init_app(app)
+    sessions.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     google_oauth.init_app(app)  # Authlib's OAuth(app): one per app, never module-level

@@ -99,9 +99,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_QUEUE_DEPTH": 1000,
     # A schedule slot later than this is "missed" and follows the trigger's catch-up policy.
     "SCHEDULE_GRACE_SECONDS": 60.0,
-    # PostgreSQL synchronous_commit of the runner's connections (app/runtime.engine_for).
-    # NOTE(issue 7 engineer): this line restores a setting another engineer had added here and
-    # that an edit of mine wiped out; "on" is PostgreSQL's default. Please check the value.
+    # PostgreSQL synchronous_commit of the runtime engine's connections (app/runtime.engine_for):
+    # the runner's and webhook ingress's. Keep "on": a delivery is answered 2xx only once its
+    # execution is durably stored, and a step's recorded outcome survives a database crash.
     "RUNNER_SYNCHRONOUS_COMMIT": "on",
     # Logs (app/logs.py): one JSON object per line on stderr ("text" for plain lines).
     "LOG_LEVEL": "INFO",

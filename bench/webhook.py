@@ -12,8 +12,8 @@ Then it checks that every accepted request has exactly one execution and all com
 database (and its Redis namespace) is created for the run and removed afterwards; the webhook
 rate limit is raised out of the way (this measures one webhook at full speed).
 
-    .venv/bin/python -m bench.webhook [--requests 10000] [--web-workers 2] [--web-threads 8]
-        [--worker-processes 2] [--worker-threads 8]
+    .venv/bin/python -m bench.webhook [--requests 10000] [--web-workers 2] [--web-threads 4]
+        [--worker-processes 1] [--worker-threads 4]
 
 The last line is `executions/s: <completed per second at c=32>`.
 """
@@ -295,9 +295,9 @@ def main() -> None:
     parser.add_argument("--requests-c8", type=int, default=3000)
     parser.add_argument("--wait-requests", type=int, default=2000)
     parser.add_argument("--web-workers", type=int, default=2)
-    parser.add_argument("--web-threads", type=int, default=8)
-    parser.add_argument("--worker-processes", type=int, default=2)
-    parser.add_argument("--worker-threads", type=int, default=8)
+    parser.add_argument("--web-threads", type=int, default=4)
+    parser.add_argument("--worker-processes", type=int, default=1)
+    parser.add_argument("--worker-threads", type=int, default=4)
     args = parser.parse_args()
     port = _free_port()
     report: list[str] = []

@@ -35,8 +35,15 @@ def _session() -> Session:
     """A session of its own on the runtime's engine (no pre-ping round trip on checkout: a
     connection found dead fails the request with 503, which senders retry, and the pool drops
     its connections); objects stay loaded after the commit (no reload query on the hot path),
-    and it is closed, its transaction rolled back, whatever happens."""
-    return Session(_runtime().engine, expire_on_commit=False)
+    and it is closed, its transaction rolled back, whatever happens.
+
+    On PostgreSQL its first connection is in autocommit mode: the token lookup and the
+    one-statement insert of `executions.start_id` need no BEGIN and COMMIT round trips
+    (`webhooks.receive` commits before work that needs a transaction)."""
+    session = Session(_runtime().engine, expire_on_commit=False)
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return session
 
 
 def _headers() -> dict[str, str]:

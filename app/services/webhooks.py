@@ -135,6 +135,7 @@ def receive(
             session, workflow, data, send=tolerant(send), settings=settings, trigger_type="webhook"
         )
         return _receipt(execution_id, False, config)
+    session.commit()  # what was read so far: the key and the execution commit in a new one
     try:
         execution = executions.start(
             session,

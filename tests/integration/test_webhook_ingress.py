@@ -183,3 +183,19 @@ def test_nul_characters_are_stored_on_both_databases(app: Flask, client: FlaskCl
     (execution,) = wait_final(app, hook.workflow_id)
     assert execution.trigger_data["body"] == {"text": "a\ufffdb"}
     assert execution.trigger_data["query"] == {"q": "\ufffd"}
+
+
+def test_a_delivery_neither_reads_nor_writes_the_session_cookie(
+    app: Flask, user_client: FlaskClient
+) -> None:
+    # Given a webhook, and a sender that happens to hold a logged-in session cookie
+    hook = make_hook(app)
+
+    # When it posts a delivery
+    response = user_client.post(hook.url, json={"n": 1})
+
+    # Then the delivery is accepted without a session: no cookie is written back, and the
+    # pages still see the login
+    assert response.status_code == 202
+    assert "Set-Cookie" not in response.headers
+    assert user_client.get("/workflows").status_code == 200
