@@ -91,10 +91,9 @@ def test_sigterm_to_gunicorn_during_webhook_load_loses_no_accepted_delivery(
 def test_a_flood_of_ten_thousand_deliveries_makes_exactly_ten_thousand_executions(
     make_engine: Callable[..., Engine],
 ) -> None:
-    # Given gunicorn (2 processes x 4 threads) and two workers, with limits that admit the
-    # whole flood (sized as bench/webhook.py found fastest on two CPUs)
+    # Given gunicorn (2 processes x 4 threads) and one worker (4 threads), with limits that
+    # admit the whole flood (sized as bench/webhook.py found fastest on two CPUs)
     engine = make_engine()
-    engine.start_worker()
     web = start_web(
         engine,
         threads=4,
