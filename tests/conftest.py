@@ -206,3 +206,17 @@ def other_client(app: Flask) -> FlaskClient:
 # The example plugin package (tests/plugins) is "installed" by being on the path: its
 # handlers reach the registry only through their entry points.
 sys.path.insert(0, str(Path(__file__).parent / "plugins"))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Longest first: the fault suite (real processes, minutes of work), then the browser tests,
+    then the rest, so that the parallel workers end together on short tests."""
+    here = Path(__file__).parent
+
+    def weight(item: pytest.Item) -> int:
+        if item.get_closest_marker("slow"):
+            return 0
+        return 1 if item.path.is_relative_to(here / "e2e") else 2
+
+    items.sort(key=weight)
