@@ -130,15 +130,14 @@ def _settings_key(config: dict[str, object]) -> str:
 def _reset(app: Flask) -> None:
     import dramatiq
 
-    from app.services.admission import Admission
-    from app.tasks import queue_depth
+    from app.hooks import bind_admission
 
     background = app.extensions["stepline.background"]
     background.stop()
     background.runtime.engine.dispose()
     empty_database(app)
     dramatiq.get_broker().flush_all()  # what a test left queued never reaches the next one
-    app.extensions["stepline.admission"] = Admission(app.config, queue_depth)
+    bind_admission(app)
     app.extensions["api_limiter"].reset()
 
 

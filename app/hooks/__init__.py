@@ -16,12 +16,18 @@ bp = Blueprint("hooks", __name__, url_prefix="/hooks")
 @bp.record_once
 def _setup(state: BlueprintSetupState) -> None:
     from app.extensions import csrf
-    from app.services.admission import Admission
-    from app.tasks import queue_depth
 
     assert isinstance(state.app, Flask)
     csrf.exempt(bp)
-    state.app.extensions["stepline.admission"] = Admission(state.app.config, queue_depth)
+    bind_admission(state.app)
+
+
+def bind_admission(app: Flask) -> None:
+    """Give `app` fresh admission checks (rate counters start at zero)."""
+    from app.services.admission import Admission
+    from app.tasks import queue_depth
+
+    app.extensions["stepline.admission"] = Admission(app.config, queue_depth)
 
 
 from app.hooks import errors, ingress  # noqa: E402,F401  (routes register on bp)

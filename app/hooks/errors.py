@@ -10,7 +10,6 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from app.errors import error_response
-from app.extensions import db
 from app.hooks import bp
 from app.services import errors
 
@@ -57,10 +56,7 @@ def _http_error(exc: HTTPException) -> Response:
 
 @bp.errorhandler(DBAPIError)
 def _database_down(exc: DBAPIError) -> Response:
-    try:
-        db.session.rollback()
-    except DBAPIError:
-        db.session().invalidate()
+    # The view's own session is closed (rolled back) already; the pool dropped a dead connection.
     log.warning("webhook refused, database unavailable: %s", type(exc.orig).__name__)
     return json_error(
         503,

@@ -96,9 +96,7 @@ class Tokens:
         token = self._decrypt(connection.access_token_encrypted)
         if stale is not None and token == stale:
             return None
-        return Credentials(
-            connection.id, connection.account_email, tuple(connection.scopes or ()), token
-        )
+        return _credentials(connection, token)
 
     def _decrypt(self, stored: str) -> str:
         try:
@@ -128,12 +126,7 @@ class Tokens:
                 raise
             _store(connection, granted, self.secrets)
             session.commit()
-            return Credentials(
-                connection.id,
-                connection.account_email,
-                tuple(connection.scopes),
-                str(granted["access_token"]),
-            )
+            return _credentials(connection, str(granted["access_token"]))
 
     def _refresh_claimed(self, connection_id: int, owner_id: int, stale: str | None) -> Credentials:
         """SQLite: claim the refresh on the token read; losers wait for the winner's token."""
@@ -191,12 +184,7 @@ class Tokens:
                 raise
             _store(connection, granted, self.secrets)
             session.commit()
-        return Credentials(
-            connection.id,
-            connection.account_email,
-            tuple(connection.scopes),
-            str(granted["access_token"]),
-        )
+        return _credentials(connection, str(granted["access_token"]))
 
     def _call_refresh(self, connection: Connection) -> dict[str, Any]:
         """Google's answer to the connection's refresh token."""
@@ -207,6 +195,12 @@ class Tokens:
             )
         refresh_token = self._decrypt(connection.refresh_token_encrypted)
         return token_endpoint.refresh(self.settings, refresh_token, connection.account_email)
+
+
+def _credentials(connection: Connection, access_token: str) -> Credentials:
+    return Credentials(
+        connection.id, connection.account_email, tuple(connection.scopes or ()), access_token
+    )
 
 
 def _usable(

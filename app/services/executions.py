@@ -47,11 +47,15 @@ def _run_key(
     return str(value)[:RUN_KEY_LENGTH] or None
 
 
-def _check_size(data: Mapping[str, Any], settings: Mapping[str, Any]) -> None:
+def _trigger_json(data: Mapping[str, Any], settings: Mapping[str, Any]) -> str:
+    """The trigger data as JSON text, refused when over MAX_PAYLOAD_BYTES."""
     limit = int(settings["MAX_PAYLOAD_BYTES"])
-    size = len(json.dumps(data))
-    if size > limit:
-        raise PayloadTooLarge(f"The trigger data is {size} bytes, over the cap of {limit} bytes.")
+    text = json.dumps(data)
+    if len(text) > limit:
+        raise PayloadTooLarge(
+            f"The trigger data is {len(text)} bytes, over the cap of {limit} bytes."
+        )
+    return text
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class _Plan:
     steps: list[dict[str, Any]]
     first: int  # the position the run starts at
     done: bool  # nothing to run (every step reused or disabled)
+    trigger_json: str  # values["trigger_data"] as JSON text (measured against the cap)
 
 
 def _plan(
@@ -72,7 +77,7 @@ def _plan(
     rerun_of: Execution | None,
     reuse_outputs: Mapping[str, Any] | None,
 ) -> _Plan:
-    _check_size(data, settings)
+    trigger_json = _trigger_json(data, settings)
     frozen = workflow_snapshot(workflow)
     actions = frozen["actions"]
     reuse = dict(reuse_outputs or {})
@@ -114,7 +119,7 @@ def _plan(
                 "output": reuse.get(action["key"]) if reused else None,
             }
         )
-    return _Plan(values, steps, first, done)
+    return _Plan(values, steps, first, done, trigger_json)
 
 
 def start(
@@ -148,10 +153,15 @@ def start(
         session.execute(insert(ExecutionStep), rows)
     if record is not None:
         record(session, execution)
+    _commit_and_ring(session, plan, execution_id, send)
+    return execution
+
+
+def _commit_and_ring(session: Session, plan: _Plan, execution_id: int, send: Send) -> None:
+    """Commit the new execution, then send its first message (none when nothing runs)."""
     session.commit()
     if not plan.done:
         send(execution_id, plan.first, 1, 0.0)
-    return execution
 
 
 # The execution and its steps in one statement (PostgreSQL): no ORM unit of work, one round
@@ -203,14 +213,12 @@ def start_id(
     plan = _plan(workflow, data, settings, trigger_type, None, None)
     values = {
         **plan.values,
-        "trigger_data": json.dumps(plan.values["trigger_data"]),
+        "trigger_data": plan.trigger_json,
         "snapshot": json.dumps(plan.values["snapshot"]),
         "steps": json.dumps(plan.steps),
     }
     execution_id = int(session.execute(_INSERT_PG, values).scalar_one())
-    session.commit()
-    if not plan.done:
-        send(execution_id, plan.first, 1, 0.0)
+    _commit_and_ring(session, plan, execution_id, send)
     return execution_id
 
 

@@ -12,7 +12,7 @@ from app.google import scopes
 from app.google.client import GoogleClient
 from app.triggers.google.cursor import Item, Watermark
 from app.triggers.google.listing import pages
-from app.triggers.google.polling import Found, GooglePollingTrigger, GoogleTriggerConfig, clip
+from app.triggers.google.polling import Found, GoogleTriggerConfig, WatermarkTrigger, clip
 
 
 class CalendarNewEventConfig(GoogleTriggerConfig):
@@ -54,7 +54,7 @@ def event_data(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class CalendarNewEventTrigger(GooglePollingTrigger):
+class CalendarNewEventTrigger(WatermarkTrigger):
     """Start the workflow for each new event created in a Google Calendar."""
 
     type = "google.calendar_new_event"
@@ -65,9 +65,6 @@ class CalendarNewEventTrigger(GooglePollingTrigger):
     )
     Config = CalendarNewEventConfig
     google_scopes = (scopes.CALENDAR_READ,)
-
-    def start(self, now: datetime) -> Any:
-        return Watermark.starting(now).dump()
 
     def fetch(self, client: GoogleClient, config: Any, cursor: Any) -> Found:
         mark = Watermark.load(cursor)

@@ -11,7 +11,7 @@ from app.google import scopes
 from app.google.client import GoogleClient
 from app.triggers.google.cursor import Item, Watermark
 from app.triggers.google.listing import pages
-from app.triggers.google.polling import Found, GooglePollingTrigger, GoogleTriggerConfig
+from app.triggers.google.polling import Found, GoogleTriggerConfig, WatermarkTrigger
 
 FIELDS = (
     "nextPageToken,files(id,name,mimeType,createdTime,modifiedTime,size,webViewLink,"
@@ -54,7 +54,7 @@ def file_data(entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class DriveNewFileTrigger(GooglePollingTrigger):
+class DriveNewFileTrigger(WatermarkTrigger):
     """Start the workflow for each new file created in a Google Drive folder."""
 
     type = "google.drive_new_file"
@@ -66,9 +66,6 @@ class DriveNewFileTrigger(GooglePollingTrigger):
     )
     Config = DriveNewFileConfig
     google_scopes = (scopes.DRIVE_READ,)
-
-    def start(self, now: datetime) -> Any:
-        return Watermark.starting(now).dump()
 
     def fetch(self, client: GoogleClient, config: Any, cursor: Any) -> Found:
         mark = Watermark.load(cursor)

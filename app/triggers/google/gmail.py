@@ -14,7 +14,7 @@ from app.google import scopes
 from app.google.client import GoogleClient
 from app.triggers.google.cursor import Item, Watermark
 from app.triggers.google.listing import pages
-from app.triggers.google.polling import Found, GooglePollingTrigger, GoogleTriggerConfig, clip
+from app.triggers.google.polling import Found, GoogleTriggerConfig, WatermarkTrigger, clip
 
 HEADERS = ("From", "To", "Cc", "Subject", "Date", "Reply-To", "Message-ID")
 
@@ -87,7 +87,7 @@ def message_data(message: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-class GmailNewMessageTrigger(GooglePollingTrigger):
+class GmailNewMessageTrigger(WatermarkTrigger):
     """Start the workflow for each new Gmail message that matches a search."""
 
     type = "google.gmail_new_message"
@@ -98,9 +98,6 @@ class GmailNewMessageTrigger(GooglePollingTrigger):
     )
     Config = GmailNewMessageConfig
     google_scopes = (scopes.GMAIL_READ,)
-
-    def start(self, now: datetime) -> Any:
-        return Watermark.starting(now).dump()
 
     def fetch(self, client: GoogleClient, config: Any, cursor: Any) -> Found:
         mark = Watermark.load(cursor)

@@ -27,6 +27,7 @@ from app.models import Trigger
 from app.models.base import utcnow
 from app.services.connection_tokens import Tokens
 from app.triggers.base import BaseTriggerHandler, PollEvent, TriggerConfig
+from app.triggers.google.cursor import Watermark
 
 STALL_AFTER = 3  # failed polls in a row before trigger health shows the trigger as stalled
 MAX_EVENTS_PER_POLL = 100  # the rest fire on the next poll (the cursor stops at the last fired)
@@ -151,3 +152,10 @@ class GooglePollingTrigger(BaseTriggerHandler):
             trigger.state = events[-1].state
             trigger.next_run_at = now
         return events
+
+
+class WatermarkTrigger(GooglePollingTrigger):
+    """A polling trigger for items created after it was enabled: its cursor is a Watermark."""
+
+    def start(self, now: datetime) -> Any:
+        return Watermark.starting(now).dump()
