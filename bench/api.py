@@ -30,7 +30,14 @@ from app.extensions import db  # noqa: E402
 from app.models import User, Workflow  # noqa: E402
 from app.services import tokens, workflows  # noqa: E402
 from bench.dashboard import percentile  # noqa: E402
-from bench.dashboard_seed import KEYS, build_app, create_database, drop_database, seed  # noqa: E402
+from bench.dashboard_seed import (  # noqa: E402
+    KEYS,
+    build_app,
+    close_app,
+    create_database,
+    release,
+    seed,
+)
 
 
 def main() -> None:
@@ -113,15 +120,9 @@ def main() -> None:
                 f"  {label:<34} p50 {percentile(wall, 0.5):6.1f}  p95 {percentile(wall, 0.95):6.1f}"
                 f"  max {max(wall):6.1f} ms"
             )
-        with app.app_context():
-            db.engine.dispose()
-        app.extensions["stepline.background"].runtime.engine.dispose()
+        close_app(app)
     finally:
-        if args.keep:
-            print(f"Kept the database: {url}")
-        else:
-            drop_database(name)
-            print(f"Dropped {name}.")
+        release(name, url, args.keep)
 
 
 if __name__ == "__main__":

@@ -33,8 +33,9 @@ from bench.dashboard_seed import (  # noqa: E402
     KEYS,
     PASSWORD,
     build_app,
+    close_app,
     create_database,
-    drop_database,
+    release,
     seed,
 )
 
@@ -210,15 +211,9 @@ def main() -> None:
         print("PostgreSQL plans of the queries behind each request (EXPLAIN ANALYZE):")
         for label, path, htmx, _ in cases:
             explain(app, client, label, path(), htmx)
-        with app.app_context():
-            db.engine.dispose()
-        app.extensions["stepline.background"].runtime.engine.dispose()
+        close_app(app)
     finally:
-        if args.keep:
-            print(f"Kept the database: {url}")
-        else:
-            drop_database(name)
-            print(f"Dropped {name}.")
+        release(name, url, args.keep)
 
 
 if __name__ == "__main__":

@@ -101,6 +101,22 @@ def drop_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def release(name: str, url: str, keep: bool) -> None:
+    """Drop the seeded database after a run, or say where it was kept (--keep)."""
+    if keep:
+        print(f"Kept the database: {url}")
+    else:
+        drop_database(name)
+        print(f"Dropped {name}.")
+
+
+def close_app(app: Flask) -> None:
+    """Close the database pools of an app built by build_app."""
+    with app.app_context():
+        db.engine.dispose()
+    app.extensions["stepline.background"].runtime.engine.dispose()
+
+
 def build_app(url: str) -> Flask:
     return create_app(
         {
