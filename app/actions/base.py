@@ -40,6 +40,10 @@ class BaseActionHandler(ABC):
     Config: ClassVar[builtins.type[ActionConfig]]
     # True when the action has effects outside Stepline (the editor labels it "this really sends").
     sends: ClassVar[bool] = False
+    # True when `execute` only computes its output from its rendered config: no effect anywhere
+    # and nothing read from outside. The engine then runs a chain of such steps back to back and
+    # records the chain in one statement (a crash before that statement re-runs the chain).
+    pure: ClassVar[bool] = False
 
     @classmethod
     def validate_config(cls, data: Mapping[str, Any]) -> ActionConfig:

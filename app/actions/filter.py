@@ -86,6 +86,7 @@ class FilterAction(BaseActionHandler):
     name = "Filter"
     description = "Continue only when the conditions hold; otherwise stop and skip later steps."
     Config = FilterConfig
+    pure = True
 
     def execute(self, context: StepContext, config: FilterConfig) -> dict[str, Any]:
         results = [holds(c) for c in config.conditions]

@@ -27,6 +27,7 @@ class TransformAction(BaseActionHandler):
     name = "Transform"
     description = "Set output fields from templates over the trigger and earlier steps."
     Config = TransformConfig
+    pure = True
 
     def execute(self, context: StepContext, config: TransformConfig) -> dict[str, Any]:
         return dict(config.fields)

@@ -5,10 +5,15 @@ only a doorbell. Each claim and each record is a short transaction whose conditi
 checks that the message still matches the stored state, so stale and duplicate messages do
 nothing. No transaction is open while an action runs. Consecutive immediate steps run inside
 one message; a new message is sent only for a delay, a retry, or after a time slice.
+
+On PostgreSQL a run of pure steps (transform, filter: no effect but their output) is a chain:
+they run back to back and are recorded together with the step that ends the chain, in one
+statement. A crash before that statement runs the chain again, which changes nothing outside.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -50,6 +55,7 @@ Send = Callable[[int, int, int, float], None]
 REDACTED = "••••••"
 MAX_ERROR_CHARS = 4000
 LIVE = ("pending", "running")
+UNCLAIMED = 0  # the step id of a claim not stored yet: a pure step run as part of a chain
 
 
 @dataclass
@@ -175,20 +181,46 @@ class Runner:
         started = time.monotonic()
         ids = {"execution_id": execution_id}
         claim = _reconnecting(self._claim, execution_id, position, attempt, None, log_extra=ids)
+        chain: list[tuple[_Claim, _Outcome]] = []  # pure steps run but not recorded yet
         while claim is not None:
             run = claim.run
             outcome = self._execute(claim)
             keep_going = time.monotonic() - started < self.time_slice
             step_key = run.actions[claim.position]["key"]
+            following = next_enabled(run.actions, claim.position)
+            if keep_going and self._chains(run, claim.position, following, outcome):
+                run.outputs[step_key] = outcome.output
+                chain.append((claim, outcome))
+                claim = _Claim(run, following, 1, UNCLAIMED, utcnow(), [])
+                continue
             upcoming = _reconnecting(
-                self._record, claim, outcome, keep_going, log_extra={**ids, "step_key": step_key}
+                self._record,
+                claim,
+                outcome,
+                keep_going,
+                chain,
+                log_extra={**ids, "step_key": step_key},
             )
+            chain = []
             if upcoming is None:
                 return
             if upcoming.claimed_step_id is None:
                 self.send(execution_id, upcoming.position, upcoming.attempt, upcoming.delay)
                 return
             claim = _Claim(run, upcoming.position, 1, upcoming.claimed_step_id, utcnow(), [])
+
+    def _chains(self, run: _Run, position: int, following: int, outcome: _Outcome) -> bool:
+        """Whether the step at `position` joins a chain left unrecorded for now: it succeeded
+        and it and the following step are pure (their only effect is their stored output, so
+        that a crash before the chain is recorded just runs them again)."""
+        if not self.single_statements or following >= len(run.actions):
+            return False
+        if outcome.error is not None or outcome.stop or outcome.suspend_seconds > 0:
+            return False
+        return all(self._pure(run.actions[p]["type"]) for p in (position, following))
+
+    def _pure(self, type_: str) -> bool:
+        return type_ in self.actions and self.actions.get(type_).pure
 
     # -- claim ----------------------------------------------------------------------------
 
@@ -403,16 +435,28 @@ class Runner:
 
     # -- record and advance ---------------------------------------------------------------
 
-    def _record(self, claim: _Claim, outcome: _Outcome, keep_going: bool) -> _Next | None:
-        """Store the attempt's outcome and move the execution on, in one transaction."""
+    def _record(
+        self,
+        claim: _Claim,
+        outcome: _Outcome,
+        keep_going: bool,
+        chain: list[tuple[_Claim, _Outcome]] | None = None,
+    ) -> _Next | None:
+        """Store the attempt's outcome (after the chain of pure steps that ran before it, if
+        any) and move the execution on, in one transaction."""
+        if self.single_statements and outcome.error is None and not outcome.stop:
+            fast = self._record_in_one_statement([*(chain or []), (claim, outcome)], keep_going)
+            if fast is not _SLOW_PATH:
+                return fast  # type: ignore[return-value]
+        if chain:  # record the chain and claim this step, then record it as any other
+            moved = self._record_in_one_statement(chain, True)
+            if not isinstance(moved, _Next) or moved.claimed_step_id is None:
+                return None
+            claim = dataclasses.replace(claim, step_id=moved.claimed_step_id)
         run = claim.run
         action = run.actions[claim.position]
         now = outcome.finished_at
-        entry: dict[str, Any] = {
-            "attempt": claim.attempt,
-            "started_at": claim.started_at.isoformat(),
-            "finished_at": now.isoformat(),
-        }
+        entry = _attempt_entry(claim, now)
         values: dict[str, Any] = {
             "step_id": claim.step_id,
             "attempt": claim.attempt,
@@ -440,10 +484,6 @@ class Runner:
                 values["status"] = "failed"
         values["attempt_log"] = [*claim.attempt_log, entry]
         execution = {"execution_id": run.execution_id, "now": now}
-        if self.single_statements and outcome.error is None and not outcome.stop:
-            fast = self._record_in_one_statement(claim, outcome, keep_going, values, execution)
-            if fast is not _SLOW_PATH:
-                return fast  # type: ignore[return-value]
         with self.engine.connect() as session:
             if rowcount(session.execute(sql.record_step, sql.params(values))) != 1:
                 session.rollback()  # recovery took the step over after our lease expired
@@ -494,32 +534,51 @@ class Runner:
         return _Next(upcoming, 1, delay, step_id)
 
     def _record_in_one_statement(
-        self,
-        claim: _Claim,
-        outcome: _Outcome,
-        keep_going: bool,
-        values: dict[str, Any],
-        execution: dict[str, Any],
+        self, records: list[tuple[_Claim, _Outcome]], keep_going: bool
     ) -> _Next | object | None:
-        """PostgreSQL hot path: a successful step that ends the run or hands straight on to the
-        next one. Anything else (a delay, the end of the time slice) takes the general path."""
+        """PostgreSQL hot path: successful steps (the claimed one and the pure steps run after
+        it) that end the run or hand straight on to the next step, in one statement. Anything
+        else (a delay, the end of the time slice) takes the general path."""
+        claim, outcome = records[-1]
         run = claim.run
         upcoming = next_enabled(run.actions, claim.position)
         last = upcoming >= len(run.actions)
         if not last and (outcome.suspend_seconds > 0 or not keep_going):
             return _SLOW_PATH
+        first = records[0][0]
         now = outcome.finished_at
+        steps = [
+            {
+                "position": step.position,
+                "attempt": step.attempt,
+                "input": done.input,
+                "output": done.output,
+                "attempt_log": [*step.attempt_log, _attempt_entry(step, done.finished_at)],
+                "started_at": step.started_at.isoformat(),
+                "finished_at": done.finished_at.isoformat(),
+            }
+            for step, done in records
+        ]
+        params = {
+            "steps": json.dumps(steps),
+            "step_id": first.step_id,
+            "attempt": first.attempt,
+            "claimed_position": first.position,
+            "execution_id": run.execution_id,
+            "position": upcoming,
+            "now": now,
+        }
         if last:
-            params = {**values, **execution, "status": "completed", "position": upcoming}
             statement = sql.record_and_finish_pg
         else:
-            params = {**values, **execution, "position": upcoming, "lease": now + self.lease}
             statement = sql.record_and_continue_pg
+            params["lease"] = now + self.lease
         with self.autocommit.connect() as connection:
             row = connection.execute(statement, sql.params(params)).one()
         if row.recorded != 1:
             return None  # recovery took the step over after our lease expired
-        run.outputs[run.actions[claim.position]["key"]] = outcome.output
+        for step, done in records:
+            run.outputs[run.actions[step.position]["key"]] = done.output
         if last or row.advanced != 1:  # finished, or cancelled while the step ran
             return None
         return _Next(upcoming, 1, 0.0, row.next_step_id)
@@ -543,6 +602,14 @@ class Runner:
             sql.finish,
             sql.params({**execution, "status": status, "error": error, "position": final_position}),
         )
+
+
+def _attempt_entry(claim: _Claim, finished_at: datetime) -> dict[str, Any]:
+    return {
+        "attempt": claim.attempt,
+        "started_at": claim.started_at.isoformat(),
+        "finished_at": finished_at.isoformat(),
+    }
 
 
 def _reconnecting(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, exists, func, select, true, update
+from sqlalchemy import Table, bindparam, exists, func, select, text, true, update
 
 from app.models import Execution, ExecutionStep
 
@@ -160,17 +160,70 @@ claim_pg = select(
     *[_marked.c[column.name] for column in RUN_COLUMNS],
 ).select_from(_claimed.join(_marked, true()))
 
-_recorded = record_step.returning(S.c.id).cte("recorded")
-_advanced = advance.where(exists(select(_recorded.c.id))).returning(E.c.id).cte("advanced")
-_claimed_next = claim_next.where(exists(select(_advanced.c.id))).cte("claimed_next")
-record_and_continue_pg = select(
-    select(func.count()).select_from(_recorded).scalar_subquery().label("recorded"),
-    select(func.count()).select_from(_advanced).scalar_subquery().label("advanced"),
-    select(_claimed_next.c.id).scalar_subquery().label("next_step_id"),
+# Record a chain of successful steps (`:p_steps`, a JSON array of their records): the claimed
+# step `:p_step_id` (only while this claim owns it) and the steps after it that ran in the same
+# message without a claim of their own (pure steps, still `pending`, only if the claimed step
+# was recorded). Then either move the execution on to `:p_position` and claim that step, or
+# complete the execution.
+_RECORD_CHAIN = """
+    WITH v AS (
+        SELECT * FROM jsonb_to_recordset(CAST(:p_steps AS jsonb)) AS v(
+            position integer, attempt integer, input jsonb, output jsonb, attempt_log jsonb,
+            started_at timestamptz, finished_at timestamptz
+        )
+    ), recorded AS (
+        UPDATE execution_steps AS s
+        SET status = 'completed', input = v.input, output = v.output, error = NULL,
+            attempt_log = v.attempt_log, finished_at = v.finished_at, next_retry_at = NULL
+        FROM v
+        WHERE s.id = :p_step_id AND s.status = 'running' AND s.attempts = :p_attempt
+            AND v.position = :p_claimed_position
+        RETURNING s.id
+    ), chained AS (
+        UPDATE execution_steps AS s
+        SET status = 'completed', attempts = v.attempt, started_at = v.started_at,
+            input = v.input, output = v.output, error = NULL, attempt_log = v.attempt_log,
+            finished_at = v.finished_at, next_retry_at = NULL
+        FROM v
+        WHERE s.execution_id = :p_execution_id AND s.position = v.position
+            AND v.position > :p_claimed_position AND s.status = 'pending'
+            AND EXISTS (SELECT FROM recorded)
+        RETURNING s.id
+    )
+"""
+
+record_and_continue_pg = text(
+    _RECORD_CHAIN
+    + """
+    , advanced AS (
+        UPDATE executions
+        SET position = :p_position, updated_at = :p_now, lease_expires_at = :p_lease
+        WHERE id = :p_execution_id AND status = 'running' AND EXISTS (SELECT FROM recorded)
+        RETURNING id
+    ), claimed_next AS (
+        UPDATE execution_steps
+        SET status = 'running', attempts = 1, started_at = :p_now
+        WHERE execution_id = :p_execution_id AND position = :p_position
+            AND EXISTS (SELECT FROM advanced)
+        RETURNING id
+    )
+    SELECT (SELECT count(*) FROM recorded) AS recorded,
+        (SELECT count(*) FROM advanced) AS advanced,
+        (SELECT id FROM claimed_next) AS next_step_id
+    """
 )
 
-_finished = finish.where(exists(select(_recorded.c.id))).returning(E.c.id).cte("finished")
-record_and_finish_pg = select(
-    select(func.count()).select_from(_recorded).scalar_subquery().label("recorded"),
-    select(func.count()).select_from(_finished).scalar_subquery().label("finished"),
+record_and_finish_pg = text(
+    _RECORD_CHAIN
+    + """
+    , finished AS (
+        UPDATE executions
+        SET status = 'completed', error = NULL, finished_at = :p_now, updated_at = :p_now,
+            lease_expires_at = NULL, position = :p_position
+        WHERE id = :p_execution_id AND status = 'running' AND EXISTS (SELECT FROM recorded)
+        RETURNING id
+    )
+    SELECT (SELECT count(*) FROM recorded) AS recorded,
+        (SELECT count(*) FROM finished) AS finished
+    """
 )

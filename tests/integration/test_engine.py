@@ -241,6 +241,97 @@ def test_missing_template_path_is_a_step_error_naming_it(engine: Engine) -> None
     assert "no field 'nmae' (available: name)" in (step.error or "")
 
 
+def _transform(key: str, value: str) -> dict[str, object]:
+    return {"key": key, "type": "transform", "config": {"fields": {"value": value}}}
+
+
+def test_pure_steps_run_back_to_back_are_each_recorded(engine: Engine) -> None:
+    # Given transforms and a filter in a row (pure steps: PostgreSQL records them together)
+    workflow_id = engine.workflow(
+        {
+            "name": "chain",
+            "steps": [
+                _transform("one", "{{ trigger.n + 1 }}"),
+                _transform("two", "{{ steps.one.value * 10 }}"),
+                {
+                    "key": "check",
+                    "type": "filter",
+                    "config": {"conditions": [{"left": "{{ steps.two.value }}", "right": 20}]},
+                },
+                _transform("three", "{{ steps.two.value + 1 }}"),
+            ],
+        }
+    )
+
+    (execution,) = engine.wait(engine.trigger(workflow_id, {"n": 1}))
+
+    # Then each step reads as if recorded alone: its input, output, one attempt, its times
+    assert execution.status == "completed"
+    steps = engine.steps(execution.id)
+    assert [s.status for s in steps] == ["completed"] * 4
+    assert [s.output for s in steps] == [
+        {"value": 2},
+        {"value": 20},
+        {"passed": True, "results": [True]},
+        {"value": 21},
+    ]
+    assert steps[1].input == {"fields": {"value": 20}}
+    assert [s.attempts for s in steps] == [1, 1, 1, 1]
+    for earlier, later in itertools.pairwise(steps):
+        assert earlier.started_at and earlier.finished_at and later.started_at
+        assert earlier.started_at <= earlier.finished_at <= later.started_at
+    assert [[entry["attempt"] for entry in s.attempt_log] for s in steps] == [[1]] * 4
+
+
+def test_a_failure_inside_a_chain_of_pure_steps_keeps_what_ran_before(engine: Engine) -> None:
+    workflow_id = engine.workflow(
+        {
+            "name": "broken chain",
+            "steps": [
+                _transform("one", "{{ trigger.n }}"),
+                _transform("two", "{{ steps.one.value + 1 }}"),
+                _transform("three", "{{ steps.two.nope }}"),
+                _transform("four", "never"),
+            ],
+        }
+    )
+
+    (execution,) = engine.wait(engine.trigger(workflow_id, {"n": 5}))
+
+    assert execution.status == "failed"
+    steps = engine.steps(execution.id)
+    assert [s.status for s in steps] == ["completed", "completed", "failed", "skipped"]
+    assert [s.output for s in steps[:2]] == [{"value": 5}, {"value": 6}]
+    assert steps[2].attempts == 1
+    assert "no field 'nope'" in (steps[2].error or "")
+    assert execution.error and "three" in execution.error
+
+
+def test_a_false_filter_after_a_chain_keeps_the_chain_and_skips_the_rest(engine: Engine) -> None:
+    workflow_id = engine.workflow(
+        {
+            "name": "stopped chain",
+            "steps": [
+                _transform("one", "{{ trigger.n }}"),
+                {
+                    "key": "check",
+                    "type": "filter",
+                    "config": {"conditions": [{"left": "{{ steps.one.value }}", "right": 1}]},
+                },
+                _transform("two", "never"),
+            ],
+        }
+    )
+
+    (execution,) = engine.wait(engine.trigger(workflow_id, {"n": 2}))
+
+    assert execution.status == "completed"
+    steps = engine.steps(execution.id)
+    assert [s.status for s in steps] == ["completed", "completed", "skipped"]
+    assert steps[0].output == {"value": 2}
+    assert steps[1].output == {"passed": False, "results": [False]}
+
+
 def test_delay_step_resumes_later_without_holding_a_thread(engine: Engine) -> None:
     workflow_id = engine.workflow(
         {
