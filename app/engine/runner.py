@@ -44,6 +44,7 @@ from app.engine.errors import (
 from app.engine.heartbeat import Heartbeat
 from app.engine.retry import RetryPolicy
 from app.engine.templating import Renderer
+from app.models import direct
 from app.models.base import rowcount, utcnow
 
 log = logging.getLogger(__name__)
@@ -157,9 +158,9 @@ class Runner:
         self.session_factory = session_factory
         # The runner's own statements go through a Core connection: no ORM session needed.
         self.engine: Engine = session_factory().get_bind()  # type: ignore[assignment]
-        # On PostgreSQL the hot paths are single statements in autocommit mode.
-        self.single_statements = self.engine.dialect.name == "postgresql"
-        self.autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        # On PostgreSQL the hot paths are single statements in autocommit mode, sent straight
+        # to the driver.
+        self.single_statements = direct.supports(self.engine)
         self.send = send
         self.secrets = secrets
         self.settings = settings
@@ -253,7 +254,8 @@ class Runner:
                 sql.params({"execution_id": execution_id, "now": now, "lease": now + self.lease}),
             ).one()
             if run is None:
-                run = self._build_run(session, execution_id, position, row)
+                outputs = self._outputs(session, execution_id, position)
+                run = self._build_run(execution_id, row, outputs)
             session.commit()
         return _Claim(run, position, attempt, claimed.id, now, list(claimed.attempt_log or []))
 
@@ -268,8 +270,8 @@ class Runner:
             "now": now,
             "lease": now + self.lease,
         }
-        with self.autocommit.connect() as connection:
-            row = connection.execute(sql.claim_pg, sql.params(values)).first()
+        with direct.cursor(self.engine) as cursor:
+            row = cursor.execute(sql.claim_pg, values).fetchone()
             if row is None:
                 log.debug(
                     "dropped stale message %s/%s/%s",
@@ -280,7 +282,11 @@ class Runner:
                 )
                 return None
             if run is None:
-                run = self._build_run(connection, execution_id, position, row)
+                outputs: dict[str, Any] = {}
+                if position > 0:  # only steps before `position` can have completed
+                    ids = {"execution_id": execution_id}
+                    outputs = dict(cursor.execute(sql.load_outputs_pg, ids).fetchall())
+                run = self._build_run(execution_id, row, outputs)
         return _Claim(run, position, attempt, row.id, now, list(row.attempt_log or []))
 
     def recover_lost(self, execution_id: int, position: int) -> None:
@@ -310,15 +316,18 @@ class Runner:
 
     def _load(self, session: Connection, execution_id: int, position: int) -> _Run:
         row = session.execute(sql.load_execution, sql.params({"execution_id": execution_id})).one()
-        return self._build_run(session, execution_id, position, row)
+        return self._build_run(execution_id, row, self._outputs(session, execution_id, position))
 
-    def _build_run(self, session: Connection, execution_id: int, position: int, row: Any) -> _Run:
+    @staticmethod
+    def _outputs(session: Connection, execution_id: int, position: int) -> dict[str, Any]:
+        """Outputs of the completed steps, by key (only steps before `position` can be)."""
+        if position == 0:
+            return {}
+        ids = sql.params({"execution_id": execution_id})
+        return {key: output for key, output in session.execute(sql.load_outputs, ids)}
+
+    def _build_run(self, execution_id: int, row: Any, outputs: dict[str, Any]) -> _Run:
         """The message's view of its execution, from a row of `sql.RUN_COLUMNS`."""
-        outputs: dict[str, Any] = {}
-        if position > 0:  # only steps before `position` can have completed
-            outputs = dict(
-                session.execute(sql.load_outputs, sql.params({"execution_id": execution_id})).all()
-            )
         snapshot = row.snapshot
         context = ExecutionContext(
             execution_id=execution_id,
@@ -573,8 +582,7 @@ class Runner:
         else:
             statement = sql.record_and_continue_pg
             params["lease"] = now + self.lease
-        with self.autocommit.connect() as connection:
-            row = connection.execute(statement, sql.params(params)).one()
+        row = direct.one(self.engine, statement, params)
         if row.recorded != 1:
             return None  # recovery took the step over after our lease expired
         for step, done in records:

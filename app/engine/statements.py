@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, exists, func, select, text, true, update
+from sqlalchemy import Table, bindparam, exists, func, select, update
 
 from app.models import Execution, ExecutionStep
 
@@ -149,25 +149,50 @@ finish = (
 )
 
 
-# PostgreSQL: the hot paths as one statement each (data-modifying CTEs), run in autocommit
-# mode, so that a claim or the record of a step costs one round trip instead of four or five.
-# Each later part runs only if the earlier one matched, exactly as the separate statements do.
-_claimed = claim_step.cte("claimed")
-_marked = mark_running.where(exists(select(_claimed.c.id))).cte("marked")
-claim_pg = select(
-    _claimed.c.id,
-    _claimed.c.attempt_log,
-    *[_marked.c[column.name] for column in RUN_COLUMNS],
-).select_from(_claimed.join(_marked, true()))
+# PostgreSQL: the hot paths as one statement each (data-modifying CTEs), sent straight to the
+# driver in autocommit mode (app.models.direct), so that a claim or the record of a step costs
+# one round trip instead of four or five. Each later part runs only if the earlier one matched,
+# exactly as the separate statements above do. Parameters are psycopg's `%(name)s`.
 
-# Record a chain of successful steps (`:p_steps`, a JSON array of their records): the claimed
-# step `:p_step_id` (only while this claim owns it) and the steps after it that ran in the same
-# message without a claim of their own (pure steps, still `pending`, only if the claimed step
-# was recorded). Then either move the execution on to `:p_position` and claim that step, or
-# complete the execution.
+# claim_step + mark_running.
+claim_pg = """
+    WITH claimed AS (
+        UPDATE execution_steps
+        SET status = 'running', attempts = %(attempt)s, next_retry_at = NULL,
+            started_at = coalesce(started_at, %(now)s)
+        WHERE execution_id = %(execution_id)s AND position = %(position)s
+            AND attempts = %(previous_attempts)s AND status = 'pending'
+            AND EXISTS (
+                SELECT FROM executions
+                WHERE id = %(execution_id)s AND position = %(position)s
+                    AND status IN ('pending', 'running')
+            )
+        RETURNING id, attempt_log
+    ), marked AS (
+        UPDATE executions
+        SET status = 'running', updated_at = %(now)s, lease_expires_at = %(lease)s,
+            started_at = coalesce(started_at, %(now)s)
+        WHERE id = %(execution_id)s AND EXISTS (SELECT FROM claimed)
+        RETURNING snapshot, trigger_data, workflow_id, user_id
+    )
+    SELECT claimed.id, claimed.attempt_log, marked.snapshot, marked.trigger_data,
+        marked.workflow_id, marked.user_id
+    FROM claimed, marked
+"""
+
+load_outputs_pg = """
+    SELECT action_key, output FROM execution_steps
+    WHERE execution_id = %(execution_id)s AND status = 'completed'
+"""
+
+# Record a chain of successful steps (`steps`, a JSON array of their records): the claimed step
+# `step_id` (only while this claim owns it) and the steps after it that ran in the same message
+# without a claim of their own (pure steps, still `pending`, only if the claimed step was
+# recorded). Then either move the execution on to `position` and claim that step, or complete
+# the execution.
 _RECORD_CHAIN = """
     WITH v AS (
-        SELECT * FROM jsonb_to_recordset(CAST(:p_steps AS jsonb)) AS v(
+        SELECT * FROM jsonb_to_recordset(CAST(%(steps)s AS jsonb)) AS v(
             position integer, attempt integer, input jsonb, output jsonb, attempt_log jsonb,
             started_at timestamptz, finished_at timestamptz
         )
@@ -176,8 +201,8 @@ _RECORD_CHAIN = """
         SET status = 'completed', input = v.input, output = v.output, error = NULL,
             attempt_log = v.attempt_log, finished_at = v.finished_at, next_retry_at = NULL
         FROM v
-        WHERE s.id = :p_step_id AND s.status = 'running' AND s.attempts = :p_attempt
-            AND v.position = :p_claimed_position
+        WHERE s.id = %(step_id)s AND s.status = 'running' AND s.attempts = %(attempt)s
+            AND v.position = %(claimed_position)s
         RETURNING s.id
     ), chained AS (
         UPDATE execution_steps AS s
@@ -185,25 +210,25 @@ _RECORD_CHAIN = """
             input = v.input, output = v.output, error = NULL, attempt_log = v.attempt_log,
             finished_at = v.finished_at, next_retry_at = NULL
         FROM v
-        WHERE s.execution_id = :p_execution_id AND s.position = v.position
-            AND v.position > :p_claimed_position AND s.status = 'pending'
+        WHERE s.execution_id = %(execution_id)s AND s.position = v.position
+            AND v.position > %(claimed_position)s AND s.status = 'pending'
             AND EXISTS (SELECT FROM recorded)
         RETURNING s.id
     )
 """
 
-record_and_continue_pg = text(
+record_and_continue_pg = (
     _RECORD_CHAIN
     + """
     , advanced AS (
         UPDATE executions
-        SET position = :p_position, updated_at = :p_now, lease_expires_at = :p_lease
-        WHERE id = :p_execution_id AND status = 'running' AND EXISTS (SELECT FROM recorded)
+        SET position = %(position)s, updated_at = %(now)s, lease_expires_at = %(lease)s
+        WHERE id = %(execution_id)s AND status = 'running' AND EXISTS (SELECT FROM recorded)
         RETURNING id
     ), claimed_next AS (
         UPDATE execution_steps
-        SET status = 'running', attempts = 1, started_at = :p_now
-        WHERE execution_id = :p_execution_id AND position = :p_position
+        SET status = 'running', attempts = 1, started_at = %(now)s
+        WHERE execution_id = %(execution_id)s AND position = %(position)s
             AND EXISTS (SELECT FROM advanced)
         RETURNING id
     )
@@ -213,14 +238,14 @@ record_and_continue_pg = text(
     """
 )
 
-record_and_finish_pg = text(
+record_and_finish_pg = (
     _RECORD_CHAIN
     + """
     , finished AS (
         UPDATE executions
-        SET status = 'completed', error = NULL, finished_at = :p_now, updated_at = :p_now,
-            lease_expires_at = NULL, position = :p_position
-        WHERE id = :p_execution_id AND status = 'running' AND EXISTS (SELECT FROM recorded)
+        SET status = 'completed', error = NULL, finished_at = %(now)s, updated_at = %(now)s,
+            lease_expires_at = NULL, position = %(position)s
+        WHERE id = %(execution_id)s AND status = 'running' AND EXISTS (SELECT FROM recorded)
         RETURNING id
     )
     SELECT (SELECT count(*) FROM recorded) AS recorded,

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, insert, select, text, update
+from sqlalchemy import Select, insert, select, update
 from sqlalchemy.orm import Session, defer
 
 from app.engine.errors import TemplateError
 from app.engine.runner import Send, next_enabled
 from app.engine.templating import Renderer
-from app.models import Execution, ExecutionStep, Workflow
+from app.models import Execution, ExecutionStep, Workflow, direct
 from app.models.base import rowcount, utcnow
 from app.services.admission import Admission
 from app.services.errors import Conflict, NotFound, PayloadTooLarge
@@ -164,19 +164,20 @@ def _commit_and_ring(session: Session, plan: _Plan, execution_id: int, send: Sen
         send(execution_id, plan.first, 1, 0.0)
 
 
-# The execution and its steps in one statement (PostgreSQL): no ORM unit of work, one round
-# trip. JSON travels as text, serialized once here.
-_INSERT_PG = text(
-    """
+# The execution and its steps in one statement (PostgreSQL, straight to the driver: see
+# app.models.direct): no ORM unit of work, one round trip. JSON travels as text, serialized
+# once here.
+_INSERT_PG = """
     WITH e AS (
         INSERT INTO executions (
             workflow_id, user_id, status, trigger_type, trigger_data, snapshot,
             workflow_version, position, run_key, rerun_of_id, created_at, updated_at,
             started_at, finished_at, lease_expires_at
         ) VALUES (
-            :workflow_id, :user_id, :status, :trigger_type, CAST(:trigger_data AS jsonb),
-            CAST(:snapshot AS jsonb), :workflow_version, :position, :run_key, :rerun_of_id,
-            :created_at, :updated_at, :started_at, :finished_at, :lease_expires_at
+            %(workflow_id)s, %(user_id)s, %(status)s, %(trigger_type)s,
+            CAST(%(trigger_data)s AS jsonb), CAST(%(snapshot)s AS jsonb), %(workflow_version)s,
+            %(position)s, %(run_key)s, %(rerun_of_id)s, %(created_at)s, %(updated_at)s,
+            %(started_at)s, %(finished_at)s, %(lease_expires_at)s
         ) RETURNING id
     ), s AS (
         INSERT INTO execution_steps (
@@ -185,13 +186,12 @@ _INSERT_PG = text(
         )
         SELECT e.id, x.position, x.action_key, x.action_type, x.status, 0, x.output,
             '[]'::jsonb
-        FROM e, jsonb_to_recordset(CAST(:steps AS jsonb)) AS x(
+        FROM e, jsonb_to_recordset(CAST(%(steps)s AS jsonb)) AS x(
             position integer, action_key text, action_type text, status text, output jsonb
         )
     )
     SELECT id FROM e
-    """
-)
+"""
 
 
 def start_id(
@@ -205,7 +205,8 @@ def start_id(
 ) -> int:
     """`start` for ingress, where only the new execution's id is needed: on PostgreSQL one
     statement stores the execution with its steps, and no ORM object is built."""
-    if session.get_bind().dialect.name != "postgresql":
+    engine = direct.engine_of(session)
+    if engine is None:
         execution = start(
             session, workflow, data, send=send, settings=settings, trigger_type=trigger_type
         )
@@ -217,8 +218,9 @@ def start_id(
         "snapshot": json.dumps(plan.values["snapshot"]),
         "steps": json.dumps(plan.steps),
     }
-    execution_id = int(session.execute(_INSERT_PG, values).scalar_one())
-    _commit_and_ring(session, plan, execution_id, send)
+    execution_id = int(direct.one(engine, _INSERT_PG, values).id)
+    if not plan.done:
+        send(execution_id, plan.first, 1, 0.0)
     return execution_id
 
 

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import event
-from sqlalchemy.exc import OperationalError
 
 from app import create_app
 from app.extensions import db
@@ -62,24 +59,45 @@ def test_a_database_that_goes_away_is_503(own_database: tuple[Flask, str]) -> No
     assert [a.status_code for a in answers] == [503, 503, 503]
 
 
-def test_a_commit_that_fails_is_503_and_stores_nothing(app: Flask) -> None:
-    # Given a webhook, and a database that fails when the execution is being written
+# A database that refuses to store steps (a trigger raising on insert: a full disk, a lost
+# standby), so that the execution's write fails halfway.
+_REFUSE = {
+    "postgresql": [
+        "CREATE FUNCTION refuse_steps() RETURNS trigger LANGUAGE plpgsql"
+        " AS $$ BEGIN RAISE EXCEPTION 'could not extend file: no space left'; END $$",
+        "CREATE TRIGGER refuse_steps BEFORE INSERT ON execution_steps"
+        " FOR EACH ROW EXECUTE FUNCTION refuse_steps()",
+    ],
+    "sqlite": [
+        "CREATE TRIGGER refuse_steps BEFORE INSERT ON execution_steps"
+        " BEGIN SELECT RAISE(ABORT, 'no space left'); END",
+    ],
+}
+_ALLOW = {
+    "postgresql": ["DROP TRIGGER refuse_steps ON execution_steps", "DROP FUNCTION refuse_steps()"],
+    "sqlite": ["DROP TRIGGER refuse_steps"],
+}
+
+
+def _run_ddl(app: Flask, statements: list[str]) -> None:
+    with app.app_context(), db.engine.begin() as connection:
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+
+
+def test_a_write_that_fails_is_503_and_stores_nothing(app: Flask, backend: str) -> None:
+    # Given a webhook, and a database that fails while the execution is being written
     hook = make_hook(app)
     client = app.test_client()
-
-    def fail_inserts(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "INSERT INTO EXECUTIONS" in statement.upper():
-            raise OperationalError(statement, None, ConnectionError("connection lost"))
-
-    engine = app.extensions["stepline.background"].runtime.engine  # the one ingress writes with
-    event.listen(engine, "before_cursor_execute", fail_inserts)
+    _run_ddl(app, _REFUSE[backend])
     try:
         # When a delivery arrives
         response = client.post(hook.url, json={"x": 1})
     finally:
-        event.remove(engine, "before_cursor_execute", fail_inserts)
+        _run_ddl(app, _ALLOW[backend])
 
-    # Then it is refused with 503 and no execution exists; the next delivery goes through
+    # Then it is refused with 503 and nothing of it is stored; the next delivery goes through
     assert response.status_code == 503
+    assert "no space" not in response.get_data(as_text=True)
     assert executions_of(app, hook.workflow_id) == []
     assert client.post(hook.url, json={"x": 2}).status_code == 202

@@ -1,0 +1,71 @@
+"""Hot-path statements sent straight to the driver (PostgreSQL only).
+
+A webhook delivery and each message of the runner run one or two fixed statements. Through
+SQLAlchemy each costs about twice the CPU of the statement itself (execution context, result
+wrapping, session bookkeeping), so those few go to psycopg directly: on a connection of the
+engine's pool, in autocommit mode (each is one atomic statement), with `%(name)s` parameters.
+
+Errors keep SQLAlchemy's shape: a driver error is raised as the matching `DBAPIError`, with
+`connection_invalidated` set (and the connection dropped from the pool) when the connection was
+lost, so the callers' "database unavailable" and "retry on a fresh connection" paths apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.rows import namedtuple_row
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+
+def supports(engine: Engine) -> bool:
+    """Whether statements on `engine` can take this path (PostgreSQL via psycopg)."""
+    return engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
+
+
+def engine_of(session: Session) -> Engine | None:
+    """The session's engine when its statements can take this path."""
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) and supports(bind) else None
+
+
+@contextmanager
+def cursor(engine: Engine) -> Iterator[psycopg.Cursor[Any]]:
+    """A cursor in autocommit mode on a pooled connection, whose rows have named fields."""
+    try:
+        pooled = engine.raw_connection()
+    except psycopg.Error as exc:  # no connection to be had (SQLAlchemy's connect() wraps it so)
+        raise DBAPIError.instance(
+            None, None, exc, psycopg.Error, connection_invalidated=True
+        ) from exc
+    connection: psycopg.Connection[Any] = pooled.driver_connection  # type: ignore[assignment]
+    lost = False
+    try:
+        connection.autocommit = True
+        with connection.cursor(row_factory=namedtuple_row) as opened:
+            yield opened
+    except psycopg.Error as exc:
+        lost = connection.broken or connection.closed
+        if lost:
+            pooled.invalidate(exc)
+        raise DBAPIError.instance(
+            None, None, exc, psycopg.Error, connection_invalidated=lost
+        ) from exc
+    finally:
+        try:
+            if not lost:
+                connection.autocommit = False  # as the pool hands it out
+        except psycopg.Error as exc:
+            pooled.invalidate(exc)
+        pooled.close()
+
+
+def one(engine: Engine, statement: str, params: Mapping[str, Any]) -> Any:
+    """The first row of `statement` (a named tuple), or None."""
+    with cursor(engine) as opened:
+        return opened.execute(statement, params).fetchone()
