@@ -9,6 +9,8 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.logs import safe_path
+
 log = logging.getLogger(__name__)
 
 
@@ -59,7 +61,7 @@ def _handle_unexpected(exc: Exception) -> ResponseReturnValue:
     from app.extensions import db
 
     db.session.rollback()
-    log.exception("unhandled error on %s %s", request.method, request.path)
+    log.exception("unhandled error on %s %s", request.method, safe_path(request.path))
     return _render(InternalServerError(), "Something went wrong on our side. It has been logged.")
 
 
