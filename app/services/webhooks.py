@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.crypto import SecretBox
 from app.engine.runner import Send
-from app.models import Execution, ExecutionStep, Trigger, Workflow
+from app.models import Execution, ExecutionStep, Trigger, Workflow, direct
 from app.models.base import utcnow
 from app.services import deliveries, executions, webhook_lookup
 from app.services.admission import Admission, tolerant
@@ -157,6 +157,41 @@ def receive(
     return _receipt(execution.id, False, config)
 
 
+# Where an execution stands, with its last completed output once it is final (PostgreSQL,
+# straight to the driver: see app.models.direct).
+_STANDING_PG = """
+    SELECT e.status,
+        CASE WHEN e.status IN ('completed', 'failed', 'cancelled') THEN (
+            SELECT s.output FROM execution_steps AS s
+            WHERE s.execution_id = e.id AND s.status = 'completed'
+            ORDER BY s.position DESC LIMIT 1
+        ) END AS output
+    FROM executions AS e WHERE e.id = %(execution_id)s
+"""
+
+
+def _standing(session: Session, execution_id: int) -> tuple[str, dict[str, Any] | None]:
+    """(status, last completed output when final) of an execution, or NotFound."""
+    engine = direct.engine_of(session)
+    if engine is not None:
+        row = direct.one(engine, _STANDING_PG, {"execution_id": execution_id})
+        if row is None:
+            raise NotFound(f"execution {execution_id}")
+        return row.status, row.output
+    status = session.scalar(select(Execution.status).where(Execution.id == execution_id))
+    if status is None:
+        raise NotFound(f"execution {execution_id}")
+    if status not in FINAL:
+        return status, None
+    output = session.scalar(
+        select(ExecutionStep.output)
+        .where(ExecutionStep.execution_id == execution_id, ExecutionStep.status == "completed")
+        .order_by(ExecutionStep.position.desc())
+        .limit(1)
+    )
+    return status, output
+
+
 def wait_for(
     session_factory: Callable[[], Session],
     execution_id: int,
@@ -172,20 +207,9 @@ def wait_for(
     interval = POLL_SECONDS
     while True:
         with session_factory() as session:
-            status = session.scalar(select(Execution.status).where(Execution.id == execution_id))
-            if status is None:
-                raise NotFound(f"execution {execution_id}")
-            if status in FINAL:
-                output = session.scalar(
-                    select(ExecutionStep.output)
-                    .where(
-                        ExecutionStep.execution_id == execution_id,
-                        ExecutionStep.status == "completed",
-                    )
-                    .order_by(ExecutionStep.position.desc())
-                    .limit(1)
-                )
-                return Outcome(execution_id, status, output if status == "completed" else None)
+            status, output = _standing(session, execution_id)
+        if status in FINAL:
+            return Outcome(execution_id, status, output if status == "completed" else None)
         left = deadline - clock()
         if left <= 0:
             return Outcome(execution_id, status)
