@@ -6,8 +6,8 @@ wrapping, session bookkeeping), so those few go to psycopg directly: on a connec
 engine's pool, in autocommit mode (each is one atomic statement), with `%(name)s` parameters.
 
 Errors keep SQLAlchemy's shape: a driver error is raised as the matching `DBAPIError`, with
-`connection_invalidated` set (and the connection dropped from the pool) when the connection was
-lost, so the callers' "database unavailable" and "retry on a fresh connection" paths apply.
+`connection_invalidated` set (and the pool renewed) when the connection was lost, so the
+callers' "database unavailable" and "retry on a fresh connection" paths apply.
 """
 
 from __future__ import annotations
@@ -52,7 +52,10 @@ def cursor(engine: Engine) -> Iterator[psycopg.Cursor[Any]]:
     except psycopg.Error as exc:
         lost = connection.broken or connection.closed
         if lost:
-            pooled.invalidate(exc)
+            # As SQLAlchemy does on a disconnect: this connection is dropped, and every pooled
+            # one as old as it is replaced on its next checkout (a server restart or a cut
+            # killed them all).
+            engine.pool._invalidate(pooled, exc)
         raise DBAPIError.instance(
             None, None, exc, psycopg.Error, connection_invalidated=lost
         ) from exc
