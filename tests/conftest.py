@@ -147,6 +147,7 @@ def app(app_config: dict[str, object]) -> Iterator[Flask]:
     app = _apps.get(key)
     if app is None:
         app = _apps[key] = create_app(app_config)
+        _reset(app)  # what tests that built apps of their own left in the database and queues
     else:
         activate(app)
     settings = dict(app.config)
