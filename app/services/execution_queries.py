@@ -10,19 +10,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Select, select, tuple_
 from sqlalchemy.orm import Session
 
 from app.models import Execution, ExecutionStatus, ExecutionStep, Workflow
 from app.services.errors import NotFound, ValidationFailed
-from app.services.executions import get_execution
+from app.services.executions import (
+    RUN_KEY_LENGTH,
+    AnySelect,
+    ExecutionFilter,
+    get_execution,
+    restrict,
+)
 
 PAGE_SIZE = 25
 NEWER_LIMIT = 50
-RUN_KEY_LENGTH = 255
-AnySelect = TypeVar("AnySelect", bound="Select[*tuple[Any, ...]]")
 
 
 def is_id(raw: str) -> bool:
@@ -93,22 +97,14 @@ class DashboardFilter:
 
     def apply(self, stmt: AnySelect, owner_id: int) -> AnySelect:
         """Restrict `stmt` (over executions) to the owner's rows that match the filter."""
-        stmt = stmt.where(Execution.user_id == owner_id)
-        if self.workflow_id is not None:
-            stmt = stmt.where(Execution.workflow_id == self.workflow_id)
-        if self.status is not None:
-            stmt = stmt.where(Execution.status == self.status.value)
-        if self.since is not None:
-            stmt = stmt.where(Execution.created_at >= self.since)
-        if self.until is not None:
-            stmt = stmt.where(Execution.created_at < self.until)
-        if self.run_key is not None:
-            stmt = stmt.where(Execution.run_key == self.run_key)
-            if self.workflow_id is None:
-                # Name the owner's workflows so the (workflow_id, run_key) index answers.
-                owned = select(Workflow.id).where(Workflow.user_id == owner_id)
-                stmt = stmt.where(Execution.workflow_id.in_(owned.scalar_subquery()))
-        return stmt
+        where = ExecutionFilter(
+            workflow_id=self.workflow_id,
+            statuses=(self.status.value,) if self.status else (),
+            created_after=self.since,
+            created_before=self.until,
+            run_key=self.run_key,
+        )
+        return restrict(stmt, owner_id, where)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, insert, select, update
 from sqlalchemy.orm import Session, defer
@@ -22,6 +22,7 @@ from app.services.workflows import snapshot as workflow_snapshot
 
 _renderer = Renderer(cpu_seconds=0.5)
 RUN_KEY_LENGTH = 255
+AnySelect = TypeVar("AnySelect", bound="Select[*tuple[Any, ...]]")
 
 
 def get_execution(session: Session, execution_id: int, owner_id: int) -> Execution:
@@ -335,14 +336,9 @@ class ExecutionFilter:
     run_key: str | None = None
 
 
-def select_executions(owner_id: int, where: ExecutionFilter) -> Select[Execution]:
-    """The user's executions matching `where` (unordered: the caller pages them). The rows
-    load without their JSON (snapshot, trigger data): a list shows neither."""
-    stmt = (
-        select(Execution)
-        .where(Execution.user_id == owner_id)
-        .options(defer(Execution.snapshot), defer(Execution.trigger_data))
-    )
+def restrict(stmt: AnySelect, owner_id: int, where: ExecutionFilter) -> AnySelect:
+    """Restrict `stmt` (over executions) to the owner's rows that match `where`."""
+    stmt = stmt.where(Execution.user_id == owner_id)
     if where.workflow_id is not None:
         stmt = stmt.where(Execution.workflow_id == where.workflow_id)
     if where.statuses:
@@ -353,4 +349,15 @@ def select_executions(owner_id: int, where: ExecutionFilter) -> Select[Execution
         stmt = stmt.where(Execution.created_at < where.created_before)
     if where.run_key is not None:
         stmt = stmt.where(Execution.run_key == where.run_key)
+        if where.workflow_id is None:
+            # Name the owner's workflows so the (workflow_id, run_key) index answers.
+            owned = select(Workflow.id).where(Workflow.user_id == owner_id)
+            stmt = stmt.where(Execution.workflow_id.in_(owned.scalar_subquery()))
     return stmt
+
+
+def select_executions(owner_id: int, where: ExecutionFilter) -> Select[Execution]:
+    """The user's executions matching `where` (unordered: the caller pages them). The rows
+    load without their JSON (snapshot, trigger data): a list shows neither."""
+    stmt = select(Execution).options(defer(Execution.snapshot), defer(Execution.trigger_data))
+    return restrict(stmt, owner_id, where)
