@@ -15,6 +15,7 @@ import pytest
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from app import activate, create_app
 from app.config import ENV_VARS
@@ -163,6 +164,12 @@ def client(app: Flask) -> FlaskClient:
 
 
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
+
+
+def without_csrf(response: TestResponse) -> str:
+    """A page's text with its CSRF tokens blanked: they are signed with the current second, so
+    two answers a moment apart differ there and only there."""
+    return CSRF_RE.sub("csrf", response.get_data(as_text=True))
 
 
 def csrf_token(client: FlaskClient, path: str = "/login") -> str:
