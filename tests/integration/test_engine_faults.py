@@ -1,8 +1,9 @@
-"""Crash survival with real processes: a worker killed mid-step, Redis emptied.
+"""Crash survival with real processes on SQLite: a worker killed mid-step, Redis emptied.
 
-Both database backends run here with Redis and real `dramatiq app.tasks` worker processes
-(SQLite is shared between processes through its file), plus a `flask scheduler` process whose
-recovery pass re-sends what was lost.
+Redis and real `dramatiq app.tasks` worker processes (SQLite is shared between processes through
+its file), plus a `flask scheduler` process whose recovery pass re-sends what was lost. The same
+faults, harder (kill -9 again and again, Redis restarted as well as emptied), run on PostgreSQL
+in tests/faults.
 """
 
 from __future__ import annotations
@@ -12,19 +13,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
 
+from app.models import Base
+from tests.conftest import create_database
 from tests.engine_harness import Engine, engine_fixture
 
 LEASE = 3
 
 
 @pytest.fixture(scope="module")
-def engine(
-    backend: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Engine]:
-    yield from engine_fixture(
-        backend, database_url, tmp_path_factory.mktemp("faults"), mode="redis", lease=LEASE
-    )
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    tmp = tmp_path_factory.mktemp("faults")
+    url = create_database("sqlite", tmp)
+    schema = create_engine(url)
+    Base.metadata.create_all(schema)
+    schema.dispose()
+    yield from engine_fixture("sqlite", url, tmp, mode="redis", lease=LEASE)
 
 
 def _wait_for_file(path: Path, timeout: float = 30) -> None:
