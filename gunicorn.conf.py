@@ -34,8 +34,8 @@ preload_app = False
 # No runtime control socket (gunicorn >= 25): containers are managed by signals.
 control_socket_disable = True
 # gunicorn's own lines as JSON too, like the app's (app/logs.py): errors on stderr, one access
-# line per request on stdout (app.logs.AccessLogger: lean, and no webhook token in it).
-logger_class = "app.logs.AccessLogger"
+# line per request on stdout (app.access_log.AccessLogger: lean, and no webhook token in it).
+logger_class = "app.access_log.AccessLogger"
 logconfig_dict: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,

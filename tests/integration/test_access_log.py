@@ -1,4 +1,4 @@
-"""gunicorn's access lines (gunicorn.conf.py with app.logs.AccessLogger): one JSON line per
+"""gunicorn's access lines (gunicorn.conf.py with app.access_log.AccessLogger): one JSON line per
 request with the fields an operator filters on, and never a webhook URL's token."""
 
 from __future__ import annotations
