@@ -102,4 +102,3 @@ class LogsMiddleware(dramatiq.Middleware):
         from app import runtime
 
         configure(runtime.get().settings)
-

@@ -154,13 +154,13 @@ def start(
         session.execute(insert(ExecutionStep), rows)
     if record is not None:
         record(session, execution)
-    _commit_and_ring(session, plan, execution_id, send)
+    session.commit()
+    _ring(plan, execution_id, send)
     return execution
 
 
-def _commit_and_ring(session: Session, plan: _Plan, execution_id: int, send: Send) -> None:
-    """Commit the new execution, then send its first message (none when nothing runs)."""
-    session.commit()
+def _ring(plan: _Plan, execution_id: int, send: Send) -> None:
+    """Send a stored execution's first message (none when nothing runs)."""
     if not plan.done:
         send(execution_id, plan.first, 1, 0.0)
 
@@ -168,7 +168,8 @@ def _commit_and_ring(session: Session, plan: _Plan, execution_id: int, send: Sen
 # The execution and its steps in one statement (PostgreSQL, straight to the driver: see
 # app.models.direct): no ORM unit of work, one round trip. JSON travels as text, serialized
 # once here.
-_INSERT_PG = """
+_INSERT_PG = direct.prepare(
+    """
     WITH e AS (
         INSERT INTO executions (
             workflow_id, user_id, status, trigger_type, trigger_data, snapshot,
@@ -192,7 +193,8 @@ _INSERT_PG = """
         )
     )
     SELECT id FROM e
-"""
+    """
+)
 
 
 def start_id(
@@ -220,8 +222,7 @@ def start_id(
         "steps": json.dumps(plan.steps),
     }
     execution_id = int(direct.one(engine, _INSERT_PG, values).id)
-    if not plan.done:
-        send(execution_id, plan.first, 1, 0.0)
+    _ring(plan, execution_id, send)
     return execution_id
 
 
