@@ -271,7 +271,7 @@ class Runner:
             "lease": now + self.lease,
         }
         with direct.cursor(self.engine) as cursor:
-            row = cursor.execute(sql.claim_pg, values).fetchone()
+            row = sql.claim_pg.execute(cursor, sql.params(values)).fetchone()
             if row is None:
                 log.debug(
                     "dropped stale message %s/%s/%s",
@@ -284,8 +284,8 @@ class Runner:
             if run is None:
                 outputs: dict[str, Any] = {}
                 if position > 0:  # only steps before `position` can have completed
-                    ids = {"execution_id": execution_id}
-                    outputs = dict(cursor.execute(sql.load_outputs_pg, ids).fetchall())
+                    ids = sql.params({"execution_id": execution_id})
+                    outputs = dict(sql.load_outputs_pg.execute(cursor, ids).fetchall())
                 run = self._build_run(execution_id, row, outputs)
         return _Claim(run, position, attempt, row.id, now, list(row.attempt_log or []))
 

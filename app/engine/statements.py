@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, exists, func, select, update
+from sqlalchemy import Table, bindparam, exists, func, or_, select, true, update
 
-from app.models import Execution, ExecutionStep
+from app.models import Execution, ExecutionStep, direct
 
 
 def params(values: dict[str, Any]) -> dict[str, Any]:
@@ -37,7 +37,8 @@ claim_step = (
         .where(
             E.c.id == bindparam("p_execution_id"),
             E.c.position == bindparam("p_position"),
-            E.c.status.in_(LIVE),
+            # spelt out rather than IN (...): app.models.direct compiles this statement once
+            or_(*(E.c.status == status for status in LIVE)),
         )
         .correlate(None),
     )
@@ -152,44 +153,25 @@ finish = (
 # PostgreSQL: the hot paths as one statement each (data-modifying CTEs), sent straight to the
 # driver in autocommit mode (app.models.direct), so that a claim or the record of a step costs
 # one round trip instead of four or five. Each later part runs only if the earlier one matched,
-# exactly as the separate statements above do. Parameters are psycopg's `%(name)s`.
+# exactly as the separate statements above do.
 
-# claim_step + mark_running.
-claim_pg = """
-    WITH claimed AS (
-        UPDATE execution_steps
-        SET status = 'running', attempts = %(attempt)s, next_retry_at = NULL,
-            started_at = coalesce(started_at, %(now)s)
-        WHERE execution_id = %(execution_id)s AND position = %(position)s
-            AND attempts = %(previous_attempts)s AND status = 'pending'
-            AND EXISTS (
-                SELECT FROM executions
-                WHERE id = %(execution_id)s AND position = %(position)s
-                    AND status IN ('pending', 'running')
-            )
-        RETURNING id, attempt_log
-    ), marked AS (
-        UPDATE executions
-        SET status = 'running', updated_at = %(now)s, lease_expires_at = %(lease)s,
-            started_at = coalesce(started_at, %(now)s)
-        WHERE id = %(execution_id)s AND EXISTS (SELECT FROM claimed)
-        RETURNING snapshot, trigger_data, workflow_id, user_id
-    )
-    SELECT claimed.id, claimed.attempt_log, marked.snapshot, marked.trigger_data,
-        marked.workflow_id, marked.user_id
-    FROM claimed, marked
-"""
-
-load_outputs_pg = """
-    SELECT action_key, output FROM execution_steps
-    WHERE execution_id = %(execution_id)s AND status = 'completed'
-"""
+# claim_step + mark_running (their `p_` parameters).
+_claimed = claim_step.cte("claimed")
+_marked = mark_running.where(exists(select(_claimed.c.id))).cte("marked")
+claim_pg = direct.prepare(
+    select(
+        _claimed.c.id,
+        _claimed.c.attempt_log,
+        *[_marked.c[column.name] for column in RUN_COLUMNS],
+    ).select_from(_claimed.join(_marked, true()))
+)
+load_outputs_pg = direct.prepare(load_outputs)
 
 # Record a chain of successful steps (`steps`, a JSON array of their records): the claimed step
 # `step_id` (only while this claim owns it) and the steps after it that ran in the same message
 # without a claim of their own (pure steps, still `pending`, only if the claimed step was
 # recorded). Then either move the execution on to `position` and claim that step, or complete
-# the execution.
+# the execution. PostgreSQL text (`%(name)s` parameters): the SQLite path records step by step.
 _RECORD_CHAIN = """
     WITH v AS (
         SELECT * FROM jsonb_to_recordset(CAST(%(steps)s AS jsonb)) AS v(
@@ -217,7 +199,7 @@ _RECORD_CHAIN = """
     )
 """
 
-record_and_continue_pg = (
+record_and_continue_pg = direct.prepare(
     _RECORD_CHAIN
     + """
     , advanced AS (
@@ -238,7 +220,7 @@ record_and_continue_pg = (
     """
 )
 
-record_and_finish_pg = (
+record_and_finish_pg = direct.prepare(
     _RECORD_CHAIN
     + """
     , finished AS (

@@ -3,7 +3,9 @@
 A webhook delivery and each message of the runner run one or two fixed statements. Through
 SQLAlchemy each costs about twice the CPU of the statement itself (execution context, result
 wrapping, session bookkeeping), so those few go to psycopg directly: on a connection of the
-engine's pool, in autocommit mode (each is one atomic statement), with `%(name)s` parameters.
+engine's pool, in autocommit mode (each is one atomic statement). A statement is either built
+with SQLAlchemy Core (the same object the SQLite path executes, compiled here once) or written as
+PostgreSQL text with `%(name)s` parameters where it has no portable twin.
 
 Errors keep SQLAlchemy's shape: a driver error is raised as the matching `DBAPIError`, with
 `connection_invalidated` set (and the pool renewed) when the connection was lost, so the
@@ -14,13 +16,40 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 from psycopg.rows import namedtuple_row
-from sqlalchemy import Engine
+from sqlalchemy import ClauseElement, Engine
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+
+_DIALECT = PGDialect_psycopg()
+
+
+@dataclass(frozen=True)
+class Statement:
+    """SQL text for psycopg, and the values of the parameters the statement carries itself
+    (a Core statement's literals, such as a status it matches)."""
+
+    sql: str
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+    def execute(self, cursor: psycopg.Cursor[Any], params: Mapping[str, Any]) -> Any:
+        return cursor.execute(self.sql, {**self.defaults, **params} if self.defaults else params)
+
+
+def prepare(statement: ClauseElement | str) -> Statement:
+    """Compile a Core statement for psycopg once (its parameters are given at each call), or
+    take PostgreSQL text as it is. Built at import: compiling costs more than running."""
+    if isinstance(statement, str):
+        return Statement(statement)
+    compiled = statement.compile(dialect=_DIALECT)
+    if "__[POSTCOMPILE_" in compiled.string:
+        raise ValueError("expanding IN parameters are not supported here; spell them out")
+    return Statement(compiled.string, dict(compiled.params))
 
 
 def supports(engine: Engine) -> bool:
@@ -68,7 +97,7 @@ def cursor(engine: Engine) -> Iterator[psycopg.Cursor[Any]]:
         pooled.close()
 
 
-def one(engine: Engine, statement: str, params: Mapping[str, Any]) -> Any:
+def one(engine: Engine, statement: Statement, params: Mapping[str, Any]) -> Any:
     """The first row of `statement` (a named tuple), or None."""
     with cursor(engine) as opened:
-        return opened.execute(statement, params).fetchone()
+        return statement.execute(opened, params).fetchone()

@@ -59,12 +59,7 @@ _FIND = (
     .join(_WORKFLOWS, _WORKFLOWS.c.id == _TRIGGERS.c.workflow_id)
     .where(_TRIGGERS.c.webhook_token == bindparam("token"), _TRIGGERS.c.type == "webhook")
 )
-# The same on PostgreSQL, sent straight to the driver (app.models.direct).
-_FIND_PG = """
-    SELECT t.id, t.workflow_id, w.enabled, w.version, w.created_at, t.config
-    FROM triggers AS t JOIN workflows AS w ON w.id = t.workflow_id
-    WHERE t.webhook_token = %(token)s AND t.type = 'webhook'
-"""
+_FIND_PG = direct.prepare(_FIND)  # the same, straight to the driver on PostgreSQL
 
 
 def find(session: Session, token: str) -> Target:

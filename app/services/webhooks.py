@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, case, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -157,39 +157,32 @@ def receive(
     return _receipt(execution.id, False, config)
 
 
-# Where an execution stands, with its last completed output once it is final (PostgreSQL,
-# straight to the driver: see app.models.direct).
-_STANDING_PG = """
-    SELECT e.status,
-        CASE WHEN e.status IN ('completed', 'failed', 'cancelled') THEN (
-            SELECT s.output FROM execution_steps AS s
-            WHERE s.execution_id = e.id AND s.status = 'completed'
-            ORDER BY s.position DESC LIMIT 1
-        ) END AS output
-    FROM executions AS e WHERE e.id = %(execution_id)s
-"""
+# Where an execution stands, with its last completed output once it is final.
+_LAST_OUTPUT = (
+    select(ExecutionStep.output)
+    .where(ExecutionStep.execution_id == Execution.id, ExecutionStep.status == "completed")
+    .order_by(ExecutionStep.position.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_FINAL = or_(*(Execution.status == status for status in sorted(FINAL)))  # no IN: see direct
+_STANDING = select(Execution.status, case((_FINAL, _LAST_OUTPUT)).label("output")).where(
+    Execution.id == bindparam("execution_id")
+)
+_STANDING_PG = direct.prepare(_STANDING)
 
 
 def _standing(session: Session, execution_id: int) -> tuple[str, dict[str, Any] | None]:
     """(status, last completed output when final) of an execution, or NotFound."""
     engine = direct.engine_of(session)
+    ids = {"execution_id": execution_id}
     if engine is not None:
-        row = direct.one(engine, _STANDING_PG, {"execution_id": execution_id})
-        if row is None:
-            raise NotFound(f"execution {execution_id}")
-        return row.status, row.output
-    status = session.scalar(select(Execution.status).where(Execution.id == execution_id))
-    if status is None:
+        row = direct.one(engine, _STANDING_PG, ids)
+    else:
+        row = session.execute(_STANDING, ids).first()
+    if row is None:
         raise NotFound(f"execution {execution_id}")
-    if status not in FINAL:
-        return status, None
-    output = session.scalar(
-        select(ExecutionStep.output)
-        .where(ExecutionStep.execution_id == execution_id, ExecutionStep.status == "completed")
-        .order_by(ExecutionStep.position.desc())
-        .limit(1)
-    )
-    return status, output
+    return row.status, row.output
 
 
 def wait_for(
