@@ -15,10 +15,11 @@ from app.services import workflow_list as listing
 from app.services.errors import ValidationFailed
 from app.services.specs import WorkflowSpec
 from app.services.workflows import create_workflow, delete_workflow, set_enabled
-from app.web import bp, panels
-from app.web.editor import page
-from app.web.editor_support import editor_for, owned_workflow, pretty, secrets, service_errors
-from app.web.editor_view import icon_for
+from app.web import bp
+from app.web.editor import panels
+from app.web.editor.page import page
+from app.web.editor.support import editor_for, owned_workflow, pretty, secrets, service_errors
+from app.web.editor.view import icon_for
 from app.web.rendering import is_fragment_request, render
 
 MAX_IMPORT_BYTES = 1024 * 1024

@@ -18,10 +18,10 @@ from tests.integration.editor_support import DATA_FIELD, Editor
 TOKEN = re.compile(r'"X-CSRFToken": "[^"]+"|name="csrf_token" (?:type="hidden" )?value="[^"]+"')
 EDITOR_MODULES = (
     "app.web.workflows",
-    "app.web.editor",
-    "app.web.editor_run",
-    "app.web.editor_steps",
-    "app.web.editor_webhook",
+    "app.web.editor.page",
+    "app.web.editor.run",
+    "app.web.editor.steps",
+    "app.web.editor.webhook",
 )
 
 

@@ -10,8 +10,7 @@ from pydantic import BaseModel, Field
 from app.actions.base import secret_field
 from app.engine.runner import REDACTED
 from app.services.trials import Available, EarlierStep
-from app.web import forms_from_model as forms
-from app.web import picker
+from app.web.editor import forms, picker
 
 
 class Color(enum.Enum):

@@ -11,9 +11,10 @@ from app import tasks
 from app.extensions import db
 from app.services import executions
 from app.services.errors import PayloadTooLarge
-from app.web import bp, panels
-from app.web.editor import page
-from app.web.editor_support import editor_for, execution_url, json_object, owned_workflow
+from app.web import bp
+from app.web.editor import panels
+from app.web.editor.page import page
+from app.web.editor.support import editor_for, execution_url, json_object, owned_workflow
 from app.web.rendering import is_fragment_request
 
 

@@ -2,7 +2,7 @@
 settings panels; Save, Discard, Run now.
 
 Every region is a fragment with a stable id; a change answers the region it changed, and other
-regions refresh themselves on the events it sends (editor_support.CHANGED, FLOW_STALE)."""
+regions refresh themselves on the events it sends (support.CHANGED, FLOW_STALE)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from app.extensions import db
 from app.models import Workflow
 from app.services import drafts, editor, versions
 from app.services.errors import NotFound, ValidationFailed
-from app.web import bp, panels
-from app.web import forms_from_model as forms
-from app.web.editor_support import (
+from app.web import bp
+from app.web.editor import forms, panels
+from app.web.editor.support import (
     CHANGED,
     FLOW_STALE,
     SAVED,
@@ -32,7 +32,7 @@ from app.web.editor_support import (
     service_errors,
     with_events,
 )
-from app.web.editor_view import Editor, webhook_of
+from app.web.editor.view import Editor, webhook_of
 from app.web.rendering import is_fragment_request, render
 
 PAGE = "workflows/editor.html"

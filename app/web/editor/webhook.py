@@ -14,9 +14,10 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.extensions import db
 from app.models import Workflow
 from app.services import editor, webhooks
-from app.web import bp, panels
-from app.web.editor import page
-from app.web.editor_support import (
+from app.web import bp
+from app.web.editor import panels
+from app.web.editor.page import page
+from app.web.editor.support import (
     CHANGED,
     FLOW_STALE,
     editor_for,
@@ -25,7 +26,7 @@ from app.web.editor_support import (
     service_errors,
     with_events,
 )
-from app.web.editor_view import webhook_of
+from app.web.editor.view import webhook_of
 from app.web.rendering import is_fragment_request
 
 STOP_POLLING = 286  # htmx stops an `every 1s` trigger on this status

@@ -19,7 +19,7 @@ from app.models import Workflow
 from app.services import drafts
 from app.services.errors import Conflict, NotFound
 from app.services.workflows import get_workflow
-from app.web import editor_view
+from app.web.editor import view as editor_view
 
 P = ParamSpec("P")
 R = TypeVar("R")

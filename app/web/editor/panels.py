@@ -16,9 +16,8 @@ from app.engine.runner import Trial
 from app.services import trials
 from app.services.connections import list_connections
 from app.services.errors import ValidationFailed
-from app.web import forms_from_model as forms
-from app.web import picker
-from app.web.editor_view import Editor, StepCard, icon_for
+from app.web.editor import forms, picker
+from app.web.editor.view import Editor, StepCard, icon_for
 
 Kind = Literal["intro", "step", "trigger", "settings", "add"]
 STEP_INPUTS = (

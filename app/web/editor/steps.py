@@ -18,10 +18,10 @@ from app.extensions import db
 from app.models import Workflow
 from app.services import editor, trials
 from app.services.errors import ValidationFailed
-from app.web import bp, panels
-from app.web import forms_from_model as forms
-from app.web.editor import page
-from app.web.editor_support import (
+from app.web import bp
+from app.web.editor import forms, panels
+from app.web.editor.page import page
+from app.web.editor.support import (
     CHANGED,
     FLOW_STALE,
     editor_for,
