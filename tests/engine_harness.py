@@ -51,7 +51,7 @@ def _wait_for_line(
     thread = threading.Thread(target=pump, daemon=True)
     thread.start()
     if not found.wait(timeout):
-        raise RuntimeError(f"{process.args} did not print {needle!r}:\n{''.join(lines)[-3000:]}")
+        raise RuntimeError(f"{process.args!r} did not print {needle!r}:\n{''.join(lines)[-3000:]}")
     return thread
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
+import click
 import pytest
 import yaml
 from flask import Flask
@@ -112,7 +113,7 @@ def test_every_service_runs_a_command_the_project_provides(
             assert importlib.util.find_spec("app.tasks") is not None
         elif program == "flask":
             words = [a for a in args if not a.startswith("-") and a not in ("app", "wsgi")]
-            assert words[0] in stepline.cli.list_commands(None), command
+            assert words[0] in stepline.cli.list_commands(click.Context(stepline.cli)), command
             assert words in (["scheduler"], ["db", "upgrade"], ["doctor"]), command
         else:
             pytest.fail(f"service {name} runs {program!r}, which the project does not provide")

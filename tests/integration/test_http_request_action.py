@@ -6,13 +6,13 @@ import base64
 import json
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from flask import Flask
 from pydantic import ValidationError
 
-from app.actions.http_request import HttpRequestAction
+from app.actions.http_request import HttpRequestAction, HttpRequestConfig
 from app.engine.errors import ActionError
 from tests.fakes.context import make_step_context
 from tests.fakes.http import FakeServer, Reply
@@ -34,7 +34,8 @@ def server() -> Iterator[FakeServer]:
 
 def run(app: Flask, **config: Any) -> dict[str, Any]:
     """Validate `config` as the engine would, then execute step "call" of execution 7."""
-    return ACTION.execute(make_step_context(app.config), ACTION.validate_config(config))
+    checked = cast(HttpRequestConfig, ACTION.validate_config(config))
+    return ACTION.execute(make_step_context(app.config), checked)
 
 
 def test_get_returns_status_headers_and_parsed_json(app: Flask, server: FakeServer) -> None:

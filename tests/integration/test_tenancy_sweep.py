@@ -187,7 +187,9 @@ class Mallory:
     def call(
         self, rule: Rule, method: str, values: dict[str, Any], fragment: bool = False
     ) -> TestResponse:
-        path = rule.build({k: values[k] for k in _path_arguments(rule)}, append_unknown=False)[1]
+        built = rule.build({k: values[k] for k in _path_arguments(rule)}, append_unknown=False)
+        assert built is not None
+        path = built[1]
         query = {k: v for k, v in values.items() if k in ID_ARGUMENTS}
         if rule.endpoint.startswith("api."):
             return self.api.open(
@@ -201,7 +203,7 @@ class Mallory:
         if fragment:
             headers["HX-Request"] = "true"
         data = {**{k: str(v) for k, v in query.items()}, "csrf_token": self.csrf}
-        body = {"data": data} if method != "GET" else {}
+        body: dict[str, Any] = {"data": data} if method != "GET" else {}
         return self.browser.open(path, method=method, query_string=query, headers=headers, **body)
 
 
