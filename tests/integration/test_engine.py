@@ -403,14 +403,21 @@ def test_a_plugin_from_an_entry_point_runs(engine: Engine) -> None:
     assert engine.steps(execution.id)[0].output == {"text": "HELLO!"}
 
 
-def test_a_step_longer_than_the_lease_is_not_taken_for_dead(
-    engine: Engine, tmp_path: Path
-) -> None:
+def test_a_step_longer_than_the_lease_is_not_taken_for_dead(engine: Engine, tmp_path: Path) -> None:
     # Given a step that runs for twice the lease (the worker keeps its lease fresh)
     journal = tmp_path / "effects.log"
-    workflow_id = engine.workflow({"name": "slow", "steps": [
-        {"key": "slow", "type": "test_effect",
-         "config": {"journal": str(journal), "sleep_first_attempt": 2 * engine.lease}}]})
+    workflow_id = engine.workflow(
+        {
+            "name": "slow",
+            "steps": [
+                {
+                    "key": "slow",
+                    "type": "test_effect",
+                    "config": {"journal": str(journal), "sleep_first_attempt": 2 * engine.lease},
+                }
+            ],
+        }
+    )
 
     (execution,) = engine.wait(engine.trigger(workflow_id), timeout=30)
 
