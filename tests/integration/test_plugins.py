@@ -4,20 +4,30 @@ action (SQLite: in-process worker and scheduler threads; PostgreSQL: `dramatiq a
 `flask scheduler` processes, which find the plugin the same way).
 
 The package is tests/plugins/stepline_countdown; tests/conftest.py puts tests/plugins on the
-path, where its dist-info folder declares the entry points, as `pip install` would have.
+path, where its dist-info folder declares the entry points, as `pip install` would have. One
+test installs it with pip, laid out as docs/plugins.md says, and checks that stand-in.
 """
 
 from __future__ import annotations
 
+import configparser
+import re
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.api_client import Api, issue_token
 from tests.engine_harness import Engine, engine_fixture
+
+ROOT = Path(__file__).resolve().parents[2]
+PLUGINS = ROOT / "tests" / "plugins"
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +78,63 @@ def test_the_plugin_comes_from_entry_points_and_not_from_stepline() -> None:
 
     assert actions["repeat"] == "stepline_countdown:RepeatAction"
     assert triggers["countdown"] == "stepline_countdown:CountdownTrigger"
+
+
+def _entry_points_file(text: str) -> dict[str, dict[str, str]]:
+    parser = configparser.ConfigParser(delimiters=("=",))
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read_string(text)
+    return {group: dict(parser[group]) for group in parser.sections()}
+
+
+def test_pip_installs_the_package_as_docs_plugins_md_lays_it_out(tmp_path: Path) -> None:
+    # Given the project docs/plugins.md describes: its pyproject.toml, the package under src/
+    guide = (ROOT / "docs" / "plugins.md").read_text()
+    (pyproject,) = re.findall(r"```toml\n(.*?)```", guide, flags=re.DOTALL)
+    project = tmp_path / "stepline-countdown"
+    shutil.copytree(
+        PLUGINS / "stepline_countdown",
+        project / "src" / "stepline_countdown",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    (project / "pyproject.toml").write_text(pyproject)
+
+    # When pip installs it (offline, into a folder of its own)
+    site = tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index"]
+    subprocess.run(
+        [*pip, "--no-build-isolation", "--target", str(site), str(project)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+
+    # Then it declares the entry points that the dist-info in tests/plugins stands in for
+    (installed,) = site.glob("stepline_countdown-*.dist-info")
+    stand_in = PLUGINS / "stepline_countdown-0.1.dist-info" / "entry_points.txt"
+    assert _entry_points_file((installed / "entry_points.txt").read_text()) == (
+        _entry_points_file(stand_in.read_text())
+    )
+    # And a process that has only the installed package (not tests/plugins) finds both kinds
+    probe = (
+        "from importlib.metadata import entry_points\n"
+        "for group in ('stepline.actions', 'stepline.triggers'):\n"
+        "    for point in entry_points(group=group):\n"
+        "        print(group, point.load().type, point.load().__module__)\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={"PYTHONPATH": f"{site}:{ROOT}", "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert found.stdout.splitlines() == [
+        "stepline.actions repeat stepline_countdown",
+        "stepline.triggers countdown stepline_countdown",
+    ]
 
 
 def test_a_workflow_with_the_plugins_trigger_and_action_runs_to_the_end(
