@@ -1,19 +1,25 @@
-"""The Flask side of the settings: `app.config` derived from the typed model in app/settings.
+"""Loading the typed settings (app/settings.py), and the Flask side of them.
 
-`create_app` loads a `Settings` (defaults, environment, the test mapping), keeps it as
-`app.extensions["stepline.settings"]` (read it with `settings_of(app)`), and fills `app.config`
-from it with `flask_config`: Flask's and its extensions' keys, each Stepline setting under its
-capitalised name (`WORKER_THREADS`), and the mapping's other keys (`TESTING`...) as given.
+`load` builds a `Settings` from defaults, the environment and a mapping, then fills the
+embedded defaults under instance/ (a SQLite file, generated secret keys). `create_app` keeps it
+as `app.extensions["stepline.settings"]` (read it with `settings_of(app)`) and fills
+`app.config` from it with `flask_config`: Flask's and its extensions' keys, each Stepline
+setting under its capitalised name (`WORKER_THREADS`), and the mapping's other keys
+(`TESTING`...) as given. Worker processes call `load` without Flask.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+import secrets
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app import settings as model
-from app.settings import Settings, SettingsError, keys, plain, variables
+from cryptography.fernet import Fernet
+from pydantic import SecretStr, ValidationError
+
+from app.settings import Settings, SettingsError, keys, plain
 
 if TYPE_CHECKING:  # the engine's processes import this module without Flask
     from flask import Flask
@@ -24,13 +30,13 @@ __all__ = [
     "FLASK_DEFAULTS",
     "Settings",
     "SettingsError",
+    "build",
     "flask_config",
     "load",
     "settings_of",
+    "variables",
 ]
 
-# Environment variables the app reads, each documented in README.md "Configuration".
-ENV_VARS = tuple(variables())
 EXTENSION = "stepline.settings"
 
 # Flask's and its extensions' own settings, the same for every Stepline app.
@@ -44,9 +50,73 @@ FLASK_DEFAULTS: dict[str, Any] = {
 }
 
 
+def variables() -> dict[str, str]:
+    """Each environment variable the model reads, with its field's name."""
+    return {
+        str(info.validation_alias): name
+        for name, info in Settings.model_fields.items()
+        if isinstance(info.validation_alias, str)
+    }
+
+
+def _name_in_error(loc: str) -> str:
+    """The variable a validation error is about (its loc), or for an internal knob (whose loc
+    is the field's name) the mapping key."""
+    if loc not in Settings.model_fields:
+        return loc
+    return next((key for key, name in keys().items() if name == loc), loc)
+
+
+def _describe(exc: ValidationError) -> Iterator[str]:
+    for error in exc.errors(include_url=False):
+        where = _name_in_error(str(error["loc"][0])) if error["loc"] else "settings"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        shown = repr(error.get("input"))
+        got = "" if "SECRET" in where or shown in message else f", got {shown}"
+        yield f"{where}: {message}{got}"
+
+
+def _read_or_create(path: Path, make: Callable[[], str]) -> str:
+    """Return the secret stored at `path`, generating it once if the file does not exist."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(make())
+    return path.read_text().strip()
+
+
+def build(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Defaults, then the environment, then the settings among `overrides` (by mapping key:
+    `WORKER_THREADS`); keys that name no setting are left out (Flask's own, see app/config)."""
+    known = keys()
+    given = {known[key]: value for key, value in (overrides or {}).items() if key in known}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        raise SettingsError("; ".join(_describe(exc))) from None
+
+
 def load(instance_path: str | Path, overrides: Mapping[str, Any] | None = None) -> Settings:
-    """The app's settings: defaults, then the environment, then `overrides` (see app/settings)."""
-    return model.load(instance_path, overrides)
+    """`build(overrides)`, then the embedded defaults of what is still unset: a SQLite file
+    and generated secrets under `instance_path`."""
+    settings = build(overrides)
+    instance = Path(instance_path)
+    embedded: dict[str, Any] = {}
+    if not settings.database_url:
+        instance.mkdir(parents=True, exist_ok=True)
+        embedded["database_url"] = f"sqlite:///{instance / 'stepline.db'}"
+    if not settings.secret_key_value:
+        made = _read_or_create(instance / "secret_key", lambda: secrets.token_hex(32))
+        embedded["secret_key"] = SecretStr(made)
+    if not settings.secret_keys_value:
+        made = _read_or_create(instance / "fernet.key", lambda: Fernet.generate_key().decode())
+        embedded["secret_keys"] = SecretStr(made)
+    return settings.model_copy(update=embedded) if embedded else settings
+
+
+# Environment variables the app reads, each documented in README.md "Configuration".
+ENV_VARS = tuple(variables())
 
 
 def flask_config(settings: Settings, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -1,27 +1,19 @@
 """Stepline's settings: one typed model, each field naming its environment variable.
 
 Precedence, lowest first: the field's default, its environment variable, then the mapping a
-caller passes (tests give `create_app` Flask-style keys such as `WORKER_THREADS` or
-`SQLALCHEMY_DATABASE_URI`; `load` translates them). An empty variable counts as unset. A
-malformed value is a start-up error naming the variable (`SettingsError`).
-
-Fields with a `validation_alias` are read from that environment variable and documented in the
-README's "Configuration" table and `.env.example` (a unit test holds the three together; the
-field's description is the README's text). Fields without one are internal knobs that only the
-mapping sets. Nothing here imports Flask: the engine, actions and triggers read these too.
+caller passes (Flask-style keys such as `WORKER_THREADS`; app/config.py loads them). An empty
+variable counts as unset; a malformed value is a start-up error naming it (`SettingsError`).
+A field with a `validation_alias` is read from that variable and documented, with its
+description as the text, in README.md and .env.example (tests/unit/test_settings_docs.py);
+one without is an internal knob only the mapping sets. No Flask here: the core reads these.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
-from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from cryptography.fernet import Fernet
 from limits import parse_many
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -40,8 +32,8 @@ GOOGLE_API_BASE_URLS = {
     "drive": "https://www.googleapis.com/drive/v3",
     "calendar": "https://www.googleapis.com/calendar/v3",
 }
-# Keys of the mapping whose name is not the field's name in capitals (Flask's own spelling).
-KEY_ALIASES = {"SQLALCHEMY_DATABASE_URI": "database_url"}
+# Mapping keys other than the field's name in capitals (Flask's spelling), by that name.
+KEY_ALIASES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}
 
 
 class SettingsError(RuntimeError):
@@ -350,7 +342,7 @@ class Settings(BaseSettings):
     # background, cli, logs, actions, triggers) still read `settings["WORKER_THREADS"]`.
     # These two go once they read attributes (`settings.worker_threads`).
     def __getitem__(self, key: str) -> Any:
-        return plain(getattr(self, field_of(key)))
+        return plain(getattr(self, _KEYS[key]))
 
     def get(self, key: str, default: Any = None) -> Any:
         """`settings["KEY"]`, or `default` when KEY names no setting or the value is None."""
@@ -361,88 +353,17 @@ class Settings(BaseSettings):
         return default if value is None else value
 
 
-def variables() -> dict[str, str]:
-    """Each environment variable the model reads, with its field's name."""
-    return {
-        str(info.validation_alias): name
-        for name, info in Settings.model_fields.items()
-        if isinstance(info.validation_alias, str)
-    }
+_KEYS = {KEY_ALIASES.get(name.upper(), name.upper()): name for name in Settings.model_fields}
 
 
 def keys() -> dict[str, str]:
     """The mapping's keys (Flask-style: the field's name in capitals), with the field's name."""
-    found = {name.upper(): name for name in Settings.model_fields}
-    for key, name in KEY_ALIASES.items():
-        found.pop(name.upper(), None)
-        found[key] = name
-    return found
-
-
-def field_of(key: str) -> str:
-    """The field a mapping key names (`WORKER_THREADS` → `worker_threads`); KeyError if none."""
-    return keys()[key]
+    return dict(_KEYS)
 
 
 def plain(value: Any) -> Any:
     """A value as the Flask config holds it: secrets in clear."""
     return value.get_secret_value() if isinstance(value, SecretStr) else value
-
-
-def _name_in_error(loc: str) -> str:
-    """The variable a validation error is about (its loc), or for an internal knob (whose loc
-    is the field's name) the mapping key."""
-    if loc not in Settings.model_fields:
-        return loc
-    return next((key for key, name in keys().items() if name == loc), loc)
-
-
-def _describe(exc: ValidationError) -> Iterator[str]:
-    for error in exc.errors(include_url=False):
-        where = _name_in_error(str(error["loc"][0])) if error["loc"] else "settings"
-        message = str(error["msg"]).removeprefix("Value error, ")
-        shown = repr(error.get("input"))
-        got = "" if "SECRET" in where or shown in message else f", got {shown}"
-        yield f"{where}: {message}{got}"
-
-
-def _read_or_create(path: Path, make: Callable[[], str]) -> str:
-    """Return the secret stored at `path`, generating it once if the file does not exist."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(make())
-    return path.read_text().strip()
-
-
-def build(overrides: Mapping[str, Any] | None = None) -> Settings:
-    """Defaults, then the environment, then the settings among `overrides` (by mapping key:
-    `WORKER_THREADS`); keys that name no setting are left out (Flask's own, see app/config)."""
-    known = keys()
-    given = {known[key]: value for key, value in (overrides or {}).items() if key in known}
-    try:
-        return Settings(**given)
-    except ValidationError as exc:
-        raise SettingsError("; ".join(_describe(exc))) from None
-
-
-def load(instance_path: str | Path, overrides: Mapping[str, Any] | None = None) -> Settings:
-    """`build(overrides)`, then the embedded defaults of what is still unset: a SQLite file
-    and generated secrets under `instance_path`."""
-    settings = build(overrides)
-    instance = Path(instance_path)
-    embedded: dict[str, Any] = {}
-    if not settings.database_url:
-        instance.mkdir(parents=True, exist_ok=True)
-        embedded["database_url"] = f"sqlite:///{instance / 'stepline.db'}"
-    if not settings.secret_key_value:
-        made = _read_or_create(instance / "secret_key", lambda: secrets.token_hex(32))
-        embedded["secret_key"] = SecretStr(made)
-    if not settings.secret_keys_value:
-        made = _read_or_create(instance / "fernet.key", lambda: Fernet.generate_key().decode())
-        embedded["secret_keys"] = SecretStr(made)
-    return settings.model_copy(update=embedded) if embedded else settings
 
 
 def parse_base_urls(value: str) -> dict[str, str]:

@@ -15,10 +15,10 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy import Engine
 
-from app.config import settings_of
+from app.config import settings_of, variables
 from app.ops import checks
 from app.ops.checks import Check, Level
-from app.settings import Settings, variables
+from app.settings import Settings
 
 # STEPLINE_* variables read outside the settings model: the instance folder of worker
 # processes (app/runtime) and the password of `flask create-user` (app/cli).

@@ -13,11 +13,11 @@ from cryptography.fernet import Fernet
 from flask import Flask
 
 from app import create_app
+from app.config import build
 from app.extensions import db
 from app.ops import checks
 from app.ops.checks import Level
 from app.ops.doctor import environment
-from app.settings import build
 from tests.redis_server import RedisServer
 
 

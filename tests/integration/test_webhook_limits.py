@@ -12,10 +12,9 @@ import redis
 from flask import Flask
 
 from app import create_app
-from app.config import settings_of
+from app.config import build, settings_of
 from app.services.admission import Admission
 from app.services.errors import TooManyRequests
-from app.settings import build
 from app.tasks import queue_depth
 from tests.engine_harness import REDIS_URL
 from tests.hooks_support import close_app, executions_of, make_hook, wait_final

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from app import config
-from app.settings import build
+from app.config import build
 
 REDIS_URL = "redis://cache:6379/0"
 

@@ -54,7 +54,7 @@ def test_environment_overrides_defaults(tmp_path: Path, monkeypatch: pytest.Monk
     ],
 )
 def test_postgresql_urls_use_psycopg_whichever_spelling(url: str, normalised: str) -> None:
-    assert settings.build({"SQLALCHEMY_DATABASE_URI": url}).database_url == normalised
+    assert config.build({"SQLALCHEMY_DATABASE_URI": url}).database_url == normalised
 
 
 def test_an_empty_variable_counts_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,7 +62,7 @@ def test_an_empty_variable_counts_as_unset(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("STEPLINE_LOG_LEVEL", "")
     monkeypatch.setenv("REDIS_URL", "")
 
-    loaded = settings.build()
+    loaded = config.build()
 
     assert (loaded.worker_threads, loaded.log_level, loaded.redis_url) == (4, "INFO", None)
 
@@ -85,9 +85,9 @@ def test_internal_knobs_come_from_the_mapping_never_from_the_environment(
     monkeypatch.setenv("STEPLINE_WORKER_POLL_MS", "7")
 
     # Then none of them is read; the mapping sets the knob
-    assert settings.build().worker_poll_ms == 100
-    assert settings.build().worker_threads == 4
-    assert settings.build({"WORKER_POLL_MS": 10}).worker_poll_ms == 10
+    assert config.build().worker_poll_ms == 100
+    assert config.build().worker_threads == 4
+    assert config.build({"WORKER_POLL_MS": 10}).worker_poll_ms == 10
 
 
 @pytest.mark.parametrize(
@@ -111,12 +111,12 @@ def test_a_malformed_value_stops_start_up_naming_the_variable(
 
 def test_a_malformed_mapping_value_names_its_key() -> None:
     with pytest.raises(SettingsError, match=r"^WORKER_POLL_MS: "):
-        settings.build({"WORKER_POLL_MS": "often"})
+        config.build({"WORKER_POLL_MS": "often"})
 
 
 def test_a_secret_is_not_repeated_in_an_error_or_a_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STEPLINE_METRICS_TOKEN", "hunter2-token")
-    loaded = settings.build()
+    loaded = config.build()
 
     assert isinstance(loaded.metrics_token, SecretStr)
     assert "hunter2-token" not in repr(loaded)
@@ -152,7 +152,7 @@ def test_one_google_base_url_serves_all_four_apis(monkeypatch: pytest.MonkeyPatc
         settings.parse_base_urls("mail=http://x")
     monkeypatch.setenv("STEPLINE_GOOGLE_API_BASE_URLS", "mail=http://x")
     with pytest.raises(SettingsError, match="STEPLINE_GOOGLE_API_BASE_URLS"):
-        settings.build()
+        config.build()
 
 
 def test_the_flask_config_carries_every_setting_under_its_key_and_the_mapping_extras(
@@ -180,4 +180,4 @@ def test_every_field_is_described_and_the_model_is_frozen() -> None:
     for name, info in Settings.model_fields.items():
         assert info.description, name
     with pytest.raises(ValueError, match="frozen"):
-        settings.build().worker_threads = 2  # type: ignore[misc]
+        config.build().worker_threads = 2  # type: ignore[misc]

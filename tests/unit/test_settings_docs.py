@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from app.settings import Settings, variables
+from app.config import variables
+from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 # Read by other programs than the app: docker-compose.yml, gunicorn.conf.py, Dramatiq.
