@@ -72,7 +72,8 @@ def _describe(exc: ValidationError) -> Iterator[str]:
         where = _name_in_error(str(error["loc"][0])) if error["loc"] else "settings"
         message = str(error["msg"]).removeprefix("Value error, ")
         shown = repr(error.get("input"))
-        got = "" if "SECRET" in where or shown in message else f", got {shown}"
+        secret = "SECRET" in where or "TOKEN" in where  # never echo a secret into a log
+        got = "" if secret or shown in message else f", got {shown}"
         yield f"{where}: {message}{got}"
 
 
@@ -88,7 +89,7 @@ def _read_or_create(path: Path, make: Callable[[], str]) -> str:
 
 def build(overrides: Mapping[str, Any] | None = None) -> Settings:
     """Defaults, then the environment, then the settings among `overrides` (by mapping key:
-    `WORKER_THREADS`); keys that name no setting are left out (Flask's own, see app/config)."""
+    `WORKER_THREADS`); keys that name no setting are left out (`flask_config` passes them on)."""
     known = keys()
     given = {known[key]: value for key, value in (overrides or {}).items() if key in known}
     try:
