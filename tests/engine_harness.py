@@ -20,6 +20,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from app import create_app
+from app.config import settings_of
 from app.extensions import db
 from app.models import Execution, ExecutionStep, User, Workflow
 from app.services import executions, workflows
@@ -232,7 +233,7 @@ class Engine:
             wf = db.session.get(Workflow, workflow_id)
             assert wf is not None
             execution = executions.start(
-                db.session(), wf, data or {}, send=send_step, settings=self.app.config
+                db.session(), wf, data or {}, send=send_step, settings=settings_of(self.app)
             )
             return execution.id
 

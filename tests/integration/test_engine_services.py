@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from app.config import settings_of
 from app.extensions import db
 from app.models import Execution, Workflow
 from app.services import executions, retention, workflows
@@ -196,7 +197,7 @@ def _rerun(engine: Engine, execution_id: int, **options: Any) -> int:
         wf = db.session.get(Workflow, original.workflow_id)
         assert wf is not None
         again = executions.rerun(
-            db.session(), original, wf, send=send_step, settings=engine.app.config, **options
+            db.session(), original, wf, send=send_step, settings=settings_of(engine.app), **options
         )
         return again.id
 

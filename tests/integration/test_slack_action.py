@@ -12,6 +12,7 @@ from flask import Flask
 from pydantic import ValidationError
 
 from app.actions.slack import SlackMessageAction, SlackMessageConfig
+from app.config import settings_of
 from app.engine.errors import ActionError
 from tests.fakes.context import make_step_context
 from tests.fakes.http import FakeServer, Reply
@@ -39,7 +40,7 @@ def app_config(app_config: dict[str, object], slack: FakeSlack) -> dict[str, obj
 def post(app: Flask, **config: Any) -> dict[str, Any]:
     """Validate `config` as the engine would, then execute the step."""
     checked = cast(SlackMessageConfig, ACTION.validate_config(config))
-    return ACTION.execute(make_step_context(app.config), checked)
+    return ACTION.execute(make_step_context(settings_of(app)), checked)
 
 
 def test_a_webhook_message_is_posted_and_the_url_stays_out_of_logs_and_output(

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
+from app.config import settings_of
 from app.extensions import db
 from app.models import (
     ApiToken,
@@ -95,9 +96,9 @@ def _alice(app: Flask) -> dict[str, Any]:
         workflows.update_workflow(session, workflow, WorkflowSpec.model_validate(spec), secrets)
         workflows.set_enabled(session, workflow, True)
         live = executions.start(
-            session, workflow, {"m": MARK}, send=_noop_send, settings=app.config
+            session, workflow, {"m": MARK}, send=_noop_send, settings=settings_of(app)
         )
-        failed = executions.start(session, workflow, {}, send=_noop_send, settings=app.config)
+        failed = executions.start(session, workflow, {}, send=_noop_send, settings=settings_of(app))
         failed.status = "failed"
         connection = Connection(
             user_id=alice.id, provider="google", account_email=f"{MARK}@example.com"

@@ -7,11 +7,12 @@ from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
 from app.actions.example import ExampleAction, ExampleConfig
+from app.config import build
 from app.engine.errors import ActionError
 from app.engine.registry import ActionRegistry
 from tests.fakes.context import make_step_context
 
-SETTINGS = {"SECRET_KEYS": Fernet.generate_key().decode()}
+SETTINGS = build({"SECRET_KEYS": Fernet.generate_key().decode()})
 
 
 def run(**config: object) -> dict[str, object]:
