@@ -7,6 +7,7 @@ workflow's most recent executions received and produced.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,13 @@ from app.services import drafts, editor
 RECENT_EXECUTIONS = 20
 # A test runs outside any execution: this is its execution id in templates and idempotency keys.
 TEST_EXECUTION_ID = 0
+
+
+@dataclass(frozen=True)
+class TimedTrial(Trial):
+    """A trial and how long the step took (seconds, wall clock, rendering included)."""
+
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -91,7 +99,7 @@ def available(session: Session, workflow: Workflow, draft: drafts.Draft, index: 
 
 def test_step(
     session: Session, workflow: Workflow, key: str, runner: Runner
-) -> tuple[drafts.Draft, Trial]:
+) -> tuple[drafts.Draft, TimedTrial]:
     """Run one step of the draft now with the sample data; keep its output as its sample.
 
     Outside effects really happen (the editor says so for actions that send)."""
@@ -108,7 +116,9 @@ def test_step(
         steps=reads.step_outputs(),
     )
     session.commit()  # no transaction stays open while the action talks to the outside world
-    trial = runner.run_once(step, context)
+    started = time.perf_counter()
+    ran = runner.run_once(step, context)
+    trial = TimedTrial(**vars(ran), seconds=time.perf_counter() - started)
     if trial.output is not None:
         draft = drafts.load(session, workflow, for_update=True)
         if key in draft.keys():
@@ -124,7 +134,7 @@ def apply_and_test(
     changes: editor.StepChanges,
     secrets: SecretBox,
     runner: Runner,
-) -> tuple[drafts.Draft, str, Trial]:
+) -> tuple[drafts.Draft, str, TimedTrial]:
     """The step panel's "Test this step": apply the panel, then test the step as applied."""
     _, key = editor.update_step(session, workflow, key, changes, secrets)
     draft, trial = test_step(session, workflow, key, runner)

@@ -366,11 +366,24 @@ def test_test_this_step_runs_it_with_the_sample_data_and_keeps_the_output(
         },
     )
 
-    # Then the panel shows the rendered input and the output, and the card is marked tested
+    # Then the panel shows the rendered input and the output as typed trees, with the time it
+    # took, and the card is marked tested
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Succeeded" in html
-    assert "&#34;who&#34;: &#34;Ada&#34;" in html and "&#34;n&#34;: 42" in html
+    output = html[html.index('id="trial-output"') :]
+    assert re.search(
+        r'dt-key">who</span> <span class="dt-type dt-type-string">string</span>'
+        r' <span class="dt-value dt-string">Ada</span>',
+        output,
+    )
+    assert re.search(
+        r'dt-key">n</span> <span class="dt-type dt-type-number">number</span>'
+        r' <span class="dt-value dt-number">42</span>',
+        output,
+    )
+    assert 'id="trial-input"' in html and "Used as sample" in html
+    assert re.search(r'class="trial-time"[^>]*>.*?\d+ ms</span>', html, re.S)
     flow = editor.get(f"/workflows/{workflow_id}/flow", htmx=True).get_data(as_text=True)
     assert "Tested" in flow
 
