@@ -78,9 +78,10 @@ def _plan(
     trigger_type: str | None,
     rerun_of: Execution | None,
     reuse_outputs: Mapping[str, Any] | None,
+    snapshot: dict[str, Any] | None = None,
 ) -> _Plan:
     trigger_json = _trigger_json(data, settings)
-    frozen = workflow_snapshot(workflow)
+    frozen = workflow_snapshot(workflow) if snapshot is None else snapshot
     actions = frozen["actions"]
     reuse = dict(reuse_outputs or {})
     now = utcnow()
@@ -135,14 +136,16 @@ def start(
     rerun_of: Execution | None = None,
     reuse_outputs: Mapping[str, Any] | None = None,
     record: Callable[[Session, Execution], None] | None = None,
+    snapshot: dict[str, Any] | None = None,
 ) -> Execution:
     """Create an execution with its snapshot and steps, commit, then ring the doorbell.
 
+    `snapshot` runs that definition instead of the saved one (the editor's test of a draft).
     `reuse_outputs` (step key → output) marks those steps completed without running them.
     `record` runs once the execution has its id, before the commit: what it adds to the session
     (a webhook's idempotency key, a schedule's fired slot) commits with the execution or not at all.
     """
-    plan = _plan(workflow, data, settings, trigger_type, rerun_of, reuse_outputs)
+    plan = _plan(workflow, data, settings, trigger_type, rerun_of, reuse_outputs, snapshot)
     execution = Execution(**plan.values)
     session.add(execution)
     session.flush()

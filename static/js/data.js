@@ -23,4 +23,15 @@
       event.detail.requestConfig.triggeringEvent.submitter;
     if (tested || (submitter && submitter.id === "test-step")) { pinTrial(target); }
   });
+
+  /* A redrawn flow has empty result slots: ask the test run's region again to fill them. */
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "flow") { return; }
+    var region = document.getElementById("test-run");
+    var url = region && region.getAttribute("data-poll-url");
+    if (url && !region.hasAttribute("hx-trigger")) {
+      window.htmx.ajax("GET", url, { target: "#test-run", swap: "outerHTML" });
+    }
+  });
 })();

@@ -1,7 +1,14 @@
 """The workflow editor: its page and regions (`page`), step changes (`steps`), runs (`run`), the
-webhook panel (`webhook`), and what they share: the view model (`view`), side panels (`panels`),
-forms generated from config models (`forms`) and the data picker (`picker`)."""
+whole-workflow test (`test_run`), the webhook panel (`webhook`), and what they share: the view
+model (`view`), side panels (`panels`), forms generated from config models (`forms`) and the
+data picker (`picker`)."""
 
 from __future__ import annotations
 
-from app.web.editor import page, run, steps, webhook  # noqa: F401  (routes register on bp)
+from app.web.editor import (  # noqa: F401  (routes register on bp)
+    page,
+    run,
+    steps,
+    test_run,
+    webhook,
+)

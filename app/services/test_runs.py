@@ -1,0 +1,195 @@
+"""Test the whole workflow from the editor: a real execution of the current draft.
+
+The editor's "Test workflow" runs what the user sees, unsaved changes included, through the
+path every run takes (executions.start → the queue → Runner), with the trigger's sample data.
+The execution is marked as a test run (trigger type `test`): it is listed with the others, but
+it never counts as the trigger firing. Its snapshot is built from the draft, so saving is not
+needed first and a run in flight is never changed by later edits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.crypto import SecretBox
+from app.engine.runner import Send
+from app.models import Execution, ExecutionStep, Workflow
+from app.services import drafts, executions
+from app.services.errors import NotFound, ValidationFailed
+from app.services.specs import WorkflowSpec
+from app.services.step_checks import step_issues
+from app.settings import Settings
+
+TEST_TRIGGER = "test"
+FINAL = ("completed", "failed", "cancelled")
+
+
+def snapshot_of(workflow: Workflow, draft: drafts.Draft) -> dict[str, Any]:
+    """The frozen definition of the draft, in the shape of workflows.snapshot."""
+    trigger = draft.trigger
+    return {
+        "workflow": {
+            "id": workflow.id,
+            "name": str(draft.spec.get("name") or workflow.name),
+            "version": workflow.version,
+        },
+        "trigger": {
+            "type": str(trigger.get("type") or "manual"),
+            "config": dict(trigger.get("config") or {}),
+        },
+        "actions": [
+            {
+                "key": step["key"],
+                "type": step["type"],
+                "name": step.get("name") or step["key"],
+                "config": dict(step.get("config") or {}),
+                "retry": dict(step.get("retry") or {}),
+                "enabled": bool(step.get("enabled", True)),
+                "continue_on_error": bool(step.get("continue_on_error", False)),
+            }
+            for step in draft.steps
+        ],
+    }
+
+
+def problems(draft: drafts.Draft, secrets: SecretBox) -> list[str]:
+    """Why the draft cannot be tested as a whole, in words ("Step 2 (Filter): …")."""
+    try:
+        WorkflowSpec.model_validate(draft.spec)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"])
+        return [f"{where}: {error['msg']}"]
+    found = []
+    for index, step in enumerate(draft.steps):
+        if not step.get("enabled", True):
+            continue
+        issues = step_issues(draft.steps, index, secrets)
+        if issues:
+            found.append(f"Step {index + 1} ({step.get('name') or step['key']}): {issues[0]}")
+    if not draft.steps:
+        found.append("Add a step first: there is nothing to test.")
+    return found
+
+
+def start(
+    session: Session,
+    workflow: Workflow,
+    *,
+    send: Send,
+    settings: Settings,
+    secrets: SecretBox,
+) -> Execution:
+    """Start a test run of the draft with the trigger's sample data (ValidationFailed, in
+    words, while a step has errors)."""
+    draft = drafts.load(session, workflow)
+    found = problems(draft, secrets)
+    if found:
+        raise ValidationFailed(found[0])
+    sample = draft.trigger.get("sample_data")
+    return executions.start(
+        session,
+        workflow,
+        sample if isinstance(sample, dict) else {},
+        send=send,
+        settings=settings,
+        trigger_type=TEST_TRIGGER,
+        snapshot=snapshot_of(workflow, draft),
+    )
+
+
+@dataclass(frozen=True)
+class StepResult:
+    key: str
+    name: str
+    type: str
+    number: int
+    status: str
+    output: dict[str, Any] | None
+    error: str | None
+    milliseconds: int | None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A test run as the editor shows it: its status and each step's result so far."""
+
+    execution_id: int
+    status: str
+    error: str | None
+    steps: Sequence[StepResult]
+
+    @property
+    def is_live(self) -> bool:
+        return self.status not in FINAL
+
+    @property
+    def done(self) -> int:
+        return sum(1 for s in self.steps if s.status in ("completed", "failed", "skipped"))
+
+
+def progress(session: Session, workflow: Workflow, execution_id: int) -> Progress:
+    """The test run's state; NotFound unless it is a test run of this workflow."""
+    execution = session.scalar(
+        select(Execution).where(
+            Execution.id == execution_id,
+            Execution.workflow_id == workflow.id,
+            Execution.user_id == workflow.user_id,
+            Execution.trigger_type == TEST_TRIGGER,
+        )
+    )
+    if execution is None:
+        raise NotFound(f"test run {execution_id}")
+    names = {a["key"]: a.get("name") or a["key"] for a in execution.snapshot.get("actions", [])}
+    rows = session.scalars(
+        select(ExecutionStep)
+        .where(ExecutionStep.execution_id == execution_id)
+        .order_by(ExecutionStep.position)
+    )
+    steps = []
+    for row in rows:
+        took = None
+        if row.started_at and row.finished_at:
+            took = max(0, round((row.finished_at - row.started_at).total_seconds() * 1000))
+        steps.append(
+            StepResult(
+                row.action_key,
+                str(names.get(row.action_key, row.action_key)),
+                row.action_type,
+                row.position + 1,
+                row.status,
+                row.output,
+                row.error,
+                took,
+            )
+        )
+    return Progress(execution.id, execution.status, execution.error, steps)
+
+
+def use_outputs_as_samples(
+    session: Session, workflow: Workflow, execution_id: int, keys: Sequence[str] | None = None
+) -> list[str]:
+    """Make a test run's outputs the steps' samples in the draft: of the steps `keys`, or of
+    every step that completed. Returns the keys used (steps gone from the draft are left)."""
+    run = progress(session, workflow, execution_id)
+    outputs = {
+        s.key: s.output for s in run.steps if s.status == "completed" and s.output is not None
+    }
+    if keys is not None:
+        missing = [k for k in keys if k not in outputs]
+        if missing:
+            raise NotFound(f"output of step {missing[0]!r} in test run {execution_id}")
+        outputs = {k: outputs[k] for k in keys}
+    draft = drafts.load(session, workflow, for_update=True)
+    used = [k for k in outputs if k in draft.keys()]
+    for key in used:
+        draft.samples[key] = outputs[key]
+    if used:
+        drafts.store(session, draft)
+    return used

@@ -1,0 +1,127 @@
+"""Test the whole workflow from the editor: start a test run of the draft (services.test_runs),
+show its progress step by step on each card, and make a step's output its sample.
+
+The progress region polls itself every second while the run is live, like the execution page;
+the answer that finds the run over carries HTTP 286, which stops htmx polling. Each answer also
+carries the cards' result slots (`#run-result-<key>`, swapped out of band). Without JavaScript
+the form posts and the browser lands on the execution's own page."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, redirect, request
+from flask_login import login_required
+from werkzeug.wrappers import Response as BaseResponse
+
+from app import tasks
+from app.config import settings_of
+from app.extensions import db
+from app.models import Workflow
+from app.services import test_runs
+from app.services.errors import PayloadTooLarge, ValidationFailed
+from app.web import bp
+from app.web.editor import panels
+from app.web.editor.page import page
+from app.web.editor.support import (
+    CHANGED,
+    FLOW_STALE,
+    editor_for,
+    execution_url,
+    owned_workflow,
+    secrets,
+    service_errors,
+    with_events,
+)
+from app.web.rendering import is_fragment_request
+
+STOP_POLLING = 286  # htmx stops an `every 1s` trigger on this status
+FRAGMENT = "workflows/_test_run.html"
+
+
+def _region(
+    workflow: Workflow,
+    run: test_runs.Progress | None,
+    *,
+    error: str = "",
+    status: int = 200,
+    note: str = "",
+) -> Response:
+    editor_ = editor_for(workflow)
+    if run is not None and not run.is_live and status == 200:
+        status = STOP_POLLING
+    return page(
+        FRAGMENT,
+        editor_,
+        panels.intro(editor_),
+        status=status,
+        test_run=run,
+        test_run_error=error,
+        test_run_note=note,
+    )
+
+
+@bp.post("/workflows/<int:workflow_id>/test-run")
+@login_required
+@service_errors
+def test_run_start(workflow_id: int) -> BaseResponse:
+    """Run the draft now with the trigger's sample data, as a test run."""
+    workflow = owned_workflow(workflow_id)
+    try:
+        execution = test_runs.start(
+            db.session(),
+            workflow,
+            send=tasks.send_step,
+            settings=settings_of(current_app),
+            secrets=secrets(),
+        )
+    except (ValidationFailed, PayloadTooLarge) as exc:
+        db.session.rollback()
+        message = exc.message if isinstance(exc, ValidationFailed) else str(exc)
+        return _region(workflow, None, error=message, status=422)
+    if not is_fragment_request():
+        return redirect(execution_url(execution.id), 303)
+    run = test_runs.progress(db.session(), workflow, execution.id)
+    response = _region(workflow, run, status=201)
+    return with_events(response, announce="Testing the workflow with the sample data.")
+
+
+@bp.get("/workflows/<int:workflow_id>/test-run/<int:execution_id>")
+@login_required
+@service_errors
+def test_run_show(workflow_id: int, execution_id: int) -> BaseResponse:
+    """The test run's progress (polled while it is live; 286 once it is over)."""
+    workflow = owned_workflow(workflow_id)
+    if not is_fragment_request():
+        return redirect(execution_url(execution_id), 303)
+    run = test_runs.progress(db.session(), workflow, execution_id)
+    response = _region(workflow, run)
+    if not run.is_live:
+        with_events(response, announce=_finished(run))
+    return response
+
+
+@bp.post("/workflows/<int:workflow_id>/test-run/<int:execution_id>/sample")
+@login_required
+@service_errors
+def test_run_sample(workflow_id: int, execution_id: int) -> BaseResponse:
+    """Make the run's output of one step (form `key`), or of every completed step, the
+    steps' samples in the draft."""
+    workflow = owned_workflow(workflow_id)
+    key = request.form.get("key", "")
+    used = test_runs.use_outputs_as_samples(
+        db.session(), workflow, execution_id, [key] if key else None
+    )
+    note = f"Used as sample: {', '.join(used)}." if used else "Nothing to use."
+    if not is_fragment_request():
+        return redirect(execution_url(execution_id), 303)
+    run = test_runs.progress(db.session(), workflow, execution_id)
+    response = _region(workflow, run, note=note)
+    return with_events(response, CHANGED, FLOW_STALE, announce=note)
+
+
+def _finished(run: test_runs.Progress) -> str:
+    if run.status == "completed":
+        return f"Test run completed: {run.done} of {len(run.steps)} steps done."
+    failed = next((s for s in run.steps if s.status == "failed"), None)
+    if failed is not None:
+        return f"Test run failed at step {failed.number}, {failed.name}."
+    return f"Test run {run.status}."
