@@ -21,7 +21,8 @@
     var tested = from && (from.id === "test-step" || (from.closest && from.closest("#test-step")));
     var submitter = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent &&
       event.detail.requestConfig.triggeringEvent.submitter;
-    if (tested || (submitter && submitter.id === "test-step")) { pinTrial(target); }
+    /* (an outerHTML swap's target is the old, detached panel: look the new one up) */
+    if (tested || (submitter && submitter.id === "test-step")) { pinTrial(document); }
   });
 
   /* A redrawn flow has empty result slots: ask the test run's region again to fill them. */
