@@ -146,7 +146,7 @@ def test_a_new_user_builds_tests_saves_and_runs_a_workflow(
     # Then the panel shows the rendered input and the output, and the card is marked tested
     trial = page.locator("#trial")
     expect(trial).to_contain_text("Succeeded")
-    expect(trial.locator("pre").last).to_contain_text('"who": "Ada Lovelace"')
+    expect(trial.locator("#trial-output .dt-leaf", has_text="who")).to_contain_text("Ada Lovelace")
     expect(page.locator("#step-transform")).to_contain_text("Tested")
     page.screenshot(path=str(artifacts / f"editor-tested-{backend}.png"), full_page=True)
 
