@@ -214,11 +214,27 @@
     if (event.inputType && event.inputType.indexOf("insert") !== 0) { return; }
     var at = field.selectionStart;
     if (typeof at !== "number" || field.value.slice(at - 2, at) !== "{{") { return; }
+    if (!field.id) { field.id = "pill-field-" + Math.random().toString(36).slice(2, 9); }
     var toggle = document.querySelector(".picker-toggle[data-picker-for='" + field.id + "']");
-    if (!toggle) { return; }
-    if (toggle.getAttribute("aria-expanded") !== "true") { toggle.click(); }
+    if (toggle) {
+      if (toggle.getAttribute("aria-expanded") !== "true") { toggle.click(); }
+    } else if (!openBeside(field)) {
+      return;
+    }
     braces = field.id;
     focusSearch();
+  }
+
+  /* A field without its own "Insert data" button (a row of a list, say): open the picker
+     under the field's row, aimed at the field, as editor.js does for a button. */
+  function openBeside(field) {
+    var picker = document.getElementById("picker");
+    if (!picker) { return false; }
+    var holder = field.closest(".field, li, fieldset, div") || field.parentElement;
+    if (!holder.contains(picker)) { holder.after(picker); }
+    picker.setAttribute("data-target", field.id);
+    picker.open = true;
+    return true;
   }
 
   function searchBox() {
