@@ -45,7 +45,7 @@
     var match = /^(trigger|steps\.([A-Za-z_][A-Za-z0-9_]*))((?:\.|\[)[\s\S]*)?$/.exec(key);
     if (match) {
       var path = (match[3] || "").replace(/^\./, "");
-      var source = match[1] === "trigger" ? "Trigger" : match[2];
+      var source = match[1] === "trigger" ? "Trigger" : stepName(match[2]) || match[2];
       return { source: source, path: path || (match[2] ? "whole output" : "all data"), preview: "", known: false };
     }
     return { source: "", path: key, preview: "", known: false };
@@ -175,8 +175,24 @@
       : "With the sample data: " + (out === "" ? "(empty)" : out);
   }
 
+  /* Cards: a summary's templates read as pills too (the text stays for copy and no-JS). */
+  function drawCards() {
+    document.querySelectorAll("#flow .card-summary").forEach(function (summary) {
+      if (summary.querySelector(".pill") || !HAS_TOKEN.test(summary.textContent)) { return; }
+      var text = summary.textContent;
+      drawInto(summary, text);
+      summary.setAttribute("title", text);
+    });
+  }
+
+  function stepName(key) {
+    var title = document.querySelector("#step-" + key + " .card-title");
+    return title ? title.textContent.trim() : "";
+  }
+
   function refreshAll(root) {
     learn(root);
+    drawCards();
     var scope = document.getElementById("panel");
     if (!scope) { return; }
     scope.querySelectorAll("input[type=text], input:not([type]), textarea, [data-pills]").forEach(refresh);

@@ -80,6 +80,7 @@ def test_test_results_pills_and_the_whole_workflow_test(
     page.screenshot(path=str(artifacts / f"data-pills-1366-{backend}.png"), full_page=False)
     page.locator("#panel").get_by_role("button", name="Apply", exact=True).click()
     expect(page.locator("#panel .status")).to_contain_text("applied")
+    expect(page.locator("#step-log .card-summary .pill")).to_have_text("Trigger\u203acustomer.name")
 
     # When they test the transform step with a field mapped from the trigger
     page.locator("#step-transform").get_by_role("link", name="Transform").click()
