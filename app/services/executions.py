@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, defer
 from app.engine.errors import TemplateError
 from app.engine.runner import Send, next_enabled
 from app.engine.templating import Renderer
-from app.models import Execution, ExecutionStep, Workflow, direct
+from app.models import Execution, ExecutionStatus, ExecutionStep, Workflow, direct
 from app.models.base import rowcount, utcnow
 from app.services.admission import Admission
 from app.services.errors import Conflict, NotFound, PayloadTooLarge
@@ -232,7 +232,7 @@ def cancel(session: Session, execution: Execution) -> Execution:
     changed = rowcount(
         session.execute(
             update(Execution)
-            .where(Execution.id == execution.id, Execution.status.in_(("pending", "running")))
+            .where(Execution.id == execution.id, Execution.status.in_(ExecutionStatus.LIVE))
             .values(
                 status="cancelled",
                 finished_at=now,
@@ -269,7 +269,7 @@ def rerun(
 
     From the failed step: the outputs of the steps before it are reused, matched by key, so
     steps that already had their effect are not run again."""
-    if execution.status in ("pending", "running"):
+    if execution.status in ExecutionStatus.LIVE:
         raise Conflict("The execution is still running; cancel it first or wait.")
     reuse: dict[str, Any] = {}
     if from_failed:

@@ -21,7 +21,7 @@ from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.engine.runner import Send
-from app.models import Execution, ScheduleSlot, SlotStatus, Trigger, Workflow
+from app.models import Execution, ExecutionStatus, ScheduleSlot, SlotStatus, Trigger, Workflow
 from app.models.base import rowcount, utcnow
 from app.services import claims, executions
 from app.services.admission import tolerant
@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 
 BATCH = 100
 MAX_QUEUED = 10  # slots waiting per trigger under `queue`; later ones are skipped
-LIVE = ("pending", "running")
 
 
 def upcoming(
@@ -52,7 +51,11 @@ def upcoming(
 def _live(session: Session, workflow_id: int) -> bool:
     return bool(
         session.scalar(
-            select(exists().where(Execution.workflow_id == workflow_id, Execution.status.in_(LIVE)))
+            select(
+                exists().where(
+                    Execution.workflow_id == workflow_id, Execution.status.in_(ExecutionStatus.LIVE)
+                )
+            )
         )
     )
 

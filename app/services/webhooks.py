@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.crypto import SecretBox
 from app.engine.runner import Send
-from app.models import Execution, ExecutionStep, Trigger, Workflow, direct
+from app.models import Execution, ExecutionStatus, ExecutionStep, Trigger, Workflow, direct
 from app.models.base import utcnow
 from app.services import deliveries, executions, webhook_lookup
 from app.services.admission import Admission, tolerant
@@ -34,7 +34,6 @@ from app.triggers.webhook import WebhookConfig, new_token
 LISTEN_SECONDS = 120
 POLL_SECONDS = 0.01  # wait mode: how often the execution row is read at first
 MAX_POLL_SECONDS = 0.25
-FINAL = frozenset({"completed", "failed", "cancelled"})
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ class Outcome:
 
     @property
     def finished(self) -> bool:
-        return self.status in FINAL
+        return self.status in ExecutionStatus.FINAL
 
 
 def _find(session: Session, token: str) -> Workflow:
@@ -165,7 +164,7 @@ _LAST_OUTPUT = (
     .limit(1)
     .scalar_subquery()
 )
-_FINAL = or_(*(Execution.status == status for status in sorted(FINAL)))  # no IN: see direct
+_FINAL = or_(*(Execution.status == status for status in ExecutionStatus.FINAL))  # no IN: see direct
 _STANDING = select(Execution.status, case((_FINAL, _LAST_OUTPUT)).label("output")).where(
     Execution.id == bindparam("execution_id")
 )
@@ -201,7 +200,7 @@ def wait_for(
     while True:
         with session_factory() as session:
             status, output = _standing(session, execution_id)
-        if status in FINAL:
+        if status in ExecutionStatus.FINAL:
             return Outcome(execution_id, status, output if status == "completed" else None)
         left = deadline - clock()
         if left <= 0:
