@@ -15,7 +15,7 @@ from flask import Blueprint, Flask, Response, current_app
 from flask_limiter import Limiter, RequestLimit
 
 from app.api.auth import rate_limit_key
-from app.api.errors import json_error
+from app.errors import json_error
 
 
 def storage_uri(config: Mapping[str, Any]) -> str:

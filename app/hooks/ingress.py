@@ -7,8 +7,8 @@ from typing import Any
 from flask import Response, current_app, jsonify, request
 from sqlalchemy.orm import Session
 
+from app.errors import json_error
 from app.hooks import bp
-from app.hooks.errors import json_error
 from app.models.base import utcnow
 from app.runtime import Runtime
 from app.services import webhooks

@@ -25,7 +25,7 @@ from app.models import Execution, ExecutionStatus, ScheduleSlot, SlotStatus, Tri
 from app.models.base import rowcount, utcnow
 from app.services import claims, executions
 from app.services.admission import tolerant
-from app.services.errors import ValidationFailed
+from app.services.errors import InvalidInputError
 from app.triggers.schedule import ScheduleConfig
 
 log = logging.getLogger(__name__)
@@ -38,13 +38,13 @@ def upcoming(
     config: Mapping[str, Any], now: datetime | None = None, count: int = 5
 ) -> list[datetime]:
     """The next `count` run times of a schedule config, in its time zone (the editor's preview);
-    ValidationFailed naming the field when the config is not valid."""
+    InvalidInputError naming the field when the config is not valid."""
     try:
         parsed = ScheduleConfig.model_validate(dict(config))
     except ValidationError as exc:
         error = exc.errors()[0]
         field = ".".join(["trigger", "config", *(str(p) for p in error["loc"])])
-        raise ValidationFailed(error["msg"], field=field) from None
+        raise InvalidInputError(error["msg"], field=field) from None
     return parsed.schedule().upcoming(now or utcnow(), count)
 
 

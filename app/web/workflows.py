@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.extensions import db
 from app.services import versions
 from app.services import workflow_list as listing
-from app.services.errors import ValidationFailed
+from app.services.errors import InvalidInputError
 from app.services.specs import WorkflowSpec
 from app.services.workflows import create_workflow, delete_workflow, set_enabled
 from app.web import bp
@@ -53,7 +53,7 @@ def workflow_enable(workflow_id: int) -> Response | BaseResponse:
     error, status = "", 200
     try:
         set_enabled(db.session(), workflow, enabled)
-    except ValidationFailed as exc:
+    except InvalidInputError as exc:
         db.session.rollback()
         error, status = exc.message, 422
     if not is_fragment_request():
@@ -111,7 +111,7 @@ def workflow_import() -> Response | BaseResponse:
         return render("workflows/new.html", status=422, values={"json": text}, errors=errors)
     try:
         workflow, complete = versions.import_json(db.session(), current_user.id, text, secrets())
-    except ValidationFailed as exc:
+    except InvalidInputError as exc:
         db.session.rollback()
         where = f"{exc.field}: " if exc.field and exc.field != "file" else ""
         errors = {"import": f"{where}{exc.message}", "import_field": exc.field or ""}
@@ -185,7 +185,7 @@ def version_restore(workflow_id: int, version: int) -> Response | BaseResponse:
     row = versions.get_version(db.session(), workflow, version)
     try:
         versions.restore(db.session(), workflow, row, secrets())
-    except ValidationFailed as exc:
+    except InvalidInputError as exc:
         db.session.rollback()
         rows = versions.list_versions(db.session(), workflow)
         message = f"Version {version} cannot be restored: {exc.message}"

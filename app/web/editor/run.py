@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from app import tasks
 from app.extensions import db
 from app.services import executions
-from app.services.errors import PayloadTooLarge
+from app.services.errors import PayloadTooLargeError
 from app.web import bp
 from app.web.editor import panels
 from app.web.editor.page import page
@@ -43,7 +43,7 @@ def workflow_run(workflow_id: int) -> Response | BaseResponse:
                 settings=current_app.config,
                 trigger_type="manual",
             )
-        except PayloadTooLarge as exc:
+        except PayloadTooLargeError as exc:
             db.session.rollback()
             error = str(exc)
     if error:
