@@ -25,7 +25,7 @@ from app.services.execution_queries import DashboardFilter
 from app.services.workflows import get_workflow
 from app.tasks import send_step
 from app.web import bp
-from app.web.rendering import is_fragment_request, render
+from app.web.rendering import is_fragment_request, redirect_htmx, render
 
 SEE_OTHER = 303
 
@@ -114,9 +114,7 @@ def execution_rerun(execution_id: int) -> Response | BaseResponse:
             return _show(execution_id)
         return _rerun_form(execution, text, from_failed, str(exc), 422)
     if is_fragment_request():
-        response = Response(status=204)
-        response.headers["HX-Redirect"] = url_for("web.execution_show", execution_id=new.id)
-        return response
+        return redirect_htmx(url_for("web.execution_show", execution_id=new.id), 204)
     flash(f"Re-run started as execution #{new.id}.", "success")
     return _show(new.id)
 

@@ -20,7 +20,7 @@ from app.web.editor import panels
 from app.web.editor.page import page
 from app.web.editor.support import editor_for, owned_workflow, pretty, secrets, service_errors
 from app.web.editor.view import icon_for
-from app.web.rendering import is_fragment_request, render
+from app.web.rendering import is_fragment_request, redirect_htmx, render
 
 MAX_IMPORT_BYTES = 1024 * 1024
 
@@ -159,9 +159,7 @@ def workflow_delete(workflow_id: int) -> BaseResponse:
     delete_workflow(db.session(), workflow)
     flash(f"Deleted “{name}”.", "success")
     if is_fragment_request():
-        response = Response(status=200)
-        response.headers["HX-Redirect"] = url_for("web.workflow_list")
-        return response
+        return redirect_htmx(url_for("web.workflow_list"))
     return redirect(url_for("web.workflow_list"), 303)
 
 

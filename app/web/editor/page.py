@@ -33,7 +33,7 @@ from app.web.editor.support import (
     with_events,
 )
 from app.web.editor.view import Editor, webhook_of
-from app.web.rendering import is_fragment_request, render
+from app.web.rendering import htmx_response, is_fragment_request, redirect_htmx, render
 
 PAGE = "workflows/editor.html"
 
@@ -216,9 +216,7 @@ def workflow_save(workflow_id: int) -> Response | BaseResponse:
         panel = problem_panel(editor_, exc)
         panel.form_error = panel.form_error or "Fix this to save the workflow."
         response = page("workflows/_panel.html", editor_, panel, status=422)
-        response.headers["HX-Retarget"] = "#panel"
-        response.headers["HX-Reswap"] = "outerHTML"
-        return response
+        return htmx_response(response, retarget="#panel", reswap="outerHTML")
     saved = workflow.version != before
     message = f"Saved as version {workflow.version}." if saved else "Nothing to save."
     if not is_fragment_request():
@@ -240,7 +238,5 @@ def workflow_discard(workflow_id: int) -> BaseResponse:
     flash("Unsaved changes discarded.", "info")
     target = url_for("web.workflow_show", workflow_id=workflow.id)
     if is_fragment_request():
-        response = Response(status=200)
-        response.headers["HX-Redirect"] = target
-        return response
+        return redirect_htmx(target)
     return redirect(target, 303)

@@ -31,7 +31,7 @@ from app.web.editor.support import (
     service_errors,
     with_events,
 )
-from app.web.rendering import is_fragment_request
+from app.web.rendering import htmx_response, is_fragment_request
 
 
 def _back(workflow: Workflow, message: str, **args: Any) -> BaseResponse:
@@ -68,8 +68,8 @@ def step_create(workflow_id: int) -> Response | BaseResponse:
     editor_ = editor_for(workflow, key)
     panel = panels.step_panel(db.session(), editor_, key)
     response = page("workflows/_panel.html", editor_, panel, status=201)
-    response.headers["HX-Push-Url"] = url_for(
-        "web.workflow_show", workflow_id=workflow.id, step=key
+    response = htmx_response(
+        response, push_url=url_for("web.workflow_show", workflow_id=workflow.id, step=key)
     )
     position = editor_.draft.index(key) + 1
     return with_events(response, CHANGED, FLOW_STALE, announce=f"Added {name} as step {position}.")
@@ -146,8 +146,8 @@ def _apply(workflow_id: int, key: str, test: bool) -> Response | BaseResponse:
     editor_ = editor_for(workflow, key)
     panel = panels.step_panel(db.session(), editor_, key, trial=trial, status=message)
     response = page("workflows/_panel.html", editor_, panel)
-    response.headers["HX-Replace-Url"] = url_for(
-        "web.workflow_show", workflow_id=workflow.id, step=key
+    response = htmx_response(
+        response, replace_url=url_for("web.workflow_show", workflow_id=workflow.id, step=key)
     )
     return with_events(response, CHANGED, FLOW_STALE, announce=message)
 

@@ -20,6 +20,7 @@ from app.services import drafts
 from app.services.errors import ConflictError, NotFoundError
 from app.services.workflows import get_workflow
 from app.web.editor import view as editor_view
+from app.web.rendering import htmx_response
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -104,7 +105,7 @@ def with_events(
     if announce:
         payload[ANNOUNCE] = announce
     if payload:
-        response.headers["HX-Trigger"] = json.dumps(payload)
+        response = htmx_response(response, trigger=payload)
     return response
 
 
