@@ -54,15 +54,10 @@ def json_error(
     return response
 
 
-def _page(
-    status: int, message: str, headers: list[tuple[str, str]] | None = None
-) -> ResponseReturnValue:
+def _page(status: int, message: str, headers: list[tuple[str, str]]) -> ResponseReturnValue:
     title = HTTP_STATUS_CODES.get(status, "Error")
-    return (
-        render_template("error.html", status=status, title=title, message=message),
-        status,
-        (headers or []),
-    )
+    page = render_template("error.html", status=status, title=title, message=message)
+    return page, status, headers
 
 
 def _handle_service_error(exc: ServiceError) -> ResponseReturnValue:
