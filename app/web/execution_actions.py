@@ -16,11 +16,7 @@ from app.models import Execution
 from app.services import bulk_rerun
 from app.services import execution_queries as queries
 from app.services import executions as execution_service
-from app.services.errors import (
-    ConflictError,
-    InvalidInputError,
-    PayloadTooLargeError,
-)
+from app.services.errors import ConflictError, InvalidInputError, PayloadTooLargeError
 from app.services.execution_queries import DashboardFilter
 from app.services.workflows import get_workflow
 from app.tasks import send_step
