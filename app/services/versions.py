@@ -19,14 +19,14 @@ from app.engine import registry
 from app.engine.runner import REDACTED
 from app.models import Workflow, WorkflowVersion
 from app.services import drafts
-from app.services.errors import Conflict, NotFound, ValidationFailed
+from app.services.errors import ConflictError, InvalidInputError, NotFoundError
 from app.services.specs import WorkflowSpec, unique_key
 from app.services.workflows import create_workflow, to_spec, update_workflow
 
 
-def _spec_problem(exc: ValidationError) -> ValidationFailed:
+def _spec_problem(exc: ValidationError) -> InvalidInputError:
     error = exc.errors()[0]
-    return ValidationFailed(error["msg"], ".".join(str(p) for p in error["loc"]) or None)
+    return InvalidInputError(error["msg"], ".".join(str(p) for p in error["loc"]) or None)
 
 
 def _update(session: Session, workflow: Workflow, spec: WorkflowSpec, secrets: SecretBox) -> None:
@@ -34,12 +34,12 @@ def _update(session: Session, workflow: Workflow, spec: WorkflowSpec, secrets: S
         update_workflow(session, workflow, spec, secrets)
     except IntegrityError:  # two saves of one version at once: the first one won
         session.rollback()
-        raise Conflict("Someone saved this workflow at the same moment; reload it.") from None
+        raise ConflictError("Someone saved this workflow at the same moment; reload it.") from None
 
 
 def save_draft(session: Session, workflow: Workflow, secrets: SecretBox) -> Workflow:
     """Publish the draft as the workflow's next version; test outputs become the steps'
-    samples. Refused (ValidationFailed naming the field) while any part is invalid."""
+    samples. Refused (InvalidInputError naming the field) while any part is invalid."""
     draft = drafts.load(session, workflow, for_update=True)
     if not draft.stored:
         return workflow
@@ -69,14 +69,14 @@ def list_versions(session: Session, workflow: Workflow) -> list[WorkflowVersion]
 
 
 def get_version(session: Session, workflow: Workflow, version: int) -> WorkflowVersion:
-    """One earlier version of the (already owner-checked) workflow, or NotFound."""
+    """One earlier version of the (already owner-checked) workflow, or NotFoundError."""
     row = session.scalar(
         select(WorkflowVersion).where(
             WorkflowVersion.workflow_id == workflow.id, WorkflowVersion.version == version
         )
     )
     if row is None:
-        raise NotFound(f"version {version} of workflow {workflow.id}")
+        raise NotFoundError(f"version {version} of workflow {workflow.id}")
     return row
 
 
@@ -131,19 +131,19 @@ def import_json(
     try:
         data: Any = json.loads(text)
     except ValueError as exc:
-        raise ValidationFailed(f"The file is not JSON: {exc}", field="file") from None
+        raise InvalidInputError(f"The file is not JSON: {exc}", field="file") from None
     if not isinstance(data, dict):
-        raise ValidationFailed("The file must hold one workflow (a JSON object).", field="file")
+        raise InvalidInputError("The file must hold one workflow (a JSON object).", field="file")
     try:
         spec = WorkflowSpec.model_validate(data)
     except ValidationError as exc:
         raise _spec_problem(exc) from None
     for index, step in enumerate(spec.steps):
         if step.type not in registry.actions():
-            raise ValidationFailed(f"Unknown action type {step.type!r}.", f"steps.{index}.type")
+            raise InvalidInputError(f"Unknown action type {step.type!r}.", f"steps.{index}.type")
     try:
         return create_workflow(session, owner_id, spec, secrets), True
-    except ValidationFailed as exc:
+    except InvalidInputError as exc:
         session.rollback()
         if not (exc.field or "").startswith("steps."):
             raise

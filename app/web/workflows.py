@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.extensions import db
 from app.services import versions
 from app.services import workflow_list as listing
-from app.services.errors import ValidationFailed
+from app.services.errors import InvalidInputError
 from app.services.specs import WorkflowSpec
 from app.services.workflows import create_workflow, delete_workflow, set_enabled
 from app.web import bp
@@ -20,7 +20,7 @@ from app.web.editor import panels
 from app.web.editor.page import page
 from app.web.editor.support import editor_for, owned_workflow, pretty, secrets, service_errors
 from app.web.editor.view import icon_for
-from app.web.rendering import is_fragment_request, render
+from app.web.rendering import is_fragment_request, redirect_htmx, render
 
 MAX_IMPORT_BYTES = 1024 * 1024
 
@@ -53,7 +53,7 @@ def workflow_enable(workflow_id: int) -> Response | BaseResponse:
     error, status = "", 200
     try:
         set_enabled(db.session(), workflow, enabled)
-    except ValidationFailed as exc:
+    except InvalidInputError as exc:
         db.session.rollback()
         error, status = exc.message, 422
     if not is_fragment_request():
@@ -111,7 +111,7 @@ def workflow_import() -> Response | BaseResponse:
         return render("workflows/new.html", status=422, values={"json": text}, errors=errors)
     try:
         workflow, complete = versions.import_json(db.session(), current_user.id, text, secrets())
-    except ValidationFailed as exc:
+    except InvalidInputError as exc:
         db.session.rollback()
         where = f"{exc.field}: " if exc.field and exc.field != "file" else ""
         errors = {"import": f"{where}{exc.message}", "import_field": exc.field or ""}
@@ -159,9 +159,7 @@ def workflow_delete(workflow_id: int) -> BaseResponse:
     delete_workflow(db.session(), workflow)
     flash(f"Deleted “{name}”.", "success")
     if is_fragment_request():
-        response = Response(status=200)
-        response.headers["HX-Redirect"] = url_for("web.workflow_list")
-        return response
+        return redirect_htmx(url_for("web.workflow_list"))
     return redirect(url_for("web.workflow_list"), 303)
 
 
@@ -185,7 +183,7 @@ def version_restore(workflow_id: int, version: int) -> Response | BaseResponse:
     row = versions.get_version(db.session(), workflow, version)
     try:
         versions.restore(db.session(), workflow, row, secrets())
-    except ValidationFailed as exc:
+    except InvalidInputError as exc:
         db.session.rollback()
         rows = versions.list_versions(db.session(), workflow)
         message = f"Version {version} cannot be restored: {exc.message}"
