@@ -104,13 +104,17 @@
     document.querySelectorAll("details.menu[open]").forEach(function (menu) { menu.open = false; });
   });
 
+  /* A swap of the flow (a move, or its refresh after one) keeps the open card menu open, so
+     that focus can stay on the menu item that was used. */
   document.body.addEventListener("htmx:beforeRequest", function (event) {
-    var menu = event.detail.elt.closest && event.detail.elt.closest("details.card-menu");
+    var elt = event.detail.elt;
+    if (!elt.closest || !elt.closest("#flow")) { return; }
+    var menu = document.querySelector("#flow details.card-menu[open]");
     openMenu = menu && menu.id ? menu.id : null;
   });
 
-  document.body.addEventListener("htmx:afterSwap", function () {
-    if (!openMenu) { return; }
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    if (!openMenu || !event.detail.target || event.detail.target.id !== "flow") { return; }
     var menu = document.getElementById(openMenu);
     if (menu) { menu.open = true; }
   });
