@@ -119,6 +119,14 @@
     if (menu) { menu.open = true; }
   });
 
+  /* History: the question Restore asks takes the focus when it appears. */
+  document.body.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail.target;
+    if (!target || !target.id || target.id.indexOf("restore-") !== 0) { return; }
+    var title = target.querySelector(".restore-confirm h3");
+    if (title) { title.focus(); }
+  });
+
   /* -- focus follows the panel --------------------------------------------------------- */
 
   var lastCard = null;  /* the card link that opened the panel */

@@ -103,10 +103,17 @@ def test_history_shows_what_a_save_changed_and_every_page_fits(
     page.locator("#panel .panel-close").click()
     expect(page.locator("#step-log .card-title a")).to_be_focused()
 
+    # The trigger panel: the webhook's URLs with Copy buttons
+    page.locator("#trigger-card").get_by_role("link", name="Webhook").click()
+    expect(page.locator("#webhook-url")).to_have_value(re.compile(r"/hooks/"))
+    expect(page.get_by_role("button", name="Copy the production URL")).to_be_visible()
+    page.screenshot(path=str(artifacts / f"g-editor-trigger-1366-{backend}.png"), full_page=True)
+    checked["editor (trigger panel)"] = blocking_violations(page)
+
     # Active from the keyboard (Alt+Shift+A), then Ctrl+S saves with the browser's dialog held
     page.keyboard.press("Alt+Shift+A")
     expect(page.locator("#active-switch")).to_have_attribute("aria-checked", "true")
-    expect(page.locator("#editor-toolbar .url-state")).to_have_text("Live")
+    expect(page.locator("#editor-toolbar .url-state").first).to_have_text("Live")
     page.locator("#save-note").fill("Nothing new")
     page.keyboard.press("Control+s")
     expect(page.locator("#editor-toolbar")).to_contain_text("Nothing to save.")
@@ -127,6 +134,7 @@ def test_history_shows_what_a_save_changed_and_every_page_fits(
     # Restore asks first, and says what it would change
     page.get_by_role("link", name="Restore version 1…").click()
     confirm = page.locator("#restore-confirm-1")
+    expect(confirm.get_by_role("heading", name="Restore version 1?")).to_be_focused()
     expect(confirm).to_contain_text("saves version 1 again as version 3")
     expect(confirm.locator("del")).to_have_text('"New order from {{ steps.shape.who }}"')
     checked["history (restore asks)"] = blocking_violations(page)

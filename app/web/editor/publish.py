@@ -16,6 +16,14 @@ from app.web import bp
 from app.web.editor import panels
 from app.web.editor.page import page
 from app.web.editor.support import editor_for, owned_workflow, with_events
+from app.web.editor.view import icon_for
+
+
+@bp.app_template_global("kind_icon")
+def kind_icon(type_: str) -> str:
+    """The icon (and colour class suffix) of a step or trigger kind, for any page that shows one:
+    the palette, the cards and the execution page use the same."""
+    return icon_for(type_)
 
 
 @bp.post("/workflows/<int:workflow_id>/active")
