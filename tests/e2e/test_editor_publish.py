@@ -110,6 +110,21 @@ def test_history_shows_what_a_save_changed_and_every_page_fits(
     page.screenshot(path=str(artifacts / f"g-editor-trigger-1366-{backend}.png"), full_page=True)
     checked["editor (trigger panel)"] = blocking_violations(page)
 
+    # The skip link leads from the top of the flow to the open panel
+    page.locator("#flow .skip-link").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#panel")).to_be_focused()
+
+    # The palette: a search narrows the kinds, shown by category with a description each
+    page.locator("#add-step-3").click()
+    expect(page.get_by_role("heading", name="Add a step")).to_be_visible()
+    expect(page.locator(".palette-category")).to_contain_text(["Core", "HTTP", "Slack"])
+    page.get_by_label("Search the kinds of step").fill("slack")
+    expect(page.locator(".palette-group:visible .palette-category")).to_have_text(["Slack"])
+    expect(page.locator("#palette-count")).to_have_text("1 kind matches.")
+    page.screenshot(path=str(artifacts / f"g-palette-1366-{backend}.png"), full_page=True)
+    checked["editor (palette, searched)"] = blocking_violations(page)
+
     # Active from the keyboard (Alt+Shift+A), then Ctrl+S saves with the browser's dialog held
     page.keyboard.press("Alt+Shift+A")
     expect(page.locator("#active-switch")).to_have_attribute("aria-checked", "true")
