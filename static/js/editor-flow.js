@@ -129,29 +129,39 @@
 
   /* -- focus follows the panel --------------------------------------------------------- */
 
-  var lastCard = null;  /* the card link that opened the panel */
+  var opener = null;  /* what opened the panel: {card: id of its card} or {id: the link's id} */
 
   document.addEventListener("click", function (event) {
-    var link = event.target.closest && event.target.closest("#flow .card-title a");
-    if (link) { lastCard = link.closest(".flow-step, #trigger-card"); }
+    var link = event.target.closest && event.target.closest("#flow a[hx-target='#panel']");
+    if (!link) { return; }
+    var card = link.closest(".card-title") && link.closest(".flow-step, #trigger-card");
+    opener = card ? { card: card.id } : (link.id ? { id: link.id } : null);
   });
+
+  function openerControl() {
+    if (!opener) { return null; }
+    if (opener.id) { return document.getElementById(opener.id); }
+    var card = document.getElementById(opener.card);
+    return card ? card.querySelector(".card-title a") : null;
+  }
 
   document.body.addEventListener("htmx:afterSettle", function (event) {
     if (!event.detail.target || event.detail.target.id !== "panel") { return; }
-    var target = document.getElementById("panel");  /* the swapped-in one (outerHTML) */
-    if (!target) { return; }
+    var panel = document.getElementById("panel");  /* the swapped-in one (outerHTML) */
+    if (!panel) { return; }
     var from = event.detail.requestConfig && event.detail.requestConfig.elt;
-    var kind = target.getAttribute("data-panel");
-    if (from && from.closest && from.closest(".panel-close") && kind === "intro") {
-      /* Closed: back to the card it showed. */
-      var back = lastCard && document.body.contains(lastCard) ? lastCard.querySelector(".card-title a") : null;
+    var kind = panel.getAttribute("data-panel");
+    if (kind === "intro" && from && from.closest && from.closest(".panel-close")) {
+      var back = openerControl();  /* closed: back to what opened it */
       if (back) { back.focus(); }
       return;
     }
-    if (from && from.closest && from.closest("#flow .card-title") && kind !== "intro") {
-      var heading = target.querySelector("#panel-title");
-      if (!target.contains(document.activeElement)) { target.focus(); }
-      if (heading) { heading.scrollIntoView({ block: "nearest" }); }
+    if (kind === "intro" || panel.contains(document.activeElement)) { return; }
+    var active = document.activeElement;
+    var lost = !active || active === document.body || !document.body.contains(active);
+    if (lost || (from && from.closest && from.closest("#flow"))) {
+      var search = kind === "add" ? panel.querySelector("#palette-search") : null;
+      if (search && search.offsetParent !== null) { search.focus(); } else { panel.focus(); }
     }
   });
 

@@ -118,12 +118,15 @@ def test_history_shows_what_a_save_changed_and_every_page_fits(
     # The palette: a search narrows the kinds, shown by category with a description each
     page.locator("#add-step-3").click()
     expect(page.get_by_role("heading", name="Add a step")).to_be_visible()
+    expect(page.get_by_label("Search the kinds of step")).to_be_focused()
     expect(page.locator(".palette-category")).to_contain_text(["Core", "HTTP", "Slack"])
     page.get_by_label("Search the kinds of step").fill("slack")
     expect(page.locator(".palette-group:visible .palette-category")).to_have_text(["Slack"])
     expect(page.locator("#palette-count")).to_have_text("1 kind matches.")
     page.screenshot(path=str(artifacts / f"g-palette-1366-{backend}.png"), full_page=True)
     checked["editor (palette, searched)"] = blocking_violations(page)
+    page.get_by_role("link", name="Close the palette").click()
+    expect(page.locator("#add-step-3")).to_be_focused()
 
     # Active from the keyboard (Alt+Shift+A), then Ctrl+S saves with the browser's dialog held
     page.keyboard.press("Alt+Shift+A")
