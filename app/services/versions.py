@@ -36,17 +36,18 @@ def _update(
     workflow: Workflow,
     spec: WorkflowSpec,
     secrets: SecretBox,
+    *,
     note: str | None = None,
 ) -> None:
     try:
-        update_workflow(session, workflow, spec, secrets, note)
+        update_workflow(session, workflow, spec, secrets, note=note)
     except IntegrityError:  # two saves of one version at once: the first one won
         session.rollback()
         raise Conflict("Someone saved this workflow at the same moment; reload it.") from None
 
 
 def save_draft(
-    session: Session, workflow: Workflow, secrets: SecretBox, note: str | None = None
+    session: Session, workflow: Workflow, secrets: SecretBox, *, note: str | None = None
 ) -> Workflow:
     """Publish the draft as the workflow's next version, with an optional note saying what it
     changes; test outputs become the steps' samples. Refused (ValidationFailed naming the
@@ -59,7 +60,7 @@ def save_draft(
             spec = WorkflowSpec.model_validate(draft.spec)
         except ValidationError as exc:
             raise _spec_problem(exc) from None
-        _update(session, workflow, spec, secrets, note)
+        _update(session, workflow, spec, secrets, note=note)
     for action in workflow.actions:
         if action.key in draft.samples:
             action.sample_output = draft.samples[action.key]
@@ -109,7 +110,7 @@ def restore(
                 if name not in step.config and current[step.key].get(name):
                     step.config[name] = REDACTED
     drafts.discard(session, workflow)
-    _update(session, workflow, spec, secrets, f"Restored version {version.version}.")
+    _update(session, workflow, spec, secrets, note=f"Restored version {version.version}.")
     return workflow
 
 

@@ -195,6 +195,7 @@ def update_workflow(
     workflow: Workflow,
     spec: WorkflowSpec,
     secrets: SecretBox,
+    *,
     note: str | None = None,
 ) -> Workflow:
     """Replace the definition; bumps the version. Running executions keep their snapshot.

@@ -61,7 +61,7 @@ def saved_twice(app: Flask, email: str) -> int:
         workflow = create_workflow(db.session(), owner.id, spec, secrets)
         changed = spec.model_copy(deep=True)
         changed.steps[2].config["message"] = "New order from {{ steps.shape.who }}"
-        update_workflow(db.session(), workflow, changed, secrets, "Friendlier log line")
+        update_workflow(db.session(), workflow, changed, secrets, note="Friendlier log line")
         return workflow.id
 
 

@@ -214,7 +214,7 @@ def workflow_save(workflow_id: int) -> Response | BaseResponse:
     workflow = owned_workflow(workflow_id)
     before = workflow.version
     try:
-        versions.save_draft(db.session(), workflow, secrets(), request.form.get("note"))
+        versions.save_draft(db.session(), workflow, secrets(), note=request.form.get("note"))
     except ValidationFailed as exc:
         db.session.rollback()
         editor_ = editor_for(workflow)
