@@ -28,6 +28,32 @@
     }
   });
 
+  /* The header refreshes itself whenever the draft changes: a note being typed survives that
+     (value and focus); a successful Save starts the next note empty. */
+  var keptNote = null;
+
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "editor-toolbar") { return; }
+    var note = document.getElementById("save-note");
+    var from = event.detail.requestConfig && event.detail.requestConfig.elt;
+    var saving = from && from.classList && from.classList.contains("save-form");
+    keptNote = note && note.value && !saving
+      ? { value: note.value, focused: document.activeElement === note }
+      : null;
+  });
+
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (!keptNote || !target || target.id !== "editor-toolbar") { return; }
+    var note = document.getElementById("save-note");
+    if (note) {
+      note.value = keptNote.value;
+      if (keptNote.focused) { note.focus(); }
+    }
+    keptNote = null;
+  });
+
   /* -- Copy buttons -------------------------------------------------------------------- */
 
   document.addEventListener("click", function (event) {

@@ -129,12 +129,14 @@ def test_history_shows_what_a_save_changed_and_every_page_fits(
     expect(page.locator("#add-step-3")).to_be_focused()
 
     # Active from the keyboard (Alt+Shift+A), then Ctrl+S saves with the browser's dialog held
+    page.locator("#save-note").fill("Nothing new")
     page.keyboard.press("Alt+Shift+A")
     expect(page.locator("#active-switch")).to_have_attribute("aria-checked", "true")
     expect(page.locator("#editor-toolbar .url-state").first).to_have_text("Live")
-    page.locator("#save-note").fill("Nothing new")
+    expect(page.locator("#save-note")).to_have_value("Nothing new")  # kept across the swap
     page.keyboard.press("Control+s")
     expect(page.locator("#editor-toolbar")).to_contain_text("Nothing to save.")
+    expect(page.locator("#save-note")).to_have_value("")
 
     # History: version 2 lists the changed message, before → after, with its note
     page.goto(editor + "/history")
