@@ -67,6 +67,8 @@ def test_the_editor_serves_every_region_and_change(app: Flask) -> None:
         "web.workflow_run",
         "web.trigger_update",
         "web.version_restore",
+        "web.version_restore_confirm",
+        "web.workflow_activate",
         "web.step_create",
         "web.step_update",
         "web.step_test",
