@@ -19,6 +19,7 @@ TOKEN = re.compile(r'"X-CSRFToken": "[^"]+"|name="csrf_token" (?:type="hidden" )
 EDITOR_MODULES = (
     "app.web.workflows",
     "app.web.editor.page",
+    "app.web.editor.publish",
     "app.web.editor.run",
     "app.web.editor.steps",
     "app.web.editor.webhook",
