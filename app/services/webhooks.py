@@ -252,6 +252,19 @@ def ensure_token(session: Session, workflow: Workflow) -> str:
     return trigger.webhook_token
 
 
+def reserve_token(session: Session, workflow: Workflow) -> str:
+    """Issue the token as soon as the editor's trigger becomes a webhook, before it is saved, so
+    the URL can be shown and copied at once. It answers only once the saved trigger is a webhook
+    and the workflow is enabled (the lookup checks both)."""
+    trigger = workflow.trigger
+    if trigger is None:
+        raise NotFoundError("This workflow has no trigger.")
+    if not trigger.webhook_token:
+        trigger.webhook_token = new_token()
+        session.commit()
+    return trigger.webhook_token
+
+
 def rotate_token(session: Session, workflow: Workflow) -> str:
     """Issue a new URL; the old one answers 404 from this commit on."""
     ensure_token(session, workflow)

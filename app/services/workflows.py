@@ -19,6 +19,7 @@ from app.models.base import utcnow
 from app.services import connections
 from app.services.errors import InvalidInputError, NotFoundError
 from app.services.specs import StepSpec, TriggerSpec, WorkflowSpec, unique_key
+from app.triggers.webhook import new_token
 
 _renderer = Renderer()
 
@@ -181,6 +182,7 @@ def create_workflow(
         type=spec.trigger.type,
         config=_trigger_secrets(spec.trigger, secrets, None),
         sample_data=spec.trigger.sample_data,
+        webhook_token=new_token() if spec.trigger.type == "webhook" else None,
     )
     workflow.actions = _build_actions(spec, secrets, {})
     session.add(workflow)
@@ -189,9 +191,15 @@ def create_workflow(
 
 
 def update_workflow(
-    session: Session, workflow: Workflow, spec: WorkflowSpec, secrets: SecretBox
+    session: Session,
+    workflow: Workflow,
+    spec: WorkflowSpec,
+    secrets: SecretBox,
+    *,
+    note: str | None = None,
 ) -> Workflow:
-    """Replace the definition; bumps the version. Running executions keep their snapshot."""
+    """Replace the definition; bumps the version. Running executions keep their snapshot.
+    `note` says what this save is about (History shows it beside the version)."""
     _validate_trigger(spec.trigger)
     _check_run_key(spec.run_key_template)
     connections.check_references(session, workflow.user_id, spec)
@@ -204,6 +212,7 @@ def update_workflow(
             version=workflow.version,
             spec=to_spec(workflow).model_dump(mode="json"),
             saved_at=workflow.updated_at,
+            note=workflow.version_note,
         )
     )
     trigger = workflow.trigger
@@ -219,6 +228,8 @@ def update_workflow(
         trigger.sample_data = spec.trigger.sample_data
     if type_changed:
         trigger.state = {}
+    if trigger.type == "webhook" and not trigger.webhook_token:
+        trigger.webhook_token = new_token()  # the URL shows from the start, live once enabled
     workflow.name = spec.name.strip()
     workflow.description = spec.description
     workflow.run_key_template = spec.run_key_template or None
@@ -226,6 +237,7 @@ def update_workflow(
     session.flush()  # old rows go before new ones take their (workflow, key) slots
     workflow.actions.extend(actions)
     workflow.version += 1
+    workflow.version_note = (note or "").strip()[:500] or None
     workflow.updated_at = utcnow()
     if workflow.enabled:
         registry.triggers().get(trigger.type).register(session, trigger)

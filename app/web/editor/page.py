@@ -15,10 +15,11 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.engine import registry
 from app.extensions import db
 from app.models import Workflow
-from app.services import drafts, editor, versions
+from app.services import drafts, editor, versions, webhooks
 from app.services.errors import InvalidInputError, NotFoundError
 from app.web import bp
 from app.web.editor import forms, panels
+from app.web.editor.summaries import by_category
 from app.web.editor.support import (
     CHANGED,
     FLOW_STALE,
@@ -51,8 +52,10 @@ def page(
         "run_payload": pretty(_saved_sample(editor_.workflow)),
         "run_error": "",
         "toolbar_status": "",
-        "webhook": webhook_of(editor_.workflow),
+        "webhook": webhook_of(editor_.workflow, str(editor_.draft.trigger.get("type") or "")),
+        "by_category": by_category,
         "webhook_status": "",
+        "active_error": "",
     }
     context.update(extra)
     return render(PAGE, fragment, status=status, **context)
@@ -169,6 +172,8 @@ def trigger_update(workflow_id: int) -> Response | BaseResponse:
     if not problems:
         try:
             editor.update_trigger(db.session(), workflow, type_, parsed.config, sample, secrets())
+            if type_ == "webhook":
+                webhooks.reserve_token(db.session(), workflow)  # the URL shows at once
         except InvalidInputError as exc:
             db.session.rollback()
             problems = getattr(exc, "problems", [exc])
@@ -209,7 +214,7 @@ def workflow_save(workflow_id: int) -> Response | BaseResponse:
     workflow = owned_workflow(workflow_id)
     before = workflow.version
     try:
-        versions.save_draft(db.session(), workflow, secrets())
+        versions.save_draft(db.session(), workflow, secrets(), note=request.form.get("note"))
     except InvalidInputError as exc:
         db.session.rollback()
         editor_ = editor_for(workflow)
