@@ -20,14 +20,15 @@ from sqlalchemy.orm import Session
 from app.crypto import SecretBox
 from app.engine.runner import Send
 from app.models import Execution, ExecutionStep, Workflow
+from app.models.executions import ExecutionStatus
 from app.services import drafts, executions
-from app.services.errors import NotFound, ValidationFailed
+from app.services.errors import InvalidInputError, NotFoundError
 from app.services.specs import WorkflowSpec
 from app.services.step_checks import step_issues
 from app.settings import Settings
 
 TEST_TRIGGER = "test"
-FINAL = ("completed", "failed", "cancelled")
+FINAL = tuple(str(s) for s in ExecutionStatus.FINAL)
 
 
 def snapshot_of(workflow: Workflow, draft: drafts.Draft) -> dict[str, Any]:
@@ -86,12 +87,12 @@ def start(
     settings: Settings,
     secrets: SecretBox,
 ) -> Execution:
-    """Start a test run of the draft with the trigger's sample data (ValidationFailed, in
+    """Start a test run of the draft with the trigger's sample data (InvalidInputError, in
     words, while a step has errors)."""
     draft = drafts.load(session, workflow)
     found = problems(draft, secrets)
     if found:
-        raise ValidationFailed(found[0])
+        raise InvalidInputError(found[0])
     sample = draft.trigger.get("sample_data")
     return executions.start(
         session,
@@ -135,7 +136,7 @@ class Progress:
 
 
 def progress(session: Session, workflow: Workflow, execution_id: int) -> Progress:
-    """The test run's state; NotFound unless it is a test run of this workflow."""
+    """The test run's state; NotFoundError unless it is a test run of this workflow."""
     execution = session.scalar(
         select(Execution).where(
             Execution.id == execution_id,
@@ -145,7 +146,7 @@ def progress(session: Session, workflow: Workflow, execution_id: int) -> Progres
         )
     )
     if execution is None:
-        raise NotFound(f"test run {execution_id}")
+        raise NotFoundError(f"test run {execution_id}")
     names = {a["key"]: a.get("name") or a["key"] for a in execution.snapshot.get("actions", [])}
     rows = session.scalars(
         select(ExecutionStep)
@@ -184,7 +185,7 @@ def use_outputs_as_samples(
     if keys is not None:
         missing = [k for k in keys if k not in outputs]
         if missing:
-            raise NotFound(f"output of step {missing[0]!r} in test run {execution_id}")
+            raise NotFoundError(f"output of step {missing[0]!r} in test run {execution_id}")
         outputs = {k: outputs[k] for k in keys}
     draft = drafts.load(session, workflow, for_update=True)
     used = [k for k in outputs if k in draft.keys()]

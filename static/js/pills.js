@@ -175,16 +175,6 @@
       : "With the sample data: " + (out === "" ? "(empty)" : out);
   }
 
-  /* Cards: a summary's templates read as pills too (the text stays for copy and no-JS). */
-  function drawCards() {
-    document.querySelectorAll("#flow .card-summary").forEach(function (summary) {
-      if (summary.querySelector(".pill") || !HAS_TOKEN.test(summary.textContent)) { return; }
-      var text = summary.textContent;
-      drawInto(summary, text);
-      summary.setAttribute("title", text);
-    });
-  }
-
   function stepName(key) {
     var title = document.querySelector("#step-" + key + " .card-title");
     return title ? title.textContent.trim() : "";
@@ -192,7 +182,6 @@
 
   function refreshAll(root) {
     learn(root);
-    drawCards();
     var scope = document.getElementById("panel");
     if (!scope) { return; }
     scope.querySelectorAll("input[type=text], input:not([type]), textarea, [data-pills]").forEach(refresh);

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from app.web.editor import (  # noqa: F401  (routes register on bp)
     page,
+    publish,
     run,
     steps,
     test_run,

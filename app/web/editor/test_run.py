@@ -9,6 +9,7 @@ the form posts and the browser lands on the execution's own page."""
 from __future__ import annotations
 
 from flask import Response, current_app, redirect, request
+from flask_htmx.constants import HTMX_STOP_POLLING
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -17,7 +18,7 @@ from app.config import settings_of
 from app.extensions import db
 from app.models import Workflow
 from app.services import test_runs
-from app.services.errors import PayloadTooLarge, ValidationFailed
+from app.services.errors import InvalidInputError, PayloadTooLargeError
 from app.web import bp
 from app.web.editor import panels
 from app.web.editor.page import page
@@ -33,7 +34,7 @@ from app.web.editor.support import (
 )
 from app.web.rendering import is_fragment_request
 
-STOP_POLLING = 286  # htmx stops an `every 1s` trigger on this status
+STOP_POLLING = HTMX_STOP_POLLING  # 286: htmx stops an `every 1s` trigger on this status
 FRAGMENT = "workflows/_test_run.html"
 
 
@@ -73,9 +74,9 @@ def test_run_start(workflow_id: int) -> BaseResponse:
             settings=settings_of(current_app),
             secrets=secrets(),
         )
-    except (ValidationFailed, PayloadTooLarge) as exc:
+    except (InvalidInputError, PayloadTooLargeError) as exc:
         db.session.rollback()
-        message = exc.message if isinstance(exc, ValidationFailed) else str(exc)
+        message = exc.message
         return _region(workflow, None, error=message, status=422)
     if not is_fragment_request():
         return redirect(execution_url(execution.id), 303)
