@@ -235,7 +235,8 @@
   function openBeside(field) {
     var picker = document.getElementById("picker");
     if (!picker) { return false; }
-    var holder = field.closest(".field, li, fieldset, div") || field.parentElement;
+    /* after the whole field (a list's fieldset): a list holds only its rows */
+    var holder = field.closest(".field") || field.closest("fieldset, div") || field.parentElement;
     if (!holder.contains(picker)) { holder.after(picker); }
     picker.setAttribute("data-target", field.id);
     picker.open = true;
