@@ -7,7 +7,7 @@ up) answers the refreshed trigger panel with 286, which stops the polling."""
 
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, request
 from flask_htmx.constants import HTMX_STOP_POLLING
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
@@ -46,7 +46,8 @@ def webhook_show(workflow_id: int) -> BaseResponse:
     so that polling stops."""
     workflow = owned_workflow(workflow_id)
     hook = webhook_of(workflow)
-    if not (is_fragment_request() and hook.saved and hook.listening_until is None):
+    after_save = request.args.get("after") == "save"  # the box refreshes itself on Save
+    if after_save or not (is_fragment_request() and hook.saved and hook.listening_until is None):
         return _section(workflow)
     state = workflow.trigger.state if workflow.trigger else {}
     arrived = "listen_until" not in (state or {})  # a capture clears it; expiry leaves it
