@@ -69,7 +69,7 @@
     }
     var path = document.createElement("span");
     path.className = "pill-path";
-    path.textContent = info.path;
+    path.textContent = info.path.split(".").join(" › ");  /* as the cards read: customer › name */
     span.append(path);
     return span;
   }
@@ -155,7 +155,9 @@
       p.overlay.setAttribute("aria-hidden", "true");
       field.after(p.overlay);
     }
-    if (!p.preview) {
+    /* the preview line goes under a whole field, never into a row of a list (its layout) */
+    var lone = p.holder.classList.contains("field") || p.holder.classList.contains("url-input");
+    if (!p.preview && lone) {
       p.preview = document.createElement("p");
       p.preview.className = "pill-preview";
       p.preview.setAttribute("data-for", field.id);
@@ -170,6 +172,7 @@
     copyBox(field, p.overlay);
     drawInto(p.overlay, field.value);
     var out = rendered(field.value);
+    if (!p.preview) { return; }
     p.preview.textContent = out === null
       ? "Reads data from earlier steps; test them to preview the value."
       : "With the sample data: " + (out === "" ? "(empty)" : out);

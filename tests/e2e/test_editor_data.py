@@ -72,7 +72,7 @@ def test_test_results_pills_and_the_whole_workflow_test(
     # and a preview of the rendered text; the input still holds the template text
     page.get_by_label("Name", exact=True).focus()
     pill = page.locator(".pill-overlay[data-for='field-config-message'] .pill")
-    expect(pill).to_have_text("Trigger\u203acustomer.name")
+    expect(pill).to_have_text("Trigger\u203acustomer \u203a name")
     expect(pill).to_have_attribute("title", re.compile(r'sample: "Ada Lovelace"'))
     expect(page.locator("#field-config-message-preview")).to_have_text(
         "With the sample data: Order from Ada Lovelace"
