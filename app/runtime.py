@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import config
 from app.crypto import SecretBox
+from app.engine import registry
 from app.engine.runner import Runner, Send
 
 
@@ -62,6 +63,7 @@ def build(settings: Mapping[str, Any], engine: Engine, send: Send | None = None)
     runner = Runner(
         session_factory,
         send,
+        actions=registry.actions(),
         secrets=secrets,
         settings=settings,
         time_slice=float(settings["TIME_SLICE_SECONDS"]),

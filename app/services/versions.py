@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.crypto import SecretBox
 from app.engine import registry
-from app.engine.runner import REDACTED
+from app.engine.redaction import REDACTED
 from app.models import Workflow, WorkflowVersion
 from app.services import drafts
 from app.services.errors import Conflict, NotFound, ValidationFailed

@@ -21,7 +21,7 @@ from annotated_types import MaxLen
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from app.engine.runner import REDACTED
+from app.engine.redaction import REDACTED
 from app.engine.templating import has_template
 
 Widget = Literal["text", "textarea", "number", "checkbox", "select", "json", "secret", "connection"]
