@@ -122,7 +122,9 @@ class Runner:
                 chain.append(completed(claim, outcome))
                 claim = Claim(run, following, 1, UNCLAIMED, utcnow(), [])
                 continue
-            step, move = self._decide(claim, outcome, keep_going)
+            step, move = decide(claim, outcome, keep_going)
+            if outcome.error is None:
+                run.outputs[step_key] = outcome.output
             upcoming = _reconnecting(
                 self.ledger.record,
                 [*chain, step],
@@ -147,44 +149,6 @@ class Runner:
             return False
         return all(self.executor.is_pure(run.actions[p]["type"]) for p in (position, following))
 
-    # -- decide what to record and how the execution moves on -----------------------------
-
-    def _decide(self, claim: Claim, outcome: Outcome, keep_going: bool) -> tuple[StepRecord, Move]:
-        """The record of this attempt and the execution's next move: a retry of the step
-        (per its retry rules), the end of the execution, or the next step (claimed at once
-        when the time slice allows and nothing waits)."""
-        run = claim.run
-        action = run.actions[claim.position]
-        if outcome.error is None:
-            run.outputs[action["key"]] = outcome.output
-            return completed(claim, outcome), self._onward(claim, outcome, keep_going)
-        now = outcome.finished_at
-        error = str(outcome.error)
-        attempt_log = [*claim.attempt_log, {**attempt_entry(claim, now), "error": error}]
-        policy = RetryPolicy.from_dict(action.get("retry"))
-        if outcome.error.retryable and claim.attempt < policy.attempts:
-            delay = outcome.error.retry_after
-            if delay is None:
-                delay = policy.delay_before(claim.attempt + 1)
-            wake = now + timedelta(seconds=delay)
-            retry = StepRecord(claim, "pending", outcome.input, None, error, now, wake, attempt_log)
-            return retry, Retry(delay)
-        failed = StepRecord(claim, "failed", outcome.input, None, error, now, None, attempt_log)
-        if action.get("continue_on_error"):
-            return failed, self._onward(claim, outcome, keep_going)
-        message = f"Step {action['key']!r} failed: {outcome.error}"
-        return failed, Finish("failed", message, claim.position, skip_after=claim.position)
-
-    @staticmethod
-    def _onward(claim: Claim, outcome: Outcome, keep_going: bool) -> Finish | Advance:
-        actions = claim.run.actions
-        upcoming = next_enabled(actions, claim.position)
-        if outcome.stop or upcoming >= len(actions):
-            skip_after = claim.position if outcome.stop else None
-            return Finish("completed", None, len(actions), skip_after=skip_after)
-        delay = outcome.suspend_seconds
-        return Advance(upcoming, delay, claim=keep_going and delay <= 0)
-
     # -- recovery and trials --------------------------------------------------------------
 
     def recover_lost(self, execution_id: int, position: int) -> None:
@@ -196,7 +160,7 @@ class Runner:
             return
         claim, stored_input = found
         error = ActionError("The worker running this step stopped before it finished.")
-        step, move = self._decide(claim, Outcome(input=stored_input, error=error), False)
+        step, move = decide(claim, Outcome(input=stored_input, error=error), keep_going=False)
         upcoming: Next | None = self.ledger.record([step], move)
         if upcoming is not None:
             self.send(execution_id, upcoming.position, upcoming.attempt, upcoming.delay)
@@ -205,6 +169,43 @@ class Runner:
         """Run one step now and record nothing (the editor's "test this step"): see
         app.engine.trial."""
         return trial.run_once(self.executor, action, context)
+
+
+def decide(claim: Claim, outcome: Outcome, keep_going: bool) -> tuple[StepRecord, Move]:
+    """What to store for this attempt and the execution's next move: a retry of the step (per
+    its retry rules), the end of the execution, or the next step (claimed at once when the time
+    slice allows and nothing waits)."""
+    action = claim.run.actions[claim.position]
+    if outcome.error is None:
+        return completed(claim, outcome), _onward(claim, outcome, keep_going)
+    now = outcome.finished_at
+    error = str(outcome.error)
+    attempt_log = [*claim.attempt_log, {**attempt_entry(claim, now), "error": error}]
+    policy = RetryPolicy.from_dict(action.get("retry"))
+    if outcome.error.retryable and claim.attempt < policy.attempts:
+        delay = outcome.error.retry_after
+        if delay is None:
+            delay = policy.delay_before(claim.attempt + 1)
+        wake = now + timedelta(seconds=delay)
+        retry = StepRecord(claim, "pending", outcome.input, None, error, now, wake, attempt_log)
+        return retry, Retry(delay)
+    failed = StepRecord(claim, "failed", outcome.input, None, error, now, None, attempt_log)
+    if action.get("continue_on_error"):
+        return failed, _onward(claim, outcome, keep_going)
+    message = f"Step {action['key']!r} failed: {outcome.error}"
+    return failed, Finish("failed", message, claim.position, skip_after=claim.position)
+
+
+def _onward(claim: Claim, outcome: Outcome, keep_going: bool) -> Finish | Advance:
+    """After a step that did not fail the execution: finish it (a stop, or no step left) or
+    advance to the next enabled step."""
+    actions = claim.run.actions
+    upcoming = next_enabled(actions, claim.position)
+    if outcome.stop or upcoming >= len(actions):
+        skip_after = claim.position if outcome.stop else None
+        return Finish("completed", None, len(actions), skip_after=skip_after)
+    delay = outcome.suspend_seconds
+    return Advance(upcoming, delay, claim=keep_going and delay <= 0)
 
 
 def _reconnecting(
