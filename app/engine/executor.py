@@ -31,6 +31,7 @@ from app.engine.errors import (
 from app.engine.redaction import redact, secret_values
 from app.engine.registry import ActionRegistry
 from app.engine.templating import Renderer
+from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class StepExecutor:
         actions: ActionRegistry,
         *,
         secrets: SecretBox,
-        settings: Mapping[str, Any],
+        settings: Settings,
         session_factory: Callable[[], Session],
         renderer: Renderer,
         max_output: int,

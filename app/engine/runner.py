@@ -50,6 +50,7 @@ from app.engine.registry import ActionRegistry
 from app.engine.retry import RetryPolicy
 from app.engine.templating import Renderer
 from app.models.base import utcnow
+from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class Runner:
         *,
         actions: ActionRegistry,
         secrets: SecretBox,
-        settings: Mapping[str, Any],
+        settings: Settings,
         renderer: Renderer | None = None,
         time_slice: float = 3.0,
     ) -> None:
@@ -84,9 +85,9 @@ class Runner:
         self.engine: Engine = session_factory().get_bind()  # type: ignore[assignment]
         self.send = send
         self.time_slice = time_slice
-        self.lease = timedelta(seconds=float(settings["EXECUTION_LEASE_SECONDS"]))
+        self.lease = timedelta(seconds=settings.execution_lease_seconds)
         self.ledger: ledgers.Ledger = ledgers.for_engine(self.engine, self.lease)
-        max_output = int(settings["MAX_PAYLOAD_BYTES"])
+        max_output = settings.max_payload_bytes
         self.executor = StepExecutor(
             actions,
             secrets=secrets,
