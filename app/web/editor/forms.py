@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -386,7 +387,9 @@ def _number(form_field: FormField, text: str) -> Any:
     if has_template(text):
         return text  # rendered when the step runs, then checked against the model
     try:
-        return int(text) if form_field.integer else float(text)
+        if form_field.integer or re.fullmatch(r"-?\d+", text):
+            return int(text)  # 10 stays 10 (the model reads it as a float where it must)
+        return float(text)
     except ValueError:
         kind = "a whole number" if form_field.integer else "a number"
         raise ValueError(f"Enter {kind}, or a template such as {{{{ trigger.count }}}}.") from None

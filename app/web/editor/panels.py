@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from app.engine import registry
 from app.engine.retry import RetrySettings
 from app.engine.runner import Trial
-from app.services import trials
+from app.services import messages, trials
 from app.services.connections import list_connections
 from app.services.errors import ValidationFailed
-from app.web.editor import forms, messages, picker
+from app.web.editor import forms, picker
 from app.web.editor.view import Editor, StepCard, icon_for
 
 Kind = Literal["intro", "step", "trigger", "settings", "add"]

@@ -119,7 +119,7 @@ def step_fields(workflow: Workflow, key: str) -> list[forms.FormField]:
     return forms.form_fields(registry.actions().get(step["type"]).Config)
 
 
-def _refused(workflow: Workflow, key: str, problems: list[ValidationFailed]) -> Response:
+def _refused(workflow: Workflow, key: str, problems: list[ValidationFailed]) -> BaseResponse:
     """The panel again with every value as typed and each error beside its field; what was
     typed is kept in the draft too, so opening another step or reloading loses nothing."""
     changes, unread = step_changes(step_fields(workflow, key), request.form, as_typed=True)
@@ -130,7 +130,8 @@ def _refused(workflow: Workflow, key: str, problems: list[ValidationFailed]) -> 
     index = editor_.draft.index(key)
     panel = panels.step_panel(db.session(), editor_, key, posted=request.form)
     panels.place_errors(panel, problems, f"steps.{index}.", panels.STEP_INPUTS)
-    return page("workflows/_panel.html", editor_, panel, status=422)
+    response = page("workflows/_panel.html", editor_, panel, status=422)
+    return with_events(response, CHANGED, FLOW_STALE)  # the card shows what the draft kept
 
 
 def _apply(workflow_id: int, key: str, test: bool) -> Response | BaseResponse:
