@@ -91,7 +91,8 @@ def place_errors(
         message = messages.plain(problem.message)
         if local == "config":
             located = messages.locate(problem.message, config_names)
-            local = f"config.{located}" if located else local
+            if located:  # the message is about that field: it goes (and points) there
+                local, path = f"config.{located}", f"{path}.{located}"
         if local.startswith("config."):
             head, _, rest = local.removeprefix("config.").partition(".")
             name = _shown_in(panel, f"config.{head}")
