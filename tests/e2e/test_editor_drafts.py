@@ -11,6 +11,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.conftest import PASSWORD
+from tests.e2e.test_editor_accessibility import blocking_violations
 
 
 def register_and_create(page: Page, live_server: str, email: str) -> None:
@@ -85,6 +86,7 @@ def test_a_refused_apply_a_step_switch_and_a_reload_lose_nothing(
     expect(panel.locator(".form-error")).not_to_contain_text("Value error")
     expect_http_values(page, "ftp://example.com/orders")
     page.screenshot(path=str(artifacts / f"panel-refused-1366-{backend}.png"), full_page=True)
+    assert blocking_violations(page) == []
 
     # When another step is added and opened, then the HTTP step again
     add_step(page, "Log")
@@ -132,6 +134,7 @@ def test_the_condition_builder_and_a_save_in_another_tab(
     expect(panel.locator(".status")).to_contain_text("applied")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(artifacts / f"panel-filter-390-{backend}.png"), full_page=True)
+    assert blocking_violations(page) == []
 
     # When another tab saves the workflow
     other = page.context.new_page()
