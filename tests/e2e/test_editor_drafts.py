@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 
 from tests.conftest import PASSWORD
 from tests.e2e.test_editor_accessibility import blocking_violations
@@ -105,7 +105,12 @@ def test_a_refused_apply_a_step_switch_and_a_reload_lose_nothing(
 
     # And leaving the page with unsaved changes asks first
     asked: list[str] = []
-    page.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
+
+    def stay(dialog: Dialog) -> None:
+        asked.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", stay)
     page.get_by_role("link", name="Workflows", exact=True).first.click()
     expect(page).to_have_url(re.compile(r"/workflows/\d+"))
     assert asked == ["beforeunload"]
