@@ -99,8 +99,20 @@
     right.hidden = unary.indexOf(operator.value) !== -1;
   }
 
+  /* Progressive disclosure: fields that belong to a choice ("auth_token" to "auth_type")
+     show only once that choice is not "none" (a field with an error always shows). */
+  function applyNeeds(root) {
+    root.querySelectorAll("[data-needs]").forEach(function (field) {
+      var form = field.closest("form");
+      var owner = form && form.querySelector("[name='" + field.getAttribute("data-needs") + "']");
+      if (!owner) { return; }
+      field.hidden = owner.value === "none" && !field.classList.contains("has-error");
+    });
+  }
+
   document.addEventListener("change", function (event) {
     var target = event.target;
+    if (target.form && target.name) { applyNeeds(target.form); }
     if (target.matches && target.matches("[data-operator]")) { syncRow(target.closest("[data-row]")); }
     if (target.matches && target.matches("[data-body-type]")) {
       var widget = widgetOf(target);
@@ -313,6 +325,7 @@
 
   function init() {
     readPanelState();
+    applyNeeds(document);
     document.querySelectorAll("[data-widget='conditions'] [data-row]").forEach(syncRow);
     document.querySelectorAll("[data-json-live]").forEach(function (area) {
       if (area.value.trim()) { checkJson(area); }
@@ -322,6 +335,7 @@
   document.body.addEventListener("htmx:load", function (event) {
     var root = event.detail.elt;
     if (!root.querySelectorAll) { return; }
+    applyNeeds(root);
     root.querySelectorAll("[data-widget='conditions'] [data-row]").forEach(syncRow);
     root.querySelectorAll("[data-json-live]").forEach(function (area) {
       if (area.value.trim()) { checkJson(area); }

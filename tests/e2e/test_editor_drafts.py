@@ -59,6 +59,13 @@ def test_a_refused_apply_a_step_switch_and_a_reload_lose_nothing(
     # Given an HTTP request step, filled in with a URL that is not a web address
     add_step(page, "HTTP request")
     panel = page.locator("#panel")
+    # (authentication fields show once an authentication is chosen)
+    token = panel.get_by_label("Auth token")
+    expect(token).to_be_hidden()
+    panel.get_by_label("Auth type").select_option("bearer")
+    expect(token).to_be_visible()
+    panel.get_by_label("Auth type").select_option("none")
+    expect(token).to_be_hidden()
     panel.get_by_label(re.compile(r"^Method")).select_option("POST")
     panel.get_by_label(re.compile(r"^URL")).fill("ftp://example.com/orders")
     headers = panel.locator("#field-config-headers")

@@ -15,6 +15,7 @@ what their posts mean is app.web.editor.forms; rows' values, app.web.editor.rows
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 import types
@@ -83,6 +84,9 @@ class FormField:
     default: Any = None
     partner: str = ""  # the field shown inside this one (body → body_type, conditions → match)
     unary: frozenset[str] = frozenset()  # the condition builder's operators without a right side
+    # Shown only while another field has another value than "none" (`auth_*` beside
+    # `auth_type`): progressive disclosure, done by the page's script (visible without it).
+    needs: str = ""
 
     @property
     def pickable(self) -> bool:
@@ -263,12 +267,25 @@ def _widget(name: str, info: FieldInfo, model: type[BaseModel]) -> FormField:
     return FormField(widget="json", placeholder=placeholder, **common)
 
 
+def _needs(name: str, model: type[BaseModel]) -> str:
+    """The choice field (with a "none" option) that `prefix_name` belongs to: `auth_type`
+    for `auth_token`; "" when there is none."""
+    prefix = name.split("_", 1)[0]
+    owner = f"{prefix}_type"
+    if name == owner or owner not in model.model_fields:
+        return ""
+    choices = dict(_choices(_unwrap(model.model_fields[owner].annotation)[0]))
+    return owner if "none" in choices else ""
+
+
 def form_fields(model: type[BaseModel]) -> list[FormField]:
     """The inputs of a config model, in the model's field order."""
     merged = _merged_into(model)
     fields = []
     for name, info in model.model_fields.items():
         widget = _widget(name, info, model)
+        if _needs(name, model) and widget.widget != "body":
+            widget = dataclasses.replace(widget, needs=_needs(name, model))
         if name in merged:
             widget = FormField(
                 name=widget.name,
