@@ -228,3 +228,24 @@ def test_the_draft_state_says_the_version_and_whether_it_differs(
     assert mallory.get(state).status_code == 404
     assert mallory.post(f"/workflows/{workflow_id}/steps/log/draft", {}).status_code == 404
     assert mallory.post(f"/workflows/{workflow_id}/trigger/draft", {}).status_code == 404
+
+
+def test_a_condition_is_named_by_its_place_and_errors_come_back_with_the_panel(
+    user_client: FlaskClient,
+) -> None:
+    # Given a filter whose second condition is missing its value to check (typed as JSON)
+    editor = Editor(user_client)
+    workflow_id = editor.create()
+    editor.add(workflow_id, "filter")
+    conditions = '[{"left": "a", "operator": "equals", "right": "a"}, {"operator": "is_empty"}]'
+
+    refused = editor.apply(workflow_id, "filter", {"conditions": conditions, "match": "all"})
+
+    # Then the message says which condition, in words
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert "Condition 2, value to check: Required." in html
+
+    # And opening the step again (another step in between, or a reload) shows it again
+    again = editor.get(f"/workflows/{workflow_id}?step=filter", htmx=True).get_data(as_text=True)
+    assert "Condition 2, value to check: Required." in again

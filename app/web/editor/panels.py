@@ -16,7 +16,9 @@ from app.engine.runner import Trial
 from app.services import messages, trials
 from app.services.connections import list_connections
 from app.services.errors import ValidationFailed
+from app.services.step_checks import config_problems
 from app.web.editor import forms, picker
+from app.web.editor.support import secrets
 from app.web.editor.view import Editor, StepCard, icon_for
 
 Kind = Literal["intro", "step", "trigger", "settings", "add"]
@@ -97,7 +99,8 @@ def place_errors(
             head, _, rest = local.removeprefix("config.").partition(".")
             name = _shown_in(panel, f"config.{head}")
             if rest:
-                message = f"{_where(rest)}: {message}"
+                widget = next((f.widget for f in panel.fields if f"config.{f.name}" == name), "")
+                message = f"{_where(rest, widget)}: {message}"
         else:
             name = next((k for k in known if local == k or local.startswith(k + ".")), "")
         if local == forms.CONFIG_JSON:
@@ -125,10 +128,16 @@ def _shown_in(panel: Panel, name: str) -> str:
     return name
 
 
-def _where(rest: str) -> str:
-    """`0.left` → "Row 1, left"."""
-    parts = rest.split(".")
-    words = [f"Row {int(p) + 1}" if p.isdigit() else p.replace("_", " ") for p in parts]
+PART_WORDS = {"left": "value to check", "right": "value to compare with", "operator": "comparison"}
+
+
+def _where(rest: str, widget: str = "") -> str:
+    """`0.left` → "Condition 1, value to check" (in a condition builder), else "Row 1, …"."""
+    row = "Condition" if widget == "conditions" else "Row"
+    words = [
+        f"{row} {int(p) + 1}" if p.isdigit() else PART_WORDS.get(p, p.replace("_", " "))
+        for p in rest.split(".")
+    ]
     return ", ".join(words)
 
 
@@ -184,6 +193,10 @@ def step_panel(
         }
         panel.values.update(_retry_values(step.get("retry")))
         panel.values.update(forms.shown_values(panel.fields, step.get("config") or {}))
+        if card.known and step.get("config"):  # what the draft kept is checked again
+            where = f"steps.{index}"
+            problems = config_problems(card.type, step["config"], where, secrets())
+            place_errors(panel, problems, f"{where}.", STEP_INPUTS)
     if panel.json_mode:
         text = posted.get(forms.CONFIG_JSON) if posted is not None else None
         shown = forms.config_json(step.get("config") or {}, panel.fields)
