@@ -196,8 +196,8 @@
     if (row && row.parentElement && !row.nextElementSibling && !isBlank(row)) {
       keepBlankRow(row.parentElement);
     }
-    dirty = true;
-    pending = target.closest("form");
+    var form = target.closest("form[data-draft-form]");
+    if (form) { dirty = true; pending = form; }
   });
 
   /* "Insert data" beside a widget inserts into the input of it last focused. */
