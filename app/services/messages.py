@@ -154,6 +154,15 @@ SPECIFIC: tuple[tuple[re.Pattern[str], str | None, str], ...] = tuple(
 )
 
 
+WORDS = {"url": "URL", "api": "API", "id": "ID", "ts": "TS", "json": "JSON", "http": "HTTP"}
+
+
+def label(name: str) -> str:
+    """A field's name as people read it: `auth_token` → "Auth token", `url` → "URL"."""
+    text = " ".join(WORDS.get(word, word) for word in name.split("_"))
+    return text[:1].upper() + text[1:]
+
+
 def _sentence(text: str) -> str:
     text = text.strip()
     if not text:

@@ -114,7 +114,7 @@ def step_issues(steps: Sequence[Mapping[str, Any]], index: int, secrets: SecretB
 
 def _field_label(path: str) -> str:
     """`headers.0` → "Headers, item 1"."""
-    words = [f"item {int(p) + 1}" if p.isdigit() else p.replace("_", " ") for p in path.split(".")]
+    words = [f"item {int(p) + 1}" if p.isdigit() else messages.label(p) for p in path.split(".")]
     text = ", ".join(words)
     return text[:1].upper() + text[1:]
 

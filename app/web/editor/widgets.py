@@ -27,6 +27,8 @@ from annotated_types import MaxLen
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from app.services import messages
+
 Widget = Literal[
     "text",
     "textarea",
@@ -46,7 +48,6 @@ Widget = Literal[
 STRUCTURED = frozenset({"checkboxes", "keyvalue", "list", "conditions", "body"})
 LONG_TEXT_NAMES = frozenset({"message", "text", "body", "description", "template"})
 LONG_TEXT_LENGTH = 10_000
-WORDS = {"url": "URL", "api": "API", "id": "ID", "ts": "TS", "json": "JSON", "http": "HTTP"}
 SCALARS = (str, int, float, bool, type(None))
 # How the condition builder names the operators the engine knows (app/actions/filter.py);
 # an operator not listed here is shown with its name's words.
@@ -109,9 +110,7 @@ class FormField:
 def _label(name: str, info: FieldInfo) -> str:
     if info.title:
         return info.title
-    words = [WORDS.get(word, word) for word in name.split("_")]
-    text = " ".join(words)
-    return text[:1].upper() + text[1:]
+    return messages.label(name)
 
 
 def _unwrap(annotation: Any) -> tuple[Any, bool]:
