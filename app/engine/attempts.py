@@ -14,6 +14,7 @@ from typing import Any
 
 from app.engine.context import ExecutionContext
 from app.engine.errors import ActionError
+from app.models import ExecutionStatus, StepStatus
 from app.models.base import utcnow
 
 UNCLAIMED = 0  # the step id of a claim not stored yet: a pure step run as part of a chain
@@ -79,7 +80,7 @@ class StepRecord:
     due at `next_retry_at`)."""
 
     claim: Claim
-    status: str
+    status: StepStatus
     input: dict[str, Any] | None
     output: dict[str, Any] | None
     error: str | None
@@ -89,12 +90,12 @@ class StepRecord:
 
     @property
     def completed(self) -> bool:
-        return self.status == "completed"
+        return self.status == StepStatus.COMPLETED
 
     @property
     def finished_at(self) -> datetime | None:
         """The step's finish time: none while a retry is due."""
-        return None if self.status == "pending" else self.ended_at
+        return None if self.status == StepStatus.PENDING else self.ended_at
 
 
 def attempt_entry(claim: Claim, finished_at: datetime) -> dict[str, Any]:
@@ -110,7 +111,7 @@ def completed(claim: Claim, outcome: Outcome) -> StepRecord:
     """The record of a successful attempt."""
     return StepRecord(
         claim,
-        "completed",
+        StepStatus.COMPLETED,
         outcome.input,
         outcome.output,
         None,
@@ -135,7 +136,7 @@ class Finish:
     """End the execution with `status` at `position`; pending steps after `skip_after` (when
     set) are skipped."""
 
-    status: str
+    status: ExecutionStatus
     error: str | None
     position: int
     skip_after: int | None

@@ -49,6 +49,7 @@ from app.engine.heartbeat import Heartbeat
 from app.engine.registry import ActionRegistry
 from app.engine.retry import RetryPolicy
 from app.engine.templating import Renderer
+from app.models import ExecutionStatus, StepStatus
 from app.models.base import utcnow
 from app.settings import Settings
 
@@ -188,13 +189,19 @@ def decide(claim: Claim, outcome: Outcome, keep_going: bool) -> tuple[StepRecord
         if delay is None:
             delay = policy.delay_before(claim.attempt + 1)
         wake = now + timedelta(seconds=delay)
-        retry = StepRecord(claim, "pending", outcome.input, None, error, now, wake, attempt_log)
+        retry = StepRecord(
+            claim, StepStatus.PENDING, outcome.input, None, error, now, wake, attempt_log
+        )
         return retry, Retry(delay)
-    failed = StepRecord(claim, "failed", outcome.input, None, error, now, None, attempt_log)
+    failed = StepRecord(
+        claim, StepStatus.FAILED, outcome.input, None, error, now, None, attempt_log
+    )
     if action.get("continue_on_error"):
         return failed, _onward(claim, outcome, keep_going)
     message = f"Step {action['key']!r} failed: {outcome.error}"
-    return failed, Finish("failed", message, claim.position, skip_after=claim.position)
+    return failed, Finish(
+        ExecutionStatus.FAILED, message, claim.position, skip_after=claim.position
+    )
 
 
 def _onward(claim: Claim, outcome: Outcome, keep_going: bool) -> Finish | Advance:
@@ -204,7 +211,7 @@ def _onward(claim: Claim, outcome: Outcome, keep_going: bool) -> Finish | Advanc
     upcoming = next_enabled(actions, claim.position)
     if outcome.stop or upcoming >= len(actions):
         skip_after = claim.position if outcome.stop else None
-        return Finish("completed", None, len(actions), skip_after=skip_after)
+        return Finish(ExecutionStatus.COMPLETED, None, len(actions), skip_after=skip_after)
     delay = outcome.suspend_seconds
     return Advance(upcoming, delay, claim=keep_going and delay <= 0)
 

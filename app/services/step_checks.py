@@ -16,7 +16,8 @@ from pydantic import ValidationError
 from app.crypto import DecryptionError, SecretBox
 from app.engine import registry
 from app.engine.templating import Renderer, has_template, template_at
-from app.services.errors import ValidationFailed
+from app.services import messages
+from app.services.errors import InvalidInputError
 
 _renderer = Renderer()
 # steps.<key> and steps["<key>"] / steps['<key>'] inside a template.
@@ -27,13 +28,13 @@ _REFERENCE = re.compile(
 
 def config_problems(
     type_: str, config: Mapping[str, Any], where: str, secrets: SecretBox
-) -> list[ValidationFailed]:
+) -> list[InvalidInputError]:
     """Every problem of a step config, each naming its field (`<where>.config.<path>`).
     Encrypted secrets are checked decrypted (a model may validate their form, e.g. a URL)."""
     if type_ not in registry.actions():
-        return [ValidationFailed(f"Unknown action type {type_!r}.", field=f"{where}.type")]
+        return [InvalidInputError(f"Unknown action type {type_!r}.", field=f"{where}.type")]
     problems = [
-        ValidationFailed(message, field=path)
+        InvalidInputError(message, field=path)
         for path, message in _renderer.check(dict(config), f"{where}.config")
     ]
     plain = {k: _plain(v, secrets) for k, v in config.items()}
@@ -44,7 +45,7 @@ def config_problems(
             if template_at(plain, error["loc"]):
                 continue  # checked after rendering, when the template has a value
             path = ".".join([f"{where}.config", *(str(p) for p in error["loc"])])
-            problems.append(ValidationFailed(error["msg"], field=path))
+            problems.append(InvalidInputError(error["msg"], field=path))
     return problems
 
 
@@ -99,18 +100,23 @@ def step_issues(steps: Sequence[Mapping[str, Any]], index: int, secrets: SecretB
     """Human messages for the "has errors" badge of step `index`."""
     step = steps[index]
     where = f"steps.{index}"
-    messages = [
-        f"{_field_label(p.field, where)}: {p.message}"
-        for p in config_problems(str(step["type"]), step.get("config") or {}, where, secrets)
-    ]
-    return messages + reference_problems(steps, index)
+    found = []
+    for problem in config_problems(str(step["type"]), step.get("config") or {}, where, secrets):
+        path = (problem.field or "").removeprefix(f"{where}.").removeprefix("config")
+        path = path.removeprefix(".")
+        if not path:  # a message about the whole config: name the field it is about
+            names = list(registry.actions().get(str(step["type"])).Config.model_fields)
+            path = messages.locate(problem.message, names) or ""
+        text = messages.plain(problem.message)
+        found.append(f"{_field_label(path)}: {text}" if path else text)
+    return found + reference_problems(steps, index)
 
 
-def _field_label(field: str | None, where: str) -> str:
-    if not field:
-        return "Config"
-    path = field.removeprefix(f"{where}.").removeprefix("config.")
-    return path or "Config"
+def _field_label(path: str) -> str:
+    """`headers.0` → "Headers, item 1"."""
+    words = [f"item {int(p) + 1}" if p.isdigit() else messages.label(p) for p in path.split(".")]
+    text = ", ".join(words)
+    return text[:1].upper() + text[1:]
 
 
 def rename_references(value: Any, old: str, new: str) -> Any:

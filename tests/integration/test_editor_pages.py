@@ -159,8 +159,12 @@ def test_restore_saves_an_earlier_version_as_a_new_one(
     editor.save(workflow_id)
 
     # When version 2 is restored
-    response = editor.post(f"/workflows/{workflow_id}/versions/2/restore", htmx=False)
-    missing = editor.post(f"/workflows/{workflow_id}/versions/99/restore", htmx=False)
+    response = editor.post(
+        f"/workflows/{workflow_id}/versions/2/restore", {"confirm": "yes"}, htmx=False
+    )
+    missing = editor.post(
+        f"/workflows/{workflow_id}/versions/99/restore", {"confirm": "yes"}, htmx=False
+    )
 
     # Then it is saved again as version 4 and the user lands on the editor
     assert response.status_code == 303
@@ -189,7 +193,7 @@ def test_restore_keeps_the_current_secrets(app: Flask, user_client: FlaskClient)
     editor.save(workflow_id)
 
     # When version 2 (GET) is restored
-    editor.post(f"/workflows/{workflow_id}/versions/2/restore", htmx=False)
+    editor.post(f"/workflows/{workflow_id}/versions/2/restore", {"confirm": "yes"}, htmx=False)
 
     # Then the method is GET again and the token is still the stored one
     with app.app_context():
@@ -254,7 +258,7 @@ def test_export_then_import_makes_a_copy_without_secrets(
     assert imported.status_code == 303
     page = editor.get(imported.headers["Location"]).get_data(as_text=True)
     assert "some steps need values the file cannot hold" in page
-    assert "auth_token" in page and "Has errors" in page
+    assert "Auth token: Required for bearer authentication." in page and "Has errors" in page
     with app.app_context():
         copies = db.session.scalars(select(Workflow).where(Workflow.name == "Exported")).all()
         assert len(copies) == 2 and not copies[1].enabled and copies[1].actions == []

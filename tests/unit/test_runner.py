@@ -14,6 +14,7 @@ from app.engine.attempts import Advance, Claim, Finish, Outcome, Retry, Run
 from app.engine.context import ExecutionContext
 from app.engine.errors import ActionError
 from app.engine.runner import decide
+from app.models import ExecutionStatus
 
 STARTED = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 ENDED = STARTED + timedelta(seconds=2)
@@ -49,13 +50,13 @@ def test_a_success_advances_and_claims_the_next_step_while_the_slice_lasts() -> 
 def test_disabled_steps_are_passed_over_and_the_last_step_finishes() -> None:
     claim = _claim(_step("a"), _step("b", enabled=False))
     _, move = decide(claim, Outcome(output={}, finished_at=ENDED), keep_going=True)
-    assert move == Finish("completed", None, 2, skip_after=None)
+    assert move == Finish(ExecutionStatus.COMPLETED, None, 2, skip_after=None)
 
 
 def test_a_stop_finishes_and_skips_the_rest() -> None:
     claim = _claim(_step("a"), _step("b"), _step("c"), position=1)
     _, move = decide(claim, Outcome(output={}, stop=True, finished_at=ENDED), keep_going=True)
-    assert move == Finish("completed", None, 3, skip_after=1)
+    assert move == Finish(ExecutionStatus.COMPLETED, None, 3, skip_after=1)
 
 
 def test_a_retryable_error_waits_per_the_policy_then_fails_the_execution() -> None:
@@ -71,7 +72,7 @@ def test_a_retryable_error_waits_per_the_policy_then_fails_the_execution() -> No
     last = _claim(_step("a", retry=retry), _step("b"), attempt=2)
     record, move = decide(last, failure, keep_going=True)
     assert (record.status, record.finished_at) == ("failed", ENDED)
-    assert move == Finish("failed", "Step 'a' failed: boom", 0, skip_after=0)
+    assert move == Finish(ExecutionStatus.FAILED, "Step 'a' failed: boom", 0, skip_after=0)
 
 
 def test_retry_after_from_the_error_wins_and_non_retryable_fails_at_once() -> None:

@@ -33,7 +33,7 @@ from app.engine.attempts import (
 )
 from app.engine.ledger import sql
 from app.engine.ledger.portable import PortableLedger, dropped
-from app.models import pg_autocommit
+from app.models import ExecutionStatus, pg_autocommit
 from app.models.base import utcnow
 
 # claim_step + mark_running (their `p_` parameters).
@@ -204,5 +204,5 @@ def _in_one_statement(move: Move) -> TypeGuard[Finish | Advance]:
     """Whether the move has a single-statement form: the execution completes (no step left,
     nothing to skip) or this message claims the next step at once."""
     if isinstance(move, Finish):
-        return move.status == "completed" and move.skip_after is None
+        return move.status == ExecutionStatus.COMPLETED and move.skip_after is None
     return isinstance(move, Advance) and move.claim and move.delay <= 0

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, exists, func, or_, select, update
 
-from app.models import Execution, ExecutionStep
+from app.models import Execution, ExecutionStatus, ExecutionStep
 
 
 def params(values: dict[str, Any]) -> dict[str, Any]:
@@ -25,7 +25,6 @@ def params(values: dict[str, Any]) -> dict[str, Any]:
 
 E = cast(Table, Execution.__table__)
 S = cast(Table, ExecutionStep.__table__)
-LIVE = ("pending", "running")
 
 # Claim a pending step for attempt :attempt if the execution is live and at :position.
 claim_step = (
@@ -40,7 +39,7 @@ claim_step = (
             E.c.id == bindparam("p_execution_id"),
             E.c.position == bindparam("p_position"),
             # spelt out rather than IN (...): app.models.pg_autocommit compiles it once
-            or_(*(E.c.status == status for status in LIVE)),
+            or_(*(E.c.status == status for status in ExecutionStatus.LIVE)),
         )
         .correlate(None),
     )
