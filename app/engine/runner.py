@@ -83,6 +83,7 @@ class Runner:
         time_slice: float = 3.0,
     ) -> None:
         self.session_factory = session_factory
+        self.actions = actions  # the registry steps are run from (the editor validates with it)
         self.engine: Engine = session_factory().get_bind()  # type: ignore[assignment]
         self.send = send
         self.time_slice = time_slice
