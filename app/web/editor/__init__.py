@@ -6,6 +6,7 @@ data picker (`picker`)."""
 from __future__ import annotations
 
 from app.web.editor import (  # noqa: F401  (routes register on bp)
+    autosave,
     page,
     publish,
     run,
