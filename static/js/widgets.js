@@ -144,7 +144,12 @@
     var form = widget.querySelector("[data-body-pane='form']");
     if (text) { text.hidden = type === "form"; }
     if (form) {
-      form.hidden = type !== "form";
+      form.hidden = type !== "form" && type !== "json";  /* JSON: an object from fields */
+      var note = form.querySelector(".body-fields-help");
+      if (note) {
+        note.textContent = type === "json" ? "Fields, sent as a JSON object; or write the JSON below."
+          : "Fields, sent form-encoded.";
+      }
       var list = form.querySelector("[data-rows]");
       if (list && !form.hidden) { keepBlankRow(list); }
     }

@@ -68,6 +68,8 @@ def _shown_body(form_field: FormField, value: Any, config: Mapping[str, Any]) ->
     shown: dict[str, Any] = {"type": kind, "text": "", "rows": []}
     if kind == "form" and isinstance(value, Mapping):
         shown["rows"] = rows.show_pairs(value, loose=True)
+    elif kind == "json" and _flat_object(value):
+        shown["rows"] = rows.show_pairs(value, loose=True)  # a JSON object built from fields
     elif isinstance(value, str) and kind != "json":
         shown["text"] = value
     elif value is not None:
@@ -175,8 +177,24 @@ def _body(form_field: FormField, form: Mapping[str, str], name: str, parsed: Par
             parsed.errors[name] = (
                 _json_message(exc).removesuffix(".") + "; or choose Text as the body type."
             )
+        if pairs and name not in parsed.errors:
+            parsed.errors[name] = "Fill in the fields or write the JSON, not both."
+    elif kind == "json" and (pairs or problem):
+        if problem:
+            parsed.errors[name] = problem
+        else:
+            parsed.config[form_field.name] = pairs  # the fields, sent as a JSON object
     elif kind != "none" and text != "":
         parsed.config[form_field.name] = text
+
+
+def _flat_object(value: Any) -> bool:
+    """A non-empty JSON object of plain values: the body editor shows it as fields."""
+    return (
+        isinstance(value, Mapping)
+        and bool(value)
+        and all(not isinstance(v, Mapping | list) for v in value.values())
+    )
 
 
 def _reads_as_structure(text: str) -> bool:

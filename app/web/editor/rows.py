@@ -66,7 +66,7 @@ def posted_list(form: Mapping[str, str], name: str) -> list[str]:
 
 def indexes(form: Mapping[str, str], name: str) -> list[str]:
     """The row indexes posted for widget `name`, in the order the rows come in the post."""
-    pattern = re.compile(rf"^{re.escape(name)}-(\d+)-")
+    pattern = re.compile(rf"^{re.escape(name)}-([a-z0-9]+)-")
     found: list[str] = []
     for key in form:
         match = pattern.match(key)
