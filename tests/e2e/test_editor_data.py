@@ -84,8 +84,11 @@ def test_test_results_pills_and_the_whole_workflow_test(
 
     # When they test the transform step with a field mapped from the trigger
     page.locator("#step-transform").get_by_role("link", name="Transform").click()
-    fields = page.get_by_label(re.compile(r"^Fields"))
-    fields.fill('{"who": "{{ trigger.customer.name }}", "vip": "{{ trigger.customer.vip }}"}')
+    rows = page.locator("#panel [data-widget='keyvalue'] [data-row]")
+    rows.nth(0).locator("input").nth(0).fill("who")
+    rows.nth(0).locator("input").nth(1).fill("{{ trigger.customer.name }}")
+    rows.nth(1).locator("input").nth(0).fill("vip")
+    rows.nth(1).locator("input").nth(1).fill("{{ trigger.customer.vip }}")
     page.locator("#panel").get_by_role("button", name="Test this step").click()
 
     # Then the result is in view and focused: input and output side by side as typed trees,
