@@ -100,7 +100,7 @@ def _posted(form_field: FormField, form: Mapping[str, str], name: str) -> Any:
     if widget == "list":
         return rows.posted_rows(form, name, ("value",))
     if widget == "conditions":
-        return rows.posted_rows(form, name, rows.CONDITION_PARTS)
+        return rows.posted_conditions(form, name)
     if widget == "body":
         return {
             "type": form.get(f"config.{form_field.partner}", "none"),
@@ -211,7 +211,7 @@ def _structured_value(form_field: FormField, form: Mapping[str, str], name: str)
     elif widget == "conditions":
         operators = tuple(text for text, _ in form_field.choices)
         value, problem = rows.read_conditions(
-            rows.posted_rows(form, name, rows.CONDITION_PARTS), operators, form_field.unary
+            rows.posted_conditions(form, name), operators, form_field.unary, form_field.groups
         )
     if problem:
         raise ValueError(problem)

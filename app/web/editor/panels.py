@@ -17,7 +17,7 @@ from app.services import messages, trials
 from app.services.connections import list_connections
 from app.services.errors import InvalidInputError
 from app.services.step_checks import config_problems
-from app.web.editor import forms, picker
+from app.web.editor import forms, picker, rows
 from app.web.editor.support import secrets
 from app.web.editor.view import Editor, StepCard, icon_for
 
@@ -133,6 +133,9 @@ PART_WORDS = {"left": "value to check", "right": "value to compare with", "opera
 
 def _where(rest: str, widget: str = "") -> str:
     """`0.left` → "Condition 1, value to check" (in a condition builder), else "Row 1, …"."""
+    grouped = rows.condition_place(rest) if widget == "conditions" else None
+    if grouped is not None:
+        return grouped
     row = "Condition" if widget == "conditions" else "Row"
     words = [
         f"{row} {int(p) + 1}" if p.isdigit() else PART_WORDS.get(p, p.replace("_", " "))
