@@ -177,7 +177,7 @@ def test_groups_post_as_indexed_fields_in_any_order_and_blank_ones_are_skipped()
 def test_a_group_with_an_unknown_match_or_operator_is_refused_in_words() -> None:
     operators, unary = ("equals", "is_empty"), frozenset({"is_empty"})
     condition = {"left": "a", "operator": "equals", "right": "b"}
-    bad_match = [
+    bad_match: list[dict[str, Any]] = [
         {"left": "", "operator": "", "right": ""},
         {"match": "x", "conditions": [condition]},
     ]
