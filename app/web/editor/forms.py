@@ -295,6 +295,23 @@ def _parse_json(text: str) -> Parsed:
     return parsed
 
 
+def json_problem(text: str) -> str:
+    """What is wrong with "Edit as JSON" text, in words; "" when it is a JSON object."""
+    return _parse_json(text).errors.get(CONFIG_JSON, "")
+
+
+def held_input(form: Mapping[str, str], key: str | None = None) -> dict[str, str]:
+    """What a panel's post holds that the definition cannot yet, as typed: a step key other
+    than the step's `key` (applied only by Apply), "Edit as JSON" text that is not a JSON
+    object yet. The draft keeps it beside the definition (drafts.Draft.inputs)."""
+    held: dict[str, str] = {}
+    if key is not None and form.get("key", key).strip() != key:
+        held["key"] = form.get("key", "")
+    if CONFIG_JSON in form and json_problem(form[CONFIG_JSON]):
+        held[CONFIG_JSON] = form[CONFIG_JSON]
+    return held
+
+
 def config_json(config: Mapping[str, Any], fields: list[FormField]) -> str:
     """The config as "Edit as JSON" shows it: stored secrets masked (posting the mask back
     keeps them)."""
