@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from app.crypto import DecryptionError, SecretBox
 from app.engine import registry
+from app.engine.redaction import REDACTED
 from app.engine.retry import RetrySettings
-from app.engine.runner import REDACTED
 from app.engine.templating import Renderer
 from app.models import Workflow
 from app.services import connections, drafts

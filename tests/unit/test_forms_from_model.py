@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from app.actions.base import secret_field
-from app.engine.runner import REDACTED
+from app.engine.redaction import REDACTED
 from app.services.trials import Available, EarlierStep
 from app.web.editor import forms, picker
 

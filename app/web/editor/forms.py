@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.engine.runner import REDACTED
+from app.engine.redaction import REDACTED
 from app.engine.templating import has_template
 from app.web.editor import rows
 from app.web.editor.widgets import CONFIG_JSON as CONFIG_JSON

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.engine import registry
 from app.engine.retry import RetrySettings
-from app.engine.runner import Trial
+from app.engine.trial import Trial
 from app.services import messages, trials
 from app.services.connections import list_connections
 from app.services.errors import InvalidInputError
