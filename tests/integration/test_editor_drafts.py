@@ -355,3 +355,46 @@ def test_the_triggers_json_being_typed_is_kept_too(app: Flask, user_client: Flas
     html = editor.get(f"/workflows/{workflow_id}?panel=trigger", htmx=True).get_data(as_text=True)
     assert 'name="config_json"' in html and ">{</textarea>" in html
     assert "This is not valid JSON" in error_beside(html, "config_json")
+
+
+def test_without_javascript_the_offered_group_is_filled_and_applied(
+    app: Flask, user_client: FlaskClient
+) -> None:
+    # Given a filter's panel as the page without JavaScript shows it (a blank group offered)
+    editor = Editor(user_client)
+    workflow_id = editor.create()
+    editor.add(workflow_id, "filter")
+    html = editor.get(f"/workflows/{workflow_id}?step=filter").get_data(as_text=True)
+    assert "data-blank-group" in html
+    assert 'name="config.conditions-1-match"' in html
+    assert 'name="config.conditions-1-conditions-0-left"' in html
+
+    # When the blank row and the offered group are filled and the form posted
+    form = {
+        "name": "",
+        "key": "filter",
+        "config.match": "any",
+        "config.conditions-0-left": "{{ trigger.vip }}",
+        "config.conditions-0-operator": "is_true",
+        "config.conditions-0-right": "",
+        "config.conditions-1-match": "all",
+        "config.conditions-1-conditions-0-left": "{{ trigger.total }}",
+        "config.conditions-1-conditions-0-operator": "greater_than",
+        "config.conditions-1-conditions-0-right": "10",
+    }
+    posted = editor.post(f"/workflows/{workflow_id}/steps/filter", form, htmx=False)
+
+    # Then the step holds the condition and the group
+    assert posted.status_code == 303
+    assert draft_step(app, workflow_id)["config"] == {
+        "conditions": [
+            {"left": "{{ trigger.vip }}", "operator": "is_true", "right": None},
+            {
+                "match": "all",
+                "conditions": [
+                    {"left": "{{ trigger.total }}", "operator": "greater_than", "right": 10}
+                ],
+            },
+        ],
+        "match": "any",
+    }
