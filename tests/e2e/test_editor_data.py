@@ -132,3 +132,13 @@ def test_test_results_pills_and_the_whole_workflow_test(
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(artifacts / f"data-trial-390-{backend}.png"), full_page=False)
     assert blocking_violations(page) == []
+    # And with the drawer closed, the header's Test workflow and the cards' results fit too
+    page.locator("#panel .panel-close").click()
+    expect(page.locator("#panel h2")).to_have_text("Build your workflow")
+    page.locator("#test-workflow").click()
+    expect(page.locator("#test-run .test-run-status")).to_contain_text(
+        "Test run completed", timeout=15_000
+    )
+    expect(page.locator("#run-result-log")).to_contain_text("completed")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(artifacts / f"data-test-run-390-{backend}.png"), full_page=True)
