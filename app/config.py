@@ -99,7 +99,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_QUEUE_DEPTH": 1000,
     # A schedule slot later than this is "missed" and follows the trigger's catch-up policy.
     "SCHEDULE_GRACE_SECONDS": 60.0,
-    # PostgreSQL synchronous_commit of the runtime engine's connections (app/runtime.engine_for):
+    # PostgreSQL synchronous_commit of the runtime engine's connections (app/container.engine_for):
     # the runner's and webhook ingress's. Keep "on": a delivery is answered 2xx only once its
     # execution is durably stored, and a step's recorded outcome survives a database crash.
     "RUNNER_SYNCHRONOUS_COMMIT": "on",

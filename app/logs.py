@@ -1,7 +1,8 @@
 """Structured logs: one JSON object per line on stderr, in every process.
 
 `configure()` is called by create_app (web processes, `flask scheduler`, every `flask`
-command) and, through `LogsMiddleware`, when a `dramatiq app.tasks` worker process boots.
+command) and, through `LogsMiddleware`, when a `dramatiq app.tasks` worker process boots
+(with the settings of the broker's composition root).
 Each line carries `timestamp`, `level`, `logger`, `message` and every `extra` field of the
 record, so the engine's `execution_id` and `step_key` are searchable fields, not text.
 """
@@ -95,10 +96,11 @@ def configure(settings: Mapping[str, Any]) -> logging.Handler:
 
 
 class LogsMiddleware(dramatiq.Middleware):
-    """Configures logging when a worker process boots, with the settings its runtime loads
-    from the environment (the embedded worker's app has configured them already)."""
+    """Configures logging when a worker process boots, with the settings the broker was built
+    from (an embedded worker's app has configured the same ones already)."""
+
+    def __init__(self, settings: Mapping[str, Any]) -> None:
+        self.settings = settings
 
     def after_process_boot(self, broker: dramatiq.Broker) -> None:
-        from app import runtime
-
-        configure(runtime.get().settings)
+        configure(self.settings)

@@ -11,11 +11,10 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select, update
 
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Execution, ExecutionStep, User
 from app.services import executions, workflows
 from app.services.specs import WorkflowSpec
-from app.tasks import send_step
 
 FINAL = ("completed", "failed", "cancelled")
 HTMX = {"HX-Request": "true"}
@@ -29,9 +28,9 @@ def user_id(app: Flask, email: str) -> int:
 def make_workflow(app: Flask, owner_id: int, spec: dict[str, Any]) -> int:
     """Create a workflow through the service, as the editor would."""
     with app.app_context():
-        secrets = app.extensions["stepline.background"].runtime.secrets
+        secrets = container(app).secrets
         workflow = workflows.create_workflow(
-            db.session(), owner_id, WorkflowSpec.model_validate(spec), secrets
+            db.session(), owner_id, WorkflowSpec.model_validate(spec), secrets, container().handlers
         )
         return workflow.id
 
@@ -51,7 +50,7 @@ def start(
             db.session(),
             workflow,
             data or {},
-            send=send_step if run else _no_doorbell,
+            send=container(app).doorbell.send if run else _no_doorbell,
             settings=app.config,
         )
         return execution.id

@@ -151,7 +151,7 @@ class Runner:
         *,
         secrets: SecretBox,
         settings: Mapping[str, Any],
-        actions: registries.ActionRegistry | None = None,
+        actions: registries.ActionRegistry,
         renderer: Renderer | None = None,
         time_slice: float = 3.0,
     ) -> None:
@@ -164,7 +164,7 @@ class Runner:
         self.send = send
         self.secrets = secrets
         self.settings = settings
-        self.actions = actions or registries.actions()
+        self.actions = actions
         self.renderer = renderer or Renderer(max_output=int(settings["MAX_PAYLOAD_BYTES"]))
         self.time_slice = time_slice
         self.lease = timedelta(seconds=float(settings["EXECUTION_LEASE_SECONDS"]))

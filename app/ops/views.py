@@ -8,9 +8,8 @@ from flask import Response, current_app, jsonify, request
 from werkzeug.exceptions import NotFound
 
 from app.errors import error_response
-from app.extensions import db
+from app.extensions import container, db
 from app.ops import bp, checks, metrics
-from app.tasks import queue_depth
 
 
 def _no_store(response: Response) -> Response:
@@ -60,6 +59,7 @@ def metrics_show() -> Response:
         response.status_code = status
         response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return _no_store(response)
-    figures = metrics.collect(db.session(), current_app.config, queue_depth)
+    stepline = container()
+    figures = metrics.collect(db.session(), stepline.settings, stepline.doorbell.queue_depth)
     response = Response(metrics.exposition(figures), content_type=metrics.CONTENT_TYPE)
     return _no_store(response)

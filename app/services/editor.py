@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from app.crypto import DecryptionError, SecretBox
-from app.engine import registry
+from app.engine.registry import ActionRegistry, TriggerRegistry
 from app.engine.retry import RetrySettings
 from app.engine.runner import REDACTED
 from app.engine.templating import Renderer
@@ -70,10 +70,10 @@ def _connection_problems(
 
 
 def insert_step(
-    session: Session, workflow: Workflow, type_: str, at: int
+    session: Session, workflow: Workflow, type_: str, at: int, actions: ActionRegistry
 ) -> tuple[drafts.Draft, str]:
     """Add an unconfigured step of kind `type_` at position `at`; return its key."""
-    if type_ not in registry.actions():
+    if type_ not in actions:
         raise ValidationFailed(f"Unknown action type {type_!r}.", field="type")
     draft = _changed(session, workflow)
     if len(draft.steps) >= MAX_STEPS:
@@ -82,7 +82,7 @@ def insert_step(
     step: dict[str, Any] = {
         "key": key,
         "type": type_,
-        "name": registry.actions().get(type_).name,
+        "name": actions.get(type_).name,
         "config": {},
         "retry": None,
         "enabled": True,
@@ -183,7 +183,12 @@ def _retry_problems(retry: dict[str, Any] | None, where: str) -> tuple[Any, list
 
 
 def update_step(
-    session: Session, workflow: Workflow, key: str, changes: StepChanges, secrets: SecretBox
+    session: Session,
+    workflow: Workflow,
+    key: str,
+    changes: StepChanges,
+    secrets: SecretBox,
+    actions: ActionRegistry,
 ) -> tuple[drafts.Draft, str]:
     """Apply the step panel: name, key (references to it follow), config, retry, errors.
     Every refused field is reported at once; return the step's (possibly new) key."""
@@ -200,9 +205,9 @@ def update_step(
         problems.append(ValidationFailed(f"Another step uses the key {new_key!r}.", f"{where}.key"))
     if len(changes.name) > 200:
         problems.append(ValidationFailed("Use at most 200 characters.", f"{where}.name"))
-    handler = registry.actions().get(step["type"])
+    handler = actions.get(step["type"])
     config = _merge_secrets(handler.Config, changes.config, step.get("config") or {}, secrets)
-    problems += config_problems(step["type"], config, where, secrets)
+    problems += config_problems(step["type"], config, where, secrets, actions)
     retry, retry_problems = _retry_problems(changes.retry, where)
     problems += retry_problems
     steps = [*draft.steps[:index], {**step, "config": config}, *draft.steps[index + 1 :]]
@@ -231,12 +236,13 @@ def update_trigger(
     config: dict[str, Any],
     sample_data: dict[str, Any] | None,
     secrets: SecretBox,
+    triggers: TriggerRegistry,
 ) -> drafts.Draft:
     """Choose the trigger kind and its config, and set the sample data tests and the picker
     use. Every refused field is reported at once."""
-    if type_ not in registry.triggers():
+    if type_ not in triggers:
         raise ValidationFailed(f"Unknown trigger type {type_!r}.", field="trigger.type")
-    model = registry.triggers().get(type_).Config
+    model = triggers.get(type_).Config
     draft = _changed(session, workflow)
     previous = draft.trigger.get("config") or {} if draft.trigger.get("type") == type_ else {}
     config = _merge_secrets(model, config, previous, secrets)

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.crypto import DecryptionError, SecretBox
-from app.engine import registry
+from app.engine.registry import ActionRegistry
 from app.engine.templating import Renderer, has_template, template_at
 from app.services.errors import ValidationFailed
 
@@ -26,11 +26,15 @@ _REFERENCE = re.compile(
 
 
 def config_problems(
-    type_: str, config: Mapping[str, Any], where: str, secrets: SecretBox
+    type_: str,
+    config: Mapping[str, Any],
+    where: str,
+    secrets: SecretBox,
+    actions: ActionRegistry,
 ) -> list[ValidationFailed]:
     """Every problem of a step config, each naming its field (`<where>.config.<path>`).
     Encrypted secrets are checked decrypted (a model may validate their form, e.g. a URL)."""
-    if type_ not in registry.actions():
+    if type_ not in actions:
         return [ValidationFailed(f"Unknown action type {type_!r}.", field=f"{where}.type")]
     problems = [
         ValidationFailed(message, field=path)
@@ -38,7 +42,7 @@ def config_problems(
     ]
     plain = {k: _plain(v, secrets) for k, v in config.items()}
     try:
-        registry.actions().get(type_).validate_config(plain)
+        actions.get(type_).validate_config(plain)
     except ValidationError as exc:
         for error in exc.errors():
             if template_at(plain, error["loc"]):
@@ -95,13 +99,16 @@ def reference_problems(steps: Sequence[Mapping[str, Any]], index: int) -> list[s
     return problems
 
 
-def step_issues(steps: Sequence[Mapping[str, Any]], index: int, secrets: SecretBox) -> list[str]:
+def step_issues(
+    steps: Sequence[Mapping[str, Any]], index: int, secrets: SecretBox, actions: ActionRegistry
+) -> list[str]:
     """Human messages for the "has errors" badge of step `index`."""
     step = steps[index]
     where = f"steps.{index}"
+    config = step.get("config") or {}
     messages = [
         f"{_field_label(p.field, where)}: {p.message}"
-        for p in config_problems(str(step["type"]), step.get("config") or {}, where, secrets)
+        for p in config_problems(str(step["type"]), config, where, secrets, actions)
     ]
     return messages + reference_problems(steps, index)
 

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.crypto import SecretBox
-from app.engine import registry
+from app.engine.registry import Handlers
 from app.engine.runner import REDACTED
 from app.models import Workflow, WorkflowVersion
 from app.services import drafts
@@ -29,15 +29,19 @@ def _spec_problem(exc: ValidationError) -> ValidationFailed:
     return ValidationFailed(error["msg"], ".".join(str(p) for p in error["loc"]) or None)
 
 
-def _update(session: Session, workflow: Workflow, spec: WorkflowSpec, secrets: SecretBox) -> None:
+def _update(
+    session: Session, workflow: Workflow, spec: WorkflowSpec, secrets: SecretBox, handlers: Handlers
+) -> None:
     try:
-        update_workflow(session, workflow, spec, secrets)
+        update_workflow(session, workflow, spec, secrets, handlers)
     except IntegrityError:  # two saves of one version at once: the first one won
         session.rollback()
         raise Conflict("Someone saved this workflow at the same moment; reload it.") from None
 
 
-def save_draft(session: Session, workflow: Workflow, secrets: SecretBox) -> Workflow:
+def save_draft(
+    session: Session, workflow: Workflow, secrets: SecretBox, handlers: Handlers
+) -> Workflow:
     """Publish the draft as the workflow's next version; test outputs become the steps'
     samples. Refused (ValidationFailed naming the field) while any part is invalid."""
     draft = drafts.load(session, workflow, for_update=True)
@@ -48,7 +52,7 @@ def save_draft(session: Session, workflow: Workflow, secrets: SecretBox) -> Work
             spec = WorkflowSpec.model_validate(draft.spec)
         except ValidationError as exc:
             raise _spec_problem(exc) from None
-        _update(session, workflow, spec, secrets)
+        _update(session, workflow, spec, secrets, handlers)
     for action in workflow.actions:
         if action.key in draft.samples:
             action.sample_output = draft.samples[action.key]
@@ -81,7 +85,11 @@ def get_version(session: Session, workflow: Workflow, version: int) -> WorkflowV
 
 
 def restore(
-    session: Session, workflow: Workflow, version: WorkflowVersion, secrets: SecretBox
+    session: Session,
+    workflow: Workflow,
+    version: WorkflowVersion,
+    secrets: SecretBox,
+    handlers: Handlers,
 ) -> Workflow:
     """Save an earlier version's definition as a new version; unsaved edits are dropped.
 
@@ -93,21 +101,22 @@ def restore(
         raise _spec_problem(exc) from None
     current = {action.key: action.config for action in workflow.actions}
     for step in spec.steps:
-        if step.key in current and step.type in registry.actions():
-            for name in registry.actions().get(step.type).secret_fields():
+        if step.key in current and step.type in handlers.actions:
+            for name in handlers.actions.get(step.type).secret_fields():
                 if name not in step.config and current[step.key].get(name):
                     step.config[name] = REDACTED
     drafts.discard(session, workflow)
-    _update(session, workflow, spec, secrets)
+    _update(session, workflow, spec, secrets, handlers)
     return workflow
 
 
-def export_json(workflow: Workflow) -> str:
+def export_json(workflow: Workflow, handlers: Handlers) -> str:
     """The saved definition as a JSON document: no secrets, connections by id only."""
-    return json.dumps(to_spec(workflow).model_dump(mode="json"), indent=2, ensure_ascii=False)
+    spec = to_spec(workflow, handlers)
+    return json.dumps(spec.model_dump(mode="json"), indent=2, ensure_ascii=False)
 
 
-def _draft_spec(spec: WorkflowSpec, secrets: SecretBox) -> dict[str, Any]:
+def _draft_spec(spec: WorkflowSpec, secrets: SecretBox, handlers: Handlers) -> dict[str, Any]:
     """An imported definition as draft JSON: every step keyed, secret values encrypted."""
     data = spec.model_dump(mode="json")
     taken: set[str] = {step["key"] for step in data["steps"] if step["key"]}
@@ -115,7 +124,7 @@ def _draft_spec(spec: WorkflowSpec, secrets: SecretBox) -> dict[str, Any]:
         if not step["key"]:
             step["key"] = unique_key(step["type"], taken)
             taken.add(step["key"])
-        for name in registry.actions().get(step["type"]).secret_fields():
+        for name in handlers.actions.get(step["type"]).secret_fields():
             value = step["config"].get(name)
             if isinstance(value, str) and value and not SecretBox.is_encrypted(value):
                 step["config"][name] = secrets.encrypt(value)
@@ -123,7 +132,7 @@ def _draft_spec(spec: WorkflowSpec, secrets: SecretBox) -> dict[str, Any]:
 
 
 def import_json(
-    session: Session, owner_id: int, text: str, secrets: SecretBox
+    session: Session, owner_id: int, text: str, secrets: SecretBox, handlers: Handlers
 ) -> tuple[Workflow, bool]:
     """Create a (disabled) workflow from an exported JSON document; return it and whether it
     was saved complete. Exports hold no secrets, so a step may lack a required one: then the
@@ -139,16 +148,17 @@ def import_json(
     except ValidationError as exc:
         raise _spec_problem(exc) from None
     for index, step in enumerate(spec.steps):
-        if step.type not in registry.actions():
+        if step.type not in handlers.actions:
             raise ValidationFailed(f"Unknown action type {step.type!r}.", f"steps.{index}.type")
     try:
-        return create_workflow(session, owner_id, spec, secrets), True
+        return create_workflow(session, owner_id, spec, secrets, handlers), True
     except ValidationFailed as exc:
         session.rollback()
         if not (exc.field or "").startswith("steps."):
             raise
-    workflow = create_workflow(session, owner_id, spec.model_copy(update={"steps": []}), secrets)
+    empty = spec.model_copy(update={"steps": []})
+    workflow = create_workflow(session, owner_id, empty, secrets, handlers)
     draft = drafts.load(session, workflow)
-    draft.spec = _draft_spec(spec, secrets)
+    draft.spec = _draft_spec(spec, secrets, handlers)
     drafts.store(session, draft)
     return workflow, False

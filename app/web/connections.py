@@ -12,7 +12,7 @@ from joserfc.errors import JoseError
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.crypto import SecretBox
-from app.extensions import db
+from app.extensions import container, db
 from app.google import scopes
 from app.models import Connection, Workflow
 from app.net import OutboundError
@@ -34,9 +34,8 @@ def _needing_attention(workflow: Workflow) -> list[Connection]:
 
 
 def _secrets() -> SecretBox:
-    """This app's secret box (its runtime's: tests run many apps in one process)."""
-    box: SecretBox = current_app.extensions["stepline.background"].runtime.secrets
-    return box
+    """This app's secret box (its container's: tests run many apps in one process)."""
+    return container().secrets
 
 
 def _render(status: int = 200, error: str | None = None, notice: str | None = None) -> Response:

@@ -11,7 +11,7 @@ from flask import Response, abort, current_app, flash, redirect, request, url_fo
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Execution
 from app.services import bulk_rerun
 from app.services import execution_queries as queries
@@ -19,7 +19,6 @@ from app.services import executions as execution_service
 from app.services.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from app.services.execution_queries import DashboardFilter
 from app.services.workflows import get_workflow
-from app.tasks import send_step
 from app.web import bp
 from app.web.rendering import is_fragment_request, render
 
@@ -102,7 +101,7 @@ def execution_rerun(execution_id: int) -> Response | BaseResponse:
             db.session(),
             execution,
             workflow,
-            send=send_step,
+            send=container().doorbell.send,
             settings=current_app.config,
             from_failed=from_failed,
             trigger_data=data,
@@ -151,7 +150,7 @@ def execution_bulk_rerun() -> BaseResponse:
         filter,
         up_to=int(up_to),
         from_failed=request.form.get("mode") != "start",
-        send=send_step,
+        send=container().doorbell.send,
         settings=current_app.config,
     )
     flash(f"Re-running {len(started)} failed execution{'s' * (len(started) != 1)}.", "success")

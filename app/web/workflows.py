@@ -9,7 +9,7 @@ from flask import Response, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.extensions import db
+from app.extensions import container, db
 from app.services import versions
 from app.services import workflow_list as listing
 from app.services.errors import ValidationFailed
@@ -52,7 +52,7 @@ def workflow_enable(workflow_id: int) -> Response | BaseResponse:
     enabled = request.form.get("enabled") == "1"
     error, status = "", 200
     try:
-        set_enabled(db.session(), workflow, enabled)
+        set_enabled(db.session(), workflow, enabled, container().handlers)
     except ValidationFailed as exc:
         db.session.rollback()
         error, status = exc.message, 422
@@ -93,7 +93,7 @@ def workflow_create() -> Response | BaseResponse:
             errors = {"description": "Use at most 5000 characters."}
         return render("workflows/new.html", status=422, values=values, errors=errors)
     spec = WorkflowSpec(name=name, description=values["description"])
-    workflow = create_workflow(db.session(), current_user.id, spec, secrets())
+    workflow = create_workflow(db.session(), current_user.id, spec, secrets(), container().handlers)
     return redirect(url_for("web.workflow_show", workflow_id=workflow.id, add=0), 303)
 
 
@@ -110,7 +110,9 @@ def workflow_import() -> Response | BaseResponse:
         errors = {"import": "Choose an exported workflow file, or paste its JSON (up to 1 MB)."}
         return render("workflows/new.html", status=422, values={"json": text}, errors=errors)
     try:
-        workflow, complete = versions.import_json(db.session(), current_user.id, text, secrets())
+        workflow, complete = versions.import_json(
+            db.session(), current_user.id, text, secrets(), container().handlers
+        )
     except ValidationFailed as exc:
         db.session.rollback()
         where = f"{exc.field}: " if exc.field and exc.field != "file" else ""
@@ -135,7 +137,7 @@ def workflow_export(workflow_id: int) -> Response:
     slug = re.sub(r"[^a-z0-9]+", "-", workflow.name.lower()).strip("-") or "workflow"
     filename = f"{slug[:60]}-v{workflow.version}.json"
     return Response(
-        versions.export_json(workflow),
+        versions.export_json(workflow, container().handlers),
         mimetype="application/json",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
@@ -156,7 +158,7 @@ def workflow_delete(workflow_id: int) -> BaseResponse:
         panel.errors["confirm"], panel.paths["confirm"] = message, "confirm"
         return page("workflows/_panel.html", editor_, panel, status=422)
     name = workflow.name
-    delete_workflow(db.session(), workflow)
+    delete_workflow(db.session(), workflow, container().handlers)
     flash(f"Deleted “{name}”.", "success")
     if is_fragment_request():
         response = Response(status=200)
@@ -184,7 +186,7 @@ def version_restore(workflow_id: int, version: int) -> Response | BaseResponse:
     workflow = owned_workflow(workflow_id)
     row = versions.get_version(db.session(), workflow, version)
     try:
-        versions.restore(db.session(), workflow, row, secrets())
+        versions.restore(db.session(), workflow, row, secrets(), container().handlers)
     except ValidationFailed as exc:
         db.session.rollback()
         rows = versions.list_versions(db.session(), workflow)

@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Execution, Workflow
 from app.services import executions
 from tests.api_client import Api, error_of, issue_token
@@ -154,7 +154,7 @@ def test_a_broker_outage_after_the_commit_still_answers_202(
     def broker_down(*args: object) -> None:
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr("app.api.runtime.send_step", broker_down)
+    monkeypatch.setattr(container(app).doorbell, "send", broker_down)
 
     # When the workflow is triggered
     response = alice.post(f"/workflows/{workflow['id']}/trigger", {"customer": "ann"})

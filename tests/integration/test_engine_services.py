@@ -14,7 +14,6 @@ from app.models import Execution, Workflow
 from app.services import executions, retention, workflows
 from app.services.errors import Conflict, PayloadTooLarge, ValidationFailed
 from app.services.specs import WorkflowSpec
-from app.tasks import send_step
 from tests.engine_harness import Engine, engine_fixture
 
 
@@ -89,7 +88,8 @@ def test_editing_a_workflow_never_changes_a_run_in_flight(engine: Engine) -> Non
         spec = WorkflowSpec.model_validate({"name": "v2", "steps": [
             {"key": "wait", "type": "delay", "config": {"amount": 0.3}},
             {"key": "say", "type": "log", "config": {"message": "version two"}}]})
-        workflows.update_workflow(db.session(), wf, spec, engine.background.runtime.secrets)
+        stepline = engine.container
+        workflows.update_workflow(db.session(), wf, spec, stepline.secrets, stepline.handlers)
         assert wf.version == 2
 
     (execution,) = engine.wait(execution_id)
@@ -131,7 +131,7 @@ def test_cancel_stops_a_waiting_execution(engine: Engine) -> None:
 
     # the delayed message, if delivered now, does nothing
     with engine.app.app_context():
-        send_step(execution_id, 1, 1)
+        engine.container.doorbell.send(execution_id, 1, 1)
     assert [s.status for s in engine.steps(execution_id)] == ["completed", "skipped"]
     assert engine.execution(execution_id).status == "cancelled"
 
@@ -142,7 +142,7 @@ def _rerun(engine: Engine, execution_id: int, **options: Any) -> int:
         assert original is not None
         wf = db.session.get(Workflow, original.workflow_id)
         assert wf is not None
-        again = executions.rerun(db.session(), original, wf, send=send_step,
+        again = executions.rerun(db.session(), original, wf, send=engine.container.doorbell.send,
                                  settings=engine.app.config, **options)
         return again.id
 
@@ -165,7 +165,7 @@ def test_rerun_from_the_failed_step_reuses_earlier_outputs(engine: Engine, tmp_p
         fixed = {**spec, "steps": [spec["steps"][0], {
             "key": "check", "type": "log", "config": {"message": "got {{ steps.effect.marker }}"}}]}
         workflows.update_workflow(db.session(), wf, WorkflowSpec.model_validate(fixed),
-                                  engine.background.runtime.secrets)
+                                  engine.container.secrets, engine.container.handlers)
     (again,) = engine.wait(_rerun(engine, failed.id, from_failed=True))
 
     # Then the effect is not repeated, its output is reused, and the runs are linked

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from app.crypto import SecretBox
-from app.extensions import db
+from app.extensions import container, db
 from app.google import scopes
 from app.models import Connection
 from tests.conftest import csrf_token, without_csrf
@@ -32,7 +32,7 @@ def app_config(app_config: dict[str, object], google: FakeGoogle) -> dict[str, o
 
 
 def box(app: Flask) -> SecretBox:
-    secrets: SecretBox = app.extensions["stepline.background"].runtime.secrets
+    secrets: SecretBox = container(app).secrets
     return secrets
 
 

@@ -14,11 +14,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from app import create_app
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Execution, User
 from app.services import executions, workflows
 from app.services.specs import WorkflowSpec
-from app.tasks import send_step
 from tests.conftest import TEST_PASSWORD_HASH
 
 TOKEN = "metrics-" + "x" * 24
@@ -127,11 +126,15 @@ def _run(app: Flask, steps: list[dict[str, Any]], count: int) -> list[int]:
         user.set_password("x" * 12, TEST_PASSWORD_HASH)
         db.session.add(user)
         db.session.commit()
-        secrets = app.extensions["stepline.background"].runtime.secrets
+        secrets = container(app).secrets
         spec = WorkflowSpec.model_validate({"name": "measured", "steps": steps})
-        workflow = workflows.create_workflow(db.session(), user.id, spec, secrets)
+        workflow = workflows.create_workflow(
+            db.session(), user.id, spec, secrets, container().handlers
+        )
         return [
-            executions.start(db.session(), workflow, {}, send=send_step, settings=app.config).id
+            executions.start(
+                db.session(), workflow, {}, send=container(app).doorbell.send, settings=app.config
+            ).id
             for _ in range(count)
         ]
 

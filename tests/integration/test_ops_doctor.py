@@ -13,7 +13,7 @@ from cryptography.fernet import Fernet
 from flask import Flask
 
 from app import create_app
-from app.extensions import db
+from app.extensions import container, db
 from app.ops import checks
 from app.ops.checks import Level
 from tests.redis_server import RedisServer
@@ -56,7 +56,7 @@ def make_app() -> Iterator[Callable[..., Flask]]:
     for app in made:
         with app.app_context():
             db.engine.dispose()
-        app.extensions["stepline.background"].runtime.engine.dispose()
+        container(app).engine.dispose()
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from app.engine.registry import TriggerRegistry
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Trigger, Workflow
 from app.services import polls
-from app.triggers.base import BaseTriggerHandler, TriggerConfig
+from app.triggers.base import BaseTriggerHandler, PollContext, TriggerConfig
 from tests.hooks_support import executions_of, make_user, trigger_row
 
 NOW = datetime(2099, 5, 1, 10, 0, tzinfo=UTC)
@@ -30,7 +30,9 @@ class CounterTrigger(BaseTriggerHandler):
     polling = True
     poll_every = 30.0
 
-    def poll(self, session: Session, trigger: Trigger) -> list[dict[str, Any]]:
+    def poll(
+        self, session: Session, trigger: Trigger, context: PollContext
+    ) -> list[dict[str, Any]]:
         start = int(trigger.state.get("cursor", 0))
         trigger.state = {"cursor": start + 2}
         return [{"n": start}, {"n": start + 1}]
@@ -41,7 +43,9 @@ class BrokenTrigger(CounterTrigger):
 
     type = "test_broken"
 
-    def poll(self, session: Session, trigger: Trigger) -> list[dict[str, Any]]:
+    def poll(
+        self, session: Session, trigger: Trigger, context: PollContext
+    ) -> list[dict[str, Any]]:
         raise RuntimeError("provider down")
 
 
@@ -58,9 +62,14 @@ def _polling_workflow(app: Flask, type_: str, enabled: bool = True) -> int:
 
 
 def _poll(app: Flask, now: datetime) -> int:
-    factory = app.extensions["stepline.background"].runtime.session_factory
+    stepline = container(app)
     return polls.poll_due(
-        factory, triggers=REGISTRY, send=lambda *message: None, settings=app.config, now=now
+        stepline.session_factory,
+        triggers=REGISTRY,
+        send=lambda *message: None,
+        settings=app.config,
+        secrets=stepline.secrets,
+        now=now,
     )
 
 

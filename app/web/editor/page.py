@@ -12,8 +12,7 @@ from flask import Response, flash, redirect, request, url_for
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.engine import registry
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Workflow
 from app.services import drafts, editor, versions
 from app.services.errors import NotFound, ValidationFailed
@@ -157,8 +156,8 @@ def trigger_update(workflow_id: int) -> Response | BaseResponse:
     form = request.form
     type_ = form.get("type", "")
     fields = (
-        forms.form_fields(registry.triggers().get(type_).Config)
-        if type_ in registry.triggers()
+        forms.form_fields(container().handlers.triggers.get(type_).Config)
+        if type_ in container().handlers.triggers
         else []
     )
     parsed = forms.parse(fields, form)
@@ -168,7 +167,10 @@ def trigger_update(workflow_id: int) -> Response | BaseResponse:
         problems.append(ValidationFailed(sample_error, "trigger.sample_data"))
     if not problems:
         try:
-            editor.update_trigger(db.session(), workflow, type_, parsed.config, sample, secrets())
+            triggers = container().handlers.triggers
+            editor.update_trigger(
+                db.session(), workflow, type_, parsed.config, sample, secrets(), triggers
+            )
         except ValidationFailed as exc:
             db.session.rollback()
             problems = getattr(exc, "problems", [exc])
@@ -209,7 +211,7 @@ def workflow_save(workflow_id: int) -> Response | BaseResponse:
     workflow = owned_workflow(workflow_id)
     before = workflow.version
     try:
-        versions.save_draft(db.session(), workflow, secrets())
+        versions.save_draft(db.session(), workflow, secrets(), container().handlers)
     except ValidationFailed as exc:
         db.session.rollback()
         editor_ = editor_for(workflow)

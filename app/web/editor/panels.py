@@ -10,9 +10,9 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from app.engine import registry
 from app.engine.retry import RetrySettings
 from app.engine.runner import Trial
+from app.extensions import container
 from app.services import trials
 from app.services.connections import list_connections
 from app.services.errors import ValidationFailed
@@ -69,12 +69,16 @@ class Panel:
 
 def action_kinds() -> list[Choice]:
     return [
-        Choice(h.type, h.name, h.description, icon_for(h.type), h.sends) for h in registry.actions()
+        Choice(h.type, h.name, h.description, icon_for(h.type), h.sends)
+        for h in container().handlers.actions
     ]
 
 
 def trigger_kinds() -> list[Choice]:
-    return [Choice(h.type, h.name, h.description, icon_for(h.type)) for h in registry.triggers()]
+    return [
+        Choice(h.type, h.name, h.description, icon_for(h.type))
+        for h in container().handlers.triggers
+    ]
 
 
 def place_errors(
@@ -139,7 +143,7 @@ def step_panel(
     step = editor.draft.steps[index]
     panel = Panel("step", editor, step=card, trial=trial, status=status, sends=card.sends)
     if card.known:
-        handler = registry.actions().get(card.type)
+        handler = container().handlers.actions.get(card.type)
         panel.description = handler.description
         panel.fields = forms.form_fields(handler.Config)
     if posted is not None:
@@ -171,8 +175,8 @@ def trigger_panel(
     current = editor.draft.trigger
     chosen = type_ or str(current.get("type") or "manual")
     panel = Panel("trigger", editor, kinds=trigger_kinds(), status=status)
-    if chosen in registry.triggers():
-        handler = registry.triggers().get(chosen)
+    if chosen in container().handlers.triggers:
+        handler = container().handlers.triggers.get(chosen)
         panel.description = handler.description
         panel.fields = forms.form_fields(handler.Config)
     if posted is not None:

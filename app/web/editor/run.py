@@ -7,8 +7,7 @@ from flask import Response, current_app, redirect, request
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import tasks
-from app.extensions import db
+from app.extensions import container, db
 from app.services import executions
 from app.services.errors import PayloadTooLarge
 from app.web import bp
@@ -39,7 +38,7 @@ def workflow_run(workflow_id: int) -> Response | BaseResponse:
                 db.session(),
                 workflow,
                 data or {},
-                send=tasks.send_step,
+                send=container().doorbell.send,
                 settings=current_app.config,
                 trigger_type="manual",
             )

@@ -10,7 +10,7 @@ from typing import Any
 from flask import url_for
 
 from app.crypto import SecretBox
-from app.engine import registry
+from app.extensions import container
 from app.models import Workflow
 from app.models.base import utcnow
 from app.services import drafts
@@ -131,8 +131,8 @@ class Editor:
 
 def _trigger_card(trigger: dict[str, Any]) -> TriggerCard:
     type_ = str(trigger.get("type") or "manual")
-    known = type_ in registry.triggers()
-    handler = registry.triggers().get(type_) if known else None
+    known = type_ in container().handlers.triggers
+    handler = container().handlers.triggers.get(type_) if known else None
     config = trigger.get("config") or {}
     sample = trigger.get("sample_data")
     text = summary(type_, config) if config else (handler.description if handler else "")
@@ -149,8 +149,8 @@ def _trigger_card(trigger: dict[str, Any]) -> TriggerCard:
 def step_card(draft: drafts.Draft, index: int, secrets: SecretBox) -> StepCard:
     step = draft.steps[index]
     type_ = str(step["type"])
-    known = type_ in registry.actions()
-    handler = registry.actions().get(type_) if known else None
+    known = type_ in container().handlers.actions
+    handler = container().handlers.actions.get(type_) if known else None
     config = step.get("config") or {}
     return StepCard(
         index=index,
@@ -164,7 +164,7 @@ def step_card(draft: drafts.Draft, index: int, secrets: SecretBox) -> StepCard:
         sends=bool(handler and handler.sends),
         known=known,
         tested=step["key"] in draft.samples,
-        issues=step_issues(draft.steps, index, secrets),
+        issues=step_issues(draft.steps, index, secrets, container().handlers.actions),
     )
 
 

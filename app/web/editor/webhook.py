@@ -11,7 +11,7 @@ from flask import Response
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Workflow
 from app.services import editor, webhooks
 from app.web import bp
@@ -103,6 +103,7 @@ def webhook_sample_use(workflow_id: int) -> BaseResponse:
         dict(trigger.get("config") or {}),
         captured if isinstance(captured, dict) else None,
         secrets(),
+        container().handlers.triggers,
     )
     message = "The captured request is now the sample data."
     editor_ = editor_for(workflow, "trigger")
