@@ -24,7 +24,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app = Flask(__name__, instance_relative_config=True, static_folder="../static")
     app.jinja_options = {**app.jinja_options, "bytecode_cache": templates}
-    app.config.from_mapping(settings.load(app.instance_path, config))
+    loaded = settings.load(app.instance_path, config)
+    app.config.from_mapping(settings.flask_config(loaded, config))
+    app.extensions[settings.EXTENSION] = loaded
     logs.configure(app.config)
 
     db.init_app(app)
@@ -47,7 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # embedded default) worker and scheduler threads, started on the first request.
     with app.app_context():
         engine = db.engine if db.engine.dialect.name == "sqlite" else None
-    container = Container.build(app.config, engine or engine_for(app.config))
+    container = Container.build(loaded, engine or engine_for(loaded))
     embedded = EmbeddedWorker(
         container,
         worker_threads=int(app.config["WORKER_THREADS"]),

@@ -34,6 +34,7 @@ from dramatiq.middleware import (
 )
 
 from app.logs import LogsMiddleware
+from app.settings import Settings
 
 QUEUE = "steps"
 RUN_STEP = "stepline.run_step"  # stored in queued messages: never rename
@@ -42,7 +43,7 @@ STEP_TIME_LIMIT_MS = 15 * 60 * 1000
 RunStep = Callable[[int, int, int], None]
 
 
-def _middleware(settings: Mapping[str, Any]) -> list[dramatiq.Middleware]:
+def _middleware(settings: Settings) -> list[dramatiq.Middleware]:
     # Retries with a limit of 0: the engine owns retries; a message whose actor raised (the
     # database was down, say) is dropped and recovery re-sends it after the lease.
     return [
@@ -71,13 +72,12 @@ def redis_options(env: Mapping[str, str]) -> dict[str, Any]:
     return options
 
 
-def build(settings: Mapping[str, Any]) -> dramatiq.Broker:
+def build(settings: Settings) -> dramatiq.Broker:
     """A Redis broker in the QUEUE_PREFIX namespace when REDIS_URL is set, else a StubBroker."""
-    redis_url = settings.get("REDIS_URL") or None
-    if redis_url:
+    if settings.redis_url:
         return RedisBroker(
-            url=redis_url,
-            namespace=str(settings.get("QUEUE_PREFIX") or "stepline"),
+            url=settings.redis_url,
+            namespace=settings.queue_prefix,
             middleware=_middleware(settings),
             **redis_options(os.environ),
         )

@@ -44,14 +44,14 @@ def create_user(email: str, name: str, password: str | None) -> None:
 @with_appcontext
 def scheduler(interval: float | None) -> None:
     """Run the scheduler loop (recovery, retention) until interrupted."""
-    settings = current_app.config
-
+    stepline = container()
+    settings = stepline.settings
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     click.echo("scheduler running", err=True)
-    loop = Scheduler(container(), recovery_every=settings["RECOVERY_INTERVAL"])
-    loop.run_forever(stop, interval or settings["SCHEDULER_INTERVAL"])
+    loop = Scheduler(stepline, recovery_every=settings.recovery_interval)
+    loop.run_forever(stop, interval or settings.scheduler_interval)
 
 
 def _duration(text: str) -> timedelta:

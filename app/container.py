@@ -10,9 +10,7 @@ has its own database engine, broker and runner. Nothing here imports Flask.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import dramatiq
 from sqlalchemy import Engine, create_engine
@@ -25,21 +23,21 @@ from app.crypto import SecretBox
 from app.engine.registry import ActionRegistry, Handlers, TriggerRegistry
 from app.engine.runner import Runner
 from app.services.admission import Admission
+from app.settings import Settings
 from app.triggers import BUILTIN_TRIGGERS
 
 
-def engine_for(settings: Mapping[str, Any]) -> Engine:
+def engine_for(settings: Settings) -> Engine:
     """The engine the runner uses. No pre-ping on checkout (it would cost a round trip per
     transaction on the hot path): a connection found dead fails its statement, the pool
     drops its connections, and the runner retries the transaction once."""
-    url = settings["SQLALCHEMY_DATABASE_URI"]
-    threads = int(settings["WORKER_THREADS"])
+    url = settings.database_url
     if url.startswith("sqlite"):
         return create_engine(url)
-    options = f"-c synchronous_commit={settings['RUNNER_SYNCHRONOUS_COMMIT']}"
+    options = f"-c synchronous_commit={settings.runner_synchronous_commit}"
     return create_engine(
         url,
-        pool_size=max(threads, 5),
+        pool_size=max(settings.worker_threads, 5),
         max_overflow=10,
         pool_recycle=3600,
         connect_args={"options": options},
@@ -51,7 +49,7 @@ class Container:
     """Settings, database, secrets, handler registries, the doorbell and the runner of one app
     (or one worker process). Build it with `Container.build`."""
 
-    settings: Mapping[str, Any] = field(repr=False)
+    settings: Settings = field(repr=False)
     engine: Engine
     session_factory: sessionmaker[Session]
     secrets: SecretBox = field(repr=False)
@@ -62,13 +60,13 @@ class Container:
     admission: Admission
 
     @classmethod
-    def build(cls, settings: Mapping[str, Any], engine: Engine | None = None) -> Container:
+    def build(cls, settings: Settings, engine: Engine | None = None) -> Container:
         """Assemble everything from `settings`, on `engine` when given (else a new one).
 
         Declares `stepline.run_step` on a broker of its own, bound to this runner."""
         engine = engine or engine_for(settings)
         session_factory = sessionmaker(bind=engine, expire_on_commit=False)
-        secrets = SecretBox(settings["SECRET_KEYS"])
+        secrets = SecretBox(settings.secret_keys_value)
         handlers = Handlers(
             actions=ActionRegistry.with_plugins(BUILTIN_ACTIONS),
             triggers=TriggerRegistry.with_plugins(BUILTIN_TRIGGERS),
@@ -80,7 +78,7 @@ class Container:
             secrets=secrets,
             settings=settings,
             actions=handlers.actions,
-            time_slice=float(settings["TIME_SLICE_SECONDS"]),
+            time_slice=settings.time_slice_seconds,
         )
         doorbell.answer(runner.run)
         admission = Admission(settings, doorbell.queue_depth)

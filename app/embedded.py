@@ -55,13 +55,11 @@ class EmbeddedWorker:
             )
             self.worker.start()
             settings = self.container.settings
-            self.scheduler = Scheduler(
-                self.container, recovery_every=float(settings["RECOVERY_INTERVAL"])
-            )
+            self.scheduler = Scheduler(self.container, recovery_every=settings.recovery_interval)
             self._stop.clear()
             self._thread = threading.Thread(
                 target=self.scheduler.run_forever,
-                args=(self._stop, float(settings["SCHEDULER_INTERVAL"])),
+                args=(self._stop, settings.scheduler_interval),
                 name="stepline-scheduler",
                 daemon=True,
             )

@@ -15,9 +15,12 @@ import re
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import dramatiq
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 # Attributes every LogRecord has; whatever else a record carries came from `extra`.
 _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
@@ -71,7 +74,7 @@ class StderrHandler(logging.StreamHandler):
         pass
 
 
-def configure(settings: Mapping[str, Any]) -> logging.Handler:
+def configure(settings: Mapping[str, Any] | Settings) -> logging.Handler:
     """Install the one stderr handler on the root logger (idempotent), at LOG_LEVEL.
 
     A bare `StreamHandler` already on the root logger is someone's `logging.basicConfig()`
@@ -99,7 +102,7 @@ class LogsMiddleware(dramatiq.Middleware):
     """Configures logging when a worker process boots, with the settings the broker was built
     from (an embedded worker's app has configured the same ones already)."""
 
-    def __init__(self, settings: Mapping[str, Any]) -> None:
+    def __init__(self, settings: Mapping[str, Any] | Settings) -> None:
         self.settings = settings
 
     def after_process_boot(self, broker: dramatiq.Broker) -> None:

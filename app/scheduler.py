@@ -54,11 +54,11 @@ class Scheduler:
         self._due = [0.0 for _ in self.jobs]
 
     def recover(self) -> int:
-        lease = timedelta(seconds=float(self.settings["EXECUTION_LEASE_SECONDS"]))
+        lease = timedelta(seconds=self.settings.execution_lease_seconds)
         return recover(self.container.session_factory, self.container.runner, lease)
 
     def prune(self) -> int:
-        days = int(self.settings["RETENTION_DAYS"])
+        days = self.settings.retention_days
         with self.container.session_factory() as session:
             return retention.prune(session, timedelta(days=days))
 
@@ -89,7 +89,7 @@ class Scheduler:
     def prune_trigger_log(self) -> int:
         """Expired webhook and API idempotency keys and old schedule slots are deleted."""
         now = self.wallclock()
-        days = int(self.settings["RETENTION_DAYS"])
+        days = self.settings.retention_days
         with self.container.session_factory() as session:
             pruned = deliveries.prune(session, now) + idempotency.prune(session, now)
             return pruned + schedules.prune(session, now - timedelta(days=days))

@@ -92,6 +92,7 @@ def main() -> None:
                 stepline.handlers,
             )
             workflow_id = created_wf.id
+            settings, send = stepline.settings, stepline.doorbell.send
 
             def create(count: int, offset: int) -> float:
                 started = time.perf_counter()
@@ -99,11 +100,7 @@ def main() -> None:
                     wf = db.session.get(Workflow, workflow_id)
                     assert wf is not None
                     executions.start(
-                        db.session(),
-                        wf,
-                        {"id": i, "n": i},
-                        send=stepline.doorbell.send,
-                        settings=app.config,
+                        db.session(), wf, {"id": i, "n": i}, send=send, settings=settings
                     )
                 return time.perf_counter() - started
 

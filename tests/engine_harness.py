@@ -20,6 +20,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from app import create_app
+from app.config import settings_of
 from app.container import Container
 from app.embedded import EmbeddedWorker
 from app.extensions import container, db, embedded_worker
@@ -52,7 +53,7 @@ def _wait_for_line(
     thread = threading.Thread(target=pump, daemon=True)
     thread.start()
     if not found.wait(timeout):
-        raise RuntimeError(f"{process.args} did not print {needle!r}:\n{''.join(lines)[-3000:]}")
+        raise RuntimeError(f"{process.args!r} did not print {needle!r}:\n{''.join(lines)[-3000:]}")
     return thread
 
 
@@ -245,7 +246,7 @@ class Engine:
                 wf,
                 data or {},
                 send=self.container.doorbell.send,
-                settings=self.app.config,
+                settings=settings_of(self.app),
             )
             return execution.id
 

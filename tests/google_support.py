@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import MetaData, select, update
 
+from app.config import settings_of
 from app.engine.runner import Send
 from app.extensions import container, db
 from app.google import scopes
@@ -174,7 +175,11 @@ def run(app: Flask, workflow_id: int, data: dict[str, Any]) -> int:
     with app.app_context():
         workflow = workflows.get_workflow(db.session(), workflow_id, _owner(app, workflow_id))
         execution = executions.start(
-            db.session(), workflow, data, send=container(app).doorbell.send, settings=app.config
+            db.session(),
+            workflow,
+            data,
+            send=container(app).doorbell.send,
+            settings=settings_of(app),
         )
         return execution.id
 

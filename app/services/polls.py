@@ -10,7 +10,7 @@ first execution it starts (or alone when there is no event).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +24,7 @@ from app.models import Execution, Trigger, Workflow
 from app.models.base import utcnow
 from app.services import claims, executions
 from app.services.admission import tolerant
+from app.settings import Settings
 from app.triggers.base import PollContext, PollEvent
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def poll_due(
     *,
     triggers: TriggerRegistry,
     send: Send,
-    settings: Mapping[str, Any],
+    settings: Settings,
     secrets: SecretBox,
     now: datetime | None = None,
     limit: int = BATCH,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.crypto import SecretBox
 from app.models import Trigger
+from app.settings import Settings
 
 
 class TriggerConfig(BaseModel):
@@ -34,7 +35,7 @@ class PollEvent:
 class PollContext:
     """What a polling trigger's `poll` may use besides its session and trigger row."""
 
-    settings: Mapping[str, Any]
+    settings: Settings
     secrets: SecretBox
     session_factory: Callable[[], Session]
 

@@ -38,11 +38,12 @@ def two_apps(app_config: dict[str, object]) -> Iterator[tuple[Flask, Flask]]:
 
 
 def _start(app: Flask, workflow_id: int) -> int:
+    stepline = container(app)
     with app.app_context():
         workflow = db.session.get(Workflow, workflow_id)
         assert workflow is not None
         execution = executions.start(
-            db.session(), workflow, {}, send=container(app).doorbell.send, settings=app.config
+            db.session(), workflow, {}, send=stepline.doorbell.send, settings=stepline.settings
         )
         return execution.id
 

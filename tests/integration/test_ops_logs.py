@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app import broker as brokers
+from app.config import settings_of
 from app.extensions import container, db
 from app.models import Execution, User
 from app.services import executions, workflows
@@ -47,7 +48,7 @@ def _start(app: Flask, steps: list[dict[str, Any]]) -> int:
             db.session(), user.id, spec, secrets, container().handlers
         )
         execution = executions.start(
-            db.session(), workflow, {}, send=container(app).doorbell.send, settings=app.config
+            db.session(), workflow, {}, send=container(app).doorbell.send, settings=settings_of(app)
         )
         return execution.id
 
@@ -89,7 +90,7 @@ def test_a_worker_process_configures_logs_when_it_boots(
 ) -> None:
     # Given a broker with the app's middleware, in a process where logging.basicConfig ran
     root.handlers[:] = [logging.StreamHandler()]
-    broker = brokers.build(app.config)  # no REDIS_URL: a StubBroker
+    broker = brokers.build(container(app).settings)  # no REDIS_URL: a StubBroker
 
     # When Dramatiq boots the worker process
     broker.emit_after("process_boot")

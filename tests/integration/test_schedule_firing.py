@@ -21,7 +21,7 @@ from tests.schedule_support import Clocked
 
 
 def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+    return datetime(*parts, tzinfo=UTC)  # type: ignore[arg-type, misc]
 
 
 def test_slots_follow_the_wall_clock_across_a_dst_change(app: Flask) -> None:
@@ -140,10 +140,10 @@ def test_enabling_arms_the_next_slot_from_now(app: Flask) -> None:
 
 def test_a_full_queue_makes_schedules_wait_for_a_later_tick(app: Flask) -> None:
     clocked = Clocked(app, {"cron": "* * * * *"}, utc(2099, 5, 1, 10, 0, 30))
-    runtime = container(app)
+    stepline = container(app)
     now = utc(2099, 5, 1, 10, 1, 1)
-    busy = Scheduler(runtime, clocked.send, queue_depth=lambda: 10**6, wallclock=lambda: now)
-    idle = Scheduler(runtime, clocked.send, queue_depth=lambda: 0, wallclock=lambda: now)
+    busy = Scheduler(stepline, clocked.send, queue_depth=lambda: 10**6, wallclock=lambda: now)
+    idle = Scheduler(stepline, clocked.send, queue_depth=lambda: 0, wallclock=lambda: now)
 
     assert busy.fire_schedules() == 0
     assert clocked.executions() == []

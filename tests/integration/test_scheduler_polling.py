@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from app.config import settings_of
 from app.engine.registry import TriggerRegistry
 from app.extensions import container, db
 from app.models import Trigger, Workflow
@@ -67,7 +68,7 @@ def _poll(app: Flask, now: datetime) -> int:
         stepline.session_factory,
         triggers=REGISTRY,
         send=lambda *message: None,
-        settings=app.config,
+        settings=settings_of(app),
         secrets=stepline.secrets,
         now=now,
     )

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
+from app.config import settings_of
 from app.extensions import container, db
 from app.models import (
     ApiToken,
@@ -97,9 +98,9 @@ def _alice(app: Flask) -> dict[str, Any]:
         )
         workflows.set_enabled(session, workflow, True, container().handlers)
         live = executions.start(
-            session, workflow, {"m": MARK}, send=_noop_send, settings=app.config
+            session, workflow, {"m": MARK}, send=_noop_send, settings=settings_of(app)
         )
-        failed = executions.start(session, workflow, {}, send=_noop_send, settings=app.config)
+        failed = executions.start(session, workflow, {}, send=_noop_send, settings=settings_of(app))
         failed.status = "failed"
         connection = Connection(
             user_id=alice.id, provider="google", account_email=f"{MARK}@example.com"
@@ -189,7 +190,9 @@ class Mallory:
     def call(
         self, rule: Rule, method: str, values: dict[str, Any], fragment: bool = False
     ) -> TestResponse:
-        path = rule.build({k: values[k] for k in _path_arguments(rule)}, append_unknown=False)[1]
+        built = rule.build({k: values[k] for k in _path_arguments(rule)}, append_unknown=False)
+        assert built is not None
+        path = built[1]
         query = {k: v for k, v in values.items() if k in ID_ARGUMENTS}
         if rule.endpoint.startswith("api."):
             return self.api.open(
@@ -203,7 +206,7 @@ class Mallory:
         if fragment:
             headers["HX-Request"] = "true"
         data = {**{k: str(v) for k, v in query.items()}, "csrf_token": self.csrf}
-        body = {"data": data} if method != "GET" else {}
+        body: dict[str, Any] = {"data": data} if method != "GET" else {}
         return self.browser.open(path, method=method, query_string=query, headers=headers, **body)
 
 

@@ -48,9 +48,9 @@ def test_the_signing_secret_is_encrypted_at_rest_and_left_out_of_exports(app: Fl
         # Saving the mask back (the editor shows it) keeps the stored secret
         masked = spec.model_copy(deep=True)
         masked.trigger.config["secret"] = REDACTED
-        runtime = container(app)
+        stepline = container(app)
         workflows.update_workflow(
-            db.session(), workflow, masked, runtime.secrets, container().handlers
+            db.session(), workflow, masked, stepline.secrets, stepline.handlers
         )
     assert trigger_row(app, hook.workflow_id).config["secret"] == stored
 
@@ -63,7 +63,7 @@ def test_the_signing_secret_is_encrypted_at_rest_and_left_out_of_exports(app: Fl
         changed = workflows.to_spec(workflow, container().handlers)
         changed.trigger.config["secret"] = "gh-secret-2"
         workflows.update_workflow(
-            db.session(), workflow, changed, runtime.secrets, container().handlers
+            db.session(), workflow, changed, stepline.secrets, stepline.handlers
         )
     old = client.post(
         hook.url, data=b"{}", content_type="application/json", headers=github("gh-secret-1", b"{}")
@@ -102,10 +102,10 @@ def test_bad_trigger_configs_are_refused_naming_the_field(
 ) -> None:
     spec = WorkflowSpec.model_validate({"name": "bad", "trigger": trigger})
     with app.app_context():
-        runtime = container(app)
+        stepline = container(app)
         with pytest.raises(ValidationFailed) as refused:
             workflows.create_workflow(
-                db.session(), make_user(app), spec, runtime.secrets, container().handlers
+                db.session(), make_user(app), spec, stepline.secrets, stepline.handlers
             )
     assert refused.value.field == field
     assert message in refused.value.message
@@ -122,10 +122,8 @@ def test_a_saved_change_is_what_the_next_delivery_runs(app: Flask) -> None:
         workflow = _workflow(app, hook.workflow_id)
         spec = workflows.to_spec(workflow, container().handlers)
         spec.steps[0].config = {"fields": {"changed": "yes"}}
-        runtime = container(app)
-        workflows.update_workflow(
-            db.session(), workflow, spec, runtime.secrets, container().handlers
-        )
+        stepline = container(app)
+        workflows.update_workflow(db.session(), workflow, spec, stepline.secrets, stepline.handlers)
     assert client.post(hook.url, json={"v": 2}).status_code == 202
 
     # Then that delivery ran the new definition

@@ -11,6 +11,7 @@ import redis
 from flask import Flask
 
 from app import create_app
+from app.config import build
 from app.extensions import container
 from app.services.admission import Admission
 from app.services.errors import TooManyRequests
@@ -64,7 +65,7 @@ def test_a_full_queue_refuses_new_deliveries_with_retry_after(idle_app: Flask) -
     ticks = iter(range(1000))
     stepline = container(idle_app)
     stepline.admission = Admission(
-        idle_app.config,
+        stepline.settings,
         stepline.doorbell.queue_depth,
         clock=lambda: float(next(ticks)),  # no cached depth
     )
@@ -90,7 +91,7 @@ def test_with_redis_the_limit_is_shared_by_every_web_process() -> None:
         "REDIS_URL": REDIS_URL,
         "QUEUE_PREFIX": namespace,
     }
-    first, second = Admission(settings, lambda: 0), Admission(settings, lambda: 0)
+    first, second = Admission(build(settings), lambda: 0), Admission(build(settings), lambda: 0)
     try:
         # When one webhook is hit twice through each
         first.check_rate("hook-1")
@@ -116,7 +117,7 @@ def test_an_unreachable_counter_store_lets_deliveries_through() -> None:
         "REDIS_URL": "redis://127.0.0.1:9/0",
         "QUEUE_PREFIX": "stepline-test-unreachable",
     }
-    admission = Admission(settings, lambda: 0)
+    admission = Admission(build(settings), lambda: 0)
 
     for _ in range(3):
         admission.check_rate("hook")  # logged, not refused: an outage never drops webhooks

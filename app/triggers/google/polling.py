@@ -118,7 +118,7 @@ class GooglePollingTrigger(BaseTriggerHandler):
         """New items since the cursor, each with the state to commit with its execution."""
         settings = context.settings
         now = utcnow()
-        trigger.next_run_at = now + timedelta(seconds=float(settings["GOOGLE_POLL_INTERVAL"]))
+        trigger.next_run_at = now + timedelta(seconds=settings.google_poll_interval)
         state = dict(trigger.state or {})
         if "cursor" not in state:  # enabled before this handler kept state: start now
             state = {"for": fingerprint(trigger.config), "cursor": self.start(now)}

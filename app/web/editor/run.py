@@ -7,6 +7,7 @@ from flask import Response, current_app, redirect, request
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
+from app.config import settings_of
 from app.extensions import container, db
 from app.services import executions
 from app.services.errors import PayloadTooLarge
@@ -39,7 +40,7 @@ def workflow_run(workflow_id: int) -> Response | BaseResponse:
                 workflow,
                 data or {},
                 send=container().doorbell.send,
-                settings=current_app.config,
+                settings=settings_of(current_app),
                 trigger_type="manual",
             )
         except PayloadTooLarge as exc:
