@@ -10,12 +10,12 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.config import settings_of
 from app.extensions import container, db
 from app.services import executions
-from app.services.errors import PayloadTooLarge
+from app.services.errors import PayloadTooLargeError
 from app.web import bp
 from app.web.editor import panels
 from app.web.editor.page import page
 from app.web.editor.support import editor_for, execution_url, json_object, owned_workflow
-from app.web.rendering import is_fragment_request
+from app.web.rendering import is_fragment_request, redirect_htmx
 
 
 @bp.get("/workflows/<int:workflow_id>/run")
@@ -43,7 +43,7 @@ def workflow_run(workflow_id: int) -> Response | BaseResponse:
                 settings=settings_of(current_app),
                 trigger_type="manual",
             )
-        except PayloadTooLarge as exc:
+        except PayloadTooLargeError as exc:
             db.session.rollback()
             error = str(exc)
     if error:
@@ -58,7 +58,5 @@ def workflow_run(workflow_id: int) -> Response | BaseResponse:
         )
     target = execution_url(execution.id)
     if is_fragment_request():
-        response = Response(status=200)
-        response.headers["HX-Redirect"] = target
-        return response
+        return redirect_htmx(target)
     return redirect(target, 303)
