@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from app.crypto import DecryptionError, SecretBox
 from app.engine.registry import ActionRegistry
 from app.engine.templating import Renderer, has_template, template_at
+from app.services import messages
 from app.services.errors import InvalidInputError
 
 _renderer = Renderer()
@@ -105,19 +106,24 @@ def step_issues(
     """Human messages for the "has errors" badge of step `index`."""
     step = steps[index]
     where = f"steps.{index}"
+    found = []
     config = step.get("config") or {}
-    messages = [
-        f"{_field_label(p.field, where)}: {p.message}"
-        for p in config_problems(str(step["type"]), config, where, secrets, actions)
-    ]
-    return messages + reference_problems(steps, index)
+    for problem in config_problems(str(step["type"]), config, where, secrets, actions):
+        path = (problem.field or "").removeprefix(f"{where}.").removeprefix("config")
+        path = path.removeprefix(".")
+        if not path:  # a message about the whole config: name the field it is about
+            names = list(actions.get(str(step["type"])).Config.model_fields)
+            path = messages.locate(problem.message, names) or ""
+        text = messages.plain(problem.message)
+        found.append(f"{_field_label(path)}: {text}" if path else text)
+    return found + reference_problems(steps, index)
 
 
-def _field_label(field: str | None, where: str) -> str:
-    if not field:
-        return "Config"
-    path = field.removeprefix(f"{where}.").removeprefix("config.")
-    return path or "Config"
+def _field_label(path: str) -> str:
+    """`headers.0` → "Headers, item 1"."""
+    words = [f"item {int(p) + 1}" if p.isdigit() else messages.label(p) for p in path.split(".")]
+    text = ", ".join(words)
+    return text[:1].upper() + text[1:]
 
 
 def rename_references(value: Any, old: str, new: str) -> Any:

@@ -17,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.crypto import SecretBox
+from app.engine.redaction import REDACTED
 from app.engine.registry import Handlers
-from app.engine.runner import REDACTED
 from app.models import Workflow, WorkflowVersion
 from app.services import drafts, version_diff
 from app.services.errors import ConflictError, InvalidInputError, NotFoundError

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.actions.base import BaseActionHandler
 from app.crypto import DecryptionError, SecretBox
+from app.engine.redaction import REDACTED
 from app.engine.registry import ActionRegistry, Handlers, TriggerRegistry
 from app.engine.retry import RetrySettings
-from app.engine.runner import REDACTED
 from app.engine.templating import Renderer, template_at
 from app.models import Action, Trigger, Workflow, WorkflowVersion
 from app.models.base import utcnow
