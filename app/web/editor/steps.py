@@ -131,6 +131,7 @@ def _refused(workflow: Workflow, key: str, problems: list[InvalidInputError]) ->
         secrets(),
         container().handlers.actions,
         keep_config=forms.CONFIG_JSON in unread,
+        held=forms.held_input(request.form, key),
     )
     editor_ = editor_for(workflow, key)
     index = editor_.draft.index(key)
