@@ -13,7 +13,7 @@ from flask import Response
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from app.api import bp
+from app.api.blueprint import bp
 from app.errors import error_response
 from app.services import errors as service_errors
 

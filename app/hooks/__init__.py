@@ -7,10 +7,11 @@ also binds what it needs on the app (the CSRF exemption and its admission checks
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from flask import Flask
 from flask.blueprints import BlueprintSetupState
 
-bp = Blueprint("hooks", __name__, url_prefix="/hooks")
+from app.hooks import errors, ingress  # noqa: F401  (routes register on bp)
+from app.hooks.blueprint import bp
 
 
 @bp.record_once
@@ -28,6 +29,3 @@ def bind_admission(app: Flask) -> None:
     from app.tasks import queue_depth
 
     app.extensions["stepline.admission"] = Admission(app.config, queue_depth)
-
-
-from app.hooks import errors, ingress  # noqa: E402,F401  (routes register on bp)

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from app.errors import error_response
-from app.hooks import bp
+from app.hooks.blueprint import bp
 from app.services import errors
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, current_app, jsonify, request
 from sqlalchemy.orm import Session
 
-from app.hooks import bp
+from app.hooks.blueprint import bp
 from app.hooks.errors import json_error
 from app.models.base import utcnow
 from app.runtime import Runtime

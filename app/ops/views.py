@@ -9,7 +9,8 @@ from werkzeug.exceptions import NotFound
 
 from app.errors import error_response
 from app.extensions import db
-from app.ops import bp, checks, metrics
+from app.ops import checks, metrics
+from app.ops.blueprint import bp
 from app.tasks import queue_depth
 
 

@@ -20,7 +20,7 @@ from app.services.errors import Conflict, NotFound, PayloadTooLarge, ValidationF
 from app.services.execution_queries import DashboardFilter
 from app.services.workflows import get_workflow
 from app.tasks import send_step
-from app.web import bp
+from app.web.blueprint import bp
 from app.web.rendering import is_fragment_request, render
 
 SEE_OTHER = 303

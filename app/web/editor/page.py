@@ -17,7 +17,7 @@ from app.extensions import db
 from app.models import Workflow
 from app.services import drafts, editor, versions
 from app.services.errors import NotFound, ValidationFailed
-from app.web import bp
+from app.web.blueprint import bp
 from app.web.editor import forms, panels
 from app.web.editor.support import (
     CHANGED,

@@ -11,7 +11,7 @@ from app import tasks
 from app.extensions import db
 from app.services import executions
 from app.services.errors import PayloadTooLarge
-from app.web import bp
+from app.web.blueprint import bp
 from app.web.editor import panels
 from app.web.editor.page import page
 from app.web.editor.support import editor_for, execution_url, json_object, owned_workflow

@@ -18,7 +18,7 @@ from app.extensions import db
 from app.models import Workflow
 from app.services import editor, trials
 from app.services.errors import ValidationFailed
-from app.web import bp
+from app.web.blueprint import bp
 from app.web.editor import forms, panels
 from app.web.editor.page import page
 from app.web.editor.support import (
