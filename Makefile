@@ -17,6 +17,7 @@ test: setup chromium docker-compose lint
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 setup: $(VENV)/.setup-stamp static/vendor/htmx.min.js
 
