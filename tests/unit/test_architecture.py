@@ -31,8 +31,15 @@ CORE = ("app.engine", "app.actions", "app.triggers", "app.google")
 LAYERS = (ENTRY_POINTS, SERVICES, CORE, ("app.net",), ("app.models",))
 INDEPENDENT = (ENTRY_POINTS,)  # layers whose packages never import each other
 CORE_AND_BELOW = (*CORE, "app.net", "app.models")
-FLASK = ("flask", "flask_htmx", "flask_limiter", "flask_login", "flask_migrate")
-FLASK += ("flask_sqlalchemy", "flask_wtf")
+FLASK = (
+    "flask",
+    "flask_htmx",
+    "flask_limiter",
+    "flask_login",
+    "flask_migrate",
+    "flask_sqlalchemy",
+    "flask_wtf",
+)
 WERKZEUG = ("werkzeug",)  # in the core; services still raise werkzeug's NotFound
 ALLOWED_FROM_FLASK = ("werkzeug.security",)  # password hashing, none of the request machinery
 ABOVE_THE_CORE = ("app.extensions", *ENTRY_POINTS, *SERVICES)
