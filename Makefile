@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 export FLASK_APP := wsgi
 
-.PHONY: run test setup lint chromium docker-compose
+.PHONY: run test setup lint fmt lock hooks chromium docker-compose
 
 run: setup
 	$(BIN)/flask db upgrade
@@ -16,8 +16,31 @@ test: setup chromium docker-compose lint
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo
+
+# Format and fix what ruff can (the pre-commit hooks run the same two commands).
+fmt: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# requirements.lock: the exact versions (with hashes) the production image installs, resolved
+# from pyproject.toml's dependencies for every platform. Run it after changing them; versions
+# already locked stay unless you ask: `make lock LOCK_ARGS="--upgrade-package flask"` (or
+# `--upgrade`). Needs the package index.
+lock: $(VENV)/.dev-stamp
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
+		--custom-compile-command "make lock" --output-file requirements.lock $(LOCK_ARGS)
+
+# The git hooks of .pre-commit-config.yaml (ruff check, ruff format on the staged files).
+hooks: $(VENV)/.dev-stamp
+	$(BIN)/pre-commit install
+
+# Contributors' tools (uv, pre-commit): not needed by `make run` or `make test`.
+$(VENV)/.dev-stamp: $(VENV)/.setup-stamp
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
 
 setup: $(VENV)/.setup-stamp static/vendor/htmx.min.js
 

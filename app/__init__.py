@@ -23,7 +23,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app = Flask(__name__, instance_relative_config=True, static_folder="../static")
     app.jinja_options = {**app.jinja_options, "bytecode_cache": templates}
-    app.config.from_mapping(settings.load(app.instance_path, config))
+    loaded = settings.load(app.instance_path, config)
+    app.config.from_mapping(settings.flask_config(loaded, config))
+    app.extensions[settings.EXTENSION] = loaded
     logs.configure(app.config)
 
     db.init_app(app)
@@ -47,7 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _install_broker(app)
     with app.app_context():
         engine = db.engine if db.engine.dialect.name == "sqlite" else None
-    rt = runtime.install(runtime.build(app.config, engine or runtime.engine_for(app.config)))
+    rt = runtime.install(runtime.build(loaded, engine or runtime.engine_for(loaded)))
     background = Background(
         rt,
         worker_threads=int(app.config["WORKER_THREADS"]),

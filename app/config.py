@@ -1,148 +1,83 @@
-"""Settings: embedded defaults, overridden by the environment, overridden by a test mapping."""
+"""Loading the typed settings (app/settings.py), and the Flask side of them.
+
+`load` builds a `Settings` from defaults, the environment and a mapping, then fills the
+embedded defaults under instance/ (a SQLite file, generated secret keys). `create_app` keeps it
+as `app.extensions["stepline.settings"]` (read it with `settings_of(app)`) and fills
+`app.config` from it with `flask_config`: Flask's and its extensions' keys, each Stepline
+setting under its capitalised name (`WORKER_THREADS`), and the mapping's other keys
+(`TESTING`...) as given. Worker processes call `load` without Flask.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import Fernet
+from pydantic import SecretStr, ValidationError
 
-from app.net.policy import OutboundPolicy
+from app.settings import Settings, SettingsError, keys, plain
 
-# Environment variables the app reads, each documented in README.md "Configuration".
-ENV_VARS = (
-    "DATABASE_URL",
-    "REDIS_URL",
-    "SECRET_KEY",
-    "STEPLINE_SECRET_KEYS",
-    "STEPLINE_EMBEDDED_WORKER",
-    "STEPLINE_WORKER_THREADS",
-    "STEPLINE_EXECUTION_LEASE_SECONDS",
-    "STEPLINE_MAX_PAYLOAD_BYTES",
-    "STEPLINE_RETENTION_DAYS",
-    "STEPLINE_QUEUE_PREFIX",
-    "STEPLINE_SCHEDULER_INTERVAL",
-    "STEPLINE_RECOVERY_INTERVAL",
-    "STEPLINE_API_RATE_LIMIT",
-    "STEPLINE_OUTBOUND_ALLOWLIST",
-    "STEPLINE_OUTBOUND_TIMEOUT_SECONDS",
-    "STEPLINE_OUTBOUND_MAX_RESPONSE_BYTES",
-    "STEPLINE_OUTBOUND_CA_BUNDLE",
-    "STEPLINE_SLACK_API_BASE_URL",
-    "STEPLINE_WEBHOOK_RATE_LIMIT",
-    "STEPLINE_MAX_QUEUE_DEPTH",
-    "STEPLINE_SCHEDULE_GRACE_SECONDS",
-    "STEPLINE_LOG_LEVEL",
-    "STEPLINE_LOG_FORMAT",
-    "STEPLINE_METRICS_TOKEN",
-    # Read by app/broker.py when a worker process imports it (Dramatiq redelivery knobs).
-    "STEPLINE_BROKER_HEARTBEAT_TIMEOUT",
-    "STEPLINE_BROKER_MAINTENANCE_CHANCE",
-    "STEPLINE_GOOGLE_CLIENT_ID",
-    "STEPLINE_GOOGLE_CLIENT_SECRET",
-    "STEPLINE_GOOGLE_SERVER_METADATA_URL",
-    "STEPLINE_GOOGLE_API_BASE_URLS",
-    "STEPLINE_GOOGLE_POLL_INTERVAL",
-)
+if TYPE_CHECKING:  # the engine's processes import this module without Flask
+    from flask import Flask
 
-DEFAULTS: dict[str, Any] = {
+__all__ = [
+    "ENV_VARS",
+    "EXTENSION",
+    "FLASK_DEFAULTS",
+    "Settings",
+    "SettingsError",
+    "build",
+    "flask_config",
+    "load",
+    "settings_of",
+    "variables",
+]
+
+EXTENSION = "stepline.settings"
+
+# Flask's and its extensions' own settings, the same for every Stepline app.
+FLASK_DEFAULTS: dict[str, Any] = {
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "WTF_CSRF_TIME_LIMIT": None,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
-    "REDIS_URL": None,
-    # Run Dramatiq worker threads inside the web process (the embedded default).
-    "EMBEDDED_WORKER": True,
-    "WORKER_THREADS": 4,
-    # Milliseconds an idle embedded worker thread waits for a message before it looks again
-    # (and at most how long stopping it takes).
-    "WORKER_POLL_MS": 100,
-    # An execution that has made no progress for this long is re-sent by recovery.
-    "EXECUTION_LEASE_SECONDS": 60,
-    # Trigger data and each step output are capped to this many bytes of JSON.
-    "MAX_PAYLOAD_BYTES": 1024 * 1024,
-    "RETENTION_DAYS": 30,
-    # How passwords are hashed, in werkzeug's notation ("scrypt" = n 2**15, r 8, p 1).
-    "PASSWORD_HASH_METHOD": "scrypt",
-    # Seconds between scheduler passes, and between recovery passes inside them.
-    "SCHEDULER_INTERVAL": 1.0,
-    "RECOVERY_INTERVAL": 5.0,
-    # A message runs consecutive steps of one execution for at most this many seconds.
-    "TIME_SLICE_SECONDS": 3.0,
-    # Prefix of Dramatiq queue names, so that test runs never share a queue.
-    "QUEUE_PREFIX": "stepline",
-    # Requests per user (per address before authentication) across the JSON API, in
-    # Flask-Limiter's notation; counted in Redis when REDIS_URL is set, else in memory.
-    "API_RATE_LIMIT": "600/minute",
-    # Outbound HTTP (app/net, every call to the outside world). Private destinations are
-    # refused unless listed here (CIDRs such as 10.0.0.0/8, or host names); cloud metadata
-    # addresses are refused whatever the list says.
-    "OUTBOUND_ALLOWLIST": (),
-    "OUTBOUND_CONNECT_TIMEOUT_SECONDS": 5.0,
-    # Whole-request limit, redirects and body included; a step may ask for less, not more.
-    "OUTBOUND_TIMEOUT_SECONDS": 30.0,
-    "OUTBOUND_MAX_RESPONSE_BYTES": 1024 * 1024,
-    # CA bundle (a file) to verify outbound HTTPS with; None: the certifi bundle.
-    "OUTBOUND_CA_BUNDLE": None,
-    # Slack Web API base URL (tests, and worker processes in tests, point it at a fake Slack).
-    "SLACK_API_BASE_URL": "https://slack.com/api",
-    # Requests per webhook (Flask-Limiter notation), so that a flood on one webhook is refused
-    # with 429 while other workflows keep running; counted in Redis when REDIS_URL is set.
-    "WEBHOOK_RATE_LIMIT": "100/second",
-    # Back-pressure: above this many messages waiting in the step queue, webhooks (and the
-    # API's trigger) answer 429 with Retry-After and schedules wait for a later tick.
-    "MAX_QUEUE_DEPTH": 1000,
-    # A schedule slot later than this is "missed" and follows the trigger's catch-up policy.
-    "SCHEDULE_GRACE_SECONDS": 60.0,
-    # PostgreSQL synchronous_commit of the runtime engine's connections (app/runtime.engine_for):
-    # the runner's and webhook ingress's. Keep "on": a delivery is answered 2xx only once its
-    # execution is durably stored, and a step's recorded outcome survives a database crash.
-    "RUNNER_SYNCHRONOUS_COMMIT": "on",
-    # Logs (app/logs.py): one JSON object per line on stderr ("text" for plain lines).
-    "LOG_LEVEL": "INFO",
-    "LOG_FORMAT": "json",
-    # Bearer token that /metrics requires; unset: /metrics answers 404.
-    "METRICS_TOKEN": None,
-    # /metrics reports executions and step durations of this recent window.
-    "METRICS_WINDOW_SECONDS": 300,
-    # Google (OAuth connections, Google triggers and actions). Authlib reads the first three
-    # (GOOGLE_*); tests point the discovery document and the API base URLs at a fake Google.
-    "GOOGLE_CLIENT_ID": None,
-    "GOOGLE_CLIENT_SECRET": None,
-    "GOOGLE_SERVER_METADATA_URL": "https://accounts.google.com/.well-known/openid-configuration",
-    "GOOGLE_API_BASE_URLS": {
-        "gmail": "https://gmail.googleapis.com/gmail/v1",
-        "sheets": "https://sheets.googleapis.com/v4",
-        "drive": "https://www.googleapis.com/drive/v3",
-        "calendar": "https://www.googleapis.com/calendar/v3",
-    },
-    # Seconds between two polls of one Google trigger.
-    "GOOGLE_POLL_INTERVAL": 60.0,
 }
 
-GOOGLE_APIS = ("gmail", "sheets", "drive", "calendar")
+
+def variables() -> dict[str, str]:
+    """Each environment variable the model reads, with its field's name."""
+    return {
+        str(info.validation_alias): name
+        for name, info in Settings.model_fields.items()
+        if isinstance(info.validation_alias, str)
+    }
 
 
-def _int(value: str, name: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise RuntimeError(f"{name} must be an integer, got {value!r}") from None
+def _name_in_error(loc: str) -> str:
+    """The variable a validation error is about (its loc), or for an internal knob (whose loc
+    is the field's name) the mapping key."""
+    if loc not in Settings.model_fields:
+        return loc
+    return next((key for key, name in keys().items() if name == loc), loc)
 
 
-def _float(value: str, name: str) -> float:
-    try:
-        return float(value)
-    except ValueError:
-        raise RuntimeError(f"{name} must be a number, got {value!r}") from None
+def _describe(exc: ValidationError) -> Iterator[str]:
+    for error in exc.errors(include_url=False):
+        where = _name_in_error(str(error["loc"][0])) if error["loc"] else "settings"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        shown = repr(error.get("input"))
+        secret = "SECRET" in where or "TOKEN" in where  # never echo a secret into a log
+        got = "" if secret or shown in message else f", got {shown}"
+        yield f"{where}: {message}{got}"
 
 
-def _read_or_create(path: Path, make: Any) -> str:
+def _read_or_create(path: Path, make: Callable[[], str]) -> str:
     """Return the secret stored at `path`, generating it once if the file does not exist."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
@@ -152,141 +87,50 @@ def _read_or_create(path: Path, make: Any) -> str:
     return path.read_text().strip()
 
 
-def load(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Build the app's settings: defaults, then the environment, then `overrides`."""
-    # An empty variable counts as unset (docker-compose.yml passes `${VAR:-}` through).
-    env = {name: value for name, value in os.environ.items() if value}
-    overrides = dict(overrides or {})
+def build(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Defaults, then the environment, then the settings among `overrides` (by mapping key:
+    `WORKER_THREADS`); keys that name no setting are left out (`flask_config` passes them on)."""
+    known = keys()
+    given = {known[key]: value for key, value in (overrides or {}).items() if key in known}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        raise SettingsError("; ".join(_describe(exc))) from None
+
+
+def load(instance_path: str | Path, overrides: Mapping[str, Any] | None = None) -> Settings:
+    """`build(overrides)`, then the embedded defaults of what is still unset: a SQLite file
+    and generated secrets under `instance_path`."""
+    settings = build(overrides)
     instance = Path(instance_path)
-    settings: dict[str, Any] = dict(DEFAULTS)
-
-    if "DATABASE_URL" in env:
-        settings["SQLALCHEMY_DATABASE_URI"] = env["DATABASE_URL"]
-    if "REDIS_URL" in env:
-        settings["REDIS_URL"] = env["REDIS_URL"] or None
-    if "SECRET_KEY" in env:
-        settings["SECRET_KEY"] = env["SECRET_KEY"]
-    if "STEPLINE_SECRET_KEYS" in env:
-        settings["SECRET_KEYS"] = env["STEPLINE_SECRET_KEYS"]
-    if "STEPLINE_EMBEDDED_WORKER" in env:
-        settings["EMBEDDED_WORKER"] = env["STEPLINE_EMBEDDED_WORKER"].lower() in {
-            "1",
-            "true",
-            "yes",
-        }
-    for env_name, key in (
-        ("STEPLINE_WORKER_THREADS", "WORKER_THREADS"),
-        ("STEPLINE_EXECUTION_LEASE_SECONDS", "EXECUTION_LEASE_SECONDS"),
-        ("STEPLINE_MAX_PAYLOAD_BYTES", "MAX_PAYLOAD_BYTES"),
-        ("STEPLINE_RETENTION_DAYS", "RETENTION_DAYS"),
-        ("STEPLINE_MAX_QUEUE_DEPTH", "MAX_QUEUE_DEPTH"),
-    ):
-        if env_name in env:
-            settings[key] = _int(env[env_name], env_name)
-    for env_name, key in (
-        ("STEPLINE_SCHEDULER_INTERVAL", "SCHEDULER_INTERVAL"),
-        ("STEPLINE_RECOVERY_INTERVAL", "RECOVERY_INTERVAL"),
-        ("STEPLINE_SCHEDULE_GRACE_SECONDS", "SCHEDULE_GRACE_SECONDS"),
-    ):
-        if env_name in env:
-            settings[key] = _float(env[env_name], env_name)
-    if "STEPLINE_QUEUE_PREFIX" in env:
-        settings["QUEUE_PREFIX"] = env["STEPLINE_QUEUE_PREFIX"]
-    if "STEPLINE_API_RATE_LIMIT" in env:
-        settings["API_RATE_LIMIT"] = env["STEPLINE_API_RATE_LIMIT"]
-    for env_name, key in (
-        ("STEPLINE_LOG_LEVEL", "LOG_LEVEL"),
-        ("STEPLINE_LOG_FORMAT", "LOG_FORMAT"),
-        ("STEPLINE_METRICS_TOKEN", "METRICS_TOKEN"),
-    ):
-        if env.get(env_name):
-            settings[key] = env[env_name]
-    if "STEPLINE_WEBHOOK_RATE_LIMIT" in env:
-        settings["WEBHOOK_RATE_LIMIT"] = env["STEPLINE_WEBHOOK_RATE_LIMIT"]
-    if "STEPLINE_OUTBOUND_ALLOWLIST" in env:
-        entries = env["STEPLINE_OUTBOUND_ALLOWLIST"].split(",")
-        settings["OUTBOUND_ALLOWLIST"] = tuple(e.strip() for e in entries if e.strip())
-    if "STEPLINE_OUTBOUND_TIMEOUT_SECONDS" in env:
-        settings["OUTBOUND_TIMEOUT_SECONDS"] = float(
-            _int(env["STEPLINE_OUTBOUND_TIMEOUT_SECONDS"], "STEPLINE_OUTBOUND_TIMEOUT_SECONDS")
-        )
-    if "STEPLINE_OUTBOUND_MAX_RESPONSE_BYTES" in env:
-        settings["OUTBOUND_MAX_RESPONSE_BYTES"] = _int(
-            env["STEPLINE_OUTBOUND_MAX_RESPONSE_BYTES"], "STEPLINE_OUTBOUND_MAX_RESPONSE_BYTES"
-        )
-    if "STEPLINE_OUTBOUND_CA_BUNDLE" in env:
-        settings["OUTBOUND_CA_BUNDLE"] = env["STEPLINE_OUTBOUND_CA_BUNDLE"] or None
-    if env.get("STEPLINE_SLACK_API_BASE_URL"):
-        settings["SLACK_API_BASE_URL"] = env["STEPLINE_SLACK_API_BASE_URL"]
-
-    _google_from_env(settings, env)
-
-    settings.update(overrides)
-    try:  # a malformed allow-list entry is a start-up error, not a surprise at run time
-        OutboundPolicy.parse(settings["OUTBOUND_ALLOWLIST"])
-    except ValueError as exc:
-        raise RuntimeError(f"STEPLINE_OUTBOUND_ALLOWLIST: {exc}") from None
-
-    # Embedded defaults: a SQLite file and generated secrets under instance/.
-    if not settings.get("SQLALCHEMY_DATABASE_URI"):
+    embedded: dict[str, Any] = {}
+    if not settings.database_url:
         instance.mkdir(parents=True, exist_ok=True)
-        settings["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'stepline.db'}"
-    if not settings.get("SECRET_KEY"):
-        settings["SECRET_KEY"] = _read_or_create(
-            instance / "secret_key", lambda: secrets.token_hex(32)
-        )
-    if not settings.get("SECRET_KEYS"):
-        settings["SECRET_KEYS"] = _read_or_create(
-            instance / "fernet.key", lambda: Fernet.generate_key().decode()
-        )
-    settings["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(
-        settings["SQLALCHEMY_DATABASE_URI"]
-    )
-    return settings
+        embedded["database_url"] = f"sqlite:///{instance / 'stepline.db'}"
+    if not settings.secret_key_value:
+        made = _read_or_create(instance / "secret_key", lambda: secrets.token_hex(32))
+        embedded["secret_key"] = SecretStr(made)
+    if not settings.secret_keys_value:
+        made = _read_or_create(instance / "fernet.key", lambda: Fernet.generate_key().decode())
+        embedded["secret_keys"] = SecretStr(made)
+    return settings.model_copy(update=embedded) if embedded else settings
 
 
-def _google_from_env(settings: dict[str, Any], env: Mapping[str, str]) -> None:
-    for name in ("CLIENT_ID", "CLIENT_SECRET", "SERVER_METADATA_URL"):
-        if env.get(f"STEPLINE_GOOGLE_{name}"):
-            settings[f"GOOGLE_{name}"] = env[f"STEPLINE_GOOGLE_{name}"]
-    if "STEPLINE_GOOGLE_POLL_INTERVAL" in env:
-        settings["GOOGLE_POLL_INTERVAL"] = _float(
-            env["STEPLINE_GOOGLE_POLL_INTERVAL"], "STEPLINE_GOOGLE_POLL_INTERVAL"
-        )
-    if env.get("STEPLINE_GOOGLE_API_BASE_URLS"):
-        settings["GOOGLE_API_BASE_URLS"] = {
-            **settings["GOOGLE_API_BASE_URLS"],
-            **parse_base_urls(env["STEPLINE_GOOGLE_API_BASE_URLS"]),
-        }
+# Environment variables the app reads, each documented in README.md "Configuration".
+ENV_VARS = tuple(variables())
 
 
-def parse_base_urls(value: str) -> dict[str, str]:
-    """`gmail=https://...,sheets=https://...` (or one URL for all four Google APIs)."""
-    value = value.strip()
-    if "=" not in value:
-        base = value.rstrip("/")
-        return {
-            "gmail": f"{base}/gmail/v1",
-            "sheets": f"{base}/v4",
-            "drive": f"{base}/drive/v3",
-            "calendar": f"{base}/calendar/v3",
-        }
-    urls: dict[str, str] = {}
-    for item in value.split(","):
-        name, _, url = item.partition("=")
-        name = name.strip()
-        if name not in GOOGLE_APIS or not url.strip():
-            raise RuntimeError(
-                f"STEPLINE_GOOGLE_API_BASE_URLS: expected name=url with a name among "
-                f"{', '.join(GOOGLE_APIS)}, got {item.strip()!r}"
-            )
-        urls[name] = url.strip().rstrip("/")
-    return urls
+def flask_config(settings: Settings, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What `app.config` holds: Flask's defaults, every setting under its mapping key (secrets
+    in clear), and the keys of `overrides` that name no setting (`TESTING`...)."""
+    known = keys()
+    config = dict(FLASK_DEFAULTS)
+    config.update({key: plain(getattr(settings, name)) for key, name in known.items()})
+    config.update({key: value for key, value in (overrides or {}).items() if key not in known})
+    return config
 
 
-def normalize_database_url(url: str) -> str:
-    """Make PostgreSQL URLs use psycopg 3 whatever spelling the operator wrote."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
+def settings_of(app: Flask) -> Settings:
+    """The typed settings `create_app` loaded for `app`."""
+    found: Settings = app.extensions[EXTENSION]
+    return found

@@ -14,9 +14,12 @@ import re
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import dramatiq
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 # Attributes every LogRecord has; whatever else a record carries came from `extra`.
 _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
@@ -70,7 +73,7 @@ class StderrHandler(logging.StreamHandler):
         pass
 
 
-def configure(settings: Mapping[str, Any]) -> logging.Handler:
+def configure(settings: Mapping[str, Any] | Settings) -> logging.Handler:
     """Install the one stderr handler on the root logger (idempotent), at LOG_LEVEL.
 
     A bare `StreamHandler` already on the root logger is someone's `logging.basicConfig()`

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,11 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import config
 from app.crypto import SecretBox
 from app.engine.runner import Runner, Send
+from app.settings import Settings
 
 
 @dataclass
 class Runtime:
-    settings: Mapping[str, Any] = field(repr=False)
+    settings: Settings = field(repr=False)
     engine: Engine
     session_factory: Callable[[], Session]
     secrets: SecretBox
@@ -33,7 +33,7 @@ _current: Runtime | None = None
 _lock = threading.Lock()
 
 
-def engine_for(settings: Mapping[str, Any]) -> Engine:
+def engine_for(settings: Settings) -> Engine:
     """The engine the runner uses. No pre-ping on checkout (it would cost a round trip per
     transaction on the hot path): a connection found dead fails its statement, the pool
     drops its connections, and the runner retries the transaction once."""
@@ -51,7 +51,7 @@ def engine_for(settings: Mapping[str, Any]) -> Engine:
     )
 
 
-def build(settings: Mapping[str, Any], engine: Engine, send: Send | None = None) -> Runtime:
+def build(settings: Settings, engine: Engine, send: Send | None = None) -> Runtime:
     """Assemble a runtime around an existing SQLAlchemy engine."""
     if send is None:
         from app.tasks import send_step

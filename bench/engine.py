@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app import create_app
+from app.config import settings_of
 from app.extensions import db
 from app.models import Execution, User, Workflow
 from app.services import executions, workflows
@@ -89,6 +90,7 @@ def main() -> None:
                 db.session(), user.id, WorkflowSpec.model_validate(SPEC), runtime.secrets
             )
             workflow_id = created_wf.id
+            settings = settings_of(app)
 
             def create(count: int, offset: int) -> float:
                 started = time.perf_counter()
@@ -96,7 +98,7 @@ def main() -> None:
                     wf = db.session.get(Workflow, workflow_id)
                     assert wf is not None
                     executions.start(
-                        db.session(), wf, {"id": i, "n": i}, send=send_step, settings=app.config
+                        db.session(), wf, {"id": i, "n": i}, send=send_step, settings=settings
                     )
                 return time.perf_counter() - started
 

@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from app import activate, create_app
-from app.config import ENV_VARS
+from app.config import ENV_VARS, settings_of
 from app.extensions import db
 from app.models import Base
 
@@ -151,10 +151,10 @@ def app(app_config: dict[str, object]) -> Iterator[Flask]:
         _reset(app)  # what tests that built apps of their own left in the database and queues
     else:
         activate(app)
-    settings = dict(app.config)
+    settings, typed = dict(app.config), settings_of(app)
     yield app
     _reset(app)
-    if dict(app.config) != settings:  # a test changed its app's settings: not reused
+    if dict(app.config) != settings or settings_of(app) is not typed:  # changed: not reused
         del _apps[key]
 
 

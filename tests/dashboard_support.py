@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select, update
 
+from app.config import settings_of
 from app.extensions import db
 from app.models import Execution, ExecutionStep, User
 from app.services import executions, workflows
@@ -52,7 +53,7 @@ def start(
             workflow,
             data or {},
             send=send_step if run else _no_doorbell,
-            settings=app.config,
+            settings=settings_of(app),
         )
         return execution.id
 

@@ -20,6 +20,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from app import create_app
+from app.config import settings_of
 from app.extensions import db
 from app.models import Execution, ExecutionStep, User, Workflow
 from app.services import executions, workflows
@@ -51,7 +52,7 @@ def _wait_for_line(
     thread = threading.Thread(target=pump, daemon=True)
     thread.start()
     if not found.wait(timeout):
-        raise RuntimeError(f"{process.args} did not print {needle!r}:\n{''.join(lines)[-3000:]}")
+        raise RuntimeError(f"{process.args!r} did not print {needle!r}:\n{''.join(lines)[-3000:]}")
     return thread
 
 
@@ -232,7 +233,7 @@ class Engine:
             wf = db.session.get(Workflow, workflow_id)
             assert wf is not None
             execution = executions.start(
-                db.session(), wf, data or {}, send=send_step, settings=self.app.config
+                db.session(), wf, data or {}, send=send_step, settings=settings_of(self.app)
             )
             return execution.id
 

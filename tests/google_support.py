@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import MetaData, select, update
 
 from app import runtime
+from app.config import settings_of
 from app.engine import registry
 from app.engine.runner import Send
 from app.extensions import db
@@ -176,7 +177,7 @@ def run(app: Flask, workflow_id: int, data: dict[str, Any]) -> int:
     with app.app_context():
         workflow = workflows.get_workflow(db.session(), workflow_id, _owner(app, workflow_id))
         execution = executions.start(
-            db.session(), workflow, data, send=send_step, settings=app.config
+            db.session(), workflow, data, send=send_step, settings=settings_of(app)
         )
         return execution.id
 

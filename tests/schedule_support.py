@@ -9,9 +9,11 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select, update
 
+from app.config import settings_of
 from app.extensions import db
 from app.models import Execution, ScheduleSlot, Trigger
 from app.services import schedules
+from app.settings import Settings
 from app.triggers.cron import CronSchedule
 from tests.hooks_support import executions_of, make_workflow, trigger_row
 
@@ -41,8 +43,8 @@ class Clocked:
         self.sent.append((execution_id, position, attempt, delay))
 
     @property
-    def settings(self) -> Any:
-        return self.app.config
+    def settings(self) -> Settings:
+        return settings_of(self.app)
 
     def fire(self, now: datetime) -> int:
         """One scheduler pass at `now`."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.actions.delay import DelayAction
+from app.actions.example import ExampleAction
 from app.actions.filter import FilterAction
 from app.actions.gmail_send import GmailSendAction
 from app.actions.http_request import HttpRequestAction
@@ -20,4 +21,5 @@ BUILTIN_ACTIONS = (
     SlackMessageAction,
     GmailSendAction,
     SheetsAppendRowAction,
+    ExampleAction,
 )

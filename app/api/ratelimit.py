@@ -8,23 +8,17 @@ and lets requests through rather than failing the API.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app
 from flask_limiter import Limiter, RequestLimit
 
 from app.api.auth import rate_limit_key
 from app.api.errors import json_error
-
-
-def storage_uri(config: Mapping[str, Any]) -> str:
-    """Where counters live: RATELIMIT_STORAGE_URI if given, else REDIS_URL, else memory."""
-    return str(config.get("RATELIMIT_STORAGE_URI") or config.get("REDIS_URL") or "memory://")
+from app.config import settings_of
 
 
 def _api_limit() -> str:
-    return str(current_app.config["API_RATE_LIMIT"])
+    return settings_of(current_app).api_rate_limit
 
 
 def _too_many_requests(limit: RequestLimit) -> Response:
@@ -39,12 +33,13 @@ def _too_many_requests(limit: RequestLimit) -> Response:
 
 def init_app(app: Flask, bp: Blueprint) -> Limiter:
     """Bind a limiter to `app` that applies API_RATE_LIMIT to every route of `bp`."""
+    settings = settings_of(app)
     limiter = Limiter(
         key_func=rate_limit_key,
-        storage_uri=storage_uri(app.config),
-        strategy=app.config.get("RATELIMIT_STRATEGY", "fixed-window"),
+        storage_uri=settings.limit_storage_uri,
+        strategy=settings.ratelimit_strategy,
         # Runs sharing one Redis (tests, several installs) never share counters.
-        key_prefix=f"{app.config['QUEUE_PREFIX']}:ratelimit",
+        key_prefix=f"{settings.queue_prefix}:ratelimit",
         on_breach=_too_many_requests,
         swallow_errors=True,
         headers_enabled=False,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from flask import current_app
 
+from app.config import settings_of
 from app.crypto import SecretBox
 from app.engine.runner import Send
 from app.services.admission import Admission, tolerant
+from app.settings import Settings
 from app.tasks import send_step
 
 
@@ -19,8 +18,9 @@ def secrets() -> SecretBox:
     return box
 
 
-def settings() -> Mapping[str, Any]:
-    return current_app.config
+def settings() -> Settings:
+    """This app's typed settings."""
+    return settings_of(current_app)
 
 
 def send() -> Send:

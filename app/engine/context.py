@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.crypto import SecretBox
+from app.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class StepContext:
     step_key: str
     position: int
     attempt: int
-    settings: Mapping[str, Any]
+    settings: Settings
     secrets: SecretBox
     session_factory: Callable[[], Session]
     log: logging.LoggerAdapter[logging.Logger] = field(

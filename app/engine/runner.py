@@ -46,6 +46,7 @@ from app.engine.retry import RetryPolicy
 from app.engine.templating import Renderer
 from app.models import direct
 from app.models.base import rowcount, utcnow
+from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +151,7 @@ class Runner:
         send: Send,
         *,
         secrets: SecretBox,
-        settings: Mapping[str, Any],
+        settings: Settings,
         actions: registries.ActionRegistry | None = None,
         renderer: Renderer | None = None,
         time_slice: float = 3.0,

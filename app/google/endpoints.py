@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from app.google.errors import ConnectionUnusableError, GoogleAPIError
 from app.net import GuardedClient, OutboundError
+from app.settings import Settings
 
 DISCOVERY_TTL_SECONDS = 3600.0
 APIS = ("gmail", "sheets", "drive", "calendar")
@@ -30,9 +29,9 @@ _cache: dict[str, tuple[float, Discovery]] = {}
 _lock = threading.Lock()
 
 
-def discovery(settings: Mapping[str, Any], *, now: float | None = None) -> Discovery:
-    """The discovery document named by GOOGLE_SERVER_METADATA_URL (cached for an hour)."""
-    url = str(settings["GOOGLE_SERVER_METADATA_URL"])
+def discovery(settings: Settings, *, now: float | None = None) -> Discovery:
+    """The discovery document named by STEPLINE_GOOGLE_SERVER_METADATA_URL (cached an hour)."""
+    url = settings.google_server_metadata_url
     moment = time.monotonic() if now is None else now
     with _lock:
         cached = _cache.get(url)
@@ -56,19 +55,19 @@ def discovery(settings: Mapping[str, Any], *, now: float | None = None) -> Disco
     return found
 
 
-def client_credentials(settings: Mapping[str, Any]) -> tuple[str, str]:
+def client_credentials(settings: Settings) -> tuple[str, str]:
     """The OAuth client id and secret; a clear error when Google is not configured."""
-    client_id = settings.get("GOOGLE_CLIENT_ID")
-    client_secret = settings.get("GOOGLE_CLIENT_SECRET")
+    client_id = settings.google_client_id
+    secret = settings.google_client_secret
+    client_secret = secret.get_secret_value() if secret else ""
     if not client_id or not client_secret:
         raise ConnectionUnusableError(
             "Google is not configured on this server (STEPLINE_GOOGLE_CLIENT_ID and "
             "STEPLINE_GOOGLE_CLIENT_SECRET)."
         )
-    return str(client_id), str(client_secret)
+    return client_id, client_secret
 
 
-def api_url(settings: Mapping[str, Any], api: str, path: str) -> str:
+def api_url(settings: Settings, api: str, path: str) -> str:
     """The URL of `path` (already encoded) under the base URL of `api` (gmail, sheets, ...)."""
-    bases = settings["GOOGLE_API_BASE_URLS"]
-    return str(bases[api]).rstrip("/") + path
+    return settings.google_api_base_urls[api].rstrip("/") + path

@@ -10,17 +10,18 @@ from urllib.parse import urlencode
 from app.google import endpoints
 from app.google.errors import GoogleAPIError, ReconnectNeededError
 from app.net import GuardedClient, GuardedResponse, OutboundError
+from app.settings import Settings
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-def _post_form(settings: Mapping[str, Any], url: str, form: Mapping[str, str]) -> GuardedResponse:
+def _post_form(settings: Settings, url: str, form: Mapping[str, str]) -> GuardedResponse:
     return GuardedClient.from_settings(settings).request(
         "POST", url, headers=FORM, content=urlencode(form).encode("ascii")
     )
 
 
-def refresh(settings: Mapping[str, Any], refresh_token: str, account: str) -> dict[str, Any]:
+def refresh(settings: Settings, refresh_token: str, account: str) -> dict[str, Any]:
     """A new access token for `refresh_token` (Google's token response). invalid_grant raises
     ReconnectNeededError; 429 and 5xx are retryable; other refusals are not."""
     client_id, client_secret = endpoints.client_credentials(settings)
@@ -56,7 +57,7 @@ def refresh(settings: Mapping[str, Any], refresh_token: str, account: str) -> di
     raise GoogleAPIError(f"Google refused to refresh the token: {code}.", retryable=False)
 
 
-def revoke(settings: Mapping[str, Any], token: str) -> bool:
+def revoke(settings: Settings, token: str) -> bool:
     """Ask Google to revoke a grant; True when Google confirmed (or the grant was gone)."""
     try:
         url = endpoints.discovery(settings).revocation_endpoint

@@ -33,6 +33,7 @@ from app.google.errors import (
 )
 from app.models import Connection, ConnectionStatus
 from app.models.base import rowcount, utcnow
+from app.settings import Settings
 
 REFRESH_MARGIN = timedelta(seconds=60)  # refresh a token this long before it expires
 CLAIM_EXTRA_SECONDS = 15.0  # a refresh claim outlives the outbound timeout by this much
@@ -55,7 +56,7 @@ class Tokens:
     """Where tokens are read from and refreshed with."""
 
     session_factory: SessionFactory
-    settings: Mapping[str, Any]
+    settings: Settings
     secrets: SecretBox
 
     def credentials(
@@ -133,7 +134,7 @@ class Tokens:
 
     def _refresh_claimed(self, connection_id: int, owner_id: int, stale: str | None) -> Credentials:
         """SQLite: claim the refresh on the token read; losers wait for the winner's token."""
-        claim_for = float(self.settings["OUTBOUND_TIMEOUT_SECONDS"]) + CLAIM_EXTRA_SECONDS
+        claim_for = self.settings.outbound_timeout_seconds + CLAIM_EXTRA_SECONDS
         give_up = time.monotonic() + claim_for + CLAIM_EXTRA_SECONDS
         while True:
             with self.session_factory() as session:

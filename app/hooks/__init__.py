@@ -25,7 +25,8 @@ def _setup(state: BlueprintSetupState) -> None:
 
 def bind_admission(app: Flask) -> None:
     """Give `app` fresh admission checks (rate counters start at zero)."""
+    from app.config import settings_of
     from app.services.admission import Admission
     from app.tasks import queue_depth
 
-    app.extensions["stepline.admission"] = Admission(app.config, queue_depth)
+    app.extensions["stepline.admission"] = Admission(settings_of(app), queue_depth)

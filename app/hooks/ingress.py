@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, current_app, jsonify, request
 from sqlalchemy.orm import Session
 
+from app.config import settings_of
 from app.hooks.blueprint import bp
 from app.hooks.errors import json_error
 from app.models.base import utcnow
@@ -63,8 +64,9 @@ def _form() -> dict[str, Any]:
 
 
 def _read(subpath: str) -> WebhookRequest:
-    """The request as the services see it; a body over MAX_PAYLOAD_BYTES is refused (413)."""
-    request.max_content_length = int(current_app.config["MAX_PAYLOAD_BYTES"])
+    """The request as the services see it; a body over STEPLINE_MAX_PAYLOAD_BYTES is refused
+    (413)."""
+    request.max_content_length = settings_of(current_app).max_payload_bytes
     body = request.get_data(cache=True)
     return WebhookRequest(
         method=request.method,
@@ -102,7 +104,7 @@ def hook_receive(token: str, subpath: str) -> Response:
             session,
             token,
             _read(subpath),
-            settings=current_app.config,
+            settings=settings_of(current_app),
             secrets=runtime.secrets,
             send=send_step,
             admission=_admission(),

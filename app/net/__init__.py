@@ -4,7 +4,7 @@ Use `GuardedClient.from_settings(settings)` and call `request` or `post_json`; a
 brings its own requests.Session (Authlib) gets the address guard through `guard_session`.
 Destinations are checked after resolution and the connection goes to the checked address
 (see adapter.py); redirects are re-checked hop by hop; only http/https; connect and total
-timeouts; a response size cap. `OUTBOUND_ALLOWLIST` (CIDRs or host names) opens chosen
+timeouts; a response size cap. `STEPLINE_OUTBOUND_ALLOWLIST` (CIDRs or host names) opens chosen
 private destinations; there is no switch that turns the guard off.
 
 Why not `requests-hardened` (1.3.0, the maintained library we looked at first): its adapter

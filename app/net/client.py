@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
@@ -24,7 +24,7 @@ from app.net.policy import OutboundPolicy
 from app.net.redaction import describe_failure, install_log_redaction
 from app.net.responses import GuardedResponse
 
-# Defaults of the settings read by `GuardedClient.from_settings` (app/config.py uses them).
+# Defaults of a client built without settings (app/settings.py has the same).
 DEFAULT_CONNECT_TIMEOUT_SECONDS = 5.0
 DEFAULT_TIMEOUT_SECONDS = 30.0
 DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
@@ -36,6 +36,22 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 ALWAYS_SENSITIVE = ("authorization", "proxy-authorization", "cookie")
 BODY_HEADERS = ("content-type", "content-length", "transfer-encoding", "content-encoding")
 READ_SIZE = 64 * 1024
+
+
+class OutboundSettings(Protocol):
+    """The settings a client is built from: `app.settings.Settings` has them (typed here
+    rather than imported, because the settings module validates its allow-list with ours)."""
+
+    @property
+    def outbound_allowlist(self) -> tuple[str, ...]: ...
+    @property
+    def outbound_connect_timeout_seconds(self) -> float: ...
+    @property
+    def outbound_timeout_seconds(self) -> float: ...
+    @property
+    def outbound_max_response_bytes(self) -> int: ...
+    @property
+    def outbound_ca_bundle(self) -> str | None: ...
 
 
 def origin(url: str) -> tuple[str, str, int]:
@@ -82,20 +98,16 @@ class GuardedClient:
 
     @classmethod
     def from_settings(
-        cls, settings: Mapping[str, Any], *, resolver: Resolver | None = None
+        cls, settings: OutboundSettings, *, resolver: Resolver | None = None
     ) -> GuardedClient:
-        """A client configured from the app's settings (OUTBOUND_*)."""
+        """A client configured from the app's settings (outbound_*)."""
         return cls(
-            OutboundPolicy.parse(settings.get("OUTBOUND_ALLOWLIST")),
+            OutboundPolicy.parse(settings.outbound_allowlist),
             resolver=resolver,
-            connect_timeout=float(
-                settings.get("OUTBOUND_CONNECT_TIMEOUT_SECONDS", DEFAULT_CONNECT_TIMEOUT_SECONDS)
-            ),
-            timeout=float(settings.get("OUTBOUND_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS)),
-            max_response_bytes=int(
-                settings.get("OUTBOUND_MAX_RESPONSE_BYTES", DEFAULT_MAX_RESPONSE_BYTES)
-            ),
-            verify=settings.get("OUTBOUND_CA_BUNDLE") or True,
+            connect_timeout=settings.outbound_connect_timeout_seconds,
+            timeout=settings.outbound_timeout_seconds,
+            max_response_bytes=settings.outbound_max_response_bytes,
+            verify=settings.outbound_ca_bundle or True,
         )
 
     def _adapter(self) -> PinnedAdapter:

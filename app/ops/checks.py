@@ -7,7 +7,6 @@ doctor` runs them all and prints the details. Details may name hosts but never a
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +17,7 @@ from sqlalchemy import Engine, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.crypto import SecretBox, SecretKeyError
+from app.settings import Settings
 
 TIMEOUT_SECONDS = 3.0
 
@@ -96,9 +96,9 @@ def redis_client(url: str) -> redis.Redis:
     )
 
 
-def broker(settings: Mapping[str, Any]) -> Check:
+def broker(settings: Settings) -> Check:
     """The broker is reachable: Redis answers PING, or the in-process broker is in use."""
-    url = settings.get("REDIS_URL")
+    url = settings.redis_url
     if not url:
         return Check("broker", Level.OK, "in-process (Dramatiq StubBroker, no REDIS_URL)")
     client = redis_client(url)
@@ -111,9 +111,9 @@ def broker(settings: Mapping[str, Any]) -> Check:
     return Check("broker", Level.OK, f"Redis at {safe_url(url)} reachable")
 
 
-def redis_persistence(settings: Mapping[str, Any]) -> list[Check]:
+def redis_persistence(settings: Settings) -> list[Check]:
     """Redis keeps queued messages: AOF or snapshots on, and no eviction of keys."""
-    url = settings.get("REDIS_URL")
+    url = settings.redis_url
     if not url:
         return []
     client = redis_client(url)
@@ -144,13 +144,13 @@ def redis_persistence(settings: Mapping[str, Any]) -> list[Check]:
     return [durable, eviction]
 
 
-def secret_keys(settings: Mapping[str, Any]) -> Check:
+def secret_keys(settings: Settings) -> Check:
     """STEPLINE_SECRET_KEYS holds Fernet keys that encrypt and decrypt."""
     try:
-        box = SecretBox(str(settings.get("SECRET_KEYS") or ""))
+        box = SecretBox(settings.secret_keys_value)
         if box.decrypt(box.encrypt("doctor")) != "doctor":
             raise SecretKeyError("the keys do not decrypt what they encrypt")
     except SecretKeyError as exc:
         return Check("secret keys", Level.FAIL, str(exc))
-    count = len([k for k in str(settings["SECRET_KEYS"]).split(",") if k.strip()])
+    count = len([k for k in settings.secret_keys_value.split(",") if k.strip()])
     return Check("secret keys", Level.OK, f"{count} valid Fernet key(s)")

@@ -1,29 +1,51 @@
 """`flask doctor`: what this process sees of its configuration and services.
 
 Every check runs (one failing does not hide the others); the command exits non-zero when any
-of them fails. Warnings name settings that work but are not what production wants.
+of them fails. Warnings name settings that work but are not what production wants, and
+STEPLINE_* variables that the settings model does not know (a typo is otherwise silent).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy import Engine
 
+from app.config import settings_of, variables
 from app.ops import checks
 from app.ops.checks import Check, Level
+from app.settings import Settings
+
+# STEPLINE_* variables read outside the settings model: the instance folder of worker
+# processes (app/runtime) and the password of `flask create-user` (app/cli).
+OTHER_VARIABLES = frozenset({"STEPLINE_INSTANCE_PATH", "STEPLINE_NEW_USER_PASSWORD"})
 
 
-def _processes(settings: Mapping[str, Any]) -> list[Check]:
-    url = str(settings["SQLALCHEMY_DATABASE_URI"])
-    redis_url = settings.get("REDIS_URL")
+def environment(env: Mapping[str, str]) -> Check:
+    """The STEPLINE_* variables set in `env` are all settings the model reads."""
+    known = set(variables())
+    unknown = sorted(
+        name for name in env if name.startswith("STEPLINE_") and name not in known | OTHER_VARIABLES
+    )
+    if unknown:
+        return Check(
+            "environment",
+            Level.WARN,
+            f"not Stepline settings, ignored: {', '.join(unknown)} (README, Configuration)",
+        )
+    given = sorted(name for name in known if env.get(name))
+    return Check("environment", Level.OK, f"{len(given)} of {len(known)} settings set")
+
+
+def _processes(settings: Settings) -> list[Check]:
+    url = settings.database_url
+    redis_url = settings.redis_url
     found = []
-    embedded = bool(settings.get("EMBEDDED_WORKER"))
-    if embedded:
+    if settings.embedded_worker:
         worker = Check("embedded worker", Level.OK, "on: worker threads run in web processes")
     elif redis_url:
         worker = Check("embedded worker", Level.OK, "off: `dramatiq app.tasks` runs the steps")
@@ -46,17 +68,17 @@ def _processes(settings: Mapping[str, Any]) -> list[Check]:
     return found
 
 
-def _secrets(settings: Mapping[str, Any], instance: Path) -> list[Check]:
+def _secrets(settings: Settings, instance: Path) -> list[Check]:
     found = [checks.secret_keys(settings)]
     generated = [
         variable
-        for variable, key, name in (
-            ("SECRET_KEY", "SECRET_KEY", "secret_key"),
-            ("STEPLINE_SECRET_KEYS", "SECRET_KEYS", "fernet.key"),
+        for variable, value, name in (
+            ("SECRET_KEY", settings.secret_key_value, "secret_key"),
+            ("STEPLINE_SECRET_KEYS", settings.secret_keys_value, "fernet.key"),
         )
-        if (instance / name).is_file() and (instance / name).read_text().strip() == settings[key]
+        if (instance / name).is_file() and (instance / name).read_text().strip() == value
     ]
-    if generated and settings.get("REDIS_URL"):
+    if generated and settings.redis_url:
         found.append(
             Check(
                 "secret source",
@@ -84,9 +106,8 @@ def diagnose(app: Flask) -> list[Check]:
     """Run every check against `app`'s settings and services."""
     from app.extensions import db
 
-    settings = app.config
-    url = str(settings["SQLALCHEMY_DATABASE_URI"])
-    found = [Check("database url", Level.OK, checks.safe_url(url))]
+    settings = settings_of(app)
+    found = [Check("database url", Level.OK, checks.safe_url(settings.database_url))]
     with app.app_context():
         engine = db.engine
         database = checks.database(engine)
@@ -99,6 +120,7 @@ def diagnose(app: Flask) -> list[Check]:
         found.extend(checks.redis_persistence(settings))
     found.extend(_secrets(settings, Path(app.instance_path)))
     found.extend(_processes(settings))
+    found.append(environment(os.environ))
     return found
 
 

@@ -11,7 +11,7 @@ default) and are read through indexes: executions by (status, updated_at), their
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Execution, ExecutionStatus, ExecutionStep
 from app.models.base import utcnow
+from app.settings import Settings
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 STATUSES = tuple(status.value for status in ExecutionStatus)
@@ -101,13 +102,13 @@ def step_durations(session: Session, since: datetime) -> dict[str, Durations]:
 
 def collect(
     session: Session,
-    settings: Mapping[str, Any],
+    settings: Settings,
     queue_depth: Callable[[], int | None],
     now: datetime | None = None,
 ) -> Figures:
     """Read every figure once (a handful of indexed queries and one queue length)."""
     now = now or utcnow()
-    window = float(settings["METRICS_WINDOW_SECONDS"])
+    window = settings.metrics_window_seconds
     since = now - timedelta(seconds=window)
     in_window = Execution.updated_at >= since
     finished = _count_by_status(session, FINAL, in_window)

@@ -7,6 +7,7 @@ import hmac
 from flask import Response, current_app, jsonify, request
 from werkzeug.exceptions import NotFound
 
+from app.config import settings_of
 from app.errors import error_response
 from app.extensions import db
 from app.ops import checks, metrics
@@ -28,7 +29,7 @@ def health_live() -> Response:
 @bp.get("/readyz")
 def health_ready() -> Response:
     """The database and the broker are reachable; 503 naming what failed otherwise."""
-    found = [checks.database(db.engine), checks.broker(current_app.config)]
+    found = [checks.database(db.engine), checks.broker(settings_of(current_app))]
     failed = [check.name for check in found if not check.ok]
     body = {
         "status": "unavailable" if failed else "ok",
@@ -42,12 +43,12 @@ def health_ready() -> Response:
 
 
 def _authorized() -> bool:
-    token = current_app.config.get("METRICS_TOKEN")
-    if not token:
+    token = settings_of(current_app).metrics_token
+    if token is None:
         raise NotFound()  # metrics are off unless an operator gave them a token
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(
-        given.strip().encode(), str(token).encode()
+        given.strip().encode(), token.get_secret_value().encode()
     )
 
 
@@ -61,6 +62,6 @@ def metrics_show() -> Response:
         response.status_code = status
         response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return _no_store(response)
-    figures = metrics.collect(db.session(), current_app.config, queue_depth)
+    figures = metrics.collect(db.session(), settings_of(current_app), queue_depth)
     response = Response(metrics.exposition(figures), content_type=metrics.CONTENT_TYPE)
     return _no_store(response)

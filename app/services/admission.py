@@ -13,8 +13,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 import dramatiq.errors
 from limits import RateLimitItem, parse_many
@@ -24,6 +23,7 @@ from redis import RedisError
 
 from app.engine.runner import Send
 from app.services.errors import TooManyRequests
+from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +56,15 @@ class Admission:
 
     def __init__(
         self,
-        settings: Mapping[str, Any],
+        settings: Settings,
         depth: Callable[[], int | None],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
-        self.limits = parse_many(str(settings["WEBHOOK_RATE_LIMIT"]))
+        self.limits = parse_many(settings.webhook_rate_limit)
         self._limiter: FixedWindowRateLimiter | None = None
         self._local = LocalWindows()
-        self.max_depth = int(settings["MAX_QUEUE_DEPTH"])
+        self.max_depth = settings.max_queue_depth
         self._depth = depth
         self._clock = clock
         self._lock = threading.Lock()
@@ -73,16 +73,13 @@ class Admission:
     @property
     def limiter(self) -> FixedWindowRateLimiter | None:
         """The shared (Redis) limiter, built on first use; None when counting in process."""
-        settings = self.settings
-        uri = settings.get("RATELIMIT_STORAGE_URI") or settings.get("REDIS_URL")
-        if not uri or not str(uri).startswith("redis"):
+        uri = self.settings.limit_storage_uri
+        if not uri.startswith("redis"):
             return None
         with self._lock:
             if self._limiter is None:
-                prefix = f"{settings['QUEUE_PREFIX']}:webhook-limits"
-                self._limiter = FixedWindowRateLimiter(
-                    storage_from_string(str(uri), key_prefix=prefix)
-                )
+                prefix = f"{self.settings.queue_prefix}:webhook-limits"
+                self._limiter = FixedWindowRateLimiter(storage_from_string(uri, key_prefix=prefix))
             return self._limiter
 
     def _wait(self, item: RateLimitItem, scope: str) -> float | None:

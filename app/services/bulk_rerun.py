@@ -8,7 +8,6 @@ failures that arrive after the user read the count are not part of what they con
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +19,7 @@ from app.models import Execution, Workflow
 from app.services import executions as execution_service
 from app.services.execution_queries import NEWEST_FIRST, DashboardFilter
 from app.services.workflows import get_workflow
+from app.settings import Settings
 
 BULK_LIMIT = 500
 
@@ -70,7 +70,7 @@ def rerun_failed(
     up_to: int,
     from_failed: bool,
     send: Send,
-    settings: Mapping[str, Any],
+    settings: Settings,
 ) -> list[int]:
     """Re-run the confirmed failures (oldest first, at most BULK_LIMIT); return the new ids.
 

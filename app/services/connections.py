@@ -20,6 +20,7 @@ from app.google.tokens import expiry
 from app.models import Connection, ConnectionStatus, Workflow
 from app.services.errors import NotFound, ValidationFailed
 from app.services.specs import WorkflowSpec
+from app.settings import Settings
 
 PROVIDER = "google"
 REFERENCE_KEY = "connection_id"
@@ -94,7 +95,7 @@ class Revoked:
 
 
 def revoke(
-    session: Session, settings: Mapping[str, Any], secrets: SecretBox, connection: Connection
+    session: Session, settings: Settings, secrets: SecretBox, connection: Connection
 ) -> Revoked:
     """Ask Google to revoke the grant, then delete the tokens whatever Google answered."""
     stored = connection.refresh_token_encrypted or connection.access_token_encrypted

@@ -19,6 +19,7 @@ from app.models.base import rowcount, utcnow
 from app.services.admission import Admission
 from app.services.errors import Conflict, NotFound, PayloadTooLarge
 from app.services.workflows import snapshot as workflow_snapshot
+from app.settings import Settings
 
 _renderer = Renderer(cpu_seconds=0.5)
 RUN_KEY_LENGTH = 255
@@ -48,9 +49,9 @@ def _run_key(
     return str(value)[:RUN_KEY_LENGTH] or None
 
 
-def _trigger_json(data: Mapping[str, Any], settings: Mapping[str, Any]) -> str:
+def _trigger_json(data: Mapping[str, Any], settings: Settings) -> str:
     """The trigger data as JSON text, refused when over MAX_PAYLOAD_BYTES."""
-    limit = int(settings["MAX_PAYLOAD_BYTES"])
+    limit = settings.max_payload_bytes
     text = json.dumps(data)
     if len(text) > limit:
         raise PayloadTooLarge(
@@ -73,7 +74,7 @@ class _Plan:
 def _plan(
     workflow: Workflow,
     data: Mapping[str, Any],
-    settings: Mapping[str, Any],
+    settings: Settings,
     trigger_type: str | None,
     rerun_of: Execution | None,
     reuse_outputs: Mapping[str, Any] | None,
@@ -83,7 +84,7 @@ def _plan(
     actions = frozen["actions"]
     reuse = dict(reuse_outputs or {})
     now = utcnow()
-    lease = timedelta(seconds=float(settings["EXECUTION_LEASE_SECONDS"]))
+    lease = timedelta(seconds=settings.execution_lease_seconds)
     first = next_enabled(actions, -1)
     while first < len(actions) and actions[first]["key"] in reuse:
         first = next_enabled(actions, first)
@@ -129,7 +130,7 @@ def start(
     data: Mapping[str, Any],
     *,
     send: Send,
-    settings: Mapping[str, Any],
+    settings: Settings,
     trigger_type: str | None = None,
     rerun_of: Execution | None = None,
     reuse_outputs: Mapping[str, Any] | None = None,
@@ -203,7 +204,7 @@ def start_id(
     data: Mapping[str, Any],
     *,
     send: Send,
-    settings: Mapping[str, Any],
+    settings: Settings,
     trigger_type: str,
 ) -> int:
     """`start` for ingress, where only the new execution's id is needed: on PostgreSQL one
@@ -261,7 +262,7 @@ def rerun(
     workflow: Workflow,
     *,
     send: Send,
-    settings: Mapping[str, Any],
+    settings: Settings,
     from_failed: bool = False,
     trigger_data: Mapping[str, Any] | None = None,
 ) -> Execution:
@@ -309,7 +310,7 @@ def trigger(
     data: Mapping[str, Any],
     *,
     send: Send,
-    settings: Mapping[str, Any],
+    settings: Settings,
     record: Callable[[Session, Execution], None] | None = None,
     admission: Admission | None = None,
 ) -> Execution:

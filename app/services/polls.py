@@ -10,7 +10,7 @@ first execution it starts (or alone when there is no event).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from app.models import Execution, Trigger, Workflow
 from app.models.base import utcnow
 from app.services import claims, executions
 from app.services.admission import tolerant
+from app.settings import Settings
 from app.triggers.base import PollEvent
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def _poll_one(
     handler: Any,
     now: datetime,
     send: Send,
-    settings: Mapping[str, Any],
+    settings: Settings,
 ) -> int:
     if not claims.advance(session, due, now + timedelta(seconds=float(handler.poll_every))):
         return 0
@@ -88,7 +89,7 @@ def poll_due(
     *,
     triggers: TriggerRegistry,
     send: Send,
-    settings: Mapping[str, Any],
+    settings: Settings,
     now: datetime | None = None,
     limit: int = BATCH,
 ) -> int:

@@ -26,6 +26,7 @@ from app.models.base import rowcount, utcnow
 from app.services import claims, executions
 from app.services.admission import tolerant
 from app.services.errors import ValidationFailed
+from app.settings import Settings
 from app.triggers.schedule import ScheduleConfig
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ def _start(
     data: dict[str, Any],
     record: Callable[[Session, Execution], None],
     send: Send,
-    settings: Mapping[str, Any],
+    settings: Settings,
 ) -> Execution:
     return executions.start(
         session,
@@ -107,7 +108,7 @@ def _start(
 
 
 def _fire_one(
-    session: Session, due: claims.Due, now: datetime, send: Send, settings: Mapping[str, Any]
+    session: Session, due: claims.Due, now: datetime, send: Send, settings: Settings
 ) -> bool:
     """Handle one claimed trigger; False when another scheduler had it first."""
     try:
@@ -121,7 +122,7 @@ def _fire_one(
     slot = schedule.latest_at_or_before(now)
     if not claims.advance(session, due, schedule.next_after(now)):
         return False
-    missed = (now - slot).total_seconds() > float(settings["SCHEDULE_GRACE_SECONDS"])
+    missed = (now - slot).total_seconds() > settings.schedule_grace_seconds
     handled = session.scalar(
         select(ScheduleSlot.id).where(
             ScheduleSlot.trigger_id == due.trigger_id, ScheduleSlot.slot_at == slot
@@ -158,7 +159,7 @@ def fire_due(
     session_factory: Callable[[], Session],
     *,
     send: Send,
-    settings: Mapping[str, Any],
+    settings: Settings,
     now: datetime | None = None,
     limit: int = BATCH,
 ) -> int:
@@ -180,7 +181,7 @@ def start_queued(
     session_factory: Callable[[], Session],
     *,
     send: Send,
-    settings: Mapping[str, Any],
+    settings: Settings,
     now: datetime | None = None,
 ) -> int:
     """Start the oldest queued slot of each enabled schedule whose workflow has no live run."""

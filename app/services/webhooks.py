@@ -11,7 +11,7 @@ only after its commit is the request answered 2xx.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +28,7 @@ from app.services import deliveries, executions, webhook_lookup
 from app.services.admission import Admission, tolerant
 from app.services.errors import MethodNotAllowed, NotFound, Unauthorized
 from app.services.webhook_data import WebhookRequest, trigger_data
+from app.settings import Settings
 from app.triggers import signing
 from app.triggers.webhook import WebhookConfig, new_token
 
@@ -108,7 +109,7 @@ def receive(
     token: str,
     request: WebhookRequest,
     *,
-    settings: Mapping[str, Any],
+    settings: Settings,
     secrets: SecretBox,
     send: Send,
     admission: Admission,

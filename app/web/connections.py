@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response as BaseResponse
 
+from app.config import settings_of
 from app.crypto import SecretBox
 from app.extensions import db
 from app.google import scopes
@@ -124,7 +125,7 @@ def connection_revoke(connection_id: int) -> Response | BaseResponse:
         connection = connections.get_connection(db.session(), connection_id, current_user.id)
     except NotFound:
         abort(404)
-    revoked = connections.revoke(db.session(), current_app.config, _secrets(), connection)
+    revoked = connections.revoke(db.session(), settings_of(current_app), _secrets(), connection)
     message = f"Connection {connection.account_email} revoked; its tokens are deleted."
     if not revoked.confirmed:
         message += " Google could not confirm: remove Stepline in your Google account too."

@@ -11,6 +11,7 @@ from flask import Response, abort, current_app, flash, redirect, request, url_fo
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
+from app.config import settings_of
 from app.extensions import db
 from app.models import Execution
 from app.services import bulk_rerun
@@ -103,7 +104,7 @@ def execution_rerun(execution_id: int) -> Response | BaseResponse:
             execution,
             workflow,
             send=send_step,
-            settings=current_app.config,
+            settings=settings_of(current_app),
             from_failed=from_failed,
             trigger_data=data,
         )
@@ -152,7 +153,7 @@ def execution_bulk_rerun() -> BaseResponse:
         up_to=int(up_to),
         from_failed=request.form.get("mode") != "start",
         send=send_step,
-        settings=current_app.config,
+        settings=settings_of(current_app),
     )
     flash(f"Re-running {len(started)} failed execution{'s' * (len(started) != 1)}.", "success")
     return redirect(url_for("web.execution_list", workflow_id=filter.workflow_id), SEE_OTHER)

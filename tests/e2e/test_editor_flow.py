@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from playwright.sync_api import Locator, Page, expect
@@ -172,7 +173,7 @@ def test_a_new_user_builds_tests_saves_and_runs_a_workflow(
     execution = wait_for_final(app, execution_id)
     assert execution.status == "completed"
     with app.app_context():
-        outputs = dict(
+        outputs: dict[str, Any] = dict(
             db.session.execute(
                 select(ExecutionStep.action_key, ExecutionStep.output).where(
                     ExecutionStep.execution_id == execution_id

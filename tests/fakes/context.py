@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 
 from app.crypto import SecretBox
 from app.engine.context import ExecutionContext, StepContext
+from app.settings import Settings
 
 
 def make_step_context(
-    settings: Mapping[str, Any],
+    settings: Settings,
     *,
     execution_id: int = 7,
     step_key: str = "call",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
+import email.utils
 import math
 import secrets
 import threading

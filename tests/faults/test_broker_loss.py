@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 from tests.engine_harness import Engine
 from tests.faults.conftest import LEASE
@@ -54,7 +55,7 @@ def test_redis_restarted_without_its_data_every_execution_completes(
     engine = make_engine()
     journal = tmp_path / "effects.log"
     delayed, queued = _queued_and_delayed(engine, journal)
-    assert redis_server.client().dbsize() > 0
+    assert cast(int, redis_server.client().dbsize()) > 0
 
     # When Redis restarts with nothing persisted (every connection dropped, every message
     # gone), and then a worker starts

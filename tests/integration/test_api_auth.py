@@ -274,7 +274,9 @@ def test_every_api_route_but_the_documentation_needs_a_token(
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("api.") or rule.endpoint in openapi.UNDOCUMENTED:
             continue
-        path = rule.build({name: ids[name] for name in rule.arguments})[1]
+        built = rule.build({name: ids[name] for name in rule.arguments})
+        assert built is not None
+        path = built[1]
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             response = user.open(path, method=method, json={})
 

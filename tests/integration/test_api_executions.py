@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
+from app.config import settings_of
 from app.extensions import db
 from app.models import Execution, Workflow
 from app.services import executions
@@ -269,7 +270,7 @@ def start_quietly(app: Flask, workflow_id: int, data: dict[str, Any]) -> int:
         workflow = session.get(Workflow, workflow_id)
         assert workflow is not None
         execution = executions.start(
-            session, workflow, data, send=lambda *args: None, settings=app.config
+            session, workflow, data, send=lambda *args: None, settings=settings_of(app)
         )
         return execution.id
 

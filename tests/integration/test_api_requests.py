@@ -145,7 +145,8 @@ def test_several_problems_are_counted_in_the_message(api: Api) -> None:
 
 
 def test_json_of_the_wrong_shape_is_422_without_a_field(api: Api) -> None:
-    for document in ([], "text", 3, None):
+    documents: list[object] = [[], "text", 3, None]
+    for document in documents:
         response = post_raw(api, json.dumps(document), "application/json")
         assert response.status_code == 422
         assert "field" not in error_of(response)

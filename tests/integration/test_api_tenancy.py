@@ -48,7 +48,9 @@ def test_every_api_route_with_an_id_hides_other_users_objects(
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             answers = []
             for ids in (theirs, missing):
-                path = rule.build(ids)[1]
+                built = rule.build(ids)
+                assert built is not None
+                path = built[1]
                 answers.append(client.open(path, method=method, json={}, headers=mallory.headers()))
             calls += 1
 

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import Action
 from tests.api_client import Api, error_of, issue_token
 
-ORDER = {
+ORDER: dict[str, Any] = {
     "name": "Order pipeline",
     "description": "Shapes an order, then logs it.",
     "trigger": {"type": "manual", "sample_data": {"amount": 3}},

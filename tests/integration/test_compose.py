@@ -13,6 +13,7 @@ from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
+import click
 import pytest
 import yaml
 from flask import Flask
@@ -112,7 +113,7 @@ def test_every_service_runs_a_command_the_project_provides(
             assert importlib.util.find_spec("app.tasks") is not None
         elif program == "flask":
             words = [a for a in args if not a.startswith("-") and a not in ("app", "wsgi")]
-            assert words[0] in stepline.cli.list_commands(None), command
+            assert words[0] in stepline.cli.list_commands(click.Context(stepline.cli)), command
             assert words in (["scheduler"], ["db", "upgrade"], ["doctor"]), command
         else:
             pytest.fail(f"service {name} runs {program!r}, which the project does not provide")
@@ -231,3 +232,18 @@ def test_variables_passed_through_empty_mean_the_defaults(
 
     # Then they are the defaults
     assert loaded == defaults
+
+
+def test_the_image_installs_the_lockfile_and_checks_its_health(compose: dict[str, Any]) -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    # Exactly the locked versions, hash-checked, then the app without resolving anything again
+    assert "COPY requirements.lock" in dockerfile
+    assert "pip install --require-hashes --no-deps -r requirements.lock" in dockerfile
+    assert "pip install --no-deps ." in dockerfile
+    # The image's own check asks gunicorn's liveness with Python (slim images have no curl)
+    (healthcheck,) = re.findall(r"^HEALTHCHECK .*(?:\n\s+.*)*", dockerfile, flags=re.MULTILINE)
+    assert "urllib.request" in healthcheck and "/healthz" in healthcheck
+    # Services without an HTTP port switch it off rather than always report "unhealthy"
+    off = ({"disable": True}, {"test": ["NONE"]})  # docker-compose 1.x prints the latter
+    for name in ("migrate", "worker", "scheduler"):
+        assert compose["services"][name]["healthcheck"] in off, name

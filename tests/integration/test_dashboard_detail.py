@@ -88,9 +88,13 @@ def test_a_live_execution_polls_every_second_until_it_is_final(
     assert poll in page
     assert status.status_code == 200 and poll in status.get_data(as_text=True)
     assert row.status_code == 200
-    assert row.get_data(as_text=True).strip().startswith(
-        f'<tr id="execution-{execution}" class="execution-row" '
-        f'hx-get="/executions/{execution}/row" hx-trigger="every 1s"'
+    assert (
+        row.get_data(as_text=True)
+        .strip()
+        .startswith(
+            f'<tr id="execution-{execution}" class="execution-row" '
+            f'hx-get="/executions/{execution}/row" hx-trigger="every 1s"'
+        )
     )
     assert "Cancel execution" in page
 

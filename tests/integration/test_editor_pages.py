@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -313,7 +314,7 @@ def test_run_now_starts_the_saved_version_and_lands_on_the_execution(
     assert execution.status == "completed"
     assert execution.trigger_type == "manual" and execution.workflow_version == 2
     with app.app_context():
-        outputs = dict(
+        outputs: dict[str, Any] = dict(
             db.session.execute(
                 select(ExecutionStep.action_key, ExecutionStep.output).where(
                     ExecutionStep.execution_id == execution.id

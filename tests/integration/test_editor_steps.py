@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -19,7 +20,7 @@ def order(html: str) -> list[str]:
     return re.findall(r'<li id="step-([a-z0-9_]+)" class="flow-step"', html)
 
 
-def draft_steps(app: Flask, workflow_id: int) -> list[dict[str, object]]:
+def draft_steps(app: Flask, workflow_id: int) -> list[dict[str, Any]]:
     with app.app_context():
         draft = db.session.get(WorkflowDraft, workflow_id)
         assert draft is not None

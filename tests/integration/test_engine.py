@@ -70,7 +70,7 @@ def test_three_steps_pass_outputs_by_key(engine: Engine) -> None:
     shape, check, record = engine.steps(execution_id)
     assert shape.output == {"email": "a@b.c", "total": 42, "note": "{{ 7*7 }}"}
     assert check.output == {"passed": True, "results": [True]}
-    assert record.output["message"] == "a@b.c spent 42: {{ 7*7 }}"
+    assert (record.output or {})["message"] == "a@b.c spent 42: {{ 7*7 }}"
     assert [s.attempts for s in (shape, check, record)] == [1, 1, 1]
     assert execution.started_at and execution.finished_at
 
@@ -106,7 +106,7 @@ def test_reordering_steps_keeps_references_by_key(engine: Engine) -> None:
     (execution,) = engine.wait(execution_id)
 
     assert execution.status == "completed"
-    assert engine.steps(execution_id)[2].output["message"] == "k@k spent 6: n"
+    assert (engine.steps(execution_id)[2].output or {})["message"] == "k@k spent 6: n"
 
 
 def _gaps(step_log: list[dict[str, str]]) -> list[float]:
@@ -352,7 +352,7 @@ def test_delay_step_resumes_later_without_holding_a_thread(engine: Engine) -> No
 
     assert execution.status == "completed"
     pause, after = engine.steps(execution_id)
-    assert after.output["message"] == "0.3"
+    assert (after.output or {})["message"] == "0.3"
     assert after.started_at and pause.finished_at
     assert (after.started_at - pause.finished_at).total_seconds() >= 0.29
 
@@ -403,14 +403,21 @@ def test_a_plugin_from_an_entry_point_runs(engine: Engine) -> None:
     assert engine.steps(execution.id)[0].output == {"text": "HELLO!"}
 
 
-def test_a_step_longer_than_the_lease_is_not_taken_for_dead(
-    engine: Engine, tmp_path: Path
-) -> None:
+def test_a_step_longer_than_the_lease_is_not_taken_for_dead(engine: Engine, tmp_path: Path) -> None:
     # Given a step that runs for twice the lease (the worker keeps its lease fresh)
     journal = tmp_path / "effects.log"
-    workflow_id = engine.workflow({"name": "slow", "steps": [
-        {"key": "slow", "type": "test_effect",
-         "config": {"journal": str(journal), "sleep_first_attempt": 2 * engine.lease}}]})
+    workflow_id = engine.workflow(
+        {
+            "name": "slow",
+            "steps": [
+                {
+                    "key": "slow",
+                    "type": "test_effect",
+                    "config": {"journal": str(journal), "sleep_first_attempt": 2 * engine.lease},
+                }
+            ],
+        }
+    )
 
     (execution,) = engine.wait(engine.trigger(workflow_id), timeout=30)
 

@@ -13,9 +13,7 @@ from tests.engine_harness import Engine, engine_fixture
 def engine(
     backend: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Engine]:
-    yield from engine_fixture(
-        backend, database_url, tmp_path_factory.mktemp("sandbox"), lease=30
-    )
+    yield from engine_fixture(backend, database_url, tmp_path_factory.mktemp("sandbox"), lease=30)
 
 
 def _run_message(engine: Engine, message: str) -> tuple[str, str]:

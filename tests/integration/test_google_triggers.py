@@ -52,8 +52,8 @@ class Kind:
 
     type: str
     config: dict[str, Any]
-    old: Callable[[FakeGoogle], None]
-    new: Callable[[FakeGoogle, str], None]
+    old: Callable[[FakeGoogle], object]
+    new: Callable[[FakeGoogle, str], object]
     label: Callable[[dict[str, Any]], str]  # the test's name for an item, from trigger data
 
 

@@ -6,13 +6,14 @@ import base64
 import json
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from flask import Flask
 from pydantic import ValidationError
 
-from app.actions.http_request import HttpRequestAction
+from app.actions.http_request import HttpRequestAction, HttpRequestConfig
+from app.config import settings_of
 from app.engine.errors import ActionError
 from tests.fakes.context import make_step_context
 from tests.fakes.http import FakeServer, Reply
@@ -34,7 +35,8 @@ def server() -> Iterator[FakeServer]:
 
 def run(app: Flask, **config: Any) -> dict[str, Any]:
     """Validate `config` as the engine would, then execute step "call" of execution 7."""
-    return ACTION.execute(make_step_context(app.config), ACTION.validate_config(config))
+    checked = cast(HttpRequestConfig, ACTION.validate_config(config))
+    return ACTION.execute(make_step_context(settings_of(app)), checked)
 
 
 def test_get_returns_status_headers_and_parsed_json(app: Flask, server: FakeServer) -> None:
@@ -225,11 +227,12 @@ def test_a_timeout_is_a_retryable_error(app: Flask, server: FakeServer) -> None:
 
 
 def test_an_oversize_response_is_refused(app: Flask, server: FakeServer) -> None:
-    app.config["OUTBOUND_MAX_RESPONSE_BYTES"] = 1000
+    settings = settings_of(app).model_copy(update={"outbound_max_response_bytes": 1000})
     server.on("GET", "/big", Reply.json({"data": "x" * 5000}))
 
     with pytest.raises(ActionError, match="larger than 1000 bytes") as caught:
-        run(app, url=server.url("/big"))
+        checked = cast(HttpRequestConfig, ACTION.validate_config({"url": server.url("/big")}))
+        ACTION.execute(make_step_context(settings), checked)
 
     assert not caught.value.retryable
 

@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from app import create_app
+from app.config import settings_of
 from app.extensions import db
 from app.models import Execution, User
 from app.services import executions, workflows
@@ -130,8 +131,9 @@ def _run(app: Flask, steps: list[dict[str, Any]], count: int) -> list[int]:
         secrets = app.extensions["stepline.background"].runtime.secrets
         spec = WorkflowSpec.model_validate({"name": "measured", "steps": steps})
         workflow = workflows.create_workflow(db.session(), user.id, spec, secrets)
+        settings = settings_of(app)
         return [
-            executions.start(db.session(), workflow, {}, send=send_step, settings=app.config).id
+            executions.start(db.session(), workflow, {}, send=send_step, settings=settings).id
             for _ in range(count)
         ]
 
@@ -196,13 +198,17 @@ def test_metrics_report_recent_executions_step_durations_and_queue_depth(
     assert samples[("stepline_queue_depth", ())] == 0
 
 
-@pytest.mark.usefixtures("metrics_on")
+@pytest.fixture
+def tiny_window(app_config: dict[str, object]) -> None:
+    app_config["METRICS_WINDOW_SECONDS"] = 0.000001
+
+
+@pytest.mark.usefixtures("metrics_on", "tiny_window")
 def test_metrics_leave_out_what_ended_before_the_window(app: Flask, client: FlaskClient) -> None:
-    # Given an execution that finished, and a window that has since moved past it
+    # Given an execution that finished, and a window (a microsecond) that has since moved past it
     client.get("/healthz")
     ids = _run(app, [{"key": "say", "type": "log", "config": {"message": "old"}}], 1)
     _wait_final(app, ids)
-    app.config["METRICS_WINDOW_SECONDS"] = 0.000001
 
     # When Prometheus scrapes
     text = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).get_data(

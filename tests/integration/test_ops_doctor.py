@@ -13,9 +13,11 @@ from cryptography.fernet import Fernet
 from flask import Flask
 
 from app import create_app
+from app.config import build
 from app.extensions import db
 from app.ops import checks
 from app.ops.checks import Level
+from app.ops.doctor import environment
 from tests.redis_server import RedisServer
 
 
@@ -165,7 +167,39 @@ def test_doctor_fails_on_an_unreachable_redis(
 
 
 def test_secret_keys_check_refuses_malformed_keys() -> None:
-    assert checks.secret_keys({"SECRET_KEYS": "not-a-fernet-key"}).level is Level.FAIL
-    assert checks.secret_keys({"SECRET_KEYS": ""}).level is Level.FAIL
+    assert checks.secret_keys(build({"SECRET_KEYS": "not-a-fernet-key"})).level is Level.FAIL
+    assert checks.secret_keys(build({"SECRET_KEYS": ""})).level is Level.FAIL
     two = f"{Fernet.generate_key().decode()},{Fernet.generate_key().decode()}"
-    assert checks.secret_keys({"SECRET_KEYS": two}).detail == "2 valid Fernet key(s)"
+    assert checks.secret_keys(build({"SECRET_KEYS": two})).detail == "2 valid Fernet key(s)"
+
+
+def test_the_environment_check_names_stepline_variables_the_model_does_not_read() -> None:
+    # Given a typo among the operator's variables, beside real ones and other programs'
+    env = {
+        "STEPLINE_WORKER_THREAD": "8",
+        "STEPLINE_WORKER_THREADS": "8",
+        "STEPLINE_INSTANCE_PATH": "/srv/instance",
+        "GUNICORN_WORKERS": "2",
+    }
+
+    # When the doctor checks the environment against the settings model
+    found = environment(env)
+
+    # Then the typo is named, and only it
+    assert found.level is Level.WARN
+    assert "STEPLINE_WORKER_THREAD " in found.detail + " "
+    assert "STEPLINE_WORKER_THREADS" not in found.detail
+    assert environment({"STEPLINE_WORKER_THREADS": "8"}).level is Level.OK
+
+
+def test_the_doctor_warns_about_an_unknown_variable(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STEPLINE_RETENTION_DAY", "7")
+
+    result = _doctor(app)
+
+    assert result.exit_code == 0, result.output
+    assert _lines(result)["environment"].startswith(
+        "WARN  not Stepline settings, ignored: STEPLINE_RETENTION_DAY"
+    )

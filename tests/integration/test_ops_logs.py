@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app import logs
+from app.config import settings_of
 from app.extensions import db
 from app.models import Execution, User
 from app.services import executions, workflows
@@ -47,7 +48,7 @@ def _start(app: Flask, steps: list[dict[str, Any]]) -> int:
         spec = WorkflowSpec.model_validate({"name": "logged", "steps": steps})
         workflow = workflows.create_workflow(db.session(), user.id, spec, secrets)
         execution = executions.start(
-            db.session(), workflow, {}, send=send_step, settings=app.config
+            db.session(), workflow, {}, send=send_step, settings=settings_of(app)
         )
         return execution.id
 

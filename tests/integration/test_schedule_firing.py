@@ -21,7 +21,7 @@ from tests.schedule_support import Clocked
 
 
 def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+    return datetime(*parts, tzinfo=UTC)  # type: ignore[arg-type, misc]
 
 
 def test_slots_follow_the_wall_clock_across_a_dst_change(app: Flask) -> None:

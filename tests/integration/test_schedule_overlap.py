@@ -14,7 +14,7 @@ from tests.schedule_support import Clocked
 
 
 def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+    return datetime(*parts, tzinfo=UTC)  # type: ignore[arg-type, misc]
 
 
 def test_skip_drops_a_slot_while_the_previous_run_is_going(app: Flask) -> None:

@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from app.config import settings_of
 from app.engine.registry import TriggerRegistry
 from app.extensions import db
 from app.models import Trigger, Workflow
@@ -60,7 +61,7 @@ def _polling_workflow(app: Flask, type_: str, enabled: bool = True) -> int:
 def _poll(app: Flask, now: datetime) -> int:
     factory = app.extensions["stepline.background"].runtime.session_factory
     return polls.poll_due(
-        factory, triggers=REGISTRY, send=lambda *message: None, settings=app.config, now=now
+        factory, triggers=REGISTRY, send=lambda *message: None, settings=settings_of(app), now=now
     )
 
 

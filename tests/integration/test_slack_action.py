@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from flask import Flask
 from pydantic import ValidationError
 
-from app.actions.slack import SlackMessageAction
+from app.actions.slack import SlackMessageAction, SlackMessageConfig
+from app.config import settings_of
 from app.engine.errors import ActionError
 from tests.fakes.context import make_step_context
 from tests.fakes.http import FakeServer, Reply
@@ -38,7 +39,8 @@ def app_config(app_config: dict[str, object], slack: FakeSlack) -> dict[str, obj
 
 def post(app: Flask, **config: Any) -> dict[str, Any]:
     """Validate `config` as the engine would, then execute the step."""
-    return ACTION.execute(make_step_context(app.config), ACTION.validate_config(config))
+    checked = cast(SlackMessageConfig, ACTION.validate_config(config))
+    return ACTION.execute(make_step_context(settings_of(app)), checked)
 
 
 def test_a_webhook_message_is_posted_and_the_url_stays_out_of_logs_and_output(

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
+from app.config import settings_of
 from app.extensions import db
 from app.models import (
     ApiToken,
@@ -95,9 +96,9 @@ def _alice(app: Flask) -> dict[str, Any]:
         workflows.update_workflow(session, workflow, WorkflowSpec.model_validate(spec), secrets)
         workflows.set_enabled(session, workflow, True)
         live = executions.start(
-            session, workflow, {"m": MARK}, send=_noop_send, settings=app.config
+            session, workflow, {"m": MARK}, send=_noop_send, settings=settings_of(app)
         )
-        failed = executions.start(session, workflow, {}, send=_noop_send, settings=app.config)
+        failed = executions.start(session, workflow, {}, send=_noop_send, settings=settings_of(app))
         failed.status = "failed"
         connection = Connection(
             user_id=alice.id, provider="google", account_email=f"{MARK}@example.com"
@@ -187,7 +188,9 @@ class Mallory:
     def call(
         self, rule: Rule, method: str, values: dict[str, Any], fragment: bool = False
     ) -> TestResponse:
-        path = rule.build({k: values[k] for k in _path_arguments(rule)}, append_unknown=False)[1]
+        built = rule.build({k: values[k] for k in _path_arguments(rule)}, append_unknown=False)
+        assert built is not None
+        path = built[1]
         query = {k: v for k, v in values.items() if k in ID_ARGUMENTS}
         if rule.endpoint.startswith("api."):
             return self.api.open(
@@ -201,7 +204,7 @@ class Mallory:
         if fragment:
             headers["HX-Request"] = "true"
         data = {**{k: str(v) for k, v in query.items()}, "csrf_token": self.csrf}
-        body = {"data": data} if method != "GET" else {}
+        body: dict[str, Any] = {"data": data} if method != "GET" else {}
         return self.browser.open(path, method=method, query_string=query, headers=headers, **body)
 
 

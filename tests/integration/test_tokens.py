@@ -33,7 +33,7 @@ def make_user(session: Session, email: str = "alice@example.com") -> User:
 
 def all_stored_text(session: Session) -> str:
     """Every value of every row of every table, as one string."""
-    parts = []
+    parts: list[str] = []
     for table in Base.metadata.sorted_tables:
         for row in session.execute(select(table)):
             parts.extend(str(value) for value in row)

@@ -12,6 +12,7 @@ import redis
 from flask import Flask
 
 from app import create_app
+from app.config import build, settings_of
 from app.services.admission import Admission
 from app.services.errors import TooManyRequests
 from app.tasks import queue_depth
@@ -64,7 +65,7 @@ def test_a_full_queue_refuses_new_deliveries_with_retry_after(idle_app: Flask) -
     # Given a queue limit of 3 messages, with no worker draining the queue
     ticks = iter(range(1000))
     idle_app.extensions["stepline.admission"] = Admission(
-        idle_app.config,
+        settings_of(idle_app),
         queue_depth,
         clock=lambda: float(next(ticks)),  # no cached depth
     )
@@ -90,7 +91,7 @@ def test_with_redis_the_limit_is_shared_by_every_web_process() -> None:
         "REDIS_URL": REDIS_URL,
         "QUEUE_PREFIX": namespace,
     }
-    first, second = Admission(settings, lambda: 0), Admission(settings, lambda: 0)
+    first, second = Admission(build(settings), lambda: 0), Admission(build(settings), lambda: 0)
     try:
         # When one webhook is hit twice through each
         first.check_rate("hook-1")
@@ -116,7 +117,7 @@ def test_an_unreachable_counter_store_lets_deliveries_through() -> None:
         "REDIS_URL": "redis://127.0.0.1:9/0",
         "QUEUE_PREFIX": "stepline-test-unreachable",
     }
-    admission = Admission(settings, lambda: 0)
+    admission = Admission(build(settings), lambda: 0)
 
     for _ in range(3):
         admission.check_rate("hook")  # logged, not refused: an outage never drops webhooks

@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -192,7 +193,7 @@ def test_a_connect_timeout_is_reported_as_a_retryable_timeout(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     class BlackHole(ConnectionSpy):
-        def __call__(self, address: tuple[str, int], *args: object, **kwargs: object) -> object:
+        def __call__(self, address: tuple[str, int], *args: object, **kwargs: object) -> NoReturn:
             raise TimeoutError("timed out")
 
     BlackHole().install(monkeypatch)

@@ -117,9 +117,9 @@ def test_the_allow_list_setting_comes_from_the_environment(
     # When settings load
     settings = config.load(str(tmp_path))
     # Then the entries are the ones the client's policy is built from
-    assert settings["OUTBOUND_ALLOWLIST"] == ("10.0.0.0/8", "vault.internal")
+    assert settings.outbound_allowlist == ("10.0.0.0/8", "vault.internal")
     monkeypatch.delenv("STEPLINE_OUTBOUND_ALLOWLIST")
-    assert config.load(str(tmp_path))["OUTBOUND_ALLOWLIST"] == ()
+    assert config.load(str(tmp_path)).outbound_allowlist == ()
 
 
 def test_a_malformed_allow_list_setting_stops_start_up(
@@ -140,7 +140,7 @@ def test_the_other_outbound_settings_come_from_the_environment(
 
     settings = config.load(str(tmp_path))
 
-    assert settings["OUTBOUND_TIMEOUT_SECONDS"] == 12.0
-    assert settings["OUTBOUND_MAX_RESPONSE_BYTES"] == 2048
-    assert settings["OUTBOUND_CA_BUNDLE"] == "/etc/ssl/internal-ca.pem"
-    assert settings["SLACK_API_BASE_URL"] == "http://slack.internal/api"
+    assert settings.outbound_timeout_seconds == 12.0
+    assert settings.outbound_max_response_bytes == 2048
+    assert settings.outbound_ca_bundle == "/etc/ssl/internal-ca.pem"
+    assert settings.slack_api_base_url == "http://slack.internal/api"

@@ -11,7 +11,7 @@ from app.models import User
 def test_passwords_are_hashed_with_full_strength_scrypt_by_default(tmp_path: Path) -> None:
     user = User(email="a@example.com")
 
-    user.set_password("a long password", config.load(str(tmp_path))["PASSWORD_HASH_METHOD"])
+    user.set_password("a long password", config.load(str(tmp_path)).password_hash_method)
 
     assert user.password_hash.startswith("scrypt:32768:8:1$")
     assert user.check_password("a long password")

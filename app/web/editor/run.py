@@ -8,6 +8,7 @@ from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
 from app import tasks
+from app.config import settings_of
 from app.extensions import db
 from app.services import executions
 from app.services.errors import PayloadTooLarge
@@ -40,7 +41,7 @@ def workflow_run(workflow_id: int) -> Response | BaseResponse:
                 workflow,
                 data or {},
                 send=tasks.send_step,
-                settings=current_app.config,
+                settings=settings_of(current_app),
                 trigger_type="manual",
             )
         except PayloadTooLarge as exc:

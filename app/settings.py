@@ -1,0 +1,398 @@
+"""Stepline's settings: one typed model, each field naming its environment variable.
+
+Precedence, lowest first: the field's default, its environment variable, then the mapping a
+caller passes (Flask-style keys such as `WORKER_THREADS`; app/config.py loads them). An empty
+variable counts as unset; a malformed value is a start-up error naming it (`SettingsError`).
+A field with a `validation_alias` is read from that variable and documented, with its
+description as the text, in README.md and .env.example (tests/unit/test_settings_docs.py);
+one without is an internal knob only the mapping sets. No Flask here: the core reads these.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from limits import parse_many
+from pydantic import Field, SecretStr, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from app.net.policy import OutboundPolicy
+
+GOOGLE_APIS = ("gmail", "sheets", "drive", "calendar")
+GOOGLE_API_BASE_URLS = {
+    "gmail": "https://gmail.googleapis.com/gmail/v1",
+    "sheets": "https://sheets.googleapis.com/v4",
+    "drive": "https://www.googleapis.com/drive/v3",
+    "calendar": "https://www.googleapis.com/calendar/v3",
+}
+# Mapping keys other than the field's name in capitals (Flask's spelling), by that name.
+KEY_ALIASES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}
+
+
+class SettingsError(RuntimeError):
+    """A setting is malformed; the message names its environment variable (or mapping key)."""
+
+
+class _DeclaredVariables(EnvSettingsSource):
+    """Reads each field from its declared variable only (its `validation_alias`): a field
+    without one is never read from the environment, whatever variables happen to be set."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        if not isinstance(field.validation_alias, str):
+            return None, field_name, False
+        return self.env_vars.get(field.validation_alias), field.validation_alias, False
+
+
+def _variable(name: str, default: Any, description: str) -> Any:
+    """A field read from the environment variable `name`; `description` is the README's text."""
+    return Field(default, validation_alias=name, description=description)
+
+
+class Settings(BaseSettings):
+    """Every setting of a Stepline process, typed; see the module docstring for precedence."""
+
+    model_config = SettingsConfigDict(
+        case_sensitive=True,
+        env_ignore_empty=True,
+        extra="forbid",
+        frozen=True,
+        validate_by_alias=True,
+        validate_by_name=True,
+        validate_default=False,
+    )
+
+    # --- Storage, broker and secrets (embedded defaults under instance/, filled by `load`)
+    database_url: str = _variable(
+        "DATABASE_URL",
+        "",
+        "SQLAlchemy URL; write PostgreSQL as `postgresql+psycopg://user:pass@host/db`",
+    )
+    redis_url: str | None = _variable(
+        "REDIS_URL",
+        None,
+        "Redis for the Dramatiq broker (and rate limits); unset → in-process broker and worker "
+        "threads",
+    )
+    secret_key: SecretStr = _variable("SECRET_KEY", SecretStr(""), "signs sessions and CSRF tokens")
+    secret_keys: SecretStr = _variable(
+        "STEPLINE_SECRET_KEYS",
+        SecretStr(""),
+        "comma-separated Fernet keys encrypting credentials at rest; the first encrypts, all "
+        "decrypt (rotation)",
+    )
+
+    # --- Processes and the engine
+    embedded_worker: bool = _variable(
+        "STEPLINE_EMBEDDED_WORKER",
+        True,
+        "run worker threads inside the web process (set `false` when `dramatiq app.tasks` runs)",
+    )
+    worker_threads: int = _variable("STEPLINE_WORKER_THREADS", 4, "threads of the embedded worker")
+    execution_lease_seconds: float = _variable(
+        "STEPLINE_EXECUTION_LEASE_SECONDS",
+        60.0,
+        "an execution without progress for this long is re-sent by recovery",
+    )
+    max_payload_bytes: int = _variable(
+        "STEPLINE_MAX_PAYLOAD_BYTES", 1024 * 1024, "cap on trigger data and on each step's output"
+    )
+    retention_days: int = _variable(
+        "STEPLINE_RETENTION_DAYS", 30, "executions older than this are pruned daily"
+    )
+    queue_prefix: str = _variable(
+        "STEPLINE_QUEUE_PREFIX",
+        "stepline",
+        "Redis key namespace of the Dramatiq broker (several installations can share one Redis)",
+    )
+    scheduler_interval: float = _variable(
+        "STEPLINE_SCHEDULER_INTERVAL", 1.0, "seconds between scheduler passes"
+    )
+    recovery_interval: float = _variable(
+        "STEPLINE_RECOVERY_INTERVAL",
+        5.0,
+        "seconds between recovery passes (re-sending executions whose lease expired)",
+    )
+    schedule_grace_seconds: float = _variable(
+        "STEPLINE_SCHEDULE_GRACE_SECONDS",
+        60.0,
+        "a schedule slot later than this was missed (scheduler down): it follows the "
+        "trigger's catch-up policy",
+    )
+    broker_heartbeat_timeout: int | None = _variable(
+        "STEPLINE_BROKER_HEARTBEAT_TIMEOUT",
+        None,
+        "worker processes: milliseconds without a heartbeat after which Dramatiq hands a "
+        "worker's unacknowledged messages to another (recovery does not wait for it)",
+    )
+    broker_maintenance_chance: int | None = _variable(
+        "STEPLINE_BROKER_MAINTENANCE_CHANCE",
+        None,
+        "worker processes: Redis commands out of a million that run Dramatiq's maintenance "
+        "pass (the redelivery above)",
+    )
+
+    # --- Admission
+    api_rate_limit: str = _variable(
+        "STEPLINE_API_RATE_LIMIT",
+        "600/minute",
+        "JSON API requests per user (per address before authentication), e.g. "
+        "`100/minute;5000/day`",
+    )
+    webhook_rate_limit: str = _variable(
+        "STEPLINE_WEBHOOK_RATE_LIMIT",
+        "100/second",
+        "requests per webhook URL (e.g. `50/second;2000/minute`); past it a webhook answers "
+        "429 with `Retry-After`, so a flood on one webhook does not starve the others",
+    )
+    max_queue_depth: int = _variable(
+        "STEPLINE_MAX_QUEUE_DEPTH",
+        1000,
+        "back-pressure: while more step messages than this wait in the queue, webhooks answer "
+        "429 with `Retry-After` and schedules wait for a later tick",
+    )
+
+    # --- Outbound requests (app/net)
+    outbound_allowlist: Annotated[tuple[str, ...], NoDecode] = _variable(
+        "STEPLINE_OUTBOUND_ALLOWLIST",
+        (),
+        "comma-separated CIDRs or host names that outbound requests (HTTP action, Slack, "
+        "Google) may reach although private, e.g. `10.0.0.0/8,vault.internal`; loopback, "
+        "private, link-local and other non-public addresses are refused otherwise, cloud "
+        "metadata addresses always",
+    )
+    outbound_timeout_seconds: float = _variable(
+        "STEPLINE_OUTBOUND_TIMEOUT_SECONDS",
+        30.0,
+        "whole-request limit of an outbound request (redirects and body included); steps may "
+        "ask for less",
+    )
+    outbound_max_response_bytes: int = _variable(
+        "STEPLINE_OUTBOUND_MAX_RESPONSE_BYTES",
+        1024 * 1024,
+        "outbound responses larger than this are refused",
+    )
+    outbound_ca_bundle: str | None = _variable(
+        "STEPLINE_OUTBOUND_CA_BUNDLE",
+        None,
+        "CA bundle file to verify outbound HTTPS with (an internal CA)",
+    )
+    slack_api_base_url: str = _variable(
+        "STEPLINE_SLACK_API_BASE_URL",
+        "https://slack.com/api",
+        "Slack Web API base URL of the Slack action's bot mode (tests point it at a fake Slack)",
+    )
+
+    # --- Google
+    google_client_id: str | None = _variable(
+        "STEPLINE_GOOGLE_CLIENT_ID",
+        None,
+        'OAuth client id of a Google Cloud "Web application" client; unset, the Connections '
+        "page says Google is not configured",
+    )
+    google_client_secret: SecretStr | None = _variable(
+        "STEPLINE_GOOGLE_CLIENT_SECRET", None, "that client's secret"
+    )
+    google_server_metadata_url: str = _variable(
+        "STEPLINE_GOOGLE_SERVER_METADATA_URL",
+        "https://accounts.google.com/.well-known/openid-configuration",
+        "Google's OpenID discovery document (token, revocation and userinfo endpoints; tests "
+        "point it at a fake Google)",
+    )
+    google_api_base_urls: Annotated[dict[str, str], NoDecode] = _variable(
+        "STEPLINE_GOOGLE_API_BASE_URLS",
+        GOOGLE_API_BASE_URLS,
+        "base URLs of the Gmail, Sheets, Drive and Calendar APIs, as "
+        "`gmail=URL,sheets=URL,drive=URL,calendar=URL` (any subset), or one URL serving all "
+        "four under `/gmail/v1`, `/v4`, `/drive/v3`, `/calendar/v3`",
+    )
+    google_poll_interval: float = _variable(
+        "STEPLINE_GOOGLE_POLL_INTERVAL", 60.0, "seconds between two polls of one Google trigger"
+    )
+
+    # --- Operations
+    log_level: str = _variable(
+        "STEPLINE_LOG_LEVEL", "INFO", "level of the logs every process writes to stderr"
+    )
+    log_format: Literal["json", "text"] = _variable(
+        "STEPLINE_LOG_FORMAT",
+        "json",
+        "`json`: one JSON object per line (`timestamp`, `level`, `logger`, `message`, and "
+        "fields such as `execution_id`, `step_key`); `text`: plain lines for a terminal",
+    )
+    metrics_token: SecretStr | None = _variable(
+        "STEPLINE_METRICS_TOKEN",
+        None,
+        "bearer token that `GET /metrics` requires; unset, `/metrics` answers 404",
+    )
+
+    # --- Internal knobs: no environment variable; tests set them through the mapping.
+    worker_poll_ms: int = Field(
+        100,
+        description="milliseconds an idle embedded worker thread waits for a message before it "
+        "looks again (and at most how long stopping it takes)",
+    )
+    password_hash_method: str = Field(
+        "scrypt",
+        description="how passwords are hashed, in werkzeug's notation "
+        '("scrypt" = n 2**15, r 8, p 1)',
+    )
+    time_slice_seconds: float = Field(
+        3.0,
+        description="a message runs consecutive steps of one execution for at most this long",
+    )
+    runner_synchronous_commit: str = Field(
+        "on",
+        description="PostgreSQL synchronous_commit of the runner's and webhook ingress's "
+        "connections; keep `on`: a delivery is answered 2xx only once its execution is "
+        "durably stored",
+    )
+    outbound_connect_timeout_seconds: float = Field(
+        5.0, description="connect timeout of an outbound request"
+    )
+    metrics_window_seconds: float = Field(
+        300.0, description="/metrics reports executions and step durations of this window"
+    )
+    ratelimit_storage_uri: str | None = Field(
+        None,
+        description="where API and webhook rate-limit counters live (Flask-Limiter's "
+        "notation); unset: REDIS_URL, else memory",
+    )
+    ratelimit_strategy: str = Field(
+        "fixed-window", description="Flask-Limiter's strategy for the API's budget"
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The mapping first, then the declared variables; no .env file, no secrets dir."""
+        return init_settings, _DeclaredVariables(settings_cls)
+
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _psycopg(cls, url: str) -> str:
+        return normalize_database_url(url)
+
+    @field_validator("embedded_worker", mode="before")
+    @classmethod
+    def _switch(cls, value: Any) -> Any:
+        # As before the model: 1/true/yes turn it on, anything else (0, false, no, off) off.
+        if isinstance(value, str):
+            return value.strip().lower() in {"1", "true", "yes", "on"}
+        return value
+
+    @field_validator("api_rate_limit", "webhook_rate_limit", mode="after")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(f"expected a rate limit such as 100/minute, got {value!r}") from None
+        return value
+
+    @field_validator("outbound_allowlist", mode="before")
+    @classmethod
+    def _allowlist(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        entries = tuple(str(entry).strip() for entry in value or () if str(entry).strip())
+        OutboundPolicy.parse(entries)  # a malformed entry is a start-up error (ValueError)
+        return entries
+
+    @field_validator("google_api_base_urls", mode="before")
+    @classmethod
+    def _google_urls(cls, value: Any) -> Any:
+        if isinstance(value, str):  # the variable: merged onto Google's own URLs
+            return {**GOOGLE_API_BASE_URLS, **parse_base_urls(value)}
+        return value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @property
+    def secret_key_value(self) -> str:
+        """SECRET_KEY in clear (Flask signs sessions with it)."""
+        return self.secret_key.get_secret_value()
+
+    @property
+    def secret_keys_value(self) -> str:
+        """STEPLINE_SECRET_KEYS in clear, for the SecretBox."""
+        return self.secret_keys.get_secret_value()
+
+    @property
+    def limit_storage_uri(self) -> str:
+        """Where rate-limit counters live: RATELIMIT_STORAGE_URI, else REDIS_URL, else memory."""
+        return self.ratelimit_storage_uri or self.redis_url or "memory://"
+
+    # Transitional: the modules other helpers are rewriting (runtime, runner, scheduler,
+    # background, cli, logs, actions, triggers) still read `settings["WORKER_THREADS"]`.
+    # These two go once they read attributes (`settings.worker_threads`).
+    def __getitem__(self, key: str) -> Any:
+        return plain(getattr(self, _KEYS[key]))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """`settings["KEY"]`, or `default` when KEY names no setting or the value is None."""
+        try:
+            value = self[key]
+        except KeyError:
+            return default
+        return default if value is None else value
+
+
+_KEYS = {KEY_ALIASES.get(name.upper(), name.upper()): name for name in Settings.model_fields}
+
+
+def keys() -> dict[str, str]:
+    """The mapping's keys (Flask-style: the field's name in capitals), with the field's name."""
+    return dict(_KEYS)
+
+
+def plain(value: Any) -> Any:
+    """A value as the Flask config holds it: secrets in clear."""
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+def parse_base_urls(value: str) -> dict[str, str]:
+    """`gmail=https://...,sheets=https://...` (or one URL for all four Google APIs)."""
+    value = value.strip()
+    if "=" not in value:
+        base = value.rstrip("/")
+        return {
+            "gmail": f"{base}/gmail/v1",
+            "sheets": f"{base}/v4",
+            "drive": f"{base}/drive/v3",
+            "calendar": f"{base}/calendar/v3",
+        }
+    urls: dict[str, str] = {}
+    for item in value.split(","):
+        name, _, url = item.partition("=")
+        name = name.strip()
+        if name not in GOOGLE_APIS or not url.strip():
+            raise SettingsError(
+                f"STEPLINE_GOOGLE_API_BASE_URLS: expected name=url with a name among "
+                f"{', '.join(GOOGLE_APIS)}, got {item.strip()!r}"
+            )
+        urls[name] = url.strip().rstrip("/")
+    return urls
+
+
+def normalize_database_url(url: str) -> str:
+    """Make PostgreSQL URLs use psycopg 3 whatever spelling the operator wrote."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
