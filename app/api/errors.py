@@ -1,8 +1,9 @@
 """API errors: one JSON shape, `{"error": {"code", "message", "field"?}}`, for every 4xx.
 
-Views and helpers raise `ApiError`; a Pydantic ValidationError becomes 422 naming the field as a
-dotted path (`steps.1.config.url`); the services' errors map to their statuses here. Routing
-errors (404, 405) and other HTTP errors are answered by the app-level handlers in the same shape.
+Views and helpers raise `ApiError` (or a service error); a Pydantic ValidationError becomes 422
+naming the field as a dotted path (`steps.1.config.url`). Service errors, routing errors (404,
+405) and other HTTP errors are answered by the app-level handlers (`app.errors`) in the same
+shape.
 """
 
 from __future__ import annotations
@@ -11,24 +12,11 @@ from collections.abc import Mapping
 
 from flask import Response
 from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException
 
 from app.api.blueprint import bp
-from app.errors import error_response
-from app.services import errors as service_errors
-
-
-def json_error(
-    status: int,
-    code: str,
-    message: str,
-    field: str | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> Response:
-    response, _ = error_response(status, code, message, field)
-    response.status_code = status
-    response.headers.update(headers or {})
-    return response
+from app.errors import json_error
+from app.services.errors import InvalidInputError
 
 
 class ApiError(HTTPException):
@@ -71,25 +59,4 @@ def validation_message(exc: ValidationError) -> tuple[str, str | None]:
 @bp.errorhandler(ValidationError)
 def _handle_validation(exc: ValidationError) -> Response:
     message, field = validation_message(exc)
-    return json_error(422, "validation_error", message, field)
-
-
-@bp.errorhandler(RequestEntityTooLarge)
-def _handle_too_large(exc: RequestEntityTooLarge) -> Response:
-    return json_error(413, "payload_too_large", "The request body is too large.")
-
-
-@bp.errorhandler(service_errors.ServiceError)
-def _handle_service_error(exc: service_errors.ServiceError) -> Response:
-    if isinstance(exc, service_errors.ValidationFailed):
-        return json_error(422, "validation_error", exc.message, exc.field)
-    if isinstance(exc, service_errors.NotFound):
-        return json_error(404, "not_found", str(exc) or "No such object.")
-    if isinstance(exc, service_errors.Conflict):
-        return json_error(409, "conflict", str(exc))
-    if isinstance(exc, service_errors.PayloadTooLarge):
-        return json_error(413, "payload_too_large", str(exc))
-    if isinstance(exc, service_errors.TooManyRequests):  # back-pressure: the queue is full
-        headers = {"Retry-After": str(exc.retry_after)}
-        return json_error(429, "rate_limited", str(exc), headers=headers)
-    return json_error(400, "bad_request", str(exc))
+    return json_error(InvalidInputError.status, InvalidInputError.code, message, field)

@@ -23,7 +23,7 @@ from app.api.workflows import WORKFLOW_ID, find_workflow
 from app.extensions import db
 from app.models import Execution, ExecutionStep
 from app.services import executions, workflows
-from app.services.errors import NotFound
+from app.services.errors import NotFoundError
 from app.services.executions import ExecutionFilter
 
 EXECUTION_ID = "<int:execution_id>"  # see WORKFLOW_ID
@@ -80,7 +80,7 @@ class _Answer:
 
 def _execution(execution_id: int) -> Execution:
     if execution_id > MAX_EXECUTION_ID:  # 64-bit ids
-        raise NotFound(f"execution {execution_id}")
+        raise NotFoundError(f"execution {execution_id}")
     return executions.get_execution(db.session(), execution_id, auth.current_user().id)
 
 

@@ -13,8 +13,8 @@ from flask import Blueprint, Flask, Response, current_app
 from flask_limiter import Limiter, RequestLimit
 
 from app.api.auth import rate_limit_key
-from app.api.errors import json_error
 from app.config import settings_of
+from app.errors import json_error
 
 
 def _api_limit() -> str:

@@ -136,8 +136,8 @@ class WorkflowOut(WorkflowSummary):
     steps: list[StepOut]
     run_key_template: str | None
     webhook_url: str | None = Field(
-        description="Where senders post, for a webhook trigger that has been enabled once; it "
-        "answers only while the workflow is enabled."
+        description="Where senders post, for a webhook trigger (issued when the trigger becomes "
+        "a webhook); it answers only while the workflow is enabled."
     )
 
 

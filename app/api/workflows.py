@@ -25,7 +25,7 @@ from app.extensions import db
 from app.models import Workflow
 from app.models.base import utcnow
 from app.services import workflows
-from app.services.errors import NotFound, ValidationFailed
+from app.services.errors import InvalidInputError, NotFoundError
 from app.services.specs import WorkflowSpec
 
 # A plain int: werkzeug's `max=` would answer 405, not 404, for a huge id on a path that other
@@ -71,9 +71,9 @@ def _created(workflow: Workflow) -> Response:
 
 def find_workflow(workflow_id: int) -> Workflow:
     """The caller's workflow: another user's, or an id no row can have (past 32 bits), is
-    NotFound like a missing one (never a database error)."""
+    NotFoundError like a missing one (never a database error)."""
     if workflow_id > MAX_ID:
-        raise NotFound(f"workflow {workflow_id}")
+        raise NotFoundError(f"workflow {workflow_id}")
     return workflows.get_workflow(db.session(), workflow_id, auth.current_user().id)
 
 
@@ -158,7 +158,7 @@ def workflow_import() -> Response:
         workflow = workflows.create_workflow(
             db.session(), auth.current_user().id, document.workflow, runtime.secrets()
         )
-    except ValidationFailed as exc:  # name the field where it is in the document
+    except InvalidInputError as exc:  # name the field where it is in the document
         field = f"workflow.{exc.field}" if exc.field else "workflow"
-        raise ValidationFailed(exc.message, field) from None
+        raise InvalidInputError(exc.message, field) from None
     return _created(workflow)

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.engine.runner import Runner
-from app.models import Execution, ExecutionStep
+from app.models import Execution, ExecutionStatus, ExecutionStep, StepStatus
 from app.models.base import rowcount, utcnow
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def recover(
     with session_factory() as session:
         stalled = session.execute(
             select(Execution.id, Execution.position)
-            .where(Execution.lease_expires_at < now, Execution.status.in_(("pending", "running")))
+            .where(Execution.lease_expires_at < now, Execution.status.in_(ExecutionStatus.LIVE))
             .order_by(Execution.lease_expires_at)
             .limit(limit)
         ).all()
@@ -57,7 +57,7 @@ def recover(
                 )
             )
             session.commit()
-            if renewed != 1 or step is None or step.status not in ("pending", "running"):
+            if renewed != 1 or step is None or step.status not in StepStatus.LIVE:
                 continue
             log.info(
                 "recovering execution %s at step %s (was %s)",

@@ -56,7 +56,6 @@ _SLOW_PATH = object()  # "take the general path" (see Runner._record_in_one_stat
 Send = Callable[[int, int, int, float], None]
 REDACTED = "••••••"
 MAX_ERROR_CHARS = 4000
-LIVE = ("pending", "running")
 UNCLAIMED = 0  # the step id of a claim not stored yet: a pure step run as part of a chain
 
 

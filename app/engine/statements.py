@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, exists, func, or_, select, true, update
 
-from app.models import Execution, ExecutionStep, direct
+from app.models import Execution, ExecutionStatus, ExecutionStep, direct
 
 
 def params(values: dict[str, Any]) -> dict[str, Any]:
@@ -23,7 +23,6 @@ def params(values: dict[str, Any]) -> dict[str, Any]:
 
 E = cast(Table, Execution.__table__)
 S = cast(Table, ExecutionStep.__table__)
-LIVE = ("pending", "running")
 
 # Claim a pending step for attempt :attempt if the execution is live and at :position.
 claim_step = (
@@ -38,7 +37,7 @@ claim_step = (
             E.c.id == bindparam("p_execution_id"),
             E.c.position == bindparam("p_position"),
             # spelt out rather than IN (...): app.models.direct compiles this statement once
-            or_(*(E.c.status == status for status in LIVE)),
+            or_(*(E.c.status == status for status in ExecutionStatus.LIVE)),
         )
         .correlate(None),
     )

@@ -8,8 +8,8 @@ from flask import Response, current_app, jsonify, request
 from sqlalchemy.orm import Session
 
 from app.config import settings_of
+from app.errors import json_error
 from app.hooks.blueprint import bp
-from app.hooks.errors import json_error
 from app.models.base import utcnow
 from app.runtime import Runtime
 from app.services import webhooks

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, utcnow
@@ -27,6 +27,8 @@ class WorkflowVersion(Base):
     # replaced), and when a later save replaced it.
     saved_at: Mapped[datetime]
     replaced_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The note written when this version was saved, if any.
+    note: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (
         UniqueConstraint("workflow_id", "version", name="uq_workflow_versions_workflow_id_version"),

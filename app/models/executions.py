@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -13,28 +13,47 @@ from app.models.base import Base, BigId, JSONDoc, enum_column, utcnow
 
 
 class ExecutionStatus(enum.StrEnum):
+    """Where a run stands; `LIVE` ones still have work to do, `FINAL` ones never change."""
+
     PENDING = "pending"  # created, no step has started yet
     RUNNING = "running"  # a step has started and the run is not final
     COMPLETED = "completed"  # every step completed or was skipped
     FAILED = "failed"  # a step failed after its last attempt
     CANCELLED = "cancelled"  # cancelled by a user; queued messages do nothing
 
+    # Set below the class (an enum's body would make them members). Tuples in declaration
+    # order, so that statements spelt out from them compile to the same SQL in every process.
+    LIVE: ClassVar[tuple[ExecutionStatus, ...]]
+    FINAL: ClassVar[tuple[ExecutionStatus, ...]]
+
     @property
     def is_final(self) -> bool:
-        return self in FINAL_EXECUTION_STATUSES
+        return self in ExecutionStatus.FINAL
 
 
-FINAL_EXECUTION_STATUSES = frozenset(
-    {ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED}
+ExecutionStatus.LIVE = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
+ExecutionStatus.FINAL = (
+    ExecutionStatus.COMPLETED,
+    ExecutionStatus.FAILED,
+    ExecutionStatus.CANCELLED,
 )
 
 
 class StepStatus(enum.StrEnum):
+    """Where one step of a run stands; `LIVE` ones may still run, `FINAL` ones never change."""
+
     PENDING = "pending"  # waiting for its turn, a retry or a delay
     RUNNING = "running"  # claimed by a worker; the action is executing
     COMPLETED = "completed"  # output stored
     FAILED = "failed"  # failed after its last attempt
     SKIPPED = "skipped"  # not run: disabled, after a false filter, or a cancelled run
+
+    LIVE: ClassVar[tuple[StepStatus, ...]]
+    FINAL: ClassVar[tuple[StepStatus, ...]]
+
+
+StepStatus.LIVE = (StepStatus.PENDING, StepStatus.RUNNING)
+StepStatus.FINAL = (StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.SKIPPED)
 
 
 class Execution(Base):

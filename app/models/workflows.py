@@ -24,6 +24,8 @@ class Workflow(Base):
     version: Mapped[int] = mapped_column(default=1)
     # Optional template evaluated when an execution starts (e.g. a customer email).
     run_key_template: Mapped[str | None] = mapped_column(Text)
+    # What the person who saved the current version wrote about it (History shows it).
+    version_note: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

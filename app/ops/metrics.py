@@ -28,8 +28,6 @@ from app.settings import Settings
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 STATUSES = tuple(status.value for status in ExecutionStatus)
-FINAL = ("completed", "failed", "cancelled")
-LIVE = ("pending", "running")
 # Step durations, in seconds (the last bucket, +Inf, is implied).
 BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
@@ -111,16 +109,16 @@ def collect(
     window = settings.metrics_window_seconds
     since = now - timedelta(seconds=window)
     in_window = Execution.updated_at >= since
-    finished = _count_by_status(session, FINAL, in_window)
+    finished = _count_by_status(session, ExecutionStatus.FINAL, in_window)
     # Created in the window implies updated in it: the status index bounds the rows read.
     started = sum(
         _count_by_status(session, STATUSES, and_(in_window, Execution.created_at >= since)).values()
     )
-    live = _count_by_status(session, LIVE)
+    live = _count_by_status(session, ExecutionStatus.LIVE)
     overdue = session.scalar(
         select(func.count())
         .select_from(Execution)
-        .where(Execution.lease_expires_at < now, Execution.status.in_(LIVE))
+        .where(Execution.lease_expires_at < now, Execution.status.in_(ExecutionStatus.LIVE))
     )
     try:
         depth = queue_depth()
@@ -147,13 +145,13 @@ class _Figures(Collector):
         finished = GaugeMetricFamily(
             "stepline_executions_finished", f"Executions that ended {window}.", labels=["status"]
         )
-        for status in FINAL:
+        for status in ExecutionStatus.FINAL:
             finished.add_metric([status], f.finished.get(status, 0))
         yield finished
         live = GaugeMetricFamily(
             "stepline_executions_live", "Executions not final, by status.", labels=["status"]
         )
-        for status in LIVE:
+        for status in ExecutionStatus.LIVE:
             live.add_metric([status], f.live.get(status, 0))
         yield live
         yield GaugeMetricFamily(

@@ -8,7 +8,7 @@ from flask import Response, current_app, jsonify, request
 from werkzeug.exceptions import NotFound
 
 from app.config import settings_of
-from app.errors import error_response
+from app.errors import json_error
 from app.extensions import db
 from app.ops import checks, metrics
 from app.ops.blueprint import bp
@@ -56,11 +56,12 @@ def _authorized() -> bool:
 def metrics_show() -> Response:
     """Prometheus text format, for a bearer of METRICS_TOKEN."""
     if not _authorized():
-        response, status = error_response(
-            401, "unauthorized", "A bearer token (STEPLINE_METRICS_TOKEN) is required."
+        response = json_error(
+            401,
+            "unauthorized",
+            "A bearer token (STEPLINE_METRICS_TOKEN) is required.",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
         )
-        response.status_code = status
-        response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return _no_store(response)
     figures = metrics.collect(db.session(), settings_of(current_app), queue_depth)
     response = Response(metrics.exposition(figures), content_type=metrics.CONTENT_TYPE)

@@ -22,7 +22,7 @@ from limits.strategies import FixedWindowRateLimiter
 from redis import RedisError
 
 from app.engine.runner import Send
-from app.services.errors import TooManyRequests
+from app.services.errors import TooManyRequestsError
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,8 @@ class Admission:
         return limiter.get_window_stats(item, "webhook", scope).reset_time - time.time()
 
     def check_rate(self, scope: str) -> None:
-        """Count one request against `scope` (e.g. a webhook); TooManyRequests past the limit."""
+        """Count one request against `scope` (e.g. a webhook); TooManyRequestsError past the
+        limit."""
         for item in self.limits:
             try:
                 wait = self._wait(item, scope)
@@ -101,7 +102,7 @@ class Admission:
             if wait is None:
                 continue
             retry_after = max(1, math.ceil(wait))
-            raise TooManyRequests(
+            raise TooManyRequestsError(
                 f"Too many requests to this webhook (limit: {item}). Retry in {retry_after} s.",
                 retry_after,
             )
@@ -127,9 +128,9 @@ class Admission:
         return depth is not None and depth >= self.max_depth
 
     def check_queue(self) -> None:
-        """TooManyRequests while the step queue is over MAX_QUEUE_DEPTH."""
+        """TooManyRequestsError while the step queue is over MAX_QUEUE_DEPTH."""
         if self.queue_full():
-            raise TooManyRequests(
+            raise TooManyRequestsError(
                 "Too much work is waiting; retry shortly.", retry_after=QUEUE_RETRY_AFTER
             )
 

@@ -18,7 +18,7 @@ from app.crypto import DecryptionError, SecretBox
 from app.google import token_endpoint
 from app.google.tokens import expiry
 from app.models import Connection, ConnectionStatus, Workflow
-from app.services.errors import NotFound, ValidationFailed
+from app.services.errors import InvalidInputError, NotFoundError
 from app.services.specs import WorkflowSpec
 from app.settings import Settings
 
@@ -27,12 +27,12 @@ REFERENCE_KEY = "connection_id"
 
 
 def get_connection(session: Session, connection_id: int, owner_id: int) -> Connection:
-    """The user's connection, or NotFound (also for another user's connection)."""
+    """The user's connection, or NotFoundError (also for another user's connection)."""
     connection = session.scalar(
         select(Connection).where(Connection.id == connection_id, Connection.user_id == owner_id)
     )
     if connection is None:
-        raise NotFound(f"connection {connection_id}")
+        raise NotFoundError(f"connection {connection_id}")
     return connection
 
 
@@ -56,7 +56,7 @@ def save_authorized(
     """Store what Google granted in an OAuth callback: a new connection, or the same account's
     existing one updated (reconnect, or more scopes). Tokens are encrypted before storing."""
     if not token.get("access_token"):
-        raise ValidationFailed("Google answered without an access token.")
+        raise InvalidInputError("Google answered without an access token.")
     email = account_email.strip().lower()
     connection = session.scalar(
         select(Connection).where(
@@ -74,7 +74,7 @@ def save_authorized(
     if token.get("refresh_token"):
         connection.refresh_token_encrypted = secrets.encrypt(str(token["refresh_token"]))
     if connection.refresh_token_encrypted is None:
-        raise ValidationFailed(
+        raise InvalidInputError(
             "Google sent no refresh token; remove Stepline's access in your Google account "
             "and connect again."
         )
@@ -139,7 +139,7 @@ def _as_id(value: Any) -> int | None:
 
 def check_references(session: Session, owner_id: int, spec: WorkflowSpec) -> None:
     """Every connection a workflow names (trigger or step, at any depth) is one of the
-    owner's; otherwise ValidationFailed naming the field. A template is refused too: the
+    owner's; otherwise InvalidInputError naming the field. A template is refused too: the
     connection a step uses is fixed when it is saved (and checked again when it runs)."""
     found = list(_references(spec.trigger.config, "trigger.config"))
     for index, step in enumerate(spec.steps):
@@ -152,9 +152,9 @@ def check_references(session: Session, owner_id: int, spec: WorkflowSpec) -> Non
             continue  # a missing connection is the config model's to report
         connection_id = _as_id(value)
         if connection_id is None:
-            raise ValidationFailed("Choose one of your connections by its id.", field=field)
+            raise InvalidInputError("Choose one of your connections by its id.", field=field)
         if connection_id not in owned:
-            raise ValidationFailed(
+            raise InvalidInputError(
                 f"Connection {connection_id} does not exist or is not yours.", field=field
             )
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.models import Workflow, WorkflowDraft
-from app.services.errors import Conflict, NotFound
+from app.services.errors import ConflictError, NotFoundError
 from app.services.workflows import to_spec
 
 
@@ -45,11 +45,11 @@ class Draft:
         return [str(step["key"]) for step in self.steps]
 
     def index(self, key: str) -> int:
-        """Position of the step with `key`, or NotFound."""
+        """Position of the step with `key`, or NotFoundError."""
         for position, step in enumerate(self.steps):
             if step["key"] == key:
                 return position
-        raise NotFound(f"step {key!r}")
+        raise NotFoundError(f"step {key!r}")
 
     def step(self, key: str) -> dict[str, Any]:
         return self.steps[self.index(key)]
@@ -99,7 +99,7 @@ def store(session: Session, draft: Draft) -> Draft:
         session.commit()
     except IntegrityError:  # another request created the draft at the same moment
         session.rollback()
-        raise Conflict(
+        raise ConflictError(
             "The workflow was being changed at the same time; reload and retry."
         ) from None
     draft.stored = True

@@ -3,7 +3,7 @@ rename steps; choose and configure the trigger; rename the workflow.
 
 Each one loads the draft, changes it, stores it and commits; the saved definition (what
 executions run) changes only on Save (services.versions.save_draft). A refused change raises
-ValidationFailed naming the field (`steps.2.config.url`) and leaves the draft as it was.
+InvalidInputError naming the field (`steps.2.config.url`) and leaves the draft as it was.
 """
 
 from __future__ import annotations
@@ -24,17 +24,17 @@ from app.engine.runner import REDACTED
 from app.engine.templating import Renderer
 from app.models import Workflow
 from app.services import connections, drafts
-from app.services.errors import ValidationFailed
+from app.services.errors import InvalidInputError
 from app.services.specs import KEY_PATTERN, MAX_STEPS, WorkflowSpec, unique_key
 from app.services.step_checks import config_problems, rename_references
 
 _renderer = Renderer()
 
 
-class ProblemsFound(ValidationFailed):
+class ProblemsFoundError(InvalidInputError):
     """Several fields were refused at once; the first one is the message and field."""
 
-    def __init__(self, problems: list[ValidationFailed]) -> None:
+    def __init__(self, problems: list[InvalidInputError]) -> None:
         super().__init__(problems[0].message, problems[0].field)
         self.problems = problems
 
@@ -56,7 +56,7 @@ def _changed(session: Session, workflow: Workflow) -> drafts.Draft:
 
 def _connection_problems(
     session: Session, workflow: Workflow, spec: dict[str, Any]
-) -> list[ValidationFailed]:
+) -> list[InvalidInputError]:
     """A step or trigger may only name its owner's connections (Save checks it again)."""
     try:
         checked = WorkflowSpec.model_validate(spec)
@@ -64,7 +64,7 @@ def _connection_problems(
         return []  # Save reports what makes the definition invalid
     try:
         connections.check_references(session, workflow.user_id, checked)
-    except ValidationFailed as exc:
+    except InvalidInputError as exc:
         return [exc]
     return []
 
@@ -74,10 +74,10 @@ def insert_step(
 ) -> tuple[drafts.Draft, str]:
     """Add an unconfigured step of kind `type_` at position `at`; return its key."""
     if type_ not in registry.actions():
-        raise ValidationFailed(f"Unknown action type {type_!r}.", field="type")
+        raise InvalidInputError(f"Unknown action type {type_!r}.", field="type")
     draft = _changed(session, workflow)
     if len(draft.steps) >= MAX_STEPS:
-        raise ValidationFailed(f"A workflow has at most {MAX_STEPS} steps.", field="steps")
+        raise InvalidInputError(f"A workflow has at most {MAX_STEPS} steps.", field="steps")
     key = unique_key(type_, set(draft.keys()))
     step: dict[str, Any] = {
         "key": key,
@@ -105,7 +105,7 @@ def duplicate_step(session: Session, workflow: Workflow, key: str) -> tuple[draf
     """Insert a copy of a step right after it, under a new key; return the copy's key."""
     draft = _changed(session, workflow)
     if len(draft.steps) >= MAX_STEPS:
-        raise ValidationFailed(f"A workflow has at most {MAX_STEPS} steps.", field="steps")
+        raise InvalidInputError(f"A workflow has at most {MAX_STEPS} steps.", field="steps")
     index = draft.index(key)
     copied = copy.deepcopy(draft.steps[index])
     copied["key"] = unique_key(re.sub(r"_\d+$", "", key), set(draft.keys()))
@@ -170,14 +170,16 @@ def _decrypted(value: Any, secrets: SecretBox) -> Any:
         return value
 
 
-def _retry_problems(retry: dict[str, Any] | None, where: str) -> tuple[Any, list[ValidationFailed]]:
+def _retry_problems(
+    retry: dict[str, Any] | None, where: str
+) -> tuple[Any, list[InvalidInputError]]:
     if retry is None:
         return None, []
     try:
         return RetrySettings.model_validate(retry).model_dump(mode="json"), []
     except ValidationError as exc:
         return None, [
-            ValidationFailed(e["msg"], ".".join([f"{where}.retry", *map(str, e["loc"])]))
+            InvalidInputError(e["msg"], ".".join([f"{where}.retry", *map(str, e["loc"])]))
             for e in exc.errors()
         ]
 
@@ -191,15 +193,17 @@ def update_step(
     index = draft.index(key)
     step = draft.steps[index]
     where = f"steps.{index}"
-    problems: list[ValidationFailed] = []
+    problems: list[InvalidInputError] = []
     new_key = changes.key.strip()
     if not re.fullmatch(KEY_PATTERN, new_key):
         message = "Use a lowercase letter, then letters, digits or _ (at most 64)."
-        problems.append(ValidationFailed(message, f"{where}.key"))
+        problems.append(InvalidInputError(message, f"{where}.key"))
     elif new_key != key and new_key in draft.keys():
-        problems.append(ValidationFailed(f"Another step uses the key {new_key!r}.", f"{where}.key"))
+        problems.append(
+            InvalidInputError(f"Another step uses the key {new_key!r}.", f"{where}.key")
+        )
     if len(changes.name) > 200:
-        problems.append(ValidationFailed("Use at most 200 characters.", f"{where}.name"))
+        problems.append(InvalidInputError("Use at most 200 characters.", f"{where}.name"))
     handler = registry.actions().get(step["type"])
     config = _merge_secrets(handler.Config, changes.config, step.get("config") or {}, secrets)
     problems += config_problems(step["type"], config, where, secrets)
@@ -208,7 +212,7 @@ def update_step(
     steps = [*draft.steps[:index], {**step, "config": config}, *draft.steps[index + 1 :]]
     problems += _connection_problems(session, workflow, {**draft.spec, "steps": steps})
     if problems:
-        raise ProblemsFound(problems)
+        raise ProblemsFoundError(problems)
     step.update(
         name=changes.name.strip() or handler.name,
         config=config,
@@ -235,7 +239,7 @@ def update_trigger(
     """Choose the trigger kind and its config, and set the sample data tests and the picker
     use. Every refused field is reported at once."""
     if type_ not in registry.triggers():
-        raise ValidationFailed(f"Unknown trigger type {type_!r}.", field="trigger.type")
+        raise InvalidInputError(f"Unknown trigger type {type_!r}.", field="trigger.type")
     model = registry.triggers().get(type_).Config
     draft = _changed(session, workflow)
     previous = draft.trigger.get("config") or {} if draft.trigger.get("type") == type_ else {}
@@ -243,16 +247,16 @@ def update_trigger(
     try:
         model.model_validate({k: _decrypted(v, secrets) for k, v in config.items()})
     except ValidationError as exc:
-        raise ProblemsFound(
+        raise ProblemsFoundError(
             [
-                ValidationFailed(e["msg"], ".".join(["trigger.config", *map(str, e["loc"])]))
+                InvalidInputError(e["msg"], ".".join(["trigger.config", *map(str, e["loc"])]))
                 for e in exc.errors()
             ]
         ) from None
     trigger = {"type": type_, "config": config, "sample_data": sample_data}
     problems = _connection_problems(session, workflow, {**draft.spec, "trigger": trigger})
     if problems:
-        raise ProblemsFound(problems)
+        raise ProblemsFoundError(problems)
     draft.spec["trigger"] = trigger
     return drafts.store(session, draft)
 
@@ -261,23 +265,23 @@ def update_settings(
     session: Session, workflow: Workflow, name: str, description: str, run_key_template: str
 ) -> drafts.Draft:
     """Rename the workflow and set its description and run key template."""
-    problems: list[ValidationFailed] = []
+    problems: list[InvalidInputError] = []
     name = name.strip()
     if not 1 <= len(name) <= 200:
         message = "Give the workflow a name (at most 200 characters)."
-        problems.append(ValidationFailed(message, "name"))
+        problems.append(InvalidInputError(message, "name"))
     if len(description) > 5000:
-        problems.append(ValidationFailed("Use at most 5000 characters.", "description"))
+        problems.append(InvalidInputError("Use at most 5000 characters.", "description"))
     run_key = run_key_template.strip()
     if len(run_key) > 500:
-        problems.append(ValidationFailed("Use at most 500 characters.", "run_key_template"))
+        problems.append(InvalidInputError("Use at most 500 characters.", "run_key_template"))
     elif run_key:
         problems += [
-            ValidationFailed(message, "run_key_template")
+            InvalidInputError(message, "run_key_template")
             for _, message in _renderer.check(run_key, "run_key_template")
         ]
     if problems:
-        raise ProblemsFound(problems)
+        raise ProblemsFoundError(problems)
     draft = _changed(session, workflow)
     draft.spec.update(name=name, description=description, run_key_template=run_key or None)
     return drafts.store(session, draft)

@@ -16,7 +16,7 @@ from sqlalchemy import Select, select, tuple_
 from sqlalchemy.orm import Session
 
 from app.models import Execution, ExecutionStatus, ExecutionStep, Workflow
-from app.services.errors import NotFound, ValidationFailed
+from app.services.errors import InvalidInputError, NotFoundError
 from app.services.executions import (
     RUN_KEY_LENGTH,
     AnySelect,
@@ -38,7 +38,7 @@ def _parse_time(raw: str, name: str) -> datetime:
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
-        raise ValidationFailed("Use a date and time such as 2025-01-31T14:00.", name) from None
+        raise InvalidInputError("Use a date and time such as 2025-01-31T14:00.", name) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -54,24 +54,26 @@ class DashboardFilter:
 
     @classmethod
     def parse(cls, args: Mapping[str, str], workflow_id: int | None = None) -> DashboardFilter:
-        """Read a filter from query arguments; a bad value → ValidationFailed naming it."""
+        """Read a filter from query arguments; a bad value → InvalidInputError naming it."""
         raw_workflow = (args.get("workflow") or "").strip()
         if workflow_id is None and raw_workflow:
             if not is_id(raw_workflow):
-                raise ValidationFailed("Pick a workflow from the list.", "workflow")
+                raise InvalidInputError("Pick a workflow from the list.", "workflow")
             workflow_id = int(raw_workflow)
         raw_status = (args.get("status") or "").strip()
         if raw_status and raw_status not in ExecutionStatus.__members__.values():
-            raise ValidationFailed("Pick a status from the list.", "status")
+            raise InvalidInputError("Pick a status from the list.", "status")
         raw_since = (args.get("since") or "").strip()
         raw_until = (args.get("until") or "").strip()
         since = _parse_time(raw_since, "since") if raw_since else None
         until = _parse_time(raw_until, "until") if raw_until else None
         if since and until and until <= since:
-            raise ValidationFailed("“To” must be after “From”.", "until")
+            raise InvalidInputError("“To” must be after “From”.", "until")
         run_key = (args.get("run_key") or "").strip()
         if len(run_key) > RUN_KEY_LENGTH:
-            raise ValidationFailed(f"A run key has at most {RUN_KEY_LENGTH} characters.", "run_key")
+            raise InvalidInputError(
+                f"A run key has at most {RUN_KEY_LENGTH} characters.", "run_key"
+            )
         return cls(
             workflow_id=workflow_id,
             status=ExecutionStatus(raw_status) if raw_status else None,
@@ -216,11 +218,11 @@ def newer_executions(
 
 
 def get_row(session: Session, execution_id: int, owner_id: int) -> ExecutionRow:
-    """One row of the list, for its live fragment; NotFound for a missing or foreign id."""
+    """One row of the list, for its live fragment; NotFoundError for a missing or foreign id."""
     stmt = _rows_query().where(Execution.id == execution_id, Execution.user_id == owner_id)
     rows = _rows(session, stmt)
     if not rows:
-        raise NotFound(f"execution {execution_id}")
+        raise NotFoundError(f"execution {execution_id}")
     return rows[0]
 
 
@@ -256,7 +258,7 @@ class ExecutionDetail:
 
 
 def get_detail(session: Session, execution_id: int, owner_id: int) -> ExecutionDetail:
-    """The execution with its timeline; NotFound for a missing or another user's id."""
+    """The execution with its timeline; NotFoundError for a missing or another user's id."""
     execution = get_execution(session, execution_id, owner_id)
     steps = session.scalars(
         select(ExecutionStep)

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session, defer
 from app.engine.errors import TemplateError
 from app.engine.runner import Send, next_enabled
 from app.engine.templating import Renderer
-from app.models import Execution, ExecutionStep, Workflow, direct
+from app.models import Execution, ExecutionStatus, ExecutionStep, Workflow, direct
 from app.models.base import rowcount, utcnow
 from app.services.admission import Admission
-from app.services.errors import Conflict, NotFound, PayloadTooLarge
+from app.services.errors import ConflictError, NotFoundError, PayloadTooLargeError
 from app.services.workflows import snapshot as workflow_snapshot
 from app.settings import Settings
 
@@ -27,12 +27,12 @@ AnySelect = TypeVar("AnySelect", bound="Select[*tuple[Any, ...]]")
 
 
 def get_execution(session: Session, execution_id: int, owner_id: int) -> Execution:
-    """The user's execution, or NotFound (also for another user's execution)."""
+    """The user's execution, or NotFoundError (also for another user's execution)."""
     execution = session.scalar(
         select(Execution).where(Execution.id == execution_id, Execution.user_id == owner_id)
     )
     if execution is None:
-        raise NotFound(f"execution {execution_id}")
+        raise NotFoundError(f"execution {execution_id}")
     return execution
 
 
@@ -54,7 +54,7 @@ def _trigger_json(data: Mapping[str, Any], settings: Settings) -> str:
     limit = settings.max_payload_bytes
     text = json.dumps(data)
     if len(text) > limit:
-        raise PayloadTooLarge(
+        raise PayloadTooLargeError(
             f"The trigger data is {len(text)} bytes, over the cap of {limit} bytes."
         )
     return text
@@ -233,7 +233,7 @@ def cancel(session: Session, execution: Execution) -> Execution:
     changed = rowcount(
         session.execute(
             update(Execution)
-            .where(Execution.id == execution.id, Execution.status.in_(("pending", "running")))
+            .where(Execution.id == execution.id, Execution.status.in_(ExecutionStatus.LIVE))
             .values(
                 status="cancelled",
                 finished_at=now,
@@ -245,7 +245,7 @@ def cancel(session: Session, execution: Execution) -> Execution:
     )
     if changed != 1:
         session.rollback()
-        raise Conflict("Only a pending or running execution can be cancelled.")
+        raise ConflictError("Only a pending or running execution can be cancelled.")
     session.execute(
         update(ExecutionStep)
         .where(ExecutionStep.execution_id == execution.id, ExecutionStep.status == "pending")
@@ -270,12 +270,12 @@ def rerun(
 
     From the failed step: the outputs of the steps before it are reused, matched by key, so
     steps that already had their effect are not run again."""
-    if execution.status in ("pending", "running"):
-        raise Conflict("The execution is still running; cancel it first or wait.")
+    if execution.status in ExecutionStatus.LIVE:
+        raise ConflictError("The execution is still running; cancel it first or wait.")
     reuse: dict[str, Any] = {}
     if from_failed:
         if execution.status != "failed":
-            raise Conflict("Only a failed execution can be re-run from its failed step.")
+            raise ConflictError("Only a failed execution can be re-run from its failed step.")
         steps = session.execute(
             select(
                 ExecutionStep.position,
@@ -315,11 +315,11 @@ def trigger(
     admission: Admission | None = None,
 ) -> Execution:
     """Start an execution on request (the API's trigger); a disabled workflow does not run,
-    and while the step queue is over its limit `admission` refuses with TooManyRequests.
+    and while the step queue is over its limit `admission` refuses with TooManyRequestsError.
 
     `record` is start's: it commits with the execution (the request's idempotency answer)."""
     if not workflow.enabled:
-        raise Conflict("The workflow is disabled; enable it before triggering it.")
+        raise ConflictError("The workflow is disabled; enable it before triggering it.")
     if admission is not None:
         admission.check_queue()
     return start(

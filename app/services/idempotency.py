@@ -1,9 +1,9 @@
 """Idempotency keys: a request retried with the same key within 24 h gets the first answer.
 
 The key is reserved (a committed row) before the request's work starts, so a duplicate that
-arrives meanwhile finds it and is refused with Conflict instead of doing the work twice. Once the
-work has committed, the row stores the response, which later duplicates replay. A request that
-fails releases its key, so a corrected retry may use it again.
+arrives meanwhile finds it and is refused with ConflictError instead of doing the work twice.
+Once the work has committed, the row stores the response, which later duplicates replay. A
+request that fails releases its key, so a corrected retry may use it again.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.models import IdempotencyKey
 from app.models.base import rowcount, utcnow
-from app.services.errors import Conflict, ValidationFailed
+from app.services.errors import ConflictError, InvalidInputError
 
 TTL = timedelta(hours=24)
 HEADER = "Idempotency-Key"
@@ -55,7 +55,7 @@ def reserve(
 ) -> Reservation | Replay:
     """Hold `key` for this request, or return the stored answer of its first request.
 
-    Raises ValidationFailed if the key was used for a different request, and Conflict while
+    Raises InvalidInputError if the key was used for a different request, and ConflictError while
     the first request is still being processed."""
     now = now or utcnow()
     session.execute(
@@ -77,12 +77,12 @@ def reserve(
         select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
     )
     if existing is not None and existing.fingerprint != print_:
-        raise ValidationFailed(
+        raise InvalidInputError(
             "This Idempotency-Key was already used for a different request; use a new key.",
             field=HEADER,
         )
     if existing is None or existing.status_code is None:
-        raise Conflict(
+        raise ConflictError(
             "A request with this Idempotency-Key is still being processed; retry shortly."
         )
     return Replay(existing.status_code, existing.response, existing.location)

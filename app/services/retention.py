@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from app.models import Execution, ExecutionStep
+from app.models import Execution, ExecutionStatus, ExecutionStep
 from app.models.base import utcnow
 
 BATCH = 1000
@@ -22,7 +22,7 @@ def prune(session: Session, older_than: timedelta) -> int:
             select(Execution.id)
             .where(
                 Execution.created_at < cutoff,
-                Execution.status.in_(("completed", "failed", "cancelled")),
+                Execution.status.in_(ExecutionStatus.FINAL),
             )
             .limit(BATCH)
         ).all()

@@ -21,11 +21,11 @@ from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.engine.runner import Send
-from app.models import Execution, ScheduleSlot, SlotStatus, Trigger, Workflow
+from app.models import Execution, ExecutionStatus, ScheduleSlot, SlotStatus, Trigger, Workflow
 from app.models.base import rowcount, utcnow
 from app.services import claims, executions
 from app.services.admission import tolerant
-from app.services.errors import ValidationFailed
+from app.services.errors import InvalidInputError
 from app.settings import Settings
 from app.triggers.schedule import ScheduleConfig
 
@@ -33,27 +33,30 @@ log = logging.getLogger(__name__)
 
 BATCH = 100
 MAX_QUEUED = 10  # slots waiting per trigger under `queue`; later ones are skipped
-LIVE = ("pending", "running")
 
 
 def upcoming(
     config: Mapping[str, Any], now: datetime | None = None, count: int = 5
 ) -> list[datetime]:
     """The next `count` run times of a schedule config, in its time zone (the editor's preview);
-    ValidationFailed naming the field when the config is not valid."""
+    InvalidInputError naming the field when the config is not valid."""
     try:
         parsed = ScheduleConfig.model_validate(dict(config))
     except ValidationError as exc:
         error = exc.errors()[0]
         field = ".".join(["trigger", "config", *(str(p) for p in error["loc"])])
-        raise ValidationFailed(error["msg"], field=field) from None
+        raise InvalidInputError(error["msg"], field=field) from None
     return parsed.schedule().upcoming(now or utcnow(), count)
 
 
 def _live(session: Session, workflow_id: int) -> bool:
     return bool(
         session.scalar(
-            select(exists().where(Execution.workflow_id == workflow_id, Execution.status.in_(LIVE)))
+            select(
+                exists().where(
+                    Execution.workflow_id == workflow_id, Execution.status.in_(ExecutionStatus.LIVE)
+                )
+            )
         )
     )
 

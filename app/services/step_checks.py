@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from app.crypto import DecryptionError, SecretBox
 from app.engine import registry
 from app.engine.templating import Renderer, has_template, template_at
-from app.services.errors import ValidationFailed
+from app.services.errors import InvalidInputError
 
 _renderer = Renderer()
 # steps.<key> and steps["<key>"] / steps['<key>'] inside a template.
@@ -27,13 +27,13 @@ _REFERENCE = re.compile(
 
 def config_problems(
     type_: str, config: Mapping[str, Any], where: str, secrets: SecretBox
-) -> list[ValidationFailed]:
+) -> list[InvalidInputError]:
     """Every problem of a step config, each naming its field (`<where>.config.<path>`).
     Encrypted secrets are checked decrypted (a model may validate their form, e.g. a URL)."""
     if type_ not in registry.actions():
-        return [ValidationFailed(f"Unknown action type {type_!r}.", field=f"{where}.type")]
+        return [InvalidInputError(f"Unknown action type {type_!r}.", field=f"{where}.type")]
     problems = [
-        ValidationFailed(message, field=path)
+        InvalidInputError(message, field=path)
         for path, message in _renderer.check(dict(config), f"{where}.config")
     ]
     plain = {k: _plain(v, secrets) for k, v in config.items()}
@@ -44,7 +44,7 @@ def config_problems(
             if template_at(plain, error["loc"]):
                 continue  # checked after rendering, when the template has a value
             path = ".".join([f"{where}.config", *(str(p) for p in error["loc"])])
-            problems.append(ValidationFailed(error["msg"], field=path))
+            problems.append(InvalidInputError(error["msg"], field=path))
     return problems
 
 

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import NotFound
 
 from app.models import ApiToken, User
 from app.models.base import utcnow
+from app.services.errors import NotFoundError
 
 SCHEME = "stp_"
 # What the settings page shows of a token: the scheme and 8 characters (48 of 256 bits).
@@ -84,7 +84,7 @@ def get_token_or_404(session: Session, token_id: int, *, owner: User) -> ApiToke
         select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == owner.id)
     )
     if token is None:
-        raise NotFound("No such token.")
+        raise NotFoundError("No such token.")
     return token
 
 

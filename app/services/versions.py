@@ -7,6 +7,8 @@ the definition it replaces as a WorkflowVersion (so API saves land in History to
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -18,28 +20,38 @@ from app.crypto import SecretBox
 from app.engine import registry
 from app.engine.runner import REDACTED
 from app.models import Workflow, WorkflowVersion
-from app.services import drafts
-from app.services.errors import Conflict, NotFound, ValidationFailed
+from app.services import drafts, version_diff
+from app.services.errors import ConflictError, InvalidInputError, NotFoundError
 from app.services.specs import WorkflowSpec, unique_key
 from app.services.workflows import create_workflow, to_spec, update_workflow
 
 
-def _spec_problem(exc: ValidationError) -> ValidationFailed:
+def _spec_problem(exc: ValidationError) -> InvalidInputError:
     error = exc.errors()[0]
-    return ValidationFailed(error["msg"], ".".join(str(p) for p in error["loc"]) or None)
+    return InvalidInputError(error["msg"], ".".join(str(p) for p in error["loc"]) or None)
 
 
-def _update(session: Session, workflow: Workflow, spec: WorkflowSpec, secrets: SecretBox) -> None:
+def _update(
+    session: Session,
+    workflow: Workflow,
+    spec: WorkflowSpec,
+    secrets: SecretBox,
+    *,
+    note: str | None = None,
+) -> None:
     try:
-        update_workflow(session, workflow, spec, secrets)
+        update_workflow(session, workflow, spec, secrets, note=note)
     except IntegrityError:  # two saves of one version at once: the first one won
         session.rollback()
-        raise Conflict("Someone saved this workflow at the same moment; reload it.") from None
+        raise ConflictError("Someone saved this workflow at the same moment; reload it.") from None
 
 
-def save_draft(session: Session, workflow: Workflow, secrets: SecretBox) -> Workflow:
-    """Publish the draft as the workflow's next version; test outputs become the steps'
-    samples. Refused (ValidationFailed naming the field) while any part is invalid."""
+def save_draft(
+    session: Session, workflow: Workflow, secrets: SecretBox, *, note: str | None = None
+) -> Workflow:
+    """Publish the draft as the workflow's next version, with an optional note saying what it
+    changes; test outputs become the steps' samples. Refused (InvalidInputError naming the
+    field) while any part is invalid."""
     draft = drafts.load(session, workflow, for_update=True)
     if not draft.stored:
         return workflow
@@ -48,7 +60,7 @@ def save_draft(session: Session, workflow: Workflow, secrets: SecretBox) -> Work
             spec = WorkflowSpec.model_validate(draft.spec)
         except ValidationError as exc:
             raise _spec_problem(exc) from None
-        _update(session, workflow, spec, secrets)
+        _update(session, workflow, spec, secrets, note=note)
     for action in workflow.actions:
         if action.key in draft.samples:
             action.sample_output = draft.samples[action.key]
@@ -69,14 +81,14 @@ def list_versions(session: Session, workflow: Workflow) -> list[WorkflowVersion]
 
 
 def get_version(session: Session, workflow: Workflow, version: int) -> WorkflowVersion:
-    """One earlier version of the (already owner-checked) workflow, or NotFound."""
+    """One earlier version of the (already owner-checked) workflow, or NotFoundError."""
     row = session.scalar(
         select(WorkflowVersion).where(
             WorkflowVersion.workflow_id == workflow.id, WorkflowVersion.version == version
         )
     )
     if row is None:
-        raise NotFound(f"version {version} of workflow {workflow.id}")
+        raise NotFoundError(f"version {version} of workflow {workflow.id}")
     return row
 
 
@@ -98,8 +110,66 @@ def restore(
                 if name not in step.config and current[step.key].get(name):
                     step.config[name] = REDACTED
     drafts.discard(session, workflow)
-    _update(session, workflow, spec, secrets)
+    _update(session, workflow, spec, secrets, note=f"Restored version {version.version}.")
     return workflow
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One version as History shows it, with what it changed from the version before."""
+
+    version: int
+    spec: dict[str, Any]
+    saved_at: datetime
+    replaced_at: datetime | None  # None: the current version
+    note: str | None
+    changes: list[version_diff.Change]
+    first: bool  # nothing earlier to compare with
+
+    @property
+    def current(self) -> bool:
+        return self.replaced_at is None
+
+    @property
+    def step_count(self) -> int:
+        return len(self.spec.get("steps") or [])
+
+
+def history(session: Session, workflow: Workflow) -> list[Entry]:
+    """The current version then the earlier ones, newest first, each with its changes."""
+    rows = list_versions(session, workflow)
+    current = to_spec(workflow).model_dump(mode="json")
+    specs = [current] + [row.spec for row in rows]
+    entries = [
+        Entry(
+            workflow.version,
+            current,
+            workflow.updated_at,
+            None,
+            workflow.version_note,
+            version_diff.diff(rows[0].spec, current) if rows else [],
+            not rows,
+        )
+    ]
+    for index, row in enumerate(rows):
+        earlier = specs[index + 2] if index + 2 < len(specs) else None
+        entries.append(
+            Entry(
+                row.version,
+                row.spec,
+                row.saved_at,
+                row.replaced_at,
+                row.note,
+                version_diff.diff(earlier, row.spec) if earlier is not None else [],
+                earlier is None,
+            )
+        )
+    return entries
+
+
+def restore_preview(workflow: Workflow, version: WorkflowVersion) -> list[version_diff.Change]:
+    """What restoring `version` would change in the current definition."""
+    return version_diff.diff(to_spec(workflow).model_dump(mode="json"), version.spec)
 
 
 def export_json(workflow: Workflow) -> str:
@@ -131,19 +201,19 @@ def import_json(
     try:
         data: Any = json.loads(text)
     except ValueError as exc:
-        raise ValidationFailed(f"The file is not JSON: {exc}", field="file") from None
+        raise InvalidInputError(f"The file is not JSON: {exc}", field="file") from None
     if not isinstance(data, dict):
-        raise ValidationFailed("The file must hold one workflow (a JSON object).", field="file")
+        raise InvalidInputError("The file must hold one workflow (a JSON object).", field="file")
     try:
         spec = WorkflowSpec.model_validate(data)
     except ValidationError as exc:
         raise _spec_problem(exc) from None
     for index, step in enumerate(spec.steps):
         if step.type not in registry.actions():
-            raise ValidationFailed(f"Unknown action type {step.type!r}.", f"steps.{index}.type")
+            raise InvalidInputError(f"Unknown action type {step.type!r}.", f"steps.{index}.type")
     try:
         return create_workflow(session, owner_id, spec, secrets), True
-    except ValidationFailed as exc:
+    except InvalidInputError as exc:
         session.rollback()
         if not (exc.field or "").startswith("steps."):
             raise

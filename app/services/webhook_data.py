@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from app.models.base import utcnow
-from app.services.errors import BadRequest
+from app.services.errors import BadRequestError
 
 MAX_JSON_DEPTH = 64
 # Headers that carry credentials of the sender; never stored as trigger data.
@@ -75,10 +75,10 @@ def _json(body: bytes) -> Any:
     try:
         value = json.loads(body)
     except (ValueError, RecursionError):
-        raise BadRequest("The body is not valid JSON.") from None
+        raise BadRequestError("The body is not valid JSON.") from None
     # Counting brackets is cheap; only a body with many of them is walked.
     if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _too_deep(value, MAX_JSON_DEPTH):
-        raise BadRequest(f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep.")
+        raise BadRequestError(f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep.")
     return value
 
 

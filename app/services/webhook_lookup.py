@@ -21,7 +21,7 @@ from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session, defer, joinedload
 
 from app.models import Action, Trigger, Workflow, direct
-from app.services.errors import NotFound
+from app.services.errors import NotFoundError
 
 MAX_TOKEN_LENGTH = 64
 CACHE_SIZE = 512
@@ -63,16 +63,16 @@ _FIND_PG = direct.prepare(_FIND)  # the same, straight to the driver on PostgreS
 
 
 def find(session: Session, token: str) -> Target:
-    """The webhook trigger with this token (enabled or not), or NotFound."""
+    """The webhook trigger with this token (enabled or not), or NotFoundError."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
-        raise NotFound("No webhook at this address.")
+        raise NotFoundError("No webhook at this address.")
     engine = direct.engine_of(session)
     if engine is not None:
         row = direct.one(engine, _FIND_PG, {"token": token})
     else:
         row = session.connection().execute(_FIND, {"token": token}).first()
     if row is None:
-        raise NotFound("No webhook at this address.")
+        raise NotFoundError("No webhook at this address.")
     return Target(row[0], row[1], bool(row[2]), int(row[3]), row[4], dict(row[5]))
 
 

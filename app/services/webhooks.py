@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.crypto import SecretBox
 from app.engine.runner import Send
-from app.models import Execution, ExecutionStep, Trigger, Workflow, direct
+from app.models import Execution, ExecutionStatus, ExecutionStep, Trigger, Workflow, direct
 from app.models.base import utcnow
 from app.services import deliveries, executions, webhook_lookup
 from app.services.admission import Admission, tolerant
-from app.services.errors import MethodNotAllowed, NotFound, Unauthorized
+from app.services.errors import MethodNotAllowedError, NotFoundError, UnauthorizedError
 from app.services.webhook_data import WebhookRequest, trigger_data
 from app.settings import Settings
 from app.triggers import signing
@@ -35,7 +35,6 @@ from app.triggers.webhook import WebhookConfig, new_token
 LISTEN_SECONDS = 120
 POLL_SECONDS = 0.01  # wait mode: how often the execution row is read at first
 MAX_POLL_SECONDS = 0.25
-FINAL = frozenset({"completed", "failed", "cancelled"})
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ class Outcome:
 
     @property
     def finished(self) -> bool:
-        return self.status in FINAL
+        return self.status in ExecutionStatus.FINAL
 
 
 def _find(session: Session, token: str) -> Workflow:
@@ -81,7 +80,7 @@ def _check(
 ) -> None:
     if request.method not in config.methods:
         allowed: list[str] = list(config.methods)
-        raise MethodNotAllowed(f"This webhook accepts {', '.join(allowed)}.", allowed)
+        raise MethodNotAllowedError(f"This webhook accepts {', '.join(allowed)}.", allowed)
     admission.check_rate(str(trigger_id))
     if config.auth == "none" or config.secret is None:
         return
@@ -93,7 +92,7 @@ def _check(
             config.scheme(secret), request.headers, request.body, request.received_at.timestamp()
         )
     except signing.SignatureError as exc:
-        raise Unauthorized(str(exc)) from None
+        raise UnauthorizedError(str(exc)) from None
 
 
 def _hidden_headers(config: WebhookConfig) -> list[str]:
@@ -117,7 +116,7 @@ def receive(
     """Start the webhook's workflow with the request as trigger data (or answer a replay)."""
     target = webhook_lookup.find(session, token)
     if not target.enabled:
-        raise NotFound("No webhook at this address.")
+        raise NotFoundError("No webhook at this address.")
     config = WebhookConfig.model_validate(target.config)
     _check(target.trigger_id, config, request, secrets, admission)
     admission.check_queue()
@@ -166,7 +165,7 @@ _LAST_OUTPUT = (
     .limit(1)
     .scalar_subquery()
 )
-_FINAL = or_(*(Execution.status == status for status in sorted(FINAL)))  # no IN: see direct
+_FINAL = or_(*(Execution.status == status for status in ExecutionStatus.FINAL))  # no IN: see direct
 _STANDING = select(Execution.status, case((_FINAL, _LAST_OUTPUT)).label("output")).where(
     Execution.id == bindparam("execution_id")
 )
@@ -174,7 +173,7 @@ _STANDING_PG = direct.prepare(_STANDING)
 
 
 def _standing(session: Session, execution_id: int) -> tuple[str, dict[str, Any] | None]:
-    """(status, last completed output when final) of an execution, or NotFound."""
+    """(status, last completed output when final) of an execution, or NotFoundError."""
     engine = direct.engine_of(session)
     ids = {"execution_id": execution_id}
     if engine is not None:
@@ -182,7 +181,7 @@ def _standing(session: Session, execution_id: int) -> tuple[str, dict[str, Any] 
     else:
         row = session.execute(_STANDING, ids).first()
     if row is None:
-        raise NotFound(f"execution {execution_id}")
+        raise NotFoundError(f"execution {execution_id}")
     return row.status, row.output
 
 
@@ -202,7 +201,7 @@ def wait_for(
     while True:
         with session_factory() as session:
             status, output = _standing(session, execution_id)
-        if status in FINAL:
+        if status in ExecutionStatus.FINAL:
             return Outcome(execution_id, status, output if status == "completed" else None)
         left = deadline - clock()
         if left <= 0:
@@ -226,12 +225,13 @@ def capture(
     admission: Admission,
 ) -> dict[str, Any]:
     """The test URL: while the editor listens, store the request as the trigger's sample data
-    (checked like a real delivery, but nothing runs); otherwise NotFound."""
+    (checked like a real delivery, but nothing runs); otherwise NotFoundError."""
     workflow = _find(session, token)
     trigger = workflow.trigger
     assert trigger is not None
     if not _listening(trigger, request.received_at):
-        raise NotFound("This test URL is not listening; start listening in the editor first.")
+        # The answer a wrong token gets: a test URL never tells whether its token is real.
+        raise NotFoundError("No webhook at this address.")
     config = WebhookConfig.model_validate(trigger.config)
     _check(trigger.id, config, request, secrets, admission)
     data = trigger_data(request, _hidden_headers(config))
@@ -245,7 +245,20 @@ def ensure_token(session: Session, workflow: Workflow) -> str:
     """The webhook's token, issued now if it has none yet (the editor shows the URL at once)."""
     trigger = workflow.trigger
     if trigger is None or trigger.type != "webhook":
-        raise NotFound("This workflow has no webhook trigger.")
+        raise NotFoundError("This workflow has no webhook trigger.")
+    if not trigger.webhook_token:
+        trigger.webhook_token = new_token()
+        session.commit()
+    return trigger.webhook_token
+
+
+def reserve_token(session: Session, workflow: Workflow) -> str:
+    """Issue the token as soon as the editor's trigger becomes a webhook, before it is saved, so
+    the URL can be shown and copied at once. It answers only once the saved trigger is a webhook
+    and the workflow is enabled (the lookup checks both)."""
+    trigger = workflow.trigger
+    if trigger is None:
+        raise NotFoundError("This workflow has no trigger.")
     if not trigger.webhook_token:
         trigger.webhook_token = new_token()
         session.commit()

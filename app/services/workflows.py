@@ -17,31 +17,32 @@ from app.engine.templating import Renderer, template_at
 from app.models import Action, Trigger, Workflow, WorkflowVersion
 from app.models.base import utcnow
 from app.services import connections
-from app.services.errors import NotFound, ValidationFailed
+from app.services.errors import InvalidInputError, NotFoundError
 from app.services.specs import StepSpec, TriggerSpec, WorkflowSpec, unique_key
+from app.triggers.webhook import new_token
 
 _renderer = Renderer()
 
 
 def get_workflow(session: Session, workflow_id: int, owner_id: int) -> Workflow:
-    """The user's workflow, or NotFound (also for another user's workflow)."""
+    """The user's workflow, or NotFoundError (also for another user's workflow)."""
     workflow = session.scalar(
         select(Workflow)
         .where(Workflow.id == workflow_id, Workflow.user_id == owner_id)
         .options(selectinload(Workflow.actions), selectinload(Workflow.trigger))
     )
     if workflow is None:
-        raise NotFound(f"workflow {workflow_id}")
+        raise NotFoundError(f"workflow {workflow_id}")
     return workflow
 
 
-def _pydantic_problem(exc: ValidationError, where: str, config: Any) -> ValidationFailed | None:
+def _pydantic_problem(exc: ValidationError, where: str, config: Any) -> InvalidInputError | None:
     for error in exc.errors():
         loc = error["loc"]
         if template_at(config, loc):
             continue  # checked after rendering, when the template has a value
         path = ".".join([where, *(str(p) for p in loc)])
-        return ValidationFailed(error["msg"], field=path)
+        return InvalidInputError(error["msg"], field=path)
     return None
 
 
@@ -54,7 +55,7 @@ def _plain(config: dict[str, Any], secrets: SecretBox, where: str) -> dict[str, 
             plain[name] = secrets.decrypt(value) if SecretBox.is_encrypted(value) else value
         except DecryptionError:
             message = "This secret cannot be read with this server's keys; enter it again."
-            raise ValidationFailed(message, field=f"{where}.{name}") from None
+            raise InvalidInputError(message, field=f"{where}.{name}") from None
     return plain
 
 
@@ -69,7 +70,7 @@ def _step_config(
     problems = _renderer.check(config, where)
     if problems:
         field, message = problems[0]
-        raise ValidationFailed(message, field=field)
+        raise InvalidInputError(message, field=field)
     secret_names = handler.secret_fields()
     stored = dict(config)
     for name in secret_names & stored.keys():
@@ -92,7 +93,7 @@ def _step_config(
 
 def _validate_trigger(spec: TriggerSpec) -> None:
     if spec.type not in registry.triggers():
-        raise ValidationFailed(f"Unknown trigger type {spec.type!r}.", field="trigger.type")
+        raise InvalidInputError(f"Unknown trigger type {spec.type!r}.", field="trigger.type")
     try:
         registry.triggers().get(spec.type).validate_config(spec.config)
     except ValidationError as exc:
@@ -124,14 +125,14 @@ def _build_actions(
     given: list[str] = []
     for index, step in enumerate(spec.steps):
         if step.key and step.key in given:  # name the second use: the first one was fine
-            raise ValidationFailed(f"The key {step.key!r} is used twice.", f"steps.{index}.key")
+            raise InvalidInputError(f"The key {step.key!r} is used twice.", f"steps.{index}.key")
         given += [step.key] if step.key else []
     taken = set(given)
     built = []
     for index, step in enumerate(spec.steps):
         where = f"steps.{index}"
         if step.type not in actions_registry:
-            raise ValidationFailed(f"Unknown action type {step.type!r}.", field=f"{where}.type")
+            raise InvalidInputError(f"Unknown action type {step.type!r}.", field=f"{where}.type")
         handler = actions_registry.get(step.type)
         key = step.key or unique_key(step.type, taken)
         taken.add(key)
@@ -159,7 +160,7 @@ def _check_run_key(template: str | None) -> None:
     if template:
         problems = _renderer.check(template, "run_key_template")
         if problems:
-            raise ValidationFailed(problems[0][1], field="run_key_template")
+            raise InvalidInputError(problems[0][1], field="run_key_template")
 
 
 def create_workflow(
@@ -181,6 +182,7 @@ def create_workflow(
         type=spec.trigger.type,
         config=_trigger_secrets(spec.trigger, secrets, None),
         sample_data=spec.trigger.sample_data,
+        webhook_token=new_token() if spec.trigger.type == "webhook" else None,
     )
     workflow.actions = _build_actions(spec, secrets, {})
     session.add(workflow)
@@ -189,9 +191,15 @@ def create_workflow(
 
 
 def update_workflow(
-    session: Session, workflow: Workflow, spec: WorkflowSpec, secrets: SecretBox
+    session: Session,
+    workflow: Workflow,
+    spec: WorkflowSpec,
+    secrets: SecretBox,
+    *,
+    note: str | None = None,
 ) -> Workflow:
-    """Replace the definition; bumps the version. Running executions keep their snapshot."""
+    """Replace the definition; bumps the version. Running executions keep their snapshot.
+    `note` says what this save is about (History shows it beside the version)."""
     _validate_trigger(spec.trigger)
     _check_run_key(spec.run_key_template)
     connections.check_references(session, workflow.user_id, spec)
@@ -204,6 +212,7 @@ def update_workflow(
             version=workflow.version,
             spec=to_spec(workflow).model_dump(mode="json"),
             saved_at=workflow.updated_at,
+            note=workflow.version_note,
         )
     )
     trigger = workflow.trigger
@@ -219,6 +228,8 @@ def update_workflow(
         trigger.sample_data = spec.trigger.sample_data
     if type_changed:
         trigger.state = {}
+    if trigger.type == "webhook" and not trigger.webhook_token:
+        trigger.webhook_token = new_token()  # the URL shows from the start, live once enabled
     workflow.name = spec.name.strip()
     workflow.description = spec.description
     workflow.run_key_template = spec.run_key_template or None
@@ -226,6 +237,7 @@ def update_workflow(
     session.flush()  # old rows go before new ones take their (workflow, key) slots
     workflow.actions.extend(actions)
     workflow.version += 1
+    workflow.version_note = (note or "").strip()[:500] or None
     workflow.updated_at = utcnow()
     if workflow.enabled:
         registry.triggers().get(trigger.type).register(session, trigger)

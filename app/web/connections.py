@@ -6,7 +6,7 @@ from typing import Any
 
 import requests
 from authlib.integrations.base_client import OAuthError
-from flask import Response, abort, current_app, flash, redirect, request, url_for
+from flask import Response, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response as BaseResponse
@@ -18,7 +18,7 @@ from app.google import scopes
 from app.models import Connection, Workflow
 from app.net import OutboundError
 from app.services import connections
-from app.services.errors import NotFound, ValidationFailed
+from app.services.errors import InvalidInputError
 from app.web import google_oauth as oauth
 from app.web.blueprint import bp
 from app.web.rendering import is_fragment_request, render
@@ -91,7 +91,7 @@ def connection_callback() -> Response | BaseResponse:
         token = oauth.google().authorize_access_token()
         email = (token.get("userinfo") or {}).get("email")
         if not email:
-            raise ValidationFailed("Google did not say which account was connected.")
+            raise InvalidInputError("Google did not say which account was connected.")
         connection = connections.save_authorized(
             db.session(),
             _secrets(),
@@ -109,7 +109,7 @@ def connection_callback() -> Response | BaseResponse:
             "used, or has expired. Connect again."
         )
         return _render(400, message)
-    except (ValidationFailed, JoseError, OutboundError, requests.RequestException) as exc:
+    except (InvalidInputError, JoseError, OutboundError, requests.RequestException) as exc:
         db.session.rollback()
         current_app.logger.warning("Google connect failed: %s", type(exc).__name__)
         return _render(400, "Connecting Google failed; try again.")
@@ -121,10 +121,7 @@ def connection_callback() -> Response | BaseResponse:
 @login_required
 def connection_revoke(connection_id: int) -> Response | BaseResponse:
     """Revoke a connection at Google and delete its tokens."""
-    try:
-        connection = connections.get_connection(db.session(), connection_id, current_user.id)
-    except NotFound:
-        abort(404)
+    connection = connections.get_connection(db.session(), connection_id, current_user.id)
     revoked = connections.revoke(db.session(), settings_of(current_app), _secrets(), connection)
     message = f"Connection {connection.account_email} revoked; its tokens are deleted."
     if not revoked.confirmed:

@@ -17,21 +17,18 @@ from app.models import Execution
 from app.services import bulk_rerun
 from app.services import execution_queries as queries
 from app.services import executions as execution_service
-from app.services.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
+from app.services.errors import ConflictError, InvalidInputError, PayloadTooLargeError
 from app.services.execution_queries import DashboardFilter
 from app.services.workflows import get_workflow
 from app.tasks import send_step
 from app.web.blueprint import bp
-from app.web.rendering import is_fragment_request, render
+from app.web.rendering import is_fragment_request, redirect_htmx, render
 
 SEE_OTHER = 303
 
 
 def _execution(execution_id: int) -> Execution:
-    try:
-        return execution_service.get_execution(db.session(), execution_id, current_user.id)
-    except NotFound:
-        abort(404)
+    return execution_service.get_execution(db.session(), execution_id, current_user.id)
 
 
 def _show(execution_id: int) -> BaseResponse:
@@ -39,13 +36,13 @@ def _show(execution_id: int) -> BaseResponse:
 
 
 def parse_trigger_data(text: str) -> dict[str, Any]:
-    """The edited trigger data: a JSON object, or ValidationFailed naming `trigger_data`."""
+    """The edited trigger data: a JSON object, or InvalidInputError naming `trigger_data`."""
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise ValidationFailed(f"This is not valid JSON: {exc}", "trigger_data") from None
+        raise InvalidInputError(f"This is not valid JSON: {exc}", "trigger_data") from None
     if not isinstance(data, dict):
-        raise ValidationFailed("Trigger data must be a JSON object ({…}).", "trigger_data")
+        raise InvalidInputError("Trigger data must be a JSON object ({…}).", "trigger_data")
     return data
 
 
@@ -57,7 +54,7 @@ def execution_cancel(execution_id: int) -> Response | BaseResponse:
     notice = None
     try:
         execution_service.cancel(db.session(), execution)
-    except Conflict as exc:
+    except ConflictError as exc:
         notice = str(exc)
     if is_fragment_request():
         detail = queries.get_detail(db.session(), execution_id, current_user.id)
@@ -108,15 +105,13 @@ def execution_rerun(execution_id: int) -> Response | BaseResponse:
             from_failed=from_failed,
             trigger_data=data,
         )
-    except (ValidationFailed, PayloadTooLarge, Conflict) as exc:
+    except (InvalidInputError, PayloadTooLargeError, ConflictError) as exc:
         if text is None:
             flash(str(exc), "error")
             return _show(execution_id)
         return _rerun_form(execution, text, from_failed, str(exc), 422)
     if is_fragment_request():
-        response = Response(status=204)
-        response.headers["HX-Redirect"] = url_for("web.execution_show", execution_id=new.id)
-        return response
+        return redirect_htmx(url_for("web.execution_show", execution_id=new.id), 204)
     flash(f"Re-run started as execution #{new.id}.", "success")
     return _show(new.id)
 
@@ -124,7 +119,7 @@ def execution_rerun(execution_id: int) -> Response | BaseResponse:
 def _bulk_filter(args: Any) -> DashboardFilter:
     try:
         return DashboardFilter.parse(args)
-    except ValidationFailed:
+    except InvalidInputError:
         abort(400)
 
 

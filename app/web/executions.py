@@ -8,21 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, request, url_for
+from flask import Response, request, url_for
+from flask_htmx.constants import HTMX_STOP_POLLING
 from flask_login import current_user, login_required
 
 from app.extensions import db
 from app.models import Workflow
 from app.services import execution_queries as queries
 from app.services import execution_stats as stats
-from app.services.errors import NotFound, ValidationFailed
+from app.services.errors import InvalidInputError
 from app.services.execution_queries import DashboardFilter
 from app.services.workflows import get_workflow
 from app.web.blueprint import bp
 from app.web.execution_display import hourly_chart
 from app.web.rendering import render
-
-STOP_POLLING = 286
 
 
 def _int_arg(name: str) -> int | None:
@@ -33,7 +32,7 @@ def _int_arg(name: str) -> int | None:
 def _final(response: Response, live: bool) -> Response:
     """Tell htmx to stop polling once the execution is final."""
     if not live:
-        response.status_code = STOP_POLLING
+        response.status_code = HTMX_STOP_POLLING
     return response
 
 
@@ -43,7 +42,7 @@ def _list_context(workflow: Workflow | None) -> dict[str, Any]:
     try:
         filter = DashboardFilter.parse(request.args, workflow_id)
         error = None
-    except ValidationFailed as exc:
+    except InvalidInputError as exc:
         filter, error = DashboardFilter(workflow_id=workflow_id), exc
     before = _int_arg("before")
     if error is None:
@@ -64,10 +63,7 @@ def _list_context(workflow: Workflow | None) -> dict[str, Any]:
 def _workflow(workflow_id: int | None) -> Workflow | None:
     if workflow_id is None:
         return None
-    try:
-        return get_workflow(db.session(), workflow_id, current_user.id)
-    except NotFound:
-        abort(404)
+    return get_workflow(db.session(), workflow_id, current_user.id)
 
 
 @bp.get("/executions", defaults={"workflow_id": None})
@@ -104,7 +100,7 @@ def execution_newer() -> Response:
     after = _int_arg("after")
     try:
         filter = DashboardFilter.parse(request.args)
-    except ValidationFailed:
+    except InvalidInputError:
         return render("executions/_newer.html", status=422, rows=[], filter=None, after=None)
     limit = queries.NEWER_LIMIT
     if after is None:
@@ -125,18 +121,12 @@ def execution_newer() -> Response:
 @login_required
 def execution_row(execution_id: int) -> Response:
     """One row of the list (polled every second while its execution is live)."""
-    try:
-        row = queries.get_row(db.session(), execution_id, current_user.id)
-    except NotFound:
-        abort(404)
+    row = queries.get_row(db.session(), execution_id, current_user.id)
     return _final(render("executions/_row.html", row=row), row.is_live)
 
 
 def _detail(execution_id: int) -> queries.ExecutionDetail:
-    try:
-        return queries.get_detail(db.session(), execution_id, current_user.id)
-    except NotFound:
-        abort(404)
+    return queries.get_detail(db.session(), execution_id, current_user.id)
 
 
 @bp.get("/executions/<int:execution_id>")

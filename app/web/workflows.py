@@ -10,9 +10,10 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.extensions import db
+from app.models import Workflow
 from app.services import versions
 from app.services import workflow_list as listing
-from app.services.errors import ValidationFailed
+from app.services.errors import InvalidInputError
 from app.services.specs import WorkflowSpec
 from app.services.workflows import create_workflow, delete_workflow, set_enabled
 from app.web.blueprint import bp
@@ -20,7 +21,7 @@ from app.web.editor import panels
 from app.web.editor.page import page
 from app.web.editor.support import editor_for, owned_workflow, pretty, secrets, service_errors
 from app.web.editor.view import icon_for
-from app.web.rendering import is_fragment_request, render
+from app.web.rendering import is_fragment_request, redirect_htmx, render
 
 MAX_IMPORT_BYTES = 1024 * 1024
 
@@ -53,7 +54,7 @@ def workflow_enable(workflow_id: int) -> Response | BaseResponse:
     error, status = "", 200
     try:
         set_enabled(db.session(), workflow, enabled)
-    except ValidationFailed as exc:
+    except InvalidInputError as exc:
         db.session.rollback()
         error, status = exc.message, 422
     if not is_fragment_request():
@@ -111,7 +112,7 @@ def workflow_import() -> Response | BaseResponse:
         return render("workflows/new.html", status=422, values={"json": text}, errors=errors)
     try:
         workflow, complete = versions.import_json(db.session(), current_user.id, text, secrets())
-    except ValidationFailed as exc:
+    except InvalidInputError as exc:
         db.session.rollback()
         where = f"{exc.field}: " if exc.field and exc.field != "file" else ""
         errors = {"import": f"{where}{exc.message}", "import_field": exc.field or ""}
@@ -159,20 +160,44 @@ def workflow_delete(workflow_id: int) -> BaseResponse:
     delete_workflow(db.session(), workflow)
     flash(f"Deleted “{name}”.", "success")
     if is_fragment_request():
-        response = Response(status=200)
-        response.headers["HX-Redirect"] = url_for("web.workflow_list")
-        return response
+        return redirect_htmx(url_for("web.workflow_list"))
     return redirect(url_for("web.workflow_list"), 303)
+
+
+def _history(workflow: Workflow, error: str = "", status: int = 200) -> Response:
+    entries = versions.history(db.session(), workflow)
+    return render(
+        "workflows/history.html",
+        status=status,
+        workflow=workflow,
+        entries=entries,
+        error=error,
+        pretty=pretty,
+    )
 
 
 @bp.get("/workflows/<int:workflow_id>/history")
 @login_required
 def workflow_history(workflow_id: int) -> Response:
-    """Earlier versions of a workflow, each of which can be restored."""
+    """Every version of a workflow with what it changed; earlier ones can be restored."""
+    return _history(owned_workflow(workflow_id))
+
+
+@bp.get("/workflows/<int:workflow_id>/versions/<int:version>/restore")
+@login_required
+@service_errors
+def version_restore_confirm(workflow_id: int, version: int) -> Response:
+    """Restore asks first: what restoring this version would change, then Restore or Cancel
+    (inside History for htmx, a page of its own otherwise)."""
     workflow = owned_workflow(workflow_id)
-    rows = versions.list_versions(db.session(), workflow)
+    row = versions.get_version(db.session(), workflow, version)
     return render(
-        "workflows/history.html", workflow=workflow, versions=rows, error="", pretty=pretty
+        "workflows/restore.html",
+        "workflows/_restore.html",
+        workflow=workflow,
+        version=row,
+        changes=versions.restore_preview(workflow, row),
+        dirty=editor_for(workflow).dirty,
     )
 
 
@@ -180,22 +205,17 @@ def workflow_history(workflow_id: int) -> Response:
 @login_required
 @service_errors
 def version_restore(workflow_id: int, version: int) -> Response | BaseResponse:
-    """Save an earlier version as the newest one (unsaved edits are dropped)."""
+    """Save an earlier version as the newest one (unsaved edits are dropped), once confirmed;
+    unconfirmed, the confirmation page."""
     workflow = owned_workflow(workflow_id)
     row = versions.get_version(db.session(), workflow, version)
+    if request.form.get("confirm") != "yes":
+        target = url_for("web.version_restore_confirm", workflow_id=workflow.id, version=version)
+        return redirect(target, 303)
     try:
         versions.restore(db.session(), workflow, row, secrets())
-    except ValidationFailed as exc:
+    except InvalidInputError as exc:
         db.session.rollback()
-        rows = versions.list_versions(db.session(), workflow)
-        message = f"Version {version} cannot be restored: {exc.message}"
-        return render(
-            "workflows/history.html",
-            status=422,
-            workflow=workflow,
-            versions=rows,
-            error=message,
-            pretty=pretty,
-        )
+        return _history(workflow, f"Version {version} cannot be restored: {exc.message}", 422)
     flash(f"Restored version {version} as version {workflow.version}.", "success")
     return redirect(url_for("web.workflow_show", workflow_id=workflow.id), 303)

@@ -158,8 +158,10 @@ def test_edit_the_trigger_data_then_rerun(
         htmx=True,
     )
 
-    # Then htmx is sent to the new execution, which ran with the edited data
+    # Then htmx is sent to the new execution, which ran with the edited data; the answer
+    # depended on HX-Request, and says so to caches
     assert response.status_code == 204
+    assert "HX-Request" in response.headers["Vary"]
     second = new_id(response)
     assert wait_final(app, [second]) == ["completed"]
     assert load(app, second).trigger_data == {"order": 8, "note": "edited"}

@@ -159,8 +159,12 @@ def test_restore_saves_an_earlier_version_as_a_new_one(
     editor.save(workflow_id)
 
     # When version 2 is restored
-    response = editor.post(f"/workflows/{workflow_id}/versions/2/restore", htmx=False)
-    missing = editor.post(f"/workflows/{workflow_id}/versions/99/restore", htmx=False)
+    response = editor.post(
+        f"/workflows/{workflow_id}/versions/2/restore", {"confirm": "yes"}, htmx=False
+    )
+    missing = editor.post(
+        f"/workflows/{workflow_id}/versions/99/restore", {"confirm": "yes"}, htmx=False
+    )
 
     # Then it is saved again as version 4 and the user lands on the editor
     assert response.status_code == 303
@@ -189,7 +193,7 @@ def test_restore_keeps_the_current_secrets(app: Flask, user_client: FlaskClient)
     editor.save(workflow_id)
 
     # When version 2 (GET) is restored
-    editor.post(f"/workflows/{workflow_id}/versions/2/restore", htmx=False)
+    editor.post(f"/workflows/{workflow_id}/versions/2/restore", {"confirm": "yes"}, htmx=False)
 
     # Then the method is GET again and the token is still the stored one
     with app.app_context():

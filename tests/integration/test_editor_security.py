@@ -19,6 +19,7 @@ TOKEN = re.compile(r'"X-CSRFToken": "[^"]+"|name="csrf_token" (?:type="hidden" )
 EDITOR_MODULES = (
     "app.web.workflows",
     "app.web.editor.page",
+    "app.web.editor.publish",
     "app.web.editor.run",
     "app.web.editor.steps",
     "app.web.editor.webhook",
@@ -67,6 +68,8 @@ def test_the_editor_serves_every_region_and_change(app: Flask) -> None:
         "web.workflow_run",
         "web.trigger_update",
         "web.version_restore",
+        "web.version_restore_confirm",
+        "web.workflow_activate",
         "web.step_create",
         "web.step_update",
         "web.step_test",

@@ -99,7 +99,7 @@ def test_moving_past_either_end_changes_nothing(user_client: FlaskClient) -> Non
 
     assert order(top.get_data(as_text=True)) == ["transform", "log"]
     assert order(bottom.get_data(as_text=True)) == ["transform", "log"]
-    assert 'id="move-up-transform" class="icon-button" title="Move up" aria-disabled="true"' in (
+    assert 'id="move-up-transform" class="menu-item" title="Move up" aria-disabled="true"' in (
         top.get_data(as_text=True)
     )
 

@@ -1,5 +1,5 @@
-"""The trigger panel's webhook section: get the URL, listen for a test request, use what arrived
-as sample data, issue a new URL."""
+"""The trigger panel's webhook section: the URL from the moment the trigger becomes a webhook,
+listen for a test request, use what arrived as sample data, issue a new URL."""
 
 from __future__ import annotations
 
@@ -25,14 +25,16 @@ def webhook_workflow(editor: Editor) -> int:
 def test_a_webhook_trigger_shows_its_urls_and_captures_a_test_request(
     app: Flask, user_client: FlaskClient, client: FlaskClient
 ) -> None:
-    # Given a saved webhook workflow, its trigger panel open
+    # Given a saved webhook workflow, its trigger panel open: the URL is there already
     editor = Editor(user_client)
     workflow_id = webhook_workflow(editor)
     panel = editor.get(f"/workflows/{workflow_id}?panel=trigger", htmx=True).get_data(as_text=True)
-    assert 'id="webhook"' in panel and "Get the URL" in panel
+    assert 'id="webhook"' in panel and "Get the URL" not in panel
+    assert 'data-copy="webhook-url"' in panel and 'data-copy="webhook-test-url"' in panel
 
-    # When the user gets the URL and starts listening
+    # When the user asks for the URL again (nothing changes) and starts listening
     ready = editor.post(f"/workflows/{workflow_id}/webhook/url").get_data(as_text=True)
+    assert re.search(r'value="(http://localhost/hooks/[^"]+)"', panel).group(1) in ready  # type: ignore[union-attr]
     listening = editor.post(f"/workflows/{workflow_id}/webhook/listen")
 
     # Then the section shows both URLs, and polls itself while it listens
@@ -108,7 +110,38 @@ def test_a_workflow_without_a_webhook_has_no_url(user_client: FlaskClient) -> No
     workflow_id = editor.create()
 
     response = editor.post(f"/workflows/{workflow_id}/webhook/url")
-    unsaved = editor.post(f"/workflows/{workflow_id}/trigger", {"type": "webhook"})
+    page = editor.get(f"/workflows/{workflow_id}").get_data(as_text=True)
 
     assert response.status_code == 404
-    assert "Save the workflow with this trigger to get its URL." in unsaved.get_data(as_text=True)
+    assert "/hooks/" not in page and "header-webhook-url" not in page
+
+
+def test_the_url_shows_as_soon_as_the_trigger_becomes_a_webhook(
+    user_client: FlaskClient, client: FlaskClient
+) -> None:
+    # Given a new workflow whose trigger the user turns into a webhook, without saving
+    editor = Editor(user_client)
+    workflow_id = editor.create()
+    unsaved = editor.post(f"/workflows/{workflow_id}/trigger", {"type": "webhook"})
+    html = unsaved.get_data(as_text=True)
+
+    # Then the panel shows both URLs with Copy buttons, and says they answer once saved
+    match = re.search(r'id="webhook-url" class="code" type="text" readonly value="([^"]+)"', html)
+    assert match and match.group(1).startswith("http://localhost/hooks/")
+    assert 'data-copy="webhook-url"' in html and 'data-copy="webhook-test-url"' in html
+    assert "Save the workflow to listen for a test request" in html
+    # And the editor's header shows the same URL, not live yet
+    header = editor.get(f"/workflows/{workflow_id}/toolbar", htmx=True).get_data(as_text=True)
+    assert f'value="{match.group(1)}"' in header and "Answers once saved and active" in header
+    path = match.group(1).removeprefix("http://localhost")
+    assert client.post(path, json={"a": 1}).status_code == 404  # not saved, not active
+
+    # When the user saves and switches the workflow on
+    assert editor.save(workflow_id).status_code == 200
+    switched = editor.post(f"/workflows/{workflow_id}/active", {"active": "1"})
+
+    # Then the same URL is live and starts a run
+    assert switched.status_code == 200
+    assert f'value="{match.group(1)}"' in switched.get_data(as_text=True)
+    assert ">Live<" in switched.get_data(as_text=True)
+    assert client.post(path, json={"a": 1}).status_code == 202

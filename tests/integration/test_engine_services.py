@@ -13,7 +13,7 @@ from app.config import settings_of
 from app.extensions import db
 from app.models import Execution, Workflow
 from app.services import executions, retention, workflows
-from app.services.errors import Conflict, PayloadTooLarge, ValidationFailed
+from app.services.errors import ConflictError, InvalidInputError, PayloadTooLargeError
 from app.services.specs import WorkflowSpec
 from app.tasks import send_step
 from tests.engine_harness import Engine, engine_fixture
@@ -28,8 +28,8 @@ def engine(
     )
 
 
-def _refused(engine: Engine, spec: dict[str, Any]) -> ValidationFailed:
-    with pytest.raises(ValidationFailed) as caught:
+def _refused(engine: Engine, spec: dict[str, Any]) -> InvalidInputError:
+    with pytest.raises(InvalidInputError) as caught:
         engine.workflow(spec)
     return caught.value
 
@@ -136,7 +136,7 @@ def test_trigger_data_over_the_cap_is_refused(engine: Engine) -> None:
     workflow_id = engine.workflow(
         {"name": "cap", "steps": [{"type": "log", "config": {"message": "x"}}]}
     )
-    with pytest.raises(PayloadTooLarge, match="over the cap of 2000 bytes"):
+    with pytest.raises(PayloadTooLargeError, match="over the cap of 2000 bytes"):
         engine.trigger(workflow_id, {"blob": "x" * 3000})
 
 
@@ -180,7 +180,7 @@ def test_cancel_stops_a_waiting_execution(engine: Engine) -> None:
         )
         cancelled = executions.cancel(db.session(), found)
         assert cancelled.status == "cancelled"
-        with pytest.raises(Conflict):
+        with pytest.raises(ConflictError):
             executions.cancel(db.session(), found)
 
     # the delayed message, if delivered now, does nothing
@@ -262,7 +262,7 @@ def test_rerun_from_the_start_with_edited_trigger_data(engine: Engine) -> None:
 
     assert again.rerun_of_id == first.id
     assert (engine.steps(again.id)[0].output or {})["message"] == "two"
-    with pytest.raises(Conflict):
+    with pytest.raises(ConflictError):
         _rerun(engine, first.id, from_failed=True)  # nothing failed
 
 

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from app.extensions import db
 from app.services import workflows
-from app.services.errors import ValidationFailed
+from app.services.errors import InvalidInputError
 from app.services.specs import WorkflowSpec
 from tests.fakes.google import FakeGoogle
 from tests.fakes.google_apis import google_error
@@ -151,7 +151,7 @@ def test_line_breaks_in_headers_are_refused_and_nothing_is_sent(
     assert step_row.attempts == 1 and "line breaks" in (step_row.error or "")
     assert google.gmail.sent == []
     # And a literal line break is refused when the workflow is saved
-    with app.app_context(), pytest.raises(ValidationFailed) as refused:
+    with app.app_context(), pytest.raises(InvalidInputError) as refused:
         workflows.create_workflow(
             db.session(),
             owner,
@@ -230,7 +230,7 @@ def test_naming_another_users_connection_is_refused_on_save(
     mallory = user_id(app, "mallory@example.com")
 
     # When mallory saves a workflow that names it (in a field, or in nested JSON)
-    with app.app_context(), pytest.raises(ValidationFailed) as refused:
+    with app.app_context(), pytest.raises(InvalidInputError) as refused:
         workflows.create_workflow(
             db.session(),
             mallory,

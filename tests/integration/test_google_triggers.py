@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from app.extensions import db
 from app.models import Trigger
 from app.services import health, workflows
-from app.services.errors import ValidationFailed
+from app.services.errors import InvalidInputError
 from app.services.specs import WorkflowSpec
 from app.triggers.google.polling import STALL_AFTER
 from tests.fakes.google import FakeGoogle
@@ -282,7 +282,7 @@ def test_naming_another_users_connection_in_the_trigger_is_refused_on_save(
 
     # When mallory saves a Gmail trigger that polls with it
     spec = WorkflowSpec.model_validate(gmail_spec(connection.id))
-    with app.app_context(), pytest.raises(ValidationFailed) as refused:
+    with app.app_context(), pytest.raises(InvalidInputError) as refused:
         workflows.create_workflow(
             db.session(),
             user_id(app, "mallory@example.com"),

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import Workflow
 from app.scheduler import Scheduler
 from app.services import schedules, workflows
-from app.services.errors import ValidationFailed
+from app.services.errors import InvalidInputError
 from tests.hooks_support import trigger_row
 from tests.schedule_support import Clocked
 
@@ -163,11 +163,11 @@ def test_the_editor_preview_lists_the_next_five_times_in_the_zone() -> None:
         "2099-03-12T09:00:00-04:00",
         "2099-03-13T09:00:00-04:00",
     ]
-    with pytest.raises(ValidationFailed) as bad_zone:
+    with pytest.raises(InvalidInputError) as bad_zone:
         schedules.upcoming({"cron": "0 9 * * *", "timezone": "Europe/Pariss"})
     assert bad_zone.value.field == "trigger.config.timezone"
     assert "Unknown time zone 'Europe/Pariss'" in bad_zone.value.message
-    with pytest.raises(ValidationFailed) as bad_cron:
+    with pytest.raises(InvalidInputError) as bad_cron:
         schedules.upcoming({"cron": "0 9 * *"})
     assert bad_cron.value.field == "trigger.config.cron"
     assert "5 fields" in bad_cron.value.message

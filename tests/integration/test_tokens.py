@@ -10,12 +10,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import NotFound
 
 from app.extensions import db
 from app.models import ApiToken, Base, User
 from app.models.base import utcnow
 from app.services import accounts, tokens
+from app.services.errors import NotFoundError
 from tests.conftest import PASSWORD, TEST_PASSWORD_HASH
 
 
@@ -166,11 +166,11 @@ def test_another_users_token_is_as_missing_as_an_unknown_id(session: Session) ->
     theirs = tokens.create_token(session, mallory, "mallory's")
 
     # When alice looks it up, and an id that does not exist
-    with pytest.raises(NotFound) as foreign:
+    with pytest.raises(NotFoundError) as foreign:
         tokens.get_token_or_404(session, theirs.token.id, owner=alice)
-    with pytest.raises(NotFound) as missing:
+    with pytest.raises(NotFoundError) as missing:
         tokens.get_token_or_404(session, theirs.token.id + 1000, owner=alice)
 
     # Then both fail the same way, and mallory still finds hers
-    assert foreign.value.description == missing.value.description
+    assert foreign.value.message == missing.value.message
     assert tokens.get_token_or_404(session, theirs.token.id, owner=mallory).name == "mallory's"

@@ -9,7 +9,7 @@ from app.engine.runner import REDACTED
 from app.extensions import db
 from app.models import Workflow
 from app.services import webhooks, workflows
-from app.services.errors import ValidationFailed
+from app.services.errors import InvalidInputError
 from app.services.specs import WorkflowSpec
 from tests.hooks_support import make_hook, make_user, make_workflow, trigger_row, wait_final
 
@@ -99,7 +99,7 @@ def test_bad_trigger_configs_are_refused_naming_the_field(
     spec = WorkflowSpec.model_validate({"name": "bad", "trigger": trigger})
     with app.app_context():
         runtime = app.extensions["stepline.background"].runtime
-        with pytest.raises(ValidationFailed) as refused:
+        with pytest.raises(InvalidInputError) as refused:
             workflows.create_workflow(db.session(), make_user(app), spec, runtime.secrets)
     assert refused.value.field == field
     assert message in refused.value.message

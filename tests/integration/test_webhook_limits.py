@@ -14,7 +14,7 @@ from flask import Flask
 from app import create_app
 from app.config import build, settings_of
 from app.services.admission import Admission
-from app.services.errors import TooManyRequests
+from app.services.errors import TooManyRequestsError
 from app.tasks import queue_depth
 from tests.engine_harness import REDIS_URL
 from tests.hooks_support import close_app, executions_of, make_hook, wait_final
@@ -97,7 +97,7 @@ def test_with_redis_the_limit_is_shared_by_every_web_process() -> None:
         first.check_rate("hook-1")
         second.check_rate("hook-1")
         first.check_rate("hook-1")
-        with pytest.raises(TooManyRequests) as refused:
+        with pytest.raises(TooManyRequestsError) as refused:
             second.check_rate("hook-1")
 
         # Then the fourth hit is refused wherever it lands; another webhook is unaffected

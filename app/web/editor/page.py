@@ -15,10 +15,11 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.engine import registry
 from app.extensions import db
 from app.models import Workflow
-from app.services import drafts, editor, versions
-from app.services.errors import NotFound, ValidationFailed
+from app.services import drafts, editor, versions, webhooks
+from app.services.errors import InvalidInputError, NotFoundError
 from app.web.blueprint import bp
 from app.web.editor import forms, panels
+from app.web.editor.summaries import by_category
 from app.web.editor.support import (
     CHANGED,
     FLOW_STALE,
@@ -33,7 +34,7 @@ from app.web.editor.support import (
     with_events,
 )
 from app.web.editor.view import Editor, webhook_of
-from app.web.rendering import is_fragment_request, render
+from app.web.rendering import htmx_response, is_fragment_request, redirect_htmx, render
 
 PAGE = "workflows/editor.html"
 
@@ -51,8 +52,10 @@ def page(
         "run_payload": pretty(_saved_sample(editor_.workflow)),
         "run_error": "",
         "toolbar_status": "",
-        "webhook": webhook_of(editor_.workflow),
+        "webhook": webhook_of(editor_.workflow, str(editor_.draft.trigger.get("type") or "")),
+        "by_category": by_category,
         "webhook_status": "",
+        "active_error": "",
     }
     context.update(extra)
     return render(PAGE, fragment, status=status, **context)
@@ -70,7 +73,7 @@ def chosen_panel(editor_: Editor) -> panels.Panel:
     if args.get("step"):
         try:
             return panels.step_panel(db.session(), editor_, args["step"])
-        except NotFound:
+        except NotFoundError:
             return panels.intro(editor_)
     if args.get("panel") == "trigger":
         return panels.trigger_panel(db.session(), editor_, type_=args.get("type") or None)
@@ -139,7 +142,7 @@ def workflow_update(workflow_id: int) -> Response | BaseResponse:
             form.get("description", ""),
             form.get("run_key_template", ""),
         )
-    except editor.ProblemsFound as exc:
+    except editor.ProblemsFoundError as exc:
         db.session.rollback()
         editor_ = editor_for(workflow, "settings")
         panel = panels.settings_panel(editor_, posted=form)
@@ -163,13 +166,15 @@ def trigger_update(workflow_id: int) -> Response | BaseResponse:
     )
     parsed = forms.parse(fields, form)
     sample, sample_error = json_object(form.get("sample_data", ""))
-    problems = [ValidationFailed(m, f"trigger.{n}") for n, m in parsed.errors.items()]
+    problems = [InvalidInputError(m, f"trigger.{n}") for n, m in parsed.errors.items()]
     if sample_error:
-        problems.append(ValidationFailed(sample_error, "trigger.sample_data"))
+        problems.append(InvalidInputError(sample_error, "trigger.sample_data"))
     if not problems:
         try:
             editor.update_trigger(db.session(), workflow, type_, parsed.config, sample, secrets())
-        except ValidationFailed as exc:
+            if type_ == "webhook":
+                webhooks.reserve_token(db.session(), workflow)  # the URL shows at once
+        except InvalidInputError as exc:
             db.session.rollback()
             problems = getattr(exc, "problems", [exc])
     if problems:
@@ -180,7 +185,7 @@ def trigger_update(workflow_id: int) -> Response | BaseResponse:
     return _applied(workflow, {"panel": "trigger"}, "Trigger applied. Save to keep it.")
 
 
-def problem_panel(editor_: Editor, exc: ValidationFailed) -> panels.Panel:
+def problem_panel(editor_: Editor, exc: InvalidInputError) -> panels.Panel:
     """The panel that shows where a refused save went wrong, with the message in place."""
     field = exc.field or ""
     problems = getattr(exc, "problems", [exc])
@@ -209,16 +214,14 @@ def workflow_save(workflow_id: int) -> Response | BaseResponse:
     workflow = owned_workflow(workflow_id)
     before = workflow.version
     try:
-        versions.save_draft(db.session(), workflow, secrets())
-    except ValidationFailed as exc:
+        versions.save_draft(db.session(), workflow, secrets(), note=request.form.get("note"))
+    except InvalidInputError as exc:
         db.session.rollback()
         editor_ = editor_for(workflow)
         panel = problem_panel(editor_, exc)
         panel.form_error = panel.form_error or "Fix this to save the workflow."
         response = page("workflows/_panel.html", editor_, panel, status=422)
-        response.headers["HX-Retarget"] = "#panel"
-        response.headers["HX-Reswap"] = "outerHTML"
-        return response
+        return htmx_response(response, retarget="#panel", reswap="outerHTML")
     saved = workflow.version != before
     message = f"Saved as version {workflow.version}." if saved else "Nothing to save."
     if not is_fragment_request():
@@ -240,7 +243,5 @@ def workflow_discard(workflow_id: int) -> BaseResponse:
     flash("Unsaved changes discarded.", "info")
     target = url_for("web.workflow_show", workflow_id=workflow.id)
     if is_fragment_request():
-        response = Response(status=200)
-        response.headers["HX-Redirect"] = target
-        return response
+        return redirect_htmx(target)
     return redirect(target, 303)

@@ -15,7 +15,7 @@ from app.engine.retry import RetrySettings
 from app.engine.runner import Trial
 from app.services import trials
 from app.services.connections import list_connections
-from app.services.errors import ValidationFailed
+from app.services.errors import InvalidInputError
 from app.web.editor import forms, picker
 from app.web.editor.view import Editor, StepCard, icon_for
 
@@ -78,7 +78,7 @@ def trigger_kinds() -> list[Choice]:
 
 
 def place_errors(
-    panel: Panel, problems: list[ValidationFailed], prefix: str, known: tuple[str, ...]
+    panel: Panel, problems: list[InvalidInputError], prefix: str, known: tuple[str, ...]
 ) -> Panel:
     """Put each refused field's message beside its input (`prefix` is the part of the dotted
     path the panel does not show, e.g. `steps.2.`); what has no input goes on top."""

@@ -11,12 +11,12 @@ from app import tasks
 from app.config import settings_of
 from app.extensions import db
 from app.services import executions
-from app.services.errors import PayloadTooLarge
+from app.services.errors import PayloadTooLargeError
 from app.web.blueprint import bp
 from app.web.editor import panels
 from app.web.editor.page import page
 from app.web.editor.support import editor_for, execution_url, json_object, owned_workflow
-from app.web.rendering import is_fragment_request
+from app.web.rendering import is_fragment_request, redirect_htmx
 
 
 @bp.get("/workflows/<int:workflow_id>/run")
@@ -44,7 +44,7 @@ def workflow_run(workflow_id: int) -> Response | BaseResponse:
                 settings=settings_of(current_app),
                 trigger_type="manual",
             )
-        except PayloadTooLarge as exc:
+        except PayloadTooLargeError as exc:
             db.session.rollback()
             error = str(exc)
     if error:
@@ -59,7 +59,5 @@ def workflow_run(workflow_id: int) -> Response | BaseResponse:
         )
     target = execution_url(execution.id)
     if is_fragment_request():
-        response = Response(status=200)
-        response.headers["HX-Redirect"] = target
-        return response
+        return redirect_htmx(target)
     return redirect(target, 303)

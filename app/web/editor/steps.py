@@ -17,7 +17,7 @@ from app.engine import registry
 from app.extensions import db
 from app.models import Workflow
 from app.services import editor, trials
-from app.services.errors import ValidationFailed
+from app.services.errors import InvalidInputError
 from app.web.blueprint import bp
 from app.web.editor import forms, panels
 from app.web.editor.page import page
@@ -31,7 +31,7 @@ from app.web.editor.support import (
     service_errors,
     with_events,
 )
-from app.web.rendering import is_fragment_request
+from app.web.rendering import htmx_response, is_fragment_request
 
 
 def _back(workflow: Workflow, message: str, **args: Any) -> BaseResponse:
@@ -56,7 +56,7 @@ def step_create(workflow_id: int) -> Response | BaseResponse:
     type_ = request.form.get("type", "")
     try:
         _, key = editor.insert_step(db.session(), workflow, type_, form_int("at", 10**6))
-    except ValidationFailed as exc:
+    except InvalidInputError as exc:
         db.session.rollback()
         editor_ = editor_for(workflow)
         panel = panels.palette(editor_, form_int("at", 0))
@@ -68,8 +68,8 @@ def step_create(workflow_id: int) -> Response | BaseResponse:
     editor_ = editor_for(workflow, key)
     panel = panels.step_panel(db.session(), editor_, key)
     response = page("workflows/_panel.html", editor_, panel, status=201)
-    response.headers["HX-Push-Url"] = url_for(
-        "web.workflow_show", workflow_id=workflow.id, step=key
+    response = htmx_response(
+        response, push_url=url_for("web.workflow_show", workflow_id=workflow.id, step=key)
     )
     position = editor_.draft.index(key) + 1
     return with_events(response, CHANGED, FLOW_STALE, announce=f"Added {name} as step {position}.")
@@ -113,7 +113,7 @@ def _step_fields(workflow: Workflow, key: str) -> list[forms.FormField]:
     return forms.form_fields(registry.actions().get(step["type"]).Config)
 
 
-def _refused(workflow: Workflow, key: str, problems: list[ValidationFailed]) -> Response:
+def _refused(workflow: Workflow, key: str, problems: list[InvalidInputError]) -> Response:
     editor_ = editor_for(workflow, key)
     index = editor_.draft.index(key)
     panel = panels.step_panel(db.session(), editor_, key, posted=request.form)
@@ -127,7 +127,7 @@ def _apply(workflow_id: int, key: str, test: bool) -> Response | BaseResponse:
     index = editor_for(workflow).draft.index(key)
     if errors:
         return _refused(
-            workflow, key, [ValidationFailed(m, f"steps.{index}.{n}") for n, m in errors.items()]
+            workflow, key, [InvalidInputError(m, f"steps.{index}.{n}") for n, m in errors.items()]
         )
     trial = None
     try:
@@ -137,7 +137,7 @@ def _apply(workflow_id: int, key: str, test: bool) -> Response | BaseResponse:
             )
         else:
             _, key = editor.update_step(db.session(), workflow, key, changes, secrets())
-    except ValidationFailed as exc:
+    except InvalidInputError as exc:
         db.session.rollback()
         return _refused(workflow, key, getattr(exc, "problems", [exc]))
     message = "Step applied. Save to keep it." if trial is None else "Step applied and tested."
@@ -146,8 +146,8 @@ def _apply(workflow_id: int, key: str, test: bool) -> Response | BaseResponse:
     editor_ = editor_for(workflow, key)
     panel = panels.step_panel(db.session(), editor_, key, trial=trial, status=message)
     response = page("workflows/_panel.html", editor_, panel)
-    response.headers["HX-Replace-Url"] = url_for(
-        "web.workflow_show", workflow_id=workflow.id, step=key
+    response = htmx_response(
+        response, replace_url=url_for("web.workflow_show", workflow_id=workflow.id, step=key)
     )
     return with_events(response, CHANGED, FLOW_STALE, announce=message)
 
@@ -194,7 +194,7 @@ def step_duplicate(workflow_id: int, key: str) -> BaseResponse:
     workflow = owned_workflow(workflow_id)
     try:
         draft, copied = editor.duplicate_step(db.session(), workflow, key)
-    except ValidationFailed as exc:
+    except InvalidInputError as exc:
         db.session.rollback()
         flash(exc.message, "error")
         return redirect(url_for("web.workflow_show", workflow_id=workflow.id), 303)

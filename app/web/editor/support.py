@@ -17,9 +17,10 @@ from app.crypto import SecretBox
 from app.extensions import db
 from app.models import Workflow
 from app.services import drafts
-from app.services.errors import Conflict, NotFound
+from app.services.errors import ConflictError, NotFoundError
 from app.services.workflows import get_workflow
 from app.web.editor import view as editor_view
+from app.web.rendering import htmx_response
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -35,7 +36,7 @@ def owned_workflow(workflow_id: int) -> Workflow:
     """The current user's workflow, or 404 (another user's workflow looks missing)."""
     try:
         return get_workflow(db.session(), workflow_id, current_user.id)
-    except NotFound:
+    except NotFoundError:
         abort(404)
 
 
@@ -46,10 +47,10 @@ def service_errors(view: Callable[P, R]) -> Callable[P, R]:
     def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return view(*args, **kwargs)
-        except NotFound:
+        except NotFoundError:
             db.session.rollback()
             abort(404)
-        except Conflict as exc:
+        except ConflictError as exc:
             db.session.rollback()
             abort(409, str(exc))
 
@@ -104,7 +105,7 @@ def with_events(
     if announce:
         payload[ANNOUNCE] = announce
     if payload:
-        response.headers["HX-Trigger"] = json.dumps(payload)
+        response = htmx_response(response, trigger=payload)
     return response
 
 

@@ -1,4 +1,6 @@
-"""What the editor's cards show: kind, icon, a one-line summary of the config, badges."""
+"""What the editor's cards show: kind, icon and colour, a one-line summary of the config (in
+words, references as pills), badges, what passes to the next step; and what the header shows:
+whether the workflow can be switched on, and the webhook's URLs."""
 
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ from app.models import Workflow
 from app.models.base import utcnow
 from app.services import drafts
 from app.services.step_checks import step_issues
+from app.web.editor.summaries import Piece, output_words, pieces, summary, trigger_summary
 
-SUMMARY_CHARS = 90
 ICONS = {
     "manual": "play",
     "webhook": "link",
@@ -48,40 +50,6 @@ def icon_for(type_: str) -> str:
     return "box"
 
 
-def _text(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    text = " ".join(text.split())
-    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
-
-
-def summary(type_: str, config: dict[str, Any], secret: frozenset[str] = frozenset()) -> str:
-    """One line that says what a step does with its config."""
-    if not config:
-        return "Not configured yet"
-    if type_ == "transform" and isinstance(config.get("fields"), dict):
-        names = ", ".join(config["fields"]) or "nothing"
-        return _text(f"Sets {names}")
-    if type_ == "filter" and isinstance(config.get("conditions"), list):
-        parts = [
-            f"{c.get('left', '')} {str(c.get('operator', 'equals')).replace('_', ' ')} "
-            f"{c.get('right') if c.get('right') is not None else ''}".strip()
-            for c in config["conditions"]
-            if isinstance(c, dict)
-        ]
-        joiner = " and " if config.get("match", "all") == "all" else " or "
-        return _text("Continue if " + joiner.join(parts))
-    if type_ == "delay" and "amount" in config:
-        return _text(f"Wait {config['amount']} {config.get('unit', 'seconds')}")
-    if type_ == "log" and "message" in config:
-        return _text(f"Log “{config['message']}”")
-    if type_ == "http_request" and "url" in config:
-        return _text(f"{config.get('method', 'GET')} {config['url']}")
-    shown = [
-        f"{k}: {_text(v)}" for k, v in config.items() if k not in secret and v not in ("", None)
-    ]
-    return _text(" · ".join(shown)) if shown else "Configured"
-
-
 @dataclass(frozen=True)
 class StepCard:
     index: int
@@ -96,6 +64,8 @@ class StepCard:
     known: bool
     tested: bool
     issues: list[str] = field(default_factory=list)
+    pieces: list[Piece] = field(default_factory=list)  # the summary, references as pills
+    passes: str | None = None  # what its output amounts to ("3 fields"), once known
 
     @property
     def number(self) -> int:
@@ -110,6 +80,7 @@ class TriggerCard:
     icon: str
     summary: str
     sample_fields: int
+    passes: str | None = None  # what the sample data amounts to ("3 fields")
 
 
 @dataclass(frozen=True)
@@ -128,6 +99,18 @@ class Editor:
     def step_count(self) -> int:
         return len(self.steps)
 
+    @property
+    def activation_block(self) -> str:
+        """Why the workflow cannot be switched on now ("Step 3 has errors"), or ""."""
+        if self.workflow.enabled:
+            return ""
+        faulty = [card.number for card in self.steps if card.issues]
+        if len(faulty) == 1:
+            return f"Step {faulty[0]} has errors"
+        if faulty:
+            return "Steps " + ", ".join(str(n) for n in faulty) + " have errors"
+        return ""
+
 
 def _trigger_card(trigger: dict[str, Any]) -> TriggerCard:
     type_ = str(trigger.get("type") or "manual")
@@ -135,7 +118,7 @@ def _trigger_card(trigger: dict[str, Any]) -> TriggerCard:
     handler = registry.triggers().get(type_) if known else None
     config = trigger.get("config") or {}
     sample = trigger.get("sample_data")
-    text = summary(type_, config) if config else (handler.description if handler else "")
+    text = trigger_summary(type_, config, handler.description if handler else "")
     return TriggerCard(
         type=type_,
         kind=handler.name if handler else type_,
@@ -143,15 +126,35 @@ def _trigger_card(trigger: dict[str, Any]) -> TriggerCard:
         icon=icon_for(type_),
         summary=text,
         sample_fields=len(sample) if isinstance(sample, dict) else 0,
+        passes=output_words(sample),
     )
 
 
-def step_card(draft: drafts.Draft, index: int, secrets: SecretBox) -> StepCard:
+def _last_output(workflow: Workflow, draft: drafts.Draft, key: str) -> Any:
+    """The step's output from its last test (in the draft), else the saved sample."""
+    if key in draft.samples:
+        return draft.samples[key]
+    for action in workflow.actions:
+        if action.key == key:
+            return action.sample_output
+    return None
+
+
+def step_card(
+    draft: drafts.Draft,
+    index: int,
+    secrets: SecretBox,
+    workflow: Workflow | None = None,
+) -> StepCard:
     step = draft.steps[index]
     type_ = str(step["type"])
     known = type_ in registry.actions()
     handler = registry.actions().get(type_) if known else None
     config = step.get("config") or {}
+    text = summary(type_, config, handler.secret_fields() if handler else frozenset())
+    names = {str(s["key"]): str(s.get("name") or s["key"]) for s in draft.steps}
+    key = str(step["key"])
+    output = _last_output(workflow, draft, key) if workflow else draft.samples.get(key)
     return StepCard(
         index=index,
         key=str(step["key"]),
@@ -159,12 +162,14 @@ def step_card(draft: drafts.Draft, index: int, secrets: SecretBox) -> StepCard:
         name=str(step.get("name") or step["key"]),
         kind=handler.name if handler else type_,
         icon=icon_for(type_),
-        summary=summary(type_, config, handler.secret_fields() if handler else frozenset()),
+        summary=text,
         enabled=bool(step.get("enabled", True)),
         sends=bool(handler and handler.sends),
         known=known,
         tested=step["key"] in draft.samples,
         issues=step_issues(draft.steps, index, secrets),
+        pieces=pieces(text, names),
+        passes=output_words(output),
     )
 
 
@@ -178,36 +183,44 @@ def build(
         dirty=drafts.is_dirty(draft, workflow),
         saved_elsewhere=drafts.saved_elsewhere(draft, workflow),
         trigger=_trigger_card(draft.trigger),
-        steps=[step_card(draft, i, secrets) for i in range(len(draft.steps))],
+        steps=[step_card(draft, i, secrets, workflow) for i in range(len(draft.steps))],
         selected=selected,
     )
 
 
 @dataclass(frozen=True)
 class Webhook:
-    """What the section shows for a workflow's saved webhook trigger."""
+    """What the header and the trigger panel show of a workflow's webhook."""
 
-    saved: bool  # the saved trigger is a webhook (a draft-only one has no URL yet)
+    saved: bool  # the saved trigger is a webhook (else the URL answers only after Save)
     url: str | None
     test_url: str | None
     listening_until: datetime | None
     captured: str | None  # the saved trigger's sample data (a captured request), as JSON
+    live: bool = False  # saved as a webhook and switched on: requests start runs now
+
+    @property
+    def shown(self) -> bool:
+        return self.url is not None
 
 
-def webhook_of(workflow: Workflow) -> Webhook:
-    """The webhook section of the trigger panel, from the saved trigger."""
+def webhook_of(workflow: Workflow, draft_type: str | None = None) -> Webhook:
+    """The webhook's URLs, from the saved trigger's token; shown when the saved trigger or the
+    one being edited (`draft_type`) is a webhook, for its token exists from the start."""
     trigger = workflow.trigger
-    if trigger is None or trigger.type != "webhook":
+    saved = trigger is not None and trigger.type == "webhook"
+    if trigger is None or not (saved or draft_type == "webhook"):
         return Webhook(False, None, None, None, None)
     token = trigger.webhook_token
-    until_text = (trigger.state or {}).get("listen_until")
+    until_text = (trigger.state or {}).get("listen_until") if saved else None
     until = datetime.fromisoformat(until_text) if isinstance(until_text, str) else None
     return Webhook(
-        saved=True,
+        saved=saved,
         url=url_for("hooks.hook_receive", token=token, _external=True) if token else None,
         test_url=url_for("hooks.hook_test", token=token, _external=True) if token else None,
         listening_until=until if until and until > utcnow() else None,
         captured=json.dumps(trigger.sample_data, indent=2, ensure_ascii=False)
-        if trigger.sample_data
+        if saved and trigger.sample_data
         else None,
+        live=saved and workflow.enabled and bool(token),
     )

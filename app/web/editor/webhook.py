@@ -8,6 +8,7 @@ up) answers the refreshed trigger panel with 286, which stops the polling."""
 from __future__ import annotations
 
 from flask import Response
+from flask_htmx.constants import HTMX_STOP_POLLING
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -27,9 +28,9 @@ from app.web.editor.support import (
     with_events,
 )
 from app.web.editor.view import webhook_of
-from app.web.rendering import is_fragment_request
+from app.web.rendering import htmx_response, is_fragment_request
 
-STOP_POLLING = 286  # htmx stops an `every 1s` trigger on this status
+STOP_POLLING = HTMX_STOP_POLLING  # 286: htmx stops an `every 1s` trigger on this status
 
 
 def _section(workflow: Workflow, status: str = "") -> Response:
@@ -53,8 +54,7 @@ def webhook_show(workflow_id: int) -> BaseResponse:
     editor_ = editor_for(workflow, "trigger")
     panel = panels.trigger_panel(db.session(), editor_, status=message)
     response = page("workflows/_panel.html", editor_, panel, status=STOP_POLLING)
-    response.headers["HX-Retarget"] = "#panel"
-    response.headers["HX-Reswap"] = "outerHTML"
+    response = htmx_response(response, retarget="#panel", reswap="outerHTML")
     return with_events(response, CHANGED, FLOW_STALE, announce=message)
 
 

@@ -1,0 +1,148 @@
+"""What changed between two saved definitions of a workflow, in words History can show.
+
+Both sides are WorkflowSpec JSON (`workflows.to_spec(...).model_dump(mode="json")`, as stored
+in WorkflowVersion.spec). Steps are matched by their key: a key only on the left was removed,
+only on the right added; of the steps on both sides, those outside the longest common order
+were moved. Config fields are compared by dotted path ("headers.Accept"), values shown short.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+VALUE_CHARS = 60
+MISSING = object()
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference: `kind` is added, removed, moved or changed; `where` names the part
+    ("Step “Shape”", "Trigger", "Workflow"); `field` the changed field, if any."""
+
+    kind: str
+    where: str
+    field: str | None = None
+    before: str | None = None
+    after: str | None = None
+
+    def __str__(self) -> str:
+        if self.kind == "changed" and self.field:
+            return f"{self.where}: {self.field} {self.before} → {self.after}"
+        if self.kind == "moved":
+            return f"{self.where} moved from position {self.before} to {self.after}"
+        return f"{self.where} {self.kind}"
+
+
+def shown(value: Any) -> str:
+    """A value as History shows it: JSON, one line, at most VALUE_CHARS characters."""
+    if value is MISSING:
+        return "(none)"
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    text = " ".join(text.split())
+    return text if len(text) <= VALUE_CHARS else text[: VALUE_CHARS - 1] + "…"
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested mapping as {dotted path: leaf}; lists and scalars are leaves."""
+    if not isinstance(value, dict) or (prefix and not value):
+        return {prefix: value} if prefix else {}
+    flat: dict[str, Any] = {}
+    for key, inner in value.items():
+        flat.update(flatten(inner, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+def _fields(where: str, before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
+    left, right = flatten(before), flatten(after)
+    changes = []
+    for path in sorted(set(left) | set(right)):
+        old, new = left.get(path, MISSING), right.get(path, MISSING)
+        if old != new:
+            changes.append(Change("changed", where, path, shown(old), shown(new)))
+    return changes
+
+
+def _common_order(left: list[str], right: list[str]) -> set[str]:
+    """The keys of the longest subsequence both orders share (those did not move)."""
+    rows, cols = len(left), len(right)
+    table = [[0] * (cols + 1) for _ in range(rows + 1)]
+    for i in range(rows - 1, -1, -1):
+        for j in range(cols - 1, -1, -1):
+            table[i][j] = (
+                table[i + 1][j + 1] + 1
+                if left[i] == right[j]
+                else max(table[i + 1][j], table[i][j + 1])
+            )
+    kept: set[str] = set()
+    i = j = 0
+    while i < rows and j < cols:
+        if left[i] == right[j]:
+            kept.add(left[i])
+            i, j = i + 1, j + 1
+        elif table[i + 1][j] >= table[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return kept
+
+
+def _label(step: dict[str, Any]) -> str:
+    name = step.get("name") or step.get("key")
+    return f"Step “{name}” ({step.get('type')})"
+
+
+def _step_fields(step: dict[str, Any]) -> dict[str, Any]:
+    """What of a step is compared field by field (its key and type identify it)."""
+    fields = {"name": step.get("name", ""), "enabled": step.get("enabled", True)}
+    fields["continue_on_error"] = step.get("continue_on_error", False)
+    fields["retry"] = step.get("retry")
+    fields["config"] = step.get("config") or {}
+    return fields
+
+
+def _steps(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[Change]:
+    old = {str(s.get("key")): s for s in before}
+    new = {str(s.get("key")): s for s in after}
+    changes = [Change("removed", _label(s)) for k, s in old.items() if k not in new]
+    changes += [Change("added", _label(s)) for k, s in new.items() if k not in old]
+    left = [k for k in old if k in new]
+    right = [k for k in new if k in old]
+    still = _common_order(left, right)
+    positions = {k: i + 1 for i, k in enumerate(old)}, {k: i + 1 for i, k in enumerate(new)}
+    for key in right:
+        label = _label(new[key])
+        if key not in still:
+            moved = str(positions[0][key]), str(positions[1][key])
+            changes.append(Change("moved", label, None, *moved))
+        if old[key].get("type") != new[key].get("type"):
+            types = shown(old[key].get("type")), shown(new[key].get("type"))
+            changes.append(Change("changed", label, "type", *types))
+        changes += _fields(label, _step_fields(old[key]), _step_fields(new[key]))
+    return changes
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
+    """The changes that turn definition `before` into `after`, workflow first, then trigger,
+    then steps (removed, added, then the kept ones in their new order)."""
+    changes = []
+    for name in ("name", "description", "run_key_template"):
+        old, new = before.get(name) or "", after.get(name) or ""
+        if old != new:
+            changes.append(Change("changed", "Workflow", name, shown(old), shown(new)))
+    old_trigger, new_trigger = before.get("trigger") or {}, after.get("trigger") or {}
+    old_type, new_type = old_trigger.get("type", "manual"), new_trigger.get("type", "manual")
+    if old_type != new_type:
+        changes.append(Change("changed", "Trigger", "type", shown(old_type), shown(new_type)))
+    trigger_fields = {
+        "config": old_trigger.get("config") or {},
+        "sample_data": old_trigger.get("sample_data"),
+    }
+    changes += _fields(
+        "Trigger",
+        trigger_fields,
+        {"config": new_trigger.get("config") or {}, "sample_data": new_trigger.get("sample_data")},
+    )
+    changes += _steps(list(before.get("steps") or []), list(after.get("steps") or []))
+    return changes

@@ -1,0 +1,241 @@
+"""What a card says in words: a one-line summary of a step's or a trigger's config, with its
+template references as pills (step name, then field), and the category and colour of a kind.
+
+"POST https://api.example.com/orders", "2 fields: total, email", "Continue only if
+status equals paid", "POST · answers at once · no auth", "Every day at 09:00 (Europe/Paris)".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+SUMMARY_CHARS = 90
+TEMPLATE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
+REFERENCE = re.compile(r"^(trigger|steps\.([A-Za-z_][A-Za-z0-9_]*))((?:\.[A-Za-z0-9_]+|\[\d+\])*)$")
+
+OPERATORS = {
+    "equals": "equals",
+    "not_equals": "does not equal",
+    "contains": "contains",
+    "not_contains": "does not contain",
+    "starts_with": "starts with",
+    "ends_with": "ends with",
+    "greater_than": "is greater than",
+    "less_than": "is less than",
+    "is_empty": "is empty",
+    "is_not_empty": "is not empty",
+    "is_true": "is true",
+    "is_false": "is false",
+}
+UNARY = frozenset({"is_empty", "is_not_empty", "is_true", "is_false"})
+AUTH_WORDS = {
+    "none": "no auth",
+    "github": "signed by GitHub",
+    "stripe": "signed by Stripe",
+    "slack": "signed by Slack",
+    "shopify": "signed by Shopify",
+    "hmac": "HMAC signature",
+}
+WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+# Palette categories, by type prefix, in the order the palette shows them.
+CATEGORIES = (
+    ("Core", ("transform", "filter", "delay", "log")),
+    ("HTTP", ("http",)),
+    ("Slack", ("slack",)),
+    ("Google", ("google.", "gmail", "sheets")),
+)
+OTHER = "More"
+SEPARATOR = " \u203a "  # a single right-pointing angle quotation mark between the parts
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A run of summary text, or a pill for a template reference (`source` is its template)."""
+
+    text: str
+    pill: bool = False
+    source: str = ""
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
+
+
+def _value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _condition(condition: Mapping[str, Any]) -> str:
+    operator = str(condition.get("operator") or "equals")
+    words = OPERATORS.get(operator, operator.replace("_", " "))
+    left = _value(condition.get("left", ""))
+    if operator in UNARY:
+        return f"{left} {words}"
+    return f"{left} {words} {_value(condition.get('right', ''))}"
+
+
+def _conditions(config: Mapping[str, Any]) -> str:
+    parts = [_condition(c) for c in config["conditions"] if isinstance(c, dict)]
+    if not parts:
+        return "Always continue"
+    joiner = " and " if config.get("match", "all") == "all" else " or "
+    return "Continue only if " + joiner.join(parts)
+
+
+def summary(type_: str, config: Mapping[str, Any], secret: frozenset[str] = frozenset()) -> str:
+    """One line that says what a step does with its config (templates left as they are)."""
+    if not config:
+        return "Not configured yet"
+    if type_ == "transform" and isinstance(config.get("fields"), dict):
+        names = list(config["fields"])
+        if not names:
+            return "Sets no field yet"
+        return _short(f"{_plural(len(names), 'field')}: {', '.join(names)}")
+    if type_ == "filter" and isinstance(config.get("conditions"), list):
+        return _short(_conditions(config))
+    if type_ == "delay" and "amount" in config:
+        return _short(f"Wait {config['amount']} {config.get('unit', 'seconds')}")
+    if type_ == "log" and "message" in config:
+        return _short(f"Log “{config['message']}”")
+    if type_ == "http_request" and "url" in config:
+        return _short(f"{config.get('method', 'GET')} {config['url']}")
+    shown = [
+        f"{k.replace('_', ' ')}: {_value(v)}"
+        for k, v in config.items()
+        if k not in secret and v not in ("", None, [], {})
+    ]
+    return _short(" · ".join(shown)) if shown else "Configured"
+
+
+def _clock(minute: str, hour: str) -> str | None:
+    if minute.isdigit() and hour.isdigit():
+        return f"{int(hour):02d}:{int(minute):02d}"
+    return None
+
+
+def cron_words(expression: str) -> str:
+    """A cron expression in words for the common shapes; the expression itself otherwise."""
+    aliases = {
+        "@hourly": "0 * * * *",
+        "@daily": "0 0 * * *",
+        "@midnight": "0 0 * * *",
+        "@weekly": "0 0 * * 0",
+        "@monthly": "0 0 1 * *",
+    }
+    text = aliases.get(expression.strip(), expression.strip())
+    parts = text.split()
+    if len(parts) != 5:
+        return f"On the schedule “{expression}”"
+    minute, hour, day, month, weekday = parts
+    at = _clock(minute, hour)
+    if minute.startswith("*/") and minute[2:].isdigit() and parts[1:] == ["*"] * 4:
+        return f"Every {minute[2:]} minutes"
+    if minute.isdigit() and parts[1:] == ["*"] * 4:
+        return f"Every hour at :{int(minute):02d}"
+    if at and day == "*" and month == "*":
+        if weekday == "*":
+            return f"Every day at {at}"
+        if weekday == "1-5":
+            return f"Every weekday at {at}"
+        if weekday.isdigit() and int(weekday) <= 7:
+            return f"Every {WEEKDAYS[int(weekday) % 7]} at {at}"
+    if at and day.isdigit() and month == "*" and weekday == "*":
+        return f"On day {int(day)} of every month at {at}"
+    return f"On the schedule “{expression}”"
+
+
+def _webhook_words(config: Mapping[str, Any]) -> str:
+    methods = config.get("methods") or ["POST"]
+    parts = ["/".join(str(m) for m in methods)]
+    if config.get("response_mode") == "wait":
+        seconds = config.get("wait_timeout_seconds", 30)
+        parts.append(f"answers with the result (waits up to {float(seconds):g} s)")
+    else:
+        parts.append("answers at once")
+    auth = str(config.get("auth") or "none")
+    if auth == "header":
+        parts.append(f"secret in the {config.get('header') or 'header'} header")
+    else:
+        parts.append(AUTH_WORDS.get(auth, auth))
+    return " · ".join(parts)
+
+
+def trigger_summary(type_: str, config: Mapping[str, Any], description: str) -> str:
+    """The trigger card's line, in words."""
+    if type_ == "webhook":
+        return _webhook_words(config)
+    if type_ == "schedule" and config.get("cron"):
+        return _short(f"{cron_words(str(config['cron']))} ({config.get('timezone') or 'UTC'})")
+    if type_ == "manual":
+        return "Started by hand with Run now, or through the API"
+    return summary(type_, config) if config else description
+
+
+def pieces(text: str, step_names: Mapping[str, str]) -> list[Piece]:
+    """`text` cut into plain runs and pills: `{{ steps.shape.total }}` reads "Shape", then
+    "total" (the step's name, then the field); `{{ trigger.body.id }}` "Trigger", "body", "id";
+    any other expression is a pill as written."""
+    found: list[Piece] = []
+    position = 0
+    for match in TEMPLATE.finditer(text):
+        if match.start() > position:
+            found.append(Piece(text[position : match.start()]))
+        found.append(Piece(_pill_label(match.group(1), step_names), True, match.group(0)))
+        position = match.end()
+    if position < len(text):
+        found.append(Piece(text[position:]))
+    return found
+
+
+def _pill_label(expression: str, step_names: Mapping[str, str]) -> str:
+    reference = REFERENCE.match(expression)
+    if reference is None:
+        return expression
+    head = "Trigger" if reference.group(1) == "trigger" else None
+    if head is None:
+        key = reference.group(2)
+        head = step_names.get(key, key)
+    path = re.findall(r"[A-Za-z0-9_]+", reference.group(3))
+    return SEPARATOR.join([head, *path])
+
+
+def category_for(type_: str) -> str:
+    """The palette category of an action kind."""
+    for name, prefixes in CATEGORIES:
+        if any(type_ == p or type_.startswith(p) for p in prefixes):
+            return name
+    return OTHER
+
+
+K = TypeVar("K")
+
+
+def by_category(
+    kinds: Iterable[K], type_of: Any = lambda kind: kind.type
+) -> list[tuple[str, list[K]]]:
+    """Kinds grouped by category, in CATEGORIES order (then "More"), each keeping its order."""
+    groups: dict[str, list[K]] = {name: [] for name, _ in CATEGORIES}
+    groups[OTHER] = []
+    for kind in kinds:
+        groups[category_for(type_of(kind))].append(kind)
+    return [(name, members) for name, members in groups.items() if members]
+
+
+def output_words(output: Any) -> str | None:
+    """What a step's (or the trigger's) data amounts to, for the connector after it."""
+    if isinstance(output, dict):
+        return _plural(len(output), "field")
+    if isinstance(output, list):
+        return _plural(len(output), "item")
+    if output is None:
+        return None
+    return "1 value"
