@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import config
 from app.crypto import SecretBox
+from app.engine import registry
 from app.engine.runner import Runner, Send
 from app.settings import Settings
 
@@ -62,6 +63,7 @@ def build(settings: Settings, engine: Engine, send: Send | None = None) -> Runti
     runner = Runner(
         session_factory,
         send,
+        actions=registry.actions(),
         secrets=secrets,
         settings=settings,
         time_slice=float(settings["TIME_SLICE_SECONDS"]),

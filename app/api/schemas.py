@@ -8,8 +8,8 @@ from typing import Any, Generic, Literal, TypeVar
 from flask import Response, current_app
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
+from app.engine.redaction import REDACTED
 from app.engine.retry import RetrySettings
-from app.engine.runner import REDACTED
 from app.models import ExecutionStatus, StepStatus
 from app.services.specs import WorkflowSpec
 

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, bindparam, update
 
-from app.engine import statements as sql
+from app.engine.ledger import sql
 from app.models.base import utcnow
 
 log = logging.getLogger(__name__)

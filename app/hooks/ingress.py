@@ -39,7 +39,7 @@ def _session() -> Session:
     and it is closed, its transaction rolled back, whatever happens.
 
     On PostgreSQL the token lookup and the insert of `executions.start_id` bypass it (one
-    autocommit statement each, app.models.direct): a plain delivery checks out no connection
+    autocommit statement each, app.models.pg_autocommit): a plain delivery checks out no connection
     for the session at all."""
     return Session(_runtime().engine, expire_on_commit=False)
 

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from app.crypto import DecryptionError, SecretBox
 from app.engine import registry
+from app.engine.redaction import REDACTED
 from app.engine.retry import RetrySettings
-from app.engine.runner import REDACTED
 from app.engine.templating import Renderer
 from app.models import Workflow
 from app.services import connections, drafts
@@ -226,6 +226,71 @@ def update_step(
         if key in draft.samples:
             draft.samples[new_key] = draft.samples.pop(key)
     return drafts.store(session, draft), new_key
+
+
+def keep_step_input(
+    session: Session,
+    workflow: Workflow,
+    key: str,
+    changes: StepChanges,
+    secrets: SecretBox,
+    *,
+    keep_config: bool = False,
+) -> tuple[drafts.Draft, bool]:
+    """Store what the step panel holds, as typed, even where it is not valid yet: the draft
+    keeps every edit (a refused Apply, another step opened, a reload lose nothing). The key
+    changes only on Apply (its references follow then); a retry policy that cannot be read
+    keeps the stored one, and so does the config with `keep_config` (e.g. half-typed JSON).
+    Return the draft and whether anything changed."""
+    draft = _changed(session, workflow)
+    step = draft.step(key)
+    before = copy.deepcopy(step)
+    config = dict(step.get("config") or {}) if keep_config else dict(changes.config)
+    if step["type"] in registry.actions() and not keep_config:
+        model = registry.actions().get(step["type"]).Config
+        config = _merge_secrets(model, config, step.get("config") or {}, secrets)
+    retry, retry_problems = _retry_problems(changes.retry, "step")
+    step.update(
+        name=(changes.name.strip() or str(step.get("name") or key))[:200],
+        config=config,
+        continue_on_error=changes.continue_on_error,
+    )
+    if not retry_problems:
+        step["retry"] = retry
+    if step == before:
+        session.rollback()  # nothing to write: release the row lock
+        return draft, False
+    return drafts.store(session, draft), True
+
+
+def keep_trigger_input(
+    session: Session,
+    workflow: Workflow,
+    type_: str,
+    config: dict[str, Any],
+    sample_data: dict[str, Any] | None,
+    secrets: SecretBox,
+    *,
+    keep_sample: bool = False,
+) -> tuple[drafts.Draft, bool]:
+    """Store the trigger panel as typed, like keep_step_input; `keep_sample` keeps the stored
+    sample data (what was typed there is not a JSON object yet)."""
+    if type_ not in registry.triggers():
+        raise InvalidInputError(f"Unknown trigger type {type_!r}.", field="trigger.type")
+    model = registry.triggers().get(type_).Config
+    draft = _changed(session, workflow)
+    before = copy.deepcopy(draft.trigger)
+    previous = draft.trigger.get("config") or {} if draft.trigger.get("type") == type_ else {}
+    trigger = {
+        "type": type_,
+        "config": _merge_secrets(model, config, previous, secrets),
+        "sample_data": before.get("sample_data") if keep_sample else sample_data,
+    }
+    if trigger == before:
+        session.rollback()
+        return draft, False
+    draft.spec["trigger"] = trigger
+    return drafts.store(session, draft), True
 
 
 def update_trigger(

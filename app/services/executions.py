@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, defer
 from app.engine.errors import TemplateError
 from app.engine.runner import Send, next_enabled
 from app.engine.templating import Renderer
-from app.models import Execution, ExecutionStatus, ExecutionStep, Workflow, direct
+from app.models import Execution, ExecutionStatus, ExecutionStep, Workflow, pg_autocommit
 from app.models.base import rowcount, utcnow
 from app.services.admission import Admission
 from app.services.errors import ConflictError, NotFoundError, PayloadTooLargeError
@@ -167,9 +167,9 @@ def _ring(plan: _Plan, execution_id: int, send: Send) -> None:
 
 
 # The execution and its steps in one statement (PostgreSQL, straight to the driver: see
-# app.models.direct): no ORM unit of work, one round trip. JSON travels as text, serialized
+# app.models.pg_autocommit): no ORM unit of work, one round trip. JSON travels as text, serialized
 # once here.
-_INSERT_PG = direct.prepare(
+_INSERT_PG = pg_autocommit.prepare(
     """
     WITH e AS (
         INSERT INTO executions (
@@ -209,7 +209,7 @@ def start_id(
 ) -> int:
     """`start` for ingress, where only the new execution's id is needed: on PostgreSQL one
     statement stores the execution with its steps, and no ORM object is built."""
-    engine = direct.engine_of(session)
+    engine = pg_autocommit.engine_of(session)
     if engine is None:
         execution = start(
             session, workflow, data, send=send, settings=settings, trigger_type=trigger_type
@@ -222,7 +222,7 @@ def start_id(
         "snapshot": json.dumps(plan.values["snapshot"]),
         "steps": json.dumps(plan.steps),
     }
-    execution_id = int(direct.one(engine, _INSERT_PG, values).id)
+    execution_id = int(pg_autocommit.one(engine, _INSERT_PG, values).id)
     _ring(plan, execution_id, send)
     return execution_id
 

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from app.crypto import DecryptionError, SecretBox
 from app.engine import registry
 from app.engine.templating import Renderer, has_template, template_at
+from app.services import messages
 from app.services.errors import InvalidInputError
 
 _renderer = Renderer()
@@ -99,18 +100,23 @@ def step_issues(steps: Sequence[Mapping[str, Any]], index: int, secrets: SecretB
     """Human messages for the "has errors" badge of step `index`."""
     step = steps[index]
     where = f"steps.{index}"
-    messages = [
-        f"{_field_label(p.field, where)}: {p.message}"
-        for p in config_problems(str(step["type"]), step.get("config") or {}, where, secrets)
-    ]
-    return messages + reference_problems(steps, index)
+    found = []
+    for problem in config_problems(str(step["type"]), step.get("config") or {}, where, secrets):
+        path = (problem.field or "").removeprefix(f"{where}.").removeprefix("config")
+        path = path.removeprefix(".")
+        if not path:  # a message about the whole config: name the field it is about
+            names = list(registry.actions().get(str(step["type"])).Config.model_fields)
+            path = messages.locate(problem.message, names) or ""
+        text = messages.plain(problem.message)
+        found.append(f"{_field_label(path)}: {text}" if path else text)
+    return found + reference_problems(steps, index)
 
 
-def _field_label(field: str | None, where: str) -> str:
-    if not field:
-        return "Config"
-    path = field.removeprefix(f"{where}.").removeprefix("config.")
-    return path or "Config"
+def _field_label(path: str) -> str:
+    """`headers.0` → "Headers, item 1"."""
+    words = [f"item {int(p) + 1}" if p.isdigit() else messages.label(p) for p in path.split(".")]
+    text = ", ".join(words)
+    return text[:1].upper() + text[1:]
 
 
 def rename_references(value: Any, old: str, new: str) -> Any:

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from app.crypto import SecretBox
 from app.engine.context import ExecutionContext
-from app.engine.runner import Runner, Trial
+from app.engine.runner import Runner
+from app.engine.trial import Trial
 from app.models import Execution, ExecutionStep, Workflow
 from app.services import drafts, editor
 

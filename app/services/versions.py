@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.crypto import SecretBox
 from app.engine import registry
-from app.engine.runner import REDACTED
+from app.engine.redaction import REDACTED
 from app.models import Workflow, WorkflowVersion
 from app.services import drafts, version_diff
 from app.services.errors import ConflictError, InvalidInputError, NotFoundError

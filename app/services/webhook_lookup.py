@@ -20,7 +20,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session, defer, joinedload
 
-from app.models import Action, Trigger, Workflow, direct
+from app.models import Action, Trigger, Workflow, pg_autocommit
 from app.services.errors import NotFoundError
 
 MAX_TOKEN_LENGTH = 64
@@ -59,16 +59,16 @@ _FIND = (
     .join(_WORKFLOWS, _WORKFLOWS.c.id == _TRIGGERS.c.workflow_id)
     .where(_TRIGGERS.c.webhook_token == bindparam("token"), _TRIGGERS.c.type == "webhook")
 )
-_FIND_PG = direct.prepare(_FIND)  # the same, straight to the driver on PostgreSQL
+_FIND_PG = pg_autocommit.prepare(_FIND)  # the same, straight to the driver on PostgreSQL
 
 
 def find(session: Session, token: str) -> Target:
     """The webhook trigger with this token (enabled or not), or NotFoundError."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise NotFoundError("No webhook at this address.")
-    engine = direct.engine_of(session)
+    engine = pg_autocommit.engine_of(session)
     if engine is not None:
-        row = direct.one(engine, _FIND_PG, {"token": token})
+        row = pg_autocommit.one(engine, _FIND_PG, {"token": token})
     else:
         row = session.connection().execute(_FIND, {"token": token}).first()
     if row is None:

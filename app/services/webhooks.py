@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.crypto import SecretBox
 from app.engine.runner import Send
-from app.models import Execution, ExecutionStatus, ExecutionStep, Trigger, Workflow, direct
+from app.models import Execution, ExecutionStatus, ExecutionStep, Trigger, Workflow, pg_autocommit
 from app.models.base import utcnow
 from app.services import deliveries, executions, webhook_lookup
 from app.services.admission import Admission, tolerant
@@ -165,19 +165,20 @@ _LAST_OUTPUT = (
     .limit(1)
     .scalar_subquery()
 )
-_FINAL = or_(*(Execution.status == status for status in ExecutionStatus.FINAL))  # no IN: see direct
+# Spelt out, not IN (...): app.models.pg_autocommit compiles the statement once.
+_FINAL = or_(*(Execution.status == status for status in ExecutionStatus.FINAL))
 _STANDING = select(Execution.status, case((_FINAL, _LAST_OUTPUT)).label("output")).where(
     Execution.id == bindparam("execution_id")
 )
-_STANDING_PG = direct.prepare(_STANDING)
+_STANDING_PG = pg_autocommit.prepare(_STANDING)
 
 
 def _standing(session: Session, execution_id: int) -> tuple[str, dict[str, Any] | None]:
     """(status, last completed output when final) of an execution, or NotFoundError."""
-    engine = direct.engine_of(session)
+    engine = pg_autocommit.engine_of(session)
     ids = {"execution_id": execution_id}
     if engine is not None:
-        row = direct.one(engine, _STANDING_PG, ids)
+        row = pg_autocommit.one(engine, _STANDING_PG, ids)
     else:
         row = session.execute(_STANDING, ids).first()
     if row is None:

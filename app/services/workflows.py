@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session, selectinload
 from app.actions.base import BaseActionHandler
 from app.crypto import DecryptionError, SecretBox
 from app.engine import registry
+from app.engine.redaction import REDACTED
 from app.engine.retry import RetrySettings
-from app.engine.runner import REDACTED
 from app.engine.templating import Renderer, template_at
 from app.models import Action, Trigger, Workflow, WorkflowVersion
 from app.models.base import utcnow

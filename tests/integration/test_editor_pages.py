@@ -258,7 +258,7 @@ def test_export_then_import_makes_a_copy_without_secrets(
     assert imported.status_code == 303
     page = editor.get(imported.headers["Location"]).get_data(as_text=True)
     assert "some steps need values the file cannot hold" in page
-    assert "auth_token" in page and "Has errors" in page
+    assert "Auth token: Required for bearer authentication." in page and "Has errors" in page
     with app.app_context():
         copies = db.session.scalars(select(Workflow).where(Workflow.name == "Exported")).all()
         assert len(copies) == 2 and not copies[1].enabled and copies[1].actions == []

@@ -18,6 +18,7 @@ from tests.integration.editor_support import DATA_FIELD, Editor
 TOKEN = re.compile(r'"X-CSRFToken": "[^"]+"|name="csrf_token" (?:type="hidden" )?value="[^"]+"')
 EDITOR_MODULES = (
     "app.web.workflows",
+    "app.web.editor.autosave",
     "app.web.editor.page",
     "app.web.editor.publish",
     "app.web.editor.run",

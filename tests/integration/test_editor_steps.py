@@ -161,8 +161,17 @@ def test_invalid_config_is_refused_with_422_naming_the_field(
     assert 'id="field-config-timeout-seconds" name="config.timeout_seconds"' in html
     assert "Enter a number" in html and "This is not valid JSON" in html
     assert 'value="ftp://example.com/file"' in html
-    # And nothing was stored
-    assert draft_steps(app, workflow_id)[0]["config"] == {}
+    # And the draft keeps what was typed, as typed, so that nothing is lost
+    assert draft_steps(app, workflow_id)[0]["config"] == {
+        "method": "GET",
+        "url": "ftp://example.com/file",
+        "timeout_seconds": "soon",
+        "headers": "{not json",
+        "body_type": "none",
+        "fail_on_status": False,
+        "send_idempotency_key": False,
+        "follow_redirects": False,
+    }
 
 
 def test_a_model_error_names_the_config_field(user_client: FlaskClient) -> None:
@@ -186,7 +195,7 @@ def test_a_template_syntax_error_names_the_field(user_client: FlaskClient) -> No
 
     assert response.status_code == 422
     assert fields(response) == ["steps.0.config.message"]
-    assert "template syntax error" in response.get_data(as_text=True)
+    assert "Template syntax error" in response.get_data(as_text=True)
 
 
 def test_a_key_must_be_a_slug_and_unique(user_client: FlaskClient) -> None:
@@ -260,13 +269,16 @@ def test_retry_settings_and_continue_on_error(app: Flask, user_client: FlaskClie
             "continue_on_error": "1",
         },
     )
-    bad = editor.apply(workflow_id, "log", {"message": "x"}, **{"retry.attempts": "50"})
-
     assert ok.status_code == 200
     step = draft_steps(app, workflow_id)[0]
     assert step["retry"] == {"attempts": 5, "backoff": {"type": "fixed", "delay": 2.5}}
     assert step["continue_on_error"] is True
+
+    bad = editor.apply(workflow_id, "log", {"message": "x"}, **{"retry.attempts": "50"})
+
     assert bad.status_code == 422
+    # (the refused policy is not kept: the draft keeps the last one that could be read)
+    assert draft_steps(app, workflow_id)[0]["retry"] == step["retry"]
     assert fields(bad) == ["steps.0.retry.attempts"]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from app.engine.runner import REDACTED
+from app.engine.redaction import REDACTED
 from app.extensions import db
 from app.models import Workflow
 from app.services import webhooks, workflows

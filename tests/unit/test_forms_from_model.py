@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from app.actions.base import secret_field
-from app.engine.runner import REDACTED
+from app.engine.redaction import REDACTED
 from app.services.trials import Available, EarlierStep
 from app.web.editor import forms, picker
 
@@ -52,7 +52,7 @@ def test_each_type_gets_its_widget_with_label_help_and_required_mark() -> None:
         ("loud", "checkbox"),
         ("mode", "select"),
         ("color", "select"),
-        ("fields", "json"),
+        ("fields", "keyvalue"),
         ("items", "json"),
         ("body", "json"),
         ("token", "secret"),
@@ -61,7 +61,7 @@ def test_each_type_gets_its_widget_with_label_help_and_required_mark() -> None:
     assert not fields["count"].required and fields["count"].integer
     assert fields["mode"].choices == (("a", "a"), ("b", "b"))
     assert fields["color"].choices == (("red", "red"), ("blue", "blue"))
-    assert fields["body"].loose and not fields["fields"].loose
+    assert fields["body"].loose and fields["fields"].loose
     assert fields["items"].placeholder == '[{"left": "", "operator": "equals"}]'
     assert fields["url"].pickable and not fields["loud"].pickable
 
@@ -74,7 +74,7 @@ def test_shown_values_mask_secrets_and_fill_defaults() -> None:
 
     assert shown["config.token"] == REDACTED
     assert shown["config.count"] == "3" and shown["config.mode"] == "a"
-    assert shown["config.fields"] == '{\n  "a": 1\n}'
+    assert shown["config.fields"] == [{"key": "a", "value": "1"}]
     assert shown["config.loud"] is True and shown["config.items"] == ""
 
 
@@ -86,7 +86,8 @@ def test_a_post_is_read_back_into_typed_config() -> None:
         "config.loud": "1",
         "config.mode": "b",
         "config.color": "blue",
-        "config.fields": '{"who": "{{ trigger.name }}"}',
+        "config.fields-0-key": "who",
+        "config.fields-0-value": "{{ trigger.name }}",
         "config.body": "plain text, not JSON",
         "config.token": REDACTED,
         "config.message": "",
@@ -109,13 +110,13 @@ def test_a_post_is_read_back_into_typed_config() -> None:
 
 
 def test_what_cannot_be_read_is_reported_by_input_name() -> None:
-    form = {"config.count": "many", "config.mode": "z", "config.fields": "{oops"}
+    form = {"config.count": "many", "config.mode": "z", "config.items": "{oops"}
 
     parsed = forms.parse(forms.form_fields(Example), form)
 
-    assert set(parsed.errors) == {"config.count", "config.mode", "config.fields"}
+    assert set(parsed.errors) == {"config.count", "config.mode", "config.items"}
     assert parsed.errors["config.count"].startswith("Enter a whole number")
-    assert parsed.errors["config.fields"].startswith("This is not valid JSON")
+    assert parsed.errors["config.items"].startswith("This is not valid JSON")
     assert parsed.config == {"loud": False}
 
 

@@ -4,4 +4,11 @@ forms generated from config models (`forms`) and the data picker (`picker`)."""
 
 from __future__ import annotations
 
-from app.web.editor import page, publish, run, steps, webhook  # noqa: F401  (routes on bp)
+from app.web.editor import (  # noqa: F401  (routes register on bp)
+    autosave,
+    page,
+    publish,
+    run,
+    steps,
+    webhook,
+)

@@ -72,11 +72,18 @@ def chosen_panel(editor_: Editor) -> panels.Panel:
     args = request.args
     if args.get("step"):
         try:
-            return panels.step_panel(db.session(), editor_, args["step"])
+            return panels.step_panel(
+                db.session(), editor_, args["step"], json_mode=args.get("view") == "json"
+            )
         except NotFoundError:
             return panels.intro(editor_)
     if args.get("panel") == "trigger":
-        return panels.trigger_panel(db.session(), editor_, type_=args.get("type") or None)
+        return panels.trigger_panel(
+            db.session(),
+            editor_,
+            type_=args.get("type") or None,
+            json_mode=args.get("view") == "json",
+        )
     if args.get("panel") == "settings":
         return panels.settings_panel(editor_)
     if args.get("add", "").isdigit():

@@ -12,11 +12,13 @@ from sqlalchemy.orm import Session
 
 from app.engine import registry
 from app.engine.retry import RetrySettings
-from app.engine.runner import Trial
-from app.services import trials
+from app.engine.trial import Trial
+from app.services import messages, trials
 from app.services.connections import list_connections
 from app.services.errors import InvalidInputError
+from app.services.step_checks import config_problems
 from app.web.editor import forms, picker
+from app.web.editor.support import secrets
 from app.web.editor.view import Editor, StepCard, icon_for
 
 Kind = Literal["intro", "step", "trigger", "settings", "add"]
@@ -61,6 +63,7 @@ class Panel:
     trial: Trial | None = None
     at: int = 0
     connections: list[tuple[str, str]] = field(default_factory=list)  # (id, label) to choose
+    json_mode: bool = False  # "Edit as JSON": the config as one JSON object
 
     @property
     def has_errors(self) -> bool:
@@ -80,25 +83,62 @@ def trigger_kinds() -> list[Choice]:
 def place_errors(
     panel: Panel, problems: list[InvalidInputError], prefix: str, known: tuple[str, ...]
 ) -> Panel:
-    """Put each refused field's message beside its input (`prefix` is the part of the dotted
-    path the panel does not show, e.g. `steps.2.`); what has no input goes on top."""
+    """Put each refused field's message, in plain words, beside its input (`prefix` is the part
+    of the dotted path the panel does not show, e.g. `steps.2.`). A message about the whole
+    config goes to the field it names; only what has no input at all goes on top."""
+    config_names = [f.name for f in panel.fields]
     for problem in problems:
         path = problem.field or ""
         local = path.removeprefix(prefix) if path.startswith(prefix) else path
+        message = messages.plain(problem.message)
+        if local == "config":
+            located = messages.locate(problem.message, config_names)
+            if located:  # the message is about that field: it goes (and points) there
+                local, path = f"config.{located}", f"{path}.{located}"
         if local.startswith("config."):
             head, _, rest = local.removeprefix("config.").partition(".")
-            name, message = f"config.{head}", problem.message
+            name = _shown_in(panel, f"config.{head}")
             if rest:
-                message = f"{' → '.join(_step_word(p) for p in rest.split('.'))}: {message}"
+                widget = next((f.widget for f in panel.fields if f"config.{f.name}" == name), "")
+                message = f"{_where(rest, widget)}: {message}"
         else:
             name = next((k for k in known if local == k or local.startswith(k + ".")), "")
-            message = problem.message
-        if name and (name in known or any(f"config.{f.name}" == name for f in panel.fields)):
+        if local == forms.CONFIG_JSON:
+            name = forms.CONFIG_JSON
+        if panel.json_mode and name.startswith("config."):
+            name, message = forms.CONFIG_JSON, f"{name.removeprefix('config.')}: {message}"
+        if name and (name in known or name == forms.CONFIG_JSON or name in _inputs(panel)):
             panel.errors.setdefault(name, message)
             panel.paths.setdefault(name, path)
         else:
-            panel.form_error = panel.form_error or (f"{local}: {message}" if local else message)
+            panel.form_error = panel.form_error or message
     return panel
+
+
+def _inputs(panel: Panel) -> set[str]:
+    return {f"config.{f.name}" for f in panel.fields}
+
+
+def _shown_in(panel: Panel, name: str) -> str:
+    """The input a field's message goes beside: a merged field's (a body's type, a match)
+    message goes beside the widget that shows it."""
+    for f in panel.fields:
+        if f.partner and name == f"config.{f.partner}":
+            return f"config.{f.name}"
+    return name
+
+
+PART_WORDS = {"left": "value to check", "right": "value to compare with", "operator": "comparison"}
+
+
+def _where(rest: str, widget: str = "") -> str:
+    """`0.left` → "Condition 1, value to check" (in a condition builder), else "Row 1, …"."""
+    row = "Condition" if widget == "conditions" else "Row"
+    words = [
+        f"{row} {int(p) + 1}" if p.isdigit() else PART_WORDS.get(p, p.replace("_", " "))
+        for p in rest.split(".")
+    ]
+    return ", ".join(words)
 
 
 def _with_connections(session: Session, panel: Panel) -> Panel:
@@ -109,10 +149,6 @@ def _with_connections(session: Session, panel: Panel) -> Panel:
             for c in list_connections(session, panel.editor.workflow.user_id)
         ]
     return panel
-
-
-def _step_word(part: str) -> str:
-    return f"item {int(part) + 1}" if part.isdigit() else part
 
 
 def _retry_values(retry: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -132,8 +168,10 @@ def step_panel(
     posted: Mapping[str, str] | None = None,
     trial: Trial | None = None,
     status: str = "",
+    json_mode: bool = False,
 ) -> Panel:
-    """The config panel of one step: name, key, generated config form, retries, picker."""
+    """The config panel of one step: name, key, generated config form (or the config as JSON),
+    retries, picker. `posted` shows again exactly what was typed."""
     index = editor.draft.index(key)
     card = editor.steps[index]
     step = editor.draft.steps[index]
@@ -142,6 +180,7 @@ def step_panel(
         handler = registry.actions().get(card.type)
         panel.description = handler.description
         panel.fields = forms.form_fields(handler.Config)
+    panel.json_mode = json_mode or (posted is not None and forms.CONFIG_JSON in posted)
     if posted is not None:
         panel.values = {name: posted.get(name, "") for name in STEP_INPUTS}
         panel.values["continue_on_error"] = "continue_on_error" in posted
@@ -154,6 +193,14 @@ def step_panel(
         }
         panel.values.update(_retry_values(step.get("retry")))
         panel.values.update(forms.shown_values(panel.fields, step.get("config") or {}))
+        if card.known and step.get("config"):  # what the draft kept is checked again
+            where = f"steps.{index}"
+            problems = config_problems(card.type, step["config"], where, secrets())
+            place_errors(panel, problems, f"{where}.", STEP_INPUTS)
+    if panel.json_mode:
+        text = posted.get(forms.CONFIG_JSON) if posted is not None else None
+        shown = forms.config_json(step.get("config") or {}, panel.fields)
+        panel.values[forms.CONFIG_JSON] = text if text is not None else shown
     reads = trials.available(session, editor.workflow, editor.draft, index)
     panel.picker = picker.groups(reads)
     return _with_connections(session, panel)
@@ -166,26 +213,32 @@ def trigger_panel(
     type_: str | None = None,
     posted: Mapping[str, str] | None = None,
     status: str = "",
+    json_mode: bool = False,
 ) -> Panel:
-    """The trigger's panel: its kind, its config form, and its sample data."""
+    """The trigger's panel: its kind, its config form (or the config as JSON), its sample data."""
     current = editor.draft.trigger
     chosen = type_ or str(current.get("type") or "manual")
     panel = Panel("trigger", editor, kinds=trigger_kinds(), status=status)
+    panel.json_mode = json_mode or (posted is not None and forms.CONFIG_JSON in posted)
     if chosen in registry.triggers():
         handler = registry.triggers().get(chosen)
         panel.description = handler.description
         panel.fields = forms.form_fields(handler.Config)
+    config = current.get("config") or {} if chosen == current.get("type") else {}
     if posted is not None:
         panel.values = {"type": chosen, "sample_data": posted.get("sample_data", "")}
         panel.values.update(forms.posted_values(panel.fields, posted))
-        return _with_connections(session, panel)
-    config = current.get("config") or {} if chosen == current.get("type") else {}
-    sample = current.get("sample_data")
-    panel.values = {
-        "type": chosen,
-        "sample_data": json.dumps(sample, indent=2, ensure_ascii=False) if sample else "",
-    }
-    panel.values.update(forms.shown_values(panel.fields, config))
+    else:
+        sample = current.get("sample_data")
+        panel.values = {
+            "type": chosen,
+            "sample_data": json.dumps(sample, indent=2, ensure_ascii=False) if sample else "",
+        }
+        panel.values.update(forms.shown_values(panel.fields, config))
+    if panel.json_mode:
+        text = posted.get(forms.CONFIG_JSON) if posted is not None else None
+        shown = forms.config_json(config, panel.fields)
+        panel.values[forms.CONFIG_JSON] = text if text is not None else shown
     return _with_connections(session, panel)
 
 

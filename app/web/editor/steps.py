@@ -75,12 +75,18 @@ def step_create(workflow_id: int) -> Response | BaseResponse:
     return with_events(response, CHANGED, FLOW_STALE, announce=f"Added {name} as step {position}.")
 
 
-def _changes(
-    fields: list[forms.FormField], form: MultiDict[str, str]
+def step_changes(
+    fields: list[forms.FormField], form: MultiDict[str, str], *, as_typed: bool = False
 ) -> tuple[editor.StepChanges, dict[str, str]]:
-    """The step panel's post as changes, and what could not be read (by input name)."""
+    """The step panel's post as changes, and what could not be read (by input name);
+    `as_typed` keeps what cannot be read in the config, as text (for the draft)."""
     parsed = forms.parse(fields, form)
     errors = dict(parsed.errors)
+    if as_typed:
+        typed = forms.raw(fields, form)
+        parsed.config = typed if typed is not None else {}
+        if typed is None:
+            errors[forms.CONFIG_JSON] = parsed.errors.get(forms.CONFIG_JSON, "")
     retry: dict[str, Any] | None = None
     attempts, kind, delay = (
         form.get(f"retry.{n}", "").strip() for n in ("attempts", "backoff.type", "backoff.delay")
@@ -106,24 +112,31 @@ def _changes(
     return changes, errors
 
 
-def _step_fields(workflow: Workflow, key: str) -> list[forms.FormField]:
+def step_fields(workflow: Workflow, key: str) -> list[forms.FormField]:
     step = editor_for(workflow).draft.step(key)
     if step["type"] not in registry.actions():
         return []
     return forms.form_fields(registry.actions().get(step["type"]).Config)
 
 
-def _refused(workflow: Workflow, key: str, problems: list[InvalidInputError]) -> Response:
+def _refused(workflow: Workflow, key: str, problems: list[InvalidInputError]) -> BaseResponse:
+    """The panel again with every value as typed and each error beside its field; what was
+    typed is kept in the draft too, so opening another step or reloading loses nothing."""
+    changes, unread = step_changes(step_fields(workflow, key), request.form, as_typed=True)
+    editor.keep_step_input(
+        db.session(), workflow, key, changes, secrets(), keep_config=forms.CONFIG_JSON in unread
+    )
     editor_ = editor_for(workflow, key)
     index = editor_.draft.index(key)
     panel = panels.step_panel(db.session(), editor_, key, posted=request.form)
     panels.place_errors(panel, problems, f"steps.{index}.", panels.STEP_INPUTS)
-    return page("workflows/_panel.html", editor_, panel, status=422)
+    response = page("workflows/_panel.html", editor_, panel, status=422)
+    return with_events(response, CHANGED, FLOW_STALE)  # the card shows what the draft kept
 
 
 def _apply(workflow_id: int, key: str, test: bool) -> Response | BaseResponse:
     workflow = owned_workflow(workflow_id)
-    changes, errors = _changes(_step_fields(workflow, key), request.form)
+    changes, errors = step_changes(step_fields(workflow, key), request.form)
     index = editor_for(workflow).draft.index(key)
     if errors:
         return _refused(

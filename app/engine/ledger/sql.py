@@ -1,7 +1,9 @@
-"""The runner's SQL, built once: Core statements with bind parameters.
+"""The ledger's portable SQL, built once: Core statements with bind parameters.
 
-Building SQLAlchemy expressions costs more CPU than running them on the hot path, so each
-statement here is constructed at import and executed with a parameter dict. Every UPDATE is
+Every backend runs these (the PostgreSQL ledger folds the hot ones into single statements,
+app.engine.ledger.postgres). Building SQLAlchemy expressions costs more CPU than running them on
+the hot path, so each statement here is constructed at import and executed with a parameter
+dict. Every UPDATE is
 conditional on the state the caller expects; its row count tells whether the caller still
 owns the step (a stale or duplicate message matches nothing).
 """
@@ -10,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, exists, func, or_, select, true, update
+from sqlalchemy import Table, bindparam, exists, func, or_, select, update
 
-from app.models import Execution, ExecutionStatus, ExecutionStep, direct
+from app.models import Execution, ExecutionStatus, ExecutionStep
 
 
 def params(values: dict[str, Any]) -> dict[str, Any]:
@@ -36,7 +38,7 @@ claim_step = (
         .where(
             E.c.id == bindparam("p_execution_id"),
             E.c.position == bindparam("p_position"),
-            # spelt out rather than IN (...): app.models.direct compiles this statement once
+            # spelt out rather than IN (...): app.models.pg_autocommit compiles it once
             or_(*(E.c.status == status for status in ExecutionStatus.LIVE)),
         )
         .correlate(None),
@@ -146,90 +148,4 @@ finish = (
         lease_expires_at=None,
         position=bindparam("p_position"),
     )
-)
-
-
-# PostgreSQL: the hot paths as one statement each (data-modifying CTEs), sent straight to the
-# driver in autocommit mode (app.models.direct), so that a claim or the record of a step costs
-# one round trip instead of four or five. Each later part runs only if the earlier one matched,
-# exactly as the separate statements above do.
-
-# claim_step + mark_running (their `p_` parameters).
-_claimed = claim_step.cte("claimed")
-_marked = mark_running.where(exists(select(_claimed.c.id))).cte("marked")
-claim_pg = direct.prepare(
-    select(
-        _claimed.c.id,
-        _claimed.c.attempt_log,
-        *[_marked.c[column.name] for column in RUN_COLUMNS],
-    ).select_from(_claimed.join(_marked, true()))
-)
-load_outputs_pg = direct.prepare(load_outputs)
-
-# Record a chain of successful steps (`steps`, a JSON array of their records): the claimed step
-# `step_id` (only while this claim owns it) and the steps after it that ran in the same message
-# without a claim of their own (pure steps, still `pending`, only if the claimed step was
-# recorded). Then either move the execution on to `position` and claim that step, or complete
-# the execution. PostgreSQL text (`%(name)s` parameters): the SQLite path records step by step.
-_RECORD_CHAIN = """
-    WITH v AS (
-        SELECT * FROM jsonb_to_recordset(CAST(%(steps)s AS jsonb)) AS v(
-            position integer, attempt integer, input jsonb, output jsonb, attempt_log jsonb,
-            started_at timestamptz, finished_at timestamptz
-        )
-    ), recorded AS (
-        UPDATE execution_steps AS s
-        SET status = 'completed', input = v.input, output = v.output, error = NULL,
-            attempt_log = v.attempt_log, finished_at = v.finished_at, next_retry_at = NULL
-        FROM v
-        WHERE s.id = %(step_id)s AND s.status = 'running' AND s.attempts = %(attempt)s
-            AND v.position = %(claimed_position)s
-        RETURNING s.id
-    ), chained AS (
-        UPDATE execution_steps AS s
-        SET status = 'completed', attempts = v.attempt, started_at = v.started_at,
-            input = v.input, output = v.output, error = NULL, attempt_log = v.attempt_log,
-            finished_at = v.finished_at, next_retry_at = NULL
-        FROM v
-        WHERE s.execution_id = %(execution_id)s AND s.position = v.position
-            AND v.position > %(claimed_position)s AND s.status = 'pending'
-            AND EXISTS (SELECT FROM recorded)
-        RETURNING s.id
-    )
-"""
-
-record_and_continue_pg = direct.prepare(
-    _RECORD_CHAIN
-    + """
-    , advanced AS (
-        UPDATE executions
-        SET position = %(position)s, updated_at = %(now)s, lease_expires_at = %(lease)s
-        WHERE id = %(execution_id)s AND status = 'running' AND EXISTS (SELECT FROM recorded)
-        RETURNING id
-    ), claimed_next AS (
-        UPDATE execution_steps
-        SET status = 'running', attempts = 1, started_at = %(now)s
-        WHERE execution_id = %(execution_id)s AND position = %(position)s
-            AND EXISTS (SELECT FROM advanced)
-        RETURNING id
-    )
-    SELECT (SELECT count(*) FROM recorded) AS recorded,
-        (SELECT count(*) FROM advanced) AS advanced,
-        (SELECT id FROM claimed_next) AS next_step_id
-    """
-)
-
-record_and_finish_pg = direct.prepare(
-    _RECORD_CHAIN
-    + """
-    , finished AS (
-        UPDATE executions
-        SET status = 'completed', error = NULL, finished_at = %(now)s, updated_at = %(now)s,
-            lease_expires_at = NULL, position = %(position)s
-        WHERE id = %(execution_id)s AND status = 'running' AND EXISTS (SELECT FROM recorded)
-        RETURNING id
-    )
-    SELECT (SELECT count(*) FROM recorded) AS recorded,
-        (SELECT count(*) FROM finished) AS finished
-    """
 )

@@ -1,11 +1,12 @@
-"""Hot-path statements sent straight to the driver (PostgreSQL only).
+"""PostgreSQL statements in autocommit mode, sent straight to psycopg.
 
 A webhook delivery and each message of the runner run one or two fixed statements. Through
 SQLAlchemy each costs about twice the CPU of the statement itself (execution context, result
 wrapping, session bookkeeping), so those few go to psycopg directly: on a connection of the
-engine's pool, in autocommit mode (each is one atomic statement). A statement is either built
-with SQLAlchemy Core (the same object the SQLite path executes, compiled here once) or written as
-PostgreSQL text with `%(name)s` parameters where it has no portable twin.
+engine's pool (`Engine.raw_connection()`, public API), in autocommit mode (each is one atomic
+statement). A statement is either built with SQLAlchemy Core (the same object the portable path
+executes, compiled here once) or written as PostgreSQL text with `%(name)s` parameters where it
+has no portable twin.
 
 Errors keep SQLAlchemy's shape: a driver error is raised as the matching `DBAPIError`, with
 `connection_invalidated` set (and the pool renewed) when the connection was lost, so the
@@ -81,10 +82,12 @@ def cursor(engine: Engine) -> Iterator[psycopg.Cursor[Any]]:
     except psycopg.Error as exc:
         lost = connection.broken or connection.closed
         if lost:
-            # As SQLAlchemy does on a disconnect: this connection is dropped, and every pooled
-            # one as old as it is replaced on its next checkout (a server restart or a cut
-            # killed them all).
-            engine.pool._invalidate(pooled, exc)
+            # As SQLAlchemy does on a disconnect: this connection is dropped and the pool's
+            # others are replaced (a server restart or a cut killed them all). Engine.dispose
+            # is the public way to it: checked-in connections close and a fresh pool takes
+            # over; connections checked out now go back to the old pool and die with it.
+            pooled.invalidate(exc)
+            engine.dispose()
         raise DBAPIError.instance(
             None, None, exc, psycopg.Error, connection_invalidated=lost
         ) from exc

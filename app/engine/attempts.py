@@ -1,0 +1,166 @@
+"""What one message knows and decides about its steps, as plain values.
+
+The runner claims a step (a `Claim` on a `Run`), executes it (an `Outcome`), and decides what
+to store (a `StepRecord` per attempt) and how the execution moves on (a `Move`: retry the step,
+finish the execution, or advance to the next step). A ledger (app.engine.ledger) stores the
+decision; nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.engine.context import ExecutionContext
+from app.engine.errors import ActionError
+from app.models import ExecutionStatus, StepStatus
+from app.models.base import utcnow
+
+UNCLAIMED = 0  # the step id of a claim not stored yet: a pure step run as part of a chain
+
+
+@dataclass
+class Run:
+    """What one message has loaded about its execution (reused across its steps)."""
+
+    execution_id: int
+    snapshot: dict[str, Any]
+    context: ExecutionContext
+    outputs: dict[str, Any]
+
+    @property
+    def actions(self) -> list[dict[str, Any]]:
+        return list(self.snapshot["actions"])
+
+
+def build_run(execution_id: int, row: Any, outputs: dict[str, Any]) -> Run:
+    """The message's view of its execution, from a row with `snapshot`, `trigger_data`,
+    `workflow_id` and `user_id`, and the outputs of its completed steps by key."""
+    snapshot = row.snapshot
+    context = ExecutionContext(
+        execution_id=execution_id,
+        workflow_id=row.workflow_id,
+        workflow_name=snapshot["workflow"]["name"],
+        user_id=row.user_id,
+        trigger=row.trigger_data,
+        steps=outputs,
+    )
+    return Run(execution_id, snapshot, context, outputs)
+
+
+@dataclass
+class Claim:
+    """One attempt of the step at `position`, owned by this message (`step_id` is the stored
+    step, or UNCLAIMED for a pure step of a chain that has no claim of its own)."""
+
+    run: Run
+    position: int
+    attempt: int
+    step_id: int
+    started_at: datetime
+    attempt_log: list[dict[str, Any]]
+
+
+@dataclass
+class Outcome:
+    """What executing one attempt produced."""
+
+    output: dict[str, Any] | None = None
+    input: dict[str, Any] | None = None
+    error: ActionError | None = None
+    stop: bool = False
+    suspend_seconds: float = 0.0
+    finished_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """The stored result of one attempt: `completed`, `failed`, or `pending` again (a retry is
+    due at `next_retry_at`)."""
+
+    claim: Claim
+    status: StepStatus
+    input: dict[str, Any] | None
+    output: dict[str, Any] | None
+    error: str | None
+    ended_at: datetime  # when the attempt ended (the execution's changes are stamped so)
+    next_retry_at: datetime | None
+    attempt_log: list[dict[str, Any]]
+
+    @property
+    def completed(self) -> bool:
+        return self.status == StepStatus.COMPLETED
+
+    @property
+    def finished_at(self) -> datetime | None:
+        """The step's finish time: none while a retry is due."""
+        return None if self.status == StepStatus.PENDING else self.ended_at
+
+
+def attempt_entry(claim: Claim, finished_at: datetime) -> dict[str, Any]:
+    """The line an attempt adds to its step's attempt log."""
+    return {
+        "attempt": claim.attempt,
+        "started_at": claim.started_at.isoformat(),
+        "finished_at": finished_at.isoformat(),
+    }
+
+
+def completed(claim: Claim, outcome: Outcome) -> StepRecord:
+    """The record of a successful attempt."""
+    return StepRecord(
+        claim,
+        StepStatus.COMPLETED,
+        outcome.input,
+        outcome.output,
+        None,
+        outcome.finished_at,
+        None,
+        [*claim.attempt_log, attempt_entry(claim, outcome.finished_at)],
+    )
+
+
+# -- how the execution moves on once the attempt is recorded -------------------------------
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Run the same step again, attempt + 1, after `delay` seconds."""
+
+    delay: float
+
+
+@dataclass(frozen=True)
+class Finish:
+    """End the execution with `status` at `position`; pending steps after `skip_after` (when
+    set) are skipped."""
+
+    status: ExecutionStatus
+    error: str | None
+    position: int
+    skip_after: int | None
+
+
+@dataclass(frozen=True)
+class Advance:
+    """Move the execution to the step at `position`, due after `delay` seconds; `claim`: this
+    message claims it at once and runs it."""
+
+    position: int
+    delay: float
+    claim: bool
+
+
+Move = Retry | Finish | Advance
+
+
+@dataclass(frozen=True)
+class Next:
+    """The step a message leads to: run it now (`claimed_step_id` set: claimed in the same
+    commit) or send a doorbell for it after `delay`."""
+
+    position: int
+    attempt: int
+    delay: float
+    claimed_step_id: int | None = None

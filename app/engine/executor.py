@@ -1,0 +1,177 @@
+"""Execute one attempt of a step, with no transaction open: render its config in the sandbox,
+validate it, call the action, redact secrets, check the output.
+
+Whatever the action does, the result is an `Outcome`: an output, a signal (stop, suspend) or an
+error. The one broad `except` of the engine lives here, at the step boundary (STYLE D2).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import traceback
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from app.actions.base import BaseActionHandler
+from app.crypto import SecretBox
+from app.engine.attempts import Claim, Outcome
+from app.engine.context import ExecutionContext, StepContext
+from app.engine.errors import (
+    ActionError,
+    ConfigError,
+    OutputTooLargeError,
+    StopWorkflow,
+    Suspend,
+)
+from app.engine.redaction import redact, secret_values
+from app.engine.registry import ActionRegistry
+from app.engine.templating import Renderer
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_ERROR_CHARS = 4000
+
+
+class StepExecutor:
+    """Runs an action for a claimed step; shared by threads (it keeps no per-step state)."""
+
+    def __init__(
+        self,
+        actions: ActionRegistry,
+        *,
+        secrets: SecretBox,
+        settings: Settings,
+        session_factory: Callable[[], Session],
+        renderer: Renderer,
+        max_output: int,
+    ) -> None:
+        self.actions = actions
+        self.secrets = secrets
+        self.settings = settings
+        self.session_factory = session_factory
+        self.renderer = renderer
+        self.max_output = max_output
+
+    def execute(self, claim: Claim) -> Outcome:
+        """Run the claimed attempt; failures come back in the outcome, never raised."""
+        action = claim.run.actions[claim.position]
+        secrets: list[str] = []
+        stored_input: dict[str, Any] | None = None
+        try:
+            handler = self.actions.get(action["type"])
+            rendered, secrets = self._render(handler, action, claim.run.context)
+            stored_input = redact(rendered, secrets)
+            try:
+                config = handler.validate_config(rendered)
+            except ValidationError as exc:
+                raise ConfigError(_validation_message(exc)) from None
+            context = StepContext(
+                execution=claim.run.context,
+                step_key=action["key"],
+                position=claim.position,
+                attempt=claim.attempt,
+                settings=self.settings,
+                secrets=self.secrets,
+                session_factory=self.session_factory,
+                log=logging.LoggerAdapter(
+                    logging.getLogger("app.engine.step"),
+                    {"execution_id": claim.run.execution_id, "step_key": action["key"]},
+                ),
+            )
+            output = handler.execute(context, config)
+            return Outcome(output=self._checked_output(redact(output, secrets)), input=stored_input)
+        except StopWorkflow as signal:
+            return Outcome(
+                output=self._checked_output(signal.output), input=stored_input, stop=True
+            )
+        except Suspend as signal:
+            return Outcome(
+                output=self._checked_output(signal.output),
+                input=stored_input,
+                suspend_seconds=signal.seconds,
+            )
+        except ActionError as exc:
+            return Outcome(input=stored_input, error=_redacted_error(exc, secrets))
+        except Exception as exc:  # the one broad except, at the step boundary (STYLE D2)
+            log.warning(
+                "step %s of execution %s raised %s",
+                action.get("key"),
+                claim.run.execution_id,
+                type(exc).__name__,
+                extra={
+                    "execution_id": claim.run.execution_id,
+                    "step_key": action.get("key"),
+                    "traceback": redact(traceback.format_exc(limit=8), secrets)[-2000:],
+                },
+            )
+            error = ActionError(redact(f"{type(exc).__name__}: {exc}", secrets))
+            return Outcome(input=stored_input, error=error)
+
+    def is_pure(self, type_: str) -> bool:
+        """Whether steps of this action type have no effect but their output."""
+        return type_ in self.actions and self.actions.get(type_).pure
+
+    def _render(
+        self, handler: BaseActionHandler, action: Mapping[str, Any], context: ExecutionContext
+    ) -> tuple[dict[str, Any], list[str]]:
+        secret_names = handler.secret_fields()
+        text_fields = _text_fields(handler)
+        variables = context.template_vars()
+        rendered: dict[str, Any] = {}
+        for name, value in (action.get("config") or {}).items():
+            if name in secret_names:
+                rendered[name] = (
+                    self.secrets.decrypt(value) if SecretBox.is_encrypted(value) else value
+                )
+            else:
+                rendered[name] = self.renderer.render(
+                    value, variables, f"config.{name}", text=name in text_fields
+                )
+        return rendered, secret_values(rendered, secret_names)
+
+    def _checked_output(self, output: Any) -> dict[str, Any]:
+        if not isinstance(output, dict):
+            raise TypeError(f"an action must return a dict, not {type(output).__name__}")
+        try:
+            size = len(json.dumps(output))
+        except (TypeError, ValueError) as exc:
+            raise ActionError(
+                f"The step's output is not JSON data: {exc}", retryable=False
+            ) from None
+        if size > self.max_output:
+            raise OutputTooLargeError(
+                f"The step's output is {size} bytes, over the cap of {self.max_output} bytes."
+            )
+        return output
+
+
+@functools.cache
+def _text_fields(handler: BaseActionHandler) -> frozenset[str]:
+    """Config fields typed as text: a single-expression template renders to a string there."""
+    names = []
+    for name, info in handler.Config.model_fields.items():
+        annotation = info.annotation
+        if annotation is str or str(annotation) in ("str | None", "typing.Optional[str]"):
+            names.append(name)
+    return frozenset(names)
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:5]:
+        where = ".".join(str(p) for p in error["loc"])
+        parts.append(f"config.{where}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def _redacted_error(exc: ActionError, secrets: list[str]) -> ActionError:
+    message = redact(str(exc), secrets)[:MAX_ERROR_CHARS]
+    if message == str(exc):
+        return exc
+    return type(exc)(message, retryable=exc.retryable, retry_after=exc.retry_after)

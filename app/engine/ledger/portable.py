@@ -1,0 +1,181 @@
+"""The ledger on any database: each claim and each record is a short transaction of a few
+Core statements (app.engine.ledger.sql) on one connection, committed before returning.
+
+Every UPDATE is conditional on the state this message expects; when one matches nothing (a
+stale or duplicate message, or recovery took the step over after the lease expired) the
+transaction rolls back or stops there and the message ends.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from app.engine.attempts import (
+    Claim,
+    Finish,
+    Move,
+    Next,
+    Retry,
+    Run,
+    StepRecord,
+    build_run,
+)
+from app.engine.ledger import sql
+from app.models.base import rowcount, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class PortableLedger:
+    """Claims and records through SQLAlchemy Core connections (SQLite, and PostgreSQL off the
+    hot path). It records one step at a time, so the runner forms no chains on it."""
+
+    records_chains = False
+
+    def __init__(self, engine: Engine, lease: timedelta) -> None:
+        self.engine = engine
+        self.lease = lease
+
+    # -- claim ----------------------------------------------------------------------------
+
+    def claim(
+        self, execution_id: int, position: int, attempt: int, run: Run | None
+    ) -> Claim | None:
+        """Take the step at `position` for `attempt` and mark the execution running; None when
+        the message no longer matches the stored state. Loads the run when `run` is None."""
+        now = utcnow()
+        values = {
+            "execution_id": execution_id,
+            "position": position,
+            "previous_attempts": attempt - 1,
+            "attempt": attempt,
+            "now": now,
+        }
+        with self.engine.connect() as connection:
+            claimed = connection.execute(sql.claim_step, sql.params(values)).first()
+            if claimed is None:
+                connection.rollback()
+                dropped(execution_id, position, attempt)
+                return None
+            row = connection.execute(
+                sql.mark_running,
+                sql.params({"execution_id": execution_id, "now": now, "lease": now + self.lease}),
+            ).one()
+            if run is None:
+                run = build_run(execution_id, row, _outputs(connection, execution_id, position))
+            connection.commit()
+        return Claim(run, position, attempt, claimed.id, now, list(claimed.attempt_log or []))
+
+    def running(self, execution_id: int, position: int) -> tuple[Claim, Any] | None:
+        """The claim of the step left `running` at `position` (its worker stopped), and the
+        input it stored; None when the step is not running any more."""
+        ids = {"execution_id": execution_id, "position": position}
+        with self.engine.connect() as connection:
+            step = connection.execute(sql.load_running_step, sql.params(ids)).first()
+            if step is None:
+                return None
+            row = connection.execute(
+                sql.load_execution, sql.params({"execution_id": execution_id})
+            ).one()
+            run = build_run(execution_id, row, _outputs(connection, execution_id, position))
+        started_at = step.started_at or utcnow()
+        claim = Claim(
+            run, position, step.attempts, step.id, started_at, list(step.attempt_log or [])
+        )
+        return claim, step.input
+
+    # -- record ---------------------------------------------------------------------------
+
+    def record(self, steps: Sequence[StepRecord], move: Move) -> Next | None:
+        """Store the attempt and move the execution on, in one transaction. Returns the step
+        the message goes on with (claimed already when `Next.claimed_step_id` is set), or None
+        when it ends: the execution finished, was cancelled, or the claim was lost."""
+        if len(steps) != 1:
+            raise ValueError("this ledger records one step at a time (records_chains is False)")
+        return self.record_one(steps[0], move)
+
+    def record_one(self, step: StepRecord, move: Move) -> Next | None:
+        """`record` for a step this message holds a claim on (`step.claim.step_id`)."""
+        claim = step.claim
+        execution_id = claim.run.execution_id
+        now = step.ended_at
+        execution = {"execution_id": execution_id, "now": now}
+        with self.engine.connect() as connection:
+            if rowcount(connection.execute(sql.record_step, sql.params(_values(step)))) != 1:
+                connection.rollback()  # recovery took the step over after our lease expired
+                return None
+            upcoming = _move(connection, execution, move, self.lease)
+            connection.commit()
+        if isinstance(move, Retry):
+            return Next(claim.position, claim.attempt + 1, move.delay)
+        return upcoming
+
+
+def _move(
+    connection: Connection, execution: dict[str, Any], move: Move, lease: timedelta
+) -> Next | None:
+    now = execution["now"]
+    if isinstance(move, Retry):
+        wake = now + timedelta(seconds=move.delay)
+        connection.execute(sql.touch, sql.params({**execution, "lease": wake + lease}))
+        return None
+    if isinstance(move, Finish):
+        if move.skip_after is not None:
+            ids = {"execution_id": execution["execution_id"], "position": move.skip_after}
+            connection.execute(sql.skip_rest, sql.params(ids))
+        values = {**execution, "status": move.status, "error": move.error}
+        connection.execute(sql.finish, sql.params({**values, "position": move.position}))
+        return None
+    wake = now + timedelta(seconds=move.delay)
+    moved = connection.execute(
+        sql.advance, sql.params({**execution, "position": move.position, "lease": wake + lease})
+    )
+    if rowcount(moved) != 1:  # cancelled while the step ran: keep its result, stop
+        return None
+    next_step = {"execution_id": execution["execution_id"], "position": move.position}
+    step_id = None
+    if move.claim:
+        step_id = connection.execute(
+            sql.claim_next, sql.params({**next_step, "now": now})
+        ).scalar_one()
+    elif move.delay > 0:
+        connection.execute(sql.wake_next_at, sql.params({**next_step, "wake_at": wake}))
+    return Next(move.position, 1, move.delay, step_id)
+
+
+def _values(step: StepRecord) -> dict[str, Any]:
+    return {
+        "step_id": step.claim.step_id,
+        "attempt": step.claim.attempt,
+        "status": step.status,
+        "input": step.input,
+        "output": step.output,
+        "error": step.error,
+        "attempt_log": step.attempt_log,
+        "finished_at": step.finished_at,
+        "next_retry_at": step.next_retry_at,
+    }
+
+
+def _outputs(connection: Connection, execution_id: int, position: int) -> dict[str, Any]:
+    """Outputs of the completed steps, by key (only steps before `position` can be)."""
+    if position == 0:
+        return {}
+    ids = sql.params({"execution_id": execution_id})
+    return {key: output for key, output in connection.execute(sql.load_outputs, ids)}
+
+
+def dropped(execution_id: int, position: int, attempt: int) -> None:
+    """Log a message that no longer matches the stored state (harmless: it does nothing)."""
+    log.debug(
+        "dropped stale message %s/%s/%s",
+        execution_id,
+        position,
+        attempt,
+        extra={"execution_id": execution_id, "position": position},
+    )

@@ -1,0 +1,208 @@
+"""The ledger on PostgreSQL: the hot paths as one statement each.
+
+A claim, and the record of a successful step that ends the run or hands straight on to the
+next one, are each a single statement (data-modifying CTEs) sent straight to psycopg in
+autocommit mode (app.models.pg_autocommit): one round trip instead of four or five. Each later
+part of a statement runs only if the earlier one matched, exactly as the portable ledger's
+separate statements do. Everything else (a failure, a retry, a delay, a stop, the end of a
+time slice) is rare and takes the portable ledger's transaction.
+
+Here the runner chains pure steps (no effect but their output): they run back to back and are
+recorded together with the step that ends the chain, in one statement. A crash before that
+statement runs the chain again, which changes nothing outside.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from typing import Any, TypeGuard
+
+from sqlalchemy import exists, select, true
+
+from app.engine.attempts import (
+    Advance,
+    Claim,
+    Finish,
+    Move,
+    Next,
+    Run,
+    StepRecord,
+    build_run,
+)
+from app.engine.ledger import sql
+from app.engine.ledger.portable import PortableLedger, dropped
+from app.models import ExecutionStatus, pg_autocommit
+from app.models.base import utcnow
+
+# claim_step + mark_running (their `p_` parameters).
+_claimed = sql.claim_step.cte("claimed")
+_marked = sql.mark_running.where(exists(select(_claimed.c.id))).cte("marked")
+claim_pg = pg_autocommit.prepare(
+    select(
+        _claimed.c.id,
+        _claimed.c.attempt_log,
+        *[_marked.c[column.name] for column in sql.RUN_COLUMNS],
+    ).select_from(_claimed.join(_marked, true()))
+)
+load_outputs_pg = pg_autocommit.prepare(sql.load_outputs)
+
+# Record a chain of successful steps (`steps`, a JSON array of their records): the claimed step
+# `step_id` (only while this claim owns it) and the steps after it that ran in the same message
+# without a claim of their own (pure steps, still `pending`, only if the claimed step was
+# recorded). Then either move the execution on to `position` and claim that step, or complete
+# the execution. PostgreSQL text (`%(name)s` parameters): the portable ledger records step by step.
+_RECORD_CHAIN = """
+    WITH v AS (
+        SELECT * FROM jsonb_to_recordset(CAST(%(steps)s AS jsonb)) AS v(
+            position integer, attempt integer, input jsonb, output jsonb, attempt_log jsonb,
+            started_at timestamptz, finished_at timestamptz
+        )
+    ), recorded AS (
+        UPDATE execution_steps AS s
+        SET status = 'completed', input = v.input, output = v.output, error = NULL,
+            attempt_log = v.attempt_log, finished_at = v.finished_at, next_retry_at = NULL
+        FROM v
+        WHERE s.id = %(step_id)s AND s.status = 'running' AND s.attempts = %(attempt)s
+            AND v.position = %(claimed_position)s
+        RETURNING s.id
+    ), chained AS (
+        UPDATE execution_steps AS s
+        SET status = 'completed', attempts = v.attempt, started_at = v.started_at,
+            input = v.input, output = v.output, error = NULL, attempt_log = v.attempt_log,
+            finished_at = v.finished_at, next_retry_at = NULL
+        FROM v
+        WHERE s.execution_id = %(execution_id)s AND s.position = v.position
+            AND v.position > %(claimed_position)s AND s.status = 'pending'
+            AND EXISTS (SELECT FROM recorded)
+        RETURNING s.id
+    )
+"""
+
+record_and_continue_pg = pg_autocommit.prepare(
+    _RECORD_CHAIN
+    + """
+    , advanced AS (
+        UPDATE executions
+        SET position = %(position)s, updated_at = %(now)s, lease_expires_at = %(lease)s
+        WHERE id = %(execution_id)s AND status = 'running' AND EXISTS (SELECT FROM recorded)
+        RETURNING id
+    ), claimed_next AS (
+        UPDATE execution_steps
+        SET status = 'running', attempts = 1, started_at = %(now)s
+        WHERE execution_id = %(execution_id)s AND position = %(position)s
+            AND EXISTS (SELECT FROM advanced)
+        RETURNING id
+    )
+    SELECT (SELECT count(*) FROM recorded) AS recorded,
+        (SELECT count(*) FROM advanced) AS advanced,
+        (SELECT id FROM claimed_next) AS next_step_id
+    """
+)
+
+record_and_finish_pg = pg_autocommit.prepare(
+    _RECORD_CHAIN
+    + """
+    , finished AS (
+        UPDATE executions
+        SET status = 'completed', error = NULL, finished_at = %(now)s, updated_at = %(now)s,
+            lease_expires_at = NULL, position = %(position)s
+        WHERE id = %(execution_id)s AND status = 'running' AND EXISTS (SELECT FROM recorded)
+        RETURNING id
+    )
+    SELECT (SELECT count(*) FROM recorded) AS recorded,
+        (SELECT count(*) FROM finished) AS finished
+    """
+)
+
+
+class PostgresLedger(PortableLedger):
+    """Claims and the common records as single autocommit statements; the rest as the
+    portable ledger does them. Records chains of pure steps."""
+
+    records_chains = True
+
+    def claim(
+        self, execution_id: int, position: int, attempt: int, run: Run | None
+    ) -> Claim | None:
+        now = utcnow()
+        values = {
+            "execution_id": execution_id,
+            "position": position,
+            "previous_attempts": attempt - 1,
+            "attempt": attempt,
+            "now": now,
+            "lease": now + self.lease,
+        }
+        with pg_autocommit.cursor(self.engine) as cursor:
+            row = claim_pg.execute(cursor, sql.params(values)).fetchone()
+            if row is None:
+                dropped(execution_id, position, attempt)
+                return None
+            if run is None:
+                outputs: dict[str, Any] = {}
+                if position > 0:  # only steps before `position` can have completed
+                    ids = sql.params({"execution_id": execution_id})
+                    outputs = dict(load_outputs_pg.execute(cursor, ids).fetchall())
+                run = build_run(execution_id, row, outputs)
+        return Claim(run, position, attempt, row.id, now, list(row.attempt_log or []))
+
+    def record(self, steps: Sequence[StepRecord], move: Move) -> Next | None:
+        """Successful steps (the claimed one and the pure steps run after it) that end the run
+        or hand straight on to the next step: one statement. Otherwise the chain before the
+        last step (if any) is recorded so, claiming that step, which is then recorded as the
+        portable ledger records it."""
+        if all(step.completed for step in steps) and _in_one_statement(move):
+            return self._record_chain(steps, move)
+        *chain, last = steps
+        if chain:
+            moved = self._record_chain(chain, Advance(last.claim.position, 0.0, claim=True))
+            if moved is None or moved.claimed_step_id is None:
+                return None
+            claim = dataclasses.replace(last.claim, step_id=moved.claimed_step_id)
+            last = dataclasses.replace(last, claim=claim)
+        return self.record_one(last, move)
+
+    def _record_chain(self, steps: Sequence[StepRecord], move: Finish | Advance) -> Next | None:
+        first = steps[0].claim
+        now = steps[-1].ended_at
+        rows = [
+            {
+                "position": step.claim.position,
+                "attempt": step.claim.attempt,
+                "input": step.input,
+                "output": step.output,
+                "attempt_log": step.attempt_log,
+                "started_at": step.claim.started_at.isoformat(),
+                "finished_at": step.ended_at.isoformat(),
+            }
+            for step in steps
+        ]
+        params = {
+            "steps": json.dumps(rows),
+            "step_id": first.step_id,
+            "attempt": first.attempt,
+            "claimed_position": first.position,
+            "execution_id": first.run.execution_id,
+            "position": move.position,
+            "now": now,
+        }
+        if isinstance(move, Finish):
+            row = pg_autocommit.one(self.engine, record_and_finish_pg, params)
+        else:
+            params["lease"] = now + self.lease
+            row = pg_autocommit.one(self.engine, record_and_continue_pg, params)
+        if row.recorded != 1:
+            return None  # recovery took the step over after our lease expired
+        if isinstance(move, Finish) or row.advanced != 1:  # finished, or cancelled meanwhile
+            return None
+        return Next(move.position, 1, 0.0, row.next_step_id)
+
+
+def _in_one_statement(move: Move) -> TypeGuard[Finish | Advance]:
+    """Whether the move has a single-statement form: the execution completes (no step left,
+    nothing to skip) or this message claims the next step at once."""
+    if isinstance(move, Finish):
+        return move.status == ExecutionStatus.COMPLETED and move.skip_after is None
+    return isinstance(move, Advance) and move.claim and move.delay <= 0
