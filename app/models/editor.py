@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, utcnow
+from app.models.base import Base, JSONDoc, utcnow
 
 
 class WorkflowVersion(Base):
@@ -39,8 +39,9 @@ class WorkflowDraft(Base):
     """Unsaved edits of a workflow: the editor changes this, Save publishes it as a version.
 
     `spec` is a WorkflowSpec JSON whose steps always carry their key and whose secrets are
-    kept encrypted; `samples` holds step outputs from "test this step", by step key.
-    Executions never read a draft: they run the saved definition.
+    kept encrypted; `samples` holds step outputs from "test this step", by step key; `inputs`
+    what was typed but cannot be stored in the definition yet. Executions never read a draft:
+    they run the saved definition.
     """
 
     __tablename__ = "workflow_drafts"
@@ -52,4 +53,7 @@ class WorkflowDraft(Base):
     base_version: Mapped[int]
     spec: Mapped[dict[str, Any]]
     samples: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # What a panel holds that the definition cannot yet (services.drafts.Draft.inputs): a step
+    # key typed but not applied, "Edit as JSON" text that is not JSON yet.
+    inputs: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

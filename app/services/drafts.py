@@ -4,7 +4,10 @@ Every editor change (add, move, configure a step...) changes a draft, never the 
 definition, so a half-configured step can exist and executions keep running the saved
 version. Save publishes the draft through `workflows.update_workflow` (see services.editor).
 A draft is a WorkflowSpec JSON whose steps always carry their key and whose secrets stay
-encrypted; `samples` holds step outputs from "test this step", by step key.
+encrypted; `samples` holds step outputs from "test this step", by step key; `inputs` what a
+panel holds that the definition cannot yet (a step key typed but not applied, "Edit as JSON"
+text that is not JSON yet), by panel: `{"steps": {key: {"key": …, "config_json": …}},
+"trigger": {"config_json": …}}`.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class Draft:
     base_version: int
     spec: dict[str, Any]
     samples: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)
     stored: bool = False  # a row exists (the user has changed something since the last save)
 
     @property
@@ -53,6 +57,27 @@ class Draft:
 
     def step(self, key: str) -> dict[str, Any]:
         return self.steps[self.index(key)]
+
+    def held(self, key: str | None = None) -> dict[str, str]:
+        """What the step's panel (the trigger's with None) holds beyond the definition."""
+        if key is None:
+            return dict(self.inputs.get("trigger") or {})
+        return dict((self.inputs.get("steps") or {}).get(key) or {})
+
+    def hold(self, key: str | None, values: dict[str, str]) -> None:
+        """Keep `values` for the step's panel (the trigger's with None); {} forgets them."""
+        if key is None:
+            self.inputs.pop("trigger", None)
+            if values:
+                self.inputs["trigger"] = dict(values)
+            return
+        steps = dict(self.inputs.get("steps") or {})
+        steps.pop(key, None)
+        if values:
+            steps[key] = dict(values)
+        self.inputs.pop("steps", None)
+        if steps:
+            self.inputs["steps"] = steps
 
 
 def live_spec(workflow: Workflow) -> dict[str, Any]:
@@ -80,10 +105,11 @@ def load(session: Session, workflow: Workflow, *, for_update: bool = False) -> D
             row.base_version,
             copy.deepcopy(row.spec),
             copy.deepcopy(row.samples or {}),
+            copy.deepcopy(row.inputs or {}),
             stored=True,
         )
     samples = {a.key: a.sample_output for a in workflow.actions if a.sample_output is not None}
-    return Draft(workflow.id, workflow.version, live_spec(workflow), samples)
+    return Draft(workflow.id, workflow.version, live_spec(workflow), samples, {})
 
 
 def store(session: Session, draft: Draft) -> Draft:
@@ -95,6 +121,7 @@ def store(session: Session, draft: Draft) -> Draft:
     row.base_version = draft.base_version
     row.spec = copy.deepcopy(draft.spec)
     row.samples = copy.deepcopy(draft.samples)
+    row.inputs = copy.deepcopy(draft.inputs)
     try:
         session.commit()
     except IntegrityError:  # another request created the draft at the same moment
@@ -117,6 +144,12 @@ def discard(session: Session, workflow: Workflow) -> None:
 def is_dirty(draft: Draft, workflow: Workflow) -> bool:
     """True when the draft's definition differs from the saved one."""
     return draft.stored and draft.spec != live_spec(workflow)
+
+
+def has_unsaved(draft: Draft, workflow: Workflow) -> bool:
+    """is_dirty, or a panel holds what the definition cannot yet (a key typed but not
+    applied, JSON being typed): leaving the page asks first."""
+    return is_dirty(draft, workflow) or (draft.stored and bool(draft.inputs))
 
 
 def saved_elsewhere(draft: Draft, workflow: Workflow) -> bool:

@@ -120,6 +120,7 @@ def delete_step(session: Session, workflow: Workflow, key: str) -> tuple[drafts.
     index = draft.index(key)
     del draft.steps[index]
     draft.samples.pop(key, None)
+    draft.hold(key, {})
     return drafts.store(session, draft), index
 
 
@@ -219,6 +220,7 @@ def update_step(
         retry=retry,
         continue_on_error=changes.continue_on_error,
     )
+    draft.hold(key, {})  # what the panel held is applied now
     if new_key != key:
         for other in draft.steps:
             other["config"] = rename_references(other.get("config") or {}, key, new_key)
@@ -236,15 +238,20 @@ def keep_step_input(
     secrets: SecretBox,
     *,
     keep_config: bool = False,
+    held: dict[str, str] | None = None,
 ) -> tuple[drafts.Draft, bool]:
     """Store what the step panel holds, as typed, even where it is not valid yet: the draft
     keeps every edit (a refused Apply, another step opened, a reload lose nothing). The key
-    changes only on Apply (its references follow then); a retry policy that cannot be read
-    keeps the stored one, and so does the config with `keep_config` (e.g. half-typed JSON).
-    Return the draft and whether anything changed."""
+    changes only on Apply (its references follow then): a different key typed is kept in
+    `held` beside the definition, like "Edit as JSON" text that is not JSON yet (see
+    drafts.Draft.inputs); a retry policy that cannot be read keeps the stored one, and so does
+    the config with `keep_config`. Return the draft and whether anything changed."""
     draft = _changed(session, workflow)
     step = draft.step(key)
     before = copy.deepcopy(step)
+    held_before = draft.held(key)
+    if held is not None:
+        draft.hold(key, held)
     config = dict(step.get("config") or {}) if keep_config else dict(changes.config)
     if step["type"] in registry.actions() and not keep_config:
         model = registry.actions().get(step["type"]).Config
@@ -257,7 +264,7 @@ def keep_step_input(
     )
     if not retry_problems:
         step["retry"] = retry
-    if step == before:
+    if step == before and draft.held(key) == held_before:
         session.rollback()  # nothing to write: release the row lock
         return draft, False
     return drafts.store(session, draft), True
@@ -272,21 +279,26 @@ def keep_trigger_input(
     secrets: SecretBox,
     *,
     keep_sample: bool = False,
+    held: dict[str, str] | None = None,
 ) -> tuple[drafts.Draft, bool]:
     """Store the trigger panel as typed, like keep_step_input; `keep_sample` keeps the stored
-    sample data (what was typed there is not a JSON object yet)."""
+    sample data (what was typed there is not a JSON object yet); `held`, what the panel holds
+    beyond the definition ("Edit as JSON" text that is not JSON yet)."""
     if type_ not in registry.triggers():
         raise InvalidInputError(f"Unknown trigger type {type_!r}.", field="trigger.type")
     model = registry.triggers().get(type_).Config
     draft = _changed(session, workflow)
     before = copy.deepcopy(draft.trigger)
+    held_before = draft.held()
+    if held is not None:
+        draft.hold(None, held)
     previous = draft.trigger.get("config") or {} if draft.trigger.get("type") == type_ else {}
     trigger = {
         "type": type_,
         "config": _merge_secrets(model, config, previous, secrets),
         "sample_data": before.get("sample_data") if keep_sample else sample_data,
     }
-    if trigger == before:
+    if trigger == before and draft.held() == held_before:
         session.rollback()
         return draft, False
     draft.spec["trigger"] = trigger
@@ -323,6 +335,7 @@ def update_trigger(
     if problems:
         raise ProblemsFoundError(problems)
     draft.spec["trigger"] = trigger
+    draft.hold(None, {})  # what the panel held is applied now
     return drafts.store(session, draft)
 
 

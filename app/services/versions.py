@@ -46,6 +46,27 @@ def _update(
         raise ConflictError("Someone saved this workflow at the same moment; reload it.") from None
 
 
+def _refuse_held(draft: drafts.Draft) -> None:
+    """Save would drop what a panel holds beyond the definition: refuse, naming it."""
+    for key, held in (draft.inputs.get("steps") or {}).items():
+        where = f"steps.{draft.index(key)}"
+        if "key" in held:
+            raise InvalidInputError(
+                f"The key “{held['key']}” typed for step “{key}” is not applied yet: "
+                "Apply it, or put back the key.",
+                f"{where}.key",
+            )
+        if "config_json" in held:
+            raise InvalidInputError(
+                f"The settings of step “{key}” typed as JSON are not valid JSON yet.",
+                f"{where}.config",
+            )
+    if "config_json" in (draft.inputs.get("trigger") or {}):
+        raise InvalidInputError(
+            "The trigger's settings typed as JSON are not valid JSON yet.", "trigger.config"
+        )
+
+
 def save_draft(
     session: Session, workflow: Workflow, secrets: SecretBox, *, note: str | None = None
 ) -> Workflow:
@@ -55,6 +76,7 @@ def save_draft(
     draft = drafts.load(session, workflow, for_update=True)
     if not draft.stored:
         return workflow
+    _refuse_held(draft)
     if drafts.is_dirty(draft, workflow):  # else only test outputs changed: no new version
         try:
             spec = WorkflowSpec.model_validate(draft.spec)

@@ -1,5 +1,5 @@
 /* Stepline's panel widgets: rows (add, remove, reorder), the condition builder's unary
-   operators, JSON checked as it is typed, the body editor choosing its type, the draft
+   operators and groups, JSON checked as it is typed, the body editor choosing its type, the draft
    autosave's note, leaving with unsaved changes, and a save made in another tab.
    Everything here is an enhancement: the forms post the same fields without it.
    No framework, no inline scripts (CSP script-src 'self'). */
@@ -9,9 +9,10 @@
   var counter = 0;
 
   function widgetOf(node) { return node.closest && node.closest("[data-widget]"); }
+  /* The list a button adds to: its group's, its body pane's, or its widget's own. */
   function paneRows(button) {
-    var scope = button.closest("[data-body-pane]") || widgetOf(button);
-    return scope && scope.querySelector("[data-rows]");
+    var scope = button.closest("[data-group]") || button.closest("[data-body-pane]") || widgetOf(button);
+    return scope && scope.querySelector(":scope > [data-rows]");
   }
 
   /* A change the autosave must hear about (rows added, removed or moved). */
@@ -20,17 +21,49 @@
     if (form) { form.dispatchEvent(new CustomEvent("stepline:rows-changed", { bubbles: true })); }
   }
 
-  function newRow(list) {
-    var template = list.parentElement.querySelector("template[data-row-template]");
-    if (!template) { return null; }
+  /* A row (or a group) from a template: its placeholder ("__i__", or "__j__" for a group's
+     rows) becomes an index of letters and digits that no other row has. */
+  function fromTemplate(template) {
     counter += 1;
-    var html = template.innerHTML.replace(/__i__/g, "n" + Date.now().toString(36) + counter);
+    var placeholder = new RegExp(template.getAttribute("data-placeholder") || "__i__", "g");
+    var html = template.innerHTML.replace(placeholder, "n" + Date.now().toString(36) + counter);
     var holder = document.createElement("ol");
     holder.innerHTML = html.trim();
-    var row = holder.firstElementChild;
+    return holder.firstElementChild;
+  }
+
+  function newRow(list) {
+    var template = list.parentElement.querySelector(":scope > template[data-row-template]");
+    if (!template) { return null; }
+    var row = fromTemplate(template);
     list.appendChild(row);
     syncRow(row);
     return row;
+  }
+
+  /* "Add a group": a group of the condition builder, placed before the list's blank row. */
+  function addGroup(button) {
+    var widget = widgetOf(button);
+    var list = widget && widget.querySelector(":scope > [data-rows]");
+    var template = widget && widget.querySelector(":scope > template[data-group-template]");
+    if (!list || !template) { return; }
+    var group = fromTemplate(template);
+    var rows = list.querySelectorAll(":scope > [data-row]");
+    var last = rows[rows.length - 1];
+    if (last && !last.hasAttribute("data-group") && isBlank(last)) {
+      list.insertBefore(group, last);
+    } else {
+      list.appendChild(group);
+    }
+    group.querySelectorAll("[data-row]").forEach(syncRow);
+    var first = group.querySelector("input[type=text]");
+    if (first) { first.focus(); }
+    changed(list);
+  }
+
+  /* The group the page offers to fill without JavaScript: "Add a group" makes one here. */
+  function dropBlankGroups(root) {
+    root.querySelectorAll("[data-blank-group]").forEach(function (group) { group.remove(); });
   }
 
   function isBlank(row) {
@@ -51,6 +84,8 @@
   document.addEventListener("click", function (event) {
     var target = event.target;
     if (!target.closest) { return; }
+    var addGroupButton = target.closest("[data-add-group]");
+    if (addGroupButton) { addGroup(addGroupButton); return; }
     var add = target.closest("[data-add-row]");
     if (add) {
       var list = paneRows(add);
@@ -324,6 +359,7 @@
   });
 
   function init() {
+    dropBlankGroups(document);
     readPanelState();
     applyNeeds(document);
     document.querySelectorAll("[data-widget='conditions'] [data-row]").forEach(syncRow);
@@ -335,6 +371,7 @@
   document.body.addEventListener("htmx:load", function (event) {
     var root = event.detail.elt;
     if (!root.querySelectorAll) { return; }
+    dropBlankGroups(root);
     applyNeeds(root);
     root.querySelectorAll("[data-widget='conditions'] [data-row]").forEach(syncRow);
     root.querySelectorAll("[data-json-live]").forEach(function (area) {

@@ -249,3 +249,152 @@ def test_a_condition_is_named_by_its_place_and_errors_come_back_with_the_panel(
     # And opening the step again (another step in between, or a reload) shows it again
     again = editor.get(f"/workflows/{workflow_id}?step=filter", htmx=True).get_data(as_text=True)
     assert "Condition 2, value to check: Required." in again
+
+
+def draft_inputs(app: Flask, workflow_id: int) -> dict[str, object]:
+    with app.app_context():
+        draft = db.session.get(WorkflowDraft, workflow_id)
+        assert draft is not None
+        return dict(draft.inputs or {})
+
+
+def test_a_key_typed_but_not_applied_is_kept_and_checked_at_apply(
+    app: Flask, user_client: FlaskClient
+) -> None:
+    # Given a log step
+    editor = Editor(user_client)
+    workflow_id = editor.create()
+    editor.add(workflow_id, "log")
+    url = f"/workflows/{workflow_id}/steps/log/draft"
+
+    # When another key is typed (not applied) and the panel autosaves
+    kept = editor.post(url, {"name": "", "key": "Bad key", "config.message": "Hi"})
+
+    # Then the step keeps its key, and the draft holds the typed one beside it
+    assert kept.status_code == 204 and "stepline:changed" in kept.headers["HX-Trigger"]
+    assert draft_step(app, workflow_id)["key"] == "log"
+    assert draft_inputs(app, workflow_id) == {"steps": {"log": {"key": "Bad key"}}}
+
+    # And the panel, opened again (a reload), shows the typed key, saying it is not applied
+    html = editor.get(f"/workflows/{workflow_id}?step=log", htmx=True).get_data(as_text=True)
+    assert re.search(r'name="key" type="text" value="Bad key"', html)
+    assert "Not applied yet: Apply renames the step" in html
+    assert editor.get(f"/workflows/{workflow_id}/draft/state").get_json()["dirty"] is True
+
+    # And Save refuses rather than dropping it
+    refused_save = editor.save(workflow_id)
+    assert refused_save.status_code == 422
+    assert "is not applied yet" in refused_save.get_data(as_text=True)
+
+    # When Apply is pressed, the key is checked: refused in words, still shown, still held
+    refused = editor.apply(workflow_id, "log", {"message": "Hi"}, key="Bad key")
+    assert refused.status_code == 422
+    assert error_beside(refused.get_data(as_text=True), "steps.0.key").startswith(
+        "Use a lowercase letter"
+    )
+    assert draft_inputs(app, workflow_id) == {"steps": {"log": {"key": "Bad key"}}}
+
+    # When a good key is applied, the step is renamed and nothing is held any more
+    applied = editor.apply(workflow_id, "log", {"message": "Hi"}, key="say_hi")
+    assert applied.status_code == 200
+    assert draft_step(app, workflow_id)["key"] == "say_hi"
+    assert draft_inputs(app, workflow_id) == {}
+
+    # And typing the step's own key back holds nothing
+    draft_url = f"/workflows/{workflow_id}/steps/say_hi/draft"
+    editor.post(draft_url, {"name": "", "key": "other", "config.message": "Hi"})
+    editor.post(draft_url, {"name": "", "key": "say_hi", "config.message": "Hi"})
+    assert draft_inputs(app, workflow_id) == {}
+    assert editor.save(workflow_id).status_code == 200
+
+
+def test_json_being_typed_is_kept_and_shown_again_with_its_error(
+    app: Flask, user_client: FlaskClient
+) -> None:
+    # Given a log step with a message
+    editor = Editor(user_client)
+    workflow_id = editor.create()
+    editor.add(workflow_id, "log")
+    editor.apply(workflow_id, "log", {"message": "Hi"})
+    url = f"/workflows/{workflow_id}/steps/log/draft"
+
+    # When half-typed JSON is autosaved in "Edit as JSON"
+    half = '{"message": "Bye", "level": '
+    kept = editor.post(url, {"name": "", "key": "log", "config_json": half})
+
+    # Then the definition keeps the last readable config, and the text is held beside it
+    assert kept.status_code == 204
+    assert draft_step(app, workflow_id)["config"] == {"message": "Hi"}
+    assert draft_inputs(app, workflow_id) == {"steps": {"log": {"config_json": half}}}
+
+    # And the panel, opened again (a reload), is the JSON view with the text and its error
+    html = editor.get(f"/workflows/{workflow_id}?step=log", htmx=True).get_data(as_text=True)
+    assert 'name="config_json"' in html
+    assert "{&#34;message&#34;: &#34;Bye&#34;, &#34;level&#34;: </textarea>" in html
+    assert "This is not valid JSON" in error_beside(html, "config_json")
+
+    # And "Edit with the form" stays in the JSON view rather than dropping the text
+    back = editor.post(url, {"name": "", "key": "log", "config_json": half, "view": "form"})
+    assert 'name="config_json"' in back.get_data(as_text=True)
+    assert "Correct it to apply it" in back.get_data(as_text=True)
+
+    # When the JSON is finished, the config takes it and nothing is held any more
+    done = editor.post(url, {"name": "", "key": "log", "config_json": half + '"error"}'})
+    assert done.status_code == 204
+    assert draft_step(app, workflow_id)["config"] == {"message": "Bye", "level": "error"}
+    assert draft_inputs(app, workflow_id) == {}
+
+
+def test_the_triggers_json_being_typed_is_kept_too(app: Flask, user_client: FlaskClient) -> None:
+    editor = Editor(user_client)
+    workflow_id = editor.create()
+    url = f"/workflows/{workflow_id}/trigger/draft"
+    kept = editor.post(url, {"type": "manual", "config_json": "{", "sample_data": ""})
+    assert kept.status_code == 204
+    assert draft_inputs(app, workflow_id) == {"trigger": {"config_json": "{"}}
+    html = editor.get(f"/workflows/{workflow_id}?panel=trigger", htmx=True).get_data(as_text=True)
+    assert 'name="config_json"' in html and ">{</textarea>" in html
+    assert "This is not valid JSON" in error_beside(html, "config_json")
+
+
+def test_without_javascript_the_offered_group_is_filled_and_applied(
+    app: Flask, user_client: FlaskClient
+) -> None:
+    # Given a filter's panel as the page without JavaScript shows it (a blank group offered)
+    editor = Editor(user_client)
+    workflow_id = editor.create()
+    editor.add(workflow_id, "filter")
+    html = editor.get(f"/workflows/{workflow_id}?step=filter").get_data(as_text=True)
+    assert "data-blank-group" in html
+    assert 'name="config.conditions-1-match"' in html
+    assert 'name="config.conditions-1-conditions-0-left"' in html
+
+    # When the blank row and the offered group are filled and the form posted
+    form = {
+        "name": "",
+        "key": "filter",
+        "config.match": "any",
+        "config.conditions-0-left": "{{ trigger.vip }}",
+        "config.conditions-0-operator": "is_true",
+        "config.conditions-0-right": "",
+        "config.conditions-1-match": "all",
+        "config.conditions-1-conditions-0-left": "{{ trigger.total }}",
+        "config.conditions-1-conditions-0-operator": "greater_than",
+        "config.conditions-1-conditions-0-right": "10",
+    }
+    posted = editor.post(f"/workflows/{workflow_id}/steps/filter", form, htmx=False)
+
+    # Then the step holds the condition and the group
+    assert posted.status_code == 303
+    assert draft_step(app, workflow_id)["config"] == {
+        "conditions": [
+            {"left": "{{ trigger.vip }}", "operator": "is_true", "right": None},
+            {
+                "match": "all",
+                "conditions": [
+                    {"left": "{{ trigger.total }}", "operator": "greater_than", "right": 10}
+                ],
+            },
+        ],
+        "match": "any",
+    }

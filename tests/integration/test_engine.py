@@ -87,6 +87,57 @@ def test_false_filter_completes_and_skips_the_rest(engine: Engine) -> None:
     assert [s.status for s in engine.steps(execution_id)] == ["completed", "completed", "skipped"]
 
 
+GROUPED = {
+    "name": "Grouped filter",
+    "steps": [
+        {
+            "key": "worth_it",
+            "type": "filter",
+            "config": {
+                "conditions": [  # (amount > 100 AND vip) OR country is FR
+                    {
+                        "match": "all",
+                        "conditions": [
+                            {
+                                "left": "{{ trigger.amount }}",
+                                "operator": "greater_than",
+                                "right": 100,
+                            },
+                            {"left": "{{ trigger.vip }}", "operator": "is_true"},
+                        ],
+                    },
+                    {"left": "{{ trigger.country }}", "operator": "equals", "right": "FR"},
+                ],
+                "match": "any",
+            },
+        },
+        {"key": "record", "type": "log", "config": {"message": "{{ trigger.amount }}"}},
+    ],
+}
+
+
+def test_a_grouped_filter_runs_and_records_which_conditions_held(engine: Engine) -> None:
+    workflow_id = engine.workflow(GROUPED)
+
+    passing = engine.trigger(workflow_id, {"amount": 150, "vip": False, "country": "FR"})
+    failing = engine.trigger(workflow_id, {"amount": 150, "vip": False, "country": "DE"})
+    engine.wait(passing)
+    engine.wait(failing)
+
+    check, record = engine.steps(passing)
+    assert check.output == {
+        "passed": True,
+        "results": [{"match": "all", "passed": False, "results": [True, False]}, True],
+    }
+    assert record.status == "completed"
+    stopped, skipped = engine.steps(failing)
+    assert stopped.output == {
+        "passed": False,
+        "results": [{"match": "all", "passed": False, "results": [True, False]}, False],
+    }
+    assert skipped.status == "skipped"
+
+
 def test_reordering_steps_keeps_references_by_key(engine: Engine) -> None:
     # Given the log step moved first, reading a step that now runs after it
     spec = {

@@ -52,7 +52,28 @@ ACTIONS: dict[str, list[dict[str, Any]]] = {
                 {"left": "{{ trigger.tags }}", "operator": "contains", "right": "vip"},
             ],
             "match": "any",
-        }
+        },
+        {  # (total > 10 AND email is not empty) OR (name equals "" OR tags contain vip) OR flag
+            "conditions": [
+                {
+                    "match": "all",
+                    "conditions": [
+                        {"left": "{{ trigger.total }}", "operator": "greater_than", "right": 10},
+                        {"left": "{{ trigger.email }}", "operator": "is_not_empty", "right": None},
+                    ],
+                },
+                {
+                    "match": "any",
+                    "conditions": [
+                        {"left": "{{ trigger.name }}", "operator": "equals", "right": ""},
+                        {"left": "{{ trigger.tags }}", "operator": "contains", "right": "vip"},
+                    ],
+                },
+                {"left": "{{ trigger.flag }}", "operator": "is_true", "right": None},
+                {"match": "any", "conditions": [{"left": 1, "operator": "less_than", "right": 2}]},
+            ],
+            "match": "any",
+        },
     ],
     "example": [
         {"text": "Hello {{ trigger.name }}", "excerpt_words": 5, "case": "upper", "require": "He"}

@@ -45,6 +45,23 @@ from app.web.editor.summaries import (
             },
             "Continue only if a is empty or b is greater than 3",
         ),
+        (
+            "filter",
+            {
+                "match": "any",
+                "conditions": [
+                    {
+                        "match": "all",
+                        "conditions": [
+                            {"left": "a", "operator": "equals", "right": 1},
+                            {"left": "b", "operator": "is_true"},
+                        ],
+                    },
+                    {"left": "c", "operator": "is_empty"},
+                ],
+            },
+            "Continue only if (a equals 1 and b is true) or c is empty",
+        ),
         ("delay", {"amount": 5, "unit": "minutes"}, "Wait 5 minutes"),
         ("log", {"message": "hi"}, "Log “hi”"),
         ("log", {}, "Not configured yet"),

@@ -54,6 +54,19 @@ def test_rows_come_in_the_order_they_are_posted_whatever_their_index() -> None:
     assert list(parsed.config["headers"].items()) == [("B", "2"), ("A", "1")]
 
 
+def test_rows_the_page_adds_have_letter_indexes_and_are_read_too() -> None:
+    form = MultiDict(
+        [
+            ("config.headers-0-key", "A"),
+            ("config.headers-0-value", "1"),
+            ("config.headers-nlz3k1-key", "B"),
+            ("config.headers-nlz3k1-value", "2"),
+        ]
+    )
+    parsed = forms.parse(forms.form_fields(HttpRequestConfig), form)
+    assert parsed.config["headers"] == {"A": "1", "B": "2"}
+
+
 def test_a_row_without_a_name_or_a_name_used_twice_is_refused_by_row() -> None:
     nameless = rows.read_pairs([{"key": "", "value": "x"}], loose=False)
     twice = rows.read_pairs([{"key": "a", "value": "1"}, {"key": "a", "value": "2"}], False)

@@ -2,8 +2,10 @@
 
 The step and trigger panels post here 600 ms after the last change (and when "Edit as JSON" is
 switched on or off); what was typed is stored in the draft even when it is not valid yet, and
-Apply, Save and the cards report what is wrong. `draft_state` tells a page whether another tab
-saved the workflow since it was loaded."""
+Apply, Save and the cards report what is wrong. What the definition cannot hold yet, a step
+key typed but not applied and "Edit as JSON" text that is not JSON yet, is kept beside it
+(drafts.Draft.inputs) and shown again, the JSON with its error, when the panel opens.
+`draft_state` tells a page whether another tab saved the workflow since it was loaded."""
 
 from __future__ import annotations
 
@@ -62,7 +64,13 @@ def step_draft(workflow_id: int, key: str) -> BaseResponse:
     workflow = owned_workflow(workflow_id)
     changes, unread = step_changes(step_fields(workflow, key), request.form, as_typed=True)
     _, changed = editor.keep_step_input(
-        db.session(), workflow, key, changes, secrets(), keep_config=forms.CONFIG_JSON in unread
+        db.session(),
+        workflow,
+        key,
+        changes,
+        secrets(),
+        keep_config=forms.CONFIG_JSON in unread,
+        held=forms.held_input(request.form, key),
     )
     return _answer(workflow_id, changed, {"step": key})
 
@@ -89,6 +97,7 @@ def trigger_draft(workflow_id: int) -> BaseResponse:
         sample,
         secrets(),
         keep_sample=bool(problem),
+        held=forms.held_input(request.form),
     )
     return _answer(workflow_id, changed, {"panel": "trigger"})
 
@@ -99,4 +108,4 @@ def draft_state(workflow_id: int) -> Response:
     """The saved version and whether the draft differs from it (for other tabs' pages)."""
     workflow = owned_workflow(workflow_id)
     draft = drafts.load(db.session(), workflow)
-    return jsonify(version=workflow.version, dirty=drafts.is_dirty(draft, workflow))
+    return jsonify(version=workflow.version, dirty=drafts.has_unsaved(draft, workflow))

@@ -100,7 +100,7 @@ def _posted(form_field: FormField, form: Mapping[str, str], name: str) -> Any:
     if widget == "list":
         return rows.posted_rows(form, name, ("value",))
     if widget == "conditions":
-        return rows.posted_rows(form, name, rows.CONDITION_PARTS)
+        return rows.posted_conditions(form, name)
     if widget == "body":
         return {
             "type": form.get(f"config.{form_field.partner}", "none"),
@@ -211,7 +211,7 @@ def _structured_value(form_field: FormField, form: Mapping[str, str], name: str)
     elif widget == "conditions":
         operators = tuple(text for text, _ in form_field.choices)
         value, problem = rows.read_conditions(
-            rows.posted_rows(form, name, rows.CONDITION_PARTS), operators, form_field.unary
+            rows.posted_conditions(form, name), operators, form_field.unary, form_field.groups
         )
     if problem:
         raise ValueError(problem)
@@ -293,6 +293,23 @@ def _parse_json(text: str) -> Parsed:
         return parsed
     parsed.config = value
     return parsed
+
+
+def json_problem(text: str) -> str:
+    """What is wrong with "Edit as JSON" text, in words; "" when it is a JSON object."""
+    return _parse_json(text).errors.get(CONFIG_JSON, "")
+
+
+def held_input(form: Mapping[str, str], key: str | None = None) -> dict[str, str]:
+    """What a panel's post holds that the definition cannot yet, as typed: a step key other
+    than the step's `key` (applied only by Apply), "Edit as JSON" text that is not a JSON
+    object yet. The draft keeps it beside the definition (drafts.Draft.inputs)."""
+    held: dict[str, str] = {}
+    if key is not None and form.get("key", key).strip() != key:
+        held["key"] = form.get("key", "")
+    if CONFIG_JSON in form and json_problem(form[CONFIG_JSON]):
+        held[CONFIG_JSON] = form[CONFIG_JSON]
+    return held
 
 
 def config_json(config: Mapping[str, Any], fields: list[FormField]) -> str:

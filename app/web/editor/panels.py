@@ -17,7 +17,7 @@ from app.services import messages, trials
 from app.services.connections import list_connections
 from app.services.errors import InvalidInputError
 from app.services.step_checks import config_problems
-from app.web.editor import forms, picker
+from app.web.editor import forms, picker, rows
 from app.web.editor.support import secrets
 from app.web.editor.view import Editor, StepCard, icon_for
 
@@ -64,6 +64,7 @@ class Panel:
     at: int = 0
     connections: list[tuple[str, str]] = field(default_factory=list)  # (id, label) to choose
     json_mode: bool = False  # "Edit as JSON": the config as one JSON object
+    held_key: bool = False  # the key shown was typed but not applied yet
 
     @property
     def has_errors(self) -> bool:
@@ -133,6 +134,9 @@ PART_WORDS = {"left": "value to check", "right": "value to compare with", "opera
 
 def _where(rest: str, widget: str = "") -> str:
     """`0.left` → "Condition 1, value to check" (in a condition builder), else "Row 1, …"."""
+    grouped = rows.condition_place(rest) if widget == "conditions" else None
+    if grouped is not None:
+        return grouped
     row = "Condition" if widget == "conditions" else "Row"
     words = [
         f"{row} {int(p) + 1}" if p.isdigit() else PART_WORDS.get(p, p.replace("_", " "))
@@ -171,7 +175,9 @@ def step_panel(
     json_mode: bool = False,
 ) -> Panel:
     """The config panel of one step: name, key, generated config form (or the config as JSON),
-    retries, picker. `posted` shows again exactly what was typed."""
+    retries, picker. `posted` shows again exactly what was typed; else what the draft holds
+    beyond the definition comes back: a key typed but not applied, and "Edit as JSON" text
+    that is not JSON yet (the panel then opens as JSON, with the text's error)."""
     index = editor.draft.index(key)
     card = editor.steps[index]
     step = editor.draft.steps[index]
@@ -193,6 +199,7 @@ def step_panel(
         }
         panel.values.update(_retry_values(step.get("retry")))
         panel.values.update(forms.shown_values(panel.fields, step.get("config") or {}))
+        _held(panel, editor.draft.held(key))
         if card.known and step.get("config"):  # what the draft kept is checked again
             where = f"steps.{index}"
             problems = config_problems(card.type, step["config"], where, secrets())
@@ -200,10 +207,22 @@ def step_panel(
     if panel.json_mode:
         text = posted.get(forms.CONFIG_JSON) if posted is not None else None
         shown = forms.config_json(step.get("config") or {}, panel.fields)
-        panel.values[forms.CONFIG_JSON] = text if text is not None else shown
+        panel.values.setdefault(forms.CONFIG_JSON, text if text is not None else shown)
     reads = trials.available(session, editor.workflow, editor.draft, index)
     panel.picker = picker.groups(reads)
     return _with_connections(session, panel)
+
+
+def _held(panel: Panel, held: Mapping[str, str]) -> None:
+    """Show what the draft holds beyond the definition (see step_panel)."""
+    if "key" in held:
+        panel.values["key"], panel.held_key = held["key"], True
+    if forms.CONFIG_JSON in held:
+        text = held[forms.CONFIG_JSON]
+        panel.json_mode = True
+        panel.values[forms.CONFIG_JSON] = text
+        problem = forms.json_problem(text)
+        panel.errors[forms.CONFIG_JSON] = f"{problem} Correct it to apply it or edit with the form."
 
 
 def trigger_panel(
@@ -235,10 +254,12 @@ def trigger_panel(
             "sample_data": json.dumps(sample, indent=2, ensure_ascii=False) if sample else "",
         }
         panel.values.update(forms.shown_values(panel.fields, config))
+        if chosen == current.get("type"):
+            _held(panel, editor.draft.held())
     if panel.json_mode:
         text = posted.get(forms.CONFIG_JSON) if posted is not None else None
         shown = forms.config_json(config, panel.fields)
-        panel.values[forms.CONFIG_JSON] = text if text is not None else shown
+        panel.values.setdefault(forms.CONFIG_JSON, text if text is not None else shown)
     return _with_connections(session, panel)
 
 

@@ -2,10 +2,14 @@
 the body editor, both as they are shown and as a form posts them.
 
 A row's inputs are indexed (`config.headers-0-key`, `config.headers-0-value`); the index only
-pairs a row's inputs, their order in the post is the rows' order (the page reorders rows by
-moving them, without renumbering). A value that may be of any JSON type is written as JSON
-when it reads as JSON and as plain text otherwise, so that a template stays as typed and a
-number stays a number: `42` is the number, `"42"` the text, `{{ trigger.id }}` the text.
+pairs a row's inputs (digits from the server, letters and digits for rows the page adds), their
+order in the post is the rows' order (the page reorders rows by moving them, without
+renumbering). A condition builder's group is a row with a `match` and rows of its own:
+`config.conditions-1-match`, `config.conditions-1-conditions-0-left`.
+
+A value that may be of any JSON type is written as JSON when it reads as JSON and as plain
+text otherwise, so that a template stays as typed and a number stays a number: `42` is the
+number, `"42"` the text, `{{ trigger.id }}` the text.
 """
 
 from __future__ import annotations
@@ -66,7 +70,7 @@ def posted_list(form: Mapping[str, str], name: str) -> list[str]:
 
 def indexes(form: Mapping[str, str], name: str) -> list[str]:
     """The row indexes posted for widget `name`, in the order the rows come in the post."""
-    pattern = re.compile(rf"^{re.escape(name)}-(\d+)-")
+    pattern = re.compile(rf"^{re.escape(name)}-([A-Za-z0-9]+)-")
     found: list[str] = []
     for key in form:
         match = pattern.match(key)
@@ -144,40 +148,118 @@ def show_items(value: Any, integer: bool) -> list[dict[str, str]]:
 
 
 CONDITION_PARTS = ("left", "operator", "right")
+MATCHES = ("all", "any")
+
+
+def posted_conditions(form: Mapping[str, str], name: str) -> list[dict[str, Any]]:
+    """A condition builder's rows exactly as typed: a condition is {left, operator, right},
+    a group (its row posts a `match`) is {match, conditions: [its conditions' rows]}."""
+    found: list[dict[str, Any]] = []
+    for index in indexes(form, name):
+        row = f"{name}-{index}"
+        if f"{row}-match" in form:
+            inner = posted_rows(form, f"{row}-conditions", CONDITION_PARTS)
+            found.append({"match": form.get(f"{row}-match", ""), "conditions": inner})
+        else:
+            found.append({part: form.get(f"{row}-{part}", "") for part in CONDITION_PARTS})
+    return found
+
+
+def _condition(
+    row: Mapping[str, Any], operators: tuple[str, ...], unary: frozenset[str]
+) -> dict[str, Any] | str | None:
+    """One condition row read: the condition, None for a blank row, or what is wrong."""
+    left, operator, right = (str(row.get(part, "")) for part in CONDITION_PARTS)
+    if left == "" and right == "" and operator in ("", operators[0]):
+        return None
+    if operator not in operators:
+        return "choose how to compare."
+    return {
+        "left": read_loose(left),
+        "operator": operator,
+        "right": None if operator in unary else read_loose(right),
+    }
 
 
 def read_conditions(
-    rows: list[dict[str, str]], operators: tuple[str, ...], unary: frozenset[str]
+    rows: list[dict[str, Any]],
+    operators: tuple[str, ...],
+    unary: frozenset[str],
+    groups: bool = False,
 ) -> tuple[list[dict[str, Any]], str]:
-    """The condition builder's rows: left · operator · right (None for a unary operator)."""
+    """The condition builder's rows: left · operator · right (None for a unary operator), and
+    with `groups`, groups of them ({match, conditions}); a blank row or group is skipped."""
     conditions: list[dict[str, Any]] = []
     for position, row in enumerate(rows):
-        left, operator, right = (row.get(part, "") for part in CONDITION_PARTS)
-        if left == "" and right == "" and operator in ("", operators[0]):
-            continue  # a blank row
-        if operator not in operators:
-            return conditions, f"Condition {position + 1}: choose how to compare."
-        conditions.append(
-            {
-                "left": read_loose(left),
-                "operator": operator,
-                "right": None if operator in unary else read_loose(right),
-            }
-        )
+        if "conditions" in row:
+            where = f"Group {position + 1}"
+            if not groups:
+                return conditions, f"{where}: groups cannot be used here."
+            inner: list[dict[str, Any]] = []
+            for number, item in enumerate(row["conditions"], start=1):
+                read = _condition(item, operators, unary)
+                if isinstance(read, str):
+                    return conditions, f"{where}, condition {number}: {read}"
+                if read is not None:
+                    inner.append(read)
+            if not inner:
+                continue  # a blank group
+            if row.get("match") not in MATCHES:
+                return conditions, f"{where}: choose all (AND) or any (OR)."
+            conditions.append({"match": row["match"], "conditions": inner})
+            continue
+        read = _condition(row, operators, unary)
+        if isinstance(read, str):
+            return conditions, f"Condition {position + 1}: {read}"
+        if read is not None:
+            conditions.append(read)
     return conditions, ""
 
 
-def show_conditions(value: Any) -> list[dict[str, str]]:
+def _shown_condition(item: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        "left": show_loose(item.get("left")),
+        "operator": str(item.get("operator") or ""),
+        "right": show_loose(item.get("right")),
+    }
+
+
+def show_conditions(value: Any) -> list[dict[str, Any]]:
+    """What the builder shows for stored conditions: a row per condition, and per group
+    {match, conditions: [rows]}."""
     if not isinstance(value, list):
         return []
-    rows = []
+    rows: list[dict[str, Any]] = []
     for item in value:
-        if isinstance(item, Mapping):
-            rows.append(
-                {
-                    "left": show_loose(item.get("left")),
-                    "operator": str(item.get("operator") or ""),
-                    "right": show_loose(item.get("right")),
-                }
-            )
+        if not isinstance(item, Mapping):
+            continue
+        if isinstance(item.get("conditions"), list):
+            inner = [_shown_condition(c) for c in item["conditions"] if isinstance(c, Mapping)]
+            rows.append({"match": str(item.get("match") or "all"), "conditions": inner})
+        else:
+            rows.append(_shown_condition(item))
     return rows
+
+
+def condition_place(rest: str) -> str | None:
+    """Where a message about a condition builder's item is, in words: `1.conditions.0.left` →
+    "Group 2, condition 1, value to check"; None when `rest` is not inside a group."""
+    match = re.fullmatch(r"(\d+)\.(match|conditions)(?:\.(\d+))?(?:\.(\w+))?", rest)
+    if match is None:
+        return None
+    group, part, number, field = match.groups()
+    words = [f"Group {int(group) + 1}"]
+    if part == "match":
+        words.append("all or any")
+    if number is not None:
+        words.append(f"condition {int(number) + 1}")
+    if field:
+        words.append(CONDITION_WORDS.get(field, field.replace("_", " ")))
+    return ", ".join(words)
+
+
+CONDITION_WORDS = {
+    "left": "value to check",
+    "right": "value to compare with",
+    "operator": "comparison",
+}

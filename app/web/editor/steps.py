@@ -124,7 +124,13 @@ def _refused(workflow: Workflow, key: str, problems: list[InvalidInputError]) ->
     typed is kept in the draft too, so opening another step or reloading loses nothing."""
     changes, unread = step_changes(step_fields(workflow, key), request.form, as_typed=True)
     editor.keep_step_input(
-        db.session(), workflow, key, changes, secrets(), keep_config=forms.CONFIG_JSON in unread
+        db.session(),
+        workflow,
+        key,
+        changes,
+        secrets(),
+        keep_config=forms.CONFIG_JSON in unread,
+        held=forms.held_input(request.form, key),
     )
     editor_ = editor_for(workflow, key)
     index = editor_.draft.index(key)

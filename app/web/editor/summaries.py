@@ -83,12 +83,21 @@ def _condition(condition: Mapping[str, Any]) -> str:
     return f"{left} {words} {_value(condition.get('right', ''))}"
 
 
+def _joined(items: list[Any], match: Any) -> str:
+    """Conditions in words; a group in brackets: "(a and b) or c"."""
+    parts = []
+    for item in items:
+        if isinstance(item, dict) and isinstance(item.get("conditions"), list):
+            inner = _joined(item["conditions"], item.get("match", "all"))
+            parts.append(f"({inner})" if inner else "")
+        elif isinstance(item, dict):
+            parts.append(_condition(item))
+    return (" and " if match == "all" else " or ").join(p for p in parts if p)
+
+
 def _conditions(config: Mapping[str, Any]) -> str:
-    parts = [_condition(c) for c in config["conditions"] if isinstance(c, dict)]
-    if not parts:
-        return "Always continue"
-    joiner = " and " if config.get("match", "all") == "all" else " or "
-    return "Continue only if " + joiner.join(parts)
+    text = _joined(config["conditions"], config.get("match", "all"))
+    return "Continue only if " + text if text else "Always continue"
 
 
 def summary(type_: str, config: Mapping[str, Any], secret: frozenset[str] = frozenset()) -> str:

@@ -180,7 +180,7 @@ def build(
     return Editor(
         workflow=workflow,
         draft=draft,
-        dirty=drafts.is_dirty(draft, workflow),
+        dirty=drafts.has_unsaved(draft, workflow),
         saved_elsewhere=drafts.saved_elsewhere(draft, workflow),
         trigger=_trigger_card(draft.trigger),
         steps=[step_card(draft, i, secrets, workflow) for i in range(len(draft.steps))],

@@ -1,16 +1,17 @@
 """The widget of each field of a handler's Pydantic config model.
 
-A field's annotation picks its widget, so a plugin's config gets the same editors:
-text, long text, number (text input, so that a template fits), checkbox, select (Literal or
-Enum), checkboxes (a list of Literal or Enum), key/value rows (`dict[str, ...]` of text or JSON
+A field's annotation picks its widget, so a plugin's config gets the same editors: text, long
+text, number (text input, so that a template fits), checkbox, select (Literal or Enum),
+checkboxes (a list of Literal or Enum), key/value rows (`dict[str, ...]` of text or JSON
 values), rows of a list (`list[...]` of scalars), the condition builder (a list of models with
-`left`, `operator`, `right`, and the sibling `match` all/any), the body editor (a field `x`
-beside a `x_type` choice that includes "none": JSON, text or form rows, and the type follows
-what is typed), a JSON textarea for what is left (nested models, Any, unions), a password for
-secret fields (the mask when a value is stored; posting the mask back keeps it), and a select
-of the user's connections for connection fields. Labels come from field names, help text from
-Field descriptions, required marks from the model. What they show and
-what their posts mean is app.web.editor.forms; rows' values, app.web.editor.rows.
+`left`, `operator`, `right`, and the sibling `match` all/any; groups of them when the list's
+item is a union with a model of `match` and `conditions`, e.g. app.actions.conditions), the
+body editor (a field `x` beside a `x_type` choice that includes "none": JSON, text or form
+rows, and the type follows what is typed), a JSON textarea for what is left (nested models,
+Any, unions), a password for secret fields (the mask when a value is stored; posting the mask
+back keeps it), and a select of the user's connections for connection fields. Labels come from
+field names, help text from Field descriptions, required marks from the model. What they show
+and what their posts mean is app.web.editor.forms; rows' values, app.web.editor.rows.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import json
 import types
 import typing
 from dataclasses import dataclass
-from typing import Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from annotated_types import MaxLen
 from pydantic import BaseModel
@@ -85,6 +86,7 @@ class FormField:
     default: Any = None
     partner: str = ""  # the field shown inside this one (body → body_type, conditions → match)
     unary: frozenset[str] = frozenset()  # the condition builder's operators without a right side
+    groups: bool = False  # the condition builder's list may hold groups (each all/any)
     # Shown only while another field has another value than "none" (`auth_*` beside
     # `auth_type`): progressive disclosure, done by the page's script (visible without it).
     needs: str = ""
@@ -153,17 +155,49 @@ def _is_value(annotation: Any) -> bool:
     return False
 
 
-def _condition_model(annotation: Any) -> type[BaseModel] | None:
-    """The item model of a list of conditions (fields left, operator as a choice, right)."""
+def _is_condition(item: Any) -> bool:
+    """A model with `left`, `operator` (a choice) and `right`: one condition."""
+    if not (isinstance(item, type) and issubclass(item, BaseModel)):
+        return False
+    fields = item.model_fields
+    return {"left", "operator", "right"} <= set(fields) and bool(
+        _choices(fields["operator"].annotation)
+    )
+
+
+def _is_group(item: Any, condition: type[BaseModel]) -> bool:
+    """A model with `match` (all/any) and `conditions`, a list of `condition`: a group."""
+    if not (isinstance(item, type) and issubclass(item, BaseModel)):
+        return False
+    fields = item.model_fields
+    if not {"match", "conditions"} <= set(fields):
+        return False
+    inner = get_args(fields["conditions"].annotation)
+    return (
+        get_origin(fields["conditions"].annotation) is list
+        and bool(inner)
+        and inner[0] is condition
+        and {"all", "any"} <= set(dict(_choices(fields["match"].annotation)))
+    )
+
+
+def _condition_models(annotation: Any) -> tuple[type[BaseModel], type[BaseModel] | None] | None:
+    """The models of a list of conditions: the condition's, and the group's when the list may
+    also hold groups (`list[Condition | ConditionGroup]`, possibly Annotated); None when the
+    annotation is not a list of conditions."""
     if get_origin(annotation) is not list or not get_args(annotation):
         return None
     item = get_args(annotation)[0]
-    if not (isinstance(item, type) and issubclass(item, BaseModel)):
+    if get_origin(item) is Annotated:
+        item = get_args(item)[0]
+    members = get_args(item) if get_origin(item) in (typing.Union, types.UnionType) else (item,)
+    conditions = [m for m in members if _is_condition(m)]
+    if len(conditions) != 1:
         return None
-    fields = item.model_fields
-    if {"left", "operator", "right"} <= set(fields) and _choices(fields["operator"].annotation):
-        return item
-    return None
+    groups = [m for m in members if _is_group(m, conditions[0])]
+    if len(members) != 1 + len(groups) or len(groups) > 1:
+        return None  # something else than conditions and one kind of group
+    return conditions[0], (groups[0] if groups else None)
 
 
 def _example(annotation: Any) -> Any:
@@ -192,8 +226,9 @@ def _structured(
     if partner is not None and "none" in dict(_choices(partner.annotation)):
         choices = _choices(partner.annotation)
         return FormField(widget="body", choices=choices, partner=f"{name}_type", **common)
-    item = _condition_model(annotation)
-    if item is not None:
+    models = _condition_models(annotation)
+    if models is not None:
+        item, group = models
         operators = _choices(item.model_fields["operator"].annotation)
         match = model.model_fields.get("match")
         has_match = match is not None and {"all", "any"} <= set(dict(_choices(match.annotation)))
@@ -201,6 +236,7 @@ def _structured(
             widget="conditions",
             choices=operators,
             partner="match" if has_match else "",
+            groups=group is not None,
             unary=frozenset(text for text, _ in operators if text.startswith("is_")),
             **common,
         )
