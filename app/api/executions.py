@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Response, url_for
 from sqlalchemy.orm import Session
 
-from app.api import auth, bp, filters
+from app.api import auth, filters
+from app.api.blueprint import bp
 from app.api.bodies import parse_optional_body
 from app.api.idempotency import answer_with, idempotent
 from app.api.pagination import keyset_page, page_request

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response
 
-from app.api import bp
+from app.api.blueprint import bp
 from app.api.schemas import ActionKind, ActionKindList, TriggerKind, TriggerKindList, respond
 from app.extensions import container
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Response, url_for
 
-from app.api import auth, bp
+from app.api import auth
+from app.api.blueprint import bp
 from app.api.bodies import parse_body
 from app.api.filters import MAX_ID
 from app.api.idempotency import idempotent

@@ -7,18 +7,15 @@ exempts it from CSRF protection; its admission checks are the app container's.
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from flask import Flask
 from flask.blueprints import BlueprintSetupState
 
 from app.extensions import csrf
-
-bp = Blueprint("hooks", __name__, url_prefix="/hooks")
+from app.hooks import errors, ingress  # noqa: F401  (routes register on bp)
+from app.hooks.blueprint import bp
 
 
 @bp.record_once
 def _setup(state: BlueprintSetupState) -> None:
     assert isinstance(state.app, Flask)
     csrf.exempt(bp)
-
-
-from app.hooks import errors, ingress  # noqa: E402,F401  (routes register on bp)

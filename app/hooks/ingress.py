@@ -11,7 +11,7 @@ from app.config import settings_of
 from app.container import Container
 from app.errors import json_error
 from app.extensions import container
-from app.hooks import bp
+from app.hooks.blueprint import bp
 from app.models.base import utcnow
 from app.services import webhooks
 from app.services.webhook_data import WebhookRequest

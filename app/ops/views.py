@@ -10,7 +10,8 @@ from werkzeug.exceptions import NotFound
 from app.config import settings_of
 from app.errors import json_error
 from app.extensions import container, db
-from app.ops import bp, checks, metrics
+from app.ops import checks, metrics
+from app.ops.blueprint import bp
 
 
 def _no_store(response: Response) -> Response:

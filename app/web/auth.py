@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.extensions import db, login
 from app.models import User
 from app.services import accounts
-from app.web import bp
+from app.web.blueprint import bp
 from app.web.forms import LoginForm, RegisterForm
 from app.web.rendering import render
 

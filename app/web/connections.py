@@ -19,8 +19,8 @@ from app.models import Connection, Workflow
 from app.net import OutboundError
 from app.services import connections
 from app.services.errors import InvalidInputError
-from app.web import bp
 from app.web import google_oauth as oauth
+from app.web.blueprint import bp
 from app.web.rendering import is_fragment_request, render
 
 

@@ -20,7 +20,7 @@ from app.services import executions as execution_service
 from app.services.errors import ConflictError, InvalidInputError, PayloadTooLargeError
 from app.services.execution_queries import DashboardFilter
 from app.services.workflows import get_workflow
-from app.web import bp
+from app.web.blueprint import bp
 from app.web.rendering import is_fragment_request, redirect_htmx, render
 
 SEE_OTHER = 303

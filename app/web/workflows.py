@@ -16,7 +16,7 @@ from app.services import workflow_list as listing
 from app.services.errors import InvalidInputError
 from app.services.specs import WorkflowSpec
 from app.services.workflows import create_workflow, delete_workflow, set_enabled
-from app.web import bp
+from app.web.blueprint import bp
 from app.web.editor import panels
 from app.web.editor.page import page
 from app.web.editor.support import editor_for, owned_workflow, pretty, secrets, service_errors

@@ -23,9 +23,9 @@ from app.engine.errors import ActionError
 from app.google.client import GoogleClient
 from app.google.errors import RateLimitedError
 from app.google.fields import connection_field
+from app.google.tokens import Tokens
 from app.models import Trigger
 from app.models.base import utcnow
-from app.services.connection_tokens import Tokens
 from app.triggers.base import BaseTriggerHandler, PollContext, PollEvent, TriggerConfig
 from app.triggers.google.cursor import Watermark
 

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app.extensions import container, db, htmx
 from app.services import drafts, editor
-from app.web import bp
+from app.web.blueprint import bp
 from app.web.editor import forms, panels
 from app.web.editor.page import page
 from app.web.editor.steps import step_changes, step_fields

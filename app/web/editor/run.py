@@ -11,7 +11,7 @@ from app.config import settings_of
 from app.extensions import container, db
 from app.services import executions
 from app.services.errors import PayloadTooLargeError
-from app.web import bp
+from app.web.blueprint import bp
 from app.web.editor import panels
 from app.web.editor.page import page
 from app.web.editor.support import editor_for, execution_url, json_object, owned_workflow

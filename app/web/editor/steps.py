@@ -16,7 +16,7 @@ from app.extensions import container, db
 from app.models import Workflow
 from app.services import editor, trials
 from app.services.errors import InvalidInputError
-from app.web import bp
+from app.web.blueprint import bp
 from app.web.editor import forms, panels
 from app.web.editor.page import page
 from app.web.editor.support import (

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.extensions import container, db
 from app.models import Workflow
 from app.services import editor, webhooks
-from app.web import bp
+from app.web.blueprint import bp
 from app.web.editor import panels
 from app.web.editor.page import page
 from app.web.editor.support import (
