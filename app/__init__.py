@@ -27,7 +27,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     loaded = settings.load(app.instance_path, config)
     app.config.from_mapping(settings.flask_config(loaded, config))
     app.extensions[settings.EXTENSION] = loaded
-    logs.configure(app.config)
+    logs.configure(loaded)
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
@@ -52,10 +52,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     container = Container.build(loaded, engine or engine_for(loaded))
     embedded = EmbeddedWorker(
         container,
-        worker_threads=int(app.config["WORKER_THREADS"]),
-        poll_ms=int(app.config["WORKER_POLL_MS"]),
+        worker_threads=loaded.worker_threads,
+        poll_ms=loaded.worker_poll_ms,
     )
     extensions.bind(app, container, embedded)
-    if app.config["EMBEDDED_WORKER"]:
+    if loaded.embedded_worker:
         app.before_request(embedded.start)
     return app

@@ -32,7 +32,7 @@ def create_user(email: str, name: str, password: str | None) -> None:
             email=email,
             name=name,
             password=password,
-            hash_method=current_app.config["PASSWORD_HASH_METHOD"],
+            hash_method=container().settings.password_hash_method,
         )
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from None

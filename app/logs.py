@@ -13,7 +13,6 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -74,7 +73,7 @@ class StderrHandler(logging.StreamHandler):
         pass
 
 
-def configure(settings: Mapping[str, Any] | Settings) -> logging.Handler:
+def configure(settings: Settings) -> logging.Handler:
     """Install the one stderr handler on the root logger (idempotent), at LOG_LEVEL.
 
     A bare `StreamHandler` already on the root logger is someone's `logging.basicConfig()`
@@ -87,12 +86,12 @@ def configure(settings: Mapping[str, Any] | Settings) -> logging.Handler:
             root.removeHandler(handler)
     handler = StderrHandler()
     handler.set_name(HANDLER_NAME)
-    if str(settings.get("LOG_FORMAT", "json")).lower() == "text":
+    if settings.log_format == "text":
         handler.setFormatter(logging.Formatter(TEXT_FORMAT))
     else:
         handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
-    root.setLevel(str(settings.get("LOG_LEVEL", "INFO")).upper())
+    root.setLevel(settings.log_level.upper())
     # Alembic announces each of its plugins at INFO whenever it is imported.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     return handler
@@ -102,7 +101,7 @@ class LogsMiddleware(dramatiq.Middleware):
     """Configures logging when a worker process boots, with the settings the broker was built
     from (an embedded worker's app has configured the same ones already)."""
 
-    def __init__(self, settings: Mapping[str, Any] | Settings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
     def after_process_boot(self, broker: dramatiq.Broker) -> None:

@@ -125,7 +125,7 @@ def poll_now(app: Flask, send: Send | None = None) -> int:
     from app.services import polls  # the scheduler's polling job
 
     current = container(app)
-    later = utcnow() + timedelta(seconds=float(current.settings["GOOGLE_POLL_INTERVAL"]) + 1)
+    later = utcnow() + timedelta(seconds=current.settings.google_poll_interval + 1)
     return polls.poll_due(
         current.session_factory,
         triggers=current.handlers.triggers,

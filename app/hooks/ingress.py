@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
 from sqlalchemy.orm import Session
 
-from app.config import settings_of
 from app.container import Container
 from app.errors import json_error
 from app.extensions import container
@@ -55,7 +54,7 @@ def _form() -> dict[str, Any]:
 def _read(subpath: str) -> WebhookRequest:
     """The request as the services see it; a body over STEPLINE_MAX_PAYLOAD_BYTES is refused
     (413)."""
-    request.max_content_length = settings_of(current_app).max_payload_bytes
+    request.max_content_length = container().settings.max_payload_bytes
     body = request.get_data(cache=True)
     return WebhookRequest(
         method=request.method,

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
 from werkzeug.exceptions import NotFound
 
-from app.config import settings_of
 from app.errors import json_error
 from app.extensions import container, db
 from app.ops import checks, metrics
@@ -28,7 +27,7 @@ def health_live() -> Response:
 @bp.get("/readyz")
 def health_ready() -> Response:
     """The database and the broker are reachable; 503 naming what failed otherwise."""
-    found = [checks.database(db.engine), checks.broker(settings_of(current_app))]
+    found = [checks.database(db.engine), checks.broker(container().settings)]
     failed = [check.name for check in found if not check.ok]
     body = {
         "status": "unavailable" if failed else "ok",
@@ -42,7 +41,7 @@ def health_ready() -> Response:
 
 
 def _authorized() -> bool:
-    token = settings_of(current_app).metrics_token
+    token = container().settings.metrics_token
     if token is None:
         raise NotFound()  # metrics are off unless an operator gave them a token
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")

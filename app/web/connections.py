@@ -11,7 +11,6 @@ from flask_login import current_user, login_required
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.config import settings_of
 from app.crypto import SecretBox
 from app.extensions import container, db
 from app.google import scopes
@@ -121,7 +120,7 @@ def connection_callback() -> Response | BaseResponse:
 def connection_revoke(connection_id: int) -> Response | BaseResponse:
     """Revoke a connection at Google and delete its tokens."""
     connection = connections.get_connection(db.session(), connection_id, current_user.id)
-    revoked = connections.revoke(db.session(), settings_of(current_app), _secrets(), connection)
+    revoked = connections.revoke(db.session(), container().settings, _secrets(), connection)
     message = f"Connection {connection.account_email} revoked; its tokens are deleted."
     if not revoked.confirmed:
         message += " Google could not confirm: remove Stepline in your Google account too."

@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, abort, current_app, flash, redirect, request, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.config import settings_of
 from app.extensions import container, db
 from app.models import Execution
 from app.services import bulk_rerun
@@ -100,7 +99,7 @@ def execution_rerun(execution_id: int) -> Response | BaseResponse:
             execution,
             workflow,
             send=container().doorbell.send,
-            settings=settings_of(current_app),
+            settings=container().settings,
             from_failed=from_failed,
             trigger_data=data,
         )
@@ -147,7 +146,7 @@ def execution_bulk_rerun() -> BaseResponse:
         up_to=int(up_to),
         from_failed=request.form.get("mode") != "start",
         send=container().doorbell.send,
-        settings=settings_of(current_app),
+        settings=container().settings,
     )
     flash(f"Re-running {len(started)} failed execution{'s' * (len(started) != 1)}.", "success")
     return redirect(url_for("web.execution_list", workflow_id=filter.workflow_id), SEE_OTHER)

@@ -237,9 +237,14 @@ def test_another_users_connection_looks_missing(
     assert "alice.google@example.com" not in other_client.get("/connections").get_data(as_text=True)
 
 
-def test_without_google_settings_the_page_says_so(app: Flask, user_client: FlaskClient) -> None:
+def test_without_google_settings_the_page_says_so(
+    app: Flask, user_client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Given a server without a Google client id
-    app.config["GOOGLE_CLIENT_ID"] = None
+    current = container(app)
+    monkeypatch.setattr(
+        current, "settings", current.settings.model_copy(update={"google_client_id": None})
+    )
 
     # When a user opens Connections and tries to connect anyway
     page = user_client.get("/connections").get_data(as_text=True)

@@ -3,11 +3,10 @@ payload, and sends the browser to the execution's live page."""
 
 from __future__ import annotations
 
-from flask import Response, current_app, redirect, request
+from flask import Response, redirect, request
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.config import settings_of
 from app.extensions import container, db
 from app.services import executions
 from app.services.errors import PayloadTooLargeError
@@ -40,7 +39,7 @@ def workflow_run(workflow_id: int) -> Response | BaseResponse:
                 workflow,
                 data or {},
                 send=container().doorbell.send,
-                settings=settings_of(current_app),
+                settings=container().settings,
                 trigger_type="manual",
             )
         except PayloadTooLargeError as exc:
