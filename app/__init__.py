@@ -9,7 +9,11 @@ from flask import Flask
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Assemble the app: settings, extensions, blueprints, CLI commands, its container."""
+    """Assemble the app: settings, extensions, blueprints, CLI commands, its container.
+
+    The imports are here, not at the top, so that importing a module of the package (a worker
+    process's `app.tasks`, say) does not load the web layer: `app/__init__.py` runs first on
+    any `import app.<module>`. The import-graph test counts them like any other import."""
     from app import cli, errors, extensions, logs, security, sessions
     from app import config as settings
     from app.api import bp as api_bp
