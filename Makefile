@@ -18,6 +18,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 # Format and fix what ruff can (the pre-commit hooks run the same two commands).
 fmt: setup

@@ -60,25 +60,27 @@ logconfig_dict: dict[str, Any] = {
 }
 
 
-def _background(worker: Any) -> Any:
-    """The embedded worker+scheduler of the app this gunicorn worker serves, when it is on."""
+def _embedded(worker: Any) -> Any:
+    """The embedded worker+scheduler of the app this gunicorn worker serves, when it is on
+    (app.embedded.EmbeddedWorker, under the key app.extensions.EMBEDDED: this file does not
+    import the app, which gunicorn's master never loads)."""
     app = getattr(worker, "wsgi", None)
     config = getattr(app, "config", {})
     if not config.get("EMBEDDED_WORKER"):
         return None
-    return app.extensions["stepline.background"]
+    return app.extensions["stepline.embedded"]
 
 
 def post_worker_init(worker: Any) -> None:
-    """Start the embedded background now rather than on the first request, so schedules and
+    """Start the embedded worker now rather than on the first request, so schedules and
     recovery run even while no request arrives."""
-    background = _background(worker)
-    if background is not None:
-        background.start()
+    embedded = _embedded(worker)
+    if embedded is not None:
+        embedded.start()
 
 
 def worker_exit(server: Any, worker: Any) -> None:
     """Let the embedded worker finish its in-flight steps before the process ends."""
-    background = _background(worker)
-    if background is not None:
-        background.stop()
+    embedded = _embedded(worker)
+    if embedded is not None:
+        embedded.stop()

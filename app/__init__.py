@@ -9,11 +9,16 @@ from flask import Flask
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Assemble the app: settings, extensions, blueprints, CLI commands, the engine runtime."""
-    from app import cli, errors, logs, runtime, security, sessions
+    """Assemble the app: settings, extensions, blueprints, CLI commands, its container.
+
+    The imports are here, not at the top, so that importing a module of the package (a worker
+    process's `app.tasks`, say) does not load the web layer: `app/__init__.py` runs first on
+    any `import app.<module>`. The import-graph test counts them like any other import."""
+    from app import cli, errors, extensions, logs, security, sessions
     from app import config as settings
     from app.api import bp as api_bp
-    from app.background import Background
+    from app.container import Container, engine_for
+    from app.embedded import EmbeddedWorker
     from app.extensions import csrf, db, htmx, login, migrate
     from app.hooks import bp as hooks_bp
     from app.ops import bp as ops_bp
@@ -26,7 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     loaded = settings.load(app.instance_path, config)
     app.config.from_mapping(settings.flask_config(loaded, config))
     app.extensions[settings.EXTENSION] = loaded
-    logs.configure(app.config)
+    logs.configure(loaded)
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
@@ -44,38 +49,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(hooks_bp)
     app.register_blueprint(ops_bp)
 
-    # The engine: a broker for this app's settings, a runtime on the app's database engine,
-    # and (embedded default) worker and scheduler threads, started on the first request.
-    _install_broker(app)
+    # The composition root: a broker of its own, a runner on the app's database, and (the
+    # embedded default) worker and scheduler threads, started on the first request.
     with app.app_context():
         engine = db.engine if db.engine.dialect.name == "sqlite" else None
-    rt = runtime.install(runtime.build(loaded, engine or runtime.engine_for(loaded)))
-    background = Background(
-        rt,
-        worker_threads=int(app.config["WORKER_THREADS"]),
-        poll_ms=int(app.config["WORKER_POLL_MS"]),
+    container = Container.build(loaded, engine or engine_for(loaded))
+    embedded = EmbeddedWorker(
+        container,
+        worker_threads=loaded.worker_threads,
+        poll_ms=loaded.worker_poll_ms,
     )
-    app.extensions["stepline.background"] = background
-    if app.config["EMBEDDED_WORKER"]:
-        app.before_request(background.start)
+    extensions.bind(app, container, embedded)
+    if loaded.embedded_worker:
+        app.before_request(embedded.start)
     return app
-
-
-def _install_broker(app: Flask) -> None:
-    """Make the process's Dramatiq broker the one this app's settings name."""
-    import dramatiq
-
-    from app import broker
-
-    redis_url, namespace = app.config["REDIS_URL"], app.config["QUEUE_PREFIX"]
-    if not broker.matches(dramatiq.get_broker(), redis_url, namespace):
-        broker.install(redis_url, namespace)
-
-
-def activate(app: Flask) -> None:
-    """Make `app`'s broker and engine runtime the process's current ones again (after another
-    app was built in the same process, as tests do)."""
-    from app import runtime
-
-    _install_broker(app)
-    runtime.install(app.extensions["stepline.background"].runtime)

@@ -1,11 +1,11 @@
-"""The one place that chooses Dramatiq's broker; every actor module imports it first.
+"""The one place that chooses Dramatiq's broker, its middleware, and the step actor on it.
 
-Dramatiq binds actors to the global broker when they are declared, so the worker process
-(`dramatiq app.tasks`) must find the right broker when it imports this module: Redis when
-REDIS_URL is set, else the in-process StubBroker (the embedded default). This is the one
-module that reads the environment at import time, because Dramatiq gives it no other moment.
-`install()` lets an app (or a test) switch brokers later; it re-declares our actors on the new
-broker.
+Every composition root (app.container) builds a broker of its own from its settings: Redis
+when REDIS_URL is set, else the in-process StubBroker (the embedded default). The step actor,
+`stepline.run_step`, is declared on that broker and bound to that root's runner, so a message
+on one app's broker runs that app's runner; `Doorbell` sends those messages and measures the
+queue. Nothing here touches Dramatiq's global broker: only the worker entry point (app.tasks)
+sets it, because `dramatiq app.tasks` looks there.
 
 Two Redis-broker knobs come from the environment of worker processes: Dramatiq moves the
 unacknowledged messages of a worker that stopped heartbeating back to the queue only after
@@ -18,8 +18,8 @@ fault tests shorten both to make Dramatiq redeliver at once, as Dramatiq's own t
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
@@ -34,11 +34,16 @@ from dramatiq.middleware import (
 )
 
 from app.logs import LogsMiddleware
+from app.settings import Settings
 
 QUEUE = "steps"
+RUN_STEP = "stepline.run_step"  # stored in queued messages: never rename
+STEP_TIME_LIMIT_MS = 15 * 60 * 1000
+# Runs one doorbell message: (execution_id, position, attempt).
+RunStep = Callable[[int, int, int], None]
 
 
-def _middleware() -> list[dramatiq.Middleware]:
+def _middleware(settings: Settings) -> list[dramatiq.Middleware]:
     # Retries with a limit of 0: the engine owns retries; a message whose actor raised (the
     # database was down, say) is dropped and recovery re-sends it after the lease.
     return [
@@ -48,7 +53,7 @@ def _middleware() -> list[dramatiq.Middleware]:
         Callbacks(),
         Pipelines(),
         Retries(max_retries=0),
-        LogsMiddleware(),
+        LogsMiddleware(settings),
     ]
 
 
@@ -67,38 +72,63 @@ def redis_options(env: Mapping[str, str]) -> dict[str, Any]:
     return options
 
 
-def build(redis_url: str | None, namespace: str) -> dramatiq.Broker:
-    """A Redis broker in `namespace` when `redis_url` is given, else a StubBroker."""
-    if redis_url:
+def build(settings: Settings) -> dramatiq.Broker:
+    """A Redis broker in the QUEUE_PREFIX namespace when REDIS_URL is set, else a StubBroker."""
+    if settings.redis_url:
         return RedisBroker(
-            url=redis_url,
-            namespace=namespace,
-            middleware=_middleware(),
+            url=settings.redis_url,
+            namespace=settings.queue_prefix,
+            middleware=_middleware(settings),
             **redis_options(os.environ),
         )
-    return StubBroker(middleware=_middleware())
+    return StubBroker(middleware=_middleware(settings))
 
 
-def install(redis_url: str | None, namespace: str) -> dramatiq.Broker:
-    """Make a new broker the global one and declare every actor on it."""
-    broker = build(redis_url, namespace)
-    dramatiq.set_broker(broker)
-    from app import tasks  # our actors; importing them declares them on `broker` the first time
+def declare_run_step(broker: dramatiq.Broker, run: RunStep) -> dramatiq.Actor[..., None]:
+    """Declare `stepline.run_step` on `broker`: its messages are handed to `run`."""
 
-    for actor in tasks.ACTORS:
-        actor.broker = broker
-        broker.declare_actor(actor)
-    return broker
+    def run_step(execution_id: int, position: int, attempt: int) -> None:
+        """Run the execution from `position`, attempt `attempt` (a doorbell; duplicates are
+        no-ops)."""
+        run(execution_id, position, attempt)
 
-
-def matches(broker: dramatiq.Broker, redis_url: str | None, namespace: str) -> bool:
-    if redis_url:
-        return isinstance(broker, RedisBroker) and broker.namespace == namespace
-    return isinstance(broker, StubBroker)
-
-
-dramatiq.set_broker(
-    build(
-        os.environ.get("REDIS_URL") or None, os.environ.get("STEPLINE_QUEUE_PREFIX") or "stepline"
+    declare = dramatiq.actor(
+        broker=broker,
+        actor_name=RUN_STEP,
+        queue_name=QUEUE,
+        max_retries=0,
+        time_limit=STEP_TIME_LIMIT_MS,
     )
-)
+    return declare(run_step)
+
+
+class Doorbell:
+    """Rings for steps on one broker (a message per step to run) and tells the queue's depth.
+
+    `answer(run)` declares the step actor on the broker, bound to `run` (the runner's `run`);
+    until then nothing can be sent (the runner needs the doorbell to exist first)."""
+
+    def __init__(self, broker: dramatiq.Broker) -> None:
+        self.broker = broker
+        self._actor: dramatiq.Actor[..., None] | None = None
+
+    def answer(self, run: RunStep) -> None:
+        if self._actor is not None:
+            raise RuntimeError(f"{RUN_STEP} is already declared on this broker")
+        self._actor = declare_run_step(self.broker, run)
+
+    def send(self, execution_id: int, position: int, attempt: int, delay: float = 0.0) -> None:
+        """Ring the doorbell for a step, after `delay` seconds."""
+        actor = self._actor
+        if actor is None:
+            raise RuntimeError("the doorbell has no step actor yet (Doorbell.answer)")
+        options: dict[str, Any] = {"delay": int(delay * 1000)} if delay > 0 else {}
+        actor.send_with_options(args=(execution_id, position, attempt), **options)
+
+    def queue_depth(self) -> int | None:
+        """Messages waiting (ready and delayed) in the step queue."""
+        broker = self.broker
+        if isinstance(broker, RedisBroker):
+            return int(cast(int, broker.client.hlen(f"{broker.namespace}:{QUEUE}.msgs")))
+        queue = getattr(broker, "queues", {}).get(QUEUE)
+        return queue.qsize() if queue is not None else 0

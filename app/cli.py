@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import getpass
+import signal
+import threading
 from datetime import timedelta
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from app.services import accounts
+from app.extensions import container, db
+from app.ops.doctor import diagnose, report
+from app.scheduler import Scheduler
+from app.services import accounts, retention
 
 
 @click.command("create-user")
@@ -19,8 +24,6 @@ from app.services import accounts
 @with_appcontext
 def create_user(email: str, name: str, password: str | None) -> None:
     """Create a user account (for admins)."""
-    from app.extensions import db
-
     if password is None:
         password = getpass.getpass("Password: ")
     try:
@@ -29,7 +32,7 @@ def create_user(email: str, name: str, password: str | None) -> None:
             email=email,
             name=name,
             password=password,
-            hash_method=current_app.config["PASSWORD_HASH_METHOD"],
+            hash_method=container().settings.password_hash_method,
         )
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from None
@@ -41,23 +44,14 @@ def create_user(email: str, name: str, password: str | None) -> None:
 @with_appcontext
 def scheduler(interval: float | None) -> None:
     """Run the scheduler loop (recovery, retention) until interrupted."""
-    import signal
-    import threading
-
-    from flask import current_app
-
-    from app import runtime
-    from app.scheduler import Scheduler
-    from app.tasks import send_step
-
-    settings = current_app.config
-
+    stepline = container()
+    settings = stepline.settings
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     click.echo("scheduler running", err=True)
-    loop = Scheduler(runtime.get(), send_step, recovery_every=settings["RECOVERY_INTERVAL"])
-    loop.run_forever(stop, interval or settings["SCHEDULER_INTERVAL"])
+    loop = Scheduler(stepline, recovery_every=settings.recovery_interval)
+    loop.run_forever(stop, interval or settings.scheduler_interval)
 
 
 def _duration(text: str) -> timedelta:
@@ -73,9 +67,6 @@ def _duration(text: str) -> timedelta:
 @with_appcontext
 def prune_executions(older_than: str) -> None:
     """Delete finished executions older than the given age."""
-    from app.extensions import db
-    from app.services import retention
-
     deleted = retention.prune(db.session(), _duration(older_than))
     click.echo(f"deleted {deleted} executions")
 
@@ -84,10 +75,6 @@ def prune_executions(older_than: str) -> None:
 @with_appcontext
 def doctor() -> None:
     """Print what the app sees (database, broker, Redis, keys); exit 1 if something is broken."""
-    from flask import current_app
-
-    from app.ops.doctor import diagnose, report
-
     found = diagnose(current_app._get_current_object())  # type: ignore[attr-defined]
     click.echo(report(found))
     if not all(check.ok for check in found):

@@ -1,7 +1,8 @@
 """Structured logs: one JSON object per line on stderr, in every process.
 
 `configure()` is called by create_app (web processes, `flask scheduler`, every `flask`
-command) and, through `LogsMiddleware`, when a `dramatiq app.tasks` worker process boots.
+command) and, through `LogsMiddleware`, when a `dramatiq app.tasks` worker process boots
+(with the settings of the broker's composition root).
 Each line carries `timestamp`, `level`, `logger`, `message` and every `extra` field of the
 record, so the engine's `execution_id` and `step_key` are searchable fields, not text.
 """
@@ -12,7 +13,6 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -73,7 +73,7 @@ class StderrHandler(logging.StreamHandler):
         pass
 
 
-def configure(settings: Mapping[str, Any] | Settings) -> logging.Handler:
+def configure(settings: Settings) -> logging.Handler:
     """Install the one stderr handler on the root logger (idempotent), at LOG_LEVEL.
 
     A bare `StreamHandler` already on the root logger is someone's `logging.basicConfig()`
@@ -86,22 +86,23 @@ def configure(settings: Mapping[str, Any] | Settings) -> logging.Handler:
             root.removeHandler(handler)
     handler = StderrHandler()
     handler.set_name(HANDLER_NAME)
-    if str(settings.get("LOG_FORMAT", "json")).lower() == "text":
+    if settings.log_format == "text":
         handler.setFormatter(logging.Formatter(TEXT_FORMAT))
     else:
         handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
-    root.setLevel(str(settings.get("LOG_LEVEL", "INFO")).upper())
+    root.setLevel(settings.log_level.upper())
     # Alembic announces each of its plugins at INFO whenever it is imported.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     return handler
 
 
 class LogsMiddleware(dramatiq.Middleware):
-    """Configures logging when a worker process boots, with the settings its runtime loads
-    from the environment (the embedded worker's app has configured them already)."""
+    """Configures logging when a worker process boots, with the settings the broker was built
+    from (an embedded worker's app has configured the same ones already)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
 
     def after_process_boot(self, broker: dramatiq.Broker) -> None:
-        from app import runtime
-
-        configure(runtime.get().settings)
+        configure(self.settings)

@@ -13,25 +13,24 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from app import runtime as runtimes
-from app.engine import registry
+from app.container import Container
 from app.engine.recovery import recover
 from app.engine.runner import Send
 from app.models.base import utcnow
 from app.services import deliveries, idempotency, polls, retention, schedules
 from app.services.admission import Admission
-from app.tasks import queue_depth as broker_queue_depth
 
 log = logging.getLogger(__name__)
 
 
 class Scheduler:
-    """Runs each periodic job when it is due; `tick()` is one pass."""
+    """Runs each periodic job when it is due; `tick()` is one pass. The jobs work on
+    `container` and ring its doorbell unless `send` is given (tests record what is sent)."""
 
     def __init__(
         self,
-        runtime: runtimes.Runtime,
-        send: Send,
+        container: Container,
+        send: Send | None = None,
         *,
         recovery_every: float = 5.0,
         retention_every: float = 24 * 3600.0,
@@ -39,11 +38,12 @@ class Scheduler:
         queue_depth: Callable[[], int | None] | None = None,
         wallclock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.runtime = runtime
-        self.send = send
+        self.container = container
+        self.settings = container.settings
+        self.send = send or container.doorbell.send
         self.clock = clock
         self.wallclock = wallclock  # what time it is for schedules (tests pass their own)
-        self.admission = Admission(runtime.settings, queue_depth or broker_queue_depth)
+        self.admission = Admission(self.settings, queue_depth or container.doorbell.queue_depth)
         self.jobs: list[tuple[float, Callable[[], object]]] = [
             (recovery_every, self.recover),
             (retention_every, self.prune),
@@ -54,12 +54,12 @@ class Scheduler:
         self._due = [0.0 for _ in self.jobs]
 
     def recover(self) -> int:
-        lease = timedelta(seconds=float(self.runtime.settings["EXECUTION_LEASE_SECONDS"]))
-        return recover(self.runtime.session_factory, self.runtime.runner, lease)
+        lease = timedelta(seconds=self.settings.execution_lease_seconds)
+        return recover(self.container.session_factory, self.container.runner, lease)
 
     def prune(self) -> int:
-        days = int(self.runtime.settings["RETENTION_DAYS"])
-        with self.runtime.session_factory() as session:
+        days = self.settings.retention_days
+        with self.container.session_factory() as session:
             return retention.prune(session, timedelta(days=days))
 
     def fire_schedules(self) -> int:
@@ -67,9 +67,9 @@ class Scheduler:
         if self.admission.queue_full():
             return 0
         return schedules.fire_due(
-            self.runtime.session_factory,
+            self.container.session_factory,
             send=self.send,
-            settings=self.runtime.settings,
+            settings=self.settings,
             now=self.wallclock(),
         )
 
@@ -78,18 +78,19 @@ class Scheduler:
         if self.admission.queue_full():
             return 0
         return polls.poll_due(
-            self.runtime.session_factory,
-            triggers=registry.triggers(),
+            self.container.session_factory,
+            triggers=self.container.handlers.triggers,
             send=self.send,
-            settings=self.runtime.settings,
+            settings=self.settings,
+            secrets=self.container.secrets,
             now=self.wallclock(),
         )
 
     def prune_trigger_log(self) -> int:
         """Expired webhook and API idempotency keys and old schedule slots are deleted."""
         now = self.wallclock()
-        days = int(self.runtime.settings["RETENTION_DAYS"])
-        with self.runtime.session_factory() as session:
+        days = self.settings.retention_days
+        with self.container.session_factory() as session:
             pruned = deliveries.prune(session, now) + idempotency.prune(session, now)
             return pruned + schedules.prune(session, now - timedelta(days=days))
 

@@ -338,20 +338,6 @@ class Settings(BaseSettings):
         """Where rate-limit counters live: RATELIMIT_STORAGE_URI, else REDIS_URL, else memory."""
         return self.ratelimit_storage_uri or self.redis_url or "memory://"
 
-    # Transitional: the modules other helpers are rewriting (runtime, runner, scheduler,
-    # background, cli, logs, actions, triggers) still read `settings["WORKER_THREADS"]`.
-    # These two go once they read attributes (`settings.worker_threads`).
-    def __getitem__(self, key: str) -> Any:
-        return plain(getattr(self, _KEYS[key]))
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """`settings["KEY"]`, or `default` when KEY names no setting or the value is None."""
-        try:
-            value = self[key]
-        except KeyError:
-            return default
-        return default if value is None else value
-
 
 _KEYS = {KEY_ALIASES.get(name.upper(), name.upper()): name for name in Settings.model_fields}
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))  # also run as a script: bench/api.py
 from sqlalchemy import text  # noqa: E402
 
 from app.api.pagination import encode_cursor  # noqa: E402
-from app.extensions import db  # noqa: E402
+from app.extensions import container, db  # noqa: E402
 from app.models import User, Workflow  # noqa: E402
 from app.services import tokens, workflows  # noqa: E402
 from bench.dashboard import percentile  # noqa: E402
@@ -61,7 +61,7 @@ def main() -> None:
                 db.select(Workflow).where(Workflow.user_id == owner_id).order_by(Workflow.id)
             ).first()
             assert workflow is not None
-            workflows.set_enabled(session, workflow, True)
+            workflows.set_enabled(session, workflow, True, container().handlers)
             workflow_id = workflow.id
             middle = session.execute(
                 text(

@@ -20,7 +20,7 @@ from flask import Flask
 from sqlalchemy import text
 
 from app import create_app
-from app.extensions import db
+from app.extensions import container, db
 from app.models import User
 from app.models.base import rowcount
 from app.services import workflows
@@ -114,7 +114,7 @@ def close_app(app: Flask) -> None:
     """Close the database pools of an app built by build_app."""
     with app.app_context():
         db.engine.dispose()
-    app.extensions["stepline.background"].runtime.engine.dispose()
+    container(app).engine.dispose()
 
 
 def build_app(url: str) -> Flask:
@@ -140,7 +140,7 @@ def seed(app: Flask, database_url: str, executions: int) -> int:
         with contextlib.redirect_stderr(io.StringIO()):  # Alembic's log of each revision
             upgrade()
         session = db.session()
-        secrets = app.extensions["stepline.background"].runtime.secrets
+        secrets = container(app).secrets
         users = []
         for n in range(3):
             user = User(email=f"bench{n}@example.com", name=f"Bench {n}")
@@ -155,7 +155,9 @@ def seed(app: Flask, database_url: str, executions: int) -> int:
         for slot in range(slots):
             owner = users[0] if slot < OWNER_WORKFLOWS else users[1 + slot % 2]
             spec = WorkflowSpec.model_validate({**SPEC, "name": f"Orders {slot}"})
-            workflow = workflows.create_workflow(session, owner.id, spec, secrets)
+            workflow = workflows.create_workflow(
+                session, owner.id, spec, secrets, container().handlers
+            )
             snapshot = workflows.snapshot(workflow)
             session.execute(
                 text("INSERT INTO bench_workflows VALUES (:slot, :id, :user_id, :snapshot)"),

@@ -17,12 +17,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app import create_app
-from app.config import settings_of
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Execution, User, Workflow
 from app.services import executions, workflows
 from app.services.specs import WorkflowSpec
-from app.tasks import send_step
 from bench._support import BIN, group_cpu_seconds, named_cpu_seconds, spawn, stack, stop
 
 SPEC = {
@@ -85,12 +83,16 @@ def main() -> None:
             user.set_password("bench-password")
             db.session.add(user)
             db.session.commit()
-            runtime = app.extensions["stepline.background"].runtime
+            stepline = container(app)
             created_wf = workflows.create_workflow(
-                db.session(), user.id, WorkflowSpec.model_validate(SPEC), runtime.secrets
+                db.session(),
+                user.id,
+                WorkflowSpec.model_validate(SPEC),
+                stepline.secrets,
+                stepline.handlers,
             )
             workflow_id = created_wf.id
-            settings = settings_of(app)
+            settings, send = stepline.settings, stepline.doorbell.send
 
             def create(count: int, offset: int) -> float:
                 started = time.perf_counter()
@@ -98,7 +100,7 @@ def main() -> None:
                     wf = db.session.get(Workflow, workflow_id)
                     assert wf is not None
                     executions.start(
-                        db.session(), wf, {"id": i, "n": i}, send=send_step, settings=settings
+                        db.session(), wf, {"id": i, "n": i}, send=send, settings=settings
                     )
                 return time.perf_counter() - started
 
@@ -127,7 +129,7 @@ def main() -> None:
                 stop(worker)
             not_completed = 2 * n - _count_completed(db.session)
             db.engine.dispose()
-            runtime.engine.dispose()
+            stepline.engine.dispose()
 
     print(
         f"workflow: 3 transform steps; worker: {args.processes} processes x "

@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from app import create_app
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Execution, User, Workflow
 from app.services import workflows
 from app.services.specs import WorkflowSpec
@@ -260,7 +260,7 @@ def _setup(app: Any) -> tuple[int, str, int, str]:
         user.set_password("bench-password")
         db.session.add(user)
         db.session.commit()
-        secrets = app.extensions["stepline.background"].runtime.secrets
+        secrets = container(app).secrets
         made = []
         for mode in ("immediate", "wait"):
             spec = WorkflowSpec.model_validate(
@@ -270,8 +270,10 @@ def _setup(app: Any) -> tuple[int, str, int, str]:
                     "steps": STEPS,
                 }
             )
-            workflow = workflows.create_workflow(db.session(), user.id, spec, secrets)
-            workflows.set_enabled(db.session(), workflow, True)
+            workflow = workflows.create_workflow(
+                db.session(), user.id, spec, secrets, container().handlers
+            )
+            workflows.set_enabled(db.session(), workflow, True, container().handlers)
             found = db.session.get(Workflow, workflow.id)
             assert found is not None and found.trigger is not None
             made.append((found.id, f"/hooks/{found.trigger.webhook_token}"))
@@ -356,7 +358,7 @@ def main() -> None:
             stop(worker)
             with app.app_context():
                 db.engine.dispose()
-            app.extensions["stepline.background"].runtime.engine.dispose()
+            container(app).engine.dispose()
 
     report.append(
         f"webhook -> 3 transform steps; gunicorn {args.web_workers} workers x "

@@ -17,9 +17,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from app import activate, create_app
+from app import create_app
 from app.config import ENV_VARS, settings_of
-from app.extensions import db
+from app.extensions import container, db, embedded_worker
 from app.models import Base
 
 PG_ADMIN_URL = os.environ.get("STEPLINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -120,7 +120,8 @@ def app_config(database_url: str) -> dict[str, object]:
 # Apps built for tests, by their settings. Building one costs ~0.1 s of CPU (mostly werkzeug
 # compiling the URL rules) and most tests ask for the same settings, so a later test with equal
 # settings gets the same app back, as new: its worker threads stopped, its database emptied,
-# its queues and rate-limit counters cleared, its broker and runtime the current ones again.
+# its queues and rate-limit counters cleared. Each app has a container of its own (broker, runner,
+# database engine), so nothing process-wide needs switching back.
 _apps: dict[str, Flask] = {}
 
 
@@ -129,16 +130,12 @@ def _settings_key(config: dict[str, object]) -> str:
 
 
 def _reset(app: Flask) -> None:
-    import dramatiq
-
-    from app.hooks import bind_admission
-
-    background = app.extensions["stepline.background"]
-    background.stop()
-    background.runtime.engine.dispose()
+    stepline = container(app)
+    embedded_worker(app).stop()
+    stepline.engine.dispose()
     empty_database(app)
-    dramatiq.get_broker().flush_all()  # what a test left queued never reaches the next one
-    bind_admission(app)
+    stepline.broker.flush_all()  # what a test left queued never reaches the next one
+    stepline.fresh_admission()
     app.extensions["api_limiter"].reset()
 
 
@@ -149,8 +146,6 @@ def app(app_config: dict[str, object]) -> Iterator[Flask]:
     if app is None:
         app = _apps[key] = create_app(app_config)
         _reset(app)  # what tests that built apps of their own left in the database and queues
-    else:
-        activate(app)
     settings, typed = dict(app.config), settings_of(app)
     yield app
     _reset(app)

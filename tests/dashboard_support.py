@@ -12,11 +12,10 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from app.config import settings_of
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Execution, ExecutionStep, User
 from app.services import executions, workflows
 from app.services.specs import WorkflowSpec
-from app.tasks import send_step
 
 FINAL = ("completed", "failed", "cancelled")
 HTMX = {"HX-Request": "true"}
@@ -30,9 +29,9 @@ def user_id(app: Flask, email: str) -> int:
 def make_workflow(app: Flask, owner_id: int, spec: dict[str, Any]) -> int:
     """Create a workflow through the service, as the editor would."""
     with app.app_context():
-        secrets = app.extensions["stepline.background"].runtime.secrets
+        secrets = container(app).secrets
         workflow = workflows.create_workflow(
-            db.session(), owner_id, WorkflowSpec.model_validate(spec), secrets
+            db.session(), owner_id, WorkflowSpec.model_validate(spec), secrets, container().handlers
         )
         return workflow.id
 
@@ -52,7 +51,7 @@ def start(
             db.session(),
             workflow,
             data or {},
-            send=send_step if run else _no_doorbell,
+            send=container(app).doorbell.send if run else _no_doorbell,
             settings=settings_of(app),
         )
         return execution.id

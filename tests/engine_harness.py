@@ -21,11 +21,12 @@ from sqlalchemy import select
 
 from app import create_app
 from app.config import settings_of
-from app.extensions import db
+from app.container import Container
+from app.embedded import EmbeddedWorker
+from app.extensions import container, db, embedded_worker
 from app.models import Execution, ExecutionStep, User, Workflow
 from app.services import executions, workflows
 from app.services.specs import WorkflowSpec
-from app.tasks import send_step
 from tests.conftest import TEST_PASSWORD_HASH
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,7 +102,7 @@ class Engine:
         self.logs: dict[str, list[str]] = {}  # stderr of each process, printed at close
         self.pumps: dict[int, threading.Thread] = {}
         if self.mode == "stub":
-            self.background.start()
+            self.embedded.start()
         else:
             self.start_worker()
             self.start_scheduler()
@@ -109,8 +110,12 @@ class Engine:
     # -- processes ------------------------------------------------------------------------
 
     @property
-    def background(self) -> Any:
-        return self.app.extensions["stepline.background"]
+    def container(self) -> Container:
+        return container(self.app)
+
+    @property
+    def embedded(self) -> EmbeddedWorker:
+        return embedded_worker(self.app)
 
     def _env(self) -> dict[str, str]:
         config = self.app.config
@@ -192,8 +197,8 @@ class Engine:
                 process.wait()
             if process.stderr is not None and not process.stderr.closed:
                 _reap(process, self.pumps[process.pid])
-        self.background.stop()
-        self.background.runtime.engine.dispose()
+        self.embedded.stop()
+        self.container.engine.dispose()
         for name, lines in self.logs.items():
             sys.stderr.write(f"---- {name}\n{''.join(lines)[-5000:]}")
         if self.mode == "redis":
@@ -222,9 +227,13 @@ class Engine:
     def workflow(self, spec: dict[str, Any], user_id: int | None = None) -> int:
         with self.app.app_context():
             owner = user_id or self.user()
-            runtime = self.app.extensions["stepline.background"].runtime
+            stepline = self.container
             wf = workflows.create_workflow(
-                db.session(), owner, WorkflowSpec.model_validate(spec), runtime.secrets
+                db.session(),
+                owner,
+                WorkflowSpec.model_validate(spec),
+                stepline.secrets,
+                stepline.handlers,
             )
             return wf.id
 
@@ -233,7 +242,11 @@ class Engine:
             wf = db.session.get(Workflow, workflow_id)
             assert wf is not None
             execution = executions.start(
-                db.session(), wf, data or {}, send=send_step, settings=settings_of(self.app)
+                db.session(),
+                wf,
+                data or {},
+                send=self.container.doorbell.send,
+                settings=settings_of(self.app),
             )
             return execution.id
 

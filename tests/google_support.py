@@ -14,17 +14,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import MetaData, select, update
 
-from app import runtime
 from app.config import settings_of
-from app.engine import registry
 from app.engine.runner import Send
-from app.extensions import db
+from app.extensions import container, db
 from app.google import scopes
 from app.models import Connection, Execution, ExecutionStep, User, Workflow
 from app.models.base import utcnow
 from app.services import executions, workflows
 from app.services.specs import WorkflowSpec
-from app.tasks import send_step
 from tests.conftest import csrf_token
 
 T = TypeVar("T")
@@ -81,12 +78,12 @@ def user_id(app: Flask, email: str) -> int:
 def make_workflow(app: Flask, owner_id: int, spec: dict[str, Any], *, enable: bool = True) -> int:
     """A workflow built through the services (enabled: its trigger registers)."""
     with app.app_context():
-        secrets = app.extensions["stepline.background"].runtime.secrets
+        secrets = container(app).secrets
         workflow = workflows.create_workflow(
-            db.session(), owner_id, WorkflowSpec.model_validate(spec), secrets
+            db.session(), owner_id, WorkflowSpec.model_validate(spec), secrets, container().handlers
         )
         if enable:
-            workflows.set_enabled(db.session(), workflow, True)
+            workflows.set_enabled(db.session(), workflow, True, container().handlers)
         return workflow.id
 
 
@@ -127,13 +124,14 @@ def poll_now(app: Flask, send: Send | None = None) -> int:
     from now; the executions it starts are only recorded unless `send` is given."""
     from app.services import polls  # the scheduler's polling job
 
-    current = runtime.get()
-    later = utcnow() + timedelta(seconds=float(current.settings["GOOGLE_POLL_INTERVAL"]) + 1)
+    current = container(app)
+    later = utcnow() + timedelta(seconds=current.settings.google_poll_interval + 1)
     return polls.poll_due(
         current.session_factory,
-        triggers=registry.triggers(),
+        triggers=current.handlers.triggers,
         send=send or (lambda *message: None),
         settings=current.settings,
+        secrets=current.secrets,
         now=later,
     )
 
@@ -177,7 +175,11 @@ def run(app: Flask, workflow_id: int, data: dict[str, Any]) -> int:
     with app.app_context():
         workflow = workflows.get_workflow(db.session(), workflow_id, _owner(app, workflow_id))
         execution = executions.start(
-            db.session(), workflow, data, send=send_step, settings=settings_of(app)
+            db.session(),
+            workflow,
+            data,
+            send=container(app).doorbell.send,
+            settings=settings_of(app),
         )
         return execution.id
 

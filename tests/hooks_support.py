@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from app.extensions import db
+from app.extensions import container, db, embedded_worker
 from app.models import Execution, Trigger, User, Workflow
 from app.services import workflows
 from app.services.specs import WorkflowSpec
@@ -47,9 +47,8 @@ def close_app(app: Flask) -> None:
     """Stop an app a test created itself: its worker, its connections, its rows."""
     from tests.conftest import empty_database
 
-    background = app.extensions["stepline.background"]
-    background.stop()
-    background.runtime.engine.dispose()
+    embedded_worker(app).stop()
+    container(app).engine.dispose()
     empty_database(app)
 
 
@@ -76,10 +75,12 @@ def make_workflow(
         {"name": "hooked", "trigger": trigger, "steps": ECHO_STEPS if steps is None else steps}
     )
     with app.app_context():
-        secrets = app.extensions["stepline.background"].runtime.secrets
-        workflow = workflows.create_workflow(db.session(), owner, spec, secrets)
+        stepline = container(app)
+        workflow = workflows.create_workflow(
+            db.session(), owner, spec, stepline.secrets, stepline.handlers
+        )
         if enabled:
-            workflows.set_enabled(db.session(), workflow, True)
+            workflows.set_enabled(db.session(), workflow, True, stepline.handlers)
         return workflow.id
 
 

@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from app.config import settings_of
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Execution, ScheduleSlot, Trigger
 from app.services import schedules
 from app.settings import Settings
@@ -48,11 +48,11 @@ class Clocked:
 
     def fire(self, now: datetime) -> int:
         """One scheduler pass at `now`."""
-        factory = self.app.extensions["stepline.background"].runtime.session_factory
+        factory = container(self.app).session_factory
         return schedules.fire_due(factory, send=self.send, settings=self.settings, now=now)
 
     def start_queued(self, now: datetime) -> int:
-        factory = self.app.extensions["stepline.background"].runtime.session_factory
+        factory = container(self.app).session_factory
         return schedules.start_queued(factory, send=self.send, settings=self.settings, now=now)
 
     @property

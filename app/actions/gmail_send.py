@@ -17,7 +17,7 @@ from app.engine.context import StepContext
 from app.google import scopes
 from app.google.client import GoogleClient
 from app.google.fields import connection_field
-from app.services.connection_tokens import Tokens
+from app.google.tokens import Tokens
 
 LINE_BREAK = re.compile(r"[\r\n]")
 ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")

@@ -12,7 +12,7 @@ from app.engine.context import StepContext
 from app.google import scopes
 from app.google.client import GoogleClient
 from app.google.fields import a1_range, connection_field
-from app.services.connection_tokens import Tokens
+from app.google.tokens import Tokens
 
 Cell = str | int | float | bool | None
 

@@ -114,7 +114,7 @@ class SlackMessageAction(BaseActionHandler):
             if config.via == "webhook":
                 response = client.post_json(config.webhook_url or "", payload)
             else:
-                base = str(context.settings.get("SLACK_API_BASE_URL") or DEFAULT_API_BASE_URL)
+                base = context.settings.slack_api_base_url or DEFAULT_API_BASE_URL
                 response = client.post_json(
                     base.rstrip("/") + "/chat.postMessage",
                     {"channel": config.channel, **payload},

@@ -7,10 +7,19 @@ exemption and its rate limiter), so that create_app registers it in one line.
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from flask import Flask
 from flask.blueprints import BlueprintSetupState
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1", template_folder="templates")
+from app.api import (  # noqa: F401  (routes register on bp)
+    account,
+    auth,
+    docs,
+    errors,
+    executions,
+    registry,
+    workflows,
+)
+from app.api.blueprint import bp
 
 
 @bp.record_once
@@ -21,14 +30,3 @@ def _setup(state: BlueprintSetupState) -> None:
     assert isinstance(state.app, Flask)
     csrf.exempt(bp)
     ratelimit.init_app(state.app, bp)
-
-
-from app.api import (  # noqa: E402,F401  (routes register on bp)
-    account,
-    auth,
-    docs,
-    errors,
-    executions,
-    registry,
-    workflows,
-)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Response
 
-from app.api import auth, bp
+from app.api import auth
+from app.api.blueprint import bp
 from app.api.schemas import Me, TokenInfo, respond
 
 

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from flask import current_app, g, request
 
-from app.api import bp
+from app.api.blueprint import bp
 from app.api.errors import ApiError
 from app.extensions import db
 from app.models import ApiToken, User

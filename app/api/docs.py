@@ -10,7 +10,8 @@ from typing import Any
 from flask import Response, current_app, render_template
 from markupsafe import Markup, escape
 
-from app.api import auth, bp, openapi
+from app.api import auth, openapi
+from app.api.blueprint import bp
 
 SCHEMA_PREFIX = "#/components/schemas/"
 RESPONSE_PREFIX = "#/components/responses/"

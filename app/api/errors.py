@@ -14,7 +14,7 @@ from flask import Response
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from app.api import bp
+from app.api.blueprint import bp
 from app.errors import json_error
 from app.services.errors import InvalidInputError
 

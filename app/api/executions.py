@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Response, url_for
 from sqlalchemy.orm import Session
 
-from app.api import auth, bp, filters, runtime
+from app.api import auth, filters
+from app.api.blueprint import bp
 from app.api.bodies import parse_optional_body
 from app.api.idempotency import answer_with, idempotent
 from app.api.pagination import keyset_page, page_request
@@ -19,9 +20,10 @@ from app.api.schemas import (
     respond,
 )
 from app.api.workflows import WORKFLOW_ID, find_workflow
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Execution, ExecutionStep
 from app.services import executions, workflows
+from app.services.admission import tolerant
 from app.services.errors import NotFoundError
 from app.services.executions import ExecutionFilter
 
@@ -104,14 +106,15 @@ def workflow_trigger(workflow_id: int) -> Response:
     workflow = find_workflow(workflow_id)
     data = parse_optional_body(TriggerData).root
     answer = _Answer()
+    stepline = container()
     executions.trigger(
         session,
         workflow,
         data,
-        send=runtime.send(),
-        settings=runtime.settings(),
+        send=tolerant(stepline.doorbell.send),
+        settings=stepline.settings,
         record=answer.record,
-        admission=runtime.admission(),
+        admission=stepline.admission,
     )
     assert answer.response is not None
     return answer.response
@@ -151,12 +154,13 @@ def execution_rerun(execution_id: int) -> Response:
     execution = _execution(execution_id)
     workflow = workflows.get_workflow(session, execution.workflow_id, auth.current_user().id)
     body = parse_optional_body(RerunRequest)
+    stepline = container()
     again = executions.rerun(
         session,
         execution,
         workflow,
-        send=runtime.send(),
-        settings=runtime.settings(),
+        send=tolerant(stepline.doorbell.send),
+        settings=stepline.settings,
         from_failed=body.from_failed,
         trigger_data=body.trigger_data,
     )

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, Flask, Response, current_app
+from flask import Blueprint, Flask, Response
 from flask_limiter import Limiter, RequestLimit
 
 from app.api.auth import rate_limit_key
 from app.config import settings_of
 from app.errors import json_error
+from app.extensions import container
 
 
 def _api_limit() -> str:
-    return settings_of(current_app).api_rate_limit
+    return container().settings.api_rate_limit
 
 
 def _too_many_requests(limit: RequestLimit) -> Response:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Response
 
-from app.api import bp
+from app.api.blueprint import bp
 from app.api.schemas import ActionKind, ActionKindList, TriggerKind, TriggerKindList, respond
-from app.engine import registry
+from app.extensions import container
 
 
 @bp.get("/actions")
@@ -22,7 +22,7 @@ def action_list() -> Response:
                     sends=handler.sends,
                     config_schema=handler.config_schema(),
                 )
-                for handler in registry.actions()
+                for handler in container().handlers.actions
             ]
         )
     )
@@ -41,7 +41,7 @@ def trigger_list() -> Response:
                     polling=handler.polling,
                     config_schema=handler.config_schema(),
                 )
-                for handler in registry.triggers()
+                for handler in container().handlers.triggers
             ]
         )
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Response, url_for
 
-from app.api import auth, bp, runtime
+from app.api import auth
+from app.api.blueprint import bp
 from app.api.bodies import parse_body
 from app.api.filters import MAX_ID
 from app.api.idempotency import idempotent
@@ -20,7 +21,7 @@ from app.api.schemas import (
     no_content,
     respond,
 )
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Workflow
 from app.models.base import utcnow
 from app.services import workflows
@@ -52,7 +53,7 @@ def _webhook_url(workflow: Workflow) -> str | None:
 
 
 def workflow_out(workflow: Workflow) -> WorkflowOut:
-    spec = workflows.masked_spec(workflow)
+    spec = workflows.masked_spec(workflow, container().handlers)
     return WorkflowOut(
         **summary_of(workflow).model_dump(),
         trigger=TriggerOut.model_validate(spec.trigger.model_dump()),
@@ -94,8 +95,9 @@ def workflow_list() -> Response:
 def workflow_create() -> Response:
     """Create a (disabled) workflow from its definition."""
     spec = parse_body(WorkflowSpec)
+    stepline = container()
     workflow = workflows.create_workflow(
-        db.session(), auth.current_user().id, spec, runtime.secrets()
+        db.session(), auth.current_user().id, spec, stepline.secrets, stepline.handlers
     )
     return _created(workflow)
 
@@ -111,28 +113,35 @@ def workflow_update(workflow_id: int) -> Response:
     """Replace the definition."""
     workflow = find_workflow(workflow_id)
     spec = parse_body(WorkflowSpec)
-    workflow = workflows.update_workflow(db.session(), workflow, spec, runtime.secrets())
+    stepline = container()
+    workflow = workflows.update_workflow(
+        db.session(), workflow, spec, stepline.secrets, stepline.handlers
+    )
     return respond(workflow_out(workflow))
 
 
 @bp.delete(f"/workflows/{WORKFLOW_ID}")
 def workflow_delete(workflow_id: int) -> Response:
     """Delete the workflow and its executions."""
-    workflows.delete_workflow(db.session(), find_workflow(workflow_id))
+    workflows.delete_workflow(db.session(), find_workflow(workflow_id), container().handlers)
     return no_content()
 
 
 @bp.post(f"/workflows/{WORKFLOW_ID}/enable")
 def workflow_enable(workflow_id: int) -> Response:
     """Turn the trigger on."""
-    workflow = workflows.set_enabled(db.session(), find_workflow(workflow_id), True)
+    workflow = workflows.set_enabled(
+        db.session(), find_workflow(workflow_id), True, container().handlers
+    )
     return respond(workflow_out(workflow))
 
 
 @bp.post(f"/workflows/{WORKFLOW_ID}/disable")
 def workflow_disable(workflow_id: int) -> Response:
     """Turn the trigger off."""
-    workflow = workflows.set_enabled(db.session(), find_workflow(workflow_id), False)
+    workflow = workflows.set_enabled(
+        db.session(), find_workflow(workflow_id), False, container().handlers
+    )
     return respond(workflow_out(workflow))
 
 
@@ -140,7 +149,8 @@ def workflow_disable(workflow_id: int) -> Response:
 def workflow_export(workflow_id: int) -> Response:
     """The definition as an export document, without secrets."""
     workflow = find_workflow(workflow_id)
-    document = WorkflowExport(exported_at=utcnow(), workflow=workflows.to_spec(workflow))
+    spec = workflows.to_spec(workflow, container().handlers)
+    document = WorkflowExport(exported_at=utcnow(), workflow=spec)
     response = respond(document)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="stepline-workflow-{workflow.id}.json"'
@@ -153,9 +163,14 @@ def workflow_export(workflow_id: int) -> Response:
 def workflow_import() -> Response:
     """Create a (disabled) workflow from an export document."""
     document = parse_body(WorkflowImport)
+    stepline = container()
     try:
         workflow = workflows.create_workflow(
-            db.session(), auth.current_user().id, document.workflow, runtime.secrets()
+            db.session(),
+            auth.current_user().id,
+            document.workflow,
+            stepline.secrets,
+            stepline.handlers,
         )
     except InvalidInputError as exc:  # name the field where it is in the document
         field = f"workflow.{exc.field}" if exc.field else "workflow"

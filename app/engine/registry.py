@@ -1,16 +1,18 @@
 """Registries of action and trigger handlers: built-ins, then entry-point plugins.
 
 A registry refuses a second handler for a type and stays unchanged (like dramatiq's actor
-registry); stored and queued work names handlers by `type`, so a type is forever.
+registry); stored and queued work names handlers by `type`, so a type is forever. The engine
+owns no registry: the composition root (app.container) builds them from the built-ins that
+`app.actions` and `app.triggers` list, and passes them to whoever needs them.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Generic, TypeVar
+from typing import Generic, Self, TypeVar
 
 from app.actions.base import BaseActionHandler
 from app.engine.errors import RegistryError, UnknownTypeError
@@ -46,6 +48,13 @@ class Registry(Generic[H]):
         handler = handler_cls()
         self._handlers[type_] = handler
         return handler
+
+    @classmethod
+    def with_plugins(cls, builtins: Iterable[type[H]]) -> Self:
+        """A registry of `builtins`, then of the plugins installed through entry points."""
+        registry = cls(builtins)
+        registry.load_entry_points()
+        return registry
 
     def load_entry_points(self) -> list[str]:
         """Register third-party handlers from the entry-point group; return their types.
@@ -92,21 +101,9 @@ class TriggerRegistry(Registry[BaseTriggerHandler]):
     base = BaseTriggerHandler
 
 
-@functools.cache
-def actions() -> ActionRegistry:
-    """The process's action registry: built-ins, then plugins."""
-    from app.actions import BUILTIN_ACTIONS
+@dataclass(frozen=True)
+class Handlers:
+    """The installed action and trigger handlers (one pair per composition root)."""
 
-    registry = ActionRegistry(BUILTIN_ACTIONS)
-    registry.load_entry_points()
-    return registry
-
-
-@functools.cache
-def triggers() -> TriggerRegistry:
-    """The process's trigger registry: built-ins, then plugins."""
-    from app.triggers import BUILTIN_TRIGGERS
-
-    registry = TriggerRegistry(BUILTIN_TRIGGERS)
-    registry.load_entry_points()
-    return registry
+    actions: ActionRegistry
+    triggers: TriggerRegistry

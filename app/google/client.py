@@ -13,8 +13,8 @@ from typing import Any
 
 from app.google import endpoints, scopes
 from app.google.errors import ConnectionUnusableError, GoogleAPIError, RateLimitedError
+from app.google.tokens import Credentials, Tokens
 from app.net import GuardedClient, GuardedResponse, OutboundError
-from app.services.connection_tokens import Credentials, Tokens
 
 # Google's reasons for a 403 that mean "slow down", not "forbidden".
 RATE_LIMIT_REASONS = frozenset(

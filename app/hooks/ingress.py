@@ -4,36 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
 from sqlalchemy.orm import Session
 
-from app.config import settings_of
+from app.container import Container
 from app.errors import json_error
-from app.hooks import bp
+from app.extensions import container
+from app.hooks.blueprint import bp
 from app.models.base import utcnow
-from app.runtime import Runtime
 from app.services import webhooks
-from app.services.admission import Admission
 from app.services.webhook_data import WebhookRequest
-from app.tasks import send_step
 
 # Every method reaches the view, so that a wrong token is 404 whatever the method and a method
 # the webhook does not accept is 405 (OPTIONS too: no automatic answer for unknown tokens).
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-def _runtime() -> Runtime:
-    runtime: Runtime = current_app.extensions["stepline.background"].runtime
-    return runtime
-
-
-def _admission() -> Admission:
-    admission: Admission = current_app.extensions["stepline.admission"]
-    return admission
-
-
-def _session() -> Session:
-    """A session of its own on the runtime's engine (no pre-ping round trip on checkout: a
+def _session(stepline: Container) -> Session:
+    """A session of its own on the container's engine (no pre-ping round trip on checkout: a
     connection found dead fails the request with 503, which senders retry, and the pool drops
     its connections); objects stay loaded after the commit (no reload query on the hot path),
     and it is closed, its transaction rolled back, whatever happens.
@@ -41,7 +29,7 @@ def _session() -> Session:
     On PostgreSQL the token lookup and the insert of `executions.start_id` bypass it (one
     autocommit statement each, app.models.pg_autocommit): a plain delivery checks out no connection
     for the session at all."""
-    return Session(_runtime().engine, expire_on_commit=False)
+    return Session(stepline.engine, expire_on_commit=False)
 
 
 def _headers() -> dict[str, str]:
@@ -66,7 +54,7 @@ def _form() -> dict[str, Any]:
 def _read(subpath: str) -> WebhookRequest:
     """The request as the services see it; a body over STEPLINE_MAX_PAYLOAD_BYTES is refused
     (413)."""
-    request.max_content_length = settings_of(current_app).max_payload_bytes
+    request.max_content_length = container().settings.max_payload_bytes
     body = request.get_data(cache=True)
     return WebhookRequest(
         method=request.method,
@@ -98,20 +86,20 @@ def _waited(outcome: webhooks.Outcome) -> Response:
 def hook_receive(token: str, subpath: str) -> Response:
     """A delivery to a webhook: 202 with the execution id once it is stored (or, in wait
     mode, the run's last output)."""
-    runtime = _runtime()
-    with _session() as session:
+    stepline = container()
+    with _session(stepline) as session:
         receipt = webhooks.receive(
             session,
             token,
             _read(subpath),
-            settings=settings_of(current_app),
-            secrets=runtime.secrets,
-            send=send_step,
-            admission=_admission(),
+            settings=stepline.settings,
+            secrets=stepline.secrets,
+            send=stepline.doorbell.send,
+            admission=stepline.admission,
         )
     if receipt.response_mode == "wait" and receipt.execution_id is not None:
         outcome = webhooks.wait_for(
-            runtime.session_factory, receipt.execution_id, receipt.wait_timeout
+            stepline.session_factory, receipt.execution_id, receipt.wait_timeout
         )
         return _waited(outcome)
     response = jsonify(execution_id=receipt.execution_id, duplicate=receipt.replayed)
@@ -127,8 +115,9 @@ def hook_receive(token: str, subpath: str) -> Response:
 @bp.route("/test/<token>/<path:subpath>", methods=METHODS, provide_automatic_options=False)
 def hook_test(token: str, subpath: str) -> Response:
     """A request to the test URL while the editor listens: stored as sample data, not run."""
-    with _session() as session:
+    stepline = container()
+    with _session(stepline) as session:
         webhooks.capture(
-            session, token, _read(subpath), secrets=_runtime().secrets, admission=_admission()
+            session, token, _read(subpath), secrets=stepline.secrets, admission=stepline.admission
         )
     return jsonify(captured=True)

@@ -8,8 +8,7 @@ they run live in `app.ops.checks` (shared with `flask doctor`), the figures in
 
 from __future__ import annotations
 
-from flask import Blueprint
+from app.ops import views  # noqa: F401  (routes register on bp)
+from app.ops.blueprint import bp
 
-bp = Blueprint("ops", __name__)
-
-from app.ops import views  # noqa: E402,F401  (routes register on bp)
+__all__ = ["bp"]

@@ -16,6 +16,7 @@ from flask import Flask
 from sqlalchemy import Engine
 
 from app.config import settings_of, variables
+from app.extensions import db
 from app.ops import checks
 from app.ops.checks import Check, Level
 from app.settings import Settings
@@ -104,8 +105,6 @@ def _migrations(app: Flask, engine: Engine) -> Check:
 
 def diagnose(app: Flask) -> list[Check]:
     """Run every check against `app`'s settings and services."""
-    from app.extensions import db
-
     settings = settings_of(app)
     found = [Check("database url", Level.OK, checks.safe_url(settings.database_url))]
     with app.app_context():

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
 from werkzeug.exceptions import NotFound
 
-from app.config import settings_of
 from app.errors import json_error
-from app.extensions import db
-from app.ops import bp, checks, metrics
-from app.tasks import queue_depth
+from app.extensions import container, db
+from app.ops import checks, metrics
+from app.ops.blueprint import bp
 
 
 def _no_store(response: Response) -> Response:
@@ -28,7 +27,7 @@ def health_live() -> Response:
 @bp.get("/readyz")
 def health_ready() -> Response:
     """The database and the broker are reachable; 503 naming what failed otherwise."""
-    found = [checks.database(db.engine), checks.broker(settings_of(current_app))]
+    found = [checks.database(db.engine), checks.broker(container().settings)]
     failed = [check.name for check in found if not check.ok]
     body = {
         "status": "unavailable" if failed else "ok",
@@ -42,7 +41,7 @@ def health_ready() -> Response:
 
 
 def _authorized() -> bool:
-    token = settings_of(current_app).metrics_token
+    token = container().settings.metrics_token
     if token is None:
         raise NotFound()  # metrics are off unless an operator gave them a token
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
@@ -62,6 +61,7 @@ def metrics_show() -> Response:
             headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
         )
         return _no_store(response)
-    figures = metrics.collect(db.session(), settings_of(current_app), queue_depth)
+    stepline = container()
+    figures = metrics.collect(db.session(), stepline.settings, stepline.doorbell.queue_depth)
     response = Response(metrics.exposition(figures), content_type=metrics.CONTENT_TYPE)
     return _no_store(response)

@@ -2,7 +2,7 @@
 a workflow only names its owner's connections.
 
 Tokens are stored Fernet-encrypted (SecretBox) and never leave this layer in clear text except
-towards Google. Tokens for steps and polls (refresh, back-off) are in connection_tokens.py.
+towards Google. Tokens for steps and polls (refresh, back-off) are in app/google/tokens.py.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from app.crypto import DecryptionError, SecretBox
 from app.google import token_endpoint
+from app.google.tokens import expiry
 from app.models import Connection, ConnectionStatus, Workflow
-from app.services.connection_tokens import expiry
 from app.services.errors import InvalidInputError, NotFoundError
 from app.services.specs import WorkflowSpec
 from app.settings import Settings

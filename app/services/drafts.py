@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Workflow, WorkflowDraft
 from app.services.errors import ConflictError, NotFoundError
-from app.services.workflows import to_spec
+from app.services.workflows import stored_spec
 
 
 @dataclass
@@ -83,7 +83,7 @@ class Draft:
 def live_spec(workflow: Workflow) -> dict[str, Any]:
     """The saved definition as draft JSON: to_spec's shape, with the encrypted secrets kept
     (to_spec leaves them out, and the draft must be able to save them back unchanged)."""
-    spec = to_spec(workflow).model_dump(mode="json")
+    spec = stored_spec(workflow).model_dump(mode="json")
     for step, action in zip(spec["steps"], workflow.actions, strict=True):
         step["config"] = copy.deepcopy(action.config)
     if workflow.trigger is not None:

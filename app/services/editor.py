@@ -18,8 +18,8 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from app.crypto import DecryptionError, SecretBox
-from app.engine import registry
 from app.engine.redaction import REDACTED
+from app.engine.registry import ActionRegistry, TriggerRegistry
 from app.engine.retry import RetrySettings
 from app.engine.templating import Renderer
 from app.models import Workflow
@@ -70,10 +70,10 @@ def _connection_problems(
 
 
 def insert_step(
-    session: Session, workflow: Workflow, type_: str, at: int
+    session: Session, workflow: Workflow, type_: str, at: int, actions: ActionRegistry
 ) -> tuple[drafts.Draft, str]:
     """Add an unconfigured step of kind `type_` at position `at`; return its key."""
-    if type_ not in registry.actions():
+    if type_ not in actions:
         raise InvalidInputError(f"Unknown action type {type_!r}.", field="type")
     draft = _changed(session, workflow)
     if len(draft.steps) >= MAX_STEPS:
@@ -82,7 +82,7 @@ def insert_step(
     step: dict[str, Any] = {
         "key": key,
         "type": type_,
-        "name": registry.actions().get(type_).name,
+        "name": actions.get(type_).name,
         "config": {},
         "retry": None,
         "enabled": True,
@@ -186,7 +186,12 @@ def _retry_problems(
 
 
 def update_step(
-    session: Session, workflow: Workflow, key: str, changes: StepChanges, secrets: SecretBox
+    session: Session,
+    workflow: Workflow,
+    key: str,
+    changes: StepChanges,
+    secrets: SecretBox,
+    actions: ActionRegistry,
 ) -> tuple[drafts.Draft, str]:
     """Apply the step panel: name, key (references to it follow), config, retry, errors.
     Every refused field is reported at once; return the step's (possibly new) key."""
@@ -205,9 +210,9 @@ def update_step(
         )
     if len(changes.name) > 200:
         problems.append(InvalidInputError("Use at most 200 characters.", f"{where}.name"))
-    handler = registry.actions().get(step["type"])
+    handler = actions.get(step["type"])
     config = _merge_secrets(handler.Config, changes.config, step.get("config") or {}, secrets)
-    problems += config_problems(step["type"], config, where, secrets)
+    problems += config_problems(step["type"], config, where, secrets, actions)
     retry, retry_problems = _retry_problems(changes.retry, where)
     problems += retry_problems
     steps = [*draft.steps[:index], {**step, "config": config}, *draft.steps[index + 1 :]]
@@ -236,6 +241,7 @@ def keep_step_input(
     key: str,
     changes: StepChanges,
     secrets: SecretBox,
+    actions: ActionRegistry,
     *,
     keep_config: bool = False,
     held: dict[str, str] | None = None,
@@ -253,8 +259,8 @@ def keep_step_input(
     if held is not None:
         draft.hold(key, held)
     config = dict(step.get("config") or {}) if keep_config else dict(changes.config)
-    if step["type"] in registry.actions() and not keep_config:
-        model = registry.actions().get(step["type"]).Config
+    if step["type"] in actions and not keep_config:
+        model = actions.get(step["type"]).Config
         config = _merge_secrets(model, config, step.get("config") or {}, secrets)
     retry, retry_problems = _retry_problems(changes.retry, "step")
     step.update(
@@ -277,6 +283,7 @@ def keep_trigger_input(
     config: dict[str, Any],
     sample_data: dict[str, Any] | None,
     secrets: SecretBox,
+    triggers: TriggerRegistry,
     *,
     keep_sample: bool = False,
     held: dict[str, str] | None = None,
@@ -284,9 +291,9 @@ def keep_trigger_input(
     """Store the trigger panel as typed, like keep_step_input; `keep_sample` keeps the stored
     sample data (what was typed there is not a JSON object yet); `held`, what the panel holds
     beyond the definition ("Edit as JSON" text that is not JSON yet)."""
-    if type_ not in registry.triggers():
+    if type_ not in triggers:
         raise InvalidInputError(f"Unknown trigger type {type_!r}.", field="trigger.type")
-    model = registry.triggers().get(type_).Config
+    model = triggers.get(type_).Config
     draft = _changed(session, workflow)
     before = copy.deepcopy(draft.trigger)
     held_before = draft.held()
@@ -312,12 +319,13 @@ def update_trigger(
     config: dict[str, Any],
     sample_data: dict[str, Any] | None,
     secrets: SecretBox,
+    triggers: TriggerRegistry,
 ) -> drafts.Draft:
     """Choose the trigger kind and its config, and set the sample data tests and the picker
     use. Every refused field is reported at once."""
-    if type_ not in registry.triggers():
+    if type_ not in triggers:
         raise InvalidInputError(f"Unknown trigger type {type_!r}.", field="trigger.type")
-    model = registry.triggers().get(type_).Config
+    model = triggers.get(type_).Config
     draft = _changed(session, workflow)
     previous = draft.trigger.get("config") or {} if draft.trigger.get("type") == type_ else {}
     config = _merge_secrets(model, config, previous, secrets)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from app.engine import registry
+from app.engine.registry import TriggerRegistry
 from app.models import Execution, Trigger, Workflow
 from app.models.base import utcnow
 
@@ -41,16 +41,18 @@ def _duration(delta: timedelta) -> str:
     return f"{minutes // (24 * 60)} days"
 
 
-def _problem(trigger: Trigger | None) -> str | None:
-    if trigger is None or trigger.type not in registry.triggers():
+def _problem(trigger: Trigger | None, triggers: TriggerRegistry) -> str | None:
+    if trigger is None or trigger.type not in triggers:
         return None
-    return registry.triggers().get(trigger.type).problem(trigger)
+    return triggers.get(trigger.type).problem(trigger)
 
 
-def _assess(workflow: Workflow, last_run_at: datetime | None, now: datetime) -> Health:
+def _assess(
+    workflow: Workflow, last_run_at: datetime | None, now: datetime, triggers: TriggerRegistry
+) -> Health:
     trigger = workflow.trigger
     every = trigger.expect_every_seconds if trigger is not None else None
-    problem = _problem(trigger) if workflow.enabled else None
+    problem = _problem(trigger, triggers) if workflow.enabled else None
     if problem:  # the trigger itself reports why it cannot fire (a stalled poll, say)
         return Health(timedelta(seconds=every) if every else None, last_run_at, True, problem)
     if not workflow.enabled or not every:
@@ -85,25 +87,32 @@ def _last_runs(session: Session, workflows: Iterable[Workflow]) -> dict[int, dat
     return {workflow_id: at for workflow_id, at in rows if at is not None}
 
 
-def health(session: Session, workflow: Workflow, now: datetime | None = None) -> Health:
+def health(
+    session: Session, workflow: Workflow, triggers: TriggerRegistry, now: datetime | None = None
+) -> Health:
     """The workflow's trigger health (for its page and the workflow list)."""
-    return health_of(session, [workflow], now)[workflow.id]
+    return health_of(session, [workflow], triggers, now)[workflow.id]
 
 
 def health_of(
-    session: Session, workflows: Iterable[Workflow], now: datetime | None = None
+    session: Session,
+    workflows: Iterable[Workflow],
+    triggers: TriggerRegistry,
+    now: datetime | None = None,
 ) -> dict[int, Health]:
     """Health of several workflows with one query (a list page): workflow id → Health."""
     listed = list(workflows)
     last = _last_runs(session, [w for w in listed if w.enabled])
     moment = now or utcnow()
-    return {w.id: _assess(w, last.get(w.id), moment) for w in listed}
+    return {w.id: _assess(w, last.get(w.id), moment, triggers) for w in listed}
 
 
-def overdue(session: Session, owner_id: int, now: datetime | None = None) -> list[Workflow]:
+def overdue(
+    session: Session, owner_id: int, triggers: TriggerRegistry, now: datetime | None = None
+) -> list[Workflow]:
     """The user's enabled workflows that are overdue or whose trigger reports a problem (the
     health section), oldest id first."""
-    polling = [handler.type for handler in registry.triggers() if handler.polling]
+    polling = [handler.type for handler in triggers if handler.polling]
     watched = session.scalars(
         select(Workflow)
         .join(Workflow.trigger)
@@ -115,5 +124,5 @@ def overdue(session: Session, owner_id: int, now: datetime | None = None) -> lis
         .options(selectinload(Workflow.trigger))
         .order_by(Workflow.id)
     ).all()
-    assessed = health_of(session, watched, now)
+    assessed = health_of(session, watched, triggers, now)
     return [w for w in watched if assessed[w.id].overdue]

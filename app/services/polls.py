@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from app.crypto import SecretBox
 from app.engine.registry import TriggerRegistry
 from app.engine.runner import Send
 from app.models import Execution, Trigger, Workflow
@@ -24,7 +25,7 @@ from app.models.base import utcnow
 from app.services import claims, executions
 from app.services.admission import tolerant
 from app.settings import Settings
-from app.triggers.base import PollEvent
+from app.triggers.base import PollContext, PollEvent
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def _poll_one(
     handler: Any,
     now: datetime,
     send: Send,
-    settings: Settings,
+    context: PollContext,
 ) -> int:
     if not claims.advance(session, due, now + timedelta(seconds=float(handler.poll_every))):
         return 0
@@ -49,7 +50,7 @@ def _poll_one(
     ).one()
     assert workflow.trigger is not None
     try:
-        events = handler.poll(session, workflow.trigger)
+        events = handler.poll(session, workflow.trigger, context)
     except Exception:  # the poll boundary: a provider's failure waits for the next poll
         session.rollback()
         log.exception("polling trigger %s (%s) failed", due.trigger_id, due.type)
@@ -61,7 +62,7 @@ def _poll_one(
             workflow,
             data,
             send=tolerant(send),
-            settings=settings,
+            settings=context.settings,
             trigger_type=due.type,
             record=record,
         )
@@ -90,6 +91,7 @@ def poll_due(
     triggers: TriggerRegistry,
     send: Send,
     settings: Settings,
+    secrets: SecretBox,
     now: datetime | None = None,
     limit: int = BATCH,
 ) -> int:
@@ -97,6 +99,7 @@ def poll_due(
     handlers = {handler.type: handler for handler in triggers if handler.polling}
     if not handlers:
         return 0
+    context = PollContext(settings, secrets, session_factory)
     now = now or utcnow()
     taken: set[int] = set()
     started = 0
@@ -106,5 +109,5 @@ def poll_due(
             if due is None:
                 break
             taken.add(due.trigger_id)
-            started += _poll_one(session, due, handlers[due.type], now, send, settings)
+            started += _poll_one(session, due, handlers[due.type], now, send, context)
     return started

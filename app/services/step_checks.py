@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.crypto import DecryptionError, SecretBox
-from app.engine import registry
+from app.engine.registry import ActionRegistry
 from app.engine.templating import Renderer, has_template, template_at
 from app.services import messages
 from app.services.errors import InvalidInputError
@@ -27,11 +27,15 @@ _REFERENCE = re.compile(
 
 
 def config_problems(
-    type_: str, config: Mapping[str, Any], where: str, secrets: SecretBox
+    type_: str,
+    config: Mapping[str, Any],
+    where: str,
+    secrets: SecretBox,
+    actions: ActionRegistry,
 ) -> list[InvalidInputError]:
     """Every problem of a step config, each naming its field (`<where>.config.<path>`).
     Encrypted secrets are checked decrypted (a model may validate their form, e.g. a URL)."""
-    if type_ not in registry.actions():
+    if type_ not in actions:
         return [InvalidInputError(f"Unknown action type {type_!r}.", field=f"{where}.type")]
     problems = [
         InvalidInputError(message, field=path)
@@ -39,7 +43,7 @@ def config_problems(
     ]
     plain = {k: _plain(v, secrets) for k, v in config.items()}
     try:
-        registry.actions().get(type_).validate_config(plain)
+        actions.get(type_).validate_config(plain)
     except ValidationError as exc:
         for error in exc.errors():
             if template_at(plain, error["loc"]):
@@ -96,16 +100,19 @@ def reference_problems(steps: Sequence[Mapping[str, Any]], index: int) -> list[s
     return problems
 
 
-def step_issues(steps: Sequence[Mapping[str, Any]], index: int, secrets: SecretBox) -> list[str]:
+def step_issues(
+    steps: Sequence[Mapping[str, Any]], index: int, secrets: SecretBox, actions: ActionRegistry
+) -> list[str]:
     """Human messages for the "has errors" badge of step `index`."""
     step = steps[index]
     where = f"steps.{index}"
     found = []
-    for problem in config_problems(str(step["type"]), step.get("config") or {}, where, secrets):
+    config = step.get("config") or {}
+    for problem in config_problems(str(step["type"]), config, where, secrets, actions):
         path = (problem.field or "").removeprefix(f"{where}.").removeprefix("config")
         path = path.removeprefix(".")
         if not path:  # a message about the whole config: name the field it is about
-            names = list(registry.actions().get(str(step["type"])).Config.model_fields)
+            names = list(actions.get(str(step["type"])).Config.model_fields)
             path = messages.locate(problem.message, names) or ""
         text = messages.plain(problem.message)
         found.append(f"{_field_label(path)}: {text}" if path else text)

@@ -137,6 +137,6 @@ def apply_and_test(
     runner: Runner,
 ) -> tuple[drafts.Draft, str, TimedTrial]:
     """The step panel's "Test this step": apply the panel, then test the step as applied."""
-    _, key = editor.update_step(session, workflow, key, changes, secrets)
+    _, key = editor.update_step(session, workflow, key, changes, secrets, runner.actions)
     draft, trial = test_step(session, workflow, key, runner)
     return draft, key, trial

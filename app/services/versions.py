@@ -17,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.crypto import SecretBox
-from app.engine import registry
 from app.engine.redaction import REDACTED
+from app.engine.registry import Handlers
 from app.models import Workflow, WorkflowVersion
 from app.services import drafts, version_diff
 from app.services.errors import ConflictError, InvalidInputError, NotFoundError
@@ -36,11 +36,12 @@ def _update(
     workflow: Workflow,
     spec: WorkflowSpec,
     secrets: SecretBox,
+    handlers: Handlers,
     *,
     note: str | None = None,
 ) -> None:
     try:
-        update_workflow(session, workflow, spec, secrets, note=note)
+        update_workflow(session, workflow, spec, secrets, handlers, note=note)
     except IntegrityError:  # two saves of one version at once: the first one won
         session.rollback()
         raise ConflictError("Someone saved this workflow at the same moment; reload it.") from None
@@ -68,7 +69,12 @@ def _refuse_held(draft: drafts.Draft) -> None:
 
 
 def save_draft(
-    session: Session, workflow: Workflow, secrets: SecretBox, *, note: str | None = None
+    session: Session,
+    workflow: Workflow,
+    secrets: SecretBox,
+    handlers: Handlers,
+    *,
+    note: str | None = None,
 ) -> Workflow:
     """Publish the draft as the workflow's next version, with an optional note saying what it
     changes; test outputs become the steps' samples. Refused (InvalidInputError naming the
@@ -82,7 +88,7 @@ def save_draft(
             spec = WorkflowSpec.model_validate(draft.spec)
         except ValidationError as exc:
             raise _spec_problem(exc) from None
-        _update(session, workflow, spec, secrets, note=note)
+        _update(session, workflow, spec, secrets, handlers, note=note)
     for action in workflow.actions:
         if action.key in draft.samples:
             action.sample_output = draft.samples[action.key]
@@ -115,7 +121,11 @@ def get_version(session: Session, workflow: Workflow, version: int) -> WorkflowV
 
 
 def restore(
-    session: Session, workflow: Workflow, version: WorkflowVersion, secrets: SecretBox
+    session: Session,
+    workflow: Workflow,
+    version: WorkflowVersion,
+    secrets: SecretBox,
+    handlers: Handlers,
 ) -> Workflow:
     """Save an earlier version's definition as a new version; unsaved edits are dropped.
 
@@ -127,12 +137,12 @@ def restore(
         raise _spec_problem(exc) from None
     current = {action.key: action.config for action in workflow.actions}
     for step in spec.steps:
-        if step.key in current and step.type in registry.actions():
-            for name in registry.actions().get(step.type).secret_fields():
+        if step.key in current and step.type in handlers.actions:
+            for name in handlers.actions.get(step.type).secret_fields():
                 if name not in step.config and current[step.key].get(name):
                     step.config[name] = REDACTED
     drafts.discard(session, workflow)
-    _update(session, workflow, spec, secrets, note=f"Restored version {version.version}.")
+    _update(session, workflow, spec, secrets, handlers, note=f"Restored version {version.version}.")
     return workflow
 
 
@@ -157,10 +167,10 @@ class Entry:
         return len(self.spec.get("steps") or [])
 
 
-def history(session: Session, workflow: Workflow) -> list[Entry]:
+def history(session: Session, workflow: Workflow, handlers: Handlers) -> list[Entry]:
     """The current version then the earlier ones, newest first, each with its changes."""
     rows = list_versions(session, workflow)
-    current = to_spec(workflow).model_dump(mode="json")
+    current = to_spec(workflow, handlers).model_dump(mode="json")
     specs = [current] + [row.spec for row in rows]
     entries = [
         Entry(
@@ -189,17 +199,21 @@ def history(session: Session, workflow: Workflow) -> list[Entry]:
     return entries
 
 
-def restore_preview(workflow: Workflow, version: WorkflowVersion) -> list[version_diff.Change]:
+def restore_preview(
+    workflow: Workflow, version: WorkflowVersion, handlers: Handlers
+) -> list[version_diff.Change]:
     """What restoring `version` would change in the current definition."""
-    return version_diff.diff(to_spec(workflow).model_dump(mode="json"), version.spec)
+    return version_diff.diff(to_spec(workflow, handlers).model_dump(mode="json"), version.spec)
 
 
-def export_json(workflow: Workflow) -> str:
+def export_json(workflow: Workflow, handlers: Handlers) -> str:
     """The saved definition as a JSON document: no secrets, connections by id only."""
-    return json.dumps(to_spec(workflow).model_dump(mode="json"), indent=2, ensure_ascii=False)
+    return json.dumps(
+        to_spec(workflow, handlers).model_dump(mode="json"), indent=2, ensure_ascii=False
+    )
 
 
-def _draft_spec(spec: WorkflowSpec, secrets: SecretBox) -> dict[str, Any]:
+def _draft_spec(spec: WorkflowSpec, secrets: SecretBox, handlers: Handlers) -> dict[str, Any]:
     """An imported definition as draft JSON: every step keyed, secret values encrypted."""
     data = spec.model_dump(mode="json")
     taken: set[str] = {step["key"] for step in data["steps"] if step["key"]}
@@ -207,7 +221,7 @@ def _draft_spec(spec: WorkflowSpec, secrets: SecretBox) -> dict[str, Any]:
         if not step["key"]:
             step["key"] = unique_key(step["type"], taken)
             taken.add(step["key"])
-        for name in registry.actions().get(step["type"]).secret_fields():
+        for name in handlers.actions.get(step["type"]).secret_fields():
             value = step["config"].get(name)
             if isinstance(value, str) and value and not SecretBox.is_encrypted(value):
                 step["config"][name] = secrets.encrypt(value)
@@ -215,7 +229,7 @@ def _draft_spec(spec: WorkflowSpec, secrets: SecretBox) -> dict[str, Any]:
 
 
 def import_json(
-    session: Session, owner_id: int, text: str, secrets: SecretBox
+    session: Session, owner_id: int, text: str, secrets: SecretBox, handlers: Handlers
 ) -> tuple[Workflow, bool]:
     """Create a (disabled) workflow from an exported JSON document; return it and whether it
     was saved complete. Exports hold no secrets, so a step may lack a required one: then the
@@ -231,16 +245,17 @@ def import_json(
     except ValidationError as exc:
         raise _spec_problem(exc) from None
     for index, step in enumerate(spec.steps):
-        if step.type not in registry.actions():
+        if step.type not in handlers.actions:
             raise InvalidInputError(f"Unknown action type {step.type!r}.", f"steps.{index}.type")
     try:
-        return create_workflow(session, owner_id, spec, secrets), True
+        return create_workflow(session, owner_id, spec, secrets, handlers), True
     except InvalidInputError as exc:
         session.rollback()
         if not (exc.field or "").startswith("steps."):
             raise
-    workflow = create_workflow(session, owner_id, spec.model_copy(update={"steps": []}), secrets)
+    empty = spec.model_copy(update={"steps": []})
+    workflow = create_workflow(session, owner_id, empty, secrets, handlers)
     draft = drafts.load(session, workflow)
-    draft.spec = _draft_spec(spec, secrets)
+    draft.spec = _draft_spec(spec, secrets, handlers)
     drafts.store(session, draft)
     return workflow, False

@@ -1,7 +1,10 @@
-"""Workflow use cases: create, update, delete, enable/disable, export, snapshot."""
+"""Workflow use cases: create, update, delete, enable/disable, export, snapshot.
+
+The installed action and trigger handlers come in as `handlers` (the container's)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -10,8 +13,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.actions.base import BaseActionHandler
 from app.crypto import DecryptionError, SecretBox
-from app.engine import registry
 from app.engine.redaction import REDACTED
+from app.engine.registry import ActionRegistry, Handlers, TriggerRegistry
 from app.engine.retry import RetrySettings
 from app.engine.templating import Renderer, template_at
 from app.models import Action, Trigger, Workflow, WorkflowVersion
@@ -91,11 +94,11 @@ def _step_config(
     return stored
 
 
-def _validate_trigger(spec: TriggerSpec) -> None:
-    if spec.type not in registry.triggers():
+def _validate_trigger(spec: TriggerSpec, handlers: Handlers) -> None:
+    if spec.type not in handlers.triggers:
         raise InvalidInputError(f"Unknown trigger type {spec.type!r}.", field="trigger.type")
     try:
-        registry.triggers().get(spec.type).validate_config(spec.config)
+        handlers.triggers.get(spec.type).validate_config(spec.config)
     except ValidationError as exc:
         problem = _pydantic_problem(exc, "trigger.config", {})
         if problem:
@@ -103,11 +106,11 @@ def _validate_trigger(spec: TriggerSpec) -> None:
 
 
 def _trigger_secrets(
-    spec: TriggerSpec, secrets: SecretBox, previous: dict[str, Any] | None
+    spec: TriggerSpec, secrets: SecretBox, previous: dict[str, Any] | None, handlers: Handlers
 ) -> dict[str, Any]:
     """The trigger config to store: its secret fields encrypted (as for steps); the mask sent
     back by the editor keeps the stored secret."""
-    names = registry.triggers().get(spec.type).secret_fields()
+    names = handlers.triggers.get(spec.type).secret_fields()
     stored = dict(spec.config)
     for name in names & stored.keys():
         value = stored[name]
@@ -119,9 +122,9 @@ def _trigger_secrets(
 
 
 def _build_actions(
-    spec: WorkflowSpec, secrets: SecretBox, previous: dict[str, Action]
+    spec: WorkflowSpec, secrets: SecretBox, previous: dict[str, Action], handlers: Handlers
 ) -> list[Action]:
-    actions_registry = registry.actions()
+    actions_registry = handlers.actions
     given: list[str] = []
     for index, step in enumerate(spec.steps):
         if step.key and step.key in given:  # name the second use: the first one was fine
@@ -164,10 +167,10 @@ def _check_run_key(template: str | None) -> None:
 
 
 def create_workflow(
-    session: Session, owner_id: int, spec: WorkflowSpec, secrets: SecretBox
+    session: Session, owner_id: int, spec: WorkflowSpec, secrets: SecretBox, handlers: Handlers
 ) -> Workflow:
     """Validate and store a new (disabled) workflow."""
-    _validate_trigger(spec.trigger)
+    _validate_trigger(spec.trigger, handlers)
     _check_run_key(spec.run_key_template)
     connections.check_references(session, owner_id, spec)
     workflow = Workflow(
@@ -180,11 +183,11 @@ def create_workflow(
     )
     workflow.trigger = Trigger(
         type=spec.trigger.type,
-        config=_trigger_secrets(spec.trigger, secrets, None),
+        config=_trigger_secrets(spec.trigger, secrets, None, handlers),
         sample_data=spec.trigger.sample_data,
         webhook_token=new_token() if spec.trigger.type == "webhook" else None,
     )
-    workflow.actions = _build_actions(spec, secrets, {})
+    workflow.actions = _build_actions(spec, secrets, {}, handlers)
     session.add(workflow)
     session.commit()
     return workflow
@@ -195,22 +198,23 @@ def update_workflow(
     workflow: Workflow,
     spec: WorkflowSpec,
     secrets: SecretBox,
+    handlers: Handlers,
     *,
     note: str | None = None,
 ) -> Workflow:
     """Replace the definition; bumps the version. Running executions keep their snapshot.
     `note` says what this save is about (History shows it beside the version)."""
-    _validate_trigger(spec.trigger)
+    _validate_trigger(spec.trigger, handlers)
     _check_run_key(spec.run_key_template)
     connections.check_references(session, workflow.user_id, spec)
     previous = {a.key: a for a in workflow.actions}
-    actions = _build_actions(spec, secrets, previous)
+    actions = _build_actions(spec, secrets, previous, handlers)
     # History keeps the definition this save replaces (without secrets, like an export).
     session.add(
         WorkflowVersion(
             workflow_id=workflow.id,
             version=workflow.version,
-            spec=to_spec(workflow).model_dump(mode="json"),
+            spec=to_spec(workflow, handlers).model_dump(mode="json"),
             saved_at=workflow.updated_at,
             note=workflow.version_note,
         )
@@ -219,9 +223,9 @@ def update_workflow(
     assert trigger is not None
     type_changed = trigger.type != spec.trigger.type
     if type_changed and workflow.enabled:
-        registry.triggers().get(trigger.type).unregister(session, trigger)
+        handlers.triggers.get(trigger.type).unregister(session, trigger)
     trigger.config = _trigger_secrets(
-        spec.trigger, secrets, None if type_changed else trigger.config
+        spec.trigger, secrets, None if type_changed else trigger.config, handlers
     )
     trigger.type = spec.trigger.type
     if spec.trigger.sample_data is not None:
@@ -240,25 +244,27 @@ def update_workflow(
     workflow.version_note = (note or "").strip()[:500] or None
     workflow.updated_at = utcnow()
     if workflow.enabled:
-        registry.triggers().get(trigger.type).register(session, trigger)
+        handlers.triggers.get(trigger.type).register(session, trigger)
     session.commit()
     return workflow
 
 
-def delete_workflow(session: Session, workflow: Workflow) -> None:
+def delete_workflow(session: Session, workflow: Workflow, handlers: Handlers) -> None:
     if workflow.enabled and workflow.trigger is not None:
-        registry.triggers().get(workflow.trigger.type).unregister(session, workflow.trigger)
+        handlers.triggers.get(workflow.trigger.type).unregister(session, workflow.trigger)
     session.delete(workflow)
     session.commit()
 
 
-def set_enabled(session: Session, workflow: Workflow, enabled: bool) -> Workflow:
+def set_enabled(
+    session: Session, workflow: Workflow, enabled: bool, handlers: Handlers
+) -> Workflow:
     """Turn the workflow on or off; the trigger handler registers or unregisters."""
     if workflow.enabled == enabled:
         return workflow
     trigger = workflow.trigger
     assert trigger is not None
-    handler = registry.triggers().get(trigger.type)
+    handler = handlers.triggers.get(trigger.type)
     if enabled:
         handler.register(session, trigger)
     else:
@@ -268,13 +274,34 @@ def set_enabled(session: Session, workflow: Workflow, enabled: bool) -> Workflow
     return workflow
 
 
-def to_spec(workflow: Workflow) -> WorkflowSpec:
+def to_spec(workflow: Workflow, handlers: Handlers) -> WorkflowSpec:
     """The definition as data; secret values are left out (export, API)."""
+
+    def secret_fields(registry: ActionRegistry | TriggerRegistry, type_: str) -> frozenset[str]:
+        return registry.get(type_).secret_fields() if type_ in registry else frozenset()
+
+    return _spec(
+        workflow,
+        lambda type_: secret_fields(handlers.actions, type_),
+        lambda type_: secret_fields(handlers.triggers, type_),
+    )
+
+
+def stored_spec(workflow: Workflow) -> WorkflowSpec:
+    """The definition as stored, secret values included (encrypted): what a draft starts from."""
+    return _spec(workflow, lambda type_: frozenset(), lambda type_: frozenset())
+
+
+def _spec(
+    workflow: Workflow,
+    action_secrets: Callable[[str], frozenset[str]],
+    trigger_secrets: Callable[[str], frozenset[str]],
+) -> WorkflowSpec:
+    """The definition as data, without the config fields the two functions name by type."""
     steps = []
     for action in workflow.actions:
-        handler = registry.actions().get(action.type) if action.type in registry.actions() else None
-        secret_names = handler.secret_fields() if handler else frozenset()
-        config = {k: v for k, v in action.config.items() if k not in secret_names}
+        left_out = action_secrets(action.type)
+        config = {k: v for k, v in action.config.items() if k not in left_out}
         steps.append(
             StepSpec(
                 key=action.key,
@@ -287,19 +314,13 @@ def to_spec(workflow: Workflow) -> WorkflowSpec:
             )
         )
     trigger = workflow.trigger
-    trigger_secrets = (
-        registry.triggers().get(trigger.type).secret_fields()
-        if trigger and trigger.type in registry.triggers()
-        else frozenset()
-    )
+    hidden = trigger_secrets(trigger.type) if trigger else frozenset()
     return WorkflowSpec(
         name=workflow.name,
         description=workflow.description,
         trigger=TriggerSpec(
             type=trigger.type if trigger else "manual",
-            config={k: v for k, v in trigger.config.items() if k not in trigger_secrets}
-            if trigger
-            else {},
+            config={k: v for k, v in trigger.config.items() if k not in hidden} if trigger else {},
             sample_data=trigger.sample_data if trigger else None,
         ),
         steps=steps,
@@ -340,19 +361,19 @@ def select_workflows(owner_id: int) -> Select[Workflow]:
     )
 
 
-def masked_spec(workflow: Workflow) -> WorkflowSpec:
+def masked_spec(workflow: Workflow, handlers: Handlers) -> WorkflowSpec:
     """The definition as the API shows it: a secret that is set reads as the mask, and saving
     the mask back keeps the stored secret (export uses `to_spec`, which leaves secrets out)."""
-    spec = to_spec(workflow)
+    spec = to_spec(workflow, handlers)
     for step, action in zip(spec.steps, workflow.actions, strict=True):
-        if action.type not in registry.actions():
+        if action.type not in handlers.actions:
             continue
-        for name in registry.actions().get(action.type).secret_fields():
+        for name in handlers.actions.get(action.type).secret_fields():
             if action.config.get(name):
                 step.config[name] = REDACTED
     trigger = workflow.trigger
-    if trigger is not None and trigger.type in registry.triggers():
-        for name in registry.triggers().get(trigger.type).secret_fields():
+    if trigger is not None and trigger.type in handlers.triggers:
+        for name in handlers.triggers.get(trigger.type).secret_fields():
             if trigger.config.get(name):
                 spec.trigger.config[name] = REDACTED
     return spec

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
+from app.crypto import SecretBox
 from app.models import Trigger
+from app.settings import Settings
 
 
 class TriggerConfig(BaseModel):
@@ -27,6 +29,15 @@ class PollEvent:
 
     data: dict[str, Any]
     state: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PollContext:
+    """What a polling trigger's `poll` may use besides its session and trigger row."""
+
+    settings: Settings
+    secrets: SecretBox
+    session_factory: Callable[[], Session]
 
 
 class BaseTriggerHandler:
@@ -64,7 +75,9 @@ class BaseTriggerHandler:
     def unregister(self, session: Session, trigger: Trigger) -> None:
         """Called in the disabling transaction."""
 
-    def poll(self, session: Session, trigger: Trigger) -> Sequence[dict[str, Any] | PollEvent]:
+    def poll(
+        self, session: Session, trigger: Trigger, context: PollContext
+    ) -> Sequence[dict[str, Any] | PollEvent]:
         """Return new events (each becomes one execution's trigger data); PollEvents also
         carry the trigger state to commit with each execution."""
         raise NotImplementedError(f"{self.type} is not a polling trigger")

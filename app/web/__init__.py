@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
-
-bp = Blueprint("web", __name__, template_folder="templates")
-
-from app.web import (  # noqa: E402,F401  (routes register on bp)
+from app.web import (  # noqa: F401  (routes register on bp)
     auth,
     connections,
     editor,
@@ -17,3 +13,6 @@ from app.web import (  # noqa: E402,F401  (routes register on bp)
     settings,
     workflows,
 )
+from app.web.blueprint import bp
+
+__all__ = ["bp"]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Response, current_app, flash, redirect, request, session, url_for
+from flask import Response, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.extensions import db, login
+from app.extensions import container, db, login
 from app.models import User
 from app.services import accounts
-from app.web import bp
+from app.web.blueprint import bp
 from app.web.forms import LoginForm, RegisterForm
 from app.web.rendering import render
 
@@ -53,7 +53,7 @@ def auth_register() -> Response | BaseResponse:
                 email=form.email.data or "",
                 password=form.password.data or "",
                 name=form.name.data or "",
-                hash_method=current_app.config["PASSWORD_HASH_METHOD"],
+                hash_method=container().settings.password_hash_method,
             )
         except accounts.AccountError as exc:
             getattr(form, exc.field or "email").errors.append(str(exc))

@@ -11,16 +11,15 @@ from flask_login import current_user, login_required
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.config import settings_of
 from app.crypto import SecretBox
-from app.extensions import db
+from app.extensions import container, db
 from app.google import scopes
 from app.models import Connection, Workflow
 from app.net import OutboundError
 from app.services import connections
 from app.services.errors import InvalidInputError
-from app.web import bp
 from app.web import google_oauth as oauth
+from app.web.blueprint import bp
 from app.web.rendering import is_fragment_request, render
 
 
@@ -35,9 +34,8 @@ def _needing_attention(workflow: Workflow) -> list[Connection]:
 
 
 def _secrets() -> SecretBox:
-    """This app's secret box (its runtime's: tests run many apps in one process)."""
-    box: SecretBox = current_app.extensions["stepline.background"].runtime.secrets
-    return box
+    """This app's secret box (its container's: tests run many apps in one process)."""
+    return container().secrets
 
 
 def _render(status: int = 200, error: str | None = None, notice: str | None = None) -> Response:
@@ -122,7 +120,7 @@ def connection_callback() -> Response | BaseResponse:
 def connection_revoke(connection_id: int) -> Response | BaseResponse:
     """Revoke a connection at Google and delete its tokens."""
     connection = connections.get_connection(db.session(), connection_id, current_user.id)
-    revoked = connections.revoke(db.session(), settings_of(current_app), _secrets(), connection)
+    revoked = connections.revoke(db.session(), container().settings, _secrets(), connection)
     message = f"Connection {connection.account_email} revoked; its tokens are deleted."
     if not revoked.confirmed:
         message += " Google could not confirm: remove Stepline in your Google account too."

@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, abort, current_app, flash, redirect, request, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.config import settings_of
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Execution
 from app.services import bulk_rerun
 from app.services import execution_queries as queries
@@ -20,8 +19,7 @@ from app.services import executions as execution_service
 from app.services.errors import ConflictError, InvalidInputError, PayloadTooLargeError
 from app.services.execution_queries import DashboardFilter
 from app.services.workflows import get_workflow
-from app.tasks import send_step
-from app.web import bp
+from app.web.blueprint import bp
 from app.web.rendering import is_fragment_request, redirect_htmx, render
 
 SEE_OTHER = 303
@@ -100,8 +98,8 @@ def execution_rerun(execution_id: int) -> Response | BaseResponse:
             db.session(),
             execution,
             workflow,
-            send=send_step,
-            settings=settings_of(current_app),
+            send=container().doorbell.send,
+            settings=container().settings,
             from_failed=from_failed,
             trigger_data=data,
         )
@@ -147,8 +145,8 @@ def execution_bulk_rerun() -> BaseResponse:
         filter,
         up_to=int(up_to),
         from_failed=request.form.get("mode") != "start",
-        send=send_step,
-        settings=settings_of(current_app),
+        send=container().doorbell.send,
+        settings=container().settings,
     )
     flash(f"Re-running {len(started)} failed execution{'s' * (len(started) != 1)}.", "success")
     return redirect(url_for("web.execution_list", workflow_id=filter.workflow_id), SEE_OTHER)

@@ -13,7 +13,7 @@ from typing import Any
 
 from app.models.base import utcnow
 from app.services.execution_stats import Activity
-from app.web import bp
+from app.web.blueprint import bp
 
 # Stacking order of the chart's bars, bottom up, and the CSS class of each status.
 CHART_STATUSES = ("completed", "failed", "cancelled", "running", "pending")

@@ -19,7 +19,7 @@ from app.services import execution_stats as stats
 from app.services.errors import InvalidInputError
 from app.services.execution_queries import DashboardFilter
 from app.services.workflows import get_workflow
-from app.web import bp
+from app.web.blueprint import bp
 from app.web.execution_display import hourly_chart
 from app.web.rendering import render
 

@@ -18,7 +18,8 @@ from authlib.integrations.flask_client import FlaskOAuth2App, OAuth
 from flask import Flask, current_app
 from sqlalchemy import delete, select
 
-from app.extensions import db
+from app.config import settings_of
+from app.extensions import container, db
 from app.models import OAuthState
 from app.models.base import rowcount, utcnow
 from app.net import OutboundError, OutboundPolicy, guard_session
@@ -34,7 +35,7 @@ class GuardedGoogleApp(FlaskOAuth2App):
     OAUTH_APP_CONFIG = None
 
     def _guarded(self, session: requests.Session) -> requests.Session:
-        policy = OutboundPolicy.parse(current_app.config["OUTBOUND_ALLOWLIST"])
+        policy = OutboundPolicy.parse(container().settings.outbound_allowlist)
         return guard_session(session, policy)
 
     def _get_session(self) -> Any:
@@ -74,18 +75,20 @@ class StateStore:
 def init_app(app: Flask) -> OAuth:
     """Create this app's OAuth registry (one per app: a module-level one would keep the first
     app's client) with the Google client, configured from the app's settings only."""
+    settings = settings_of(app)
+    secret = settings.google_client_secret
     oauth = OAuth(app, cache=StateStore())
     oauth.register(
         "google",
         client_cls=GuardedGoogleApp,
-        client_id=app.config.get("GOOGLE_CLIENT_ID"),
-        client_secret=app.config.get("GOOGLE_CLIENT_SECRET"),
-        server_metadata_url=app.config["GOOGLE_SERVER_METADATA_URL"],
+        client_id=settings.google_client_id,
+        client_secret=secret.get_secret_value() if secret else None,
+        server_metadata_url=settings.google_server_metadata_url,
         authorize_params=dict(AUTHORIZE_PARAMS),
         client_kwargs={
             "scope": "openid email",
             "code_challenge_method": "S256",
-            "default_timeout": float(app.config["OUTBOUND_TIMEOUT_SECONDS"]),
+            "default_timeout": settings.outbound_timeout_seconds,
         },
     )
     app.extensions[EXTENSION] = oauth
@@ -122,6 +125,5 @@ def content_security_policy() -> str:
 
 def configured() -> bool:
     """Whether this server has a Google OAuth client id and secret."""
-    return bool(current_app.config.get("GOOGLE_CLIENT_ID")) and bool(
-        current_app.config.get("GOOGLE_CLIENT_SECRET")
-    )
+    settings = container().settings
+    return bool(settings.google_client_id) and bool(settings.google_client_secret)

@@ -6,7 +6,7 @@ from flask import redirect, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.web import bp
+from app.web.blueprint import bp
 
 
 @bp.get("/")

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app.extensions import db
 from app.services import tokens
-from app.web import bp
+from app.web.blueprint import bp
 from app.web.forms import TokenForm
 from app.web.rendering import is_fragment_request, render
 

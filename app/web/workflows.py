@@ -9,14 +9,14 @@ from flask import Response, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Workflow
 from app.services import versions
 from app.services import workflow_list as listing
 from app.services.errors import InvalidInputError
 from app.services.specs import WorkflowSpec
 from app.services.workflows import create_workflow, delete_workflow, set_enabled
-from app.web import bp
+from app.web.blueprint import bp
 from app.web.editor import panels
 from app.web.editor.page import page
 from app.web.editor.support import editor_for, owned_workflow, pretty, secrets, service_errors
@@ -53,7 +53,7 @@ def workflow_enable(workflow_id: int) -> Response | BaseResponse:
     enabled = request.form.get("enabled") == "1"
     error, status = "", 200
     try:
-        set_enabled(db.session(), workflow, enabled)
+        set_enabled(db.session(), workflow, enabled, container().handlers)
     except InvalidInputError as exc:
         db.session.rollback()
         error, status = exc.message, 422
@@ -94,7 +94,7 @@ def workflow_create() -> Response | BaseResponse:
             errors = {"description": "Use at most 5000 characters."}
         return render("workflows/new.html", status=422, values=values, errors=errors)
     spec = WorkflowSpec(name=name, description=values["description"])
-    workflow = create_workflow(db.session(), current_user.id, spec, secrets())
+    workflow = create_workflow(db.session(), current_user.id, spec, secrets(), container().handlers)
     return redirect(url_for("web.workflow_show", workflow_id=workflow.id, add=0), 303)
 
 
@@ -111,7 +111,9 @@ def workflow_import() -> Response | BaseResponse:
         errors = {"import": "Choose an exported workflow file, or paste its JSON (up to 1 MB)."}
         return render("workflows/new.html", status=422, values={"json": text}, errors=errors)
     try:
-        workflow, complete = versions.import_json(db.session(), current_user.id, text, secrets())
+        workflow, complete = versions.import_json(
+            db.session(), current_user.id, text, secrets(), container().handlers
+        )
     except InvalidInputError as exc:
         db.session.rollback()
         where = f"{exc.field}: " if exc.field and exc.field != "file" else ""
@@ -136,7 +138,7 @@ def workflow_export(workflow_id: int) -> Response:
     slug = re.sub(r"[^a-z0-9]+", "-", workflow.name.lower()).strip("-") or "workflow"
     filename = f"{slug[:60]}-v{workflow.version}.json"
     return Response(
-        versions.export_json(workflow),
+        versions.export_json(workflow, container().handlers),
         mimetype="application/json",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
@@ -157,7 +159,7 @@ def workflow_delete(workflow_id: int) -> BaseResponse:
         panel.errors["confirm"], panel.paths["confirm"] = message, "confirm"
         return page("workflows/_panel.html", editor_, panel, status=422)
     name = workflow.name
-    delete_workflow(db.session(), workflow)
+    delete_workflow(db.session(), workflow, container().handlers)
     flash(f"Deleted “{name}”.", "success")
     if is_fragment_request():
         return redirect_htmx(url_for("web.workflow_list"))
@@ -165,7 +167,7 @@ def workflow_delete(workflow_id: int) -> BaseResponse:
 
 
 def _history(workflow: Workflow, error: str = "", status: int = 200) -> Response:
-    entries = versions.history(db.session(), workflow)
+    entries = versions.history(db.session(), workflow, container().handlers)
     return render(
         "workflows/history.html",
         status=status,
@@ -196,7 +198,7 @@ def version_restore_confirm(workflow_id: int, version: int) -> Response:
         "workflows/_restore.html",
         workflow=workflow,
         version=row,
-        changes=versions.restore_preview(workflow, row),
+        changes=versions.restore_preview(workflow, row, container().handlers),
         dirty=editor_for(workflow).dirty,
     )
 
@@ -213,7 +215,7 @@ def version_restore(workflow_id: int, version: int) -> Response | BaseResponse:
         target = url_for("web.version_restore_confirm", workflow_id=workflow.id, version=version)
         return redirect(target, 303)
     try:
-        versions.restore(db.session(), workflow, row, secrets())
+        versions.restore(db.session(), workflow, row, secrets(), container().handlers)
     except InvalidInputError as exc:
         db.session.rollback()
         return _history(workflow, f"Version {version} cannot be restored: {exc.message}", 422)

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, Request, Response, expect
 
-from app.extensions import db
+from app.extensions import db, embedded_worker
 from app.services import accounts
 from tests.conftest import PASSWORD, TEST_PASSWORD_HASH
 from tests.dashboard_support import make_workflow, start
@@ -79,7 +79,7 @@ def test_the_execution_page_follows_the_run_and_stops_polling(
     expect(status).to_have_text("Pending")
 
     # When the embedded worker starts, the page follows the run without a reload
-    app.extensions["stepline.background"].start()
+    embedded_worker(app).start()
     expect(status).to_have_text("Running", timeout=10_000)
     # the delay step has done its part and the next step waits for its turn
     expect(page.locator(".step-completed")).to_contain_text("Wait a moment")
@@ -109,7 +109,7 @@ def test_a_new_execution_appears_at_the_top_of_the_list_and_goes_live(
 ) -> None:
     # Given the executions list open on one finished execution, with the worker running
     user_id = log_in(page, live_server, app)
-    app.extensions["stepline.background"].start()
+    embedded_worker(app).start()
     workflow = make_workflow(app, user_id, {**DELAYED, "steps": DELAYED["steps"][1:]})
     first = start(app, workflow, {"to": "first"})
     page.goto(live_server + "/executions")

@@ -13,8 +13,7 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from app import runtime
-from app.extensions import db
+from app.extensions import container, db
 from app.models import User
 from app.services.specs import WorkflowSpec
 from app.services.workflows import create_workflow, update_workflow
@@ -50,7 +49,8 @@ def saved_twice(app: Flask, email: str) -> int:
     with app.app_context():
         owner = db.session.scalar(select(User).where(User.email == email))
         assert owner is not None
-        secrets = runtime.get().secrets
+        stepline = container(app)
+        secrets, handlers = stepline.secrets, stepline.handlers
         spec = WorkflowSpec.model_validate(
             {
                 "name": "Orders",
@@ -58,10 +58,12 @@ def saved_twice(app: Flask, email: str) -> int:
                 "steps": STEPS,
             }
         )
-        workflow = create_workflow(db.session(), owner.id, spec, secrets)
+        workflow = create_workflow(db.session(), owner.id, spec, secrets, handlers)
         changed = spec.model_copy(deep=True)
         changed.steps[2].config["message"] = "New order from {{ steps.shape.who }}"
-        update_workflow(db.session(), workflow, changed, secrets, note="Friendlier log line")
+        update_workflow(
+            db.session(), workflow, changed, secrets, handlers, note="Friendlier log line"
+        )
         return workflow.id
 
 

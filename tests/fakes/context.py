@@ -39,7 +39,7 @@ def make_step_context(
         position=0,
         attempt=attempt,
         settings=settings,
-        secrets=SecretBox(str(settings["SECRET_KEYS"])),
+        secrets=SecretBox(settings.secret_keys_value),
         session_factory=no_session,
         log=logging.LoggerAdapter(logging.getLogger("app.engine.step"), {}),
     )

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from app.api import docs, openapi
 from app.api.schemas import ActionKindList, ErrorResponse, Me, TriggerKindList
-from app.engine import registry
+from app.extensions import container
 from tests.integration.test_api_auth import bearer, issue_token
 
 
@@ -100,8 +100,8 @@ def test_the_registry_lists_every_kind_with_its_config_schema(
     actions = client.get("/api/v1/actions", headers=headers).get_json()["items"]
     triggers = client.get("/api/v1/triggers", headers=headers).get_json()["items"]
 
-    assert [a["type"] for a in actions] == registry.actions().types()
-    assert [t["type"] for t in triggers] == registry.triggers().types()
+    assert [a["type"] for a in actions] == container(app).handlers.actions.types()
+    assert [t["type"] for t in triggers] == container(app).handlers.triggers.types()
     log = next(a for a in actions if a["type"] == "log")
     assert log["sends"] is False
     assert log["config_schema"]["type"] == "object"

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from app.config import settings_of
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Execution, Workflow
 from app.services import executions
 from tests.api_client import Api, error_of, issue_token
@@ -155,7 +155,7 @@ def test_a_broker_outage_after_the_commit_still_answers_202(
     def broker_down(*args: object) -> None:
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr("app.api.runtime.send_step", broker_down)
+    monkeypatch.setattr(container(app).doorbell, "send", broker_down)
 
     # When the workflow is triggered
     response = alice.post(f"/workflows/{workflow['id']}/trigger", {"customer": "ann"})

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Execution, IdempotencyKey, Workflow
 from app.models.base import utcnow
 from app.scheduler import Scheduler
@@ -190,7 +190,7 @@ def test_the_scheduler_prunes_expired_keys(app: Flask, alice: Api) -> None:
         db.session.commit()
 
     # When the scheduler's hourly clean-up runs
-    scheduler = Scheduler(app.extensions["stepline.background"].runtime, lambda *args: None)
+    scheduler = Scheduler(container(app), lambda *args: None)
     scheduler.prune_trigger_log()
 
     # Then only the live key is left
@@ -248,7 +248,7 @@ def test_a_failure_after_the_commit_keeps_the_key_answered(
     def doorbell_bug(*args: object) -> None:
         raise RuntimeError("unexpected failure after the commit")
 
-    monkeypatch.setattr("app.api.runtime.send_step", doorbell_bug)
+    monkeypatch.setattr(container(app).doorbell, "send", doorbell_bug)
 
     # When the trigger fails with a 500 and the script retries with the same key
     failed = alice.post(path, {"n": 1}, headers=key("after-commit"))

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Action
 from tests.api_client import Api, error_of, issue_token
 
@@ -100,7 +100,7 @@ def test_secrets_are_masked_and_a_put_of_the_mask_keeps_them(app: Flask, alice: 
     assert alice.put(f"/workflows/{created['id']}", definition).status_code == 200
     with app.app_context():
         stored = db.session.scalars(select(Action)).one()
-        box = app.extensions["stepline.background"].runtime.secrets
+        box = container(app).secrets
         assert box.decrypt(stored.config["auth_token"]) == "tok-secret-part"
         assert stored.config["url"] == "https://api.example.com/v2"
 

@@ -20,6 +20,7 @@ from flask import Flask
 
 from app import config, create_app
 from app.config import ENV_VARS
+from app.extensions import EMBEDDED
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_SERVICES = ("migrate", "web", "worker", "scheduler")
@@ -183,7 +184,7 @@ def _gunicorn_conf() -> ModuleType:
     return module
 
 
-class _Background:
+class _EmbeddedWorker:
     def __init__(self) -> None:
         self.calls: list[str] = []
 
@@ -202,9 +203,9 @@ def test_gunicorn_starts_the_embedded_worker_after_fork_only_when_it_is_on(
     monkeypatch.setenv("GUNICORN_WORKERS", "3")
     monkeypatch.setenv("GUNICORN_THREADS", "2")
     conf = _gunicorn_conf()
-    background = _Background()
+    embedded_worker = _EmbeddedWorker()
     app = SimpleNamespace(
-        config={"EMBEDDED_WORKER": embedded}, extensions={"stepline.background": background}
+        config={"EMBEDDED_WORKER": embedded}, extensions={EMBEDDED: embedded_worker}
     )
     worker = SimpleNamespace(wsgi=app)
 
@@ -213,10 +214,10 @@ def test_gunicorn_starts_the_embedded_worker_after_fork_only_when_it_is_on(
     conf.worker_exit(None, worker)
 
     # Then the app is not preloaded, sizes come from the environment, and the embedded
-    # background runs in the worker only when it is on
+    # worker runs in the gunicorn worker only when it is on
     assert conf.preload_app is False
     assert (conf.workers, conf.threads) == (3, 2)
-    assert background.calls == (["start", "stop"] if embedded else [])
+    assert embedded_worker.calls == (["start", "stop"] if embedded else [])
 
 
 def test_variables_passed_through_empty_mean_the_defaults(

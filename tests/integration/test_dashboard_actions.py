@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Workflow
 from app.services import workflows
 from app.services.specs import WorkflowSpec
@@ -54,9 +54,9 @@ def fix_workflow(app: Flask, workflow_id: int, spec: dict[str, Any]) -> None:
     with app.app_context():
         workflow = db.session.get(Workflow, workflow_id)
         assert workflow is not None
-        secrets = app.extensions["stepline.background"].runtime.secrets
+        secrets = container(app).secrets
         workflows.update_workflow(
-            db.session(), workflow, WorkflowSpec.model_validate(spec), secrets
+            db.session(), workflow, WorkflowSpec.model_validate(spec), secrets, container().handlers
         )
 
 

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Execution, ExecutionStep, Workflow, WorkflowDraft, WorkflowVersion
 from tests.integration.editor_support import Editor, fields, wait_for_final
 
@@ -197,11 +197,9 @@ def test_restore_keeps_the_current_secrets(app: Flask, user_client: FlaskClient)
 
     # Then the method is GET again and the token is still the stored one
     with app.app_context():
-        from app import runtime
-
         action = db.session.get(Workflow, workflow_id).actions[0]  # type: ignore[union-attr]
         assert action.config["method"] == "GET"
-        assert runtime.get().secrets.decrypt(action.config["auth_token"]) == "tok-1"
+        assert container(app).secrets.decrypt(action.config["auth_token"]) == "tok-1"
 
 
 def test_discard_drops_the_unsaved_changes(app: Flask, user_client: FlaskClient) -> None:

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Connection, User, Workflow, WorkflowDraft
 from tests.integration.editor_support import Editor, fields
 
@@ -306,13 +306,11 @@ def test_secret_fields_are_masked_and_kept_when_unchanged(
     assert "s3cr3t-token" not in panel.get_data(as_text=True)
     assert 'name="config.auth_token" type="password" value="••••••"' in panel.get_data(as_text=True)
     with app.app_context():
-        from app import runtime
-
         workflow = db.session.get(Workflow, workflow_id)
         assert workflow is not None
         stored = workflow.actions[0].config["auth_token"]
         assert stored.startswith("enc:v1:")
-        assert runtime.get().secrets.decrypt(stored) == "s3cr3t-token"
+        assert container(app).secrets.decrypt(stored) == "s3cr3t-token"
 
 
 def test_the_trigger_panel_sets_sample_data_and_refuses_bad_json(

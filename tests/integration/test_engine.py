@@ -423,11 +423,9 @@ def test_duplicate_delivery_does_nothing_the_second_time(engine: Engine, tmp_pat
     before = engine.steps(execution_id)[0]
 
     # When the same message is delivered again (twice, for good measure)
-    from app.tasks import send_step
-
-    with engine.app.app_context():
-        send_step(execution_id, 0, 1)
-        send_step(execution_id, 0, 1)
+    send = engine.container.doorbell.send
+    send(execution_id, 0, 1)
+    send(execution_id, 0, 1)
     # a later execution's completion proves the queue moved past the duplicates
     marker = engine.trigger(workflow_id)
     engine.wait(marker)

@@ -9,13 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from app.config import settings_of
 from app.extensions import db
 from app.models import Execution, Workflow
 from app.services import executions, retention, workflows
 from app.services.errors import ConflictError, InvalidInputError, PayloadTooLargeError
 from app.services.specs import WorkflowSpec
-from app.tasks import send_step
 from tests.engine_harness import Engine, engine_fixture
 
 
@@ -124,7 +122,8 @@ def test_editing_a_workflow_never_changes_a_run_in_flight(engine: Engine) -> Non
                 ],
             }
         )
-        workflows.update_workflow(db.session(), wf, spec, engine.background.runtime.secrets)
+        stepline = engine.container
+        workflows.update_workflow(db.session(), wf, spec, stepline.secrets, stepline.handlers)
         assert wf.version == 2
 
     (execution,) = engine.wait(execution_id)
@@ -185,7 +184,7 @@ def test_cancel_stops_a_waiting_execution(engine: Engine) -> None:
 
     # the delayed message, if delivered now, does nothing
     with engine.app.app_context():
-        send_step(execution_id, 1, 1)
+        engine.container.doorbell.send(execution_id, 1, 1)
     assert [s.status for s in engine.steps(execution_id)] == ["completed", "skipped"]
     assert engine.execution(execution_id).status == "cancelled"
 
@@ -197,7 +196,12 @@ def _rerun(engine: Engine, execution_id: int, **options: Any) -> int:
         wf = db.session.get(Workflow, original.workflow_id)
         assert wf is not None
         again = executions.rerun(
-            db.session(), original, wf, send=send_step, settings=settings_of(engine.app), **options
+            db.session(),
+            original,
+            wf,
+            send=engine.container.doorbell.send,
+            settings=engine.container.settings,
+            **options,
         )
         return again.id
 
@@ -235,8 +239,13 @@ def test_rerun_from_the_failed_step_reuses_earlier_outputs(engine: Engine, tmp_p
                 },
             ],
         }
+        stepline = engine.container
         workflows.update_workflow(
-            db.session(), wf, WorkflowSpec.model_validate(fixed), engine.background.runtime.secrets
+            db.session(),
+            wf,
+            WorkflowSpec.model_validate(fixed),
+            stepline.secrets,
+            stepline.handlers,
         )
     (again,) = engine.wait(_rerun(engine, failed.id, from_failed=True))
 

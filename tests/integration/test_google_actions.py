@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.extensions import db
+from app.extensions import container, db
 from app.services import workflows
 from app.services.errors import InvalidInputError
 from app.services.specs import WorkflowSpec
@@ -156,7 +156,8 @@ def test_line_breaks_in_headers_are_refused_and_nothing_is_sent(
             db.session(),
             owner,
             WorkflowSpec.model_validate(one_step("gmail_send", {**step, "subject": "a\nb"})),
-            app.extensions["stepline.background"].runtime.secrets,
+            container(app).secrets,
+            container().handlers,
         )
     assert refused.value.field == "steps.0.config.subject"
 
@@ -235,7 +236,8 @@ def test_naming_another_users_connection_is_refused_on_save(
             db.session(),
             mallory,
             WorkflowSpec.model_validate(spec(connection_id)),
-            app.extensions["stepline.background"].runtime.secrets,
+            container(app).secrets,
+            container().handlers,
         )
 
     # Then it is refused, naming the field, as for an id that does not exist

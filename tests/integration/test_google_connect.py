@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from app.crypto import SecretBox
-from app.extensions import db
+from app.extensions import container, db
 from app.google import scopes
 from app.models import Connection
 from tests.conftest import csrf_token, without_csrf
@@ -32,7 +32,7 @@ def app_config(app_config: dict[str, object], google: FakeGoogle) -> dict[str, o
 
 
 def box(app: Flask) -> SecretBox:
-    secrets: SecretBox = app.extensions["stepline.background"].runtime.secrets
+    secrets: SecretBox = container(app).secrets
     return secrets
 
 
@@ -237,9 +237,14 @@ def test_another_users_connection_looks_missing(
     assert "alice.google@example.com" not in other_client.get("/connections").get_data(as_text=True)
 
 
-def test_without_google_settings_the_page_says_so(app: Flask, user_client: FlaskClient) -> None:
+def test_without_google_settings_the_page_says_so(
+    app: Flask, user_client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Given a server without a Google client id
-    app.config["GOOGLE_CLIENT_ID"] = None
+    current = container(app)
+    monkeypatch.setattr(
+        current, "settings", current.settings.model_copy(update={"google_client_id": None})
+    )
 
     # When a user opens Connections and tries to connect anyway
     page = user_client.get("/connections").get_data(as_text=True)

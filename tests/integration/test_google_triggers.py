@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Trigger
 from app.services import health, workflows
 from app.services.errors import InvalidInputError
@@ -183,7 +183,7 @@ def test_a_poll_that_keeps_failing_shows_in_trigger_health(
     def assessed() -> health.Health:
         with app.app_context():
             workflow = workflows.get_workflow(db.session(), workflow_id, owner)
-            return health.health(db.session(), workflow)
+            return health.health(db.session(), workflow, container().handlers.triggers)
 
     # When the scheduler polls fewer times than the stall threshold, then once more
     for _ in range(STALL_AFTER - 1):
@@ -197,7 +197,9 @@ def test_a_poll_that_keeps_failing_shows_in_trigger_health(
     assert f"failed {STALL_AFTER} times in a row" in stalled.message
     assert "Backend Error" in stalled.message
     with app.app_context():
-        assert [w.id for w in health.overdue(db.session(), owner)] == [workflow_id]
+        assert [
+            w.id for w in health.overdue(db.session(), owner, container().handlers.triggers)
+        ] == [workflow_id]
     # And a message that arrives meanwhile fires once Google answers again; health recovers
     google.gmail.deliver("bob@example.com", "while stalled")
     assert poll_now(app) == 1
@@ -241,11 +243,11 @@ def test_disabling_and_enabling_again_starts_from_that_moment(
     # When it is disabled, a message arrives, and it is enabled again
     with app.app_context():
         workflow = workflows.get_workflow(db.session(), workflow_id, owner)
-        workflows.set_enabled(db.session(), workflow, False)
+        workflows.set_enabled(db.session(), workflow, False, container().handlers)
     google.gmail.deliver("bob@example.com", "while disabled", at=datetime.now(UTC))
     with app.app_context():
         workflow = workflows.get_workflow(db.session(), workflow_id, owner)
-        workflows.set_enabled(db.session(), workflow, True)
+        workflows.set_enabled(db.session(), workflow, True, container().handlers)
     google.gmail.deliver("bob@example.com", "after enabling")
 
     # Then only the message after enabling fires
@@ -287,7 +289,8 @@ def test_naming_another_users_connection_in_the_trigger_is_refused_on_save(
             db.session(),
             user_id(app, "mallory@example.com"),
             spec,
-            app.extensions["stepline.background"].runtime.secrets,
+            container(app).secrets,
+            container().handlers,
         )
 
     # Then it is refused, naming the field

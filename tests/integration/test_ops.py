@@ -15,11 +15,10 @@ from sqlalchemy import select
 
 from app import create_app
 from app.config import settings_of
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Execution, User
 from app.services import executions, workflows
 from app.services.specs import WorkflowSpec
-from app.tasks import send_step
 from tests.conftest import TEST_PASSWORD_HASH
 
 TOKEN = "metrics-" + "x" * 24
@@ -128,12 +127,19 @@ def _run(app: Flask, steps: list[dict[str, Any]], count: int) -> list[int]:
         user.set_password("x" * 12, TEST_PASSWORD_HASH)
         db.session.add(user)
         db.session.commit()
-        secrets = app.extensions["stepline.background"].runtime.secrets
+        secrets = container(app).secrets
         spec = WorkflowSpec.model_validate({"name": "measured", "steps": steps})
-        workflow = workflows.create_workflow(db.session(), user.id, spec, secrets)
-        settings = settings_of(app)
+        workflow = workflows.create_workflow(
+            db.session(), user.id, spec, secrets, container().handlers
+        )
         return [
-            executions.start(db.session(), workflow, {}, send=send_step, settings=settings).id
+            executions.start(
+                db.session(),
+                workflow,
+                {},
+                send=container(app).doorbell.send,
+                settings=settings_of(app),
+            ).id
             for _ in range(count)
         ]
 

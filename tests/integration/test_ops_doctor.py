@@ -14,7 +14,7 @@ from flask import Flask
 
 from app import create_app
 from app.config import build
-from app.extensions import db
+from app.extensions import container, db
 from app.ops import checks
 from app.ops.checks import Level
 from app.ops.doctor import environment
@@ -58,7 +58,7 @@ def make_app() -> Iterator[Callable[..., Flask]]:
     for app in made:
         with app.app_context():
             db.engine.dispose()
-        app.extensions["stepline.background"].runtime.engine.dispose()
+        container(app).engine.dispose()
 
 
 @pytest.fixture

@@ -10,18 +10,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from dramatiq.brokers.stub import StubBroker
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app import logs
+from app import broker as brokers
 from app.config import settings_of
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Execution, User
 from app.services import executions, workflows
 from app.services.specs import WorkflowSpec
-from app.tasks import send_step
 from tests.conftest import TEST_PASSWORD_HASH
 
 
@@ -44,11 +42,13 @@ def _start(app: Flask, steps: list[dict[str, Any]]) -> int:
         user.set_password("x" * 12, TEST_PASSWORD_HASH)
         db.session.add(user)
         db.session.commit()
-        secrets = app.extensions["stepline.background"].runtime.secrets
+        secrets = container(app).secrets
         spec = WorkflowSpec.model_validate({"name": "logged", "steps": steps})
-        workflow = workflows.create_workflow(db.session(), user.id, spec, secrets)
+        workflow = workflows.create_workflow(
+            db.session(), user.id, spec, secrets, container().handlers
+        )
         execution = executions.start(
-            db.session(), workflow, {}, send=send_step, settings=settings_of(app)
+            db.session(), workflow, {}, send=container(app).doorbell.send, settings=settings_of(app)
         )
         return execution.id
 
@@ -90,7 +90,7 @@ def test_a_worker_process_configures_logs_when_it_boots(
 ) -> None:
     # Given a broker with the app's middleware, in a process where logging.basicConfig ran
     root.handlers[:] = [logging.StreamHandler()]
-    broker = StubBroker(middleware=[logs.LogsMiddleware()])
+    broker = brokers.build(container(app).settings)  # no REDIS_URL: a StubBroker
 
     # When Dramatiq boots the worker process
     broker.emit_after("process_boot")

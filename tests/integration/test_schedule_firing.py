@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from flask import Flask
 
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Workflow
 from app.scheduler import Scheduler
 from app.services import schedules, workflows
@@ -117,7 +117,7 @@ def test_a_disabled_workflow_does_not_fire(app: Flask) -> None:
     with app.app_context():
         workflow = db.session.get(Workflow, clocked.workflow_id)
         assert workflow is not None
-        workflows.set_enabled(db.session(), workflow, False)
+        workflows.set_enabled(db.session(), workflow, False, container().handlers)
     assert clocked.next_run_at is None
 
     clocked.set_next_run_at(utc(2099, 5, 1, 10, 1))  # even with a due time left behind
@@ -130,9 +130,9 @@ def test_enabling_arms_the_next_slot_from_now(app: Flask) -> None:
     with app.app_context():
         workflow = db.session.get(Workflow, clocked.workflow_id)
         assert workflow is not None
-        workflows.set_enabled(db.session(), workflow, False)
+        workflows.set_enabled(db.session(), workflow, False, container().handlers)
         before = datetime.now(UTC)
-        workflows.set_enabled(db.session(), workflow, True)
+        workflows.set_enabled(db.session(), workflow, True, container().handlers)
     armed = trigger_row(app, clocked.workflow_id).next_run_at
     assert armed is not None and before < armed <= before + timedelta(minutes=5)
     assert armed.minute % 5 == 0 and armed.second == 0
@@ -140,10 +140,10 @@ def test_enabling_arms_the_next_slot_from_now(app: Flask) -> None:
 
 def test_a_full_queue_makes_schedules_wait_for_a_later_tick(app: Flask) -> None:
     clocked = Clocked(app, {"cron": "* * * * *"}, utc(2099, 5, 1, 10, 0, 30))
-    runtime = app.extensions["stepline.background"].runtime
+    stepline = container(app)
     now = utc(2099, 5, 1, 10, 1, 1)
-    busy = Scheduler(runtime, clocked.send, queue_depth=lambda: 10**6, wallclock=lambda: now)
-    idle = Scheduler(runtime, clocked.send, queue_depth=lambda: 0, wallclock=lambda: now)
+    busy = Scheduler(stepline, clocked.send, queue_depth=lambda: 10**6, wallclock=lambda: now)
+    idle = Scheduler(stepline, clocked.send, queue_depth=lambda: 0, wallclock=lambda: now)
 
     assert busy.fire_schedules() == 0
     assert clocked.executions() == []

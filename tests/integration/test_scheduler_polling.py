@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from app.config import settings_of
 from app.engine.registry import TriggerRegistry
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Trigger, Workflow
 from app.services import polls
-from app.triggers.base import BaseTriggerHandler, TriggerConfig
+from app.triggers.base import BaseTriggerHandler, PollContext, TriggerConfig
 from tests.hooks_support import executions_of, make_user, trigger_row
 
 NOW = datetime(2099, 5, 1, 10, 0, tzinfo=UTC)
@@ -31,7 +31,9 @@ class CounterTrigger(BaseTriggerHandler):
     polling = True
     poll_every = 30.0
 
-    def poll(self, session: Session, trigger: Trigger) -> list[dict[str, Any]]:
+    def poll(
+        self, session: Session, trigger: Trigger, context: PollContext
+    ) -> list[dict[str, Any]]:
         start = int(trigger.state.get("cursor", 0))
         trigger.state = {"cursor": start + 2}
         return [{"n": start}, {"n": start + 1}]
@@ -42,7 +44,9 @@ class BrokenTrigger(CounterTrigger):
 
     type = "test_broken"
 
-    def poll(self, session: Session, trigger: Trigger) -> list[dict[str, Any]]:
+    def poll(
+        self, session: Session, trigger: Trigger, context: PollContext
+    ) -> list[dict[str, Any]]:
         raise RuntimeError("provider down")
 
 
@@ -59,9 +63,14 @@ def _polling_workflow(app: Flask, type_: str, enabled: bool = True) -> int:
 
 
 def _poll(app: Flask, now: datetime) -> int:
-    factory = app.extensions["stepline.background"].runtime.session_factory
+    stepline = container(app)
     return polls.poll_due(
-        factory, triggers=REGISTRY, send=lambda *message: None, settings=settings_of(app), now=now
+        stepline.session_factory,
+        triggers=REGISTRY,
+        send=lambda *message: None,
+        settings=settings_of(app),
+        secrets=stepline.secrets,
+        now=now,
     )
 
 

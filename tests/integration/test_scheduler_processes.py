@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Execution, ScheduleSlot, Trigger, Workflow
 from app.models.base import utcnow
 from app.services import workflows
@@ -46,7 +46,7 @@ def _every_minute(engine: Engine) -> list[int]:
         for workflow_id in ids:
             workflow = db.session.get(Workflow, workflow_id)
             assert workflow is not None
-            workflows.set_enabled(db.session(), workflow, True)
+            workflows.set_enabled(db.session(), workflow, True, container().handlers)
     return ids
 
 

@@ -22,7 +22,7 @@ from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 from app.config import settings_of
-from app.extensions import db
+from app.extensions import container, db
 from app.models import (
     ApiToken,
     Connection,
@@ -81,7 +81,7 @@ def _alice(app: Flask) -> dict[str, Any]:
     with app.app_context():
         session = db.session()
         alice = session.scalars(select(User).where(User.email == "alice@example.com")).one()
-        secrets = app.extensions["stepline.background"].runtime.secrets
+        secrets = container(app).secrets
         spec = {
             "name": f"{MARK} workflow",
             "steps": [
@@ -90,11 +90,13 @@ def _alice(app: Flask) -> dict[str, Any]:
             ],
         }
         workflow = workflows.create_workflow(
-            session, alice.id, WorkflowSpec.model_validate(spec), secrets
+            session, alice.id, WorkflowSpec.model_validate(spec), secrets, container().handlers
         )
         spec["description"] = f"{MARK} second version"
-        workflows.update_workflow(session, workflow, WorkflowSpec.model_validate(spec), secrets)
-        workflows.set_enabled(session, workflow, True)
+        workflows.update_workflow(
+            session, workflow, WorkflowSpec.model_validate(spec), secrets, container().handlers
+        )
+        workflows.set_enabled(session, workflow, True, container().handlers)
         live = executions.start(
             session, workflow, {"m": MARK}, send=_noop_send, settings=settings_of(app)
         )

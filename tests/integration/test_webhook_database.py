@@ -10,7 +10,7 @@ from flask import Flask
 from flask_migrate import upgrade
 
 from app import create_app
-from app.extensions import db
+from app.extensions import container, db
 from tests.conftest import _pg_admin, base_config, create_database, drop_database
 from tests.hooks_support import executions_of, make_hook
 
@@ -39,7 +39,7 @@ def own_database(tmp_path: Path) -> Iterator[tuple[Flask, str]]:
     yield app, url
     with app.app_context():
         db.engine.dispose()
-    app.extensions["stepline.background"].runtime.engine.dispose()
+    container(app).engine.dispose()
     drop_database(url)
 
 

@@ -9,7 +9,7 @@ import json
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Workflow
 from app.services import webhooks, workflows
 from tests.hooks_support import close_app, executions_of, make_hook, trigger_row, wait_final
@@ -93,7 +93,7 @@ def test_a_disabled_workflow_answers_404(app: Flask, client: FlaskClient) -> Non
     with app.app_context():
         workflow = db.session.get(Workflow, hook.workflow_id)
         assert workflow is not None
-        workflows.set_enabled(db.session(), workflow, False)
+        workflows.set_enabled(db.session(), workflow, False, container().handlers)
 
     response = client.post(hook.url, json={"a": 1})
 
@@ -103,7 +103,7 @@ def test_a_disabled_workflow_answers_404(app: Flask, client: FlaskClient) -> Non
     with app.app_context():
         workflow = db.session.get(Workflow, hook.workflow_id)
         assert workflow is not None
-        workflows.set_enabled(db.session(), workflow, True)
+        workflows.set_enabled(db.session(), workflow, True, container().handlers)
     assert client.post(hook.url, json={"a": 1}).status_code == 202
 
 

@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 
 from app.engine.redaction import REDACTED
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Workflow
 from app.services import webhooks, workflows
 from app.services.errors import InvalidInputError
@@ -27,9 +27,9 @@ def test_the_url_exists_before_enabling_and_survives_disable_enable(app: Flask) 
         workflow = _workflow(app, workflow_id)
         # When the editor shows its URL, then the workflow is enabled, disabled, enabled
         token = webhooks.ensure_token(db.session(), workflow)
-        workflows.set_enabled(db.session(), workflow, True)
-        workflows.set_enabled(db.session(), workflow, False)
-        workflows.set_enabled(db.session(), workflow, True)
+        workflows.set_enabled(db.session(), workflow, True, container().handlers)
+        workflows.set_enabled(db.session(), workflow, False, container().handlers)
+        workflows.set_enabled(db.session(), workflow, True, container().handlers)
 
     # Then the URL stayed the same
     assert trigger_row(app, workflow_id).webhook_token == token
@@ -43,13 +43,15 @@ def test_the_signing_secret_is_encrypted_at_rest_and_left_out_of_exports(app: Fl
 
     with app.app_context():
         workflow = _workflow(app, hook.workflow_id)
-        spec = workflows.to_spec(workflow)
+        spec = workflows.to_spec(workflow, container().handlers)
         assert "secret" not in spec.trigger.config
         # Saving the mask back (the editor shows it) keeps the stored secret
         masked = spec.model_copy(deep=True)
         masked.trigger.config["secret"] = REDACTED
-        runtime = app.extensions["stepline.background"].runtime
-        workflows.update_workflow(db.session(), workflow, masked, runtime.secrets)
+        stepline = container(app)
+        workflows.update_workflow(
+            db.session(), workflow, masked, stepline.secrets, stepline.handlers
+        )
     assert trigger_row(app, hook.workflow_id).config["secret"] == stored
 
     # and a new secret replaces it: deliveries signed with the old one fail from then on
@@ -58,9 +60,11 @@ def test_the_signing_secret_is_encrypted_at_rest_and_left_out_of_exports(app: Fl
     client = app.test_client()
     with app.app_context():
         workflow = _workflow(app, hook.workflow_id)
-        changed = workflows.to_spec(workflow)
+        changed = workflows.to_spec(workflow, container().handlers)
         changed.trigger.config["secret"] = "gh-secret-2"
-        workflows.update_workflow(db.session(), workflow, changed, runtime.secrets)
+        workflows.update_workflow(
+            db.session(), workflow, changed, stepline.secrets, stepline.handlers
+        )
     old = client.post(
         hook.url, data=b"{}", content_type="application/json", headers=github("gh-secret-1", b"{}")
     )
@@ -98,9 +102,11 @@ def test_bad_trigger_configs_are_refused_naming_the_field(
 ) -> None:
     spec = WorkflowSpec.model_validate({"name": "bad", "trigger": trigger})
     with app.app_context():
-        runtime = app.extensions["stepline.background"].runtime
+        stepline = container(app)
         with pytest.raises(InvalidInputError) as refused:
-            workflows.create_workflow(db.session(), make_user(app), spec, runtime.secrets)
+            workflows.create_workflow(
+                db.session(), make_user(app), spec, stepline.secrets, stepline.handlers
+            )
     assert refused.value.field == field
     assert message in refused.value.message
 
@@ -114,10 +120,10 @@ def test_a_saved_change_is_what_the_next_delivery_runs(app: Flask) -> None:
     # When its step is changed and saved, and a delivery follows at once
     with app.app_context():
         workflow = _workflow(app, hook.workflow_id)
-        spec = workflows.to_spec(workflow)
+        spec = workflows.to_spec(workflow, container().handlers)
         spec.steps[0].config = {"fields": {"changed": "yes"}}
-        runtime = app.extensions["stepline.background"].runtime
-        workflows.update_workflow(db.session(), workflow, spec, runtime.secrets)
+        stepline = container(app)
+        workflows.update_workflow(db.session(), workflow, spec, stepline.secrets, stepline.handlers)
     assert client.post(hook.url, json={"v": 2}).status_code == 202
 
     # Then that delivery ran the new definition
@@ -134,7 +140,9 @@ def test_a_workflow_deleted_then_replaced_never_runs_the_old_definition(app: Fla
     assert client.post(old.url, json={}).status_code == 202
     wait_final(app, old.workflow_id)
     with app.app_context():
-        workflows.delete_workflow(db.session(), _workflow(app, old.workflow_id))
+        workflows.delete_workflow(
+            db.session(), _workflow(app, old.workflow_id), container().handlers
+        )
 
     # When a new webhook workflow is made and called
     new = make_hook(app, steps=[{"key": "new", "type": "log", "config": {"message": "new"}}])

@@ -6,16 +6,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 
-import dramatiq
 import pytest
 import redis
 from flask import Flask
 
 from app import create_app
-from app.config import build, settings_of
+from app.config import build
+from app.extensions import container
 from app.services.admission import Admission
 from app.services.errors import TooManyRequestsError
-from app.tasks import queue_depth
 from tests.engine_harness import REDIS_URL
 from tests.hooks_support import close_app, executions_of, make_hook, wait_final
 
@@ -54,7 +53,7 @@ def idle_app(app_config: dict[str, object]) -> Iterator[Flask]:
     """An app whose worker does not run, so that messages stay in the queue."""
     settings = {"EMBEDDED_WORKER": False, "MAX_QUEUE_DEPTH": 3, "WEBHOOK_RATE_LIMIT": "99/second"}
     app = create_app({**app_config, **settings})
-    broker = dramatiq.get_broker()
+    broker = container(app).broker
     broker.flush_all()
     yield app
     broker.flush_all()
@@ -64,9 +63,10 @@ def idle_app(app_config: dict[str, object]) -> Iterator[Flask]:
 def test_a_full_queue_refuses_new_deliveries_with_retry_after(idle_app: Flask) -> None:
     # Given a queue limit of 3 messages, with no worker draining the queue
     ticks = iter(range(1000))
-    idle_app.extensions["stepline.admission"] = Admission(
-        settings_of(idle_app),
-        queue_depth,
+    stepline = container(idle_app)
+    stepline.admission = Admission(
+        stepline.settings,
+        stepline.doorbell.queue_depth,
         clock=lambda: float(next(ticks)),  # no cached depth
     )
     hook = make_hook(idle_app)
@@ -78,7 +78,7 @@ def test_a_full_queue_refuses_new_deliveries_with_retry_after(idle_app: Flask) -
     # Then three were stored and queued, and the rest were refused until the queue drains
     assert [a.status_code for a in answers] == [202, 202, 202, 429, 429]
     assert answers[3].headers["Retry-After"] == "2"
-    assert queue_depth() == 3
+    assert stepline.doorbell.queue_depth() == 3
     assert len(executions_of(idle_app, hook.workflow_id)) == 3
 
 

@@ -18,8 +18,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from app.actions import BUILTIN_ACTIONS
-from app.engine import registry
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Connection, User, WorkflowDraft
 from app.triggers import BUILTIN_TRIGGERS
 from app.web.editor import forms
@@ -318,7 +317,7 @@ def test_an_action_saved_through_the_widgets_equals_edit_as_json(
     html = editor.get(f"/workflows/{workflow_id}?step={key}", htmx=True).get_data(as_text=True)
     assert 'name="config_json"' not in html
     form = browser_post(html)
-    model = registry.actions().get(type_).Config
+    model = container(app).handlers.actions.get(type_).Config
     if any(f.structured for f in forms.form_fields(model)):  # rows are posted, not JSON
         assert any(n.startswith("config.") and ("-0-" in n or n.endswith("-shown")) for n in form)
     again = post(editor, url, form)
@@ -357,7 +356,7 @@ def test_a_trigger_saved_through_the_widgets_equals_edit_as_json(
     # Then the definition is the same, and it saves
     assert again.status_code == 200, again.get_data(as_text=True)
     through_widgets = draft_spec(app, workflow_id)["trigger"]["config"]
-    model = registry.triggers().get(type_).Config
+    model = container(app).handlers.triggers.get(type_).Config
     assert typed(without_defaults(model, through_widgets)) == typed(
         without_defaults(model, through_json)
     )

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from app import logs
+from app import config, logs
 
 
 @pytest.fixture
@@ -83,8 +83,8 @@ def test_configure_installs_one_handler_and_replaces_basic_config(
     monkeypatch.setattr(sys, "stderr", stderr)
 
     # When logging is configured twice
-    logs.configure({"LOG_LEVEL": "debug"})
-    logs.configure({"LOG_LEVEL": "info"})
+    logs.configure(config.build({"LOG_LEVEL": "debug"}))
+    logs.configure(config.build({"LOG_LEVEL": "info"}))
     logging.getLogger("app.test").info("ready", extra={"execution_id": 7})
 
     # Then one handler of ours replaced basicConfig's, at the last level asked for, writing
@@ -102,7 +102,7 @@ def test_text_format_for_people_reading_a_terminal(
     stderr = io.StringIO()
     monkeypatch.setattr(sys, "stderr", stderr)
 
-    logs.configure({"LOG_LEVEL": "INFO", "LOG_FORMAT": "text"})
+    logs.configure(config.build({"LOG_LEVEL": "INFO", "LOG_FORMAT": "text"}))
     logging.getLogger("app.test").warning("plain")
 
     assert stderr.getvalue().rstrip().endswith("WARNING app.test: plain")

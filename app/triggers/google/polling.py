@@ -23,10 +23,10 @@ from app.engine.errors import ActionError
 from app.google.client import GoogleClient
 from app.google.errors import RateLimitedError
 from app.google.fields import connection_field
+from app.google.tokens import Tokens
 from app.models import Trigger
 from app.models.base import utcnow
-from app.services.connection_tokens import Tokens
-from app.triggers.base import BaseTriggerHandler, PollEvent, TriggerConfig
+from app.triggers.base import BaseTriggerHandler, PollContext, PollEvent, TriggerConfig
 from app.triggers.google.cursor import Watermark
 
 STALL_AFTER = 3  # failed polls in a row before trigger health shows the trigger as stalled
@@ -114,21 +114,18 @@ class GooglePollingTrigger(BaseTriggerHandler):
 
     # -- one poll ----------------------------------------------------------------------------
 
-    def poll(self, session: Session, trigger: Trigger) -> list[PollEvent]:
+    def poll(self, session: Session, trigger: Trigger, context: PollContext) -> list[PollEvent]:
         """New items since the cursor, each with the state to commit with its execution."""
-        from app import runtime as runtimes  # the process's settings, secrets and sessions
-
-        current = runtimes.get()
-        settings = current.settings
+        settings = context.settings
         now = utcnow()
-        trigger.next_run_at = now + timedelta(seconds=float(settings["GOOGLE_POLL_INTERVAL"]))
+        trigger.next_run_at = now + timedelta(seconds=settings.google_poll_interval)
         state = dict(trigger.state or {})
         if "cursor" not in state:  # enabled before this handler kept state: start now
             state = {"for": fingerprint(trigger.config), "cursor": self.start(now)}
         health = dict(state.get("health") or {})
         try:
             config = self._config(trigger)
-            tokens = Tokens(current.session_factory, settings, current.secrets)
+            tokens = Tokens(context.session_factory, settings, context.secrets)
             owner_id = trigger.workflow.user_id
             client = GoogleClient(tokens, config.connection_id, owner_id, needs=self.google_scopes)
             found = self.fetch(client, config, state["cursor"])

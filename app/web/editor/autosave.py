@@ -15,10 +15,9 @@ from flask import Response, jsonify, redirect, request, url_for
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.engine import registry
-from app.extensions import db, htmx
+from app.extensions import container, db, htmx
 from app.services import drafts, editor
-from app.web import bp
+from app.web.blueprint import bp
 from app.web.editor import forms, panels
 from app.web.editor.page import page
 from app.web.editor.steps import step_changes, step_fields
@@ -69,6 +68,7 @@ def step_draft(workflow_id: int, key: str) -> BaseResponse:
         key,
         changes,
         secrets(),
+        container().handlers.actions,
         keep_config=forms.CONFIG_JSON in unread,
         held=forms.held_input(request.form, key),
     )
@@ -84,9 +84,10 @@ def trigger_draft(workflow_id: int) -> BaseResponse:
     workflow = owned_workflow(workflow_id)
     type_ = request.form.get("type", "")
     draft = drafts.load(db.session(), workflow)
-    if type_ != draft.trigger.get("type") or type_ not in registry.triggers():
+    triggers = container().handlers.triggers
+    if type_ != draft.trigger.get("type") or type_ not in triggers:
         return _answer(workflow_id, False, {"panel": "trigger"})
-    fields = forms.form_fields(registry.triggers().get(type_).Config)
+    fields = forms.form_fields(triggers.get(type_).Config)
     config = forms.raw(fields, request.form)
     sample, problem = json_object(request.form.get("sample_data", ""))
     _, changed = editor.keep_trigger_input(
@@ -96,6 +97,7 @@ def trigger_draft(workflow_id: int) -> BaseResponse:
         config if config is not None else dict(draft.trigger.get("config") or {}),
         sample,
         secrets(),
+        triggers,
         keep_sample=bool(problem),
         held=forms.held_input(request.form),
     )

@@ -12,12 +12,11 @@ from flask import Response, flash, redirect, request, url_for
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.engine import registry
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Workflow
 from app.services import drafts, editor, versions, webhooks
 from app.services.errors import InvalidInputError, NotFoundError
-from app.web import bp
+from app.web.blueprint import bp
 from app.web.editor import forms, panels
 from app.web.editor.summaries import by_category
 from app.web.editor.support import (
@@ -167,8 +166,8 @@ def trigger_update(workflow_id: int) -> Response | BaseResponse:
     form = request.form
     type_ = form.get("type", "")
     fields = (
-        forms.form_fields(registry.triggers().get(type_).Config)
-        if type_ in registry.triggers()
+        forms.form_fields(container().handlers.triggers.get(type_).Config)
+        if type_ in container().handlers.triggers
         else []
     )
     parsed = forms.parse(fields, form)
@@ -178,7 +177,10 @@ def trigger_update(workflow_id: int) -> Response | BaseResponse:
         problems.append(InvalidInputError(sample_error, "trigger.sample_data"))
     if not problems:
         try:
-            editor.update_trigger(db.session(), workflow, type_, parsed.config, sample, secrets())
+            triggers = container().handlers.triggers
+            editor.update_trigger(
+                db.session(), workflow, type_, parsed.config, sample, secrets(), triggers
+            )
             if type_ == "webhook":
                 webhooks.reserve_token(db.session(), workflow)  # the URL shows at once
         except InvalidInputError as exc:
@@ -221,7 +223,9 @@ def workflow_save(workflow_id: int) -> Response | BaseResponse:
     workflow = owned_workflow(workflow_id)
     before = workflow.version
     try:
-        versions.save_draft(db.session(), workflow, secrets(), note=request.form.get("note"))
+        versions.save_draft(
+            db.session(), workflow, secrets(), container().handlers, note=request.form.get("note")
+        )
     except InvalidInputError as exc:
         db.session.rollback()
         editor_ = editor_for(workflow)

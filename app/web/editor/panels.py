@@ -10,9 +10,9 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from app.engine import registry
 from app.engine.retry import RetrySettings
 from app.engine.trial import Trial
+from app.extensions import container
 from app.services import messages, trials
 from app.services.connections import list_connections
 from app.services.errors import InvalidInputError
@@ -73,12 +73,16 @@ class Panel:
 
 def action_kinds() -> list[Choice]:
     return [
-        Choice(h.type, h.name, h.description, icon_for(h.type), h.sends) for h in registry.actions()
+        Choice(h.type, h.name, h.description, icon_for(h.type), h.sends)
+        for h in container().handlers.actions
     ]
 
 
 def trigger_kinds() -> list[Choice]:
-    return [Choice(h.type, h.name, h.description, icon_for(h.type)) for h in registry.triggers()]
+    return [
+        Choice(h.type, h.name, h.description, icon_for(h.type))
+        for h in container().handlers.triggers
+    ]
 
 
 def place_errors(
@@ -183,7 +187,7 @@ def step_panel(
     step = editor.draft.steps[index]
     panel = Panel("step", editor, step=card, trial=trial, status=status, sends=card.sends)
     if card.known:
-        handler = registry.actions().get(card.type)
+        handler = container().handlers.actions.get(card.type)
         panel.description = handler.description
         panel.fields = forms.form_fields(handler.Config)
     panel.json_mode = json_mode or (posted is not None and forms.CONFIG_JSON in posted)
@@ -202,7 +206,8 @@ def step_panel(
         _held(panel, editor.draft.held(key))
         if card.known and step.get("config"):  # what the draft kept is checked again
             where = f"steps.{index}"
-            problems = config_problems(card.type, step["config"], where, secrets())
+            actions = container().handlers.actions
+            problems = config_problems(card.type, step["config"], where, secrets(), actions)
             place_errors(panel, problems, f"{where}.", STEP_INPUTS)
     if panel.json_mode:
         text = posted.get(forms.CONFIG_JSON) if posted is not None else None
@@ -239,8 +244,8 @@ def trigger_panel(
     chosen = type_ or str(current.get("type") or "manual")
     panel = Panel("trigger", editor, kinds=trigger_kinds(), status=status)
     panel.json_mode = json_mode or (posted is not None and forms.CONFIG_JSON in posted)
-    if chosen in registry.triggers():
-        handler = registry.triggers().get(chosen)
+    if chosen in container().handlers.triggers:
+        handler = container().handlers.triggers.get(chosen)
         panel.description = handler.description
         panel.fields = forms.form_fields(handler.Config)
     config = current.get("config") or {} if chosen == current.get("type") else {}

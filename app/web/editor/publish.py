@@ -9,10 +9,10 @@ from flask import Response, flash, redirect, request, url_for
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.extensions import db, htmx
+from app.extensions import container, db, htmx
 from app.services.errors import InvalidInputError
 from app.services.workflows import set_enabled
-from app.web import bp
+from app.web.blueprint import bp
 from app.web.editor import panels
 from app.web.editor.page import page
 from app.web.editor.support import editor_for, owned_workflow, with_events
@@ -36,7 +36,7 @@ def workflow_activate(workflow_id: int) -> Response | BaseResponse:
     error = editor_.activation_block if wanted else ""
     if not error:
         try:
-            set_enabled(db.session(), workflow, wanted)
+            set_enabled(db.session(), workflow, wanted, container().handlers)
         except InvalidInputError as exc:
             db.session.rollback()
             error = exc.message

@@ -3,16 +3,14 @@ payload, and sends the browser to the execution's live page."""
 
 from __future__ import annotations
 
-from flask import Response, current_app, redirect, request
+from flask import Response, redirect, request
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import tasks
-from app.config import settings_of
-from app.extensions import db
+from app.extensions import container, db
 from app.services import executions
 from app.services.errors import PayloadTooLargeError
-from app.web import bp
+from app.web.blueprint import bp
 from app.web.editor import panels
 from app.web.editor.page import page
 from app.web.editor.support import editor_for, execution_url, json_object, owned_workflow
@@ -40,8 +38,8 @@ def workflow_run(workflow_id: int) -> Response | BaseResponse:
                 db.session(),
                 workflow,
                 data or {},
-                send=tasks.send_step,
-                settings=settings_of(current_app),
+                send=container().doorbell.send,
+                settings=container().settings,
                 trigger_type="manual",
             )
         except PayloadTooLargeError as exc:

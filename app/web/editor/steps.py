@@ -12,13 +12,11 @@ from flask_login import login_required
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import runtime
-from app.engine import registry
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Workflow
 from app.services import editor, trials
 from app.services.errors import InvalidInputError
-from app.web import bp
+from app.web.blueprint import bp
 from app.web.editor import forms, panels
 from app.web.editor.page import page
 from app.web.editor.support import (
@@ -55,14 +53,16 @@ def step_create(workflow_id: int) -> Response | BaseResponse:
     workflow = owned_workflow(workflow_id)
     type_ = request.form.get("type", "")
     try:
-        _, key = editor.insert_step(db.session(), workflow, type_, form_int("at", 10**6))
+        at = form_int("at", 10**6)
+        actions = container().handlers.actions
+        _, key = editor.insert_step(db.session(), workflow, type_, at, actions)
     except InvalidInputError as exc:
         db.session.rollback()
         editor_ = editor_for(workflow)
         panel = panels.palette(editor_, form_int("at", 0))
         panel.errors["type"], panel.paths["type"] = exc.message, exc.field or "type"
         return page("workflows/_panel.html", editor_, panel, status=422)
-    name = registry.actions().get(type_).name
+    name = container().handlers.actions.get(type_).name
     if not is_fragment_request():
         return _back(workflow, f"Added a {name} step.", step=key)
     editor_ = editor_for(workflow, key)
@@ -114,9 +114,9 @@ def step_changes(
 
 def step_fields(workflow: Workflow, key: str) -> list[forms.FormField]:
     step = editor_for(workflow).draft.step(key)
-    if step["type"] not in registry.actions():
+    if step["type"] not in container().handlers.actions:
         return []
-    return forms.form_fields(registry.actions().get(step["type"]).Config)
+    return forms.form_fields(container().handlers.actions.get(step["type"]).Config)
 
 
 def _refused(workflow: Workflow, key: str, problems: list[InvalidInputError]) -> BaseResponse:
@@ -129,6 +129,7 @@ def _refused(workflow: Workflow, key: str, problems: list[InvalidInputError]) ->
         key,
         changes,
         secrets(),
+        container().handlers.actions,
         keep_config=forms.CONFIG_JSON in unread,
         held=forms.held_input(request.form, key),
     )
@@ -152,10 +153,12 @@ def _apply(workflow_id: int, key: str, test: bool) -> Response | BaseResponse:
     try:
         if test:
             _, key, trial = trials.apply_and_test(
-                db.session(), workflow, key, changes, secrets(), runtime.get().runner
+                db.session(), workflow, key, changes, secrets(), container().runner
             )
         else:
-            _, key = editor.update_step(db.session(), workflow, key, changes, secrets())
+            _, key = editor.update_step(
+                db.session(), workflow, key, changes, secrets(), container().handlers.actions
+            )
     except InvalidInputError as exc:
         db.session.rollback()
         return _refused(workflow, key, getattr(exc, "problems", [exc]))

@@ -12,9 +12,8 @@ from flask import abort, current_app, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import runtime
 from app.crypto import SecretBox
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Workflow
 from app.services import drafts
 from app.services.errors import ConflictError, NotFoundError
@@ -76,7 +75,7 @@ def json_object(text: str, what: str = "Sample data") -> tuple[dict[str, Any] | 
 
 
 def secrets() -> SecretBox:
-    return runtime.get().secrets
+    return container().secrets
 
 
 def editor_for(workflow: Workflow, selected: str | None = None) -> editor_view.Editor:

@@ -12,7 +12,7 @@ from typing import Any
 from flask import url_for
 
 from app.crypto import SecretBox
-from app.engine import registry
+from app.extensions import container
 from app.models import Workflow
 from app.models.base import utcnow
 from app.services import drafts
@@ -114,8 +114,8 @@ class Editor:
 
 def _trigger_card(trigger: dict[str, Any]) -> TriggerCard:
     type_ = str(trigger.get("type") or "manual")
-    known = type_ in registry.triggers()
-    handler = registry.triggers().get(type_) if known else None
+    known = type_ in container().handlers.triggers
+    handler = container().handlers.triggers.get(type_) if known else None
     config = trigger.get("config") or {}
     sample = trigger.get("sample_data")
     text = trigger_summary(type_, config, handler.description if handler else "")
@@ -148,8 +148,8 @@ def step_card(
 ) -> StepCard:
     step = draft.steps[index]
     type_ = str(step["type"])
-    known = type_ in registry.actions()
-    handler = registry.actions().get(type_) if known else None
+    known = type_ in container().handlers.actions
+    handler = container().handlers.actions.get(type_) if known else None
     config = step.get("config") or {}
     text = summary(type_, config, handler.secret_fields() if handler else frozenset())
     names = {str(s["key"]): str(s.get("name") or s["key"]) for s in draft.steps}
@@ -167,7 +167,7 @@ def step_card(
         sends=bool(handler and handler.sends),
         known=known,
         tested=step["key"] in draft.samples,
-        issues=step_issues(draft.steps, index, secrets),
+        issues=step_issues(draft.steps, index, secrets, container().handlers.actions),
         pieces=pieces(text, names),
         passes=output_words(output),
     )

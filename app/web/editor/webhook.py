@@ -12,10 +12,10 @@ from flask_htmx.constants import HTMX_STOP_POLLING
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Workflow
 from app.services import editor, webhooks
-from app.web import bp
+from app.web.blueprint import bp
 from app.web.editor import panels
 from app.web.editor.page import page
 from app.web.editor.support import (
@@ -104,6 +104,7 @@ def webhook_sample_use(workflow_id: int) -> BaseResponse:
         dict(trigger.get("config") or {}),
         captured if isinstance(captured, dict) else None,
         secrets(),
+        container().handlers.triggers,
     )
     message = "The captured request is now the sample data."
     editor_ = editor_for(workflow, "trigger")

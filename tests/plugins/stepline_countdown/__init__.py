@@ -24,7 +24,7 @@ from app.actions.base import ActionConfig, BaseActionHandler
 from app.engine.context import StepContext
 from app.models import Trigger
 from app.models.base import utcnow
-from app.triggers.base import BaseTriggerHandler, PollEvent, TriggerConfig
+from app.triggers.base import BaseTriggerHandler, PollContext, PollEvent, TriggerConfig
 
 
 class CountdownConfig(TriggerConfig):
@@ -55,7 +55,7 @@ class CountdownTrigger(BaseTriggerHandler):
         trigger.state = {}
         trigger.next_run_at = None
 
-    def poll(self, session: Session, trigger: Trigger) -> list[PollEvent]:
+    def poll(self, session: Session, trigger: Trigger, context: PollContext) -> list[PollEvent]:
         """One event per poll; the count moves down with that event's execution."""
         config = CountdownConfig.model_validate(trigger.config)
         remaining = int((trigger.state or {}).get("remaining", 0))

@@ -1,4 +1,5 @@
-"""The embedded default: Dramatiq worker threads and the scheduler loop inside the web process.
+"""The embedded default: Dramatiq worker threads and the scheduler loop inside the web process,
+on the app's container (its broker, runner and database).
 
 Started after the process that serves requests exists (never in a gunicorn master with
 --preload: threads do not survive a fork), and stopped at exit.
@@ -9,27 +10,21 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
-import weakref
 from dataclasses import dataclass, field
 
 import dramatiq
 
-from app import runtime as runtimes
+from app.container import Container
 from app.scheduler import Scheduler
-from app.tasks import send_step
 
 log = logging.getLogger(__name__)
 
-# Brokers whose process_boot signal was sent: its middleware (TimeLimit's timer thread) boots
-# once per process, however many times an app's worker starts and stops on that broker.
-_booted: weakref.WeakSet[dramatiq.Broker] = weakref.WeakSet()
-
 
 @dataclass
-class Background:
+class EmbeddedWorker:
     """Worker threads and the scheduler thread of one app."""
 
-    runtime: runtimes.Runtime
+    container: Container
     worker_threads: int
     poll_ms: int = 100
     worker: dramatiq.Worker | None = None
@@ -37,6 +32,9 @@ class Background:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # The broker's process_boot signal was sent: its middleware (TimeLimit's timer thread)
+    # boots once, however many times this worker starts and stops on the container's broker.
+    _booted: bool = False
 
     @property
     def running(self) -> bool:
@@ -48,22 +46,20 @@ class Background:
         with self._lock:
             if self.worker is not None:
                 return
-            broker = dramatiq.get_broker()
-            if broker not in _booted:
+            broker = self.container.broker
+            if not self._booted:
                 broker.emit_after("process_boot")
-                _booted.add(broker)
+                self._booted = True
             self.worker = dramatiq.Worker(
                 broker, worker_threads=self.worker_threads, worker_timeout=self.poll_ms
             )
             self.worker.start()
-            settings = self.runtime.settings
-            self.scheduler = Scheduler(
-                self.runtime, send_step, recovery_every=float(settings["RECOVERY_INTERVAL"])
-            )
+            settings = self.container.settings
+            self.scheduler = Scheduler(self.container, recovery_every=settings.recovery_interval)
             self._stop.clear()
             self._thread = threading.Thread(
                 target=self.scheduler.run_forever,
-                args=(self._stop, float(settings["SCHEDULER_INTERVAL"])),
+                args=(self._stop, settings.scheduler_interval),
                 name="stepline-scheduler",
                 daemon=True,
             )

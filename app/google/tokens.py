@@ -7,6 +7,9 @@ conditional UPDATE (on the token it read) and the others poll the row until the 
 Google's `invalid_grant` marks the connection "needs reconnect" (tokens deleted) and the step
 fails without retry. A 429 or quota error sets `backoff_until` on the connection: every call on
 it waits until then, while other connections carry on.
+
+It lives with the Google client, in the core, because the Google actions and triggers need it
+while they run; the connection services (app/services/connections.py) use it from above.
 """
 
 from __future__ import annotations
