@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.crypto import SecretBox
+from app.engine.registry import ActionRegistry
 from app.engine.runner import Send
 from app.models import Execution, ExecutionStep, Workflow
 from app.models.executions import ExecutionStatus
@@ -59,7 +60,7 @@ def snapshot_of(workflow: Workflow, draft: drafts.Draft) -> dict[str, Any]:
     }
 
 
-def problems(draft: drafts.Draft, secrets: SecretBox) -> list[str]:
+def problems(draft: drafts.Draft, secrets: SecretBox, actions: ActionRegistry) -> list[str]:
     """Why the draft cannot be tested as a whole, in words ("Step 2 (Filter): …")."""
     try:
         WorkflowSpec.model_validate(draft.spec)
@@ -71,7 +72,7 @@ def problems(draft: drafts.Draft, secrets: SecretBox) -> list[str]:
     for index, step in enumerate(draft.steps):
         if not step.get("enabled", True):
             continue
-        issues = step_issues(draft.steps, index, secrets)
+        issues = step_issues(draft.steps, index, secrets, actions)
         if issues:
             found.append(f"Step {index + 1} ({step.get('name') or step['key']}): {issues[0]}")
     if not draft.steps:
@@ -86,11 +87,12 @@ def start(
     send: Send,
     settings: Settings,
     secrets: SecretBox,
+    actions: ActionRegistry,
 ) -> Execution:
     """Start a test run of the draft with the trigger's sample data (InvalidInputError, in
     words, while a step has errors)."""
     draft = drafts.load(session, workflow)
-    found = problems(draft, secrets)
+    found = problems(draft, secrets, actions)
     if found:
         raise InvalidInputError(found[0])
     sample = draft.trigger.get("sample_data")

@@ -8,18 +8,16 @@ the form posts and the browser lands on the execution's own page."""
 
 from __future__ import annotations
 
-from flask import Response, current_app, redirect, request
+from flask import Response, redirect, request
 from flask_htmx.constants import HTMX_STOP_POLLING
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from app import tasks
-from app.config import settings_of
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Workflow
 from app.services import test_runs
 from app.services.errors import InvalidInputError, PayloadTooLargeError
-from app.web import bp
+from app.web.blueprint import bp
 from app.web.editor import panels
 from app.web.editor.page import page
 from app.web.editor.support import (
@@ -28,7 +26,6 @@ from app.web.editor.support import (
     editor_for,
     execution_url,
     owned_workflow,
-    secrets,
     service_errors,
     with_events,
 )
@@ -70,9 +67,10 @@ def test_run_start(workflow_id: int) -> BaseResponse:
         execution = test_runs.start(
             db.session(),
             workflow,
-            send=tasks.send_step,
-            settings=settings_of(current_app),
-            secrets=secrets(),
+            send=container().doorbell.send,
+            settings=container().settings,
+            secrets=container().secrets,
+            actions=container().handlers.actions,
         )
     except (InvalidInputError, PayloadTooLargeError) as exc:
         db.session.rollback()
