@@ -275,7 +275,8 @@ def test_a_complete_import_is_saved_as_version_1(app: Flask, user_client: FlaskC
 
     assert imported.status_code == 303
     with app.app_context():
-        copy = db.session.scalars(select(Workflow).where(Workflow.name == "Plain")).all()[1]
+        plain = select(Workflow).where(Workflow.name == "Plain").order_by(Workflow.id)
+        copy = db.session.scalars(plain).all()[1]  # (ordered: PostgreSQL keeps no row order)
         assert copy.version == 1 and [a.key for a in copy.actions] == ["transform", "filter", "log"]
         assert db.session.get(WorkflowDraft, copy.id) is None
 
