@@ -106,6 +106,9 @@ def test_a_key_not_applied_and_json_being_typed_survive_a_reload(
     # When half-typed JSON is typed in "Edit as JSON" and the page reloaded
     page.locator("#panel").get_by_role("button", name="Edit as JSON").click()
     settings = page.locator("#panel").get_by_label("Settings as JSON")
+    expect(settings).to_be_visible()
+    # htmx binds the new panel's autosave once the swap has settled; a person is slower
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling')")
     settings.fill('{"message": "Hello", "level": ')
     expect(page.locator("#panel [data-draft-note]")).to_contain_text("Kept in the draft")
     page.reload()
