@@ -136,6 +136,8 @@ def test_history_shows_what_a_save_changed_and_every_page_fits(
     expect(page.locator("#active-switch")).to_have_attribute("aria-checked", "true")
     expect(page.locator("#editor-toolbar .url-state").first).to_have_text("Live")
     expect(page.locator("#save-note")).to_have_value("Nothing new")  # kept across the swap
+    # the toolbar's refresh after the switch settles before the shortcut (a person is slower)
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling')")
     page.keyboard.press("Control+s")
     expect(page.locator("#editor-toolbar")).to_contain_text("Nothing to save.")
     expect(page.locator("#save-note")).to_have_value("")
