@@ -21,13 +21,15 @@ from tests.api_client import Api, error_of, issue_token
 FLOW = {"name": "Echo", "steps": [{"key": "say", "type": "log", "config": {"message": "hi"}}]}
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def no_worker(app_config: dict[str, object]) -> None:
+    """No worker runs these executions (autouse: set before any test's `app` is built; as a
+    dependency of `alice` it came after `app` in tests asking for both, too late)."""
     app_config["EMBEDDED_WORKER"] = False
 
 
 @pytest.fixture
-def alice(no_worker: None, app: Flask, client: FlaskClient) -> Api:
+def alice(app: Flask, client: FlaskClient) -> Api:
     return Api(client, issue_token(app))
 
 
@@ -86,7 +88,7 @@ def test_imports_and_reruns_honour_the_key_too(app: Flask, alice: Api) -> None:
     reruns = [alice.post(rerun, {}, headers=key("again")) for _ in range(2)]
 
     assert imports[0].get_json()["id"] == imports[1].get_json()["id"]
-    assert reruns[0].status_code == reruns[1].status_code == 202
+    assert [r.status_code for r in reruns] == [202, 202], [r.get_json() for r in reruns]
     assert reruns[0].get_json()["id"] == reruns[1].get_json()["id"]
     assert count(app, Workflow) == 2
     assert count(app, Execution) == 2
