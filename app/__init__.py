@@ -14,15 +14,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     The imports are here, not at the top, so that importing a module of the package (a worker
     process's `app.tasks`, say) does not load the web layer: `app/__init__.py` runs first on
     any `import app.<module>`. The import-graph test counts them like any other import."""
-    from app import cli, errors, extensions, logs, security, sessions
+    from app import cli, errors, extensions, logs, response_headers, sessions
     from app import config as settings
     from app.api import bp as api_bp
+    from app.compiled_templates import templates
     from app.container import Container, engine_for
     from app.embedded import EmbeddedWorker
     from app.extensions import csrf, db, htmx, login, migrate
-    from app.hooks import bp as hooks_bp
+    from app.ingress import bp as ingress_bp
+    from app.models import sqlite_pragmas
     from app.ops import bp as ops_bp
-    from app.template_cache import templates
     from app.web import bp as web_bp
     from app.web import google_oauth
 
@@ -38,7 +39,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
-    security.init_app(app)
+    response_headers.init_app(app)
+    sqlite_pragmas.install()
     sessions.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
@@ -46,7 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(web_bp)
     app.register_blueprint(api_bp)
-    app.register_blueprint(hooks_bp)
+    app.register_blueprint(ingress_bp)
     app.register_blueprint(ops_bp)
 
     # The composition root: a broker of its own, a runner on the app's database, and (the

@@ -14,7 +14,8 @@ from flask.cli import with_appcontext
 from app.extensions import container, db
 from app.ops.doctor import diagnose, report
 from app.scheduler import Scheduler
-from app.services import accounts, retention
+from app.services.accounts import users
+from app.services.executions import retention
 
 
 @click.command("create-user")
@@ -27,14 +28,14 @@ def create_user(email: str, name: str, password: str | None) -> None:
     if password is None:
         password = getpass.getpass("Password: ")
     try:
-        user = accounts.register(
+        user = users.register(
             db.session(),
             email=email,
             name=name,
             password=password,
             hash_method=container().settings.password_hash_method,
         )
-    except accounts.AccountError as exc:
+    except users.AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"created user {user.id} <{user.email}>")
 

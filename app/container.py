@@ -22,7 +22,7 @@ from app.actions import BUILTIN_ACTIONS
 from app.crypto import SecretBox
 from app.engine.registry import ActionRegistry, Handlers, TriggerRegistry
 from app.engine.runner import Runner
-from app.services.admission import Admission
+from app.services.executions.admission import Admission
 from app.settings import Settings
 from app.triggers import BUILTIN_TRIGGERS
 

@@ -17,8 +17,11 @@ from app.container import Container
 from app.engine.recovery import recover
 from app.engine.runner import Send
 from app.models.base import utcnow
-from app.services import deliveries, idempotency, polls, retention, schedules
-from app.services.admission import Admission
+from app.services import idempotency
+from app.services.executions import retention
+from app.services.executions.admission import Admission
+from app.services.scheduling import polls, schedules
+from app.services.webhooks import duplicate_deliveries
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +94,7 @@ class Scheduler:
         now = self.wallclock()
         days = self.settings.retention_days
         with self.container.session_factory() as session:
-            pruned = deliveries.prune(session, now) + idempotency.prune(session, now)
+            pruned = duplicate_deliveries.prune(session, now) + idempotency.prune(session, now)
             return pruned + schedules.prune(session, now - timedelta(days=days))
 
     def tick(self) -> None:

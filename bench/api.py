@@ -28,7 +28,8 @@ from sqlalchemy import text  # noqa: E402
 from app.api.pagination import encode_cursor  # noqa: E402
 from app.extensions import container, db  # noqa: E402
 from app.models import User, Workflow  # noqa: E402
-from app.services import tokens, workflows  # noqa: E402
+from app.services.accounts import api_tokens  # noqa: E402
+from app.services.workflows import crud  # noqa: E402
 from bench.dashboard import percentile  # noqa: E402
 from bench.dashboard_seed import (  # noqa: E402
     KEYS,
@@ -56,12 +57,12 @@ def main() -> None:
             session = db.session()
             owner = session.get(User, owner_id)
             assert owner is not None
-            token = tokens.create_token(session, owner, "bench").secret
+            token = api_tokens.create_token(session, owner, "bench").secret
             workflow = session.scalars(
                 db.select(Workflow).where(Workflow.user_id == owner_id).order_by(Workflow.id)
             ).first()
             assert workflow is not None
-            workflows.set_enabled(session, workflow, True, container().handlers)
+            crud.set_enabled(session, workflow, True, container().handlers)
             workflow_id = workflow.id
             middle = session.execute(
                 text(

@@ -23,8 +23,8 @@ from app import create_app
 from app.extensions import container, db
 from app.models import User
 from app.models.base import rowcount
-from app.services import workflows
-from app.services.specs import WorkflowSpec
+from app.services.workflows import crud
+from app.services.workflows.specs import WorkflowSpec
 
 PG_ADMIN = os.environ.get("STEPLINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 PASSWORD = "bench password 1"
@@ -155,10 +155,8 @@ def seed(app: Flask, database_url: str, executions: int) -> int:
         for slot in range(slots):
             owner = users[0] if slot < OWNER_WORKFLOWS else users[1 + slot % 2]
             spec = WorkflowSpec.model_validate({**SPEC, "name": f"Orders {slot}"})
-            workflow = workflows.create_workflow(
-                session, owner.id, spec, secrets, container().handlers
-            )
-            snapshot = workflows.snapshot(workflow)
+            workflow = crud.create_workflow(session, owner.id, spec, secrets, container().handlers)
+            snapshot = crud.snapshot(workflow)
             session.execute(
                 text("INSERT INTO bench_workflows VALUES (:slot, :id, :user_id, :snapshot)"),
                 {

@@ -19,8 +19,9 @@ from sqlalchemy import func, select
 from app import create_app
 from app.extensions import container, db
 from app.models import Execution, User, Workflow
-from app.services import executions, workflows
-from app.services.specs import WorkflowSpec
+from app.services.executions import lifecycle
+from app.services.workflows import crud
+from app.services.workflows.specs import WorkflowSpec
 from bench._support import BIN, group_cpu_seconds, named_cpu_seconds, spawn, stack, stop
 
 SPEC = {
@@ -84,7 +85,7 @@ def main() -> None:
             db.session.add(user)
             db.session.commit()
             stepline = container(app)
-            created_wf = workflows.create_workflow(
+            created_wf = crud.create_workflow(
                 db.session(),
                 user.id,
                 WorkflowSpec.model_validate(SPEC),
@@ -99,7 +100,7 @@ def main() -> None:
                 for i in range(offset, offset + count):
                     wf = db.session.get(Workflow, workflow_id)
                     assert wf is not None
-                    executions.start(
+                    lifecycle.start(
                         db.session(), wf, {"id": i, "n": i}, send=send, settings=settings
                     )
                 return time.perf_counter() - started

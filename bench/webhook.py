@@ -38,8 +38,8 @@ from sqlalchemy import func, select, text
 from app import create_app
 from app.extensions import container, db
 from app.models import Execution, User, Workflow
-from app.services import workflows
-from app.services.specs import WorkflowSpec
+from app.services.workflows import crud
+from app.services.workflows.specs import WorkflowSpec
 from bench._support import (
     BIN,
     ROOT,
@@ -270,10 +270,10 @@ def _setup(app: Any) -> tuple[int, str, int, str]:
                     "steps": STEPS,
                 }
             )
-            workflow = workflows.create_workflow(
+            workflow = crud.create_workflow(
                 db.session(), user.id, spec, secrets, container().handlers
             )
-            workflows.set_enabled(db.session(), workflow, True, container().handlers)
+            crud.set_enabled(db.session(), workflow, True, container().handlers)
             found = db.session.get(Workflow, workflow.id)
             assert found is not None and found.trigger is not None
             made.append((found.id, f"/hooks/{found.trigger.webhook_token}"))

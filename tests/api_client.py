@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from app.extensions import db
-from app.services import accounts, tokens
+from app.services.accounts import api_tokens, users
 from tests.conftest import PASSWORD, TEST_PASSWORD_HASH
 
 FINAL = ("completed", "failed", "cancelled")
@@ -21,10 +21,10 @@ def issue_token(app: Flask, email: str = "alice@example.com", name: str = "scrip
     """Register `email` (once) and return the secret of a new token of theirs."""
     with app.app_context():
         session = db.session()
-        user = accounts.find_by_email(session, email) or accounts.register(
+        user = users.find_by_email(session, email) or users.register(
             session, email=email, password=PASSWORD, hash_method=TEST_PASSWORD_HASH
         )
-        return tokens.create_token(session, user, name).secret
+        return api_tokens.create_token(session, user, name).secret
 
 
 @dataclass

@@ -14,8 +14,9 @@ from sqlalchemy import select, update
 from app.config import settings_of
 from app.extensions import container, db
 from app.models import Execution, ExecutionStep, User
-from app.services import executions, workflows
-from app.services.specs import WorkflowSpec
+from app.services.executions import lifecycle
+from app.services.workflows import crud
+from app.services.workflows.specs import WorkflowSpec
 
 FINAL = ("completed", "failed", "cancelled")
 HTMX = {"HX-Request": "true"}
@@ -30,7 +31,7 @@ def make_workflow(app: Flask, owner_id: int, spec: dict[str, Any]) -> int:
     """Create a workflow through the service, as the editor would."""
     with app.app_context():
         secrets = container(app).secrets
-        workflow = workflows.create_workflow(
+        workflow = crud.create_workflow(
             db.session(), owner_id, WorkflowSpec.model_validate(spec), secrets, container().handlers
         )
         return workflow.id
@@ -45,9 +46,9 @@ def start(
 ) -> int:
     """Trigger the workflow through the service; with run=False nobody runs it."""
     with app.app_context():
-        workflow = db.session.get(workflows.Workflow, workflow_id)
+        workflow = db.session.get(crud.Workflow, workflow_id)
         assert workflow is not None
-        execution = executions.start(
+        execution = lifecycle.start(
             db.session(),
             workflow,
             data or {},

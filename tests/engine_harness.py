@@ -25,8 +25,9 @@ from app.container import Container
 from app.embedded import EmbeddedWorker
 from app.extensions import container, db, embedded_worker
 from app.models import Execution, ExecutionStep, User, Workflow
-from app.services import executions, workflows
-from app.services.specs import WorkflowSpec
+from app.services.executions import lifecycle
+from app.services.workflows import crud
+from app.services.workflows.specs import WorkflowSpec
 from tests.conftest import TEST_PASSWORD_HASH
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -228,7 +229,7 @@ class Engine:
         with self.app.app_context():
             owner = user_id or self.user()
             stepline = self.container
-            wf = workflows.create_workflow(
+            wf = crud.create_workflow(
                 db.session(),
                 owner,
                 WorkflowSpec.model_validate(spec),
@@ -241,7 +242,7 @@ class Engine:
         with self.app.app_context():
             wf = db.session.get(Workflow, workflow_id)
             assert wf is not None
-            execution = executions.start(
+            execution = lifecycle.start(
                 db.session(),
                 wf,
                 data or {},

@@ -20,8 +20,9 @@ from app.extensions import container, db
 from app.google import scopes
 from app.models import Connection, Execution, ExecutionStep, User, Workflow
 from app.models.base import utcnow
-from app.services import executions, workflows
-from app.services.specs import WorkflowSpec
+from app.services.executions import lifecycle
+from app.services.workflows import crud
+from app.services.workflows.specs import WorkflowSpec
 from tests.conftest import csrf_token
 
 T = TypeVar("T")
@@ -79,11 +80,11 @@ def make_workflow(app: Flask, owner_id: int, spec: dict[str, Any], *, enable: bo
     """A workflow built through the services (enabled: its trigger registers)."""
     with app.app_context():
         secrets = container(app).secrets
-        workflow = workflows.create_workflow(
+        workflow = crud.create_workflow(
             db.session(), owner_id, WorkflowSpec.model_validate(spec), secrets, container().handlers
         )
         if enable:
-            workflows.set_enabled(db.session(), workflow, True, container().handlers)
+            crud.set_enabled(db.session(), workflow, True, container().handlers)
         return workflow.id
 
 
@@ -122,7 +123,7 @@ def wait_for(probe: Callable[[], T | None], timeout: float = 15.0, what: str = "
 def poll_now(app: Flask, send: Send | None = None) -> int:
     """One scheduler pass over the due polling triggers (the scheduler's job), a poll interval
     from now; the executions it starts are only recorded unless `send` is given."""
-    from app.services import polls  # the scheduler's polling job
+    from app.services.scheduling import polls  # the scheduler's polling job
 
     current = container(app)
     later = utcnow() + timedelta(seconds=current.settings.google_poll_interval + 1)
@@ -173,8 +174,8 @@ def run(app: Flask, workflow_id: int, data: dict[str, Any]) -> int:
     """Start an execution of the workflow (as its trigger would); its id. The app's embedded
     worker (started by the first request) runs it."""
     with app.app_context():
-        workflow = workflows.get_workflow(db.session(), workflow_id, _owner(app, workflow_id))
-        execution = executions.start(
+        workflow = crud.get_workflow(db.session(), workflow_id, _owner(app, workflow_id))
+        execution = lifecycle.start(
             db.session(),
             workflow,
             data,

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from app.extensions import container, db, embedded_worker
 from app.models import Execution, Trigger, User, Workflow
-from app.services import workflows
-from app.services.specs import WorkflowSpec
+from app.services.workflows import crud
+from app.services.workflows.specs import WorkflowSpec
 from tests.conftest import TEST_PASSWORD_HASH
 
 FINAL = ("completed", "failed", "cancelled")
@@ -76,11 +76,11 @@ def make_workflow(
     )
     with app.app_context():
         stepline = container(app)
-        workflow = workflows.create_workflow(
+        workflow = crud.create_workflow(
             db.session(), owner, spec, stepline.secrets, stepline.handlers
         )
         if enabled:
-            workflows.set_enabled(db.session(), workflow, True, stepline.handlers)
+            crud.set_enabled(db.session(), workflow, True, stepline.handlers)
         return workflow.id
 
 
@@ -99,9 +99,9 @@ def make_hook(
         found = db.session.get(Workflow, workflow_id)
         assert found is not None and found.trigger is not None
         if not found.trigger.webhook_token:
-            from app.services import webhooks
+            from app.services.webhooks import receiver
 
-            webhooks.ensure_token(db.session(), found)
+            receiver.ensure_token(db.session(), found)
         return Hook(workflow_id, found.user_id, str(found.trigger.webhook_token))
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from app.config import settings_of
 from app.extensions import container, db
 from app.models import Execution, ScheduleSlot, Trigger
-from app.services import schedules
+from app.services.scheduling import schedules
 from app.settings import Settings
 from app.triggers.cron import CronSchedule
 from tests.hooks_support import executions_of, make_workflow, trigger_row

@@ -11,7 +11,7 @@ from app.api.blueprint import bp
 from app.api.errors import ApiError
 from app.extensions import db
 from app.models import ApiToken, User
-from app.services import tokens
+from app.services.accounts import api_tokens
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -43,7 +43,7 @@ def current_token() -> ApiToken | None:
     cached = g.get("api_token", _UNRESOLVED)
     if cached is _UNRESOLVED:
         value = bearer_value()
-        cached = tokens.authenticate(db.session(), value) if value else None
+        cached = api_tokens.authenticate(db.session(), value) if value else None
         g.api_token = cached
     return cached if isinstance(cached, ApiToken) else None
 

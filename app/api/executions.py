@@ -22,10 +22,11 @@ from app.api.schemas import (
 from app.api.workflows import WORKFLOW_ID, find_workflow
 from app.extensions import container, db
 from app.models import Execution, ExecutionStep
-from app.services import executions, workflows
-from app.services.admission import tolerant
 from app.services.errors import NotFoundError
-from app.services.executions import ExecutionFilter
+from app.services.executions import lifecycle
+from app.services.executions.admission import tolerant
+from app.services.executions.lifecycle import ExecutionFilter
+from app.services.workflows import crud
 
 EXECUTION_ID = "<int:execution_id>"  # see WORKFLOW_ID
 MAX_EXECUTION_ID = 2**63 - 1
@@ -82,13 +83,13 @@ class _Answer:
 def _execution(execution_id: int) -> Execution:
     if execution_id > MAX_EXECUTION_ID:  # 64-bit ids
         raise NotFoundError(f"execution {execution_id}")
-    return executions.get_execution(db.session(), execution_id, auth.current_user().id)
+    return lifecycle.get_execution(db.session(), execution_id, auth.current_user().id)
 
 
 def _page(where: ExecutionFilter) -> Response:
     items, cursor = keyset_page(
         db.session(),
-        executions.select_executions(auth.current_user().id, where),
+        lifecycle.select_executions(auth.current_user().id, where),
         (Execution.created_at, Execution.id),
         page_request(),
         lambda execution: (execution.created_at, execution.id),
@@ -107,7 +108,7 @@ def workflow_trigger(workflow_id: int) -> Response:
     data = parse_optional_body(TriggerData).root
     answer = _Answer()
     stepline = container()
-    executions.trigger(
+    lifecycle.trigger(
         session,
         workflow,
         data,
@@ -142,7 +143,7 @@ def execution_show(execution_id: int) -> Response:
 @bp.post(f"/workflows/executions/{EXECUTION_ID}/cancel")
 def execution_cancel(execution_id: int) -> Response:
     """Cancel a live execution."""
-    execution = executions.cancel(db.session(), _execution(execution_id))
+    execution = lifecycle.cancel(db.session(), _execution(execution_id))
     return respond(execution_out(execution))
 
 
@@ -152,10 +153,10 @@ def execution_rerun(execution_id: int) -> Response:
     """Run again, from the start or from the failed step, with the same or new data."""
     session = db.session()
     execution = _execution(execution_id)
-    workflow = workflows.get_workflow(session, execution.workflow_id, auth.current_user().id)
+    workflow = crud.get_workflow(session, execution.workflow_id, auth.current_user().id)
     body = parse_optional_body(RerunRequest)
     stepline = container()
-    again = executions.rerun(
+    again = lifecycle.rerun(
         session,
         execution,
         workflow,

@@ -14,7 +14,7 @@ from app.api.bodies import storable
 from app.api.errors import ApiError
 from app.api.pagination import utc_representable
 from app.models import ExecutionStatus
-from app.services.executions import RUN_KEY_LENGTH, ExecutionFilter
+from app.services.executions.lifecycle import RUN_KEY_LENGTH, ExecutionFilter
 
 MAX_ID = 2**31 - 1
 STATUSES = [status.value for status in ExecutionStatus]

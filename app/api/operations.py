@@ -13,9 +13,9 @@ from pydantic import BaseModel
 from app.api import schemas
 from app.api.filters import MAX_ID, STATUSES
 from app.api.pagination import MAX_LIMIT
-from app.services.executions import RUN_KEY_LENGTH
+from app.services.executions.lifecycle import RUN_KEY_LENGTH
 from app.services.idempotency import HEADER
-from app.services.specs import WorkflowSpec
+from app.services.workflows.specs import WorkflowSpec
 
 
 @dataclass(frozen=True)

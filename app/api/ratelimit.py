@@ -47,7 +47,7 @@ def init_app(app: Flask, bp: Blueprint) -> Limiter:
     )
     limiter.shared_limit(_api_limit, scope="api")(bp)
     limiter.init_app(app)
-    # Only the API has limits here (webhooks count theirs in app/services/admission): its
+    # Only the API has limits here (webhooks count theirs in app/services/executions/admission): its
     # check runs before the API's requests alone (first, before authentication, so that
     # unauthenticated floods are limited too), not on every page and webhook delivery.
     app.before_request_funcs[None].remove(limiter._check_request_limit)

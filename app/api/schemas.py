@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 from app.engine.redaction import REDACTED
 from app.engine.retry import RetrySettings
 from app.models import ExecutionStatus, StepStatus
-from app.services.specs import WorkflowSpec
+from app.services.workflows.specs import WorkflowSpec
 
 T = TypeVar("T")
 

@@ -24,9 +24,9 @@ from app.api.schemas import (
 from app.extensions import container, db
 from app.models import Workflow
 from app.models.base import utcnow
-from app.services import workflows
 from app.services.errors import InvalidInputError, NotFoundError
-from app.services.specs import WorkflowSpec
+from app.services.workflows import crud
+from app.services.workflows.specs import WorkflowSpec
 
 # A plain int: werkzeug's `max=` would answer 405, not 404, for a huge id on a path that other
 # methods share; find_workflow answers 404 for ids past the column's range instead.
@@ -53,7 +53,7 @@ def _webhook_url(workflow: Workflow) -> str | None:
 
 
 def workflow_out(workflow: Workflow) -> WorkflowOut:
-    spec = workflows.masked_spec(workflow, container().handlers)
+    spec = crud.masked_spec(workflow, container().handlers)
     return WorkflowOut(
         **summary_of(workflow).model_dump(),
         trigger=TriggerOut.model_validate(spec.trigger.model_dump()),
@@ -74,7 +74,7 @@ def find_workflow(workflow_id: int) -> Workflow:
     NotFoundError like a missing one (never a database error)."""
     if workflow_id > MAX_ID:
         raise NotFoundError(f"workflow {workflow_id}")
-    return workflows.get_workflow(db.session(), workflow_id, auth.current_user().id)
+    return crud.get_workflow(db.session(), workflow_id, auth.current_user().id)
 
 
 @bp.get("/workflows")
@@ -82,7 +82,7 @@ def workflow_list() -> Response:
     """The user's workflows, newest first."""
     items, cursor = keyset_page(
         db.session(),
-        workflows.select_workflows(auth.current_user().id),
+        crud.select_workflows(auth.current_user().id),
         (Workflow.id,),
         page_request(),
         lambda workflow: (workflow.id,),
@@ -96,7 +96,7 @@ def workflow_create() -> Response:
     """Create a (disabled) workflow from its definition."""
     spec = parse_body(WorkflowSpec)
     stepline = container()
-    workflow = workflows.create_workflow(
+    workflow = crud.create_workflow(
         db.session(), auth.current_user().id, spec, stepline.secrets, stepline.handlers
     )
     return _created(workflow)
@@ -114,7 +114,7 @@ def workflow_update(workflow_id: int) -> Response:
     workflow = find_workflow(workflow_id)
     spec = parse_body(WorkflowSpec)
     stepline = container()
-    workflow = workflows.update_workflow(
+    workflow = crud.update_workflow(
         db.session(), workflow, spec, stepline.secrets, stepline.handlers
     )
     return respond(workflow_out(workflow))
@@ -123,14 +123,14 @@ def workflow_update(workflow_id: int) -> Response:
 @bp.delete(f"/workflows/{WORKFLOW_ID}")
 def workflow_delete(workflow_id: int) -> Response:
     """Delete the workflow and its executions."""
-    workflows.delete_workflow(db.session(), find_workflow(workflow_id), container().handlers)
+    crud.delete_workflow(db.session(), find_workflow(workflow_id), container().handlers)
     return no_content()
 
 
 @bp.post(f"/workflows/{WORKFLOW_ID}/enable")
 def workflow_enable(workflow_id: int) -> Response:
     """Turn the trigger on."""
-    workflow = workflows.set_enabled(
+    workflow = crud.set_enabled(
         db.session(), find_workflow(workflow_id), True, container().handlers
     )
     return respond(workflow_out(workflow))
@@ -139,7 +139,7 @@ def workflow_enable(workflow_id: int) -> Response:
 @bp.post(f"/workflows/{WORKFLOW_ID}/disable")
 def workflow_disable(workflow_id: int) -> Response:
     """Turn the trigger off."""
-    workflow = workflows.set_enabled(
+    workflow = crud.set_enabled(
         db.session(), find_workflow(workflow_id), False, container().handlers
     )
     return respond(workflow_out(workflow))
@@ -149,7 +149,7 @@ def workflow_disable(workflow_id: int) -> Response:
 def workflow_export(workflow_id: int) -> Response:
     """The definition as an export document, without secrets."""
     workflow = find_workflow(workflow_id)
-    spec = workflows.to_spec(workflow, container().handlers)
+    spec = crud.to_spec(workflow, container().handlers)
     document = WorkflowExport(exported_at=utcnow(), workflow=spec)
     response = respond(document)
     response.headers["Content-Disposition"] = (
@@ -165,7 +165,7 @@ def workflow_import() -> Response:
     document = parse_body(WorkflowImport)
     stepline = container()
     try:
-        workflow = workflows.create_workflow(
+        workflow = crud.create_workflow(
             db.session(),
             auth.current_user().id,
             document.workflow,

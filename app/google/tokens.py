@@ -9,7 +9,7 @@ fails without retry. A 429 or quota error sets `backoff_until` on the connection
 it waits until then, while other connections carry on.
 
 It lives with the Google client, in the core, because the Google actions and triggers need it
-while they run; the connection services (app/services/connections.py) use it from above.
+while they run; the connection services (app/services/connections/store.py) use it from above.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from app.models.base import Base, JSONDoc, utcnow
 class WorkflowVersion(Base):
     """A definition the workflow had before a save replaced it (History restores it).
 
-    `spec` is the WorkflowSpec JSON of `services.workflows.to_spec`: secrets are left out.
+    `spec` is the WorkflowSpec JSON of `services.workflows.crud.to_spec`: secrets are left out.
     """
 
     __tablename__ = "workflow_versions"
@@ -53,7 +53,7 @@ class WorkflowDraft(Base):
     base_version: Mapped[int]
     spec: Mapped[dict[str, Any]]
     samples: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    # What a panel holds that the definition cannot yet (services.drafts.Draft.inputs): a step
-    # key typed but not applied, "Edit as JSON" text that is not JSON yet.
+    # What a panel holds that the definition cannot yet (services.workflows.drafts.Draft.inputs): a
+    # step key typed but not applied, "Edit as JSON" text that is not JSON yet.
     inputs: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,7 +1,7 @@
 """Schedule trigger: run on a cron expression in an IANA time zone.
 
-The scheduler (app/services/schedules.py) claims due triggers by `next_run_at`; this handler
-validates the config, sets `next_run_at` when the workflow is enabled and clears it (and any
+The scheduler (app/services/scheduling/schedules.py) claims due triggers by `next_run_at`; this
+handler validates the config, sets `next_run_at` when the workflow is enabled and clears it (and any
 queued slots) when it is disabled.
 """
 

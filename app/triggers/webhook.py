@@ -1,7 +1,7 @@
 """Webhook trigger: an unguessable URL that starts the workflow with the request as data.
 
-The ingress (app/hooks, app/services/webhooks.py) finds the trigger by its token; this handler
-holds the config model, issues the token, and keeps the trigger-health column in step.
+The ingress (app/ingress, app/services/webhooks/receiver.py) finds the trigger by its token; this
+handler holds the config model, issues the token, and keeps the trigger-health column in step.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app.extensions import container, db, login
 from app.models import User
-from app.services import accounts
+from app.services.accounts import users
 from app.web.blueprint import bp
 from app.web.forms import LoginForm, RegisterForm
 from app.web.rendering import render
@@ -48,14 +48,14 @@ def auth_register() -> Response | BaseResponse:
     status = 200
     if form.validate_on_submit():
         try:
-            user = accounts.register(
+            user = users.register(
                 db.session(),
                 email=form.email.data or "",
                 password=form.password.data or "",
                 name=form.name.data or "",
                 hash_method=container().settings.password_hash_method,
             )
-        except accounts.AccountError as exc:
+        except users.AccountError as exc:
             getattr(form, exc.field or "email").errors.append(str(exc))
         else:
             _start_session(user)
@@ -75,10 +75,10 @@ def auth_login() -> Response | BaseResponse:
     status = 200
     if form.validate_on_submit():
         try:
-            user = accounts.authenticate(
+            user = users.authenticate(
                 db.session(), email=form.email.data or "", password=form.password.data or ""
             )
-        except accounts.AccountError as exc:
+        except users.AccountError as exc:
             form.password.errors.append(str(exc))
         else:
             target = _safe_next(request.args.get("next"))

@@ -16,7 +16,7 @@ from app.extensions import container, db
 from app.google import scopes
 from app.models import Connection, Workflow
 from app.net import OutboundError
-from app.services import connections
+from app.services.connections import store
 from app.services.errors import InvalidInputError
 from app.web import google_oauth as oauth
 from app.web.blueprint import bp
@@ -30,7 +30,7 @@ def _template_helpers() -> dict[str, Any]:
 
 def _needing_attention(workflow: Workflow) -> list[Connection]:
     """For a workflow's pages: its connections that fail until the user reconnects them."""
-    return connections.needing_attention(db.session(), workflow)
+    return store.needing_attention(db.session(), workflow)
 
 
 def _secrets() -> SecretBox:
@@ -43,7 +43,7 @@ def _render(status: int = 200, error: str | None = None, notice: str | None = No
         "connections/list.html",
         "connections/_list.html",
         status=status,
-        connections=connections.list_connections(db.session(), current_user.id),
+        connections=store.list_connections(db.session(), current_user.id),
         services=scopes.SERVICES,
         services_of=scopes.services_of,
         configured=oauth.configured(),
@@ -90,7 +90,7 @@ def connection_callback() -> Response | BaseResponse:
         email = (token.get("userinfo") or {}).get("email")
         if not email:
             raise InvalidInputError("Google did not say which account was connected.")
-        connection = connections.save_authorized(
+        connection = store.save_authorized(
             db.session(),
             _secrets(),
             current_user.id,
@@ -119,8 +119,8 @@ def connection_callback() -> Response | BaseResponse:
 @login_required
 def connection_revoke(connection_id: int) -> Response | BaseResponse:
     """Revoke a connection at Google and delete its tokens."""
-    connection = connections.get_connection(db.session(), connection_id, current_user.id)
-    revoked = connections.revoke(db.session(), container().settings, _secrets(), connection)
+    connection = store.get_connection(db.session(), connection_id, current_user.id)
+    revoked = store.revoke(db.session(), container().settings, _secrets(), connection)
     message = f"Connection {connection.account_email} revoked; its tokens are deleted."
     if not revoked.confirmed:
         message += " Google could not confirm: remove Stepline in your Google account too."

@@ -13,12 +13,11 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app.extensions import container, db
 from app.models import Execution
-from app.services import bulk_rerun
-from app.services import execution_queries as queries
-from app.services import executions as execution_service
 from app.services.errors import ConflictError, InvalidInputError, PayloadTooLargeError
-from app.services.execution_queries import DashboardFilter
-from app.services.workflows import get_workflow
+from app.services.executions import bulk_rerun, queries
+from app.services.executions import lifecycle as execution_service
+from app.services.executions.queries import DashboardFilter
+from app.services.workflows.crud import get_workflow
 from app.web.blueprint import bp
 from app.web.rendering import is_fragment_request, redirect_htmx, render
 

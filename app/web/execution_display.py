@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.models.base import utcnow
-from app.services.execution_stats import Activity
+from app.services.executions.stats import Activity
 from app.web.blueprint import bp
 
 # Stacking order of the chart's bars, bottom up, and the CSS class of each status.

@@ -14,11 +14,10 @@ from flask_login import current_user, login_required
 
 from app.extensions import db
 from app.models import Workflow
-from app.services import execution_queries as queries
-from app.services import execution_stats as stats
 from app.services.errors import InvalidInputError
-from app.services.execution_queries import DashboardFilter
-from app.services.workflows import get_workflow
+from app.services.executions import queries, stats
+from app.services.executions.queries import DashboardFilter
+from app.services.workflows.crud import get_workflow
 from app.web.blueprint import bp
 from app.web.execution_display import hourly_chart
 from app.web.rendering import render

@@ -6,8 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from app.services.accounts import MIN_PASSWORD_LENGTH
-from app.services.tokens import NAME_MAX_LENGTH
+from app.services.accounts.api_tokens import NAME_MAX_LENGTH
+from app.services.accounts.users import MIN_PASSWORD_LENGTH
 
 
 class RegisterForm(FlaskForm):

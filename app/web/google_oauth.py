@@ -23,7 +23,7 @@ from app.extensions import container, db
 from app.models import OAuthState
 from app.models.base import rowcount, utcnow
 from app.net import OutboundError, OutboundPolicy, guard_session
-from app.security import CONTENT_SECURITY_POLICY
+from app.response_headers import CONTENT_SECURITY_POLICY
 
 EXTENSION = "stepline.oauth"
 AUTHORIZE_PARAMS = {"access_type": "offline", "prompt": "consent", "include_granted_scopes": "true"}

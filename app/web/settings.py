@@ -7,14 +7,14 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.extensions import db
-from app.services import tokens
+from app.services.accounts import api_tokens
 from app.web.blueprint import bp
 from app.web.forms import TokenForm
 from app.web.rendering import is_fragment_request, render
 
 
 def _render_tokens(
-    form: TokenForm, issued: tokens.IssuedToken | None = None, status: int = 200
+    form: TokenForm, issued: api_tokens.IssuedToken | None = None, status: int = 200
 ) -> Response:
     response = render(
         "settings/show.html",
@@ -22,7 +22,7 @@ def _render_tokens(
         status=status,
         form=form,
         issued=issued,
-        tokens=tokens.list_tokens(db.session(), current_user),
+        tokens=api_tokens.list_tokens(db.session(), current_user),
     )
     # The page may carry a secret shown once: no cache may keep it.
     response.headers["Cache-Control"] = "no-store"
@@ -43,8 +43,8 @@ def token_create() -> Response:
     form = TokenForm()
     if form.validate_on_submit():
         try:
-            issued = tokens.create_token(db.session(), current_user, form.name.data or "")
-        except tokens.TokenError as exc:
+            issued = api_tokens.create_token(db.session(), current_user, form.name.data or "")
+        except api_tokens.TokenError as exc:
             form.name.errors = [*form.name.errors, str(exc)]
         else:
             return _render_tokens(TokenForm(formdata=None), issued=issued, status=201)
@@ -55,8 +55,8 @@ def token_create() -> Response:
 @login_required
 def token_revoke(token_id: int) -> Response | BaseResponse:
     """Revoke one of the user's tokens; it fails from the next request on."""
-    token = tokens.get_token_or_404(db.session(), token_id, owner=current_user)
-    tokens.revoke_token(db.session(), token)
+    token = api_tokens.get_token_or_404(db.session(), token_id, owner=current_user)
+    api_tokens.revoke_token(db.session(), token)
     if is_fragment_request():
         return _render_tokens(TokenForm(formdata=None))
     flash(f"Token “{token.name}” revoked.", "success")

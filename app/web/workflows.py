@@ -11,11 +11,10 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app.extensions import container, db
 from app.models import Workflow
-from app.services import versions
-from app.services import workflow_list as listing
 from app.services.errors import InvalidInputError
-from app.services.specs import WorkflowSpec
-from app.services.workflows import create_workflow, delete_workflow, set_enabled
+from app.services.workflows import listing, versions
+from app.services.workflows.crud import create_workflow, delete_workflow, set_enabled
+from app.services.workflows.specs import WorkflowSpec
 from app.web.blueprint import bp
 from app.web.editor import panels
 from app.web.editor.page import page

@@ -11,7 +11,7 @@ from flask import Flask
 from playwright.sync_api import Page, Request, Response, expect
 
 from app.extensions import db, embedded_worker
-from app.services import accounts
+from app.services.accounts import users
 from tests.conftest import PASSWORD, TEST_PASSWORD_HASH
 from tests.dashboard_support import make_workflow, start
 
@@ -32,7 +32,7 @@ def app_config(app_config: dict[str, object]) -> dict[str, object]:
 
 def log_in(page: Page, live_server: str, app: Flask) -> int:
     with app.app_context():
-        user = accounts.register(
+        user = users.register(
             db.session(),
             email="live@example.com",
             password=PASSWORD,

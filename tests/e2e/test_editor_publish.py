@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from app.extensions import container, db
 from app.models import User
-from app.services.specs import WorkflowSpec
-from app.services.workflows import create_workflow, update_workflow
+from app.services.workflows.crud import create_workflow, update_workflow
+from app.services.workflows.specs import WorkflowSpec
 from tests.conftest import PASSWORD
 from tests.e2e.test_editor_accessibility import blocking_violations
 

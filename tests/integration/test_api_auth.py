@@ -12,7 +12,7 @@ from app import create_app
 from app.api import openapi
 from app.extensions import db
 from app.models import ApiToken, Base, User
-from app.services import accounts, tokens
+from app.services.accounts import api_tokens, users
 from tests.conftest import PASSWORD, TEST_PASSWORD_HASH, csrf_token, empty_database, register
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -22,10 +22,10 @@ def issue_token(app: Flask, email: str = "alice@example.com", name: str = "scrip
     """Register `email` (once) and return the secret of a new token of theirs."""
     with app.app_context():
         session = db.session()
-        user = accounts.find_by_email(session, email) or accounts.register(
+        user = users.find_by_email(session, email) or users.register(
             session, email=email, password=PASSWORD, hash_method=TEST_PASSWORD_HASH
         )
-        return tokens.create_token(session, user, name).secret
+        return api_tokens.create_token(session, user, name).secret
 
 
 def bearer(secret: str) -> dict[str, str]:
@@ -101,7 +101,7 @@ def test_a_revoked_token_fails_at_once(app: Flask, client: FlaskClient) -> None:
     with app.app_context():
         session = db.session()
         token = session.scalars(select(ApiToken)).one()
-        tokens.revoke_token(session, token)
+        api_tokens.revoke_token(session, token)
 
     # Then the very next request is refused
     response = client.get("/api/v1/me", headers=bearer(secret))

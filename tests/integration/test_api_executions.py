@@ -17,7 +17,7 @@ from sqlalchemy import update
 from app.config import settings_of
 from app.extensions import container, db
 from app.models import Execution, Workflow
-from app.services import executions
+from app.services.executions import lifecycle
 from tests.api_client import Api, error_of, issue_token
 
 TWO_STEPS = {
@@ -269,7 +269,7 @@ def start_quietly(app: Flask, workflow_id: int, data: dict[str, Any]) -> int:
         session = db.session()
         workflow = session.get(Workflow, workflow_id)
         assert workflow is not None
-        execution = executions.start(
+        execution = lifecycle.start(
             session, workflow, data, send=lambda *args: None, settings=settings_of(app)
         )
         return execution.id

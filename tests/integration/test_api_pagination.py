@@ -19,7 +19,7 @@ from app.api.pagination import (
 )
 from app.extensions import db
 from app.models import ApiToken
-from app.services import accounts
+from app.services.accounts import users
 from tests.conftest import PASSWORD, TEST_PASSWORD_HASH
 
 START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -44,7 +44,7 @@ def tokens_of_one_user(app: Flask, count: int) -> list[int]:
     """`count` tokens, several sharing a created_at, so ids must break ties."""
     with app.app_context():
         session = db.session()
-        user = accounts.register(
+        user = users.register(
             session, email="alice@example.com", password=PASSWORD, hash_method=TEST_PASSWORD_HASH
         )
         rows = [

@@ -19,7 +19,7 @@ from app import create_app
 from app.broker import QUEUE, RUN_STEP
 from app.extensions import container, db, embedded_worker
 from app.models import Workflow
-from app.services import executions
+from app.services.executions import lifecycle
 from tests.hooks_support import close_app, executions_of, make_workflow, wait_final
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +42,7 @@ def _start(app: Flask, workflow_id: int) -> int:
     with app.app_context():
         workflow = db.session.get(Workflow, workflow_id)
         assert workflow is not None
-        execution = executions.start(
+        execution = lifecycle.start(
             db.session(), workflow, {}, send=stepline.doorbell.send, settings=stepline.settings
         )
         return execution.id

@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 
 from app.extensions import container, db
 from app.models import Workflow
-from app.services import workflows
-from app.services.specs import WorkflowSpec
+from app.services.workflows import crud
+from app.services.workflows.specs import WorkflowSpec
 from tests.conftest import csrf_token
 from tests.dashboard_support import (
     HTMX,
@@ -55,7 +55,7 @@ def fix_workflow(app: Flask, workflow_id: int, spec: dict[str, Any]) -> None:
         workflow = db.session.get(Workflow, workflow_id)
         assert workflow is not None
         secrets = container(app).secrets
-        workflows.update_workflow(
+        crud.update_workflow(
             db.session(), workflow, WorkflowSpec.model_validate(spec), secrets, container().handlers
         )
 

@@ -11,9 +11,10 @@ from sqlalchemy import update
 
 from app.extensions import db
 from app.models import Execution, Workflow
-from app.services import executions, retention, workflows
 from app.services.errors import ConflictError, InvalidInputError, PayloadTooLargeError
-from app.services.specs import WorkflowSpec
+from app.services.executions import lifecycle, retention
+from app.services.workflows import crud
+from app.services.workflows.specs import WorkflowSpec
 from tests.engine_harness import Engine, engine_fixture
 
 
@@ -123,7 +124,7 @@ def test_editing_a_workflow_never_changes_a_run_in_flight(engine: Engine) -> Non
             }
         )
         stepline = engine.container
-        workflows.update_workflow(db.session(), wf, spec, stepline.secrets, stepline.handlers)
+        crud.update_workflow(db.session(), wf, spec, stepline.secrets, stepline.handlers)
         assert wf.version == 2
 
     (execution,) = engine.wait(execution_id)
@@ -174,13 +175,13 @@ def test_cancel_stops_a_waiting_execution(engine: Engine) -> None:
     engine.wait_for(lambda: engine.steps(execution_id)[0].status == "completed")
 
     with engine.app.app_context():
-        found = executions.get_execution(
+        found = lifecycle.get_execution(
             db.session(), execution_id, engine.execution(execution_id).user_id
         )
-        cancelled = executions.cancel(db.session(), found)
+        cancelled = lifecycle.cancel(db.session(), found)
         assert cancelled.status == "cancelled"
         with pytest.raises(ConflictError):
-            executions.cancel(db.session(), found)
+            lifecycle.cancel(db.session(), found)
 
     # the delayed message, if delivered now, does nothing
     with engine.app.app_context():
@@ -195,7 +196,7 @@ def _rerun(engine: Engine, execution_id: int, **options: Any) -> int:
         assert original is not None
         wf = db.session.get(Workflow, original.workflow_id)
         assert wf is not None
-        again = executions.rerun(
+        again = lifecycle.rerun(
             db.session(),
             original,
             wf,
@@ -240,7 +241,7 @@ def test_rerun_from_the_failed_step_reuses_earlier_outputs(engine: Engine, tmp_p
             ],
         }
         stepline = engine.container
-        workflows.update_workflow(
+        crud.update_workflow(
             db.session(),
             wf,
             WorkflowSpec.model_validate(fixed),

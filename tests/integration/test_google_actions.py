@@ -12,9 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app.extensions import container, db
-from app.services import workflows
 from app.services.errors import InvalidInputError
-from app.services.specs import WorkflowSpec
+from app.services.workflows import crud
+from app.services.workflows.specs import WorkflowSpec
 from tests.fakes.google import FakeGoogle
 from tests.fakes.google_apis import google_error
 from tests.fakes.http import FakeServer
@@ -152,7 +152,7 @@ def test_line_breaks_in_headers_are_refused_and_nothing_is_sent(
     assert google.gmail.sent == []
     # And a literal line break is refused when the workflow is saved
     with app.app_context(), pytest.raises(InvalidInputError) as refused:
-        workflows.create_workflow(
+        crud.create_workflow(
             db.session(),
             owner,
             WorkflowSpec.model_validate(one_step("gmail_send", {**step, "subject": "a\nb"})),
@@ -232,7 +232,7 @@ def test_naming_another_users_connection_is_refused_on_save(
 
     # When mallory saves a workflow that names it (in a field, or in nested JSON)
     with app.app_context(), pytest.raises(InvalidInputError) as refused:
-        workflows.create_workflow(
+        crud.create_workflow(
             db.session(),
             mallory,
             WorkflowSpec.model_validate(spec(connection_id)),

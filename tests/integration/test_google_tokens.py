@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import ExecutionStep
 from app.models.base import utcnow
-from app.services import connections
-from app.services.workflows import get_workflow
+from app.services.connections import store
+from app.services.workflows.crud import get_workflow
 from tests.fakes.google import FakeGoogle
 from tests.fakes.google_apis import rate_limited
 from tests.fakes.http import FakeServer
@@ -133,9 +133,7 @@ def test_invalid_grant_marks_the_connection_and_fails_the_step_without_retry(
     # And the workflow's page warns about the connection, linking to Reconnect on Connections
     with app.app_context():
         workflow = get_workflow(db.session(), workflow_id, user_id(app, "alice@example.com"))
-        assert [c.id for c in connections.needing_attention(db.session(), workflow)] == [
-            connection.id
-        ]
+        assert [c.id for c in store.needing_attention(db.session(), workflow)] == [connection.id]
     editor = user_client.get(f"/workflows/{workflow_id}").get_data(as_text=True)
     assert 'id="connection-warning"' in editor and "Google no longer accepts" in editor
     assert f'href="/connections#connection-{connection.id}"' in editor

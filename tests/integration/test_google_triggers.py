@@ -15,9 +15,9 @@ from flask.testing import FlaskClient
 
 from app.extensions import container, db
 from app.models import Trigger
-from app.services import health, workflows
 from app.services.errors import InvalidInputError
-from app.services.specs import WorkflowSpec
+from app.services.workflows import crud, trigger_health
+from app.services.workflows.specs import WorkflowSpec
 from app.triggers.google.polling import STALL_AFTER
 from tests.fakes.google import FakeGoogle
 from tests.fakes.google_apis import google_error, rate_limited
@@ -180,10 +180,10 @@ def test_a_poll_that_keeps_failing_shows_in_trigger_health(
     workflow_id = make_workflow(app, owner, gmail_spec(connection.id))
     google.gmail.fail_next(*[google_error(500, "Backend Error", "backendError")] * STALL_AFTER)
 
-    def assessed() -> health.Health:
+    def assessed() -> trigger_health.Health:
         with app.app_context():
-            workflow = workflows.get_workflow(db.session(), workflow_id, owner)
-            return health.health(db.session(), workflow, container().handlers.triggers)
+            workflow = crud.get_workflow(db.session(), workflow_id, owner)
+            return trigger_health.health(db.session(), workflow, container().handlers.triggers)
 
     # When the scheduler polls fewer times than the stall threshold, then once more
     for _ in range(STALL_AFTER - 1):
@@ -198,7 +198,7 @@ def test_a_poll_that_keeps_failing_shows_in_trigger_health(
     assert "Backend Error" in stalled.message
     with app.app_context():
         assert [
-            w.id for w in health.overdue(db.session(), owner, container().handlers.triggers)
+            w.id for w in trigger_health.overdue(db.session(), owner, container().handlers.triggers)
         ] == [workflow_id]
     # And a message that arrives meanwhile fires once Google answers again; health recovers
     google.gmail.deliver("bob@example.com", "while stalled")
@@ -242,12 +242,12 @@ def test_disabling_and_enabling_again_starts_from_that_moment(
 
     # When it is disabled, a message arrives, and it is enabled again
     with app.app_context():
-        workflow = workflows.get_workflow(db.session(), workflow_id, owner)
-        workflows.set_enabled(db.session(), workflow, False, container().handlers)
+        workflow = crud.get_workflow(db.session(), workflow_id, owner)
+        crud.set_enabled(db.session(), workflow, False, container().handlers)
     google.gmail.deliver("bob@example.com", "while disabled", at=datetime.now(UTC))
     with app.app_context():
-        workflow = workflows.get_workflow(db.session(), workflow_id, owner)
-        workflows.set_enabled(db.session(), workflow, True, container().handlers)
+        workflow = crud.get_workflow(db.session(), workflow_id, owner)
+        crud.set_enabled(db.session(), workflow, True, container().handlers)
     google.gmail.deliver("bob@example.com", "after enabling")
 
     # Then only the message after enabling fires
@@ -285,7 +285,7 @@ def test_naming_another_users_connection_in_the_trigger_is_refused_on_save(
     # When mallory saves a Gmail trigger that polls with it
     spec = WorkflowSpec.model_validate(gmail_spec(connection.id))
     with app.app_context(), pytest.raises(InvalidInputError) as refused:
-        workflows.create_workflow(
+        crud.create_workflow(
             db.session(),
             user_id(app, "mallory@example.com"),
             spec,

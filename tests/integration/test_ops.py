@@ -17,8 +17,9 @@ from app import create_app
 from app.config import settings_of
 from app.extensions import container, db
 from app.models import Execution, User
-from app.services import executions, workflows
-from app.services.specs import WorkflowSpec
+from app.services.executions import lifecycle
+from app.services.workflows import crud
+from app.services.workflows.specs import WorkflowSpec
 from tests.conftest import TEST_PASSWORD_HASH
 
 TOKEN = "metrics-" + "x" * 24
@@ -129,11 +130,9 @@ def _run(app: Flask, steps: list[dict[str, Any]], count: int) -> list[int]:
         db.session.commit()
         secrets = container(app).secrets
         spec = WorkflowSpec.model_validate({"name": "measured", "steps": steps})
-        workflow = workflows.create_workflow(
-            db.session(), user.id, spec, secrets, container().handlers
-        )
+        workflow = crud.create_workflow(db.session(), user.id, spec, secrets, container().handlers)
         return [
-            executions.start(
+            lifecycle.start(
                 db.session(),
                 workflow,
                 {},

@@ -18,8 +18,9 @@ from app import broker as brokers
 from app.config import settings_of
 from app.extensions import container, db
 from app.models import Execution, User
-from app.services import executions, workflows
-from app.services.specs import WorkflowSpec
+from app.services.executions import lifecycle
+from app.services.workflows import crud
+from app.services.workflows.specs import WorkflowSpec
 from tests.conftest import TEST_PASSWORD_HASH
 
 
@@ -44,10 +45,8 @@ def _start(app: Flask, steps: list[dict[str, Any]]) -> int:
         db.session.commit()
         secrets = container(app).secrets
         spec = WorkflowSpec.model_validate({"name": "logged", "steps": steps})
-        workflow = workflows.create_workflow(
-            db.session(), user.id, spec, secrets, container().handlers
-        )
-        execution = executions.start(
+        workflow = crud.create_workflow(db.session(), user.id, spec, secrets, container().handlers)
+        execution = lifecycle.start(
             db.session(), workflow, {}, send=container(app).doorbell.send, settings=settings_of(app)
         )
         return execution.id

@@ -14,8 +14,9 @@ from flask import Flask
 from app.extensions import container, db
 from app.models import Workflow
 from app.scheduler import Scheduler
-from app.services import schedules, workflows
 from app.services.errors import InvalidInputError
+from app.services.scheduling import schedules
+from app.services.workflows import crud
 from tests.hooks_support import trigger_row
 from tests.schedule_support import Clocked
 
@@ -117,7 +118,7 @@ def test_a_disabled_workflow_does_not_fire(app: Flask) -> None:
     with app.app_context():
         workflow = db.session.get(Workflow, clocked.workflow_id)
         assert workflow is not None
-        workflows.set_enabled(db.session(), workflow, False, container().handlers)
+        crud.set_enabled(db.session(), workflow, False, container().handlers)
     assert clocked.next_run_at is None
 
     clocked.set_next_run_at(utc(2099, 5, 1, 10, 1))  # even with a due time left behind
@@ -130,9 +131,9 @@ def test_enabling_arms_the_next_slot_from_now(app: Flask) -> None:
     with app.app_context():
         workflow = db.session.get(Workflow, clocked.workflow_id)
         assert workflow is not None
-        workflows.set_enabled(db.session(), workflow, False, container().handlers)
+        crud.set_enabled(db.session(), workflow, False, container().handlers)
         before = datetime.now(UTC)
-        workflows.set_enabled(db.session(), workflow, True, container().handlers)
+        crud.set_enabled(db.session(), workflow, True, container().handlers)
     armed = trigger_row(app, clocked.workflow_id).next_run_at
     assert armed is not None and before < armed <= before + timedelta(minutes=5)
     assert armed.minute % 5 == 0 and armed.second == 0

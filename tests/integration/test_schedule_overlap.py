@@ -72,7 +72,7 @@ def test_allow_overlaps_runs(app: Flask) -> None:
 def test_disabling_drops_queued_slots(app: Flask) -> None:
     from app.extensions import container, db
     from app.models import Workflow
-    from app.services import workflows
+    from app.services.workflows import crud
 
     clocked = Clocked(app, {"cron": "*/5 * * * *", "overlap": "queue"}, utc(2099, 5, 1, 9, 58))
     clocked.fire(utc(2099, 5, 1, 10, 0, 1))
@@ -81,7 +81,7 @@ def test_disabling_drops_queued_slots(app: Flask) -> None:
     with app.app_context():
         workflow = db.session.get(Workflow, clocked.workflow_id)
         assert workflow is not None
-        workflows.set_enabled(db.session(), workflow, False, container().handlers)
+        crud.set_enabled(db.session(), workflow, False, container().handlers)
     clocked.finish_all()
 
     assert clocked.start_queued(utc(2099, 5, 1, 10, 6)) == 0

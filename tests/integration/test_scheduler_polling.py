@@ -14,7 +14,7 @@ from app.config import settings_of
 from app.engine.registry import TriggerRegistry
 from app.extensions import container, db
 from app.models import Trigger, Workflow
-from app.services import polls
+from app.services.scheduling import polls
 from app.triggers.base import BaseTriggerHandler, PollContext, TriggerConfig
 from tests.hooks_support import executions_of, make_user, trigger_row
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from app.extensions import container, db
 from app.models import Execution, ScheduleSlot, Trigger, Workflow
 from app.models.base import utcnow
-from app.services import workflows
+from app.services.workflows import crud
 from tests.engine_harness import Engine, engine_fixture
 from tests.hooks_support import wait_until
 
@@ -46,7 +46,7 @@ def _every_minute(engine: Engine) -> list[int]:
         for workflow_id in ids:
             workflow = db.session.get(Workflow, workflow_id)
             assert workflow is not None
-            workflows.set_enabled(db.session(), workflow, True, container().handlers)
+            crud.set_enabled(db.session(), workflow, True, container().handlers)
     return ids
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ApiToken
-from app.services import tokens
+from app.services.accounts import api_tokens
 from tests.conftest import csrf_token, without_csrf
 
 HTMX = {"HX-Request": "true"}
@@ -128,7 +128,7 @@ def test_htmx_revoke_answers_the_fragment_and_the_token_stops_working(
     assert html.startswith('<section id="api-tokens"')
     assert "old laptop" not in html and "<td>ci</td>" in html
     with app.app_context():
-        assert tokens.authenticate(db.session(), secret) is None
+        assert api_tokens.authenticate(db.session(), secret) is None
 
 
 def test_revoke_without_javascript_redirects_back_with_a_message(
@@ -172,7 +172,7 @@ def test_another_users_token_cannot_be_revoked_and_looks_missing(
     assert foreign.status_code == missing.status_code == 404
     assert without_csrf(foreign) == without_csrf(missing)
     with app.app_context():
-        assert tokens.authenticate(db.session(), secret) is not None
+        assert api_tokens.authenticate(db.session(), secret) is not None
 
 
 def test_unsafe_requests_without_csrf_are_refused(app: Flask, user_client: FlaskClient) -> None:

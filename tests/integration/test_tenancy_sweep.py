@@ -32,8 +32,10 @@ from app.models import (
     WorkflowDraft,
     WorkflowVersion,
 )
-from app.services import executions, tokens, workflows
-from app.services.specs import WorkflowSpec
+from app.services.accounts import api_tokens
+from app.services.executions import lifecycle
+from app.services.workflows import crud
+from app.services.workflows.specs import WorkflowSpec
 from tests.api_client import issue_token
 from tests.conftest import csrf_token
 
@@ -89,25 +91,25 @@ def _alice(app: Flask) -> dict[str, Any]:
                 {"key": "shape", "type": "transform", "config": {"fields": {"a": "1"}}},
             ],
         }
-        workflow = workflows.create_workflow(
+        workflow = crud.create_workflow(
             session, alice.id, WorkflowSpec.model_validate(spec), secrets, container().handlers
         )
         spec["description"] = f"{MARK} second version"
-        workflows.update_workflow(
+        crud.update_workflow(
             session, workflow, WorkflowSpec.model_validate(spec), secrets, container().handlers
         )
-        workflows.set_enabled(session, workflow, True, container().handlers)
-        live = executions.start(
+        crud.set_enabled(session, workflow, True, container().handlers)
+        live = lifecycle.start(
             session, workflow, {"m": MARK}, send=_noop_send, settings=settings_of(app)
         )
-        failed = executions.start(session, workflow, {}, send=_noop_send, settings=settings_of(app))
+        failed = lifecycle.start(session, workflow, {}, send=_noop_send, settings=settings_of(app))
         failed.status = "failed"
         connection = Connection(
             user_id=alice.id, provider="google", account_email=f"{MARK}@example.com"
         )
         session.add(connection)
         session.commit()
-        token = tokens.create_token(session, alice, f"{MARK} token").token
+        token = api_tokens.create_token(session, alice, f"{MARK} token").token
         ids = {
             "workflow_id": workflow.id,
             "execution_id": live.id,

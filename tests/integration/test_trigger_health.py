@@ -11,15 +11,15 @@ from sqlalchemy import update
 from app.extensions import container, db
 from app.models import Workflow
 from app.models.base import utcnow
-from app.services import health, workflows
+from app.services.workflows import crud, trigger_health
 from tests.hooks_support import make_hook, wait_final
 
 
-def _health(app: Flask, workflow_id: int, later: timedelta) -> health.Health:
+def _health(app: Flask, workflow_id: int, later: timedelta) -> trigger_health.Health:
     with app.app_context():
         workflow = db.session.get(Workflow, workflow_id)
         assert workflow is not None
-        return health.health(
+        return trigger_health.health(
             db.session(), workflow, container().handlers.triggers, utcnow() + later
         )
 
@@ -40,7 +40,7 @@ def test_a_quiet_webhook_becomes_overdue_and_a_delivery_clears_it(app: Flask) ->
         two_hours_ago = utcnow() - timedelta(hours=2)
         db.session.execute(update(Workflow).values(updated_at=two_hours_ago))
         db.session.commit()
-        listed = health.overdue(db.session(), hook.user_id, container().handlers.triggers)
+        listed = trigger_health.overdue(db.session(), hook.user_id, container().handlers.triggers)
         assert [w.id for w in listed] == [hook.workflow_id, watched.workflow_id]
 
     # and a delivery runs it
@@ -50,7 +50,7 @@ def test_a_quiet_webhook_becomes_overdue_and_a_delivery_clears_it(app: Flask) ->
     # Then it is healthy again; the quiet one is still listed as overdue
     assert not _health(app, hook.workflow_id, timedelta(minutes=59)).overdue
     with app.app_context():
-        listed = health.overdue(db.session(), hook.user_id, container().handlers.triggers)
+        listed = trigger_health.overdue(db.session(), hook.user_id, container().handlers.triggers)
         assert [w.id for w in listed] == [watched.workflow_id]
 
 
@@ -76,7 +76,7 @@ def test_a_disabled_workflow_is_not_overdue(app: Flask) -> None:
     with app.app_context():
         workflow = db.session.get(Workflow, hook.workflow_id)
         assert workflow is not None
-        workflows.set_enabled(db.session(), workflow, False, container().handlers)
+        crud.set_enabled(db.session(), workflow, False, container().handlers)
         assert workflow.trigger is not None and workflow.trigger.expect_every_seconds is None
 
     assert not _health(app, hook.workflow_id, timedelta(days=1)).overdue

@@ -11,7 +11,8 @@ from flask.testing import FlaskClient
 
 from app.extensions import container, db
 from app.models import Workflow
-from app.services import webhooks, workflows
+from app.services.webhooks import receiver
+from app.services.workflows import crud
 from tests.hooks_support import close_app, executions_of, make_hook, trigger_row, wait_final
 
 
@@ -93,7 +94,7 @@ def test_a_disabled_workflow_answers_404(app: Flask, client: FlaskClient) -> Non
     with app.app_context():
         workflow = db.session.get(Workflow, hook.workflow_id)
         assert workflow is not None
-        workflows.set_enabled(db.session(), workflow, False, container().handlers)
+        crud.set_enabled(db.session(), workflow, False, container().handlers)
 
     response = client.post(hook.url, json={"a": 1})
 
@@ -103,7 +104,7 @@ def test_a_disabled_workflow_answers_404(app: Flask, client: FlaskClient) -> Non
     with app.app_context():
         workflow = db.session.get(Workflow, hook.workflow_id)
         assert workflow is not None
-        workflows.set_enabled(db.session(), workflow, True, container().handlers)
+        crud.set_enabled(db.session(), workflow, True, container().handlers)
     assert client.post(hook.url, json={"a": 1}).status_code == 202
 
 
@@ -112,7 +113,7 @@ def test_rotating_the_url_kills_the_old_one_at_once(app: Flask, client: FlaskCli
     with app.app_context():
         workflow = db.session.get(Workflow, hook.workflow_id)
         assert workflow is not None
-        new_token = webhooks.rotate_token(db.session(), workflow)
+        new_token = receiver.rotate_token(db.session(), workflow)
 
     old = client.post(hook.url, json={})
     new = client.post(f"/hooks/{new_token}", json={})

@@ -8,9 +8,10 @@ from flask import Flask
 from app.engine.redaction import REDACTED
 from app.extensions import container, db
 from app.models import Workflow
-from app.services import webhooks, workflows
 from app.services.errors import InvalidInputError
-from app.services.specs import WorkflowSpec
+from app.services.webhooks import receiver
+from app.services.workflows import crud
+from app.services.workflows.specs import WorkflowSpec
 from tests.hooks_support import make_hook, make_user, make_workflow, trigger_row, wait_final
 
 
@@ -26,14 +27,14 @@ def test_the_url_exists_before_enabling_and_survives_disable_enable(app: Flask) 
     with app.app_context():
         workflow = _workflow(app, workflow_id)
         # When the editor shows its URL, then the workflow is enabled, disabled, enabled
-        token = webhooks.ensure_token(db.session(), workflow)
-        workflows.set_enabled(db.session(), workflow, True, container().handlers)
-        workflows.set_enabled(db.session(), workflow, False, container().handlers)
-        workflows.set_enabled(db.session(), workflow, True, container().handlers)
+        token = receiver.ensure_token(db.session(), workflow)
+        crud.set_enabled(db.session(), workflow, True, container().handlers)
+        crud.set_enabled(db.session(), workflow, False, container().handlers)
+        crud.set_enabled(db.session(), workflow, True, container().handlers)
 
     # Then the URL stayed the same
     assert trigger_row(app, workflow_id).webhook_token == token
-    assert webhooks.paths(token) == (f"/hooks/{token}", f"/hooks/test/{token}")
+    assert receiver.paths(token) == (f"/hooks/{token}", f"/hooks/test/{token}")
 
 
 def test_the_signing_secret_is_encrypted_at_rest_and_left_out_of_exports(app: Flask) -> None:
@@ -43,15 +44,13 @@ def test_the_signing_secret_is_encrypted_at_rest_and_left_out_of_exports(app: Fl
 
     with app.app_context():
         workflow = _workflow(app, hook.workflow_id)
-        spec = workflows.to_spec(workflow, container().handlers)
+        spec = crud.to_spec(workflow, container().handlers)
         assert "secret" not in spec.trigger.config
         # Saving the mask back (the editor shows it) keeps the stored secret
         masked = spec.model_copy(deep=True)
         masked.trigger.config["secret"] = REDACTED
         stepline = container(app)
-        workflows.update_workflow(
-            db.session(), workflow, masked, stepline.secrets, stepline.handlers
-        )
+        crud.update_workflow(db.session(), workflow, masked, stepline.secrets, stepline.handlers)
     assert trigger_row(app, hook.workflow_id).config["secret"] == stored
 
     # and a new secret replaces it: deliveries signed with the old one fail from then on
@@ -60,11 +59,9 @@ def test_the_signing_secret_is_encrypted_at_rest_and_left_out_of_exports(app: Fl
     client = app.test_client()
     with app.app_context():
         workflow = _workflow(app, hook.workflow_id)
-        changed = workflows.to_spec(workflow, container().handlers)
+        changed = crud.to_spec(workflow, container().handlers)
         changed.trigger.config["secret"] = "gh-secret-2"
-        workflows.update_workflow(
-            db.session(), workflow, changed, stepline.secrets, stepline.handlers
-        )
+        crud.update_workflow(db.session(), workflow, changed, stepline.secrets, stepline.handlers)
     old = client.post(
         hook.url, data=b"{}", content_type="application/json", headers=github("gh-secret-1", b"{}")
     )
@@ -104,7 +101,7 @@ def test_bad_trigger_configs_are_refused_naming_the_field(
     with app.app_context():
         stepline = container(app)
         with pytest.raises(InvalidInputError) as refused:
-            workflows.create_workflow(
+            crud.create_workflow(
                 db.session(), make_user(app), spec, stepline.secrets, stepline.handlers
             )
     assert refused.value.field == field
@@ -120,10 +117,10 @@ def test_a_saved_change_is_what_the_next_delivery_runs(app: Flask) -> None:
     # When its step is changed and saved, and a delivery follows at once
     with app.app_context():
         workflow = _workflow(app, hook.workflow_id)
-        spec = workflows.to_spec(workflow, container().handlers)
+        spec = crud.to_spec(workflow, container().handlers)
         spec.steps[0].config = {"fields": {"changed": "yes"}}
         stepline = container(app)
-        workflows.update_workflow(db.session(), workflow, spec, stepline.secrets, stepline.handlers)
+        crud.update_workflow(db.session(), workflow, spec, stepline.secrets, stepline.handlers)
     assert client.post(hook.url, json={"v": 2}).status_code == 202
 
     # Then that delivery ran the new definition
@@ -140,9 +137,7 @@ def test_a_workflow_deleted_then_replaced_never_runs_the_old_definition(app: Fla
     assert client.post(old.url, json={}).status_code == 202
     wait_final(app, old.workflow_id)
     with app.app_context():
-        workflows.delete_workflow(
-            db.session(), _workflow(app, old.workflow_id), container().handlers
-        )
+        crud.delete_workflow(db.session(), _workflow(app, old.workflow_id), container().handlers)
 
     # When a new webhook workflow is made and called
     new = make_hook(app, steps=[{"key": "new", "type": "log", "config": {"message": "new"}}])

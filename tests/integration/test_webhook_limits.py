@@ -13,8 +13,8 @@ from flask import Flask
 from app import create_app
 from app.config import build
 from app.extensions import container
-from app.services.admission import Admission
 from app.services.errors import TooManyRequestsError
+from app.services.executions.admission import Admission
 from tests.engine_harness import REDIS_URL
 from tests.hooks_support import close_app, executions_of, make_hook, wait_final
 

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from app.extensions import db
 from app.models import Workflow
-from app.services import webhooks
+from app.services.webhooks import receiver
 from tests.hooks_support import executions_of, make_hook, trigger_row, wait_final
 
 THREE_STEPS: list[dict[str, Any]] = [
@@ -152,7 +152,7 @@ def test_the_test_url_captures_one_request_as_sample_data_without_running(
     with app.app_context():
         workflow = db.session.get(Workflow, hook.workflow_id)
         assert workflow is not None
-        webhooks.listen(db.session(), workflow)
+        receiver.listen(db.session(), workflow)
 
     # When a request reaches the test URL, then another one
     captured = client.post(hook.test_url + "/sub?x=1", json={"sample": 1})
@@ -173,7 +173,7 @@ def test_the_test_url_checks_the_signature_too(app: Flask, client: FlaskClient) 
     with app.app_context():
         workflow = db.session.get(Workflow, hook.workflow_id)
         assert workflow is not None
-        webhooks.listen(db.session(), workflow)
+        receiver.listen(db.session(), workflow)
 
     unsigned = client.post(hook.test_url, json={})
     signed = client.post(hook.test_url, json={"ok": 1}, headers={"X-Key": "k3y"})

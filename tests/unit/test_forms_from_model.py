@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from app.actions.base import secret_field
 from app.engine.redaction import REDACTED
-from app.services.trials import Available, EarlierStep
+from app.services.workflows.trials import Available, EarlierStep
 from app.web.editor import forms, picker
 
 

@@ -1,11 +1,12 @@
-"""services.version_diff: what changed between two saved definitions, in words History shows."""
+"""services.workflows.version_diff: what changed between two saved definitions, in words History
+shows."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
 
-from app.services.version_diff import Change, diff, flatten, shown
+from app.services.workflows.version_diff import Change, diff, flatten, shown
 
 BEFORE: dict[str, Any] = {
     "name": "Orders",

@@ -1,5 +1,6 @@
 """The structured widgets' values (app.web.editor.rows) and plain-word messages
-(app.services.messages): what a row shows reads back as the same value, type for type."""
+(app.services.workflows.validation_messages): what a row shows reads back as the same value, type
+for type."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from app.actions.filter import FilterConfig
 from app.actions.http_request import HttpRequestConfig
-from app.services import messages
+from app.services.workflows import validation_messages
 from app.web.editor import forms, rows
 
 LOOSE_VALUES: list[Any] = [
@@ -113,14 +114,20 @@ def test_the_condition_builder_knows_the_engines_operators_in_words() -> None:
     ],
 )
 def test_pydantic_messages_in_plain_words(raw: str, plain: str) -> None:
-    assert messages.plain(raw) == plain
+    assert validation_messages.plain(raw) == plain
 
 
 def test_a_message_about_the_whole_config_goes_to_the_field_it_names() -> None:
     names = list(HttpRequestConfig.model_fields)
-    assert messages.locate("Value error, a body is set but body_type is 'none'", names) == "body"
-    assert messages.locate("Value error, auth_type 'basic' needs auth_password", names) == (
-        "auth_password"
+    assert (
+        validation_messages.locate("Value error, a body is set but body_type is 'none'", names)
+        == "body"
     )
-    assert messages.locate("Value error, timeout_seconds is odd", names) == "timeout_seconds"
-    assert messages.locate("Value error, nothing known", names) is None
+    assert validation_messages.locate(
+        "Value error, auth_type 'basic' needs auth_password", names
+    ) == ("auth_password")
+    assert (
+        validation_messages.locate("Value error, timeout_seconds is odd", names)
+        == "timeout_seconds"
+    )
+    assert validation_messages.locate("Value error, nothing known", names) is None

@@ -16,7 +16,7 @@ from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.extensions import container, db, htmx
-from app.services import drafts, editor
+from app.services.workflows import draft_edits, drafts
 from app.web.blueprint import bp
 from app.web.editor import forms, panels
 from app.web.editor.page import page
@@ -62,7 +62,7 @@ def step_draft(workflow_id: int, key: str) -> BaseResponse:
     """Store the step panel in the draft as typed (valid or not)."""
     workflow = owned_workflow(workflow_id)
     changes, unread = step_changes(step_fields(workflow, key), request.form, as_typed=True)
-    _, changed = editor.keep_step_input(
+    _, changed = draft_edits.keep_step_input(
         db.session(),
         workflow,
         key,
@@ -90,7 +90,7 @@ def trigger_draft(workflow_id: int) -> BaseResponse:
     fields = forms.form_fields(triggers.get(type_).Config)
     config = forms.raw(fields, request.form)
     sample, problem = json_object(request.form.get("sample_data", ""))
-    _, changed = editor.keep_trigger_input(
+    _, changed = draft_edits.keep_trigger_input(
         db.session(),
         workflow,
         type_,

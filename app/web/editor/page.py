@@ -14,8 +14,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app.extensions import container, db
 from app.models import Workflow
-from app.services import drafts, editor, versions, webhooks
 from app.services.errors import InvalidInputError, NotFoundError
+from app.services.webhooks import receiver
+from app.services.workflows import draft_edits, drafts, versions
 from app.web.blueprint import bp
 from app.web.editor import forms, panels
 from app.web.editor.summaries import by_category
@@ -141,14 +142,14 @@ def workflow_update(workflow_id: int) -> Response | BaseResponse:
     workflow = owned_workflow(workflow_id)
     form = request.form
     try:
-        editor.update_settings(
+        draft_edits.update_settings(
             db.session(),
             workflow,
             form.get("name", ""),
             form.get("description", ""),
             form.get("run_key_template", ""),
         )
-    except editor.ProblemsFoundError as exc:
+    except draft_edits.ProblemsFoundError as exc:
         db.session.rollback()
         editor_ = editor_for(workflow, "settings")
         panel = panels.settings_panel(editor_, posted=form)
@@ -178,11 +179,11 @@ def trigger_update(workflow_id: int) -> Response | BaseResponse:
     if not problems:
         try:
             triggers = container().handlers.triggers
-            editor.update_trigger(
+            draft_edits.update_trigger(
                 db.session(), workflow, type_, parsed.config, sample, secrets(), triggers
             )
             if type_ == "webhook":
-                webhooks.reserve_token(db.session(), workflow)  # the URL shows at once
+                receiver.reserve_token(db.session(), workflow)  # the URL shows at once
         except InvalidInputError as exc:
             db.session.rollback()
             problems = getattr(exc, "problems", [exc])

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from app.engine.retry import RetrySettings
 from app.engine.trial import Trial
 from app.extensions import container
-from app.services import messages, trials
-from app.services.connections import list_connections
+from app.services.connections.store import list_connections
 from app.services.errors import InvalidInputError
-from app.services.step_checks import config_problems
+from app.services.workflows import trials, validation_messages
+from app.services.workflows.step_checks import config_problems
 from app.web.editor import forms, picker, rows
 from app.web.editor.support import secrets
 from app.web.editor.view import Editor, StepCard, icon_for
@@ -95,9 +95,9 @@ def place_errors(
     for problem in problems:
         path = problem.field or ""
         local = path.removeprefix(prefix) if path.startswith(prefix) else path
-        message = messages.plain(problem.message)
+        message = validation_messages.plain(problem.message)
         if local == "config":
-            located = messages.locate(problem.message, config_names)
+            located = validation_messages.locate(problem.message, config_names)
             if located:  # the message is about that field: it goes (and points) there
                 local, path = f"config.{located}", f"{path}.{located}"
         if local.startswith("config."):

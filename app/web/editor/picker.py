@@ -1,6 +1,6 @@
 """The data picker: the fields a step can read, as templates ready to insert.
 
-Built from services.trials.Available (the trigger's sample data, earlier steps' outputs);
+Built from services.workflows.trials.Available (the trigger's sample data, earlier steps' outputs);
 each entry carries the exact `{{ trigger.<path> }}` or `{{ steps.<key>.<path> }}` text.
 """
 
@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.services.trials import Available
+from app.services.workflows.trials import Available
 
 MAX_DEPTH = 4
 MAX_ENTRIES = 60

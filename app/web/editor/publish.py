@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app.extensions import container, db, htmx
 from app.services.errors import InvalidInputError
-from app.services.workflows import set_enabled
+from app.services.workflows.crud import set_enabled
 from app.web.blueprint import bp
 from app.web.editor import panels
 from app.web.editor.page import page

@@ -8,8 +8,8 @@ from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.extensions import container, db
-from app.services import executions
 from app.services.errors import PayloadTooLargeError
+from app.services.executions import lifecycle
 from app.web.blueprint import bp
 from app.web.editor import panels
 from app.web.editor.page import page
@@ -34,7 +34,7 @@ def workflow_run(workflow_id: int) -> Response | BaseResponse:
     data, error = json_object(text, "Trigger data")
     if not error:
         try:
-            execution = executions.start(
+            execution = lifecycle.start(
                 db.session(),
                 workflow,
                 data or {},

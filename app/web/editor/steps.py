@@ -14,8 +14,8 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app.extensions import container, db
 from app.models import Workflow
-from app.services import editor, trials
 from app.services.errors import InvalidInputError
+from app.services.workflows import draft_edits, trials
 from app.web.blueprint import bp
 from app.web.editor import forms, panels
 from app.web.editor.page import page
@@ -55,7 +55,7 @@ def step_create(workflow_id: int) -> Response | BaseResponse:
     try:
         at = form_int("at", 10**6)
         actions = container().handlers.actions
-        _, key = editor.insert_step(db.session(), workflow, type_, at, actions)
+        _, key = draft_edits.insert_step(db.session(), workflow, type_, at, actions)
     except InvalidInputError as exc:
         db.session.rollback()
         editor_ = editor_for(workflow)
@@ -77,7 +77,7 @@ def step_create(workflow_id: int) -> Response | BaseResponse:
 
 def step_changes(
     fields: list[forms.FormField], form: MultiDict[str, str], *, as_typed: bool = False
-) -> tuple[editor.StepChanges, dict[str, str]]:
+) -> tuple[draft_edits.StepChanges, dict[str, str]]:
     """The step panel's post as changes, and what could not be read (by input name);
     `as_typed` keeps what cannot be read in the config, as text (for the draft)."""
     parsed = forms.parse(fields, form)
@@ -102,7 +102,7 @@ def step_changes(
         )
     if retry == {"attempts": 3, "backoff": {"type": "exponential", "delay": 1.0}}:
         retry = None  # the default policy: keep the step's definition short
-    changes = editor.StepChanges(
+    changes = draft_edits.StepChanges(
         name=form.get("name", ""),
         key=form.get("key", ""),
         config=parsed.config,
@@ -123,7 +123,7 @@ def _refused(workflow: Workflow, key: str, problems: list[InvalidInputError]) ->
     """The panel again with every value as typed and each error beside its field; what was
     typed is kept in the draft too, so opening another step or reloading loses nothing."""
     changes, unread = step_changes(step_fields(workflow, key), request.form, as_typed=True)
-    editor.keep_step_input(
+    draft_edits.keep_step_input(
         db.session(),
         workflow,
         key,
@@ -156,7 +156,7 @@ def _apply(workflow_id: int, key: str, test: bool) -> Response | BaseResponse:
                 db.session(), workflow, key, changes, secrets(), container().runner
             )
         else:
-            _, key = editor.update_step(
+            _, key = draft_edits.update_step(
                 db.session(), workflow, key, changes, secrets(), container().handlers.actions
             )
     except InvalidInputError as exc:
@@ -200,7 +200,7 @@ def step_move(workflow_id: int, key: str) -> BaseResponse:
     index = draft.index(key)
     direction = request.form.get("direction")
     to = index - 1 if direction == "up" else index + 1 if direction == "down" else form_int("to")
-    _, landed = editor.move_step(db.session(), workflow, key, to)
+    _, landed = draft_edits.move_step(db.session(), workflow, key, to)
     name = draft.steps[index].get("name") or key
     message = f"Moved “{name}” to position {landed + 1} of {len(draft.steps)}."
     if not is_fragment_request():
@@ -215,7 +215,7 @@ def step_duplicate(workflow_id: int, key: str) -> BaseResponse:
     """Insert a copy of the step after it; answers the flow."""
     workflow = owned_workflow(workflow_id)
     try:
-        draft, copied = editor.duplicate_step(db.session(), workflow, key)
+        draft, copied = draft_edits.duplicate_step(db.session(), workflow, key)
     except InvalidInputError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -233,7 +233,7 @@ def step_delete(workflow_id: int, key: str) -> BaseResponse:
     """Remove the step from the draft; answers the flow."""
     workflow = owned_workflow(workflow_id)
     name = editor_for(workflow).draft.step(key).get("name") or key
-    editor.delete_step(db.session(), workflow, key)
+    draft_edits.delete_step(db.session(), workflow, key)
     message = f"Deleted step “{name}”."
     if not is_fragment_request():
         return _back(workflow, message)
@@ -247,7 +247,7 @@ def step_enable(workflow_id: int, key: str) -> BaseResponse:
     """Turn a step on or off; answers its card."""
     workflow = owned_workflow(workflow_id)
     enabled = request.form.get("enabled") == "1"
-    _, index = editor.set_step_enabled(db.session(), workflow, key, enabled)
+    _, index = draft_edits.set_step_enabled(db.session(), workflow, key, enabled)
     editor_ = editor_for(workflow, request.form.get("selected") or None)
     card = editor_.steps[index]
     message = f"Step “{card.name}” {'enabled' if enabled else 'disabled'}."

@@ -15,9 +15,9 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.crypto import SecretBox
 from app.extensions import container, db
 from app.models import Workflow
-from app.services import drafts
 from app.services.errors import ConflictError, NotFoundError
-from app.services.workflows import get_workflow
+from app.services.workflows import drafts
+from app.services.workflows.crud import get_workflow
 from app.web.editor import view as editor_view
 from app.web.rendering import htmx_response
 

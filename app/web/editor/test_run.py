@@ -1,5 +1,6 @@
-"""Test the whole workflow from the editor: start a test run of the draft (services.test_runs),
-show its progress step by step on each card, and make a step's output its sample.
+"""Test the whole workflow from the editor: start a test run of the draft
+(services.workflows.draft_runs), show its progress step by step on each card, and make a step's
+output its sample.
 
 The progress region polls itself every second while the run is live, like the execution page;
 the answer that finds the run over carries HTTP 286, which stops htmx polling. Each answer also
@@ -15,8 +16,8 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app.extensions import container, db
 from app.models import Workflow
-from app.services import test_runs
 from app.services.errors import InvalidInputError, PayloadTooLargeError
+from app.services.workflows import draft_runs
 from app.web.blueprint import bp
 from app.web.editor import panels
 from app.web.editor.page import page
@@ -37,7 +38,7 @@ FRAGMENT = "workflows/_test_run.html"
 
 def _region(
     workflow: Workflow,
-    run: test_runs.Progress | None,
+    run: draft_runs.Progress | None,
     *,
     error: str = "",
     status: int = 200,
@@ -64,7 +65,7 @@ def test_run_start(workflow_id: int) -> BaseResponse:
     """Run the draft now with the trigger's sample data, as a test run."""
     workflow = owned_workflow(workflow_id)
     try:
-        execution = test_runs.start(
+        execution = draft_runs.start(
             db.session(),
             workflow,
             send=container().doorbell.send,
@@ -78,7 +79,7 @@ def test_run_start(workflow_id: int) -> BaseResponse:
         return _region(workflow, None, error=message, status=422)
     if not is_fragment_request():
         return redirect(execution_url(execution.id), 303)
-    run = test_runs.progress(db.session(), workflow, execution.id)
+    run = draft_runs.progress(db.session(), workflow, execution.id)
     response = _region(workflow, run, status=201)
     return with_events(response, announce="Testing the workflow with the sample data.")
 
@@ -91,7 +92,7 @@ def test_run_show(workflow_id: int, execution_id: int) -> BaseResponse:
     workflow = owned_workflow(workflow_id)
     if not is_fragment_request():
         return redirect(execution_url(execution_id), 303)
-    run = test_runs.progress(db.session(), workflow, execution_id)
+    run = draft_runs.progress(db.session(), workflow, execution_id)
     response = _region(workflow, run)
     if not run.is_live:
         with_events(response, announce=_finished(run))
@@ -106,18 +107,18 @@ def test_run_sample(workflow_id: int, execution_id: int) -> BaseResponse:
     steps' samples in the draft."""
     workflow = owned_workflow(workflow_id)
     key = request.form.get("key", "")
-    used = test_runs.use_outputs_as_samples(
+    used = draft_runs.use_outputs_as_samples(
         db.session(), workflow, execution_id, [key] if key else None
     )
     note = f"Used as sample: {', '.join(used)}." if used else "Nothing to use."
     if not is_fragment_request():
         return redirect(execution_url(execution_id), 303)
-    run = test_runs.progress(db.session(), workflow, execution_id)
+    run = draft_runs.progress(db.session(), workflow, execution_id)
     response = _region(workflow, run, note=note)
     return with_events(response, CHANGED, FLOW_STALE, announce=note)
 
 
-def _finished(run: test_runs.Progress) -> str:
+def _finished(run: draft_runs.Progress) -> str:
     if run.status == "completed":
         return f"Test run completed: {run.done} of {len(run.steps)} steps done."
     failed = next((s for s in run.steps if s.status == "failed"), None)

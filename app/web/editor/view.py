@@ -15,8 +15,8 @@ from app.crypto import SecretBox
 from app.extensions import container
 from app.models import Workflow
 from app.models.base import utcnow
-from app.services import drafts
-from app.services.step_checks import step_issues
+from app.services.workflows import drafts
+from app.services.workflows.step_checks import step_issues
 from app.web.editor.summaries import Piece, output_words, pieces, summary, trigger_summary
 
 ICONS = {

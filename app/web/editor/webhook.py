@@ -1,9 +1,9 @@
 """The trigger panel's webhook section: the webhook's URL and its test URL, a new URL, and
 "listen for a test request", whose captured request becomes the trigger's sample data.
 
-The URL belongs to the saved trigger (services.webhooks issues and rotates it); while listening
-the section polls itself every second, and the poll that finds the request arrived (or the time
-up) answers the refreshed trigger panel with 286, which stops the polling."""
+The URL belongs to the saved trigger (services.webhooks.receiver issues and rotates it); while
+listening the section polls itself every second, and the poll that finds the request arrived (or the
+time up) answers the refreshed trigger panel with 286, which stops the polling."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app.extensions import container, db
 from app.models import Workflow
-from app.services import editor, webhooks
+from app.services.webhooks import receiver
+from app.services.workflows import draft_edits
 from app.web.blueprint import bp
 from app.web.editor import panels
 from app.web.editor.page import page
@@ -65,7 +66,7 @@ def webhook_show(workflow_id: int) -> BaseResponse:
 def webhook_url_create(workflow_id: int) -> Response:
     """Issue the webhook's URL now (enabling the workflow would too)."""
     workflow = owned_workflow(workflow_id)
-    webhooks.ensure_token(db.session(), workflow)
+    receiver.ensure_token(db.session(), workflow)
     return _section(workflow, "The URL is ready.")
 
 
@@ -75,7 +76,7 @@ def webhook_url_create(workflow_id: int) -> Response:
 def webhook_url_rotate(workflow_id: int) -> Response:
     """Replace the URL: the old one answers 404 from now on."""
     workflow = owned_workflow(workflow_id)
-    webhooks.rotate_token(db.session(), workflow)
+    receiver.rotate_token(db.session(), workflow)
     return _section(workflow, "New URL issued; the old one no longer works.")
 
 
@@ -85,7 +86,7 @@ def webhook_url_rotate(workflow_id: int) -> Response:
 def webhook_listen(workflow_id: int) -> Response:
     """Capture the next request sent to the test URL (for the next two minutes)."""
     workflow = owned_workflow(workflow_id)
-    webhooks.listen(db.session(), workflow)
+    receiver.listen(db.session(), workflow)
     return _section(workflow)
 
 
@@ -97,7 +98,7 @@ def webhook_sample_use(workflow_id: int) -> BaseResponse:
     workflow = owned_workflow(workflow_id)
     trigger = editor_for(workflow).draft.trigger
     captured = workflow.trigger.sample_data if workflow.trigger else None
-    editor.update_trigger(
+    draft_edits.update_trigger(
         db.session(),
         workflow,
         str(trigger.get("type") or "webhook"),

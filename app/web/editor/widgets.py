@@ -28,7 +28,7 @@ from annotated_types import MaxLen
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from app.services import messages
+from app.services.workflows import validation_messages
 
 Widget = Literal[
     "text",
@@ -112,7 +112,7 @@ class FormField:
 def _label(name: str, info: FieldInfo) -> str:
     if info.title:
         return info.title
-    return messages.label(name)
+    return validation_messages.label(name)
 
 
 def _unwrap(annotation: Any) -> tuple[Any, bool]:

@@ -1,6 +1,6 @@
 """What changed between two saved definitions of a workflow, in words History can show.
 
-Both sides are WorkflowSpec JSON (`workflows.to_spec(...).model_dump(mode="json")`, as stored
+Both sides are WorkflowSpec JSON (`crud.to_spec(...).model_dump(mode="json")`, as stored
 in WorkflowVersion.spec). Steps are matched by their key: a key only on the left was removed,
 only on the right added; of the steps on both sides, those outside the longest common order
 were moved. Config fields are compared by dotted path ("headers.Accept"), values shown short.

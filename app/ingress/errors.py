@@ -10,7 +10,7 @@ from flask import Response
 from sqlalchemy.exc import DBAPIError
 
 from app.errors import json_error
-from app.hooks.blueprint import bp
+from app.ingress.blueprint import bp
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """What is wrong with a step of a draft: its config against the action's model, template
 syntax, and references to steps that do not run before it.
 
-The same rules as saving (services.workflows): a value that is a template is checked only
+The same rules as saving (services.workflows.crud): a value that is a template is checked only
 for syntax here, and against the model after rendering, when it has a value.
 """
 
@@ -16,8 +16,8 @@ from pydantic import ValidationError
 from app.crypto import DecryptionError, SecretBox
 from app.engine.registry import ActionRegistry
 from app.engine.templating import Renderer, has_template, template_at
-from app.services import messages
 from app.services.errors import InvalidInputError
+from app.services.workflows import validation_messages
 
 _renderer = Renderer()
 # steps.<key> and steps["<key>"] / steps['<key>'] inside a template.
@@ -113,15 +113,18 @@ def step_issues(
         path = path.removeprefix(".")
         if not path:  # a message about the whole config: name the field it is about
             names = list(actions.get(str(step["type"])).Config.model_fields)
-            path = messages.locate(problem.message, names) or ""
-        text = messages.plain(problem.message)
+            path = validation_messages.locate(problem.message, names) or ""
+        text = validation_messages.plain(problem.message)
         found.append(f"{_field_label(path)}: {text}" if path else text)
     return found + reference_problems(steps, index)
 
 
 def _field_label(path: str) -> str:
     """`headers.0` → "Headers, item 1"."""
-    words = [f"item {int(p) + 1}" if p.isdigit() else messages.label(p) for p in path.split(".")]
+    words = [
+        f"item {int(p) + 1}" if p.isdigit() else validation_messages.label(p)
+        for p in path.split(".")
+    ]
     text = ", ".join(words)
     return text[:1].upper() + text[1:]
 

@@ -19,7 +19,7 @@ from app.google import token_endpoint
 from app.google.tokens import expiry
 from app.models import Connection, ConnectionStatus, Workflow
 from app.services.errors import InvalidInputError, NotFoundError
-from app.services.specs import WorkflowSpec
+from app.services.workflows.specs import WorkflowSpec
 from app.settings import Settings
 
 PROVIDER = "google"

@@ -11,8 +11,8 @@ from flask import Flask
 from flask.blueprints import BlueprintSetupState
 
 from app.extensions import csrf
-from app.hooks import errors, ingress  # noqa: F401  (routes register on bp)
-from app.hooks.blueprint import bp
+from app.ingress import errors, views  # noqa: F401  (routes register on bp)
+from app.ingress.blueprint import bp
 
 
 @bp.record_once

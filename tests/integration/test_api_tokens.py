@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 from app.models import ApiToken, Base, User
 from app.models.base import utcnow
-from app.services import accounts, tokens
+from app.services.accounts import api_tokens, users
 from app.services.errors import NotFoundError
 from tests.conftest import PASSWORD, TEST_PASSWORD_HASH
 
@@ -26,9 +26,7 @@ def session(app: Flask) -> Iterator[Session]:
 
 
 def make_user(session: Session, email: str = "alice@example.com") -> User:
-    return accounts.register(
-        session, email=email, password=PASSWORD, hash_method=TEST_PASSWORD_HASH
-    )
+    return users.register(session, email=email, password=PASSWORD, hash_method=TEST_PASSWORD_HASH)
 
 
 def all_stored_text(session: Session) -> str:
@@ -45,7 +43,7 @@ def test_a_new_token_is_returned_once_and_stored_only_as_a_hash(session: Session
     user = make_user(session)
 
     # When they create a token
-    issued = tokens.create_token(session, user, "  deploy script  ")
+    issued = api_tokens.create_token(session, user, "  deploy script  ")
 
     # Then they get a long random secret with a recognisable scheme
     assert issued.secret.startswith("stp_")
@@ -63,8 +61,8 @@ def test_a_new_token_is_returned_once_and_stored_only_as_a_hash(session: Session
 def test_two_tokens_never_share_a_secret(session: Session) -> None:
     user = make_user(session)
 
-    first = tokens.create_token(session, user, "a")
-    second = tokens.create_token(session, user, "b")
+    first = api_tokens.create_token(session, user, "a")
+    second = api_tokens.create_token(session, user, "b")
 
     assert first.secret != second.secret
 
@@ -75,8 +73,8 @@ def test_two_tokens_never_share_a_secret(session: Session) -> None:
 def test_a_token_needs_a_sensible_name(session: Session, name: str, message: str) -> None:
     user = make_user(session)
 
-    with pytest.raises(tokens.TokenError, match=message) as caught:
-        tokens.create_token(session, user, name)
+    with pytest.raises(api_tokens.TokenError, match=message) as caught:
+        api_tokens.create_token(session, user, name)
 
     assert caught.value.field == "name"
     assert session.scalars(select(ApiToken)).all() == []
@@ -85,10 +83,10 @@ def test_a_token_needs_a_sensible_name(session: Session, name: str, message: str
 def test_authenticate_finds_the_token_and_refuses_anything_else(session: Session) -> None:
     # Given a token
     user = make_user(session)
-    issued = tokens.create_token(session, user, "ci")
+    issued = api_tokens.create_token(session, user, "ci")
 
     # When its secret is presented, it authenticates
-    found = tokens.authenticate(session, issued.secret)
+    found = api_tokens.authenticate(session, issued.secret)
     assert found is not None and found.id == issued.token.id and found.user_id == user.id
 
     # And nothing else does: a near miss, the visible prefix, another scheme, junk
@@ -100,39 +98,39 @@ def test_authenticate_finds_the_token_and_refuses_anything_else(session: Session
         "stp_" + "x" * 5000,
         "stp_\u00e9\u00e8",
     ):
-        assert tokens.authenticate(session, wrong) is None
+        assert api_tokens.authenticate(session, wrong) is None
 
 
 def test_a_revoked_token_fails_at_once(session: Session) -> None:
     # Given a token that has just been used
     user = make_user(session)
-    issued = tokens.create_token(session, user, "ci")
-    assert tokens.authenticate(session, issued.secret) is not None
+    issued = api_tokens.create_token(session, user, "ci")
+    assert api_tokens.authenticate(session, issued.secret) is not None
 
     # When it is revoked
-    tokens.revoke_token(session, issued.token)
+    api_tokens.revoke_token(session, issued.token)
 
     # Then the very next use fails, and revoking again keeps the first revocation time
-    assert tokens.authenticate(session, issued.secret) is None
+    assert api_tokens.authenticate(session, issued.secret) is None
     revoked_at = issued.token.revoked_at
     assert revoked_at is not None
-    tokens.revoke_token(session, issued.token)
+    api_tokens.revoke_token(session, issued.token)
     assert issued.token.revoked_at == revoked_at
 
 
 def test_last_used_is_written_at_most_once_a_minute(session: Session) -> None:
     # Given a token never used
     user = make_user(session)
-    issued = tokens.create_token(session, user, "ci")
+    issued = api_tokens.create_token(session, user, "ci")
     assert issued.token.last_used_at is None
     start = utcnow()
 
     # When it is used, then again 30 s later, then 61 s after the first use
-    tokens.authenticate(session, issued.secret, now=start)
+    api_tokens.authenticate(session, issued.secret, now=start)
     first = issued.token.last_used_at
-    tokens.authenticate(session, issued.secret, now=start + timedelta(seconds=30))
+    api_tokens.authenticate(session, issued.secret, now=start + timedelta(seconds=30))
     second = issued.token.last_used_at
-    tokens.authenticate(session, issued.secret, now=start + timedelta(seconds=61))
+    api_tokens.authenticate(session, issued.secret, now=start + timedelta(seconds=61))
     third = issued.token.last_used_at
 
     # Then only the first and the third use were written
@@ -146,14 +144,14 @@ def test_listing_shows_only_the_users_live_tokens_newest_first(session: Session)
     # Given two users with tokens, one of them revoked
     alice = make_user(session)
     mallory = make_user(session, "mallory@example.com")
-    old = tokens.create_token(session, alice, "old")
-    new = tokens.create_token(session, alice, "new")
-    gone = tokens.create_token(session, alice, "gone")
-    tokens.create_token(session, mallory, "mallory's")
-    tokens.revoke_token(session, gone.token)
+    old = api_tokens.create_token(session, alice, "old")
+    new = api_tokens.create_token(session, alice, "new")
+    gone = api_tokens.create_token(session, alice, "gone")
+    api_tokens.create_token(session, mallory, "mallory's")
+    api_tokens.revoke_token(session, gone.token)
 
     # When alice's tokens are listed
-    listed = tokens.list_tokens(session, alice)
+    listed = api_tokens.list_tokens(session, alice)
 
     # Then she sees her two live tokens, newest first
     assert [t.id for t in listed] == [new.token.id, old.token.id]
@@ -163,14 +161,14 @@ def test_another_users_token_is_as_missing_as_an_unknown_id(session: Session) ->
     # Given a token of mallory's
     alice = make_user(session)
     mallory = make_user(session, "mallory@example.com")
-    theirs = tokens.create_token(session, mallory, "mallory's")
+    theirs = api_tokens.create_token(session, mallory, "mallory's")
 
     # When alice looks it up, and an id that does not exist
     with pytest.raises(NotFoundError) as foreign:
-        tokens.get_token_or_404(session, theirs.token.id, owner=alice)
+        api_tokens.get_token_or_404(session, theirs.token.id, owner=alice)
     with pytest.raises(NotFoundError) as missing:
-        tokens.get_token_or_404(session, theirs.token.id + 1000, owner=alice)
+        api_tokens.get_token_or_404(session, theirs.token.id + 1000, owner=alice)
 
     # Then both fail the same way, and mallory still finds hers
     assert foreign.value.message == missing.value.message
-    assert tokens.get_token_or_404(session, theirs.token.id, owner=mallory).name == "mallory's"
+    assert api_tokens.get_token_or_404(session, theirs.token.id, owner=mallory).name == "mallory's"

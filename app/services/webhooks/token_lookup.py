@@ -3,10 +3,10 @@ workflow definition an execution snapshots is cached per process by (workflow id
 creation time: SQLite may give a deleted workflow's id to the next one).
 
 Every change of a definition (steps, trigger config, name) goes through
-`workflows.update_workflow`, which bumps the version, so a cached definition is never stale;
+`crud.update_workflow`, which bumps the version, so a cached definition is never stale;
 what may change without a new version (enabled, the token itself, the trigger's config that
 auth reads) comes from the fresh row. The cached workflows are detached ORM objects, fully
-loaded, that `executions.start` only reads.
+loaded, that `lifecycle.start` only reads.
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session, aliased
 
 from app.engine.runner import Send
 from app.models import Execution, Workflow
-from app.services import executions as execution_service
-from app.services.execution_queries import NEWEST_FIRST, DashboardFilter
-from app.services.workflows import get_workflow
+from app.services.executions import lifecycle as execution_service
+from app.services.executions.queries import NEWEST_FIRST, DashboardFilter
+from app.services.workflows.crud import get_workflow
 from app.settings import Settings
 
 BULK_LIMIT = 500
@@ -74,7 +74,7 @@ def rerun_failed(
 ) -> list[int]:
     """Re-run the confirmed failures (oldest first, at most BULK_LIMIT); return the new ids.
 
-    Each re-run is its own transaction (services.executions.rerun commits and enqueues).
+    Each re-run is its own transaction (services.executions.lifecycle.rerun commits and enqueues).
     A candidate is locked and checked again first, so two concurrent bulk re-runs never
     re-run one failure twice (PostgreSQL; SQLite serialises writers anyway)."""
     candidates = session.execute(

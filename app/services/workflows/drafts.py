@@ -2,11 +2,11 @@
 
 Every editor change (add, move, configure a step...) changes a draft, never the saved
 definition, so a half-configured step can exist and executions keep running the saved
-version. Save publishes the draft through `workflows.update_workflow` (see services.editor).
-A draft is a WorkflowSpec JSON whose steps always carry their key and whose secrets stay
-encrypted; `samples` holds step outputs from "test this step", by step key; `inputs` what a
-panel holds that the definition cannot yet (a step key typed but not applied, "Edit as JSON"
-text that is not JSON yet), by panel: `{"steps": {key: {"key": …, "config_json": …}},
+version. Save publishes the draft through `crud.update_workflow` (see
+services.workflows.draft_edits). A draft is a WorkflowSpec JSON whose steps always carry their key
+and whose secrets stay encrypted; `samples` holds step outputs from "test this step", by step key;
+`inputs` what a panel holds that the definition cannot yet (a step key typed but not applied, "Edit
+as JSON" text that is not JSON yet), by panel: `{"steps": {key: {"key": …, "config_json": …}},
 "trigger": {"config_json": …}}`.
 """
 
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Workflow, WorkflowDraft
 from app.services.errors import ConflictError, NotFoundError
-from app.services.workflows import stored_spec
+from app.services.workflows.crud import stored_spec
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Webhook idempotency: a delivery key seen within its window starts nothing the second time.
 
 The key comes from a header (e.g. X-GitHub-Delivery) or a template over the trigger data. Its
-row is inserted in the transaction that creates the execution (executions.start's `record`
+row is inserted in the transaction that creates the execution (lifecycle.start's `record`
 hook), under a unique (trigger, key) constraint: of concurrent duplicates one commits, the
 others roll back and answer with the winner's execution id.
 """

@@ -1,6 +1,6 @@
 """Saving a draft as a new version, the History of earlier versions, restore, export, import.
 
-Every save goes through `workflows.update_workflow`, which bumps `Workflow.version` and keeps
+Every save goes through `crud.update_workflow`, which bumps `Workflow.version` and keeps
 the definition it replaces as a WorkflowVersion (so API saves land in History too).
 """
 
@@ -20,10 +20,10 @@ from app.crypto import SecretBox
 from app.engine.redaction import REDACTED
 from app.engine.registry import Handlers
 from app.models import Workflow, WorkflowVersion
-from app.services import drafts, version_diff
 from app.services.errors import ConflictError, InvalidInputError, NotFoundError
-from app.services.specs import WorkflowSpec, unique_key
-from app.services.workflows import create_workflow, to_spec, update_workflow
+from app.services.workflows import drafts, version_diff
+from app.services.workflows.crud import create_workflow, to_spec, update_workflow
+from app.services.workflows.specs import WorkflowSpec, unique_key
 
 
 def _spec_problem(exc: ValidationError) -> InvalidInputError:

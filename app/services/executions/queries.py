@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Execution, ExecutionStatus, ExecutionStep, Workflow
 from app.services.errors import InvalidInputError, NotFoundError
-from app.services.executions import (
+from app.services.executions.lifecycle import (
     RUN_KEY_LENGTH,
     AnySelect,
     ExecutionFilter,

@@ -22,8 +22,9 @@ from app.engine.registry import TriggerRegistry
 from app.engine.runner import Send
 from app.models import Execution, Trigger, Workflow
 from app.models.base import utcnow
-from app.services import claims, executions
-from app.services.admission import tolerant
+from app.services.executions import lifecycle
+from app.services.executions.admission import tolerant
+from app.services.scheduling import due_triggers
 from app.settings import Settings
 from app.triggers.base import PollContext, PollEvent
 
@@ -34,13 +35,13 @@ BATCH = 50
 
 def _poll_one(
     session: Session,
-    due: claims.Due,
+    due: due_triggers.Due,
     handler: Any,
     now: datetime,
     send: Send,
     context: PollContext,
 ) -> int:
-    if not claims.advance(session, due, now + timedelta(seconds=float(handler.poll_every))):
+    if not due_triggers.advance(session, due, now + timedelta(seconds=float(handler.poll_every))):
         return 0
     session.commit()
     workflow = session.scalars(
@@ -57,7 +58,7 @@ def _poll_one(
         return 0
     for event in events:
         data, record = _unpack(workflow.trigger, event)
-        executions.start(
+        lifecycle.start(
             session,
             workflow,
             data,
@@ -105,7 +106,7 @@ def poll_due(
     started = 0
     for _ in range(limit):
         with session_factory() as session:
-            due = claims.next_due(session, now, tuple(handlers), taken)
+            due = due_triggers.next_due(session, now, tuple(handlers), taken)
             if due is None:
                 break
             taken.add(due.trigger_id)

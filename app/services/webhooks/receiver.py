@@ -24,10 +24,11 @@ from app.crypto import SecretBox
 from app.engine.runner import Send
 from app.models import Execution, ExecutionStatus, ExecutionStep, Trigger, Workflow, pg_autocommit
 from app.models.base import utcnow
-from app.services import deliveries, executions, webhook_lookup
-from app.services.admission import Admission, tolerant
 from app.services.errors import MethodNotAllowedError, NotFoundError, UnauthorizedError
-from app.services.webhook_data import WebhookRequest, trigger_data
+from app.services.executions import lifecycle
+from app.services.executions.admission import Admission, tolerant
+from app.services.webhooks import duplicate_deliveries, token_lookup
+from app.services.webhooks.request_data import WebhookRequest, trigger_data
 from app.settings import Settings
 from app.triggers import signing
 from app.triggers.webhook import WebhookConfig, new_token
@@ -62,7 +63,7 @@ class Outcome:
 
 def _find(session: Session, token: str) -> Workflow:
     """The workflow (enabled or not) whose webhook has this token, with its trigger loaded."""
-    target = webhook_lookup.find(session, token)
+    target = token_lookup.find(session, token)
     workflow = session.scalars(
         select(Workflow)
         .where(Workflow.id == target.workflow_id)
@@ -114,30 +115,30 @@ def receive(
     admission: Admission,
 ) -> Receipt:
     """Start the webhook's workflow with the request as trigger data (or answer a replay)."""
-    target = webhook_lookup.find(session, token)
+    target = token_lookup.find(session, token)
     if not target.enabled:
         raise NotFoundError("No webhook at this address.")
     config = WebhookConfig.model_validate(target.config)
     _check(target.trigger_id, config, request, secrets, admission)
     admission.check_queue()
     data = trigger_data(request, _hidden_headers(config))
-    key = deliveries.key_for(config.idempotency_key, data, request.headers)
+    key = duplicate_deliveries.key_for(config.idempotency_key, data, request.headers)
     record = None
     if key is not None:
-        earlier = deliveries.seen(session, target.trigger_id, key, request.received_at)
+        earlier = duplicate_deliveries.seen(session, target.trigger_id, key, request.received_at)
         if earlier is not None:
             return _receipt(earlier.execution_id, True, config)
         window = timedelta(seconds=config.idempotency_window_seconds)
-        record = deliveries.recorder(target.trigger_id, key, request.received_at, window)
-    workflow = webhook_lookup.definitions.get(session, target)
+        record = duplicate_deliveries.recorder(target.trigger_id, key, request.received_at, window)
+    workflow = token_lookup.definitions.get(session, target)
     if record is None:
-        execution_id = executions.start_id(
+        execution_id = lifecycle.start_id(
             session, workflow, data, send=tolerant(send), settings=settings, trigger_type="webhook"
         )
         return _receipt(execution_id, False, config)
     session.commit()  # what was read so far: the key and the execution commit in a new one
     try:
-        execution = executions.start(
+        execution = lifecycle.start(
             session,
             workflow,
             data,
@@ -150,7 +151,7 @@ def receive(
         session.rollback()  # a concurrent duplicate committed the key first: answer with it
         if key is None:
             raise
-        earlier = deliveries.seen(session, target.trigger_id, key, request.received_at)
+        earlier = duplicate_deliveries.seen(session, target.trigger_id, key, request.received_at)
         if earlier is None:
             raise
         return _receipt(earlier.execution_id, True, config)

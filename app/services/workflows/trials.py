@@ -19,7 +19,7 @@ from app.engine.context import ExecutionContext
 from app.engine.runner import Runner
 from app.engine.trial import Trial
 from app.models import Execution, ExecutionStep, Workflow
-from app.services import drafts, editor
+from app.services.workflows import draft_edits, drafts
 
 # Executions looked at for outputs of steps that were never tested.
 RECENT_EXECUTIONS = 20
@@ -132,11 +132,11 @@ def apply_and_test(
     session: Session,
     workflow: Workflow,
     key: str,
-    changes: editor.StepChanges,
+    changes: draft_edits.StepChanges,
     secrets: SecretBox,
     runner: Runner,
 ) -> tuple[drafts.Draft, str, TimedTrial]:
     """The step panel's "Test this step": apply the panel, then test the step as applied."""
-    _, key = editor.update_step(session, workflow, key, changes, secrets, runner.actions)
+    _, key = draft_edits.update_step(session, workflow, key, changes, secrets, runner.actions)
     draft, trial = test_step(session, workflow, key, runner)
     return draft, key, trial

@@ -1,7 +1,7 @@
 """Test the whole workflow from the editor: a real execution of the current draft.
 
 The editor's "Test workflow" runs what the user sees, unsaved changes included, through the
-path every run takes (executions.start → the queue → Runner), with the trigger's sample data.
+path every run takes (lifecycle.start → the queue → Runner), with the trigger's sample data.
 The execution is marked as a test run (trigger type `test`): it is listed with the others, but
 it never counts as the trigger firing. Its snapshot is built from the draft, so saving is not
 needed first and a run in flight is never changed by later edits.
@@ -22,10 +22,11 @@ from app.engine.registry import ActionRegistry
 from app.engine.runner import Send
 from app.models import Execution, ExecutionStep, Workflow
 from app.models.executions import ExecutionStatus
-from app.services import drafts, executions
 from app.services.errors import InvalidInputError, NotFoundError
-from app.services.specs import WorkflowSpec
-from app.services.step_checks import step_issues
+from app.services.executions import lifecycle
+from app.services.workflows import drafts
+from app.services.workflows.specs import WorkflowSpec
+from app.services.workflows.step_checks import step_issues
 from app.settings import Settings
 
 TEST_TRIGGER = "test"
@@ -33,7 +34,7 @@ FINAL = tuple(str(s) for s in ExecutionStatus.FINAL)
 
 
 def snapshot_of(workflow: Workflow, draft: drafts.Draft) -> dict[str, Any]:
-    """The frozen definition of the draft, in the shape of workflows.snapshot."""
+    """The frozen definition of the draft, in the shape of crud.snapshot."""
     trigger = draft.trigger
     return {
         "workflow": {
@@ -96,7 +97,7 @@ def start(
     if found:
         raise InvalidInputError(found[0])
     sample = draft.trigger.get("sample_data")
-    return executions.start(
+    return lifecycle.start(
         session,
         workflow,
         sample if isinstance(sample, dict) else {},

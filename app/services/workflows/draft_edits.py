@@ -2,8 +2,8 @@
 rename steps; choose and configure the trigger; rename the workflow.
 
 Each one loads the draft, changes it, stores it and commits; the saved definition (what
-executions run) changes only on Save (services.versions.save_draft). A refused change raises
-InvalidInputError naming the field (`steps.2.config.url`) and leaves the draft as it was.
+executions run) changes only on Save (services.workflows.versions.save_draft). A refused change
+raises InvalidInputError naming the field (`steps.2.config.url`) and leaves the draft as it was.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from app.engine.registry import ActionRegistry, TriggerRegistry
 from app.engine.retry import RetrySettings
 from app.engine.templating import Renderer
 from app.models import Workflow
-from app.services import connections, drafts
+from app.services.connections import store
 from app.services.errors import InvalidInputError
-from app.services.specs import KEY_PATTERN, MAX_STEPS, WorkflowSpec, unique_key
-from app.services.step_checks import config_problems, rename_references
+from app.services.workflows import drafts
+from app.services.workflows.specs import KEY_PATTERN, MAX_STEPS, WorkflowSpec, unique_key
+from app.services.workflows.step_checks import config_problems, rename_references
 
 _renderer = Renderer()
 
@@ -63,7 +64,7 @@ def _connection_problems(
     except ValidationError:
         return []  # Save reports what makes the definition invalid
     try:
-        connections.check_references(session, workflow.user_id, checked)
+        store.check_references(session, workflow.user_id, checked)
     except InvalidInputError as exc:
         return [exc]
     return []

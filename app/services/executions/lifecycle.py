@@ -16,9 +16,9 @@ from app.engine.runner import Send, next_enabled
 from app.engine.templating import Renderer
 from app.models import Execution, ExecutionStatus, ExecutionStep, Workflow, pg_autocommit
 from app.models.base import rowcount, utcnow
-from app.services.admission import Admission
 from app.services.errors import ConflictError, NotFoundError, PayloadTooLargeError
-from app.services.workflows import snapshot as workflow_snapshot
+from app.services.executions.admission import Admission
+from app.services.workflows.crud import snapshot as workflow_snapshot
 from app.settings import Settings
 
 _renderer = Renderer(cpu_seconds=0.5)

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 from app.container import Container
 from app.errors import json_error
 from app.extensions import container
-from app.hooks.blueprint import bp
+from app.ingress.blueprint import bp
 from app.models.base import utcnow
-from app.services import webhooks
-from app.services.webhook_data import WebhookRequest
+from app.services.webhooks import receiver
+from app.services.webhooks.request_data import WebhookRequest
 
 # Every method reaches the view, so that a wrong token is 404 whatever the method and a method
 # the webhook does not accept is 405 (OPTIONS too: no automatic answer for unknown tokens).
@@ -26,7 +26,7 @@ def _session(stepline: Container) -> Session:
     its connections); objects stay loaded after the commit (no reload query on the hot path),
     and it is closed, its transaction rolled back, whatever happens.
 
-    On PostgreSQL the token lookup and the insert of `executions.start_id` bypass it (one
+    On PostgreSQL the token lookup and the insert of `lifecycle.start_id` bypass it (one
     autocommit statement each, app.models.pg_autocommit): a plain delivery checks out no connection
     for the session at all."""
     return Session(stepline.engine, expire_on_commit=False)
@@ -68,7 +68,7 @@ def _read(subpath: str) -> WebhookRequest:
     )
 
 
-def _waited(outcome: webhooks.Outcome) -> Response:
+def _waited(outcome: receiver.Outcome) -> Response:
     if outcome.status == "completed":
         response = jsonify(outcome.output or {})
     elif outcome.finished:
@@ -88,7 +88,7 @@ def hook_receive(token: str, subpath: str) -> Response:
     mode, the run's last output)."""
     stepline = container()
     with _session(stepline) as session:
-        receipt = webhooks.receive(
+        receipt = receiver.receive(
             session,
             token,
             _read(subpath),
@@ -98,7 +98,7 @@ def hook_receive(token: str, subpath: str) -> Response:
             admission=stepline.admission,
         )
     if receipt.response_mode == "wait" and receipt.execution_id is not None:
-        outcome = webhooks.wait_for(
+        outcome = receiver.wait_for(
             stepline.session_factory, receipt.execution_id, receipt.wait_timeout
         )
         return _waited(outcome)
@@ -117,7 +117,7 @@ def hook_test(token: str, subpath: str) -> Response:
     """A request to the test URL while the editor listens: stored as sample data, not run."""
     stepline = container()
     with _session(stepline) as session:
-        webhooks.capture(
+        receiver.capture(
             session, token, _read(subpath), secrets=stepline.secrets, admission=stepline.admission
         )
     return jsonify(captured=True)

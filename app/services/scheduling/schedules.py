@@ -1,12 +1,12 @@
 """Schedule use cases: fire due schedule triggers (a scheduler job), start slots queued behind a
 running execution, and show the next run times.
 
-Each pass handles a due trigger once: it claims the trigger (app/services/claims.py), takes the
-latest slot that is due, applies the catch-up policy (a slot more than SCHEDULE_GRACE_SECONDS
-late was missed: `run_once` fires it once for all missed slots, `skip` does not), then the
-overlap policy (`skip`, `queue`, `allow`), records the slot under a unique (trigger, slot) row
-and moves `next_run_at` to the next slot after now, all in one transaction with the execution.
-Functions take `now`, so tests drive them with a clock of their own.
+Each pass handles a due trigger once: it claims the trigger
+(app/services/scheduling/due_triggers.py), takes the latest slot that is due, applies the catch-up
+policy (a slot more than SCHEDULE_GRACE_SECONDS late was missed: `run_once` fires it once for all
+missed slots, `skip` does not), then the overlap policy (`skip`, `queue`, `allow`), records the slot
+under a unique (trigger, slot) row and moves `next_run_at` to the next slot after now, all in one
+transaction with the execution. Functions take `now`, so tests drive them with a clock of their own.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from sqlalchemy.orm import Session, selectinload
 from app.engine.runner import Send
 from app.models import Execution, ExecutionStatus, ScheduleSlot, SlotStatus, Trigger, Workflow
 from app.models.base import rowcount, utcnow
-from app.services import claims, executions
-from app.services.admission import tolerant
 from app.services.errors import InvalidInputError
+from app.services.executions import lifecycle
+from app.services.executions.admission import tolerant
+from app.services.scheduling import due_triggers
 from app.settings import Settings
 from app.triggers.schedule import ScheduleConfig
 
@@ -99,7 +100,7 @@ def _start(
     send: Send,
     settings: Settings,
 ) -> Execution:
-    return executions.start(
+    return lifecycle.start(
         session,
         workflow,
         data,
@@ -111,7 +112,7 @@ def _start(
 
 
 def _fire_one(
-    session: Session, due: claims.Due, now: datetime, send: Send, settings: Settings
+    session: Session, due: due_triggers.Due, now: datetime, send: Send, settings: Settings
 ) -> bool:
     """Handle one claimed trigger; False when another scheduler had it first."""
     try:
@@ -119,11 +120,11 @@ def _fire_one(
         schedule = config.schedule()
     except (ValidationError, ValueError):  # e.g. a time zone this machine no longer knows
         log.error("schedule trigger %s has an invalid config; it is stopped", due.trigger_id)
-        claims.advance(session, due, None)
+        due_triggers.advance(session, due, None)
         session.commit()
         return True
     slot = schedule.latest_at_or_before(now)
-    if not claims.advance(session, due, schedule.next_after(now)):
+    if not due_triggers.advance(session, due, schedule.next_after(now)):
         return False
     missed = (now - slot).total_seconds() > settings.schedule_grace_seconds
     handled = session.scalar(
@@ -172,7 +173,7 @@ def fire_due(
     taken: set[int] = set()
     for _ in range(limit):
         with session_factory() as session:
-            due = claims.next_due(session, now, ("schedule",), taken)
+            due = due_triggers.next_due(session, now, ("schedule",), taken)
             if due is None:
                 break
             taken.add(due.trigger_id)
@@ -211,7 +212,7 @@ def start_queued(
     started = 0
     for row in oldest.values():
         with session_factory() as session:
-            claims.lock_trigger(session, row.trigger_id)
+            due_triggers.lock_trigger(session, row.trigger_id)
             claimed = session.execute(
                 update(ScheduleSlot)
                 .where(ScheduleSlot.id == row.id, ScheduleSlot.status == SlotStatus.QUEUED)

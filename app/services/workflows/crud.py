@@ -19,9 +19,9 @@ from app.engine.retry import RetrySettings
 from app.engine.templating import Renderer, template_at
 from app.models import Action, Trigger, Workflow, WorkflowVersion
 from app.models.base import utcnow
-from app.services import connections
+from app.services.connections import store
 from app.services.errors import InvalidInputError, NotFoundError
-from app.services.specs import StepSpec, TriggerSpec, WorkflowSpec, unique_key
+from app.services.workflows.specs import StepSpec, TriggerSpec, WorkflowSpec, unique_key
 from app.triggers.webhook import new_token
 
 _renderer = Renderer()
@@ -172,7 +172,7 @@ def create_workflow(
     """Validate and store a new (disabled) workflow."""
     _validate_trigger(spec.trigger, handlers)
     _check_run_key(spec.run_key_template)
-    connections.check_references(session, owner_id, spec)
+    store.check_references(session, owner_id, spec)
     workflow = Workflow(
         user_id=owner_id,
         name=spec.name.strip(),
@@ -206,7 +206,7 @@ def update_workflow(
     `note` says what this save is about (History shows it beside the version)."""
     _validate_trigger(spec.trigger, handlers)
     _check_run_key(spec.run_key_template)
-    connections.check_references(session, workflow.user_id, spec)
+    store.check_references(session, workflow.user_id, spec)
     previous = {a.key: a for a in workflow.actions}
     actions = _build_actions(spec, secrets, previous, handlers)
     # History keeps the definition this save replaces (without secrets, like an export).

@@ -1,12 +1,8 @@
-"""Response hardening (CSP and friends) and SQLite connection pragmas."""
+"""Response hardening: the Content-Security-Policy and its companion headers on every answer."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Flask, Response
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -28,18 +24,6 @@ def _harden(response: Response) -> Response:
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
     return response
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    # SQLite enforces foreign keys only when asked, per connection; WAL lets readers
-    # and the worker's writer proceed together.
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.close()
 
 
 def init_app(app: Flask) -> None:

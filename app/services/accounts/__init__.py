@@ -1,0 +1,1 @@
+"""Accounts: users (register, sign in) and their API tokens."""

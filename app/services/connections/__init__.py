@@ -1,0 +1,1 @@
+"""Connections to outside accounts (Google): list, store what OAuth granted, revoke."""
