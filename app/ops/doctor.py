@@ -22,7 +22,7 @@ from app.ops.checks import Check, Level
 from app.settings import Settings
 
 # STEPLINE_* variables read outside the settings model: the instance folder of worker
-# processes (app/runtime) and the password of `flask create-user` (app/cli).
+# processes (app/container.py) and the password of `flask create-user` (app/cli).
 OTHER_VARIABLES = frozenset({"STEPLINE_INSTANCE_PATH", "STEPLINE_NEW_USER_PASSWORD"})
 
 
