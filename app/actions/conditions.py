@@ -30,6 +30,23 @@ Operator = Literal[
     "is_false",
 ]
 Match = Literal["all", "any"]
+# How the editor says each operator, on the condition builder and on the cards.
+OPERATOR_WORDS: dict[str, str] = {
+    "equals": "is equal to",
+    "not_equals": "is not equal to",
+    "contains": "contains",
+    "not_contains": "does not contain",
+    "starts_with": "starts with",
+    "ends_with": "ends with",
+    "greater_than": "is greater than",
+    "less_than": "is less than",
+    "is_empty": "is empty",
+    "is_not_empty": "is not empty",
+    "is_true": "is true",
+    "is_false": "is false",
+}
+# The operators that compare with nothing: the builder hides their right-hand value.
+UNARY = frozenset({"is_empty", "is_not_empty", "is_true", "is_false"})
 
 
 class Condition(ActionConfig):

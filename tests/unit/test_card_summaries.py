@@ -32,7 +32,7 @@ from app.web.editor.summaries import (
         (
             "filter",
             {"conditions": [{"left": "status", "operator": "equals", "right": "paid"}]},
-            "Continue only if status equals paid",
+            "Continue only if status is equal to paid",
         ),
         (
             "filter",
@@ -60,7 +60,7 @@ from app.web.editor.summaries import (
                     {"left": "c", "operator": "is_empty"},
                 ],
             },
-            "Continue only if (a equals 1 and b is true) or c is empty",
+            "Continue only if (a is equal to 1 and b is true) or c is empty",
         ),
         ("delay", {"amount": 5, "unit": "minutes"}, "Wait 5 minutes"),
         ("log", {"message": "hi"}, "Log “hi”"),

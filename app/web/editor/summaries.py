@@ -13,25 +13,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from app.actions.conditions import OPERATOR_WORDS, UNARY
+
 SUMMARY_CHARS = 90
 TEMPLATE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
 REFERENCE = re.compile(r"^(trigger|steps\.([A-Za-z_][A-Za-z0-9_]*))((?:\.[A-Za-z0-9_]+|\[\d+\])*)$")
 
-OPERATORS = {
-    "equals": "equals",
-    "not_equals": "does not equal",
-    "contains": "contains",
-    "not_contains": "does not contain",
-    "starts_with": "starts with",
-    "ends_with": "ends with",
-    "greater_than": "is greater than",
-    "less_than": "is less than",
-    "is_empty": "is empty",
-    "is_not_empty": "is not empty",
-    "is_true": "is true",
-    "is_false": "is false",
-}
-UNARY = frozenset({"is_empty", "is_not_empty", "is_true", "is_false"})
 AUTH_WORDS = {
     "none": "no auth",
     "github": "signed by GitHub",
@@ -76,7 +63,7 @@ def _plural(count: int, word: str) -> str:
 
 def _condition(condition: Mapping[str, Any]) -> str:
     operator = str(condition.get("operator") or "equals")
-    words = OPERATORS.get(operator, operator.replace("_", " "))
+    words = OPERATOR_WORDS.get(operator, operator.replace("_", " "))
     left = _value(condition.get("left", ""))
     if operator in UNARY:
         return f"{left} {words}"

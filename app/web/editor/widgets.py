@@ -28,6 +28,7 @@ from annotated_types import MaxLen
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from app.actions.conditions import OPERATOR_WORDS
 from app.services.workflows import validation_messages
 
 Widget = Literal[
@@ -52,20 +53,6 @@ LONG_TEXT_LENGTH = 10_000
 SCALARS = (str, int, float, bool, type(None))
 # How the condition builder names the operators the engine knows (app/actions/filter.py);
 # an operator not listed here is shown with its name's words.
-OPERATOR_WORDS = {
-    "equals": "is equal to",
-    "not_equals": "is not equal to",
-    "contains": "contains",
-    "not_contains": "does not contain",
-    "starts_with": "starts with",
-    "ends_with": "ends with",
-    "greater_than": "is greater than",
-    "less_than": "is less than",
-    "is_empty": "is empty",
-    "is_not_empty": "is not empty",
-    "is_true": "is true",
-    "is_false": "is false",
-}
 BODY_TYPE_WORDS = {"none": "No body", "json": "JSON", "text": "Text", "form": "Form fields"}
 CONFIG_JSON = "config_json"  # the one input of "Edit as JSON"
 
