@@ -396,6 +396,8 @@ def test_test_this_step_runs_it_with_the_sample_data_and_keeps_the_output(
     assert re.search(r'class="trial-time"[^>]*>.*?\d+ ms</span>', html, re.S)
     flow = editor.get(f"/workflows/{workflow_id}/flow", htmx=True).get_data(as_text=True)
     assert "Tested" in flow
+    # and the card previews its output (PostgreSQL's JSONB keeps keys in its own order)
+    assert re.search(r"<code>(who: Ada · n: 42|n: 42 · who: Ada)</code>", flow)
 
 
 def test_a_failing_test_shows_the_error_inline(user_client: FlaskClient) -> None:

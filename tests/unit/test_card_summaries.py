@@ -12,6 +12,7 @@ from app.web.editor.summaries import (
     by_category,
     category_for,
     cron_words,
+    output_preview,
     output_words,
     pieces,
     summary,
@@ -155,3 +156,13 @@ def test_what_passes_between_steps() -> None:
     assert output_words({"a": 1}) == "1 field"
     assert output_words([1, 2]) == "2 items"
     assert output_words(None) is None
+
+
+def test_a_tested_card_previews_the_first_fields_of_its_output() -> None:
+    output = {"who": "Ada Lovelace", "vip": True, "total": 42, "note": "x"}
+
+    assert output_preview(output) == "who: Ada Lovelace · vip: true · total: 42 · …"
+    assert output_preview({"n": 1}) == "n: 1"
+    assert output_preview([1, 2]) == "2 items"
+    assert output_preview(None) is None
+    assert output_preview({}) is None

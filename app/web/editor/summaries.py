@@ -226,6 +226,19 @@ def by_category(
     return [(name, members) for name, members in groups.items() if members]
 
 
+def output_preview(output: Any, fields: int = 3) -> str | None:
+    """The first fields of a step's last output, for its card: `who: Ada · vip: true · …`."""
+    if isinstance(output, dict) and output:
+        shown = [
+            f"{name}: {_short(_value(value))[:40]}" for name, value in list(output.items())[:fields]
+        ]
+        more = " · …" if len(output) > fields else ""
+        return _short(" · ".join(shown) + more)
+    if isinstance(output, list):
+        return _plural(len(output), "item")
+    return None if output is None or output == {} else _short(_value(output))
+
+
 def output_words(output: Any) -> str | None:
     """What a step's (or the trigger's) data amounts to, for the connector after it."""
     if isinstance(output, dict):

@@ -17,7 +17,14 @@ from app.models import Workflow
 from app.models.base import utcnow
 from app.services.workflows import drafts
 from app.services.workflows.step_checks import step_issues
-from app.web.editor.summaries import Piece, output_words, pieces, summary, trigger_summary
+from app.web.editor.summaries import (
+    Piece,
+    output_preview,
+    output_words,
+    pieces,
+    summary,
+    trigger_summary,
+)
 
 ICONS = {
     "manual": "play",
@@ -66,6 +73,7 @@ class StepCard:
     issues: list[str] = field(default_factory=list)
     pieces: list[Piece] = field(default_factory=list)  # the summary, references as pills
     passes: str | None = None  # what its output amounts to ("3 fields"), once known
+    preview: str | None = None  # its output's first fields, once tested
 
     @property
     def number(self) -> int:
@@ -170,6 +178,7 @@ def step_card(
         issues=step_issues(draft.steps, index, secrets, container().handlers.actions),
         pieces=pieces(text, names),
         passes=output_words(output),
+        preview=output_preview(output),
     )
 
 
