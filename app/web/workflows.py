@@ -18,7 +18,7 @@ from app.services.workflows.specs import WorkflowSpec
 from app.web.blueprint import bp
 from app.web.editor import panels
 from app.web.editor.page import page
-from app.web.editor.support import editor_for, owned_workflow, pretty, secrets, service_errors
+from app.web.editor.support import editor_for, owned_workflow, pretty, secrets
 from app.web.editor.view import icon_for
 from app.web.rendering import is_fragment_request, redirect_htmx, render
 
@@ -186,7 +186,6 @@ def workflow_history(workflow_id: int) -> Response:
 
 @bp.get("/workflows/<int:workflow_id>/versions/<int:version>/restore")
 @login_required
-@service_errors
 def version_restore_confirm(workflow_id: int, version: int) -> Response:
     """Restore asks first: what restoring this version would change, then Restore or Cancel
     (inside History for htmx, a page of its own otherwise)."""
@@ -204,7 +203,6 @@ def version_restore_confirm(workflow_id: int, version: int) -> Response:
 
 @bp.post("/workflows/<int:workflow_id>/versions/<int:version>/restore")
 @login_required
-@service_errors
 def version_restore(workflow_id: int, version: int) -> Response | BaseResponse:
     """Save an earlier version as the newest one (unsaved edits are dropped), once confirmed;
     unconfirmed, the confirmation page."""

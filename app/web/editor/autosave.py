@@ -28,7 +28,6 @@ from app.web.editor.support import (
     json_object,
     owned_workflow,
     secrets,
-    service_errors,
     with_events,
 )
 
@@ -57,7 +56,6 @@ def _answer(workflow_id: int, changed: bool, panel_args: dict[str, str]) -> Base
 
 @bp.post("/workflows/<int:workflow_id>/steps/<key>/draft")
 @login_required
-@service_errors
 def step_draft(workflow_id: int, key: str) -> BaseResponse:
     """Store the step panel in the draft as typed (valid or not)."""
     workflow = owned_workflow(workflow_id)
@@ -77,7 +75,6 @@ def step_draft(workflow_id: int, key: str) -> BaseResponse:
 
 @bp.post("/workflows/<int:workflow_id>/trigger/draft")
 @login_required
-@service_errors
 def trigger_draft(workflow_id: int) -> BaseResponse:
     """Store the trigger panel in the draft as typed. Choosing another kind is stored only
     by Apply (the kind's form is not on the page yet)."""

@@ -30,7 +30,6 @@ from app.web.editor.support import (
     owned_workflow,
     pretty,
     secrets,
-    service_errors,
     with_events,
 )
 from app.web.editor.view import Editor, webhook_of
@@ -136,7 +135,6 @@ def _applied(workflow: Workflow, panel_args: dict[str, Any], message: str) -> Ba
 
 @bp.post("/workflows/<int:workflow_id>/settings")
 @login_required
-@service_errors
 def workflow_update(workflow_id: int) -> Response | BaseResponse:
     """Rename the workflow; set its description and run key template."""
     workflow = owned_workflow(workflow_id)
@@ -160,7 +158,6 @@ def workflow_update(workflow_id: int) -> Response | BaseResponse:
 
 @bp.post("/workflows/<int:workflow_id>/trigger")
 @login_required
-@service_errors
 def trigger_update(workflow_id: int) -> Response | BaseResponse:
     """Choose the trigger kind, set its config and its sample data."""
     workflow = owned_workflow(workflow_id)
@@ -218,7 +215,6 @@ def problem_panel(editor_: Editor, exc: InvalidInputError) -> panels.Panel:
 
 @bp.post("/workflows/<int:workflow_id>/save")
 @login_required
-@service_errors
 def workflow_save(workflow_id: int) -> Response | BaseResponse:
     """Save the draft as the next version; a refusal opens the panel of the faulty field."""
     workflow = owned_workflow(workflow_id)

@@ -26,7 +26,6 @@ from app.web.editor.support import (
     form_int,
     owned_workflow,
     secrets,
-    service_errors,
     with_events,
 )
 from app.web.rendering import htmx_response, is_fragment_request
@@ -47,7 +46,6 @@ def _flow(
 
 @bp.post("/workflows/<int:workflow_id>/steps")
 @login_required
-@service_errors
 def step_create(workflow_id: int) -> Response | BaseResponse:
     """Add a step of the chosen kind at a position; opens its panel."""
     workflow = owned_workflow(workflow_id)
@@ -176,7 +174,6 @@ def _apply(workflow_id: int, key: str, test: bool) -> Response | BaseResponse:
 
 @bp.post("/workflows/<int:workflow_id>/steps/<key>")
 @login_required
-@service_errors
 def step_update(workflow_id: int, key: str) -> Response | BaseResponse:
     """Apply the step panel (name, key, config, retries) to the draft."""
     return _apply(workflow_id, key, test=False)
@@ -184,7 +181,6 @@ def step_update(workflow_id: int, key: str) -> Response | BaseResponse:
 
 @bp.post("/workflows/<int:workflow_id>/steps/<key>/test")
 @login_required
-@service_errors
 def step_test(workflow_id: int, key: str) -> Response | BaseResponse:
     """Apply the step panel, then run the step once with the sample data."""
     return _apply(workflow_id, key, test=True)
@@ -192,7 +188,6 @@ def step_test(workflow_id: int, key: str) -> Response | BaseResponse:
 
 @bp.post("/workflows/<int:workflow_id>/steps/<key>/move")
 @login_required
-@service_errors
 def step_move(workflow_id: int, key: str) -> BaseResponse:
     """Move a step up, down, or to a position (drag and drop); answers the flow."""
     workflow = owned_workflow(workflow_id)
@@ -210,7 +205,6 @@ def step_move(workflow_id: int, key: str) -> BaseResponse:
 
 @bp.post("/workflows/<int:workflow_id>/steps/<key>/duplicate")
 @login_required
-@service_errors
 def step_duplicate(workflow_id: int, key: str) -> BaseResponse:
     """Insert a copy of the step after it; answers the flow."""
     workflow = owned_workflow(workflow_id)
@@ -228,7 +222,6 @@ def step_duplicate(workflow_id: int, key: str) -> BaseResponse:
 
 @bp.post("/workflows/<int:workflow_id>/steps/<key>/delete")
 @login_required
-@service_errors
 def step_delete(workflow_id: int, key: str) -> BaseResponse:
     """Remove the step from the draft; answers the flow."""
     workflow = owned_workflow(workflow_id)
@@ -242,7 +235,6 @@ def step_delete(workflow_id: int, key: str) -> BaseResponse:
 
 @bp.post("/workflows/<int:workflow_id>/steps/<key>/enabled")
 @login_required
-@service_errors
 def step_enable(workflow_id: int, key: str) -> BaseResponse:
     """Turn a step on or off; answers its card."""
     workflow = owned_workflow(workflow_id)

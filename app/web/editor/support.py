@@ -3,9 +3,7 @@ the htmx headers that refresh other regions, and links to pages other modules se
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from flask import abort, current_app, request, url_for
@@ -15,7 +13,6 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.crypto import SecretBox
 from app.extensions import container, db
 from app.models import Workflow
-from app.services.errors import ConflictError, NotFoundError
 from app.services.workflows import drafts
 from app.services.workflows.crud import get_workflow
 from app.web.editor import view as editor_view
@@ -32,28 +29,9 @@ ANNOUNCE = "stepline:announce"  # a message for screen readers (the live region)
 
 
 def owned_workflow(workflow_id: int) -> Workflow:
-    """The current user's workflow, or 404 (another user's workflow looks missing)."""
-    try:
-        return get_workflow(db.session(), workflow_id, current_user.id)
-    except NotFoundError:
-        abort(404)
-
-
-def service_errors(view: Callable[P, R]) -> Callable[P, R]:
-    """Missing objects (a step key, a version) → 404; conflicting changes → 409."""
-
-    @functools.wraps(view)
-    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return view(*args, **kwargs)
-        except NotFoundError:
-            db.session.rollback()
-            abort(404)
-        except ConflictError as exc:
-            db.session.rollback()
-            abort(409, str(exc))
-
-    return wrapped
+    """The current user's workflow; another user's looks missing (NotFoundError: app.errors
+    answers 404, as for every service error)."""
+    return get_workflow(db.session(), workflow_id, current_user.id)
 
 
 def pretty(value: Any) -> str:

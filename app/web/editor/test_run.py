@@ -27,7 +27,6 @@ from app.web.editor.support import (
     editor_for,
     execution_url,
     owned_workflow,
-    service_errors,
     with_events,
 )
 from app.web.rendering import is_fragment_request
@@ -60,7 +59,6 @@ def _region(
 
 @bp.post("/workflows/<int:workflow_id>/test-run")
 @login_required
-@service_errors
 def test_run_start(workflow_id: int) -> BaseResponse:
     """Run the draft now with the trigger's sample data, as a test run."""
     workflow = owned_workflow(workflow_id)
@@ -86,7 +84,6 @@ def test_run_start(workflow_id: int) -> BaseResponse:
 
 @bp.get("/workflows/<int:workflow_id>/test-run/<int:execution_id>")
 @login_required
-@service_errors
 def test_run_show(workflow_id: int, execution_id: int) -> BaseResponse:
     """The test run's progress (polled while it is live; 286 once it is over)."""
     workflow = owned_workflow(workflow_id)
@@ -101,7 +98,6 @@ def test_run_show(workflow_id: int, execution_id: int) -> BaseResponse:
 
 @bp.post("/workflows/<int:workflow_id>/test-run/<int:execution_id>/sample")
 @login_required
-@service_errors
 def test_run_sample(workflow_id: int, execution_id: int) -> BaseResponse:
     """Make the run's output of one step (form `key`), or of every completed step, the
     steps' samples in the draft."""

@@ -25,7 +25,6 @@ from app.web.editor.support import (
     editor_for,
     owned_workflow,
     secrets,
-    service_errors,
     with_events,
 )
 from app.web.editor.view import webhook_of
@@ -62,7 +61,6 @@ def webhook_show(workflow_id: int) -> BaseResponse:
 
 @bp.post("/workflows/<int:workflow_id>/webhook/url")
 @login_required
-@service_errors
 def webhook_url_create(workflow_id: int) -> Response:
     """Issue the webhook's URL now (enabling the workflow would too)."""
     workflow = owned_workflow(workflow_id)
@@ -72,7 +70,6 @@ def webhook_url_create(workflow_id: int) -> Response:
 
 @bp.post("/workflows/<int:workflow_id>/webhook/rotate")
 @login_required
-@service_errors
 def webhook_url_rotate(workflow_id: int) -> Response:
     """Replace the URL: the old one answers 404 from now on."""
     workflow = owned_workflow(workflow_id)
@@ -82,7 +79,6 @@ def webhook_url_rotate(workflow_id: int) -> Response:
 
 @bp.post("/workflows/<int:workflow_id>/webhook/listen")
 @login_required
-@service_errors
 def webhook_listen(workflow_id: int) -> Response:
     """Capture the next request sent to the test URL (for the next two minutes)."""
     workflow = owned_workflow(workflow_id)
@@ -92,7 +88,6 @@ def webhook_listen(workflow_id: int) -> Response:
 
 @bp.post("/workflows/<int:workflow_id>/webhook/sample")
 @login_required
-@service_errors
 def webhook_sample_use(workflow_id: int) -> BaseResponse:
     """Make the captured request the trigger's sample data in the editor."""
     workflow = owned_workflow(workflow_id)
