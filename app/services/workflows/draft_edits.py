@@ -277,6 +277,12 @@ def keep_step_input(
     return drafts.store(session, draft), True
 
 
+def _trigger_model(triggers: TriggerRegistry, type_: str) -> type[BaseModel]:
+    if type_ not in triggers:
+        raise InvalidInputError(f"Unknown trigger type {type_!r}.", field="trigger.type")
+    return triggers.get(type_).Config
+
+
 def keep_trigger_input(
     session: Session,
     workflow: Workflow,
@@ -292,9 +298,7 @@ def keep_trigger_input(
     """Store the trigger panel as typed, like keep_step_input; `keep_sample` keeps the stored
     sample data (what was typed there is not a JSON object yet); `held`, what the panel holds
     beyond the definition ("Edit as JSON" text that is not JSON yet)."""
-    if type_ not in triggers:
-        raise InvalidInputError(f"Unknown trigger type {type_!r}.", field="trigger.type")
-    model = triggers.get(type_).Config
+    model = _trigger_model(triggers, type_)
     draft = _changed(session, workflow)
     before = copy.deepcopy(draft.trigger)
     held_before = draft.held()
@@ -324,9 +328,7 @@ def update_trigger(
 ) -> drafts.Draft:
     """Choose the trigger kind and its config, and set the sample data tests and the picker
     use. Every refused field is reported at once."""
-    if type_ not in triggers:
-        raise InvalidInputError(f"Unknown trigger type {type_!r}.", field="trigger.type")
-    model = triggers.get(type_).Config
+    model = _trigger_model(triggers, type_)
     draft = _changed(session, workflow)
     previous = draft.trigger.get("config") or {} if draft.trigger.get("type") == type_ else {}
     config = _merge_secrets(model, config, previous, secrets)
