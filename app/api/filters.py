@@ -1,4 +1,4 @@
-"""Query-string filters of the execution lists: status, workflow, time range and run key.
+"""Query-string filters of the execution lists: status, workflow, time range, run key, errors.
 
 Each bad value is a 400 naming the parameter. The parameters' OpenAPI entries are in
 operations.py.
@@ -63,6 +63,15 @@ def _run_key() -> str | None:
     return raw
 
 
+def _has_errors() -> bool | None:
+    raw = request.args.get("has_errors")
+    if raw is None:
+        return None
+    if raw not in ("true", "false"):
+        raise _bad("has_errors", "`has_errors` must be true or false.")
+    return raw == "true"
+
+
 def execution_filter(workflow_id: int | None = None) -> ExecutionFilter:
     """The filters of this request; `workflow_id` fixes the workflow (its own list)."""
     return ExecutionFilter(
@@ -71,4 +80,5 @@ def execution_filter(workflow_id: int | None = None) -> ExecutionFilter:
         created_after=_time("created_after"),
         created_before=_time("created_before"),
         run_key=_run_key(),
+        has_errors=_has_errors(),
     )

@@ -98,6 +98,13 @@ RUN_KEY = Param(
     {"type": "string", "minLength": 1, "maxLength": RUN_KEY_LENGTH},
     "Only executions with this run key (the workflow's `run_key_template`, evaluated).",
 )
+HAS_ERRORS = Param(
+    "has_errors",
+    "query",
+    {"type": "boolean"},
+    "`true`: only executions in which a step failed (with `status=completed`: the runs that "
+    "completed with errors); `false`: only those without.",
+)
 WORKFLOW = Param(
     "workflow_id",
     "query",
@@ -239,7 +246,7 @@ OPERATIONS: list[Operation] = [
         "Executions",
         response=schemas.ExecutionList,
         paginated=True,
-        parameters=(STATUS, CREATED_AFTER, CREATED_BEFORE, RUN_KEY),
+        parameters=(STATUS, CREATED_AFTER, CREATED_BEFORE, RUN_KEY, HAS_ERRORS),
         description="Newest first. Send the same filters with every page.",
     ),
     Operation(
@@ -249,7 +256,7 @@ OPERATIONS: list[Operation] = [
         "Executions",
         response=schemas.ExecutionList,
         paginated=True,
-        parameters=(WORKFLOW, STATUS, CREATED_AFTER, CREATED_BEFORE, RUN_KEY),
+        parameters=(WORKFLOW, STATUS, CREATED_AFTER, CREATED_BEFORE, RUN_KEY, HAS_ERRORS),
         description="All the user's executions, newest first. Send the same filters with "
         "every page.",
     ),
@@ -259,8 +266,8 @@ OPERATIONS: list[Operation] = [
         "Get an execution",
         "Executions",
         response=schemas.ExecutionOut,
-        description="The execution, its trigger data and each step's status, attempts, input, "
-        "output, error and timings.",
+        description="The execution, its trigger data and each step's status, attempts (each "
+        "with its own start, end, error and who ended it), input, output, error and timings.",
     ),
     Operation(
         "api.execution_cancel",

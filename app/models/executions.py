@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, BigId, JSONDoc, enum_column, utcnow
@@ -76,6 +76,9 @@ class Execution(Base):
         BigId, ForeignKey("executions.id", ondelete="SET NULL")
     )
     error: Mapped[str | None] = mapped_column(Text)
+    # A step failed: set by the statement that ends the run. With status `completed`: a step
+    # that continues on error failed and the run went on ("completed with errors").
+    has_errors: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

@@ -27,6 +27,8 @@ from app.services.executions.lifecycle import (
 
 PAGE_SIZE = 25
 NEWER_LIMIT = 50
+# The status filter's value for completed runs in which a step failed (continue on error).
+WITH_ERRORS = "completed-with-errors"
 
 
 def is_id(raw: str) -> bool:
@@ -44,13 +46,15 @@ def _parse_time(raw: str, name: str) -> datetime:
 
 @dataclass(frozen=True)
 class DashboardFilter:
-    """What the list shows: any of workflow, status, a created-at range (UTC), a run key."""
+    """What the list shows: any of workflow, status (`with_errors`: completed with errors), a
+    created-at range (UTC), a run key."""
 
     workflow_id: int | None = None
     status: ExecutionStatus | None = None
     since: datetime | None = None
     until: datetime | None = None
     run_key: str | None = None
+    with_errors: bool = False
 
     @classmethod
     def parse(cls, args: Mapping[str, str], workflow_id: int | None = None) -> DashboardFilter:
@@ -61,6 +65,9 @@ class DashboardFilter:
                 raise InvalidInputError("Pick a workflow from the list.", "workflow")
             workflow_id = int(raw_workflow)
         raw_status = (args.get("status") or "").strip()
+        with_errors = raw_status == WITH_ERRORS
+        if with_errors:
+            raw_status = ExecutionStatus.COMPLETED.value
         if raw_status and raw_status not in ExecutionStatus.__members__.values():
             raise InvalidInputError("Pick a status from the list.", "status")
         raw_since = (args.get("since") or "").strip()
@@ -80,18 +87,26 @@ class DashboardFilter:
             since=since,
             until=until,
             run_key=run_key or None,
+            with_errors=with_errors,
         )
 
     def query_args(self, *, with_workflow: bool = True) -> dict[str, str]:
         """The filter as query arguments (the inverse of `parse`), empty ones left out."""
         args = {
             "workflow": str(self.workflow_id) if with_workflow and self.workflow_id else "",
-            "status": self.status.value if self.status else "",
+            "status": self.status_value,
             "since": self.since.strftime("%Y-%m-%dT%H:%M") if self.since else "",
             "until": self.until.strftime("%Y-%m-%dT%H:%M") if self.until else "",
             "run_key": self.run_key or "",
         }
         return {k: v for k, v in args.items() if v}
+
+    @property
+    def status_value(self) -> str:
+        """The status select's value ("" for any status)."""
+        if self.with_errors:
+            return WITH_ERRORS
+        return self.status.value if self.status else ""
 
     @property
     def is_empty(self) -> bool:
@@ -105,6 +120,7 @@ class DashboardFilter:
             created_after=self.since,
             created_before=self.until,
             run_key=self.run_key,
+            has_errors=True if self.with_errors else None,
         )
         return restrict(stmt, owner_id, where)
 
@@ -120,6 +136,7 @@ class ExecutionRow:
     trigger_type: str
     run_key: str | None
     error: str | None
+    has_errors: bool
     rerun_of_id: int | None
     created_at: datetime
     started_at: datetime | None
@@ -138,6 +155,7 @@ ROW_COLUMNS = (
     Execution.trigger_type,
     Execution.run_key,
     Execution.error,
+    Execution.has_errors,
     Execution.rerun_of_id,
     Execution.created_at,
     Execution.started_at,
