@@ -54,7 +54,9 @@ def test_completed_with_errors_and_the_attempts_read_well(
     row = page.locator(f"#execution-{execution_id}")
     expect(row.locator(".status-badge.status-completed")).to_have_text("Completed")
     expect(row.locator(".status-badge.status-with-errors")).to_have_text("with errors")
-    page.screenshot(path=artifacts / f"executions-with-errors-{backend}-{width}.png", full_page=True)
+    page.screenshot(
+        path=artifacts / f"executions-with-errors-{backend}-{width}.png", full_page=True
+    )
 
     # When they pick "Completed with errors" in the status filter
     page.get_by_label("Status").select_option(label="Completed with errors")
