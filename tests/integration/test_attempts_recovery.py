@@ -173,7 +173,7 @@ def test_a_cancel_ends_the_running_attempt_and_the_late_worker_records_nothing(
 
     # Then the attempt is ended by the cancel: one attempt counted, one listed
     work, after = cancelled["steps"]
-    assert cancelled["status"] == "cancelled"
+    assert (cancelled["status"], cancelled["has_errors"]) == ("cancelled", True)
     assert (work["status"], after["status"]) == ("failed", "skipped")
     assert work["attempts"] == len(work["attempt_log"]) == 1
     (attempt,) = work["attempt_log"]

@@ -166,8 +166,9 @@ CANCELLED_MID_STEP = "Cancelled by a user while this step ran; its action may ha
 
 def end_running_attempt(connection: Connection, execution_id: int, now: datetime) -> None:
     """On cancel: the attempt of the step running now ends here, by the cancel, so the step's
-    log holds every attempt counted. Part of the caller's transaction. A worker finishing the
-    step later finds its claim gone and records nothing (as after recovery)."""
+    log holds every attempt counted, and the run's `has_errors` is set as a finish sets it.
+    Part of the caller's transaction. A worker finishing the step later finds its claim gone
+    and records nothing (as after recovery)."""
     ids = {"execution_id": execution_id}
     for step in connection.execute(sql.load_running_steps, sql.params(ids)).all():
         started = attempt_started_at(step.attempt_log, step.attempts, now)
@@ -184,6 +185,7 @@ def end_running_attempt(connection: Connection, execution_id: int, now: datetime
             "next_retry_at": None,
         }
         connection.execute(sql.record_step, sql.params(values))
+    connection.execute(sql.note_errors, sql.params(ids))
 
 
 def _values(step: StepRecord) -> dict[str, Any]:

@@ -184,6 +184,11 @@ any_step_failed = (
     .correlate(None)
 )
 
+# A cancelled run's flag (its running step, if any, ended as failed by the cancel).
+note_errors = (
+    update(E).where(E.c.id == bindparam("p_execution_id")).values(has_errors=any_step_failed)
+)
+
 finish = (
     update(E)
     .where(E.c.id == bindparam("p_execution_id"), E.c.status == "running")
