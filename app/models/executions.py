@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, BigId, JSONDoc, enum_column, utcnow
@@ -101,6 +101,23 @@ class Execution(Base):
         Index("ix_executions_workflow_id_run_key", "workflow_id", "run_key"),
         # Re-runs of an execution (its page, bulk re-run), and ON DELETE SET NULL on delete.
         Index("ix_executions_rerun_of_id", "rerun_of_id"),
+        # The "completed with errors" filter: only the runs with errors, newest first.
+        Index(
+            "ix_executions_user_id_with_errors",
+            "user_id",
+            "created_at",
+            "id",
+            postgresql_where=text("has_errors"),
+            sqlite_where=text("has_errors = 1"),
+        ),
+        Index(
+            "ix_executions_workflow_id_with_errors",
+            "workflow_id",
+            "created_at",
+            "id",
+            postgresql_where=text("has_errors"),
+            sqlite_where=text("has_errors = 1"),
+        ),
     )
 
 

@@ -352,7 +352,8 @@ def restrict(stmt: AnySelect, owner_id: int, where: ExecutionFilter) -> AnySelec
     if where.statuses:
         stmt = stmt.where(Execution.status.in_(where.statuses))
     if where.has_errors is not None:
-        stmt = stmt.where(Execution.has_errors.is_(where.has_errors))
+        # Spelt as the partial indexes' predicate, which answer the True case.
+        stmt = stmt.where(Execution.has_errors if where.has_errors else ~Execution.has_errors)
     if where.created_after is not None:
         stmt = stmt.where(Execution.created_at >= where.created_after)
     if where.created_before is not None:
