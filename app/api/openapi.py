@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 document of the API, generated from the same Pydantic models the views use.
 
-Each endpoint has one `Operation` in OPERATIONS (app/api/operations.py). Its path and path
+Each endpoint has one `Operation` in OPERATIONS (app/api/operations.py, then
+app/api/operations_tools.py). Its path and path
 parameters are read from the app's URL map, its schemas from its models, and its error responses
 follow from what it takes (a token, a body, a cursor, a path id).
 """
@@ -18,8 +19,13 @@ from werkzeug.routing import Rule
 from werkzeug.routing.converters import BaseConverter, NumberConverter, UUIDConverter
 
 from app.api import auth, schemas
-from app.api.operations import OPERATIONS, PAGE_PARAMS, Operation
+from app.api.operations import OPERATIONS as CORE_OPERATIONS
 from app.api.operations import UNDOCUMENTED as UNDOCUMENTED
+from app.api.operations import Operation, page_params
+from app.api.operations_tools import TOOL_OPERATIONS
+from app.extensions import container
+
+OPERATIONS = [*CORE_OPERATIONS, *TOOL_OPERATIONS]
 
 REF = "#/components/schemas/{model}"
 SECURITY_SCHEME = "bearerToken"
@@ -160,9 +166,23 @@ def _components_responses(error_ref: Any) -> dict[str, Any]:
     return responses
 
 
+def _list_types(definitions: dict[str, Any], parameters: list[dict[str, Any]], app: Flask) -> None:
+    """Name the app's action and trigger types (built-ins and plugins) as the enums of the
+    fields and parameters that take one, so that a client knows every value the server takes."""
+    handlers = container(app).handlers
+    enums = {"StepSpec": handlers.actions.types(), "TriggerSpec": handlers.triggers.types()}
+    for model, types in enums.items():
+        if model in definitions:
+            definitions[model]["properties"]["type"]["enum"] = sorted(types)
+    for parameter in parameters:
+        if parameter["name"] == "trigger_type":
+            parameter["schema"] = {**parameter["schema"], "enum": sorted(enums["TriggerSpec"])}
+
+
 def build_document(app: Flask) -> dict[str, Any]:
     """The OpenAPI 3.1 document for the operations in OPERATIONS, as routed in `app`."""
     refs, definitions = _schemas(OPERATIONS)
+    every_parameter: list[dict[str, Any]] = []
     paths: dict[str, dict[str, Any]] = {}
     tags: list[str] = []
     for operation in OPERATIONS:
@@ -170,7 +190,8 @@ def build_document(app: Flask) -> dict[str, Any]:
         path, path_parameters = _path_of(rule)
         public = auth.is_public(app.view_functions[operation.endpoint])
         parameters = list(path_parameters)
-        for param in (*operation.parameters, *(PAGE_PARAMS if operation.paginated else ())):
+        paging = page_params(operation.cursor_parts) if operation.paginated else ()
+        for param in (*operation.parameters, *paging):
             entry: dict[str, Any] = {"name": param.name, "in": param.location}
             if param.description:
                 entry["description"] = param.description
@@ -178,6 +199,7 @@ def build_document(app: Flask) -> dict[str, Any]:
                 entry["required"] = True
             entry["schema"] = param.schema
             parameters.append(entry)
+            every_parameter.append(entry)
 
         responses: dict[str, Any] = {}
         if operation.response is None:
@@ -217,6 +239,7 @@ def build_document(app: Flask) -> dict[str, Any]:
         if operation.tag not in tags:
             tags.append(operation.tag)
 
+    _list_types(definitions, every_parameter, app)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -224,6 +247,8 @@ def build_document(app: Flask) -> dict[str, Any]:
             "version": _package_version(),
             "description": DESCRIPTION,
         },
+        # Relative: the API is at /api/v1 of the host that serves this document.
+        "servers": [{"url": "/", "description": "This Stepline instance."}],
         "tags": [{"name": tag} for tag in tags],
         "paths": paths,
         "components": {

@@ -23,12 +23,14 @@ from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     ignored_auth,
     negative_data_rejection,
+    positive_data_acceptance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
 
 from tests.api_client import Api, issue_token
+from tests.integration.test_api_tenancy import google_connection
 
 EXAMPLES = 10
 CHECKS = [
@@ -38,6 +40,7 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
     negative_data_rejection,
+    positive_data_acceptance,
     ignored_auth,
 ]
 # The token is sent with every request, not generated; unknown query parameters are ignored by
@@ -88,7 +91,14 @@ def test_every_operation_answers_as_documented(app: Flask, client: FlaskClient) 
     api = Api(client, issue_token(app))
     workflow_id = api.create(FLOW, enable=True)["id"]
     execution_id = api.trigger(workflow_id, {"n": 1})
-    real_ids = {"workflow_id": workflow_id, "execution_id": execution_id}
+    connection_id = google_connection(app, "alice@example.com")
+    real_ids = {
+        "workflow_id": workflow_id,
+        "execution_id": execution_id,
+        "connection_id": connection_id,
+        "version": 1,
+        "key": "shape",
+    }
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=CONFIG)
 
     def call(case: schemathesis.Case) -> None:
