@@ -19,6 +19,7 @@ from werkzeug.routing import Rule
 from werkzeug.routing.converters import BaseConverter, NumberConverter, UUIDConverter
 
 from app.api import auth, schemas
+from app.api.openapi_kinds import describe_kinds
 from app.api.operations import OPERATIONS as CORE_OPERATIONS
 from app.api.operations import UNDOCUMENTED as UNDOCUMENTED
 from app.api.operations import Operation, page_params
@@ -60,6 +61,10 @@ path to the input at fault, e.g. `steps.1.config.url`.
 
 **Retries.** The POSTs that create something take an `Idempotency-Key` header: a retry with the
 same key within 24 hours answers what the first request answered, and does nothing again.
+
+**Values.** JSON text may not hold a NUL character (`\\u0000`) or an unpaired surrogate,
+nor numbers beyond what a double holds (`NaN`, `Infinity`, `1e400`): such a body is a 400
+naming the path, since it could not be stored.
 
 **Ids.** An id that names no object of yours (another user's, or none at all) is a 404. Unknown
 query parameters are ignored.
@@ -166,19 +171,6 @@ def _components_responses(error_ref: Any) -> dict[str, Any]:
     return responses
 
 
-def _list_types(definitions: dict[str, Any], parameters: list[dict[str, Any]], app: Flask) -> None:
-    """Name the app's action and trigger types (built-ins and plugins) as the enums of the
-    fields and parameters that take one, so that a client knows every value the server takes."""
-    handlers = container(app).handlers
-    enums = {"StepSpec": handlers.actions.types(), "TriggerSpec": handlers.triggers.types()}
-    for model, types in enums.items():
-        if model in definitions:
-            definitions[model]["properties"]["type"]["enum"] = sorted(types)
-    for parameter in parameters:
-        if parameter["name"] == "trigger_type":
-            parameter["schema"] = {**parameter["schema"], "enum": sorted(enums["TriggerSpec"])}
-
-
 def build_document(app: Flask) -> dict[str, Any]:
     """The OpenAPI 3.1 document for the operations in OPERATIONS, as routed in `app`."""
     refs, definitions = _schemas(OPERATIONS)
@@ -239,7 +231,8 @@ def build_document(app: Flask) -> dict[str, Any]:
         if operation.tag not in tags:
             tags.append(operation.tag)
 
-    _list_types(definitions, every_parameter, app)
+    handlers = container(app).handlers
+    describe_kinds(definitions, every_parameter, handlers.actions, handlers.triggers)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -27,19 +27,28 @@ READ_ONLY_HINTS = {
 }
 
 
+def _read_only() -> Any:
+    return Field(
+        None,
+        description="Read-only (GET's value may be sent back): ignored when unchanged, a 422 "
+        "naming it when changed.",
+        json_schema_extra={"readOnly": True},
+    )
+
+
 class WorkflowPut(WorkflowSpec):
     """A workflow definition; GET's read-only fields may be sent back unchanged."""
 
     model_config = ConfigDict(extra="forbid")
 
-    id: int | None = Field(None, description="Read-only: ignored when unchanged.")
-    enabled: bool | None = Field(None, description="Read-only: ignored when unchanged.")
-    version: int | None = Field(None, description="Read-only: ignored when unchanged.")
-    trigger_type: str | None = Field(None, description="Read-only: ignored when unchanged.")
-    step_count: int | None = Field(None, description="Read-only: ignored when unchanged.")
-    created_at: datetime | None = Field(None, description="Read-only: ignored when unchanged.")
-    updated_at: datetime | None = Field(None, description="Read-only: ignored when unchanged.")
-    webhook_url: str | None = Field(None, description="Read-only: ignored when unchanged.")
+    id: int | None = _read_only()
+    enabled: bool | None = _read_only()
+    version: int | None = _read_only()
+    trigger_type: str | None = _read_only()
+    step_count: int | None = _read_only()
+    created_at: datetime | None = _read_only()
+    updated_at: datetime | None = _read_only()
+    webhook_url: str | None = _read_only()
 
 
 def _utc(value: Any) -> Any:

@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
 from flask import Response, current_app
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, field_validator
+from pydantic_core import PydanticCustomError
 
 from app.engine.redaction import REDACTED
 from app.engine.retry import RetrySettings
@@ -166,6 +167,14 @@ class WorkflowImport(BaseModel):
     format: ExportFormat
     exported_at: datetime | None = None
     workflow: WorkflowSpec
+
+    @field_validator("exported_at", mode="before")
+    @classmethod
+    def _a_date_time_string(cls, value: Any) -> Any:
+        # A date-time as the document says: text, not a number of seconds.
+        if value is not None and not isinstance(value, str):
+            raise PydanticCustomError("date_time", "Give a date-time such as 2026-12-01T10:00:00Z.")
+        return value
 
 
 # Executions

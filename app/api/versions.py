@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response
 
 from app.api.blueprint import bp
+from app.api.filters import MAX_ID
 from app.api.schemas import VersionList, VersionOut, VersionSummary, respond
 from app.api.workflows import WORKFLOW_ID, find_workflow, workflow_out
 from app.extensions import container, db
@@ -53,6 +54,8 @@ def version_restore(workflow_id: int, version: int) -> Response:
     workflow = find_workflow(workflow_id)
     if version == workflow.version:
         raise ConflictError(f"Version {version} is the current version.")
+    if version > MAX_ID:  # no row has it (and PostgreSQL's integer cannot hold it)
+        raise NotFoundError(f"version {version} of workflow {workflow.id}")
     earlier = versions.get_version(session, workflow, version)
     stepline = container()
     restored = versions.restore(session, workflow, earlier, stepline.secrets, stepline.handlers)

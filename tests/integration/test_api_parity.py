@@ -279,3 +279,13 @@ def test_a_get_body_can_be_sent_back_as_a_put(alice: Api) -> None:
         assert refused.status_code == 422
         assert error_of(refused)["field"] == field
     assert alice.get(path).get_json()["version"] == 2  # nothing saved by the refusals
+
+
+def test_an_import_refuses_a_number_as_its_export_date(alice: Api) -> None:
+    document = {"format": "stepline.workflow/v1", "exported_at": 0, "workflow": SHAPE}
+
+    refused = alice.post("/workflows/import", document)
+    accepted = alice.post("/workflows/import", {**document, "exported_at": "2026-12-01T10:00:00Z"})
+
+    assert refused.status_code == 422 and error_of(refused)["field"] == "exported_at"
+    assert accepted.status_code == 201, accepted.get_json()
