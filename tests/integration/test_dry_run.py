@@ -65,7 +65,10 @@ def order_workflow(shop: FakeServer, slack: FakeSlack, journal: Path) -> dict[st
                     "query": {"ref": "{{ trigger.ref }}"},
                     "headers": {"X-Trace": "t-1"},
                     "body_type": "json",
-                    "body": {"email": "{{ steps.shape.email }}", "total": "{{ steps.shape.total }}"},
+                    "body": {
+                        "email": "{{ steps.shape.email }}",
+                        "total": "{{ steps.shape.total }}",
+                    },
                     "auth_type": "bearer",
                     "auth_token": API_TOKEN,
                 },
