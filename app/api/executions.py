@@ -113,6 +113,10 @@ def _page(where: ExecutionFilter) -> Response:
 @idempotent
 def workflow_trigger(workflow_id: int) -> Response:
     """Start an execution with the body as trigger data; 202 once it is stored."""
+    return _start(workflow_id, dry_run=False)
+
+
+def _start(workflow_id: int, *, dry_run: bool) -> Response:
     session = db.session()
     workflow = find_workflow(workflow_id)
     data = parse_optional_body(TriggerData).root
@@ -126,9 +130,18 @@ def workflow_trigger(workflow_id: int) -> Response:
         settings=stepline.settings,
         record=answer.record,
         admission=stepline.admission,
+        dry_run=dry_run,
     )
     assert answer.response is not None
     return answer.response
+
+
+@bp.post(f"/workflows/{WORKFLOW_ID}/dry-run")
+@idempotent
+def workflow_dry_run(workflow_id: int) -> Response:
+    """Dry run the workflow with the body as trigger data: steps that send record the request
+    they would send instead; 202 once it is stored."""
+    return _start(workflow_id, dry_run=True)
 
 
 @bp.get(f"/workflows/{WORKFLOW_ID}/executions")
@@ -174,6 +187,7 @@ def execution_rerun(execution_id: int) -> Response:
         settings=stepline.settings,
         from_failed=body.from_failed,
         trigger_data=body.trigger_data,
+        dry_run=body.dry_run,
     )
     return _accepted(again)
 

@@ -67,6 +67,15 @@ def _run_key() -> str | None:
     return raw
 
 
+def _include_dry_runs() -> bool:
+    raw = request.args.get("include_dry_runs")
+    if raw is None:
+        return False
+    if raw not in ("true", "false"):
+        raise _bad("include_dry_runs", "`include_dry_runs` must be true or false.")
+    return raw == "true"
+
+
 def execution_filter(workflow_id: int | None = None) -> ExecutionFilter:
     """The filters of this request; `workflow_id` fixes the workflow (its own list)."""
     return ExecutionFilter(
@@ -75,6 +84,7 @@ def execution_filter(workflow_id: int | None = None) -> ExecutionFilter:
         created_after=_time("created_after"),
         created_before=_time("created_before"),
         run_key=_run_key(),
+        include_dry_runs=_include_dry_runs(),
     )
 
 

@@ -103,6 +103,13 @@ RUN_KEY = Param(
     {"type": "string", "minLength": 1, "maxLength": RUN_KEY_LENGTH},
     "Only executions with this run key (the workflow's `run_key_template`, evaluated).",
 )
+INCLUDE_DRY_RUNS = Param(
+    "include_dry_runs",
+    "query",
+    {"type": "boolean", "default": False},
+    "With `run_key`: also find dry runs (a run-key search leaves them out by default). Lists "
+    "without `run_key` show dry runs, with `dry_run: true`.",
+)
 WORKFLOW = Param(
     "workflow_id",
     "query",
@@ -257,13 +264,30 @@ OPERATIONS: list[Operation] = [
         "429 with `Retry-After`.",
     ),
     Operation(
+        "api.workflow_dry_run",
+        "post",
+        "Dry run a workflow",
+        "Executions",
+        response=schemas.ExecutionSummary,
+        status=202,
+        body=schemas.TriggerData,
+        body_required=False,
+        parameters=(IDEMPOTENCY_KEY,),
+        description="Starts a dry run of the saved version with the body as its trigger data: "
+        "every step runs, except that a step that sends (HTTP request, Slack, Gmail, Sheets, a "
+        "plugin declaring `sends`) records, as its output, the request it would send (method, "
+        "URL, headers with credentials masked, body) instead of sending it, or is skipped when "
+        "its plugin cannot describe it. A disabled workflow can be dry run. Dry runs are marked "
+        "`dry_run: true` and left out of the dashboard's figures and metrics.",
+    ),
+    Operation(
         "api.execution_list",
         "get",
         "List a workflow's executions",
         "Executions",
         response=schemas.ExecutionList,
         paginated=True,
-        parameters=(STATUS, CREATED_AFTER, CREATED_BEFORE, RUN_KEY),
+        parameters=(STATUS, CREATED_AFTER, CREATED_BEFORE, RUN_KEY, INCLUDE_DRY_RUNS),
         description="Newest first. Send the same filters with every page.",
     ),
     Operation(
@@ -273,7 +297,7 @@ OPERATIONS: list[Operation] = [
         "Executions",
         response=schemas.ExecutionList,
         paginated=True,
-        parameters=(WORKFLOW, STATUS, CREATED_AFTER, CREATED_BEFORE, RUN_KEY),
+        parameters=(WORKFLOW, STATUS, CREATED_AFTER, CREATED_BEFORE, RUN_KEY, INCLUDE_DRY_RUNS),
         description="All the user's executions, newest first. Send the same filters with "
         "every page.",
     ),

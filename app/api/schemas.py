@@ -188,6 +188,10 @@ class ExecutionSummary(Schema):
     run_key: str | None = Field(description="The workflow's run key template, evaluated.")
     workflow_version: int = Field(description="The definition's version the run uses.")
     rerun_of_id: int | None
+    dry_run: bool = Field(
+        description="A dry run: each step that sends recorded, as its output, the request it "
+        'would send (`{"dry_run": "recorded", "request": {...}}`) instead of sending it.'
+    )
     error: str | None
     created_at: datetime
     started_at: datetime | None
@@ -263,6 +267,12 @@ class RerunRequest(BaseModel):
     )
     trigger_data: dict[str, Any] | None = Field(
         None, description="Replaces the original trigger data; null keeps it."
+    )
+    dry_run: bool | None = Field(
+        None,
+        description="true: a dry run (steps that send only record their request); false: a "
+        "real run; null: like the original. A dry run is never re-run for real from its failed "
+        "step (409).",
     )
 
 
