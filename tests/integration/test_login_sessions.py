@@ -225,3 +225,34 @@ def test_a_session_from_before_sessions_had_rows_is_logged_out(app: Flask) -> No
 
     # Then it is anonymous
     assert_sent_to_login(client)
+
+
+def test_ended_sessions_are_pruned_after_the_retention_period(
+    app: Flask, user_client: FlaskClient
+) -> None:
+    from app.extensions import container
+    from app.scheduler import Scheduler
+
+    # Given an ended session from long ago, one ended today, and the live one
+    today = log_in(app, "alice@example.com")
+    today.post("/logout", data={"csrf_token": csrf_token(today, "/workflows")})
+    old = log_in(app, "alice@example.com")
+    with app.app_context():
+        old_id = db.session.scalars(select(UserSession.id).order_by(UserSession.id.desc())).first()
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.id == old_id)
+            .values(revoked_at=utcnow() - timedelta(days=400))
+        )
+        db.session.commit()
+
+    # When the scheduler's hourly pass runs
+    Scheduler(container(app)).prune_trigger_log()
+
+    # Then only the long-ended one is gone
+    with app.app_context():
+        left = db.session.execute(select(UserSession.id, UserSession.revoked_at)).all()
+    assert old_id not in [row.id for row in left]
+    assert sorted(row.revoked_at is None for row in left) == [False, True]
+    assert_sent_to_login(old)
+    assert user_client.get("/workflows").status_code == 200

@@ -12,9 +12,9 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.models import User, UserSession
@@ -124,3 +124,11 @@ def list_active(session: Session, user: User) -> list[UserSession]:
             .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
         )
     )
+
+
+def prune(session: Session, ended_before: datetime) -> int:
+    """Delete sessions that ended before `ended_before` (the scheduler's hourly pass, with the
+    retention period); live ones stay. Commits; returns how many went."""
+    deleted = session.execute(delete(UserSession).where(UserSession.revoked_at < ended_before))
+    session.commit()
+    return rowcount(deleted)
