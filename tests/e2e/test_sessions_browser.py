@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import PASSWORD
+from tests.e2e.test_editor_accessibility import blocking_violations
 
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
@@ -58,6 +59,7 @@ def test_settings_sign_one_session_out_then_everywhere(
         sessions.screenshot(path=str(artifacts / f"settings-sessions-{width}-{backend}.png"))
         page.screenshot(path=str(artifacts / f"settings-{width}-{backend}.png"), full_page=True)
     page.set_viewport_size({"width": 1366, "height": 900})
+    assert blocking_violations(page) == []
 
     # When Pat signs the phone out (confirming)
     page.once("dialog", lambda dialog: dialog.accept())
@@ -79,6 +81,7 @@ def test_settings_sign_one_session_out_then_everywhere(
 
     # Then the reason shows beside the field, and nothing changed
     expect(page.locator("#new-error")).to_contain_text("similar to a commonly used password")
+    assert blocking_violations(page) == []
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
         page.screenshot(path=str(artifacts / f"password-refused-{width}-{backend}.png"))
@@ -118,6 +121,7 @@ def test_too_many_wrong_passwords_get_a_readable_429(
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text(re.compile(r"Too many failed attempts\. Wait \d+ seconds?"))
     expect(page.get_by_label("Email")).to_have_value("pat@example.com")
+    assert blocking_violations(page) == []
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 760})
         page.screenshot(path=str(artifacts / f"login-429-{width}-{backend}.png"))
