@@ -4,7 +4,7 @@ A dry run records the request each sending step would send instead of sending it
 keeps dry runs out of the dashboard's figures: with `dry_run` after `status` in the two
 indexes the counts stay index-only range scans on PostgreSQL (see 0005).
 
-Revision ID: 0010
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-06 23:00:00.000000
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0010'
+revision = '0009'
 down_revision = '0008'
 branch_labels = None
 depends_on = None

@@ -4,8 +4,8 @@ The session cookie names a `user_sessions` row (its id and a random token, of wh
 sha256 is stored); logout, a password change and Settings' "Sign out" revoke rows. Sessions
 logged in before this migration carry no row and are logged out once.
 
-Revision ID: 0011
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-06 23:00:00.000000
 
 """
@@ -16,8 +16,8 @@ import app.models.base
 
 
 # revision identifiers, used by Alembic.
-revision = '0011'
-down_revision = '0008'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
