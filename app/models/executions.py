@@ -76,6 +76,8 @@ class Execution(Base):
         BigId, ForeignKey("executions.id", ondelete="SET NULL")
     )
     error: Mapped[str | None] = mapped_column(Text)
+    # A dry run: steps that send recorded what they would send instead (left out of figures).
+    dry_run: Mapped[bool] = mapped_column(default=False, server_default=false())
     # A step failed: set by the statement that ends the run. With status `completed`: a step
     # that continues on error failed and the run went on ("completed with errors").
     has_errors: Mapped[bool] = mapped_column(default=False, server_default=false())
@@ -94,9 +96,17 @@ class Execution(Base):
     )
 
     __table_args__ = (
-        # `status` last: the dashboard counts by status from these indexes alone.
-        Index("ix_executions_user_id_created", "user_id", "created_at", "id", "status"),
-        Index("ix_executions_workflow_id_created", "workflow_id", "created_at", "id", "status"),
+        # `status` and `dry_run` last: the dashboard counts real runs by status from these
+        # indexes alone.
+        Index("ix_executions_user_id_created", "user_id", "created_at", "id", "status", "dry_run"),
+        Index(
+            "ix_executions_workflow_id_created",
+            "workflow_id",
+            "created_at",
+            "id",
+            "status",
+            "dry_run",
+        ),
         Index("ix_executions_status_updated", "status", "updated_at"),
         Index("ix_executions_workflow_id_run_key", "workflow_id", "run_key"),
         # Re-runs of an execution (its page, bulk re-run), and ON DELETE SET NULL on delete.

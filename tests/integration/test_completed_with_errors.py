@@ -118,5 +118,5 @@ def test_the_openapi_document_describes_has_errors(client: FlaskClient) -> None:
     summary = document["components"]["schemas"]["ExecutionSummary"]
     assert "continue on error" in summary["properties"]["has_errors"]["description"]
     assert "has_errors" in summary["required"]
-    history = document["paths"]["/api/v1/workflows/executions/history"]["get"]
+    history = document["paths"]["/api/v1/executions"]["get"]
     assert "has_errors" in {parameter["name"] for parameter in history["parameters"]}

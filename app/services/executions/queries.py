@@ -54,6 +54,7 @@ class DashboardFilter:
     since: datetime | None = None
     until: datetime | None = None
     run_key: str | None = None
+    include_dry_runs: bool = False  # in a run-key search (the list shows dry runs, marked)
     with_errors: bool = False
 
     @classmethod
@@ -87,6 +88,7 @@ class DashboardFilter:
             since=since,
             until=until,
             run_key=run_key or None,
+            include_dry_runs=(args.get("include_dry_runs") or "").strip() in ("1", "on", "true"),
             with_errors=with_errors,
         )
 
@@ -98,6 +100,7 @@ class DashboardFilter:
             "since": self.since.strftime("%Y-%m-%dT%H:%M") if self.since else "",
             "until": self.until.strftime("%Y-%m-%dT%H:%M") if self.until else "",
             "run_key": self.run_key or "",
+            "include_dry_runs": "1" if self.include_dry_runs else "",
         }
         return {k: v for k, v in args.items() if v}
 
@@ -120,6 +123,7 @@ class DashboardFilter:
             created_after=self.since,
             created_before=self.until,
             run_key=self.run_key,
+            include_dry_runs=self.include_dry_runs,
             has_errors=True if self.with_errors else None,
         )
         return restrict(stmt, owner_id, where)
@@ -141,6 +145,7 @@ class ExecutionRow:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    dry_run: bool
 
     @property
     def is_live(self) -> bool:
@@ -160,6 +165,7 @@ ROW_COLUMNS = (
     Execution.created_at,
     Execution.started_at,
     Execution.finished_at,
+    Execution.dry_run,
 )
 NEWEST_FIRST = (Execution.created_at.desc(), Execution.id.desc())
 

@@ -4,8 +4,8 @@ Set by the statement that ends a run when one of its steps failed (a step that c
 error, or the step that failed the run). Runs already stored get it from their steps. Two
 partial indexes (only the runs with errors) answer the "Completed with errors" filter.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-06 23:00:00.000000
 
 """
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0009'
-down_revision = '0008'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
