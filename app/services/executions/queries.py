@@ -226,6 +226,15 @@ def get_row(session: Session, execution_id: int, owner_id: int) -> ExecutionRow:
     return rows[0]
 
 
+def get_rows(session: Session, execution_ids: list[int], owner_id: int) -> list[ExecutionRow]:
+    """The owner's rows among `execution_ids` (others' and missing ones left out), for the
+    list's poll: primary-key lookups, whatever the table's size."""
+    if not execution_ids:
+        return []
+    stmt = _rows_query().where(Execution.id.in_(execution_ids), Execution.user_id == owner_id)
+    return _rows(session, stmt.order_by(*NEWEST_FIRST))
+
+
 @dataclass(frozen=True)
 class StepView:
     """A step of the timeline with the name and type it had in the execution's snapshot."""
