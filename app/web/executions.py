@@ -70,7 +70,7 @@ def _list_context(workflow: Workflow | None) -> dict[str, Any]:
         listing = queries.ExecutionPage([], None, filter)
     # The newest page (no error, no upper bound) shows the rows that arrive above its own.
     top = before is None and error is None and filter.until is None
-    live_args = filter.query_args(with_workflow=workflow is None)
+    live_args: dict[str, Any] = filter.query_args(with_workflow=workflow is None)
     if top:
         live_args["top"] = "1"
         if listing.newest_id is not None:
