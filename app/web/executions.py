@@ -126,12 +126,13 @@ def execution_stats(workflow_id: int | None) -> Response:
 @login_required
 def execution_live(workflow_id: int | None) -> Response:
     """The list's live region in one answer, every part out of band: with `top`, the rows
-    newer than `after` that match the filter; the current state of the `live` rows; the figures."""
+    newer than `after` that match the filter; the current state of the `live` rows; the figures,
+    unless they are still those whose digest the page sent as `figures`."""
     workflow = _workflow(workflow_id)
     try:
         filter = DashboardFilter.parse(request.args, workflow_id)
     except InvalidInputError:
-        return render("executions/_live.html", status=422, activity=None)
+        return render("executions/_live.html", status=422, activity=None, newer=None, live_rows=[])
     session, owner, newer, more = db.session(), current_user.id, None, False
     if request.args.get("top"):
         after, limit = _int_arg("after"), queries.NEWER_LIMIT
@@ -141,6 +142,7 @@ def execution_live(workflow_id: int | None) -> Response:
             newer = queries.newer_executions(session, owner, filter, after, limit + 1)
         newer, more = newer[:limit], len(newer) > limit
     activity = _figures(workflow_id)
+    shown = request.args.get("figures") == activity.digest  # the page shows them already
     return render(
         "executions/_live.html",
         workflow=workflow,
@@ -148,8 +150,8 @@ def execution_live(workflow_id: int | None) -> Response:
         newer=newer,
         more=more,
         live_rows=queries.get_rows(session, _live_ids(), owner),
-        activity=activity,
-        chart=hourly_chart(activity),
+        activity=None if shown else activity,
+        chart=None if shown else hourly_chart(activity),
     )
 
 

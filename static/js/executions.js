@@ -47,7 +47,9 @@
     timer = setTimeout(settled, HUNG);
     var values = {};
     var ids = liveIds();
+    var figures = document.querySelector("#execution-stats[data-digest]");
     if (ids) { values.live = ids; }
+    if (figures) { values.figures = figures.getAttribute("data-digest"); }  /* unchanged: not sent again */
     htmx.ajax("GET", el.getAttribute("data-live-url"), { source: el, target: el, swap: "none", values: values })
       .then(settled, settled);
   }

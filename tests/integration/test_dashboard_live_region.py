@@ -63,6 +63,15 @@ def test_one_poll_answers_new_rows_live_rows_and_the_figures(
     assert day == week == {**dict.fromkeys(COLUMNS, 0), "completed": 1, "pending": 2, "all": 3}
     assert "3 in all" in html  # the chart's summary
 
+    # And a poll that sends the digest of the figures it shows gets them only once they change
+    digest = re.search(r'data-digest="([0-9a-f]+)"', html)
+    assert digest
+    same = user_client.get(f"{url}&figures={digest.group(1)}", headers=HTMX)
+    assert same.status_code == 200 and "execution-stats" not in same.get_data(as_text=True)
+    force(app, later[0], status="failed", error="planned", lease_expires_at=None)
+    changed = user_client.get(f"{url}&figures={digest.group(1)}", headers=HTMX)
+    assert counts(changed.get_data(as_text=True))[0]["failed"] == 1
+
     # And another user's poll naming alice's execution gets nothing of hers
     theirs = other_client.get(f"/executions/live?top=1&live={shown}", headers=HTMX)
     assert theirs.status_code == 200

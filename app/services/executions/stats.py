@@ -8,6 +8,7 @@ current hour, and the rows that were still live when the earlier hours were coun
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Execution, ExecutionStatus, Workflow
 from app.models.base import utcnow
+from app.services.executions.queries import id_among
 
 HOURS = 24
 WEEK_DAYS = 7
@@ -65,6 +67,14 @@ class Activity:
     @property
     def peak(self) -> int:
         return max((bucket.total for bucket in self.hours), default=0)
+
+    @property
+    def digest(self) -> str:
+        """A short fingerprint of every figure: a page showing these sends it back with its
+        poll, and is answered without them while they have not changed."""
+        figures = [(b.start.isoformat(), sorted(b.by_status.items())) for b in self.hours]
+        figures.append((self.week.since.isoformat(), sorted(self.week.by_status.items())))
+        return hashlib.blake2b(repr(figures).encode(), digest_size=8).hexdigest()
 
 
 def _empty() -> dict[str, int]:
@@ -224,7 +234,7 @@ def activity(
     statuses: dict[int, str] = {}
     if ids:
         stmt = select(Execution.id, Execution.status).where(
-            Execution.id.in_(ids), Execution.user_id == owner_id
+            id_among(session, ids), Execution.user_id == owner_id
         )
         statuses = {row.id: row.status for row in session.execute(stmt)}
     for execution_id, created_hour in settled.live:
