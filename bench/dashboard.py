@@ -160,6 +160,9 @@ def main() -> None:
         client = app.test_client()
         login(client)
         keys = [f"customer-{random.randrange(KEYS)}@example.com" for _ in range(50)]
+        poll = f"/executions/live?top=1&after={known['newest']}"
+        figures = client.get("/executions/stats", headers=HTMX).get_data(as_text=True)
+        digest = figures.split('data-digest="', 1)[1].split('"', 1)[0]  # what the page shows
 
         def by_key() -> str:
             return f"/executions?run_key={random.choice(keys)}"
@@ -205,14 +208,26 @@ def main() -> None:
                 20,
             ),
             (
-                "live fragment: the list's poll (25 live rows, figures)",
-                lambda: f"/executions/live?top=1&after={known['newest']}&live={known['page']}",
+                "list's poll: 25 live rows, figures unchanged",
+                lambda: f"{poll}&live={known['page']}&figures={digest}",
                 True,
                 20,
             ),
             (
-                "live fragment, its settled hours counted afresh",
-                lambda: uncached(f"/executions/live?top=1&after={known['newest']}"),
+                "list's poll: 25 live rows, figures changed",
+                lambda: f"{poll}&live={known['page']}",
+                True,
+                20,
+            ),
+            (
+                "list's poll: no live row, figures unchanged",
+                lambda: f"{poll}&figures={digest}",
+                True,
+                20,
+            ),
+            (
+                "list's poll, its settled hours counted afresh",
+                lambda: uncached(poll),
                 True,
                 None,
             ),
