@@ -8,7 +8,6 @@ objects and containers too large to write are refused before any text is made.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -16,7 +15,8 @@ from jinja2 import filters as jf
 from jinja2 import tests as jt
 from jinja2.exceptions import FilterArgumentError, SecurityError
 from jinja2.filters import make_attrgetter
-from jinja2.utils import htmlsafe_json_dumps, pass_environment, url_quote
+from jinja2.runtime import Context
+from jinja2.utils import _PassArg, htmlsafe_json_dumps, pass_context, pass_environment, url_quote
 from markupsafe import Markup, escape
 
 from app.engine.template_limits import (
@@ -349,19 +349,28 @@ _FILTERS: dict[str, Any] = {
 
 
 def _checked_arguments(func: Callable[..., Any], name: str) -> Callable[..., Any]:
-    """Refuses integer arguments (widths, counts, sizes) over MAX_INT_ARGUMENT."""
-    skip = 2 if getattr(func, "jinja_pass_arg", None) else 1  # context/env, then the value
+    """Refuses integer arguments (widths, counts, sizes) over MAX_INT_ARGUMENT. The filter
+    takes the render's context, so Jinja never runs it at compile time (constant folding would
+    build its result outside every budget, into the compiled code)."""
+    wants = _PassArg.from_obj(func)
 
-    @functools.wraps(func)
-    def checked(*args: Any, **kwargs: Any) -> Any:
-        for value in (*args[skip:], *kwargs.values()):
-            if isinstance(value, int) and not isinstance(value, bool):
-                if abs(value) > MAX_INT_ARGUMENT:
+    @pass_context
+    def checked(context: Context, value: Any, *args: Any, **kwargs: Any) -> Any:
+        for argument in (*args, *kwargs.values()):
+            if isinstance(argument, int) and not isinstance(argument, bool):
+                if abs(argument) > MAX_INT_ARGUMENT:
                     raise SecurityError(
                         f"an argument of the filter {name!r} is too large (over {MAX_INT_ARGUMENT})"
                     )
-        return func(*args, **kwargs)
+        if wants is _PassArg.context:
+            return func(context, value, *args, **kwargs)
+        if wants is _PassArg.eval_context:
+            return func(context.eval_ctx, value, *args, **kwargs)
+        if wants is _PassArg.environment:
+            return func(context.environment, value, *args, **kwargs)
+        return func(value, *args, **kwargs)
 
+    checked.__name__ = checked.__qualname__ = f"filter_{name}"
     return checked
 
 

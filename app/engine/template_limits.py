@@ -29,6 +29,7 @@ MAX_INT_BITS = 4096
 MEMORY_MULTIPLE = 8  # a render may hold at most this many bytes per character of output cap
 ITEM_BYTES = 64  # what one new small object (a line, a pair, a part) costs, with its slot
 _SCALARS = (bool, int, float, type(None))
+_ENTRY_BYTES = 160  # the ledger's own entry for a value it counts (dict slot, tuple, key)
 
 
 class Ledger:
@@ -52,6 +53,8 @@ class Ledger:
         if key not in self.held:
             self.held[key] = (value, size)
             self.total += size
+            if self.total > self.limit:  # values no operation checked first (literals...)
+                self.reserve(0, "a value")
 
     def _sweep(self) -> None:
         for key, entry in list(self.held.items()):
@@ -162,15 +165,15 @@ class Guard:
 
     # -- after building -------------------------------------------------------------------
 
-    def keep(self, value: Any) -> Any:
-        """Count a value the render built while anything holds it."""
+    def keep(self, value: Any, size: int | None = None) -> Any:
+        """Count a value the render built (its own size, or `size`) while anything holds it."""
         ledger = self.ledger
-        if ledger is None:
+        if ledger is None or isinstance(value, _SCALARS):
+            # numbers are small (the containers that could hold many of them are counted)
+            if ledger is not None and isinstance(value, int) and value.bit_length() > 64:
+                ledger.keep(value, sys.getsizeof(value) + _ENTRY_BYTES)
             return value
-        if isinstance(value, str | list | tuple | dict) or (
-            isinstance(value, int) and value.bit_length() > 64
-        ):
-            ledger.keep(value, sys.getsizeof(value))
+        ledger.keep(value, (sys.getsizeof(value) if size is None else size) + _ENTRY_BYTES)
         return value
 
     # -- text of a value ------------------------------------------------------------------

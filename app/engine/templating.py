@@ -34,7 +34,7 @@ from jinja2.utils import Namespace
 
 from app.engine import template_methods
 from app.engine.errors import TemplateError
-from app.engine.template_filters import FILTERS, TESTS
+from app.engine.template_filters import FILTERS, TESTS, do_escape
 from app.engine.template_limits import Guard, describe, describe_node, percent_size
 from app.engine.template_methods import is_checked
 
@@ -137,9 +137,13 @@ class SandboxEnvironment(ImmutableSandboxedEnvironment):
         self.globals = {
             "range": _checked_global(safe_range),
             "dict": _checked_global(self._dict),
-            "namespace": _checked_global(Namespace),
+            "namespace": _checked_global(self._namespace),
         }
         self.concat = self.limited_join  # type: ignore[method-assign]
+
+    def _namespace(self, *args: Any, **kwargs: Any) -> Namespace:
+        space = Namespace(*args, **kwargs)
+        return self.guard.keep(space, 300 + 16 * len(kwargs) + sum(map(len, args)))
 
     def _dict(self, *args: Any, **kwargs: Any) -> dict[Any, Any]:
         if args:
@@ -149,7 +153,7 @@ class SandboxEnvironment(ImmutableSandboxedEnvironment):
     def written(self, expression: str, autoescape: bool, value: Any) -> str:
         """The text of a value written to the output; template objects are refused."""
         text = self.guard.str_of(value, f"`{expression}`")
-        return self.filters["escape"](self, text) if autoescape else text
+        return do_escape(self, text) if autoescape else text
 
     def limited_concat(self, parts: Sequence[Any]) -> str:
         strings = [self.guard.str_of(part, "`~`", "a part of `~`") for part in parts]
@@ -208,7 +212,7 @@ class SandboxEnvironment(ImmutableSandboxedEnvironment):
         except SecurityError as exc:
             return self.undefined(str(exc), obj=obj, name=attribute, exc=SecurityError)
         if method is not None:
-            return method
+            return self.guard.keep(method, 400)
         value = super().getattr(obj, attribute)
         if callable(value) and not isinstance(value, Undefined | Macro):
             hint = f"{type(obj).__name__}.{attribute} is not available in templates"
@@ -361,15 +365,19 @@ class Renderer:
 
     def _generate(self, template: Any, variables: Mapping[str, Any], where: str) -> str:
         size = 0
-        chunks = []
+        chunks: list[str] = []
+        pending: list[str] = []  # joined every 256 chunks: many tiny strings cost 50 bytes each
         for chunk in template.generate(**variables):
             size += len(chunk)
             if size > self.limits.max_output:
                 raise TemplateError(
                     f"{where}: the rendered text is over {self.limits.max_output} characters"
                 )
-            chunks.append(chunk)
-        return "".join(chunks)
+            pending.append(chunk)
+            if len(pending) == 256:
+                chunks.append("".join(pending))
+                pending.clear()
+        return "".join(chunks + pending)
 
     def _check_output(self, data: Any, where: str, expression: str) -> None:
         """The value's length as text (JSON-like), counted without building it."""
