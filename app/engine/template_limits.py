@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from jinja2 import Undefined, nodes
+from jinja2 import Undefined
 from jinja2.exceptions import SecurityError
 
 # Largest integer a filter or method argument may carry (widths, counts); also Jinja's range cap.
@@ -77,37 +77,6 @@ def describe(value: Any) -> str:
     if kind.endswith("iterator") or kind == "generator":
         return f"a lazy sequence ({kind}; add `| list`)"
     return f"a template object ({kind})"
-
-
-def describe_node(node: nodes.Node) -> str:
-    """Short source-like text of an expression, for error messages."""
-    if isinstance(node, nodes.Name):
-        text = node.name
-    elif isinstance(node, nodes.Const):
-        text = repr(node.value)
-    elif isinstance(node, nodes.Getattr):
-        text = f"{describe_node(node.node)}.{node.attr}"
-    elif isinstance(node, nodes.Getitem):
-        text = f"{describe_node(node.node)}[{describe_node(node.arg)}]"
-    elif isinstance(node, nodes.Filter):
-        text = f"{describe_node(node.node) if node.node else '…'} | {node.name}"
-    elif isinstance(node, nodes.Call):
-        text = f"{describe_node(node.node)}(…)"
-    elif isinstance(node, nodes.BinExpr):
-        text = f"{describe_node(node.left)} {node.operator} {describe_node(node.right)}"
-    elif isinstance(node, nodes.List | nodes.Tuple | nodes.Dict):
-        text = (
-            "[…]"
-            if isinstance(node, nodes.List)
-            else "(…)"
-            if isinstance(node, nodes.Tuple)
-            else "{…}"
-        )
-    elif isinstance(node, nodes.Concat):
-        text = " ~ ".join(describe_node(n) for n in node.nodes)
-    else:
-        text = f"the expression on line {node.lineno}"
-    return text if len(text) <= 80 else text[:79] + "…"
 
 
 class Guard:

@@ -24,8 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import FrameType
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, nodes
-from jinja2.compiler import CodeGenerator, Frame
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined
 from jinja2.exceptions import SecurityError
 from jinja2.exceptions import TemplateError as JinjaTemplateError
 from jinja2.runtime import LoopContext, Macro, missing
@@ -34,8 +33,9 @@ from jinja2.utils import Namespace
 
 from app.engine import template_methods
 from app.engine.errors import TemplateError
+from app.engine.template_codegen import LimitedCodeGenerator
 from app.engine.template_filters import FILTERS, TESTS, do_escape
-from app.engine.template_limits import Guard, describe, describe_node, percent_size
+from app.engine.template_limits import Guard, describe, percent_size
 from app.engine.template_methods import is_checked
 
 MARKERS = ("{{", "{%", "{#")
@@ -73,42 +73,6 @@ class _Undefined(StrictUndefined):
         return f"a {type(obj).__name__} value has no field {self._undefined_name!r}"
 
 
-class _LimitedCodeGenerator(CodeGenerator):
-    """Routes `~`, literals and every value written to the text through the size guard."""
-
-    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
-        self.write("environment.limited_concat((")
-        for arg in node.nodes:
-            self.visit(arg, frame)
-            self.write(", ")
-        self.write("))")
-
-    def _built(self, visit: Callable[..., None], node: nodes.Node, frame: Frame) -> None:
-        self.write("environment.guard.keep(")
-        visit(node, frame)
-        self.write(")")
-
-    def visit_List(self, node: nodes.List, frame: Frame) -> None:
-        self._built(super().visit_List, node, frame)
-
-    def visit_Dict(self, node: nodes.Dict, frame: Frame) -> None:
-        self._built(super().visit_Dict, node, frame)
-
-    def visit_Tuple(self, node: nodes.Tuple, frame: Frame) -> None:
-        if node.ctx == "load":
-            self._built(super().visit_Tuple, node, frame)
-        else:
-            super().visit_Tuple(node, frame)
-
-    def _output_child_pre(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
-        escaping = frame.eval_ctx.volatile or frame.eval_ctx.autoescape
-        autoescape = "context.eval_ctx.autoescape" if escaping else "False"
-        self.write(f"environment.written({describe_node(node)!r}, {autoescape}, ")
-
-    def _output_child_post(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
-        self.write(")")
-
-
 def _checked_global(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def checked(*args: Any, **kwargs: Any) -> Any:
@@ -125,7 +89,7 @@ class SandboxEnvironment(ImmutableSandboxedEnvironment):
     other callable attribute is refused, and only checked callables, macros and recursive
     loops may be called."""
 
-    code_generator_class = _LimitedCodeGenerator
+    code_generator_class = LimitedCodeGenerator
     intercepted_binops = frozenset({"*", "**", "%", "+"})
 
     def __init__(self, limits: _Limits) -> None:
