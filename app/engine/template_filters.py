@@ -293,7 +293,7 @@ def _unique(env: Env, value: Any, *args: Any, **kwargs: Any) -> Any:
 _FILTERS: dict[str, Any] = {
     # picking, counting, converting: nothing larger than the input
     "abs": abs,
-    "attr": jf.do_attr,
+    "attr": pass_environment(lambda env, obj, name: env.getattr(obj, str(name))),
     "batch": jf.do_batch,
     "count": len,
     "d": jf.do_default,

@@ -64,7 +64,12 @@ def _join(guard: Guard, obj: str, iterable: Any) -> list[Any]:
 
 
 def _split(guard: Guard, obj: str, sep: Any = None, maxsplit: Any = -1) -> None:
-    parts = obj.count(sep) + 1 if isinstance(sep, str) and sep else len(obj) // 2 + 1
+    if isinstance(sep, str) and sep:
+        parts = obj.count(sep) + 1
+    elif obj.isascii():
+        parts = sum(obj.count(c) for c in " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f") + 1
+    else:
+        parts = len(obj) // 2 + 1
     if isinstance(maxsplit, int) and maxsplit >= 0:
         parts = min(parts, maxsplit + 1)
     guard.items(parts, "str.split", parts)
