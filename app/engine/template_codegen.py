@@ -1,6 +1,6 @@
 """The compiled form of step templates: where the sandbox's size checks hook in.
 
-`~`, list, tuple and dict literals and every value written to the text go through the
+`~`, slices, list, tuple and dict literals and every value written to the text go through the
 environment (`SandboxEnvironment.limited_concat`, `guard.keep`, `written`), so what Jinja's
 own code generator would build unchecked is counted, and template objects are refused with
 the expression they came from.
@@ -80,3 +80,18 @@ class LimitedCodeGenerator(CodeGenerator):
 
     def _output_child_post(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
         self.write(")")
+
+    def visit_Getitem(self, node: nodes.Getitem, frame: Frame) -> None:
+        if not isinstance(node.arg, nodes.Slice):  # Jinja writes slices as `obj[a:b]`, unchecked
+            super().visit_Getitem(node, frame)
+            return
+        self.write("environment.sliced(")
+        self.visit(node.node, frame)
+        self.write(", slice(")
+        for index, part in enumerate((node.arg.start, node.arg.stop, node.arg.step)):
+            self.write(", " if index else "")
+            if part is None:
+                self.write("None")
+            else:
+                self.visit(part, frame)
+        self.write("))")

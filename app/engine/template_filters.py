@@ -57,12 +57,12 @@ def take(guard: Guard, value: Any, what: str) -> list[Any]:
     if hasattr(value, "__len__"):
         guard.items(len(value), what)
         return list(value)
-    items: list[Any] = []
+    items: list[Any] = []  # a lazy sequence's items may be new objects: counted as such
     for item in value:
         items.append(item)
         if len(items) % 4096 == 0:
-            guard.items(len(items), what)
-    guard.items(len(items), what)
+            guard.items(len(items), what, len(items))
+    guard.items(len(items), what, len(items))
     return items
 
 

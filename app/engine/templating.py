@@ -124,6 +124,16 @@ class SandboxEnvironment(ImmutableSandboxedEnvironment):
         self.guard.text(sum(len(s) for s in strings), "`~`", *strings)
         return self.guard.keep("".join(strings))
 
+    def sliced(self, obj: Any, part: slice) -> Any:
+        if isinstance(obj, str | list | tuple):
+            count = len(range(*part.indices(len(obj))))
+            if isinstance(obj, str):
+                self.guard.text(count, "a slice", obj)
+            else:
+                self.guard.items(count, "a slice")
+            return self.guard.keep(obj[part])
+        return self.getitem(obj, part)
+
     def limited_join(self, parts: Iterable[str]) -> str:
         """Joins the text a macro, call or `{% set %}` block wrote."""
         strings = list(parts)

@@ -108,6 +108,11 @@ BOMBS: list[tuple[str, str | tuple[str, ...]]] = [
         ("bytes of values", CPU),
     ),
     (
+        "{% set big = 'x'*900000 %}{% set ns = namespace(l=none) %}{% for i in range(100) %}"
+        "{% set ns.l = [ns.l, big[i:]] %}{% endfor %}{{ 1 }}",
+        "a slice would make the template hold",
+    ),
+    (
         "{% set ns = namespace(l=none) %}{% for i in range(100) %}{% for j in range(1000) %}"
         "{% set ns.l = namespace(up=ns.l, at=loop, i=i) %}{% endfor %}{% endfor %}{{ 1 }}",
         ("bytes of values", CPU),
@@ -209,6 +214,10 @@ def test_filters_and_methods_outside_the_whitelist_do_not_exist(renderer: Render
         ),
         ("{% macro m(x) %}<{{ x }}>{% endmacro %}{{ m(1) }}{{ m('b') }}", "<1><b>"),
         ("{{ trigger.items[0] }} {{ (1, 'a') }}", "{'name': 'A', 'qty': 2} (1, 'a')"),
+        (
+            "{{ trigger.s[1:4] }}|{{ trigger.s[::-1] }}|{{ [1, 2, 3][1:] }}",
+            "ell|dlrow olleh|[2, 3]",
+        ),
         (
             "{{ 'x' * 3 + 'y' }}{{ [1] * 2 + [3] }}{{ '%s!' % trigger.s }}",
             "xxxy[1, 1, 3]hello world!",
