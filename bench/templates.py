@@ -4,7 +4,7 @@ memory bombs of tests/unit/test_template_memory.py cost before they are refused.
 Prints, for each ordinary template, the CPU time per render (µs); for each bomb, the CPU time
 until it is refused and the peak of Python allocations (tracemalloc) during the render.
 
-    .venv/bin/python bench/templates.py [--renders 2000]
+    .venv/bin/python -m bench.templates [--renders 2000]
 """
 
 from __future__ import annotations
