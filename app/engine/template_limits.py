@@ -57,10 +57,19 @@ class Ledger:
                 self.reserve(0, "a value")
 
     def _sweep(self) -> None:
-        for key, entry in list(self.held.items()):
-            if _references(entry) <= _ONLY_HELD:
-                del self.held[key]
-                self.total -= entry[1]
+        """Forget the values nothing but the ledger holds. Newest first: a container is newer
+        than what it holds, so once it is gone its items are free in the same pass. The keys
+        are copied, not the entries, so a forgotten value is released at once."""
+        for _ in range(3):  # values stored into older ones (namespaces) need another pass
+            freed = 0
+            for key in reversed(list(self.held)):
+                entry = self.held[key]
+                if _references(entry) <= _ONLY_HELD:
+                    del self.held[key]
+                    self.total -= entry[1]
+                    freed += 1
+            if not freed:
+                return
 
 
 def _references(entry: tuple[Any, int]) -> int:
