@@ -30,6 +30,7 @@ from jinja2.exceptions import TemplateError as JinjaTemplateError
 from jinja2.runtime import LoopContext, Macro, missing
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 from jinja2.utils import Namespace
+from markupsafe import Markup
 
 from app.engine import template_methods
 from app.engine.errors import TemplateError
@@ -158,10 +159,12 @@ class SandboxEnvironment(ImmutableSandboxedEnvironment):
                 if max(abs(left).bit_length(), 1) * right > MAX_POWER_BITS:
                     raise SecurityError("a power is too large")
         elif operator == "%" and isinstance(left, str):
-            self.guard.text(percent_size(self.guard, left, right, what), what, left, right)
+            size = percent_size(self.guard, left, right, what)
+            self.guard.text(size * (5 if isinstance(left, Markup) else 1), what, left, right)
         elif operator == "+":
             if isinstance(left, str) and isinstance(right, str):
-                self.guard.text(len(left) + len(right), what, left, right)
+                grows = 5 if isinstance(left, Markup) != isinstance(right, Markup) else 1
+                self.guard.text((len(left) + len(right)) * grows, what, left, right)
             elif isinstance(left, list | tuple) and isinstance(right, list | tuple):
                 self.guard.items(len(left) + len(right), what)
             elif _is_int(left) and _is_int(right):
