@@ -126,6 +126,10 @@ def flask_config(settings: Settings, overrides: Mapping[str, Any] | None = None)
     known = keys()
     config = dict(FLASK_DEFAULTS)
     config.update({key: plain(getattr(settings, name)) for key, name in known.items()})
+    # Secure whenever the settings say always; per request otherwise (app.proxy).
+    config["SESSION_COOKIE_SECURE"] = config["REMEMBER_COOKIE_SECURE"] = bool(
+        settings.cookies_secure
+    )
     config.update({key: value for key, value in (overrides or {}).items() if key not in known})
     return config
 
