@@ -128,12 +128,7 @@ class Runner:
             step, move = decide(claim, outcome, keep_going)
             if outcome.error is None:
                 run.outputs[step_key] = outcome.output
-            upcoming = _reconnecting(
-                self.ledger.record,
-                [*chain, step],
-                move,
-                log_extra={**ids, "step_key": step_key},
-            )
+            upcoming = self._record([*chain, step], move, {**ids, "step_key": step_key})
             chain = []
             if upcoming is None:
                 return
@@ -152,6 +147,43 @@ class Runner:
             return False
         return all(self.executor.is_pure(run.actions[p]["type"]) for p in (position, following))
 
+    def _record(
+        self, steps: list[StepRecord], move: Move, log_extra: Mapping[str, Any]
+    ) -> Next | None:
+        """Record the outcome. When that fails, whatever the cause (a value the database
+        refuses, a constraint, a bug), the step still ends in this pass: it is recorded as
+        failed with that error, which its retry rules do not retry. Only a lost worker leaves a
+        step `running` for recovery. If even that record fails (the database is down), the
+        first failure is raised: the message ends and recovery re-sends after the lease."""
+        try:
+            return _reconnecting(self.ledger.record, steps, move, log_extra=log_extra)
+        except Exception as exc:  # a record that cannot be stored ends the step (STYLE D2)
+            log.warning(
+                "could not record the outcome of step %s (%s); ending the step with that error",
+                log_extra.get("step_key"),
+                type(exc).__name__,
+                extra=log_extra,
+            )
+            error = ActionError(
+                f"The step's result could not be stored ({type(exc).__name__}).", retryable=False
+            )
+            try:
+                # The last step first: a ledger may have stored a chain before it and claimed it.
+                for step in reversed(steps):
+                    found = self.ledger.running(step.claim.run.execution_id, step.claim.position)
+                    if found is not None and found[0].attempt == step.claim.attempt:
+                        return self._fail(*found, error)
+            except Exception:
+                log.warning("could not record that error either", extra=log_extra)
+                raise exc from None
+            return None  # nothing of this message's is running: the record did land
+
+    def _fail(self, claim: Claim, stored_input: Any, error: ActionError) -> Next | None:
+        """Record the attempt of a step left `running` as failed with `error` (its retry rules
+        decide what follows); returns the step to go on with, if any."""
+        step, move = decide(claim, Outcome(input=stored_input, error=error), keep_going=False)
+        return self.ledger.record([step], move)
+
     # -- recovery and trials --------------------------------------------------------------
 
     def recover_lost(self, execution_id: int, position: int) -> None:
@@ -161,10 +193,8 @@ class Runner:
         found = self.ledger.running(execution_id, position)
         if found is None:
             return
-        claim, stored_input = found
         error = ActionError("The worker running this step stopped before it finished.")
-        step, move = decide(claim, Outcome(input=stored_input, error=error), keep_going=False)
-        upcoming: Next | None = self.ledger.record([step], move)
+        upcoming = self._fail(*found, error)
         if upcoming is not None:
             self.send(execution_id, upcoming.position, upcoming.attempt, upcoming.delay)
 
