@@ -40,13 +40,13 @@ def setup(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def app_config(app_config: dict[str, object], setup: str) -> dict[str, object]:
-    extra: dict[str, object] = {
+    extras: dict[str, dict[str, object]] = {
         "behind one proxy": {"PROXY_HOPS": 1},
         "no proxy trusted": {},
         "public url": {"PUBLIC_URL": "https://stepline.example.com/base/"},
         "never secure": {"PROXY_HOPS": 1, "SESSION_COOKIE_SECURE": False},
-    }[setup]
-    return {**app_config, **extra}
+    }
+    return {**app_config, **extras[setup]}
 
 
 @pytest.fixture
