@@ -17,10 +17,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy.exc import OperationalError
 
 from app.engine.attempts import Move, Next, StepRecord
 from app.engine.ledger import Ledger
 from app.extensions import container, embedded_worker
+from app.models import Execution
 from tests.engine_harness import Engine, engine_fixture
 from tests.fakes.http import FakeServer, Reply
 from tests.google_support import run
@@ -121,12 +123,13 @@ def test_a_workflow_runs_on_after_such_a_failure_elsewhere(
 
 
 class RefusingLedger:
-    """The runner's own ledger, except that recording a successful `boom` step fails once, as
-    a database refusing a value would (a fault put in the way; the runner is under test)."""
+    """The runner's own ledger, except that recording a successful `boom` step fails once with
+    `error` (a fault put in the way; the runner is under test)."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, error: Exception) -> None:
         self.inner = ledger
         self.records_chains = ledger.records_chains
+        self.error = error
         self.refused = 0
 
     def claim(self, *args: Any) -> Any:
@@ -139,19 +142,15 @@ class RefusingLedger:
         keys = {s.claim.run.actions[s.claim.position]["key"] for s in steps if s.completed}
         if "boom" in keys and not self.refused:
             self.refused += 1
-            raise RuntimeError("the database refused a value")
+            raise self.error
         return self.inner.record(steps, move)
 
 
-def test_any_failure_to_record_an_outcome_ends_the_step_in_the_same_pass(
-    app: Flask, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    # Given a runner whose ledger refuses the record of step `boom`, before a step with an
-    # effect
+def _run_with(app: Flask, error: Exception, journal: Path) -> tuple[RefusingLedger, Execution]:
+    """Run shape → boom → effect with a ledger that fails the record of `boom` once."""
     runner = container(app).runner
-    refusing = RefusingLedger(runner.ledger)
-    monkeypatch.setattr(runner, "ledger", refusing)
-    journal = tmp_path / "journal"
+    refusing = RefusingLedger(runner.ledger, error)
+    runner.ledger = refusing
     steps = [
         {"key": "shape", "type": "transform", "config": {"fields": {"n": "1"}}},
         {"key": "boom", "type": "transform", "config": {"fields": {"m": "2"}}},
@@ -159,10 +158,25 @@ def test_any_failure_to_record_an_outcome_ends_the_step_in_the_same_pass(
     ]
     workflow_id = make_workflow(app, {"type": "manual", "config": {}}, steps)
 
-    # When it runs (in-process worker; on PostgreSQL `shape` and `boom` are recorded together)
+    # (in-process worker; on PostgreSQL `shape` and `boom` are recorded together)
     embedded_worker(app).start()
-    run(app, workflow_id, {})
-    (execution,) = wait_final(app, workflow_id, timeout=10)
+    try:
+        run(app, workflow_id, {})
+        (execution,) = wait_final(app, workflow_id, timeout=10)
+    finally:
+        runner.ledger = refusing.inner
+    return refusing, execution
+
+
+def test_any_failure_to_record_an_outcome_ends_the_step_in_the_same_pass(
+    app: Flask, tmp_path: Path
+) -> None:
+    # Given a runner whose ledger refuses the record of step `boom` (as a database refusing
+    # a value would), before a step with an effect
+    journal = tmp_path / "journal"
+
+    # When it runs
+    refusing, execution = _run_with(app, RuntimeError("refused a value"), journal)
 
     # Then the execution failed at once with the reason: no retry, no recovery, no effect
     assert refusing.refused == 1
@@ -171,3 +185,19 @@ def test_any_failure_to_record_an_outcome_ends_the_step_in_the_same_pass(
     assert "could not be stored (RuntimeError)" in execution.error
     assert "stopped before it finished" not in execution.error
     assert not journal.exists()
+
+
+def test_a_database_that_fails_for_a_moment_is_asked_again_not_blamed_on_the_step(
+    app: Flask, tmp_path: Path
+) -> None:
+    # Given a runner whose database fails the record of `boom` once (a deadlock, say)
+    journal = tmp_path / "journal"
+    deadlock = OperationalError("UPDATE execution_steps", {}, Exception("deadlock detected"))
+
+    # When it runs
+    refusing, execution = _run_with(app, deadlock, journal)
+
+    # Then the record was made again and the run completed, the effect once
+    assert refusing.refused == 1
+    assert execution.status == "completed", execution.error
+    assert len(journal.read_text().splitlines()) == 1
