@@ -15,9 +15,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+
+# The JSON escapes of U+0000 and of surrogates (U+D800 to U+DFFF).
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 
 
 @dataclass(frozen=True)
@@ -70,9 +74,10 @@ def loads(raw: str | bytes, prefix: str = "") -> Any:
         return parsed
 
     document = json.loads(raw, parse_constant=constant, parse_float=number)
-    # Only an escape can put U+0000 or a lone surrogate into parsed text (raw ones are invalid).
-    escaped = b"\\u" in raw if isinstance(raw, bytes) else "\\u" in raw
-    if literals or escaped:
+    # Only an escape can put U+0000 or a surrogate into parsed text (raw ones are invalid JSON);
+    # a surrogate escape may still be half of a valid pair, which the walk tells apart.
+    data = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")
+    if literals or _SUSPECT_ESCAPE.search(data):
         found = find(document, prefix)
         if found is not None:
             raise UnstorableError(found)
@@ -88,6 +93,8 @@ def check(value: Any, prefix: str = "") -> None:
 
 def find(value: Any, prefix: str = "") -> Unstorable | None:
     """The first value in `value` (document order) that no JSON column stores, or None."""
+    if not _any_problem(value):  # the common case, without building a path per value
+        return None
     for path, node in _walk(value, prefix):
         what = _problem(node)
         if what is not None:
@@ -144,10 +151,37 @@ def _join(path: str, part: str) -> str:
 def _shown(key: Any) -> str:
     """A key as a path shows it: NUL and surrogates as their JSON escapes."""
     text = str(key)
+    if _problem(text) is None:
+        return text
     return "".join(
         f"\\u{ord(char):04x}" if char == "\x00" or 0xD800 <= ord(char) <= 0xDFFF else char
         for char in text
     )
+
+
+def _any_problem(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is str:
+            if "\x00" in node or (not node.isascii() and _problem(node) is not None):
+                return True
+        elif kind is dict:
+            stack.extend(node)
+            stack.extend(node.values())
+        elif kind is list or kind is tuple:
+            stack.extend(node)
+        elif kind is int or kind is bool or node is None:
+            continue
+        elif _problem(node) is not None:  # floats, literals, subclasses of the above
+            return True
+        elif isinstance(node, dict):
+            stack.extend(node)
+            stack.extend(node.values())
+        elif isinstance(node, list | tuple):
+            stack.extend(node)
+    return False
 
 
 def _problem(node: Any) -> str | None:
