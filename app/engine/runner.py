@@ -211,8 +211,10 @@ class Runner:
         found = self.ledger.running(execution_id, position)
         if found is None:
             return
+        claim, stored_input = found
         error = ActionError("The worker running this step stopped before it finished.")
-        upcoming = self._fail(*found, error)
+        step, move = decide(claim, Outcome(input=stored_input, error=error), keep_going=False)
+        upcoming: Next | None = self.ledger.record([step], move)
         if upcoming is not None:
             self.send(execution_id, upcoming.position, upcoming.attempt, upcoming.delay)
 
