@@ -25,6 +25,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import MapAdapter
 
 from app.config import settings_of
+from app.setting_values import cookies_secure
 from app.settings import Settings
 
 if TYPE_CHECKING:
@@ -98,10 +99,9 @@ def public_root() -> str:
 
 def init_app(app: Flask, settings: Settings) -> None:
     # SecureCookies inside ProxyFix: it reads the scheme ProxyFix has set from the headers.
-    if settings.cookies_secure is not False:
-        app.wsgi_app = SecureCookies(  # type: ignore[method-assign]
-            app.wsgi_app, always=bool(settings.cookies_secure)
-        )
+    secure = cookies_secure(settings)
+    if secure is not False:
+        app.wsgi_app = SecureCookies(app.wsgi_app, always=bool(secure))  # type: ignore[method-assign]
     if settings.proxy_hops:
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]

@@ -4,11 +4,14 @@ variable, and the error a malformed value raises. No Flask here: the core reads 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic.fields import FieldInfo
 from pydantic_settings import EnvSettingsSource
+
+if TYPE_CHECKING:  # app.settings imports this module
+    from app.settings import Settings
 
 GOOGLE_APIS = ("gmail", "sheets", "drive", "calendar")
 GOOGLE_API_BASE_URLS = {
@@ -77,9 +80,10 @@ def public_url(value: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 
-def cookies_secure(explicit: bool | None, public_url: str | None) -> bool | None:
+def cookies_secure(settings: Settings) -> bool | None:
     """Cookies are Secure always (True), never (False), or on requests that arrived over https
     (None): SESSION_COOKIE_SECURE when set, else True for an https STEPLINE_PUBLIC_URL."""
-    if explicit is not None:
-        return explicit
+    if settings.session_cookie_secure is not None:
+        return settings.session_cookie_secure
+    public_url = settings.public_url
     return True if public_url and public_url.startswith("https://") else None

@@ -27,7 +27,6 @@ from app.setting_values import (
     GOOGLE_APIS,
     DeclaredVariables,
     SettingsError,
-    cookies_secure,
     normalize_database_url,
     parse_base_urls,
     public_url,
@@ -148,6 +147,12 @@ class Settings(BaseSettings):
         "100/second",
         "requests per webhook URL (e.g. `50/second;2000/minute`); past it a webhook answers "
         "429 with `Retry-After`, so a flood on one webhook does not starve the others",
+    )
+    login_rate_limit: str = _variable(
+        "STEPLINE_LOGIN_RATE_LIMIT",
+        "5 per minute",
+        "failed logins (and refused registrations) per address and per email; past it those "
+        "pages answer 429 with `Retry-After`",
     )
     max_queue_depth: int = _variable(
         "STEPLINE_MAX_QUEUE_DEPTH",
@@ -321,7 +326,7 @@ class Settings(BaseSettings):
             return value.strip().lower() in {"1", "true", "yes", "on"}
         return value
 
-    @field_validator("api_rate_limit", "webhook_rate_limit", mode="after")
+    @field_validator("api_rate_limit", "webhook_rate_limit", "login_rate_limit", mode="after")
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         try:
@@ -372,11 +377,6 @@ class Settings(BaseSettings):
     def secret_keys_value(self) -> str:
         """STEPLINE_SECRET_KEYS in clear, for the SecretBox."""
         return self.secret_keys.get_secret_value()
-
-    @property
-    def cookies_secure(self) -> bool | None:
-        """Cookies Secure always (True), never (False), or on https requests (None)."""
-        return cookies_secure(self.session_cookie_secure, self.public_url)
 
     @property
     def limit_storage_uri(self) -> str:

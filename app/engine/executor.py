@@ -20,6 +20,7 @@ from app.actions.base import BaseActionHandler
 from app.crypto import SecretBox
 from app.engine.attempts import Claim, Outcome
 from app.engine.context import ExecutionContext, StepContext
+from app.engine.dry_run import execute_dry
 from app.engine.errors import (
     ActionError,
     ConfigError,
@@ -85,11 +86,18 @@ class StepExecutor:
                 ),
             )
             try:
-                outcome = Outcome(output=redact(handler.execute(context, config), secrets))
+                if claim.run.context.dry_run and handler.sends:
+                    output = execute_dry(handler, context, config)
+                else:
+                    output = handler.execute(context, config)
+                outcome = Outcome(output=redact(output, secrets))
             except StopWorkflow as signal:
                 outcome = Outcome(output=signal.output, stop=True)
             except Suspend as signal:
-                outcome = Outcome(output=signal.output, suspend_seconds=signal.seconds)
+                if claim.run.context.dry_run:  # a dry run does not wait
+                    outcome = Outcome(output={**signal.output, "dry_run": "did not wait"})
+                else:
+                    outcome = Outcome(output=signal.output, suspend_seconds=signal.seconds)
             outcome.output = self._checked_output(outcome.output)
             outcome.input = stored_input
             return outcome
