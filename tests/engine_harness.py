@@ -133,7 +133,6 @@ class Engine:
             "STEPLINE_SCHEDULER_INTERVAL": "0.1",
             "STEPLINE_EMBEDDED_WORKER": "false",
             "STEPLINE_MAX_PAYLOAD_BYTES": str(config["MAX_PAYLOAD_BYTES"]),
-            "STEPLINE_OUTBOUND_ALLOWLIST": ",".join(config["OUTBOUND_ALLOWLIST"]),
             "STEPLINE_INSTANCE_PATH": str(self.tmp),
             "STEPLINE_OUTBOUND_ALLOWLIST": allowlist,
             "dramatiq_worker_timeout": "100",

@@ -16,12 +16,7 @@ from app.engine.runner import Send, next_enabled
 from app.engine.templating import Renderer
 from app.models import Execution, ExecutionStatus, ExecutionStep, Workflow, pg_autocommit, storable
 from app.models.base import rowcount, utcnow
-from app.services.errors import (
-    BadRequestError,
-    ConflictError,
-    NotFoundError,
-    PayloadTooLargeError,
-)
+from app.services.errors import BadRequestError, ConflictError, NotFoundError, PayloadTooLargeError
 from app.services.executions.admission import Admission
 from app.services.workflows.crud import snapshot as workflow_snapshot
 from app.settings import Settings
