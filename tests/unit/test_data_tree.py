@@ -66,3 +66,16 @@ def test_text_is_escaped_and_long_collections_are_cut() -> None:
 def test_a_value_that_is_not_an_object_is_shown_under_the_label() -> None:
     assert 'dt-key">Output</span> <span class="dt-type dt-type-list">list</span>' in render([1])
     assert "No fields." in render({})
+
+
+def test_with_copy_every_value_gets_a_button_that_locates_it() -> None:
+    html = render({"order": {"items": [{"sku": "A1"}]}, "total": 3}, copy="⧉")
+
+    # each button carries its value's path in the whole, and names it for screen readers
+    assert """data-path='["order", "items", 0, "sku"]' aria-label="Copy order.items[0].sku\"""" in (
+        html
+    )
+    assert """data-path='["total"]' aria-label="Copy total\"""" in html
+    assert html.count("data-dt-copy") == 5  # order, items, items[0], sku, total
+    # without it, none (the editor's trees stay as they were)
+    assert "data-dt-copy" not in render({"total": 3})
