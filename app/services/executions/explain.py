@@ -70,6 +70,9 @@ class Story:
 
     skipped: str = ""  # "Skipped: …" in one sentence; empty for a step that was not skipped
     verdict: Verdict | None = None  # the filter's own decision, or the one that stopped the run
+    # When one condition decided: the sentence up to it, and the condition (for markup).
+    lead: str = ""
+    decisive: Check | None = None
 
 
 def _short(value: Any) -> str:
@@ -145,16 +148,25 @@ def verdict(step: ExecutionStep, action: Mapping[str, Any], name: str) -> Verdic
     return Verdict(step.position, name, passed, match, items)
 
 
-def _because(verdict: Verdict) -> str:
-    """What decided a false filter: the one condition that failed, with its values, or how
-    many did."""
+def _decisive(verdict: Verdict) -> Check | None:
+    """The one condition that made a filter false, when one alone did."""
     failing = [item for item in verdict.items if item.held is False]
     if len(failing) == 1 and isinstance(failing[0], Check):
         if verdict.match == "all" or len(verdict.items) == 1:
-            return f"{failing[0].text} was false"
+            return failing[0]
+    return None
+
+
+def _because(verdict: Verdict) -> str:
+    """What decided a false filter: the one condition that failed, with its values, or how
+    many did."""
+    decisive = _decisive(verdict)
+    if decisive is not None:
+        return f"{decisive.text} was false"
     if verdict.match == "any":
         return "none of its conditions held"
-    return f"{len(failing) or 'some'} of its {len(verdict.items)} conditions did not hold"
+    failing = sum(1 for item in verdict.items if item.held is False)
+    return f"{failing or 'some'} of its {len(verdict.items)} conditions did not hold"
 
 
 def _name(views: Sequence[StepView], position: int) -> str:
@@ -186,7 +198,10 @@ def stories(detail: ExecutionDetail) -> dict[int, Story]:
             if step.status == "failed" and not action.get("continue_on_error"):
                 failed = step
             continue
-        told[step.id] = Story(*_skip(action, stopper, failed, views, execution, ran))
+        text, behind = _skip(action, stopper, failed, views, execution, ran)
+        decisive = _decisive(behind) if behind is not None else None
+        lead = text.removesuffix(f"{decisive.text} was false.") if decisive else ""
+        told[step.id] = Story(text, behind, lead, decisive)
     return told
 
 
