@@ -40,7 +40,10 @@
     }
   });
 
-  /* -- Copy a value of a data view -------------------------------------------------------- */
+  /* -- Copy a value of a data view ------------------------------------------------------
+     Buttons are added to the rows of a level when it is shown (at load, when a node unfolds,
+     after an htmx swap); a button finds its value's path from the keys of the rows above it
+     and reads the value from the view's raw JSON. */
 
   function announce(text) {
     var region = document.getElementById("announce");
@@ -54,6 +57,66 @@
     region.textContent = "";
     window.setTimeout(function () { region.textContent = text; }, 50);
   }
+
+  function keyOf(row) {
+    var key = row.querySelector(":scope > details > summary > .dt-key, :scope > .dt-leaf > .dt-key");
+    return key ? key.textContent : "";
+  }
+
+  /* The row's path in the whole ([] for the whole) and how to say it ("body.lines[0].sku"). */
+  function locate(row) {
+    var rows = [];
+    for (var node = row; node && !node.classList.contains("data-tree"); node = node.parentElement) {
+      if (node.tagName === "LI" && !node.hasAttribute("data-root")) { rows.unshift(node); }
+    }
+    var path = [];
+    var shown = "";
+    rows.forEach(function (item) {
+      var key = keyOf(item);
+      var owner = item.parentElement.closest("details.dt-node");
+      var type = owner ? owner.querySelector(":scope > summary > .dt-type") : null;
+      if (type && type.textContent === "list") {
+        path.push(Number(key));
+        shown += "[" + key + "]";
+      } else {
+        path.push(key);
+        shown += (shown ? "." : "") + key;
+      }
+    });
+    return { path: path, shown: shown };
+  }
+
+  function addButtons(list) {
+    if (!list || !list.closest(".dt-copyable")) { return; }
+    Array.prototype.forEach.call(list.children, function (row) {
+      if (row.classList.contains("dt-more") || row.querySelector(":scope > .dt-copy")) { return; }
+      var where = locate(row);
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "dt-copy";
+      button.title = "Copy";
+      button.setAttribute("data-dt-copy", "");
+      button.setAttribute("data-path", JSON.stringify(where.path));
+      var tree = row.closest(".data-tree");
+      button.setAttribute("aria-label", "Copy " + (where.shown || tree.getAttribute("aria-label")));
+      row.appendChild(button);
+    });
+  }
+
+  function prepare(root) {
+    if (!root.querySelectorAll) { return; }
+    root.querySelectorAll(".dt-copyable .dt-root, .dt-copyable details[open] > .dt-children")
+      .forEach(addButtons);
+  }
+
+  document.addEventListener("toggle", function (event) {
+    var node = event.target;
+    if (node.matches && node.matches(".dt-copyable details.dt-node") && node.open) {
+      addButtons(node.querySelector(":scope > .dt-children"));
+    }
+  }, true);
+  prepare(document);
+  document.body.addEventListener("htmx:afterSettle", function (event) { prepare(event.detail.elt || document); });
 
   function valueAt(view, path) {
     var source = view.querySelector("[data-dv-json]");
@@ -85,7 +148,7 @@
       if (label) { label.textContent = before; }
     }, 1500);
     var what = button.getAttribute("aria-label") || (button.textContent || "").trim();
-    announce("Copied to the clipboard: " + what.replace(/^Copy /, "") + ".");
+    announce("Copied to the clipboard: " + what.replace(/^Copy (JSON of )?/, "") + ".");
   }
 
   document.addEventListener("click", function (event) {

@@ -68,14 +68,14 @@ def test_a_value_that_is_not_an_object_is_shown_under_the_label() -> None:
     assert "No fields." in render({})
 
 
-def test_with_copy_every_value_gets_a_button_that_locates_it() -> None:
-    html = render({"order": {"items": [{"sku": "A1"}]}, "total": 3}, copy="⧉")
+def test_with_copy_the_tree_is_marked_for_copy_buttons_and_stays_light() -> None:
+    html = render({"order": {"items": [{"sku": "A1"}]}, "total": 3}, copy=True)
 
-    # each button carries its value's path in the whole, and names it for screen readers
-    assert """data-path='["order", "items", 0, "sku"]' aria-label="Copy order.items[0].sku\"""" in (
-        html
+    # data.js adds the buttons as levels unfold: the markup itself carries none
+    assert '<div class="data-tree dt-copyable" aria-label="Output" role="group">' in html
+    assert "<button" not in html
+    assert render({"total": 3}, copy=True).replace(" dt-copyable", "") == render({"total": 3})
+    # a value that is not an object sits under the label, marked as the root (no key of its own)
+    assert '<li data-root><div class="dt-leaf"><span class="dt-key">Output</span>' in render(
+        "Ada", copy=True
     )
-    assert """data-path='["total"]' aria-label="Copy total\"""" in html
-    assert html.count("data-dt-copy") == 5  # order, items, items[0], sku, total
-    # without it, none (the editor's trees stay as they were)
-    assert "data-dt-copy" not in render({"total": 3})
