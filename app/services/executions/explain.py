@@ -35,10 +35,13 @@ class Check:
     right: str  # the right side at run time ("" for is_empty, is_true…)
     held: bool | None  # None: not recorded
     templated: bool  # the left side was a template (its value is worth showing)
+    recorded: bool = True  # False: the run kept no input, the values are not known
 
     @property
     def text(self) -> str:
         """`trigger.body.amount` (= 12) is greater than 100."""
+        if not self.recorded:
+            return f"{self.source} {self.words} {self.right}".rstrip() + " (values not recorded)"
         left = f"{self.source} (= {self.value})" if self.templated else self.value
         return f"{left} {self.words} {self.right}".rstrip()
 
@@ -92,15 +95,21 @@ def _source(written: Any) -> tuple[str, bool]:
     return "", False
 
 
+def _words(operator: str) -> str:
+    return OPERATOR_WORDS.get(operator, operator.replace("_", " "))
+
+
 def _check(written: Mapping[str, Any], seen: Mapping[str, Any], held: Any) -> Check:
     operator = str(seen.get("operator") or written.get("operator") or "equals")
     source, templated = _source(written.get("left"))
     left = seen.get("left", written.get("left"))
     right = "" if operator in UNARY else _short(seen.get("right", written.get("right")))
+    if seen is written and templated:  # the run kept no input: what the template gave is unknown
+        return Check(source, "", _words(operator), right, None, True, recorded=False)
     return Check(
         source=source,
         value=_short(left),
-        words=OPERATOR_WORDS.get(operator, operator.replace("_", " ")),
+        words=_words(operator),
         right=right,
         held=held if isinstance(held, bool) else None,
         templated=templated,
@@ -139,9 +148,9 @@ def verdict(step: ExecutionStep, action: Mapping[str, Any], name: str) -> Verdic
     passed = output.get("passed")
     if not isinstance(passed, bool):
         return None
-    seen = step.input if isinstance(step.input, Mapping) else {}
     written = action.get("config") or {}
-    conditions = seen.get("conditions", written.get("conditions")) or []
+    seen = step.input if isinstance(step.input, Mapping) else {}
+    conditions = seen.get("conditions") or written.get("conditions") or []
     results = output.get("results") or []
     items = _items(written.get("conditions") or [], conditions, results)
     match = str(seen.get("match") or written.get("match") or "all")
