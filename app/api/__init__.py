@@ -13,10 +13,13 @@ from flask.blueprints import BlueprintSetupState
 from app.api import (  # noqa: F401  (routes register on bp)
     account,
     auth,
+    connections,
     docs,
     errors,
     executions,
     registry,
+    step_tests,
+    versions,
     workflows,
 )
 from app.api.blueprint import bp
