@@ -271,6 +271,11 @@ class ExecutionDetail:
     execution: Execution
     steps: list[StepView]
     reruns: list[tuple[int, str]]
+    current_version: int | None = None  # the workflow's version now (the run pins its own)
+
+    @property
+    def ran_current_version(self) -> bool:
+        return self.current_version == self.execution.workflow_version
 
     @property
     def is_live(self) -> bool:
@@ -300,7 +305,8 @@ def get_detail(session: Session, execution_id: int, owner_id: int) -> ExecutionD
         .order_by(Execution.id.desc())
         .limit(10)
     ).all()
-    return ExecutionDetail(execution, views, [(r.id, r.status) for r in reruns])
+    current = session.scalar(select(Workflow.version).where(Workflow.id == execution.workflow_id))
+    return ExecutionDetail(execution, views, [(r.id, r.status) for r in reruns], current)
 
 
 def workflow_choices(session: Session, owner_id: int) -> list[tuple[int, str]]:
