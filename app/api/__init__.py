@@ -17,6 +17,7 @@ from app.api import (  # noqa: F401  (routes register on bp)
     errors,
     executions,
     registry,
+    tokens,
     workflows,
 )
 from app.api.blueprint import bp

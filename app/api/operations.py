@@ -47,6 +47,8 @@ class Operation:
     # Error statuses beyond those that follow from the operation's shape (e.g. 409).
     errors: tuple[int, ...] = ()
     description: str = ""
+    # The answer carries the workflow's version as its ETag.
+    etag: bool = False
 
 
 PAGE_PARAMS = (
@@ -72,6 +74,14 @@ IDEMPOTENCY_KEY = Param(
     "key within 24 hours answers the first request's response again (with "
     "`Idempotent-Replayed: true`) instead of doing the work twice; the same key with another "
     "request is a 422, and 409 while the first request is still being processed.",
+)
+IF_MATCH = Param(
+    "If-Match",
+    "header",
+    {"type": "string", "maxLength": 1000},
+    'The workflow\'s `ETag` as you read it (e.g. `"3"`): the request then succeeds only while '
+    "the workflow is still at that version, else 412 `precondition_failed` naming the current "
+    "one. Without it the request applies to whatever version is current.",
 )
 STATUS = Param(
     "status",
@@ -116,6 +126,35 @@ OPERATIONS: list[Operation] = [
         description="The user the token belongs to, and the token's name and prefix.",
     ),
     Operation(
+        "api.token_list",
+        "get",
+        "List API tokens",
+        "Account",
+        response=schemas.TokenList,
+        description="Your tokens that are not revoked (expired ones included), newest first; "
+        "never their secrets.",
+    ),
+    Operation(
+        "api.token_create",
+        "post",
+        "Create an API token",
+        "Account",
+        response=schemas.TokenCreated,
+        status=201,
+        body=schemas.TokenCreate,
+        description="Needs a `write` token. The answer holds the new token's secret, this once: "
+        "only its hash is kept. Takes no Idempotency-Key (a stored answer would keep the secret).",
+    ),
+    Operation(
+        "api.token_revoke",
+        "delete",
+        "Revoke an API token",
+        "Account",
+        status=204,
+        description="The token (this one too) fails from the next request on. Revoking a "
+        "revoked token changes nothing.",
+    ),
+    Operation(
         "api.action_list",
         "get",
         "List action kinds",
@@ -150,8 +189,10 @@ OPERATIONS: list[Operation] = [
         body=WorkflowSpec,
         parameters=(IDEMPOTENCY_KEY,),
         errors=(409,),
+        etag=True,
         description="Validates the definition (a 422 names the field, e.g. "
-        "`steps.1.config.url`) and stores it, disabled.",
+        "`steps.1.config.url`) and stores it, disabled. A webhook trigger gets its URL at once "
+        "(`webhook_url`); it answers once the workflow is enabled.",
     ),
     Operation(
         "api.workflow_show",
@@ -159,7 +200,8 @@ OPERATIONS: list[Operation] = [
         "Get a workflow",
         "Workflows",
         response=schemas.WorkflowOut,
-        description="The workflow and its whole definition.",
+        etag=True,
+        description="The workflow and its whole definition; the `ETag` is its version.",
     ),
     Operation(
         "api.workflow_update",
@@ -168,8 +210,14 @@ OPERATIONS: list[Operation] = [
         "Workflows",
         response=schemas.WorkflowOut,
         body=WorkflowSpec,
+        parameters=(IF_MATCH,),
+        errors=(409, 412),
+        etag=True,
         description="Replaces the definition and bumps `version`; running executions keep "
-        "the definition they started with. Steps are matched to the stored ones by `key`.",
+        "the definition they started with. Steps are matched to the stored ones by `key`. "
+        "Send `If-Match` with the ETag you read so that another writer's save is never "
+        "overwritten (412 instead). Changing the trigger away from a webhook retires its URL "
+        "for good.",
     ),
     Operation(
         "api.workflow_delete",
@@ -177,7 +225,21 @@ OPERATIONS: list[Operation] = [
         "Delete a workflow",
         "Workflows",
         status=204,
-        description="Deletes the workflow and its executions.",
+        parameters=(IF_MATCH,),
+        errors=(412,),
+        description="Deletes the workflow and its executions; with `If-Match`, only while it "
+        "is still at that version.",
+    ),
+    Operation(
+        "api.workflow_webhook_rotate",
+        "post",
+        "Rotate a webhook URL",
+        "Workflows",
+        response=schemas.WorkflowOut,
+        errors=(409,),
+        etag=True,
+        description="Issues a new `webhook_url`; the old one answers 404 from now on. 409 when "
+        "the trigger is not a webhook.",
     ),
     Operation(
         "api.workflow_enable",
@@ -185,6 +247,7 @@ OPERATIONS: list[Operation] = [
         "Enable a workflow",
         "Workflows",
         response=schemas.WorkflowOut,
+        etag=True,
         description="Its trigger starts firing. Enabling an enabled workflow changes nothing.",
     ),
     Operation(
@@ -193,6 +256,7 @@ OPERATIONS: list[Operation] = [
         "Disable a workflow",
         "Workflows",
         response=schemas.WorkflowOut,
+        etag=True,
         description="Its trigger stops firing; running executions finish.",
     ),
     Operation(
@@ -214,6 +278,7 @@ OPERATIONS: list[Operation] = [
         body=schemas.WorkflowImport,
         parameters=(IDEMPOTENCY_KEY,),
         errors=(409,),
+        etag=True,
         description="Creates a new, disabled workflow from an export document.",
     ),
     Operation(

@@ -1,8 +1,14 @@
-"""Workflows: list, create, show, replace, delete, enable, disable, export and import."""
+"""Workflows: list, create, show, replace, delete, enable, disable, export and import, and
+rotate a webhook's URL.
+
+Every answer that carries a workflow carries its version as a strong `ETag` (`"3"`); PUT and
+DELETE honour `If-Match`: a stale version answers 412 `precondition_failed` naming the current
+one, so two scripts (or a script and the editor) never silently overwrite each other."""
 
 from __future__ import annotations
 
-from flask import Response, url_for
+from flask import Response, request, url_for
+from sqlalchemy.exc import IntegrityError
 
 from app.api import auth
 from app.api.blueprint import bp
@@ -24,8 +30,9 @@ from app.api.schemas import (
 from app.extensions import container, db
 from app.models import Workflow
 from app.models.base import utcnow
-from app.services.errors import InvalidInputError, NotFoundError
-from app.services.workflows import crud
+from app.services.errors import ConflictError, InvalidInputError, NotFoundError
+from app.services.webhooks import receiver
+from app.services.workflows import concurrency, crud
 from app.services.workflows.specs import WorkflowSpec
 
 # A plain int: werkzeug's `max=` would answer 405, not 404, for a huge id on a path that other
@@ -48,8 +55,11 @@ def summary_of(workflow: Workflow) -> WorkflowSummary:
 
 
 def _webhook_url(workflow: Workflow) -> str | None:
-    token = workflow.trigger.webhook_token if workflow.trigger else None
-    return url_for("hooks.hook_receive", token=token, _external=True) if token else None
+    """The URL senders post to; null unless the saved trigger is a webhook."""
+    trigger = workflow.trigger
+    if trigger is None or trigger.type != "webhook" or not trigger.webhook_token:
+        return None
+    return url_for("hooks.hook_receive", token=trigger.webhook_token, _external=True)
 
 
 def workflow_out(workflow: Workflow) -> WorkflowOut:
@@ -63,8 +73,31 @@ def workflow_out(workflow: Workflow) -> WorkflowOut:
     )
 
 
+def etag(workflow: Workflow) -> str:
+    return f'"{workflow.version}"'
+
+
+def answer(workflow: Workflow, status: int = 200) -> Response:
+    """The workflow as JSON, with its version as the ETag."""
+    response = respond(workflow_out(workflow), status)
+    response.headers["ETag"] = etag(workflow)
+    return response
+
+
+def expected_version(workflow: Workflow) -> int | None:
+    """The version the request's If-Match names: None without one (or with `*`), the
+    current version when one of its (strong) tags matches, else the first one it names."""
+    tags = request.if_match
+    if not tags or tags.star_tag:
+        return None
+    if tags.contains(str(workflow.version)):
+        return workflow.version
+    named = next((tag for tag in tags if tag.isdigit()), "0")
+    return int(named[:12])
+
+
 def _created(workflow: Workflow) -> Response:
-    response = respond(workflow_out(workflow), 201)
+    response = answer(workflow, 201)
     response.headers["Location"] = url_for("api.workflow_show", workflow_id=workflow.id)
     return response
 
@@ -105,25 +138,41 @@ def workflow_create() -> Response:
 @bp.get(f"/workflows/{WORKFLOW_ID}")
 def workflow_show(workflow_id: int) -> Response:
     """One workflow with its definition."""
-    return respond(workflow_out(find_workflow(workflow_id)))
+    return answer(find_workflow(workflow_id))
 
 
 @bp.put(f"/workflows/{WORKFLOW_ID}")
 def workflow_update(workflow_id: int) -> Response:
-    """Replace the definition."""
+    """Replace the definition (If-Match: only while it is still at that version)."""
     workflow = find_workflow(workflow_id)
     spec = parse_body(WorkflowSpec)
     stepline = container()
-    workflow = crud.update_workflow(
-        db.session(), workflow, spec, stepline.secrets, stepline.handlers
-    )
-    return respond(workflow_out(workflow))
+    expected = expected_version(workflow)
+    token = auth.current_token()
+    assert token is not None  # the blueprint let the request in with one
+    try:
+        workflow = crud.update_workflow(
+            db.session(),
+            workflow,
+            spec,
+            stepline.secrets,
+            stepline.handlers,
+            expected_version=expected,
+            saved_by=concurrency.api_source(token.name),
+        )
+    except IntegrityError:  # another save of this version landed at the same moment
+        db.session.rollback()
+        if expected is not None:
+            concurrency.check_version(find_workflow(workflow_id), expected)
+        raise ConflictError("Someone saved this workflow at the same moment; retry.") from None
+    return answer(workflow)
 
 
 @bp.delete(f"/workflows/{WORKFLOW_ID}")
 def workflow_delete(workflow_id: int) -> Response:
-    """Delete the workflow and its executions."""
-    crud.delete_workflow(db.session(), find_workflow(workflow_id), container().handlers)
+    """Delete the workflow and its executions (If-Match: only while still at that version)."""
+    workflow = find_workflow(workflow_id)
+    crud.delete_workflow(db.session(), workflow, container().handlers, expected_version(workflow))
     return no_content()
 
 
@@ -133,7 +182,7 @@ def workflow_enable(workflow_id: int) -> Response:
     workflow = crud.set_enabled(
         db.session(), find_workflow(workflow_id), True, container().handlers
     )
-    return respond(workflow_out(workflow))
+    return answer(workflow)
 
 
 @bp.post(f"/workflows/{WORKFLOW_ID}/disable")
@@ -142,7 +191,15 @@ def workflow_disable(workflow_id: int) -> Response:
     workflow = crud.set_enabled(
         db.session(), find_workflow(workflow_id), False, container().handlers
     )
-    return respond(workflow_out(workflow))
+    return answer(workflow)
+
+
+@bp.post(f"/workflows/{WORKFLOW_ID}/webhook/rotate")
+def workflow_webhook_rotate(workflow_id: int) -> Response:
+    """Issue a new webhook URL; the old one answers 404 from now on."""
+    workflow = find_workflow(workflow_id)
+    receiver.rotate_token(db.session(), workflow)
+    return answer(workflow)
 
 
 @bp.get(f"/workflows/{WORKFLOW_ID}/export")

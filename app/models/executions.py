@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, BigId, JSONDoc, enum_column, utcnow
+from app.models.base import NEVER_REUSE_IDS, Base, BigId, JSONDoc, enum_column, utcnow
 
 
 class ExecutionStatus(enum.StrEnum):
@@ -98,6 +98,7 @@ class Execution(Base):
         Index("ix_executions_workflow_id_run_key", "workflow_id", "run_key"),
         # Re-runs of an execution (its page, bulk re-run), and ON DELETE SET NULL on delete.
         Index("ix_executions_rerun_of_id", "rerun_of_id"),
+        NEVER_REUSE_IDS,
     )
 
 
@@ -128,4 +129,5 @@ class ExecutionStep(Base):
 
     __table_args__ = (
         UniqueConstraint("execution_id", "position", name="uq_execution_steps_execution_position"),
+        NEVER_REUSE_IDS,
     )

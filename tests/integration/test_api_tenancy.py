@@ -32,8 +32,9 @@ def test_every_api_route_with_an_id_hides_other_users_objects(
     mallory = Api(client, issue_token(app, "mallory@example.com"))
     workflow = alice.create(SLOW, enable=True)
     execution_id = alice.trigger(workflow["id"])
-    theirs = {"workflow_id": workflow["id"], "execution_id": execution_id}
-    missing = {"workflow_id": workflow["id"] + 1000, "execution_id": execution_id + 1000}
+    token_id = alice.get("/tokens").get_json()["items"][0]["id"]
+    theirs = {"workflow_id": workflow["id"], "execution_id": execution_id, "token_id": token_id}
+    missing = {name: value + 1000 for name, value in theirs.items()}
 
     # When mallory calls every API route that takes an id, with alice's ids and missing ones
     routes = [
@@ -66,6 +67,7 @@ def test_every_api_route_with_an_id_hides_other_users_objects(
     # And alice's objects are untouched
     assert calls >= 11
     assert alice.get(f"/workflows/{workflow['id']}").get_json()["enabled"] is True
+    assert [token["id"] for token in alice.get("/tokens").get_json()["items"]] == [token_id]
     status = alice.get(f"/workflows/executions/{execution_id}").get_json()["status"]
     assert status in ("pending", "running")
     assert len(alice.get("/workflows/executions/history").get_json()["items"]) == 1

@@ -67,6 +67,7 @@ CREATES = {
     "web.execution_bulk_rerun",
     "api.workflow_create",
     "api.workflow_import",
+    "api.token_create",
 }
 ID_ARGUMENTS = {"workflow_id", "execution_id", "connection_id", "token_id", "key", "version"}
 CSRF_VALUE = re.compile(
