@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from app.api import schemas
 from app.api.filters import MAX_ID, STATUSES
 from app.api.pagination import MAX_LIMIT
+from app.api.workflows import IF_MATCH_MAX_LENGTH
 from app.services.executions.lifecycle import RUN_KEY_LENGTH
 from app.services.idempotency import HEADER
 from app.services.workflows.specs import WorkflowSpec
@@ -78,7 +79,7 @@ IDEMPOTENCY_KEY = Param(
 IF_MATCH = Param(
     "If-Match",
     "header",
-    {"type": "string", "maxLength": 1000},
+    {"type": "string", "maxLength": IF_MATCH_MAX_LENGTH},
     'The workflow\'s `ETag` as you read it (e.g. `"3"`): the request then succeeds only while '
     "the workflow is still at that version, else 412 `precondition_failed` naming the current "
     "one. Without it the request applies to whatever version is current.",
@@ -226,7 +227,7 @@ OPERATIONS: list[Operation] = [
         "Workflows",
         status=204,
         parameters=(IF_MATCH,),
-        errors=(412,),
+        errors=(400, 412),
         description="Deletes the workflow and its executions; with `If-Match`, only while it "
         "is still at that version.",
     ),

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from app.api import auth
 from app.api.blueprint import bp
 from app.api.bodies import parse_body
+from app.api.errors import ApiError
 from app.api.filters import MAX_ID
 from app.api.idempotency import idempotent
 from app.api.pagination import keyset_page, page_request
@@ -38,6 +39,7 @@ from app.services.workflows.specs import WorkflowSpec
 # A plain int: werkzeug's `max=` would answer 405, not 404, for a huge id on a path that other
 # methods share; find_workflow answers 404 for ids past the column's range instead.
 WORKFLOW_ID = "<int:workflow_id>"
+IF_MATCH_MAX_LENGTH = 1000
 
 
 def summary_of(workflow: Workflow) -> WorkflowSummary:
@@ -87,6 +89,8 @@ def answer(workflow: Workflow, status: int = 200) -> Response:
 def expected_version(workflow: Workflow) -> int | None:
     """The version the request's If-Match names: None without one (or with `*`), the
     current version when one of its (strong) tags matches, else the first one it names."""
+    if len(request.headers.get("If-Match", "")) > IF_MATCH_MAX_LENGTH:
+        raise ApiError(400, "invalid_parameter", "The If-Match header is too long.", "If-Match")
     tags = request.if_match
     if not tags or tags.star_tag:
         return None

@@ -36,8 +36,9 @@ def test_a_webhook_has_its_url_from_creation_and_it_answers_once_enabled(
     path = _path(created["webhook_url"])
     # And it answers 404 while the workflow is off, 202 once it is on
     assert client.post(path, json={"n": 1}).status_code == 404
-    assert alice.post(f"/workflows/{created['id']}/enable").get_json()["webhook_url"] == (
-        created["webhook_url"]
+    assert (
+        alice.post(f"/workflows/{created['id']}/enable").get_json()["webhook_url"]
+        == (created["webhook_url"])
     )
     assert client.post(path, json={"n": 1}).status_code == 202
 
