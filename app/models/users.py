@@ -63,3 +63,7 @@ class ApiToken(Base):
         Index("ix_api_tokens_user_created", "user_id", "created_at"),
         NEVER_REUSE_IDS,
     )
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= utcnow()

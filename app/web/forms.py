@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.services.accounts.api_tokens import NAME_MAX_LENGTH
@@ -41,4 +42,25 @@ class TokenForm(FlaskForm):
         "Token name",
         validators=[DataRequired(message="Give the token a name."), Length(max=NAME_MAX_LENGTH)],
         description="What will use it, e.g. “deploy script” or “nightly report”.",
+    )
+    scope = SelectField(
+        "Access",
+        choices=[
+            SelectChoice("write", "Read and write: everything the API can do"),
+            SelectChoice("read", "Read only: GET requests only"),
+        ],
+        default="write",
+        description="A read-only token is refused (403) on anything that changes data.",
+    )
+    expires_in_days = SelectField(
+        "Expires",
+        choices=[
+            SelectChoice("", "Never"),
+            SelectChoice("7", "In 7 days"),
+            SelectChoice("30", "In 30 days"),
+            SelectChoice("90", "In 90 days"),
+            SelectChoice("365", "In a year"),
+        ],
+        default="",
+        description="After that it stops working (401); revoke it any time before.",
     )
