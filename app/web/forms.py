@@ -46,11 +46,11 @@ class TokenForm(FlaskForm):
     scope = SelectField(
         "Access",
         choices=[
-            SelectChoice("write", "Read and write: everything the API can do"),
-            SelectChoice("read", "Read only: GET requests only"),
+            SelectChoice("write", "Read and write"),
+            SelectChoice("read", "Read only"),
         ],
         default="write",
-        description="A read-only token is refused (403) on anything that changes data.",
+        description="Read only: GET requests only; anything that changes data is refused (403).",
     )
     expires_in_days = SelectField(
         "Expires",
