@@ -26,11 +26,11 @@ def _opened_version(editor: Editor, workflow_id: int) -> str:
 
 def _log_message(app: Flask, workflow_id: int) -> str:
     with app.app_context():
-        return str(
-            db.session.scalar(
-                select(Action.config).where(Action.workflow_id == workflow_id, Action.key == "log")
-            )["message"]
+        config = db.session.scalar(
+            select(Action.config).where(Action.workflow_id == workflow_id, Action.key == "log")
         )
+        assert config is not None
+        return str(config["message"])
 
 
 def _saved_elsewhere(app: Flask, client: FlaskClient, workflow_id: int) -> None:
