@@ -25,7 +25,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app.models import sqlite_pragmas
     from app.ops import bp as ops_bp
     from app.web import bp as web_bp
-    from app.web import google_oauth
+    from app.web import google_oauth, login_limits, login_sessions
 
     app = Flask(__name__, instance_relative_config=True, static_folder="../static")
     app.jinja_options = {**app.jinja_options, "bytecode_cache": templates}
@@ -42,6 +42,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     response_headers.init_app(app)
     sqlite_pragmas.install()
     sessions.init_app(app)
+    login_sessions.init_app(app)  # the session's row checked first, before CSRF
     errors.init_app(app)
     cli.init_app(app)
     google_oauth.init_app(app)  # Authlib's OAuth(app): one per app, never module-level
@@ -50,6 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(ingress_bp)
     app.register_blueprint(ops_bp)
+    login_limits.init_app(app)  # wraps the login and registration views of this app
 
     # The composition root: a broker of its own, a runner on the app's database, and (the
     # embedded default) worker and scheduler threads, started on the first request.

@@ -11,6 +11,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from app import workflow_cli
 from app.extensions import container, db
 from app.ops.doctor import diagnose, report
 from app.scheduler import Scheduler
@@ -118,3 +119,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(doctor)
     app.cli.add_command(scheduler)
     app.cli.add_command(prune_executions)
+    workflow_cli.init_app(app)

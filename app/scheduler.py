@@ -18,6 +18,7 @@ from app.engine.recovery import recover
 from app.engine.runner import Send
 from app.models.base import utcnow
 from app.services import idempotency
+from app.services.accounts import sessions as login_sessions
 from app.services.executions import retention
 from app.services.executions.admission import Admission
 from app.services.scheduling import polls, schedules
@@ -90,12 +91,13 @@ class Scheduler:
         )
 
     def prune_trigger_log(self) -> int:
-        """Expired webhook and API idempotency keys and old schedule slots are deleted."""
+        """Expired webhook and API idempotency keys, old schedule slots and login sessions
+        that ended before the retention period are deleted."""
         now = self.wallclock()
-        days = self.settings.retention_days
+        old = now - timedelta(days=self.settings.retention_days)
         with self.container.session_factory() as session:
             pruned = duplicate_deliveries.prune(session, now) + idempotency.prune(session, now)
-            return pruned + schedules.prune(session, now - timedelta(days=days))
+            return pruned + schedules.prune(session, old) + login_sessions.prune(session, old)
 
     def tick(self) -> None:
         now = self.clock()

@@ -151,6 +151,12 @@ class Settings(BaseSettings):
         "requests per webhook URL (e.g. `50/second;2000/minute`); past it a webhook answers "
         "429 with `Retry-After`, so a flood on one webhook does not starve the others",
     )
+    login_rate_limit: str = _variable(
+        "STEPLINE_LOGIN_RATE_LIMIT",
+        "5 per minute",
+        "failed logins (and refused registrations) per address and per email; past it those "
+        "pages answer 429 with `Retry-After`",
+    )
     max_queue_depth: int = _variable(
         "STEPLINE_MAX_QUEUE_DEPTH",
         1000,
@@ -293,7 +299,7 @@ class Settings(BaseSettings):
             return value.strip().lower() in {"1", "true", "yes", "on"}
         return value
 
-    @field_validator("api_rate_limit", "webhook_rate_limit", mode="after")
+    @field_validator("api_rate_limit", "webhook_rate_limit", "login_rate_limit", mode="after")
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         try:

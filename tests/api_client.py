@@ -71,7 +71,7 @@ class Api:
         """Poll the execution until it is final (or fail after `timeout` seconds)."""
         deadline = time.monotonic() + timeout
         while True:
-            response = self.get(f"/workflows/executions/{execution_id}")
+            response = self.get(f"/executions/{execution_id}")
             assert response.status_code == 200, response.get_json()
             body: dict[str, Any] = response.get_json()
             if body["status"] in FINAL:

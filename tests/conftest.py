@@ -137,6 +137,7 @@ def _reset(app: Flask) -> None:
     stepline.broker.flush_all()  # what a test left queued never reaches the next one
     stepline.fresh_admission()
     app.extensions["api_limiter"].reset()
+    app.extensions["login_limiter"].reset()
 
 
 @pytest.fixture

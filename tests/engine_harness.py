@@ -120,6 +120,7 @@ class Engine:
 
     def _env(self) -> dict[str, str]:
         config = self.app.config
+        allowlist = ",".join(settings_of(self.app).outbound_allowlist)
         return {
             **{k: v for k, v in os.environ.items() if not k.startswith("STEPLINE_")},
             "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
@@ -133,6 +134,7 @@ class Engine:
             "STEPLINE_EMBEDDED_WORKER": "false",
             "STEPLINE_MAX_PAYLOAD_BYTES": str(config["MAX_PAYLOAD_BYTES"]),
             "STEPLINE_INSTANCE_PATH": str(self.tmp),
+            "STEPLINE_OUTBOUND_ALLOWLIST": allowlist,
             "dramatiq_worker_timeout": "100",
             "PYTHONPATH": os.pathsep.join([str(PLUGINS), str(ROOT)]),
             "FLASK_APP": "app",
@@ -238,7 +240,9 @@ class Engine:
             )
             return wf.id
 
-    def trigger(self, workflow_id: int, data: dict[str, Any] | None = None) -> int:
+    def trigger(
+        self, workflow_id: int, data: dict[str, Any] | None = None, *, dry_run: bool = False
+    ) -> int:
         with self.app.app_context():
             wf = db.session.get(Workflow, workflow_id)
             assert wf is not None
@@ -248,6 +252,7 @@ class Engine:
                 data or {},
                 send=self.container.doorbell.send,
                 settings=settings_of(self.app),
+                dry_run=dry_run,
             )
             return execution.id
 

@@ -6,7 +6,7 @@ import builtins
 import functools
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -40,6 +40,11 @@ class BaseActionHandler(ABC):
     Config: ClassVar[builtins.type[ActionConfig]]
     # True when the action has effects outside Stepline (the editor labels it "this really sends").
     sends: ClassVar[bool] = False
+    # What a dry run does with a step that sends (docs/plugins.md, "Dry runs"). "record": run
+    # `execute` with Stepline's guarded HTTP client recording the first request instead of
+    # sending it (every outbound call must go through app.net.GuardedClient, in the calling
+    # thread); "skip": do not run it, record it as skipped in the dry run.
+    dry_run: ClassVar[Literal["record", "skip"]] = "skip"
     # True when `execute` only computes its output from its rendered config: no effect anywhere
     # and nothing read from outside. The engine then runs a chain of such steps back to back and
     # records the chain in one statement (a crash before that statement re-runs the chain).

@@ -110,6 +110,7 @@ class GmailSendAction(BaseActionHandler):
     )
     Config = GmailSendConfig
     sends = True
+    dry_run = "record"  # every call goes through the guarded client
     google_scopes = (scopes.GMAIL_SEND,)
 
     def execute(self, context: StepContext, config: GmailSendConfig) -> dict[str, Any]:

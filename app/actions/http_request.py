@@ -181,6 +181,7 @@ class HttpRequestAction(BaseActionHandler):
     )
     Config = HttpRequestConfig
     sends = True
+    dry_run = "record"  # every call goes through the guarded client
 
     def execute(self, context: StepContext, config: HttpRequestConfig) -> dict[str, Any]:
         """Send the request; return {status, headers, body} or raise a (retryable) ActionError."""

@@ -50,6 +50,7 @@ class SheetsAppendRowAction(BaseActionHandler):
     description = "Append a row of values (templates allowed) under the table of a Google Sheet."
     Config = SheetsAppendRowConfig
     sends = True
+    dry_run = "record"  # every call goes through the guarded client
     google_scopes = (scopes.SHEETS,)
 
     def execute(self, context: StepContext, config: SheetsAppendRowConfig) -> dict[str, Any]:

@@ -100,6 +100,7 @@ class SlackMessageAction(BaseActionHandler):
     )
     Config = SlackMessageConfig
     sends = True
+    dry_run = "record"  # every call goes through the guarded client
 
     def execute(self, context: StepContext, config: SlackMessageConfig) -> dict[str, Any]:
         """Post the message; Slack's refusals become step errors, rate limits retry later."""

@@ -13,11 +13,14 @@ from flask.blueprints import BlueprintSetupState
 from app.api import (  # noqa: F401  (routes register on bp)
     account,
     auth,
+    connections,
     docs,
     errors,
     executions,
     registry,
+    step_tests,
     tokens,
+    versions,
     workflows,
 )
 from app.api.blueprint import bp

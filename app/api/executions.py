@@ -1,4 +1,8 @@
-"""Executions: trigger a workflow, list and filter runs, show one with its steps, cancel, re-run."""
+"""Executions: trigger a workflow, list and filter runs, show one with its steps, cancel, re-run,
+delete, and re-run the failures a filter matches.
+
+An execution's canonical URL is /api/v1/executions/{id}; the original paths under
+/api/v1/workflows/executions/ answer too (ALIASES, at the end), undocumented."""
 
 from __future__ import annotations
 
@@ -11,21 +15,26 @@ from app.api.bodies import parse_optional_body
 from app.api.idempotency import answer_with, idempotent
 from app.api.pagination import keyset_page, page_request
 from app.api.schemas import (
+    BulkRerunRequest,
+    BulkRerunResult,
     ExecutionList,
     ExecutionOut,
+    ExecutionStarted,
     ExecutionSummary,
     RerunRequest,
     StepResult,
     TriggerData,
+    no_content,
     respond,
 )
 from app.api.workflows import WORKFLOW_ID, find_workflow
 from app.extensions import container, db
 from app.models import Execution, ExecutionStep
 from app.services.errors import NotFoundError
-from app.services.executions import lifecycle
+from app.services.executions import bulk_rerun, lifecycle, retention
 from app.services.executions.admission import tolerant
 from app.services.executions.lifecycle import ExecutionFilter
+from app.services.executions.queries import DashboardFilter
 from app.services.workflows import crud
 
 EXECUTION_ID = "<int:execution_id>"  # see WORKFLOW_ID
@@ -64,7 +73,8 @@ def execution_out(execution: Execution) -> ExecutionOut:
 
 
 def _accepted(execution: Execution) -> Response:
-    response = respond(ExecutionSummary.model_validate(execution), 202)
+    summary = ExecutionSummary.model_validate(execution).model_dump()
+    response = respond(ExecutionStarted(**summary, execution_id=execution.id), 202)
     response.headers["Location"] = url_for("api.execution_show", execution_id=execution.id)
     return response
 
@@ -103,6 +113,10 @@ def _page(where: ExecutionFilter) -> Response:
 @idempotent
 def workflow_trigger(workflow_id: int) -> Response:
     """Start an execution with the body as trigger data; 202 once it is stored."""
+    return _start(workflow_id, dry_run=False)
+
+
+def _start(workflow_id: int, *, dry_run: bool) -> Response:
     session = db.session()
     workflow = find_workflow(workflow_id)
     data = parse_optional_body(TriggerData).root
@@ -116,9 +130,18 @@ def workflow_trigger(workflow_id: int) -> Response:
         settings=stepline.settings,
         record=answer.record,
         admission=stepline.admission,
+        dry_run=dry_run,
     )
     assert answer.response is not None
     return answer.response
+
+
+@bp.post(f"/workflows/{WORKFLOW_ID}/dry-run")
+@idempotent
+def workflow_dry_run(workflow_id: int) -> Response:
+    """Dry run the workflow with the body as trigger data: steps that send record the request
+    they would send instead; 202 once it is stored."""
+    return _start(workflow_id, dry_run=True)
 
 
 @bp.get(f"/workflows/{WORKFLOW_ID}/executions")
@@ -128,26 +151,26 @@ def execution_list(workflow_id: int) -> Response:
     return _page(filters.execution_filter(workflow_id=workflow.id))
 
 
-@bp.get("/workflows/executions/history")
+@bp.get("/executions")
 def execution_history() -> Response:
     """All the user's executions, newest first, filtered."""
     return _page(filters.execution_filter())
 
 
-@bp.get(f"/workflows/executions/{EXECUTION_ID}")
+@bp.get(f"/executions/{EXECUTION_ID}")
 def execution_show(execution_id: int) -> Response:
     """One execution with its steps."""
     return respond(execution_out(_execution(execution_id)))
 
 
-@bp.post(f"/workflows/executions/{EXECUTION_ID}/cancel")
+@bp.post(f"/executions/{EXECUTION_ID}/cancel")
 def execution_cancel(execution_id: int) -> Response:
     """Cancel a live execution."""
     execution = lifecycle.cancel(db.session(), _execution(execution_id))
     return respond(execution_out(execution))
 
 
-@bp.post(f"/workflows/executions/{EXECUTION_ID}/rerun")
+@bp.post(f"/executions/{EXECUTION_ID}/rerun")
 @idempotent
 def execution_rerun(execution_id: int) -> Response:
     """Run again, from the start or from the failed step, with the same or new data."""
@@ -164,5 +187,55 @@ def execution_rerun(execution_id: int) -> Response:
         settings=stepline.settings,
         from_failed=body.from_failed,
         trigger_data=body.trigger_data,
+        dry_run=body.dry_run,
     )
     return _accepted(again)
+
+
+@bp.delete(f"/executions/{EXECUTION_ID}")
+def execution_delete(execution_id: int) -> Response:
+    """Delete a finished execution and its steps."""
+    retention.delete_execution(db.session(), _execution(execution_id))
+    return no_content()
+
+
+@bp.post("/executions/rerun-failed")
+@idempotent
+def executions_rerun_failed() -> Response:
+    """Re-run the failed executions matching a filter (each failure once)."""
+    body = parse_optional_body(BulkRerunRequest)
+    session = db.session()
+    owner_id = auth.current_user().id
+    where = DashboardFilter(
+        workflow_id=body.workflow_id,
+        since=body.created_after,
+        until=body.created_before,
+        run_key=body.run_key,
+    )
+    if body.workflow_id is not None:
+        find_workflow(body.workflow_id)  # 404 for another user's workflow
+    plan = bulk_rerun.plan(session, owner_id, where)
+    started: list[int] = []
+    if plan.up_to is not None and plan.count:
+        stepline = container()
+        started = bulk_rerun.rerun_failed(
+            session,
+            owner_id,
+            where,
+            up_to=plan.up_to,
+            from_failed=body.from_failed,
+            send=tolerant(stepline.doorbell.send),
+            settings=stepline.settings,
+        )
+    return respond(BulkRerunResult(execution_ids=started, more=plan.more))
+
+
+# The seed's paths, kept for the scripts written against them (same views, same answers).
+ALIASES = (
+    ("/workflows/executions/history", execution_history, "GET"),
+    (f"/workflows/executions/{EXECUTION_ID}", execution_show, "GET"),
+    (f"/workflows/executions/{EXECUTION_ID}/cancel", execution_cancel, "POST"),
+    (f"/workflows/executions/{EXECUTION_ID}/rerun", execution_rerun, "POST"),
+)
+for _path, _view, _method in ALIASES:
+    bp.add_url_rule(_path, view_func=_view, methods=[_method])

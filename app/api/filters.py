@@ -1,4 +1,5 @@
-"""Query-string filters of the execution lists: status, workflow, time range and run key.
+"""Query-string filters of the lists: executions by status, workflow, time range and run key;
+workflows by name, enabled and trigger type.
 
 Each bad value is a 400 naming the parameter. The parameters' OpenAPI entries are in
 operations.py.
@@ -6,6 +7,7 @@ operations.py.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 
 from flask import request
@@ -15,6 +17,8 @@ from app.api.errors import ApiError
 from app.api.pagination import utc_representable
 from app.models import ExecutionStatus
 from app.services.executions.lifecycle import RUN_KEY_LENGTH, ExecutionFilter
+from app.services.workflows import listing
+from app.services.workflows.listing import S
 
 MAX_ID = 2**31 - 1
 STATUSES = [status.value for status in ExecutionStatus]
@@ -63,6 +67,15 @@ def _run_key() -> str | None:
     return raw
 
 
+def _include_dry_runs() -> bool:
+    raw = request.args.get("include_dry_runs")
+    if raw is None:
+        return False
+    if raw not in ("true", "false"):
+        raise _bad("include_dry_runs", "`include_dry_runs` must be true or false.")
+    return raw == "true"
+
+
 def execution_filter(workflow_id: int | None = None) -> ExecutionFilter:
     """The filters of this request; `workflow_id` fixes the workflow (its own list)."""
     return ExecutionFilter(
@@ -71,4 +84,43 @@ def execution_filter(workflow_id: int | None = None) -> ExecutionFilter:
         created_after=_time("created_after"),
         created_before=_time("created_before"),
         run_key=_run_key(),
+        include_dry_runs=_include_dry_runs(),
+    )
+
+
+NAME_LENGTH = 200
+BOOLEANS = {"true": True, "false": False}
+
+
+def _enabled() -> bool | None:
+    raw = request.args.get("enabled")
+    if raw is None:
+        return None
+    if raw not in BOOLEANS:
+        raise _bad("enabled", "`enabled` must be true or false.")
+    return BOOLEANS[raw]
+
+
+def _name() -> str | None:
+    raw = request.args.get("name")
+    if raw is None:
+        return None
+    if not 1 <= len(raw) <= NAME_LENGTH or not storable(raw):
+        raise _bad("name", f"`name` must be 1 to {NAME_LENGTH} characters of text.")
+    return raw
+
+
+def _trigger_type(known: Collection[str]) -> str | None:
+    raw = request.args.get("trigger_type")
+    if raw is None:
+        return None
+    if raw not in known:
+        raise _bad("trigger_type", f"`trigger_type` must be one of {', '.join(sorted(known))}.")
+    return raw
+
+
+def workflow_matching(statement: S, trigger_types: Collection[str]) -> S:
+    """`statement` narrowed by this request's workflow filters."""
+    return listing.matching(
+        statement, name=_name(), enabled=_enabled(), trigger_type=_trigger_type(trigger_types)
     )

@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 document of the API, generated from the same Pydantic models the views use.
 
-Each endpoint has one `Operation` in OPERATIONS (app/api/operations.py). Its path and path
+Each endpoint has one `Operation` in OPERATIONS (app/api/operations.py, then
+app/api/operations_tools.py). Its path and path
 parameters are read from the app's URL map, its schemas from its models, and its error responses
 follow from what it takes (a token, a body, a cursor, a path id).
 """
@@ -18,8 +19,14 @@ from werkzeug.routing import Rule
 from werkzeug.routing.converters import BaseConverter, NumberConverter, UUIDConverter
 
 from app.api import auth, schemas
-from app.api.operations import OPERATIONS, PAGE_PARAMS, Operation
+from app.api.openapi_kinds import describe_kinds
+from app.api.operations import OPERATIONS as CORE_OPERATIONS
 from app.api.operations import UNDOCUMENTED as UNDOCUMENTED
+from app.api.operations import Operation, page_params
+from app.api.operations_tools import TOOL_OPERATIONS
+from app.extensions import container
+
+OPERATIONS = [*CORE_OPERATIONS, *TOOL_OPERATIONS]
 
 REF = "#/components/schemas/{model}"
 SECURITY_SCHEME = "bearerToken"
@@ -67,6 +74,10 @@ path to the input at fault, e.g. `steps.1.config.url`.
 
 **Retries.** The POSTs that create something take an `Idempotency-Key` header: a retry with the
 same key within 24 hours answers what the first request answered, and does nothing again.
+
+**Values.** JSON text may not hold a NUL character (`\\u0000`) or an unpaired surrogate,
+nor numbers beyond what a double holds (`NaN`, `Infinity`, `1e400`): such a body is a 400
+naming the path, since it could not be stored.
 
 **Ids.** An id that names no object of yours (another user's, or none at all) is a 404. Unknown
 query parameters are ignored.
@@ -210,6 +221,7 @@ def _components_responses(error_ref: Any) -> dict[str, Any]:
 def build_document(app: Flask) -> dict[str, Any]:
     """The OpenAPI 3.1 document for the operations in OPERATIONS, as routed in `app`."""
     refs, definitions = _schemas(OPERATIONS)
+    every_parameter: list[dict[str, Any]] = []
     paths: dict[str, dict[str, Any]] = {}
     tags: list[str] = []
     for operation in OPERATIONS:
@@ -217,7 +229,8 @@ def build_document(app: Flask) -> dict[str, Any]:
         path, path_parameters = _path_of(rule)
         public = auth.is_public(app.view_functions[operation.endpoint])
         parameters = list(path_parameters)
-        for param in (*operation.parameters, *(PAGE_PARAMS if operation.paginated else ())):
+        paging = page_params(operation.cursor_parts) if operation.paginated else ()
+        for param in (*operation.parameters, *paging):
             entry: dict[str, Any] = {"name": param.name, "in": param.location}
             if param.description:
                 entry["description"] = param.description
@@ -225,6 +238,7 @@ def build_document(app: Flask) -> dict[str, Any]:
                 entry["required"] = True
             entry["schema"] = param.schema
             parameters.append(entry)
+            every_parameter.append(entry)
 
         responses: dict[str, Any] = {}
         headers = _headers(**({"ETag": ETAG_HEADER} if operation.etag else {}))
@@ -269,6 +283,8 @@ def build_document(app: Flask) -> dict[str, Any]:
         if operation.tag not in tags:
             tags.append(operation.tag)
 
+    handlers = container(app).handlers
+    describe_kinds(definitions, every_parameter, handlers.actions, handlers.triggers)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -276,6 +292,8 @@ def build_document(app: Flask) -> dict[str, Any]:
             "version": _package_version(),
             "description": DESCRIPTION,
         },
+        # Relative: the API is at /api/v1 of the host that serves this document.
+        "servers": [{"url": "/", "description": "This Stepline instance."}],
         "tags": [{"name": tag} for tag in tags],
         "paths": paths,
         "components": {

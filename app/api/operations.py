@@ -11,8 +11,9 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from app.api import schemas
-from app.api.filters import MAX_ID, STATUSES
-from app.api.pagination import MAX_LIMIT
+from app.api.filters import MAX_ID, NAME_LENGTH, STATUSES
+from app.api.pagination import MAX_LIMIT, cursor_pattern
+from app.api.round_trip import WorkflowPut
 from app.api.workflows import IF_MATCH_MAX_LENGTH
 from app.services.executions.lifecycle import RUN_KEY_LENGTH
 from app.services.idempotency import HEADER
@@ -43,6 +44,8 @@ class Operation:
     body: type[BaseModel] | None = None
     parameters: tuple[Param, ...] = ()
     paginated: bool = False
+    # How many columns a page's cursor holds (its list's sort: created_at and id, or id).
+    cursor_parts: int = 2
     # False: the body may be left out (the model's defaults apply).
     body_required: bool = True
     # Error statuses beyond those that follow from the operation's shape (e.g. 409).
@@ -52,20 +55,22 @@ class Operation:
     etag: bool = False
 
 
-PAGE_PARAMS = (
-    Param(
+def page_params(cursor_parts: int) -> tuple[Param, Param]:
+    """`cursor` and `limit` of a list sorted by `cursor_parts` columns."""
+    cursor = Param(
         "cursor",
         "query",
-        {"type": "string", "maxLength": 1000},
+        {"type": "string", "pattern": cursor_pattern(cursor_parts)},
         "The `next_cursor` of the previous page; omit for the first page.",
-    ),
-    Param(
+    )
+    limit = Param(
         "limit",
         "query",
         {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50},
         "Items per page.",
-    ),
-)
+    )
+    return cursor, limit
+
 
 IDEMPOTENCY_KEY = Param(
     HEADER,
@@ -108,6 +113,13 @@ RUN_KEY = Param(
     "query",
     {"type": "string", "minLength": 1, "maxLength": RUN_KEY_LENGTH},
     "Only executions with this run key (the workflow's `run_key_template`, evaluated).",
+)
+INCLUDE_DRY_RUNS = Param(
+    "include_dry_runs",
+    "query",
+    {"type": "boolean", "default": False},
+    "With `run_key`: also find dry runs (a run-key search leaves them out by default). Lists "
+    "without `run_key` show dry runs, with `dry_run: true`.",
 )
 WORKFLOW = Param(
     "workflow_id",
@@ -178,7 +190,23 @@ OPERATIONS: list[Operation] = [
         "Workflows",
         response=schemas.WorkflowList,
         paginated=True,
-        description="The user's workflows, newest first.",
+        cursor_parts=1,
+        parameters=(
+            Param(
+                "name",
+                "query",
+                {"type": "string", "minLength": 1, "maxLength": NAME_LENGTH},
+                "Only workflows whose name contains this text (any case).",
+            ),
+            Param("enabled", "query", {"type": "boolean"}, "Only enabled (or disabled) ones."),
+            Param(
+                "trigger_type",
+                "query",
+                {"type": "string"},  # the enum is the app's trigger types: see openapi.py
+                "Only workflows with this kind of trigger.",
+            ),
+        ),
+        description="The user's workflows, newest first. Send the same filters with every page.",
     ),
     Operation(
         "api.workflow_create",
@@ -210,15 +238,18 @@ OPERATIONS: list[Operation] = [
         "Replace a workflow's definition",
         "Workflows",
         response=schemas.WorkflowOut,
-        body=WorkflowSpec,
+        body=WorkflowPut,
         parameters=(IF_MATCH,),
         errors=(409, 412),
         etag=True,
         description="Replaces the definition and bumps `version`; running executions keep "
         "the definition they started with. Steps are matched to the stored ones by `key`. "
-        "Send `If-Match` with the ETag you read so that another writer's save is never "
-        "overwritten (412 instead). Changing the trigger away from a webhook retires its URL "
-        "for good.",
+        "The body may be what GET answered: its read-only fields (`id`, `enabled`, `version`, "
+        "`trigger_type`, `step_count`, `created_at`, `updated_at`, `webhook_url`) are ignored "
+        "when unchanged and a 422 naming the field when changed. Send `If-Match` with the ETag "
+        "you read (or send back the `version` you read) so that another writer's save is never "
+        "overwritten: 412 instead. Changing the trigger away from a webhook retires its URL for "
+        "good.",
     ),
     Operation(
         "api.workflow_delete",
@@ -287,16 +318,33 @@ OPERATIONS: list[Operation] = [
         "post",
         "Trigger a workflow",
         "Executions",
-        response=schemas.ExecutionSummary,
+        response=schemas.ExecutionStarted,
         status=202,
         body=schemas.TriggerData,
         body_required=False,
         parameters=(IDEMPOTENCY_KEY,),
         errors=(409,),
         description="Starts an execution with the body as its trigger data and answers once "
-        "it is stored; poll GET /api/v1/workflows/executions/{execution_id} for its progress. "
+        "it is stored; poll GET /api/v1/executions/{execution_id} for its progress. "
         "The workflow must be enabled (else 409). While too much work is queued the answer is "
         "429 with `Retry-After`.",
+    ),
+    Operation(
+        "api.workflow_dry_run",
+        "post",
+        "Dry run a workflow",
+        "Executions",
+        response=schemas.ExecutionSummary,
+        status=202,
+        body=schemas.TriggerData,
+        body_required=False,
+        parameters=(IDEMPOTENCY_KEY,),
+        description="Starts a dry run of the saved version with the body as its trigger data: "
+        "every step runs, except that a step that sends (HTTP request, Slack, Gmail, Sheets, a "
+        "plugin declaring `sends`) records, as its output, the request it would send (method, "
+        "URL, headers with credentials masked, body) instead of sending it, or is skipped when "
+        "its plugin cannot describe it. A disabled workflow can be dry run. Dry runs are marked "
+        "`dry_run: true` and left out of the dashboard's figures and metrics.",
     ),
     Operation(
         "api.execution_list",
@@ -305,7 +353,7 @@ OPERATIONS: list[Operation] = [
         "Executions",
         response=schemas.ExecutionList,
         paginated=True,
-        parameters=(STATUS, CREATED_AFTER, CREATED_BEFORE, RUN_KEY),
+        parameters=(STATUS, CREATED_AFTER, CREATED_BEFORE, RUN_KEY, INCLUDE_DRY_RUNS),
         description="Newest first. Send the same filters with every page.",
     ),
     Operation(
@@ -315,7 +363,7 @@ OPERATIONS: list[Operation] = [
         "Executions",
         response=schemas.ExecutionList,
         paginated=True,
-        parameters=(WORKFLOW, STATUS, CREATED_AFTER, CREATED_BEFORE, RUN_KEY),
+        parameters=(WORKFLOW, STATUS, CREATED_AFTER, CREATED_BEFORE, RUN_KEY, INCLUDE_DRY_RUNS),
         description="All the user's executions, newest first. Send the same filters with "
         "every page.",
     ),
@@ -326,7 +374,31 @@ OPERATIONS: list[Operation] = [
         "Executions",
         response=schemas.ExecutionOut,
         description="The execution, its trigger data and each step's status, attempts, input, "
-        "output, error and timings.",
+        "output, error and timings. (Also at /api/v1/workflows/executions/{execution_id}, the "
+        "original path, as are cancel, rerun and /api/v1/workflows/executions/history.)",
+    ),
+    Operation(
+        "api.execution_delete",
+        "delete",
+        "Delete an execution",
+        "Executions",
+        errors=(409,),
+        description="Deletes a finished execution with its steps (409 while it is pending or "
+        "running: cancel it first). Re-runs of it stay.",
+    ),
+    Operation(
+        "api.executions_rerun_failed",
+        "post",
+        "Re-run failed executions",
+        "Executions",
+        response=schemas.BulkRerunResult,
+        body=schemas.BulkRerunRequest,
+        body_required=False,
+        parameters=(IDEMPOTENCY_KEY,),
+        errors=(404,),  # `workflow_id` names no workflow of the caller's
+        description="Re-runs the failed executions that match every given filter and were not "
+        "re-run yet, oldest first, at most 500 per call; answers the new executions' ids. "
+        "Calling again never re-runs a failure twice.",
     ),
     Operation(
         "api.execution_cancel",
@@ -343,7 +415,7 @@ OPERATIONS: list[Operation] = [
         "post",
         "Re-run an execution",
         "Executions",
-        response=schemas.ExecutionSummary,
+        response=schemas.ExecutionStarted,
         status=202,
         body=schemas.RerunRequest,
         body_required=False,

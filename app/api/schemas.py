@@ -6,11 +6,13 @@ from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
 from flask import Response, current_app
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, field_validator
+from pydantic_core import PydanticCustomError
 
 from app.engine.redaction import REDACTED
 from app.engine.retry import RetrySettings
 from app.models import ExecutionStatus, StepStatus
+from app.services.executions.lifecycle import RUN_KEY_LENGTH
 from app.services.workflows.specs import WorkflowSpec
 
 T = TypeVar("T")
@@ -202,6 +204,14 @@ class WorkflowImport(BaseModel):
     exported_at: datetime | None = None
     workflow: WorkflowSpec
 
+    @field_validator("exported_at", mode="before")
+    @classmethod
+    def _a_date_time_string(cls, value: Any) -> Any:
+        # A date-time as the document says: text, not a number of seconds.
+        if value is not None and not isinstance(value, str):
+            raise PydanticCustomError("date_time", "Give a date-time such as 2026-12-01T10:00:00Z.")
+        return value
+
 
 # Executions
 
@@ -214,6 +224,10 @@ class ExecutionSummary(Schema):
     run_key: str | None = Field(description="The workflow's run key template, evaluated.")
     workflow_version: int = Field(description="The definition's version the run uses.")
     rerun_of_id: int | None
+    dry_run: bool = Field(
+        description="A dry run: each step that sends recorded, as its output, the request it "
+        'would send (`{"dry_run": "recorded", "request": {...}}`) instead of sending it.'
+    )
     error: str | None
     created_at: datetime
     started_at: datetime | None
@@ -247,6 +261,32 @@ class ExecutionList(Page[ExecutionSummary]):
     """One page of executions, newest first."""
 
 
+class ExecutionStarted(ExecutionSummary):
+    """An execution just stored (202); `execution_id` is the name webhooks answer with too."""
+
+    execution_id: int = Field(description="The new execution's id (the same as `id`).")
+
+
+class BulkRerunRequest(BaseModel):
+    """Which failures to re-run: the failed executions matching every given filter that were
+    not re-run yet, oldest first, at most 500 per call (`more` says when to call again)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    workflow_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    created_after: AwareDatetime | None = None
+    created_before: AwareDatetime | None = None
+    run_key: str | None = Field(None, min_length=1, max_length=RUN_KEY_LENGTH)
+    from_failed: bool = Field(
+        True, description="Start each at its failed step (false: from the start)."
+    )
+
+
+class BulkRerunResult(Schema):
+    execution_ids: list[int] = Field(description="The re-runs started, in order.")
+    more: bool = Field(description="More failures match than one call re-runs.")
+
+
 class TriggerData(RootModel[dict[str, Any]]):
     """Any JSON object; the steps read it as `trigger`. An empty body is `{}`."""
 
@@ -264,3 +304,66 @@ class RerunRequest(BaseModel):
     trigger_data: dict[str, Any] | None = Field(
         None, description="Replaces the original trigger data; null keeps it."
     )
+    dry_run: bool | None = Field(
+        None,
+        description="true: a dry run (steps that send only record their request); false: a "
+        "real run; null: like the original. A dry run is never re-run for real from its failed "
+        "step (409).",
+    )
+
+
+# Versions, connections, one step's test
+
+
+class VersionSummary(Schema):
+    version: int
+    current: bool = Field(description="True for the definition the workflow has now.")
+    saved_at: datetime
+    replaced_at: datetime | None = Field(description="When a later save replaced it.")
+    note: str | None = Field(description="The note written on Save.")
+    step_count: int
+
+
+class VersionList(Schema):
+    """The workflow's versions, newest (the current one) first."""
+
+    items: list[VersionSummary]
+
+
+class VersionOut(VersionSummary):
+    definition: WorkflowSpec = Field(description="As it was saved; secrets are left out.")
+
+
+class ConnectionOut(Schema):
+    id: int
+    provider: str
+    account_email: str
+    scopes: list[str]
+    status: Literal["active", "needs_reconnect", "revoked"]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConnectionList(Schema):
+    items: list[ConnectionOut]
+
+
+class StepTestRequest(BaseModel):
+    """The data one step reads: the trigger's, and earlier steps' outputs by key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trigger: dict[str, Any] = Field(default_factory=dict, description="Read as `trigger`.")
+    steps: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Earlier steps' outputs, read as `steps.<key>`."
+    )
+
+
+class StepTestResult(Schema):
+    status: Literal["completed", "failed", "stopped"] = Field(
+        description="`stopped`: a filter would end the run here."
+    )
+    input: dict[str, Any] | None = Field(description="The rendered config; secrets redacted.")
+    output: dict[str, Any] | None
+    error: str | None
+    duration_ms: int

@@ -10,11 +10,10 @@ from __future__ import annotations
 from flask import Response, request, url_for
 from sqlalchemy.exc import IntegrityError
 
-from app.api import auth
+from app.api import auth, filters, round_trip
 from app.api.blueprint import bp
 from app.api.bodies import parse_body
 from app.api.errors import ApiError
-from app.api.filters import MAX_ID
 from app.api.idempotency import idempotent
 from app.api.pagination import keyset_page, page_request
 from app.api.schemas import (
@@ -109,17 +108,18 @@ def _created(workflow: Workflow) -> Response:
 def find_workflow(workflow_id: int) -> Workflow:
     """The caller's workflow: another user's, or an id no row can have (past 32 bits), is
     NotFoundError like a missing one (never a database error)."""
-    if workflow_id > MAX_ID:
+    if workflow_id > filters.MAX_ID:
         raise NotFoundError(f"workflow {workflow_id}")
     return crud.get_workflow(db.session(), workflow_id, auth.current_user().id)
 
 
 @bp.get("/workflows")
 def workflow_list() -> Response:
-    """The user's workflows, newest first."""
+    """The user's workflows, newest first, filtered."""
+    everyone = crud.select_workflows(auth.current_user().id)
     items, cursor = keyset_page(
         db.session(),
-        crud.select_workflows(auth.current_user().id),
+        filters.workflow_matching(everyone, container().handlers.triggers.types()),
         (Workflow.id,),
         page_request(),
         lambda workflow: (workflow.id,),
@@ -147,11 +147,18 @@ def workflow_show(workflow_id: int) -> Response:
 
 @bp.put(f"/workflows/{WORKFLOW_ID}")
 def workflow_update(workflow_id: int) -> Response:
-    """Replace the definition (If-Match: only while it is still at that version)."""
+    """Replace the definition (the body may be what GET answered, read-only fields included);
+    If-Match, or the `version` sent back, saves only over that version (else 412)."""
     workflow = find_workflow(workflow_id)
-    spec = parse_body(WorkflowSpec)
-    stepline = container()
+    body = parse_body(round_trip.WorkflowPut)
+    # A GET body sent back names the version it was read at: a stale one is a lost update (412),
+    # not an attempt to change a read-only field.
     expected = expected_version(workflow)
+    if expected is None:
+        expected = body.version
+    concurrency.check_version(workflow, expected)
+    spec = round_trip.definition(body, workflow_out(workflow))
+    stepline = container()
     token = auth.current_token()
     assert token is not None  # the blueprint let the request in with one
     try:

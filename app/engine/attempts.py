@@ -36,7 +36,7 @@ class Run:
 
 def build_run(execution_id: int, row: Any, outputs: dict[str, Any]) -> Run:
     """The message's view of its execution, from a row with `snapshot`, `trigger_data`,
-    `workflow_id` and `user_id`, and the outputs of its completed steps by key."""
+    `workflow_id`, `user_id` and `dry_run`, and the outputs of its completed steps by key."""
     snapshot = row.snapshot
     context = ExecutionContext(
         execution_id=execution_id,
@@ -45,6 +45,7 @@ def build_run(execution_id: int, row: Any, outputs: dict[str, Any]) -> Run:
         user_id=row.user_id,
         trigger=row.trigger_data,
         steps=outputs,
+        dry_run=bool(row.dry_run),
     )
     return Run(execution_id, snapshot, context, outputs)
 

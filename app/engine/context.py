@@ -23,6 +23,8 @@ class ExecutionContext:
     user_id: int
     trigger: Mapping[str, Any]
     steps: Mapping[str, Any]
+    # A dry run: steps that send record what they would send instead (app.engine.dry_run).
+    dry_run: bool = False
 
     def template_vars(self) -> dict[str, Any]:
         return {

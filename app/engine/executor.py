@@ -21,6 +21,7 @@ from app.actions.base import BaseActionHandler
 from app.crypto import SecretBox
 from app.engine.attempts import Claim, Outcome
 from app.engine.context import ExecutionContext, StepContext
+from app.engine.dry_run import execute_dry
 from app.engine.errors import (
     ActionError,
     ConfigError,
@@ -84,13 +85,19 @@ class StepExecutor:
                     {"execution_id": claim.run.execution_id, "step_key": action["key"]},
                 ),
             )
-            output = handler.execute(context, config)
+            if claim.run.context.dry_run and handler.sends:
+                output = execute_dry(handler, context, config)
+            else:
+                output = handler.execute(context, config)
             return Outcome(output=self._checked_output(redact(output, secrets)), input=stored_input)
         except StopWorkflow as signal:
             return Outcome(
                 output=self._checked_output(signal.output), input=stored_input, stop=True
             )
         except Suspend as signal:
+            if claim.run.context.dry_run:  # a dry run does not wait
+                output = {**signal.output, "dry_run": "did not wait"}
+                return Outcome(output=self._checked_output(output), input=stored_input)
             return Outcome(
                 output=self._checked_output(signal.output),
                 input=stored_input,

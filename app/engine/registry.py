@@ -42,6 +42,8 @@ class Registry(Generic[H]):
         for attr in ("type", "name", "description", "Config"):
             if not getattr(handler_cls, attr, None):
                 raise RegistryError(f"{handler_cls.__name__} has no {attr}")
+        if getattr(handler_cls, "dry_run", "skip") not in ("record", "skip"):
+            raise RegistryError(f"{handler_cls.__name__}.dry_run must be 'record' or 'skip'")
         type_ = handler_cls.type
         if type_ in self._handlers:
             raise RegistryError(f"{self.kind} type {type_!r} is already registered")

@@ -38,7 +38,9 @@ def discovery(settings: Settings, *, now: float | None = None) -> Discovery:
         if cached and moment - cached[0] < DISCOVERY_TTL_SECONDS:
             return cached[1]
     try:
-        response = GuardedClient.from_settings(settings).request("GET", url)
+        # A read of public metadata, needed to refresh a token: sent even in a dry run.
+        client = GuardedClient.from_settings(settings, sends_in_dry_runs=True)
+        response = client.request("GET", url)
         document = response.json() if response.status == 200 else None
     except (OutboundError, ValueError) as exc:
         raise GoogleAPIError(f"Google's discovery document could not be read: {exc}") from None

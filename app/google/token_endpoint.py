@@ -16,9 +16,10 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def _post_form(settings: Settings, url: str, form: Mapping[str, str]) -> GuardedResponse:
-    return GuardedClient.from_settings(settings).request(
-        "POST", url, headers=FORM, content=urlencode(form).encode("ascii")
-    )
+    # Sent even inside a dry run (app/net/dry.py): exchanging a token changes nothing a user
+    # sees, and a recorded request would hold the refresh token and the client secret.
+    client = GuardedClient.from_settings(settings, sends_in_dry_runs=True)
+    return client.request("POST", url, headers=FORM, content=urlencode(form).encode("ascii"))
 
 
 def refresh(settings: Settings, refresh_token: str, account: str) -> dict[str, Any]:

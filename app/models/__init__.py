@@ -8,6 +8,7 @@ from app.models.editor import WorkflowDraft, WorkflowVersion
 from app.models.executions import Execution, ExecutionStatus, ExecutionStep, StepStatus
 from app.models.idempotency import IdempotencyKey
 from app.models.trigger_log import ScheduleSlot, SlotStatus, WebhookDelivery
+from app.models.user_sessions import UserSession
 from app.models.users import ApiToken, User
 from app.models.workflows import Action, Trigger, Workflow
 
@@ -27,6 +28,7 @@ __all__ = [
     "StepStatus",
     "Trigger",
     "User",
+    "UserSession",
     "WebhookDelivery",
     "Workflow",
     "WorkflowDraft",

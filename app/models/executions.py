@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import NEVER_REUSE_IDS, Base, BigId, JSONDoc, enum_column, utcnow
@@ -76,6 +76,8 @@ class Execution(Base):
         BigId, ForeignKey("executions.id", ondelete="SET NULL")
     )
     error: Mapped[str | None] = mapped_column(Text)
+    # A dry run: steps that send recorded what they would send instead (left out of figures).
+    dry_run: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -91,9 +93,17 @@ class Execution(Base):
     )
 
     __table_args__ = (
-        # `status` last: the dashboard counts by status from these indexes alone.
-        Index("ix_executions_user_id_created", "user_id", "created_at", "id", "status"),
-        Index("ix_executions_workflow_id_created", "workflow_id", "created_at", "id", "status"),
+        # `status` and `dry_run` last: the dashboard counts real runs by status from these
+        # indexes alone.
+        Index("ix_executions_user_id_created", "user_id", "created_at", "id", "status", "dry_run"),
+        Index(
+            "ix_executions_workflow_id_created",
+            "workflow_id",
+            "created_at",
+            "id",
+            "status",
+            "dry_run",
+        ),
         Index("ix_executions_status_updated", "status", "updated_at"),
         Index("ix_executions_workflow_id_run_key", "workflow_id", "run_key"),
         # Re-runs of an execution (its page, bulk re-run), and ON DELETE SET NULL on delete.

@@ -5,7 +5,8 @@ brings its own requests.Session (Authlib) gets the address guard through `guard_
 Destinations are checked after resolution and the connection goes to the checked address
 (see adapter.py); redirects are re-checked hop by hop; only http/https; connect and total
 timeouts; a response size cap. `STEPLINE_OUTBOUND_ALLOWLIST` (CIDRs or host names) opens chosen
-private destinations; there is no switch that turns the guard off.
+private destinations; there is no switch that turns the guard off. In a dry run (dry.py) the
+client records the request it would send instead of sending it.
 
 Why not `requests-hardened` (1.3.0, the maintained library we looked at first): its adapter
 pins the checked IP the same way, but it can only allow *all* loopback addresses or none (no

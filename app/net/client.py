@@ -8,16 +8,17 @@ The body is read in pieces within a size cap and a total deadline.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 from requests import PreparedRequest
 from requests.structures import CaseInsensitiveDict
 
-from app.net import errors
+from app.net import dry, errors
 from app.net.adapter import ALLOWED_SCHEMES, DEFAULT_PORTS, PinnedAdapter, Resolver
 from app.net.deadline import Deadline
 from app.net.policy import OutboundPolicy
@@ -86,8 +87,11 @@ class GuardedClient:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_redirects: int = MAX_REDIRECTS,
         verify: bool | str = True,
+        sends_in_dry_runs: bool = False,
     ) -> None:
         self.policy = policy or OutboundPolicy()
+        # True only for credential exchanges (OAuth token refresh): see app/net/dry.py.
+        self.sends_in_dry_runs = sends_in_dry_runs
         self.resolver = resolver
         self.connect_timeout = connect_timeout
         self.timeout = timeout
@@ -98,7 +102,11 @@ class GuardedClient:
 
     @classmethod
     def from_settings(
-        cls, settings: OutboundSettings, *, resolver: Resolver | None = None
+        cls,
+        settings: OutboundSettings,
+        *,
+        resolver: Resolver | None = None,
+        sends_in_dry_runs: bool = False,
     ) -> GuardedClient:
         """A client configured from the app's settings (outbound_*)."""
         return cls(
@@ -108,6 +116,7 @@ class GuardedClient:
             timeout=settings.outbound_timeout_seconds,
             max_response_bytes=settings.outbound_max_response_bytes,
             verify=settings.outbound_ca_bundle or True,
+            sends_in_dry_runs=sends_in_dry_runs,
         )
 
     def _adapter(self) -> PinnedAdapter:
@@ -177,6 +186,8 @@ class GuardedClient:
         method = method.upper()
         first = self._prepare(method, url, send_headers, content, params, host)
         current_url = str(first.url)
+        if dry.is_recording() and not self.sends_in_dry_runs:
+            self._not_sent(first, host, drop_on_cross_origin)
         start_origin = origin(current_url)
 
         adapter = self._adapter()
@@ -214,6 +225,27 @@ class GuardedClient:
             )
         finally:
             adapter.close()
+
+    def _not_sent(self, prepared: PreparedRequest, host: str, sensitive: set[str]) -> NoReturn:
+        """A dry run: check the destination as far as can be done without a lookup, then
+        raise RequestNotSent with the request as it would have gone out."""
+        self.policy.check_name(host)
+        try:
+            literal = ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            literal = None
+        if literal is not None:
+            self.policy.check(host, literal)
+        body = prepared.body
+        raise dry.RequestNotSent(
+            dry.WouldSend(
+                method=str(prepared.method),
+                url=str(prepared.url),
+                headers=dict(prepared.headers),
+                body=body.encode("utf-8") if isinstance(body, str) else body,
+                sensitive_headers=tuple(sorted(sensitive)),
+            )
+        )
 
     def _prepare(
         self,

@@ -108,7 +108,9 @@ def collect(
     now = now or utcnow()
     window = settings.metrics_window_seconds
     since = now - timedelta(seconds=window)
-    in_window = Execution.updated_at >= since
+    # Started and finished count real runs; live, overdue and durations are the workers' load,
+    # dry runs included.
+    in_window = and_(Execution.updated_at >= since, Execution.dry_run.is_(False))
     finished = _count_by_status(session, ExecutionStatus.FINAL, in_window)
     # Created in the window implies updated in it: the status index bounds the rows read.
     started = sum(

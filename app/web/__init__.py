@@ -11,6 +11,7 @@ from app.web import (  # noqa: F401  (routes register on bp)
     executions,
     pages,
     settings,
+    settings_security,
     workflows,
 )
 from app.web.blueprint import bp

@@ -1,25 +1,20 @@
-"""Register, log in, log out."""
+"""Register, log in, log out (login_sessions: the session each login starts; login_limits:
+the throttling of failures on the first two)."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Response, flash, redirect, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import Response, flash, redirect, request, url_for
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.extensions import container, db, login
-from app.models import User
 from app.services.accounts import users
+from app.web import login_sessions
 from app.web.blueprint import bp
 from app.web.forms import LoginForm, RegisterForm
 from app.web.rendering import render
-
-
-@login.user_loader
-def _load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
-
 
 login.login_view = "web.auth_login"
 login.login_message = "Log in to continue."
@@ -31,12 +26,6 @@ def _safe_next(target: str | None) -> str:
         if not urlsplit(target).netloc:
             return target
     return url_for("web.workflow_list")
-
-
-def _start_session(user: User) -> None:
-    # A fresh session at login: nothing from the anonymous session carries over.
-    session.clear()
-    login_user(user)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -58,7 +47,7 @@ def auth_register() -> Response | BaseResponse:
         except users.AccountError as exc:
             getattr(form, exc.field or "email").errors.append(str(exc))
         else:
-            _start_session(user)
+            login_sessions.begin(user)
             flash("Welcome to Stepline.", "success")
             return redirect(url_for("web.workflow_list"))
     if form.errors:
@@ -76,13 +65,16 @@ def auth_login() -> Response | BaseResponse:
     if form.validate_on_submit():
         try:
             user = users.authenticate(
-                db.session(), email=form.email.data or "", password=form.password.data or ""
+                db.session(),
+                email=form.email.data or "",
+                password=form.password.data or "",
+                hash_method=container().settings.password_hash_method,
             )
         except users.AccountError as exc:
             form.password.errors.append(str(exc))
         else:
             target = _safe_next(request.args.get("next"))
-            _start_session(user)
+            login_sessions.begin(user)
             return redirect(target)
     if form.errors:
         status = 422
@@ -92,8 +84,7 @@ def auth_login() -> Response | BaseResponse:
 @bp.post("/logout")
 @login_required
 def auth_logout() -> BaseResponse:
-    """Log out and end the session."""
-    logout_user()
-    session.clear()
+    """Log out and end the session: a copy of its cookie no longer logs anyone in."""
+    login_sessions.finish()
     flash("You are logged out.", "info")
     return redirect(url_for("web.auth_login"))

@@ -61,7 +61,12 @@ def execution_cancel(execution_id: int) -> Response | BaseResponse:
 
 
 def _rerun_form(
-    execution: Execution, text: str, from_failed: bool, error: str | None, status: int
+    execution: Execution,
+    text: str,
+    from_failed: bool,
+    error: str | None,
+    status: int,
+    dry_run: bool | None = None,
 ) -> Response:
     return render(
         "executions/rerun.html",
@@ -71,6 +76,7 @@ def _rerun_form(
         text=text,
         from_failed=from_failed,
         error=error,
+        dry_run=execution.dry_run if dry_run is None else dry_run,
     )
 
 
@@ -86,9 +92,13 @@ def execution_rerun_edit(execution_id: int) -> Response:
 @bp.post("/executions/<int:execution_id>/rerun")
 @login_required
 def execution_rerun(execution_id: int) -> Response | BaseResponse:
-    """Re-run from the start or from the failed step, with the same or edited trigger data."""
+    """Re-run from the start or from the failed step, with the same or edited trigger data;
+    `dry_run` 1 or 0 (the last value sent) makes it a dry run or a real one, absent: like the
+    execution."""
     execution = _execution(execution_id)
     from_failed = request.form.get("mode") == "failed"
+    dry_values = request.form.getlist("dry_run")
+    dry_run = dry_values[-1] == "1" if dry_values else None
     text = request.form.get("trigger_data")
     try:
         data = parse_trigger_data(text) if text is not None else None
@@ -101,15 +111,17 @@ def execution_rerun(execution_id: int) -> Response | BaseResponse:
             settings=container().settings,
             from_failed=from_failed,
             trigger_data=data,
+            dry_run=dry_run,
         )
     except (InvalidInputError, PayloadTooLargeError, ConflictError) as exc:
         if text is None:
             flash(str(exc), "error")
             return _show(execution_id)
-        return _rerun_form(execution, text, from_failed, str(exc), 422)
+        return _rerun_form(execution, text, from_failed, str(exc), 422, dry_run)
     if is_fragment_request():
         return redirect_htmx(url_for("web.execution_show", execution_id=new.id), 204)
-    flash(f"Re-run started as execution #{new.id}.", "success")
+    kind = "Dry run" if new.dry_run else "Re-run"
+    flash(f"{kind} started as execution #{new.id}.", "success")
     return _show(new.id)
 
 

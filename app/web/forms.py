@@ -8,7 +8,22 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.services.accounts.api_tokens import NAME_MAX_LENGTH
-from app.services.accounts.users import MIN_PASSWORD_LENGTH
+from app.services.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+
+PASSWORD_HELP = (
+    f"At least {MIN_PASSWORD_LENGTH} characters, and hard to guess: a few uncommon words "
+    "together work well."
+)
+_PASSWORD_LENGTH = (
+    Length(
+        min=MIN_PASSWORD_LENGTH,
+        message=f"Use a password of at least {MIN_PASSWORD_LENGTH} characters.",
+    ),
+    Length(
+        max=MAX_PASSWORD_LENGTH,
+        message=f"Use a password of at most {MAX_PASSWORD_LENGTH} characters.",
+    ),
+)
 
 
 class RegisterForm(FlaskForm):
@@ -16,15 +31,8 @@ class RegisterForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=255)])
     password = PasswordField(
         "Password",
-        validators=[
-            DataRequired(),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                max=200,
-                message=f"Use a password of at least {MIN_PASSWORD_LENGTH} characters.",
-            ),
-        ],
-        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
+        validators=[DataRequired(), *_PASSWORD_LENGTH],
+        description=PASSWORD_HELP,
     )
     confirm = PasswordField(
         "Repeat password",
@@ -63,4 +71,19 @@ class TokenForm(FlaskForm):
         ],
         default="",
         description="After that it stops working (401); revoke it any time before.",
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(
+        "Current password", validators=[DataRequired(message="Type your current password.")]
+    )
+    new = PasswordField(
+        "New password",
+        validators=[DataRequired(message="Type a new password."), *_PASSWORD_LENGTH],
+        description=PASSWORD_HELP,
+    )
+    confirm = PasswordField(
+        "Repeat new password",
+        validators=[DataRequired(), EqualTo("new", message="The passwords do not match.")],
     )

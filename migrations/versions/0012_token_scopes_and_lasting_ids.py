@@ -14,7 +14,7 @@ every row that refers to it: the rebuild runs with `PRAGMA foreign_keys=OFF`, wh
 honours outside a transaction, hence the autocommit blocks around it.
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-06 23:00:00.000000
 
 """
@@ -27,13 +27,14 @@ import app.models.base
 
 # revision identifiers, used by Alembic.
 revision = '0012'
-down_revision = '0008'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
 # Parents before children (the order does not matter with foreign keys off; it reads better).
 LASTING_ID_TABLES = (
     "users",
+    "user_sessions",
     "api_tokens",
     "connections",
     "workflows",

@@ -77,7 +77,7 @@ def test_a_trigger_answers_202_and_the_execution_runs_to_completion(alice: Api) 
     assert accepted["trigger_type"] == "api"
     assert accepted["run_key"] == "ann"
     location = response.headers["Location"]
-    assert location == f"/api/v1/workflows/executions/{accepted['id']}"
+    assert location == f"/api/v1/executions/{accepted['id']}"
 
     # And polling it shows every step's outcome
     done = alice.wait(accepted["id"])

@@ -7,6 +7,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from app.extensions import db
+from app.models import Connection
+from app.services.accounts import users
 from tests.api_client import Api, error_of, issue_token
 
 SLOW = {
@@ -32,9 +35,23 @@ def test_every_api_route_with_an_id_hides_other_users_objects(
     mallory = Api(client, issue_token(app, "mallory@example.com"))
     workflow = alice.create(SLOW, enable=True)
     execution_id = alice.trigger(workflow["id"])
+    connection_id = google_connection(app, "alice@example.com")
     token_id = alice.get("/tokens").get_json()["items"][0]["id"]
-    theirs = {"workflow_id": workflow["id"], "execution_id": execution_id, "token_id": token_id}
-    missing = {name: value + 1000 for name, value in theirs.items()}
+    theirs = {
+        "workflow_id": workflow["id"],
+        "execution_id": execution_id,
+        "connection_id": connection_id,
+        "version": 1,
+        "key": "wait",
+        "token_id": token_id,
+    }
+    missing = {
+        **theirs,
+        "workflow_id": workflow["id"] + 1000,
+        "execution_id": execution_id + 1000,
+        "connection_id": connection_id + 1000,
+        "token_id": token_id + 1000,
+    }
 
     # When mallory calls every API route that takes an id, with alice's ids and missing ones
     routes = [
@@ -59,7 +76,7 @@ def test_every_api_route_with_an_id_hides_other_users_objects(
             mine, absent = answers
             assert mine.status_code == absent.status_code == 404, f"{method} {rule}"
             body, other = error_of(mine), error_of(absent)
-            for name in rule.arguments:
+            for name in rule.arguments & {"workflow_id", "execution_id", "connection_id"}:
                 body["message"] = body["message"].replace(str(theirs[name]), "N")
                 other["message"] = other["message"].replace(str(missing[name]), "N")
             assert body == other, f"{method} {rule}"
@@ -68,6 +85,21 @@ def test_every_api_route_with_an_id_hides_other_users_objects(
     assert calls >= 11
     assert alice.get(f"/workflows/{workflow['id']}").get_json()["enabled"] is True
     assert [token["id"] for token in alice.get("/tokens").get_json()["items"]] == [token_id]
-    status = alice.get(f"/workflows/executions/{execution_id}").get_json()["status"]
+    status = alice.get(f"/executions/{execution_id}").get_json()["status"]
     assert status in ("pending", "running")
+    assert alice.get("/connections").get_json()["items"][0]["status"] == "active"
     assert len(alice.get("/workflows/executions/history").get_json()["items"]) == 1
+
+
+def google_connection(app: Flask, email: str) -> int:
+    """A stored (active) Google connection of the user's; its id."""
+    with app.app_context():
+        session = db.session()
+        owner = users.find_by_email(session, email)
+        assert owner is not None
+        row = Connection(
+            user_id=owner.id, provider="google", account_email=email, scopes=["openid"]
+        )
+        session.add(row)
+        session.commit()
+        return row.id

@@ -41,12 +41,13 @@ def test_models_and_migrations_agree_on_autoincrement(tmp_path: Path) -> None:
 
 
 def test_the_rebuild_keeps_every_row_and_reference(tmp_path: Path) -> None:
-    # Given a database at 0008 holding a user, a workflow with a trigger and a step, an execution
+    # Given a database at 0010 (the one before) holding a user, a workflow and its trigger and
+    # step, an execution and its step
     url = create_database("sqlite", tmp_path)
     try:
         app = create_app(base_config(url))
         with app.app_context():
-            upgrade(revision="0008")
+            upgrade(revision="0010")
             statements = [
                 "INSERT INTO users (id, email, name, password_hash, created_at) "
                 "VALUES (7, 'a@example.com', '', 'x', '2026-01-01 00:00:00')",
@@ -100,7 +101,7 @@ def test_the_rebuild_keeps_every_row_and_reference(tmp_path: Path) -> None:
             db.session.commit()
 
             # And the downgrade rebuilds them without AUTOINCREMENT again, rows kept
-            downgrade(revision="0008")
+            downgrade(revision="0010")
             assert "AUTOINCREMENT" not in _create_sql("workflows")
             assert db.session.execute(text("SELECT count(*) FROM users")).scalar_one() == 1
             db.engine.dispose()

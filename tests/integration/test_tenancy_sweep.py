@@ -28,6 +28,7 @@ from app.models import (
     Connection,
     Execution,
     User,
+    UserSession,
     Workflow,
     WorkflowDraft,
     WorkflowVersion,
@@ -48,6 +49,7 @@ PUBLIC = {
     "web.auth_login": "signs in",
     "web.auth_register": "creates an account",
     "web.auth_logout": "ends the caller's own session",
+    "web.session_end_all": "ends the caller's own sessions (logout everywhere)",
     "web.connection_callback": "OAuth redirect: its single-use state names the user who started",
     "ops.health_live": "process probe",
     "ops.health_ready": "readiness probe",
@@ -63,13 +65,23 @@ CREATES = {
     "web.workflow_create",
     "web.workflow_import",
     "web.token_create",
+    "web.password_change",
     "web.connection_connect",
     "web.execution_bulk_rerun",
     "api.workflow_create",
     "api.workflow_import",
+    "api.executions_rerun_failed",
     "api.token_create",
 }
-ID_ARGUMENTS = {"workflow_id", "execution_id", "connection_id", "token_id", "key", "version"}
+ID_ARGUMENTS = {
+    "workflow_id",
+    "execution_id",
+    "connection_id",
+    "token_id",
+    "session_id",
+    "key",
+    "version",
+}
 CSRF_VALUE = re.compile(
     r'(csrf_token" type="hidden" value="|name="csrf_token" value="|"X-CSRFToken": ")[^"]+'
 )
@@ -116,6 +128,9 @@ def _alice(app: Flask) -> dict[str, Any]:
             "execution_id": live.id,
             "connection_id": connection.id,
             "token_id": token.id,
+            "session_id": session.scalars(
+                select(UserSession.id).where(UserSession.user_id == alice.id)
+            ).one(),
             "key": "say",
             "version": 1,
         }
@@ -164,6 +179,10 @@ def _snapshot(app: Flask, user_id: int) -> dict[str, Any]:
             "tokens": session.execute(
                 select(ApiToken.id, ApiToken.revoked_at).where(ApiToken.user_id == user_id)
             ).all(),
+            "sessions": session.execute(
+                select(UserSession.id, UserSession.revoked_at).where(UserSession.user_id == user_id)
+            ).all(),
+            "password": session.scalars(select(User.password_hash).where(User.id == user_id)).one(),
         }
 
 

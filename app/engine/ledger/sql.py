@@ -53,7 +53,7 @@ claim_step = (
 )
 
 # What a message needs to know about its execution.
-RUN_COLUMNS = (E.c.snapshot, E.c.trigger_data, E.c.workflow_id, E.c.user_id)
+RUN_COLUMNS = (E.c.snapshot, E.c.trigger_data, E.c.workflow_id, E.c.user_id, E.c.dry_run)
 
 mark_running = (
     update(E)

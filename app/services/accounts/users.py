@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.models import User
 from app.models.users import PASSWORD_HASH_METHOD
+from app.services.accounts import sessions
+from app.services.accounts.passwords import MIN_PASSWORD_LENGTH, password_problem
 
-MIN_PASSWORD_LENGTH = 10
+__all__ = [
+    "MIN_PASSWORD_LENGTH",
+    "AccountError",
+    "authenticate",
+    "change_password",
+    "find_by_email",
+    "normalize_email",
+    "register",
+]
 
 
 class AccountError(Exception):
@@ -41,12 +54,11 @@ def register(
     hash_method: str = PASSWORD_HASH_METHOD,
 ) -> User:
     """Create a user with a scrypt password hash (`hash_method`, werkzeug's notation); refuses
-    a taken email or short password."""
+    a taken email or a password that is short or easy to guess (passwords.py)."""
     email = normalize_email(email)
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(
-            f"Use a password of at least {MIN_PASSWORD_LENGTH} characters.", field="password"
-        )
+    problem = password_problem(password, email=email, name=name)
+    if problem:
+        raise AccountError(problem, field="password")
     if find_by_email(session, email) is not None:
         raise AccountError("An account with this email already exists.", field="email")
     user = User(email=email, name=name.strip())
@@ -60,9 +72,46 @@ def register(
     return user
 
 
-def authenticate(session: Session, *, email: str, password: str) -> User:
-    """Return the user whose email and password match, else raise AccountError."""
+@lru_cache(maxsize=4)
+def _decoy_hash(hash_method: str) -> str:
+    """A hash of nothing anyone types, checked when no account has the email (below)."""
+    return generate_password_hash("stepline decoy password", method=hash_method)
+
+
+def authenticate(
+    session: Session, *, email: str, password: str, hash_method: str = PASSWORD_HASH_METHOD
+) -> User:
+    """Return the user whose email and password match, else raise AccountError. An unknown
+    email costs the same hash check as a wrong password (`hash_method`: the one new accounts
+    get) and gets the same message: neither the answer nor its time tells whether an account
+    exists."""
     user = find_by_email(session, email)
-    if user is None or not user.check_password(password):
+    if user is None:
+        check_password_hash(_decoy_hash(hash_method), password)
+        raise AccountError("Wrong email or password.", field="password")
+    if not user.check_password(password):
         raise AccountError("Wrong email or password.", field="password")
     return user
+
+
+def change_password(
+    session: Session,
+    user: User,
+    *,
+    current: str,
+    new: str,
+    keep_session: int | None,
+    hash_method: str = PASSWORD_HASH_METHOD,
+) -> int:
+    """Set `user`'s password after checking the current one, and end every other session
+    (all but `keep_session`, the one making the change) in the same commit; return how many
+    ended."""
+    if not user.check_password(current):
+        raise AccountError("This is not your current password.", field="current")
+    if current == new:
+        raise AccountError("Choose a password different from the current one.", field="new")
+    problem = password_problem(new, email=user.email, name=user.name)
+    if problem:
+        raise AccountError(problem, field="new")
+    user.set_password(new, hash_method)
+    return sessions.end_all(session, user, keep=keep_session)

@@ -45,8 +45,13 @@ def _already_rerun(session: Session, execution_id: int) -> bool:
 
 def _candidates(owner_id: int, filter: DashboardFilter, up_to: int) -> Select[int, int]:
     stmt = select(Execution.id, Execution.workflow_id)
+    # Failed dry runs are not re-run in bulk (a re-run of one is a dry run again; their own
+    # page re-runs them one by one).
     return filter.apply(stmt, owner_id).where(
-        Execution.status == "failed", Execution.id <= up_to, _not_rerun()
+        Execution.status == "failed",
+        Execution.id <= up_to,
+        Execution.dry_run.is_(False),
+        _not_rerun(),
     )
 
 

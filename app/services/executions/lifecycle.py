@@ -79,6 +79,7 @@ def _plan(
     rerun_of: Execution | None,
     reuse_outputs: Mapping[str, Any] | None,
     snapshot: dict[str, Any] | None = None,
+    dry_run: bool = False,
 ) -> _Plan:
     trigger_json = _trigger_json(data, settings)
     frozen = workflow_snapshot(workflow) if snapshot is None else snapshot
@@ -101,6 +102,7 @@ def _plan(
         "position": first,
         "run_key": _run_key(workflow, data, {"execution": {}, "workflow": frozen["workflow"]}),
         "rerun_of_id": rerun_of.id if rerun_of else None,
+        "dry_run": dry_run,
         "created_at": now,
         "updated_at": now,
         "started_at": now if done else None,
@@ -137,15 +139,17 @@ def start(
     reuse_outputs: Mapping[str, Any] | None = None,
     record: Callable[[Session, Execution], None] | None = None,
     snapshot: dict[str, Any] | None = None,
+    dry_run: bool = False,
 ) -> Execution:
     """Create an execution with its snapshot and steps, commit, then ring the doorbell.
 
     `snapshot` runs that definition instead of the saved one (the editor's test of a draft).
+    `dry_run`: steps that send record the request they would send instead (app.engine.dry_run).
     `reuse_outputs` (step key → output) marks those steps completed without running them.
     `record` runs once the execution has its id, before the commit: what it adds to the session
     (a webhook's idempotency key, a schedule's fired slot) commits with the execution or not at all.
     """
-    plan = _plan(workflow, data, settings, trigger_type, rerun_of, reuse_outputs, snapshot)
+    plan = _plan(workflow, data, settings, trigger_type, rerun_of, reuse_outputs, snapshot, dry_run)
     execution = Execution(**plan.values)
     session.add(execution)
     session.flush()
@@ -268,13 +272,19 @@ def rerun(
     settings: Settings,
     from_failed: bool = False,
     trigger_data: Mapping[str, Any] | None = None,
+    dry_run: bool | None = None,
 ) -> Execution:
     """Run the workflow's current definition again with the same (or edited) trigger data.
 
     From the failed step: the outputs of the steps before it are reused, matched by key, so
-    steps that already had their effect are not run again."""
+    steps that already had their effect are not run again. `dry_run` None: a dry run again
+    when the execution was one; a dry run's outputs were not sent, so it is never re-run for
+    real from its failed step."""
     if execution.status in ExecutionStatus.LIVE:
         raise ConflictError("The execution is still running; cancel it first or wait.")
+    dry = execution.dry_run if dry_run is None else dry_run
+    if from_failed and execution.dry_run and not dry:
+        raise ConflictError("A dry run sent nothing: run it for real from the first step.")
     reuse: dict[str, Any] = {}
     if from_failed:
         if execution.status != "failed":
@@ -304,6 +314,7 @@ def rerun(
         trigger_type=execution.trigger_type,
         rerun_of=execution,
         reuse_outputs=reuse,
+        dry_run=dry,
     )
 
 
@@ -316,17 +327,26 @@ def trigger(
     settings: Settings,
     record: Callable[[Session, Execution], None] | None = None,
     admission: Admission | None = None,
+    dry_run: bool = False,
 ) -> Execution:
     """Start an execution on request (the API's trigger); a disabled workflow does not run,
     and while the step queue is over its limit `admission` refuses with TooManyRequestsError.
+    A dry run sends nothing, so it runs a disabled workflow too.
 
     `record` is start's: it commits with the execution (the request's idempotency answer)."""
-    if not workflow.enabled:
+    if not (workflow.enabled or dry_run):
         raise ConflictError("The workflow is disabled; enable it before triggering it.")
     if admission is not None:
         admission.check_queue()
     return start(
-        session, workflow, data, send=send, settings=settings, trigger_type="api", record=record
+        session,
+        workflow,
+        data,
+        send=send,
+        settings=settings,
+        trigger_type="api",
+        record=record,
+        dry_run=dry_run,
     )
 
 
@@ -339,6 +359,7 @@ class ExecutionFilter:
     created_after: datetime | None = None
     created_before: datetime | None = None
     run_key: str | None = None
+    include_dry_runs: bool = False  # in a run-key search (lists show dry runs, marked)
 
 
 def restrict(stmt: AnySelect, owner_id: int, where: ExecutionFilter) -> AnySelect:
@@ -354,6 +375,8 @@ def restrict(stmt: AnySelect, owner_id: int, where: ExecutionFilter) -> AnySelec
         stmt = stmt.where(Execution.created_at < where.created_before)
     if where.run_key is not None:
         stmt = stmt.where(Execution.run_key == where.run_key)
+        if not where.include_dry_runs:
+            stmt = stmt.where(Execution.dry_run.is_(False))
         if where.workflow_id is None:
             # Name the owner's workflows so the (workflow_id, run_key) index answers.
             owned = select(Workflow.id).where(Workflow.user_id == owner_id)

@@ -51,6 +51,7 @@ class DashboardFilter:
     since: datetime | None = None
     until: datetime | None = None
     run_key: str | None = None
+    include_dry_runs: bool = False  # in a run-key search (the list shows dry runs, marked)
 
     @classmethod
     def parse(cls, args: Mapping[str, str], workflow_id: int | None = None) -> DashboardFilter:
@@ -80,6 +81,7 @@ class DashboardFilter:
             since=since,
             until=until,
             run_key=run_key or None,
+            include_dry_runs=(args.get("include_dry_runs") or "").strip() in ("1", "on", "true"),
         )
 
     def query_args(self, *, with_workflow: bool = True) -> dict[str, str]:
@@ -90,6 +92,7 @@ class DashboardFilter:
             "since": self.since.strftime("%Y-%m-%dT%H:%M") if self.since else "",
             "until": self.until.strftime("%Y-%m-%dT%H:%M") if self.until else "",
             "run_key": self.run_key or "",
+            "include_dry_runs": "1" if self.include_dry_runs else "",
         }
         return {k: v for k, v in args.items() if v}
 
@@ -105,6 +108,7 @@ class DashboardFilter:
             created_after=self.since,
             created_before=self.until,
             run_key=self.run_key,
+            include_dry_runs=self.include_dry_runs,
         )
         return restrict(stmt, owner_id, where)
 
@@ -124,6 +128,7 @@ class ExecutionRow:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    dry_run: bool
 
     @property
     def is_live(self) -> bool:
@@ -142,6 +147,7 @@ ROW_COLUMNS = (
     Execution.created_at,
     Execution.started_at,
     Execution.finished_at,
+    Execution.dry_run,
 )
 NEWEST_FIRST = (Execution.created_at.desc(), Execution.id.desc())
 

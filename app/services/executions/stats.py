@@ -62,11 +62,13 @@ def _empty() -> dict[str, int]:
 
 
 def _scope(owner_id: int, workflow_id: int | None) -> list[ColumnElement[bool]]:
+    """The owner's (or one workflow's) real runs: dry runs are never counted."""
+    real = Execution.dry_run.is_(False)  # in the indexes below, after status
     if workflow_id is not None:
         # The owner is checked on the workflow, so the count reads the workflow's index only.
         owned = select(Workflow.id).where(Workflow.id == workflow_id, Workflow.user_id == owner_id)
-        return [Execution.workflow_id == owned.scalar_subquery()]
-    return [Execution.user_id == owner_id]
+        return [Execution.workflow_id == owned.scalar_subquery(), real]
+    return [Execution.user_id == owner_id, real]
 
 
 def _hour_of(session: Session) -> ColumnElement[Any]:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.crypto import SecretBox
+from app.engine import dry_run as dry_run_outputs
 from app.engine.registry import ActionRegistry
 from app.engine.runner import Send
 from app.models import Execution, ExecutionStep, Workflow
@@ -89,9 +90,10 @@ def start(
     settings: Settings,
     secrets: SecretBox,
     actions: ActionRegistry,
+    dry_run: bool = False,
 ) -> Execution:
     """Start a test run of the draft with the trigger's sample data (InvalidInputError, in
-    words, while a step has errors)."""
+    words, while a step has errors); `dry_run`: steps that send only record their request."""
     draft = drafts.load(session, workflow)
     found = problems(draft, secrets, actions)
     if found:
@@ -105,6 +107,7 @@ def start(
         settings=settings,
         trigger_type=TEST_TRIGGER,
         snapshot=snapshot_of(workflow, draft),
+        dry_run=dry_run,
     )
 
 
@@ -128,6 +131,7 @@ class Progress:
     status: str
     error: str | None
     steps: Sequence[StepResult]
+    dry_run: bool = False
 
     @property
     def is_live(self) -> bool:
@@ -173,7 +177,7 @@ def progress(session: Session, workflow: Workflow, execution_id: int) -> Progres
                 took,
             )
         )
-    return Progress(execution.id, execution.status, execution.error, steps)
+    return Progress(execution.id, execution.status, execution.error, steps, execution.dry_run)
 
 
 def use_outputs_as_samples(
@@ -183,7 +187,9 @@ def use_outputs_as_samples(
     every step that completed. Returns the keys used (steps gone from the draft are left)."""
     run = progress(session, workflow, execution_id)
     outputs = {
-        s.key: s.output for s in run.steps if s.status == "completed" and s.output is not None
+        s.key: s.output
+        for s in run.steps
+        if s.status == "completed" and s.output is not None and not _not_sent(run, s.output)
     }
     if keys is not None:
         missing = [k for k in keys if k not in outputs]
@@ -197,3 +203,8 @@ def use_outputs_as_samples(
     if used:
         drafts.store(session, draft)
     return used
+
+
+def _not_sent(run: Progress, output: dict[str, Any]) -> bool:
+    """A dry run's record of a request it did not send: not what the step outputs."""
+    return run.dry_run and output.get("dry_run") in dry_run_outputs.MARKERS

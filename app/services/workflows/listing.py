@@ -1,14 +1,15 @@
 """The Workflows page's rows: search by name, keyset pages (newest first), and per workflow its
-trigger kind, step count, last run and run count, each fetched for the page's rows only."""
+trigger kind, step count, last run and run count, each fetched for the page's rows only; and the
+filters the API's list takes (name, enabled, trigger type)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Action, Execution, Trigger, Workflow
@@ -17,6 +18,8 @@ PAGE_SIZE = 20
 # Run counts stop here (the page shows "1,000+"): a page costs the same whatever the history.
 RUN_COUNT_CAP = 1_000
 MAX_QUERY_LENGTH = 200
+
+S = TypeVar("S", bound=Select[Any])
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,28 @@ class WorkflowPage:
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def matching(
+    statement: S,
+    *,
+    name: str | None = None,
+    enabled: bool | None = None,
+    trigger_type: str | None = None,
+) -> S:
+    """`statement` (selecting from workflows) narrowed to those whose name contains `name`
+    (any case), that are `enabled` or not, whose trigger is of `trigger_type`."""
+    if name:
+        statement = statement.where(Workflow.name.ilike(_like(name), escape="\\"))
+    if enabled is not None:
+        statement = statement.where(Workflow.enabled == enabled)
+    if trigger_type is not None:
+        typed = exists().where(Trigger.workflow_id == Workflow.id, Trigger.type == trigger_type)
+        if trigger_type == "manual":  # a workflow without a trigger row runs by hand
+            statement = statement.where(typed | ~exists().where(Trigger.workflow_id == Workflow.id))
+        else:
+            statement = statement.where(typed)
+    return statement
 
 
 if TYPE_CHECKING:  # a row of _select()

@@ -18,7 +18,13 @@ class TriggerSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: str = Field("manual", description="A trigger type from GET /api/v1/triggers.")
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Checked against the trigger's config schema (GET /api/v1/triggers), then "
+        "by rules a schema cannot state: a cron expression and a time zone name must be valid, "
+        "`connection_id` must name one of your connections, and fields that go together must "
+        "be given together. A refusal is a 422 naming the field.",
+    )
     sample_data: dict[str, Any] | None = Field(
         None, description="Example trigger data for the editor's picker and step tests."
     )
@@ -30,11 +36,19 @@ class StepSpec(BaseModel):
     key: str | None = Field(
         None,
         pattern=KEY_PATTERN,
-        description="Stable slug used in templates (steps.<key>); generated when omitted.",
+        description="Stable slug used in templates (steps.<key>), unique within the workflow "
+        "(a repeated key is a 422); generated when omitted.",
     )
     type: str = Field(description="An action type from GET /api/v1/actions.")
     name: str = Field("", max_length=200)
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Checked against the action's config schema (GET /api/v1/actions), then "
+        "by rules a schema cannot state: templates must parse and read only the trigger and "
+        "earlier steps, `connection_id` must name one of your connections, and fields that go "
+        "together must be given together (e.g. a Slack `webhook_url` when `via` is "
+        "`webhook`). A refusal is a 422 naming the field.",
+    )
     retry: RetrySettings | None = None
     enabled: bool = True
     continue_on_error: bool = False
@@ -50,7 +64,10 @@ class WorkflowSpec(BaseModel):
     trigger: TriggerSpec = Field(default_factory=TriggerSpec)
     steps: list[StepSpec] = Field(default_factory=list, max_length=MAX_STEPS)
     run_key_template: str | None = Field(
-        None, max_length=500, description="Template evaluated per execution, e.g. a customer id."
+        None,
+        max_length=500,
+        description="Template evaluated per execution, e.g. a customer id; it must parse "
+        "(else a 422).",
     )
 
     @field_validator("name")

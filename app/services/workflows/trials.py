@@ -19,7 +19,8 @@ from app.engine.context import ExecutionContext
 from app.engine.runner import Runner
 from app.engine.trial import Trial
 from app.models import Execution, ExecutionStep, Workflow
-from app.services.workflows import draft_edits, drafts
+from app.services.errors import NotFoundError
+from app.services.workflows import crud, draft_edits, drafts
 
 # Executions looked at for outputs of steps that were never tested.
 RECENT_EXECUTIONS = 20
@@ -126,6 +127,33 @@ def test_step(
             draft.samples[key] = trial.output
             drafts.store(session, draft)
     return draft, trial
+
+
+def test_saved_step(
+    session: Session,
+    workflow: Workflow,
+    key: str,
+    trigger: dict[str, Any],
+    earlier: dict[str, Any],
+    runner: Runner,
+) -> TimedTrial:
+    """Run one step of the saved definition now on the given trigger data and earlier steps'
+    outputs (the API's "test one step"); nothing is recorded and outside effects happen."""
+    actions = {action["key"]: action for action in crud.snapshot(workflow)["actions"]}
+    if key not in actions:
+        raise NotFoundError(f"step {key!r} of workflow {workflow.id}")
+    context = ExecutionContext(
+        execution_id=TEST_EXECUTION_ID,
+        workflow_id=workflow.id,
+        workflow_name=workflow.name,
+        user_id=workflow.user_id,
+        trigger=trigger,
+        steps=earlier,
+    )
+    session.commit()  # no transaction stays open while the action talks to the outside world
+    started = time.perf_counter()
+    ran = runner.run_once(actions[key], context)
+    return TimedTrial(**vars(ran), seconds=time.perf_counter() - started)
 
 
 def apply_and_test(

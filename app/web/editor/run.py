@@ -28,9 +28,11 @@ def workflow_run_form(workflow_id: int) -> Response:
 @bp.post("/workflows/<int:workflow_id>/run")
 @login_required
 def workflow_run(workflow_id: int) -> Response | BaseResponse:
-    """Run the saved version now with an optional JSON payload; open its execution."""
+    """Run the saved version now with an optional JSON payload, or dry run it (form
+    `dry_run=1`); open its execution."""
     workflow = owned_workflow(workflow_id)
     text = request.form.get("payload", "")
+    dry_run = request.form.get("dry_run") == "1"  # the "Dry run" button
     data, error = json_object(text, "Trigger data")
     if not error:
         try:
@@ -41,6 +43,7 @@ def workflow_run(workflow_id: int) -> Response | BaseResponse:
                 send=container().doorbell.send,
                 settings=container().settings,
                 trigger_type="manual",
+                dry_run=dry_run,
             )
         except PayloadTooLargeError as exc:
             db.session.rollback()

@@ -60,8 +60,10 @@ def _region(
 @bp.post("/workflows/<int:workflow_id>/test-run")
 @login_required
 def test_run_start(workflow_id: int) -> BaseResponse:
-    """Run the draft now with the trigger's sample data, as a test run."""
+    """Run the draft now with the trigger's sample data, as a test run; the "Dry run" button
+    (form `dry_run=1`) makes it a dry run, where steps that send only record their request."""
     workflow = owned_workflow(workflow_id)
+    dry_run = request.form.get("dry_run") == "1"
     try:
         execution = draft_runs.start(
             db.session(),
@@ -70,6 +72,7 @@ def test_run_start(workflow_id: int) -> BaseResponse:
             settings=container().settings,
             secrets=container().secrets,
             actions=container().handlers.actions,
+            dry_run=dry_run,
         )
     except (InvalidInputError, PayloadTooLargeError) as exc:
         db.session.rollback()
@@ -79,6 +82,8 @@ def test_run_start(workflow_id: int) -> BaseResponse:
         return redirect(execution_url(execution.id), 303)
     run = draft_runs.progress(db.session(), workflow, execution.id)
     response = _region(workflow, run, status=201)
+    if dry_run:
+        return with_events(response, announce="Dry run with the sample data: nothing is sent.")
     return with_events(response, announce="Testing the workflow with the sample data.")
 
 
@@ -115,9 +120,10 @@ def test_run_sample(workflow_id: int, execution_id: int) -> BaseResponse:
 
 
 def _finished(run: draft_runs.Progress) -> str:
+    kind = "Dry run" if run.dry_run else "Test run"
     if run.status == "completed":
-        return f"Test run completed: {run.done} of {len(run.steps)} steps done."
+        return f"{kind} completed: {run.done} of {len(run.steps)} steps done."
     failed = next((s for s in run.steps if s.status == "failed"), None)
     if failed is not None:
-        return f"Test run failed at step {failed.number}, {failed.name}."
-    return f"Test run {run.status}."
+        return f"{kind} failed at step {failed.number}, {failed.name}."
+    return f"{kind} {run.status}."

@@ -1,0 +1,279 @@
+"""`flask workflows …` and `flask executions …`: workflows and runs from a shell, for scripts.
+
+The commands act as one user (`--user EMAIL`) through the same services as the API, and speak
+the API's shapes: an export file is what `GET /api/v1/workflows/{id}/export` answers, and a run's
+result is what `GET /api/v1/executions/{id}` answers.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+from sqlalchemy.orm import Session
+
+from app.api.executions import execution_out
+from app.api.schemas import WorkflowExport
+from app.extensions import container, db
+from app.models import Execution, ExecutionStatus, User
+from app.models.base import utcnow
+from app.services.accounts import users
+from app.services.errors import NotFoundError, ServiceError
+from app.services.executions import lifecycle
+from app.services.workflows import crud, versions
+
+# Exit status of `workflows run --wait`, by how the run ended.
+EXIT_COMPLETED = 0
+EXIT_FAILED = 1
+EXIT_TIMEOUT = 3
+
+
+def _user(session: Session, email: str) -> User:
+    user = users.find_by_email(session, email)
+    if user is None:
+        raise click.BadParameter(f"no user with the email {email!r}", param_hint="--user")
+    return user
+
+
+def _fail(exc: ServiceError) -> click.ClickException:
+    if isinstance(exc, NotFoundError):  # its message names only what was looked up
+        return click.ClickException(f"{exc.message}: not found")
+    where = f" ({exc.field})" if exc.field else ""
+    return click.ClickException(f"{exc.message}{where}")
+
+
+user_option = click.option(
+    "--user", "email", required=True, help="Act as the user with this email."
+)
+
+
+@click.group("workflows")
+def workflows_group() -> None:
+    """Export, import and run workflows."""
+
+
+@workflows_group.command("export")
+@user_option
+@click.argument("ids", nargs=-1, type=int)
+@click.option(
+    "--out",
+    "out",
+    default=".",
+    show_default=True,
+    help="Directory for the files (stepline-workflow-ID.json), or - for standard output "
+    "(one workflow only).",
+)
+@with_appcontext
+def export(email: str, ids: tuple[int, ...], out: str) -> None:
+    """Export the user's workflows (all, or those with the given ids), without secrets."""
+    session = db.session()
+    user = _user(session, email)
+    handlers = container().handlers
+    try:
+        chosen = [crud.get_workflow(session, i, user.id) for i in ids]
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    if not ids:
+        chosen = list(session.scalars(crud.select_workflows(user.id)))
+    if out == "-":
+        if len(chosen) != 1:
+            raise click.UsageError("--out - writes one workflow: name exactly one id")
+        click.echo(_document(chosen[0], handlers))
+        return
+    directory = Path(out)
+    directory.mkdir(parents=True, exist_ok=True)
+    for workflow in chosen:
+        path = directory / f"stepline-workflow-{workflow.id}.json"
+        path.write_text(_document(workflow, handlers) + "\n", encoding="utf-8")
+        click.echo(f"{path}\t{workflow.name}")
+
+
+def _document(workflow: Any, handlers: Any) -> str:
+    spec = crud.to_spec(workflow, handlers)
+    return WorkflowExport(exported_at=utcnow(), workflow=spec).model_dump_json(indent=2)
+
+
+@workflows_group.command("import")
+@user_option
+@click.argument("files", nargs=-1, required=True, type=click.File("r", encoding="utf-8"))
+@with_appcontext
+def import_(email: str, files: tuple[IO[str], ...]) -> None:
+    """Create a disabled workflow from each export file (the API's or the editor's format)."""
+    session = db.session()
+    user = _user(session, email)
+    stepline = container()
+    failed = False
+    for file in files:
+        try:
+            workflow, complete = versions.import_json(
+                session, user.id, _spec_text(file.read()), stepline.secrets, stepline.handlers
+            )
+        except ServiceError as exc:
+            session.rollback()
+            click.echo(f"{file.name}: not imported: {_fail(exc).message}", err=True)
+            failed = True
+            continue
+        note = "" if complete else " (saved as a draft: fill in its secrets in the editor)"
+        click.echo(f"{file.name}\t{workflow.id}\t{workflow.name}{note}")
+    if failed:
+        raise SystemExit(1)
+
+
+def _spec_text(text: str) -> str:
+    """The workflow definition inside an API export document; an editor export is one already."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text  # import_json names the problem
+    if isinstance(data, dict) and isinstance(data.get("workflow"), dict) and "format" in data:
+        return json.dumps(data["workflow"])
+    return text
+
+
+@workflows_group.command("run")
+@user_option
+@click.argument("workflow_id", type=int)
+@click.option(
+    "--data",
+    "data_file",
+    type=click.File("r", encoding="utf-8"),
+    help="Trigger data: a file holding a JSON object, or - for standard input.",
+)
+@click.option("--wait", is_flag=True, help="Wait for the run to end and print its result.")
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds --wait waits.")
+@with_appcontext
+def run(
+    email: str, workflow_id: int, data_file: IO[str] | None, wait: bool, timeout: float
+) -> None:
+    """Run a workflow's saved version once, by hand (like the editor's Run now).
+
+    Prints the execution's id; with --wait, the execution as JSON, and exits 0 when it
+    completed, 1 when it failed or was cancelled, 3 when it was still running at --timeout."""
+    session = db.session()
+    user = _user(session, email)
+    data = _trigger_data(data_file)
+    stepline = container()
+    try:
+        workflow = crud.get_workflow(session, workflow_id, user.id)
+        execution = lifecycle.start(
+            session,
+            workflow,
+            data,
+            send=stepline.doorbell.send,
+            settings=stepline.settings,
+            trigger_type="manual",
+        )
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    execution_id = execution.id
+    if not wait:
+        click.echo(execution_id)
+        return
+    ended = _wait_for(session, execution_id, user.id, timeout)
+    click.echo(execution_out(ended).model_dump_json(indent=2))
+    if ended.status not in ExecutionStatus.FINAL:
+        click.echo(f"execution {execution_id} is still {ended.status}", err=True)
+        raise SystemExit(EXIT_TIMEOUT)
+    if ended.status != ExecutionStatus.COMPLETED:
+        raise SystemExit(EXIT_FAILED)
+
+
+def _trigger_data(file: IO[str] | None) -> dict[str, Any]:
+    if file is None:
+        return {}
+    try:
+        data = json.loads(file.read())
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--data") from None
+    if not isinstance(data, dict):
+        raise click.BadParameter("the trigger data must be a JSON object", param_hint="--data")
+    return data
+
+
+def _wait_for(session: Session, execution_id: int, owner_id: int, timeout: float) -> Execution:
+    deadline = time.monotonic() + timeout
+    while True:
+        session.expire_all()
+        execution = lifecycle.get_execution(session, execution_id, owner_id)
+        if execution.status in ExecutionStatus.FINAL or time.monotonic() >= deadline:
+            return execution
+        session.rollback()  # no snapshot held open between polls
+        time.sleep(0.2)
+
+
+@click.group("executions")
+def executions_group() -> None:
+    """Follow executions."""
+
+
+@executions_group.command("tail")
+@user_option
+@click.option("--workflow", "workflow_id", type=int, help="Only this workflow's executions.")
+@click.option("-n", "--lines", default=10, show_default=True, help="How many to show first.")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new runs and status changes.")
+@click.option("--for", "seconds", type=float, help="With --follow: stop after this many seconds.")
+@with_appcontext
+def tail(
+    email: str, workflow_id: int | None, lines: int, follow: bool, seconds: float | None
+) -> None:
+    """Print the latest executions, one line each; with --follow, then their changes as they
+    happen (until interrupted, or for --for seconds)."""
+    session = db.session()
+    user = _user(session, email)
+    where = lifecycle.ExecutionFilter(workflow_id=workflow_id)
+    seen: dict[int, str] = {}
+    _print_changes(session, user.id, where, lines, seen, sys.stdout)
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while follow and (deadline is None or time.monotonic() < deadline):
+        session.rollback()
+        time.sleep(0.5)
+        _print_changes(session, user.id, where, 100, seen, sys.stdout)
+
+
+def _print_changes(
+    session: Session,
+    owner_id: int,
+    where: lifecycle.ExecutionFilter,
+    limit: int,
+    seen: dict[int, str],
+    out: IO[str],
+) -> None:
+    """Print the newest `limit` executions that are new or changed status since `seen`."""
+    stmt = (
+        lifecycle.select_executions(owner_id, where)
+        .order_by(Execution.created_at.desc(), Execution.id.desc())
+        .limit(limit)
+    )
+    for execution in reversed(list(session.scalars(stmt))):
+        if seen.get(execution.id) == execution.status:
+            continue
+        seen[execution.id] = execution.status
+        click.echo(_line(execution), file=out)
+
+
+def _line(execution: Execution) -> str:
+    took = ""
+    if execution.started_at and execution.finished_at:
+        took = f"{(execution.finished_at - execution.started_at).total_seconds():.2f}s"
+    return "\t".join(
+        [
+            str(execution.id),
+            execution.status,
+            f"workflow {execution.workflow_id}",
+            execution.trigger_type,
+            execution.created_at.isoformat(timespec="seconds"),
+            took,
+            execution.error or "",
+        ]
+    ).rstrip()
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(workflows_group)
+    app.cli.add_command(executions_group)
