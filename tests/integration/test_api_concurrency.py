@@ -102,3 +102,21 @@ def test_a_deleted_objects_id_is_never_given_to_a_new_one(
     assert rerun > execution_id
     assert other_token["id"] > token["id"]
     assert alice.get(f"/workflows/executions/{execution_id}").status_code == 404
+
+
+def test_a_get_body_sent_back_after_another_save_is_a_412_too(alice: Api) -> None:
+    # Given a script that read the workflow (version 1), and a save by someone else meanwhile
+    workflow_id = alice.create(FLOW)["id"]
+    read = alice.get(f"/workflows/{workflow_id}").get_json()
+    assert _put(alice, workflow_id, {**FLOW, "name": "Theirs"}, None).status_code == 200
+
+    # When the script PUTs back what it read, changed, without If-Match
+    stale = _put(alice, workflow_id, {**read, "name": "Mine"}, None)
+
+    # Then the version it carries counts as If-Match: 412, not a read-only field's 422
+    assert stale.status_code == 412
+    assert error_of(stale)["code"] == "precondition_failed"
+    assert alice.get(f"/workflows/{workflow_id}").get_json()["name"] == "Theirs"
+    # And the body read afresh saves
+    fresh = alice.get(f"/workflows/{workflow_id}").get_json()
+    assert _put(alice, workflow_id, {**fresh, "name": "Mine"}, None).status_code == 200
