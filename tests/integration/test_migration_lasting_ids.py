@@ -107,3 +107,40 @@ def test_the_rebuild_keeps_every_row_and_reference(tmp_path: Path) -> None:
             db.engine.dispose()
     finally:
         drop_database(url)
+
+
+def test_upgrading_an_sqlite_database_from_0008_keeps_every_execution_step(
+    tmp_path: Path,
+) -> None:
+    # Given an embedded (SQLite) database at 0008 with an execution and its step
+    url = create_database("sqlite", tmp_path)
+    try:
+        app = create_app(base_config(url))
+        with app.app_context():
+            upgrade(revision="0008")
+            for statement in (
+                "INSERT INTO users (id, email, name, password_hash, created_at) "
+                "VALUES (7, 'a@example.com', '', 'x', '2026-01-01 00:00:00')",
+                "INSERT INTO workflows (id, user_id, name, description, enabled, version, "
+                "created_at, updated_at) VALUES (5, 7, 'w', '', 0, 1, '2026-01-01 00:00:00', "
+                "'2026-01-01 00:00:00')",
+                "INSERT INTO executions (id, workflow_id, user_id, status, trigger_type, "
+                "trigger_data, snapshot, position, workflow_version, created_at, updated_at) "
+                "VALUES (13, 5, 7, 'completed', 'manual', '{}', '{}', 0, 1, "
+                "'2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+                "INSERT INTO execution_steps (id, execution_id, position, action_key, "
+                "action_type, status, attempts, attempt_log) VALUES (17, 13, 0, 'a', "
+                "'transform', 'completed', 1, '[]')",
+            ):
+                db.session.execute(text(statement))
+            db.session.commit()
+
+            # When it is upgraded to the newest schema (0009 rebuilds `executions`)
+            upgrade()
+
+            # Then the step is still there (a rebuild with foreign keys on cascaded it away)
+            assert db.session.execute(text("SELECT id FROM execution_steps")).scalar_one() == 17
+            assert db.session.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+            db.engine.dispose()
+    finally:
+        drop_database(url)
