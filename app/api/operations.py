@@ -139,35 +139,6 @@ OPERATIONS: list[Operation] = [
         description="The user the token belongs to, and the token's name and prefix.",
     ),
     Operation(
-        "api.token_list",
-        "get",
-        "List API tokens",
-        "Account",
-        response=schemas.TokenList,
-        description="Your tokens that are not revoked (expired ones included), newest first; "
-        "never their secrets.",
-    ),
-    Operation(
-        "api.token_create",
-        "post",
-        "Create an API token",
-        "Account",
-        response=schemas.TokenCreated,
-        status=201,
-        body=schemas.TokenCreate,
-        description="Needs a `write` token. The answer holds the new token's secret, this once: "
-        "only its hash is kept. Takes no Idempotency-Key (a stored answer would keep the secret).",
-    ),
-    Operation(
-        "api.token_revoke",
-        "delete",
-        "Revoke an API token",
-        "Account",
-        status=204,
-        description="The token (this one too) fails from the next request on. Revoking a "
-        "revoked token changes nothing.",
-    ),
-    Operation(
         "api.action_list",
         "get",
         "List action kinds",
@@ -242,14 +213,11 @@ OPERATIONS: list[Operation] = [
         parameters=(IF_MATCH,),
         errors=(409, 412),
         etag=True,
-        description="Replaces the definition and bumps `version`; running executions keep "
-        "the definition they started with. Steps are matched to the stored ones by `key`. "
-        "The body may be what GET answered: its read-only fields (`id`, `enabled`, `version`, "
-        "`trigger_type`, `step_count`, `created_at`, `updated_at`, `webhook_url`) are ignored "
-        "when unchanged and a 422 naming the field when changed. Send `If-Match` with the ETag "
-        "you read (or send back the `version` you read) so that another writer's save is never "
-        "overwritten: 412 instead. Changing the trigger away from a webhook retires its URL for "
-        "good.",
+        description="Replaces the definition and bumps `version` (running executions keep "
+        "theirs); steps match stored ones by `key`. GET's body may be sent back: its read-only "
+        "fields are ignored unchanged, a 422 naming the field changed. With `If-Match` (or the "
+        "`version` read) another writer's save is never overwritten: 412. Changing the trigger "
+        "away from a webhook retires its URL.",
     ),
     Operation(
         "api.workflow_delete",

@@ -49,12 +49,17 @@ STATED = re.compile(
 def positive_data_accepted_or_refused_as_stated(
     ctx: CheckContext, response: Response, case: schemathesis.Case
 ) -> bool | None:
-    """positive_data_acceptance, except a 422 naming a field whose stated rule was broken."""
+    """positive_data_acceptance, except a 422 naming a field whose stated rule was broken, and
+    a 412: the request named a version (If-Match, or a PUT body's `version`) the workflow is no
+    longer at, a state of the workflow as a 409 is."""
     try:
         return positive_data_acceptance(ctx, response, case)
     except RejectedPositiveData:
-        field = (response.json() or {}).get("error", {}).get("field") if response.content else None
+        error = (response.json() or {}).get("error", {}) if response.content else {}
+        field = error.get("field")
         if response.status_code == 422 and isinstance(field, str) and STATED.fullmatch(field):
+            return None
+        if response.status_code == 412 and error.get("code") == "precondition_failed":
             return None
         raise
 
