@@ -146,10 +146,18 @@ def _spec_text(text: str) -> str:
     help="Trigger data: a file holding a JSON object, or - for standard input.",
 )
 @click.option("--wait", is_flag=True, help="Wait for the run to end and print its result.")
+@click.option(
+    "--dry-run", "dry_run", is_flag=True, help="Steps that send record their request instead."
+)
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds --wait waits.")
 @with_appcontext
 def run(
-    email: str, workflow_id: int, data_file: IO[str] | None, wait: bool, timeout: float
+    email: str,
+    workflow_id: int,
+    data_file: IO[str] | None,
+    wait: bool,
+    dry_run: bool,
+    timeout: float,
 ) -> None:
     """Run a workflow's saved version once, by hand (like the editor's Run now).
 
@@ -168,6 +176,7 @@ def run(
             send=stepline.doorbell.send,
             settings=stepline.settings,
             trigger_type="manual",
+            dry_run=dry_run,
         )
     except ServiceError as exc:
         raise _fail(exc) from None

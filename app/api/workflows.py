@@ -30,6 +30,7 @@ from app.api.schemas import (
 from app.extensions import container, db
 from app.models import Workflow
 from app.models.base import utcnow
+from app.proxy import external_url
 from app.services.errors import ConflictError, InvalidInputError, NotFoundError
 from app.services.webhooks import receiver
 from app.services.workflows import concurrency, crud
@@ -60,7 +61,7 @@ def _webhook_url(workflow: Workflow) -> str | None:
     trigger = workflow.trigger
     if trigger is None or trigger.type != "webhook" or not trigger.webhook_token:
         return None
-    return url_for("hooks.hook_receive", token=trigger.webhook_token, _external=True)
+    return external_url("hooks.hook_receive", token=trigger.webhook_token)
 
 
 def workflow_out(workflow: Workflow) -> WorkflowOut:

@@ -99,5 +99,5 @@ def test_the_openapi_document_describes_dry_runs(alice: Api) -> None:
     assert "/api/v1/workflows/{workflow_id}/dry-run" in document["paths"]
     summary = document["components"]["schemas"]["ExecutionSummary"]
     assert "dry_run" in summary["properties"] and "dry_run" in summary["required"]
-    history = document["paths"]["/api/v1/workflows/executions/history"]["get"]
+    history = document["paths"]["/api/v1/executions"]["get"]
     assert "include_dry_runs" in [p["name"] for p in history["parameters"]]

@@ -176,3 +176,23 @@ def test_bad_input_is_named(engine: Engine, args: list[str], message: str) -> No
 
     assert result.exit_code != 0
     assert message in result.stderr
+
+
+def test_a_dry_run_records_instead_of_sending(engine: Engine) -> None:
+    owner = engine.user()
+    email = email_of(engine, owner)
+    # (no DNS lookup, no connection in a dry run: the host need not exist)
+    call = {"method": "POST", "url": "https://orders.example.com/new", "body_type": "json"}
+    spec = {"name": "Send", "steps": [{"key": "call", "type": "http_request", "config": call}]}
+    workflow_id = engine.workflow(spec, owner)
+
+    ran = invoke(
+        engine, "workflows", "run", "--user", email, str(workflow_id), "--dry-run", "--wait"
+    )
+
+    assert ran.exit_code == 0, ran.output + ran.stderr
+    result = json.loads(ran.output)
+    assert result["dry_run"] is True and result["status"] == "completed"
+    recorded = result["steps"][0]["output"]
+    assert recorded["dry_run"] == "recorded"
+    assert recorded["request"]["url"] == "https://orders.example.com/new"
