@@ -15,7 +15,7 @@ from app import workflow_cli
 from app.extensions import container, db
 from app.ops.doctor import diagnose, report
 from app.scheduler import Scheduler
-from app.services.accounts import users
+from app.services.accounts import api_tokens, users
 from app.services.executions import retention
 
 
@@ -39,6 +39,36 @@ def create_user(email: str, name: str, password: str | None) -> None:
     except users.AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"created user {user.id} <{user.email}>")
+
+
+@click.command("create-token")
+@click.argument("email")
+@click.option("--name", required=True, help="Which script uses it, e.g. 'nightly export'.")
+@click.option(
+    "--scope",
+    type=click.Choice(api_tokens.SCOPES),
+    default=api_tokens.WRITE,
+    show_default=True,
+    help="read: GET only; write: everything.",
+)
+@click.option("--expires-in-days", type=click.IntRange(1, api_tokens.MAX_EXPIRY_DAYS))
+@with_appcontext
+def create_token(email: str, name: str, scope: str, expires_in_days: int | None) -> None:
+    """Create an API token for a user and print it, this once (a headless deployment's first)."""
+    session = db.session()
+    user = users.find_by_email(session, email)
+    if user is None:
+        raise click.ClickException(f"No user with the email {email!r}.")
+    try:
+        issued = api_tokens.create_token(
+            session, user, name, scope=scope, expires_in_days=expires_in_days
+        )
+    except api_tokens.TokenError as exc:
+        raise click.ClickException(str(exc)) from None
+    expiry = issued.token.expires_at
+    until = f", expires {expiry:%Y-%m-%d %H:%M} UTC" if expiry else ""
+    click.echo(f"created {scope} token {issued.token.id} “{issued.token.name}”{until}", err=True)
+    click.echo(issued.secret)
 
 
 @click.command("scheduler")
@@ -85,6 +115,7 @@ def doctor() -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(create_user)
+    app.cli.add_command(create_token)
     app.cli.add_command(doctor)
     app.cli.add_command(scheduler)
     app.cli.add_command(prune_executions)

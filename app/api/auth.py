@@ -1,4 +1,6 @@
-"""Bearer-token authentication for the API; a session cookie never authenticates it."""
+"""Bearer-token authentication for the API; a session cookie never authenticates it.
+
+A `read` token may only GET (and HEAD); any other method answers 403 `insufficient_scope`."""
 
 from __future__ import annotations
 
@@ -86,7 +88,17 @@ def _require_token() -> None:
         raise ApiError(
             401,
             "invalid_token",
-            "The API token is not valid or has been revoked.",
+            "The API token is not valid, has expired or has been revoked.",
             headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'},
+        )
+    token = current_token()
+    assert token is not None
+    if not api_tokens.allows(token, request.method):
+        raise ApiError(
+            403,
+            "insufficient_scope",
+            f"The token “{token.name}” is read-only: it may only GET. "
+            "Use a token with the `write` scope to change anything.",
+            headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="write"'},
         )
     current_user()

@@ -40,9 +40,13 @@ ERROR_RESPONSES: dict[int, tuple[str, str]] = {
         "parameter is bad.",
     ),
     401: ("Unauthorized", "No token, or a token that is unknown or revoked."),
-    403: ("Forbidden", "The token may not do this."),
+    403: ("Forbidden", "The token may not do this: a `read` token asked for more than GET."),
     404: ("NotFound", "No such object (another user's objects are missing too)."),
     409: ("Conflict", "The object's state does not allow this now."),
+    412: (
+        "PreconditionFailed",
+        "`If-Match` names a version the workflow is no longer at; `ETag` holds the current one.",
+    ),
     413: ("PayloadTooLarge", "The request body is too large."),
     415: ("UnsupportedMediaType", "The body must be sent as `application/json`."),
     422: ("ValidationFailed", "The JSON is well-formed but not valid; `field` names the input."),
@@ -52,8 +56,11 @@ ERROR_RESPONSES: dict[int, tuple[str, str]] = {
 DESCRIPTION = """\
 Drive Stepline from scripts: workflows, executions and the registry of actions and triggers.
 
-**Authentication.** Send `Authorization: Bearer <token>`; create tokens on the Settings page.
-Session cookies do not authenticate the API.
+**Authentication.** Send `Authorization: Bearer <token>`. Create tokens on the Settings page,
+with `flask create-token EMAIL --name NAME` on the server, or with POST /api/v1/tokens (with a
+`write` token). A `read` token may only GET (anything else is 403 `insufficient_scope`); a token
+may expire (then 401). Tokens are `stp_` and 43 URL-safe characters (`stp_[A-Za-z0-9_-]{43}`),
+so secret scanners can spot a leaked one. Session cookies do not authenticate the API.
 
 **Errors.** Every 4xx has the body `{"error": {"code", "message", "field"?}}`; `field` is a dotted
 path to the input at fault, e.g. `steps.1.config.url`.
@@ -61,8 +68,14 @@ path to the input at fault, e.g. `steps.1.config.url`.
 **Pagination.** Lists take `?limit=` and `?cursor=`; pass the `next_cursor` of one page as the
 `cursor` of the next, until it is null.
 
-**Rate limits.** Requests are counted per user; past the limit the API answers 429 with
+**Rate limits.** Requests are counted per user. Every answer carries `RateLimit-Limit`,
+`RateLimit-Remaining`, `RateLimit-Reset` (seconds until the window resets) and `RateLimit-Policy`
+(IETF draft-ietf-httpapi-ratelimit-headers); past the limit the API answers 429 with
 `Retry-After`.
+
+**Concurrent writers.** A workflow's answers carry its version as `ETag` (`"3"`). Send it back as
+`If-Match` with PUT or DELETE: if someone saved in between, the answer is 412
+`precondition_failed` naming the current version, and nothing is overwritten.
 
 **Retries.** The POSTs that create something take an `Idempotency-Key` header: a retry with the
 same key within 24 hours answers what the first request answered, and does nothing again.
@@ -123,10 +136,44 @@ def _path_of(rule: Rule) -> tuple[str, list[dict[str, Any]]]:
     return _RULE_ARGUMENT.sub(r"{\1}", rule.rule), parameters
 
 
+RATE_LIMIT_HEADERS: dict[str, Any] = {
+    "RateLimit-Limit": {
+        "description": "Requests allowed per window.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "RateLimit-Remaining": {
+        "description": "Requests left in this window.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "RateLimit-Reset": {
+        "description": "Seconds until the window resets.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "RateLimit-Policy": {
+        "description": "The limit and its window in seconds, e.g. `100;w=60`.",
+        "schema": {"type": "string"},
+    },
+}
+ETAG_HEADER: dict[str, Any] = {
+    "description": 'The workflow\'s version, e.g. `"3"`; send it back as `If-Match`.',
+    "schema": {"type": "string"},
+}
+
+
+def _headers(**extra: Any) -> dict[str, Any]:
+    """The headers every answer carries (the rate limit), and `extra`."""
+    return {
+        **{name: {"$ref": f"#/components/headers/{name}"} for name in RATE_LIMIT_HEADERS},
+        **extra,
+    }
+
+
 def _error_statuses(operation: Operation, *, public: bool, has_path_params: bool) -> list[int]:
     statuses = set(operation.errors) | {429}
     if not public:
         statuses.add(401)
+        if operation.method != "get":
+            statuses.add(403)
     if operation.body is not None:
         statuses |= {400, 413, 415, 422}
     if operation.paginated:
@@ -157,21 +204,21 @@ def _components_responses(error_ref: Any) -> dict[str, Any]:
             "description": description,
             "content": {"application/json": {"schema": error_ref}},
         }
-        if status == 401:
-            response["headers"] = {
-                "WWW-Authenticate": {
-                    "description": "The Bearer challenge.",
-                    "schema": {"type": "string"},
-                }
+        extra: dict[str, Any] = {}
+        if status in (401, 403):
+            extra["WWW-Authenticate"] = {
+                "description": "The Bearer challenge.",
+                "schema": {"type": "string"},
             }
+        if status == 412:
+            extra["ETag"] = ETAG_HEADER
         if status == 429:
-            response["headers"] = {
-                "Retry-After": {
-                    "description": "Seconds to wait before retrying.",
-                    "required": True,
-                    "schema": {"type": "integer", "minimum": 1},
-                }
+            extra["Retry-After"] = {
+                "description": "Seconds to wait before retrying.",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1},
             }
+        response["headers"] = _headers(**extra)
         responses[name] = response
     return responses
 
@@ -199,11 +246,16 @@ def build_document(app: Flask) -> dict[str, Any]:
             every_parameter.append(entry)
 
         responses: dict[str, Any] = {}
+        headers = _headers(**({"ETag": ETAG_HEADER} if operation.etag else {}))
         if operation.response is None:
-            responses[str(operation.status)] = {"description": "Done; no content."}
+            responses[str(operation.status)] = {
+                "description": "Done; no content.",
+                "headers": headers,
+            }
         else:
             responses[str(operation.status)] = {
                 "description": operation.summary,
+                "headers": headers,
                 "content": {
                     "application/json": {"schema": refs[(operation.response, "serialization")]}
                 },
@@ -252,11 +304,13 @@ def build_document(app: Flask) -> dict[str, Any]:
         "components": {
             "schemas": definitions,
             "responses": _components_responses(refs[(schemas.ErrorResponse, "serialization")]),
+            "headers": RATE_LIMIT_HEADERS,
             "securitySchemes": {
                 SECURITY_SCHEME: {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "An API token (`stp_…`) from the Settings page.",
+                    "description": "An API token (`stp_…`): Settings page, `flask "
+                    "create-token` or POST /api/v1/tokens.",
                 }
             },
         },

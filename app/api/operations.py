@@ -14,6 +14,7 @@ from app.api import schemas
 from app.api.filters import MAX_ID, NAME_LENGTH, STATUSES
 from app.api.pagination import MAX_LIMIT, cursor_pattern
 from app.api.round_trip import WorkflowPut
+from app.api.workflows import IF_MATCH_MAX_LENGTH
 from app.services.executions.lifecycle import RUN_KEY_LENGTH
 from app.services.idempotency import HEADER
 from app.services.workflows.specs import WorkflowSpec
@@ -50,6 +51,8 @@ class Operation:
     # Error statuses beyond those that follow from the operation's shape (e.g. 409).
     errors: tuple[int, ...] = ()
     description: str = ""
+    # The answer carries the workflow's version as its ETag.
+    etag: bool = False
 
 
 def page_params(cursor_parts: int) -> tuple[Param, Param]:
@@ -77,6 +80,14 @@ IDEMPOTENCY_KEY = Param(
     "key within 24 hours answers the first request's response again (with "
     "`Idempotent-Replayed: true`) instead of doing the work twice; the same key with another "
     "request is a 422, and 409 while the first request is still being processed.",
+)
+IF_MATCH = Param(
+    "If-Match",
+    "header",
+    {"type": "string", "maxLength": IF_MATCH_MAX_LENGTH},
+    'The workflow\'s `ETag` as you read it (e.g. `"3"`): the request then succeeds only while '
+    "the workflow is still at that version, else 412 `precondition_failed` naming the current "
+    "one. Without it the request applies to whatever version is current.",
 )
 STATUS = Param(
     "status",
@@ -185,8 +196,10 @@ OPERATIONS: list[Operation] = [
         body=WorkflowSpec,
         parameters=(IDEMPOTENCY_KEY,),
         errors=(409,),
+        etag=True,
         description="Validates the definition (a 422 names the field, e.g. "
-        "`steps.1.config.url`) and stores it, disabled.",
+        "`steps.1.config.url`) and stores it, disabled. A webhook trigger gets its URL at once "
+        "(`webhook_url`); it answers once the workflow is enabled.",
     ),
     Operation(
         "api.workflow_show",
@@ -194,7 +207,8 @@ OPERATIONS: list[Operation] = [
         "Get a workflow",
         "Workflows",
         response=schemas.WorkflowOut,
-        description="The workflow and its whole definition.",
+        etag=True,
+        description="The workflow and its whole definition; the `ETag` is its version.",
     ),
     Operation(
         "api.workflow_update",
@@ -203,11 +217,14 @@ OPERATIONS: list[Operation] = [
         "Workflows",
         response=schemas.WorkflowOut,
         body=WorkflowPut,
-        description="Replaces the definition and bumps `version`; running executions keep "
-        "the definition they started with. Steps are matched to the stored ones by `key`. "
-        "The body may be what GET answered: its read-only fields (`id`, `enabled`, `version`, "
-        "`trigger_type`, `step_count`, `created_at`, `updated_at`, `webhook_url`) are ignored "
-        "when unchanged and a 422 naming the field when changed.",
+        parameters=(IF_MATCH,),
+        errors=(409, 412),
+        etag=True,
+        description="Replaces the definition and bumps `version` (running executions keep "
+        "theirs); steps match stored ones by `key`. GET's body may be sent back: its read-only "
+        "fields are ignored unchanged, a 422 naming the field changed. With `If-Match` (or the "
+        "`version` read) another writer's save is never overwritten: 412. Changing the trigger "
+        "away from a webhook retires its URL.",
     ),
     Operation(
         "api.workflow_delete",
@@ -215,7 +232,21 @@ OPERATIONS: list[Operation] = [
         "Delete a workflow",
         "Workflows",
         status=204,
-        description="Deletes the workflow and its executions.",
+        parameters=(IF_MATCH,),
+        errors=(400, 412),
+        description="Deletes the workflow and its executions; with `If-Match`, only while it "
+        "is still at that version.",
+    ),
+    Operation(
+        "api.workflow_webhook_rotate",
+        "post",
+        "Rotate a webhook URL",
+        "Workflows",
+        response=schemas.WorkflowOut,
+        errors=(409,),
+        etag=True,
+        description="Issues a new `webhook_url`; the old one answers 404 from now on. 409 when "
+        "the trigger is not a webhook.",
     ),
     Operation(
         "api.workflow_enable",
@@ -223,6 +254,7 @@ OPERATIONS: list[Operation] = [
         "Enable a workflow",
         "Workflows",
         response=schemas.WorkflowOut,
+        etag=True,
         description="Its trigger starts firing. Enabling an enabled workflow changes nothing.",
     ),
     Operation(
@@ -231,6 +263,7 @@ OPERATIONS: list[Operation] = [
         "Disable a workflow",
         "Workflows",
         response=schemas.WorkflowOut,
+        etag=True,
         description="Its trigger stops firing; running executions finish.",
     ),
     Operation(
@@ -252,6 +285,7 @@ OPERATIONS: list[Operation] = [
         body=schemas.WorkflowImport,
         parameters=(IDEMPOTENCY_KEY,),
         errors=(409,),
+        etag=True,
         description="Creates a new, disabled workflow from an export document.",
     ),
     Operation(

@@ -1,5 +1,5 @@
 """The operations of a workflow's tools (versions, testing one step) and of the account's
-connections; openapi.py documents them after those of operations.py."""
+connections and API tokens; openapi.py documents them after those of operations.py."""
 
 from __future__ import annotations
 
@@ -62,5 +62,34 @@ TOOL_OPERATIONS: list[Operation] = [
         response=schemas.ConnectionOut,
         description="Asks the provider to revoke the grant and deletes the stored tokens "
         "whatever it answers; steps using the connection fail until it is connected again.",
+    ),
+    Operation(
+        "api.token_list",
+        "get",
+        "List API tokens",
+        "Account",
+        response=schemas.TokenList,
+        description="Your tokens that are not revoked (expired ones included), newest first; "
+        "never their secrets.",
+    ),
+    Operation(
+        "api.token_create",
+        "post",
+        "Create an API token",
+        "Account",
+        response=schemas.TokenCreated,
+        status=201,
+        body=schemas.TokenCreate,
+        description="Needs a `write` token. The answer holds the new token's secret, this once: "
+        "only its hash is kept. Takes no Idempotency-Key (a stored answer would keep the secret).",
+    ),
+    Operation(
+        "api.token_revoke",
+        "delete",
+        "Revoke an API token",
+        "Account",
+        status=204,
+        description="The token (this one too) fails from the next request on. Revoking a "
+        "revoked token changes nothing.",
     ),
 ]

@@ -3,19 +3,30 @@
 Counters live in Redis when REDIS_URL is set (shared by every web process), else in memory.
 A breach answers 429 in the API's error shape with `Retry-After`. A storage outage is logged
 and lets requests through rather than failing the API.
+
+Every answer under /api/v1 (errors, 401s and unknown paths included) tells the caller its budget
+in the IETF draft's fields (draft-ietf-httpapi-ratelimit-headers-07): `RateLimit-Limit`,
+`RateLimit-Remaining`, `RateLimit-Reset` (seconds until the window resets) and
+`RateLimit-Policy` (`100;w=60`). Flask-Limiter's own headers are off: it writes the reset as a
+timestamp (the draft wants seconds) and a `Retry-After` on every answer.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import time
 
-from flask import Blueprint, Flask, Response
+from flask import Blueprint, Flask, Response, current_app, request
 from flask_limiter import Limiter, RequestLimit
+from limits import RateLimitItem, parse
 
 from app.api.auth import rate_limit_key
 from app.config import settings_of
 from app.errors import json_error
 from app.extensions import container
+
+log = logging.getLogger(__name__)
 
 
 def _api_limit() -> str:
@@ -53,4 +64,34 @@ def init_app(app: Flask, bp: Blueprint) -> Limiter:
     app.before_request_funcs[None].remove(limiter._check_request_limit)
     app.before_request_funcs.setdefault(bp.name, []).insert(0, limiter._check_request_limit)
     app.extensions["api_limiter"] = limiter
+    app.after_request(_rate_limit_headers)
     return limiter
+
+
+def _budget(limiter: Limiter) -> tuple[RateLimitItem, int, float]:
+    """The API limit, what is left of it and when it resets, for this request's caller: as
+    counted by this request's check, or (a path no API route matched, where no check ran) as
+    stored, without counting the request."""
+    current = limiter.current_limit
+    if current is not None:
+        reset_at, remaining = current.window  # RequestLimit.reset_at adds a second
+        return current.limit, remaining, reset_at
+    item = parse(_api_limit())
+    prefix = f"{settings_of(current_app).queue_prefix}:ratelimit"
+    reset_at, remaining = limiter.limiter.get_window_stats(item, prefix, rate_limit_key(), "api")
+    return item, remaining, reset_at
+
+
+def _rate_limit_headers(response: Response) -> Response:
+    if not request.path.startswith("/api/"):
+        return response
+    try:
+        item, remaining, reset_at = _budget(current_app.extensions["api_limiter"])
+    except Exception:  # the counters' storage is down: answer without the headers
+        log.warning("rate-limit headers left out: the limiter's storage failed", exc_info=True)
+        return response
+    response.headers["RateLimit-Limit"] = str(item.amount)
+    response.headers["RateLimit-Remaining"] = str(max(0, remaining))
+    response.headers["RateLimit-Reset"] = str(max(0, math.ceil(reset_at - time.time())))
+    response.headers["RateLimit-Policy"] = f"{item.amount};w={item.get_expiry()}"
+    return response

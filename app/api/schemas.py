@@ -37,10 +37,46 @@ class ErrorResponse(Schema):
 
 
 class TokenInfo(Schema):
+    id: int
     name: str
     prefix: str = Field(description="The visible start of the token, e.g. `stp_AbCd1234`.")
+    scope: Literal["read", "write"] = Field(
+        description="`read`: GET only (other methods answer 403); `write`: everything."
+    )
     created_at: datetime
     last_used_at: datetime | None = Field(description="Updated at most once a minute.")
+    expires_at: datetime | None = Field(
+        description="After this time the token answers 401; null: it never expires."
+    )
+
+
+class TokenList(Schema):
+    """The user's tokens that are not revoked, newest first (never their secrets)."""
+
+    items: list[TokenInfo]
+
+
+class TokenCreate(BaseModel):
+    """A new token for a script."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        min_length=1, max_length=120, description="Which script uses it, e.g. `nightly export`."
+    )
+    scope: Literal["read", "write"] = "write"
+    expires_in_days: int | None = Field(
+        None, ge=1, le=3650, description="Days until it stops working; null: never."
+    )
+
+
+class TokenCreated(TokenInfo):
+    """The new token, with its secret: shown this once, only its hash is kept."""
+
+    token: str = Field(
+        description="The secret, `stp_` and 43 URL-safe characters; send it as "
+        "`Authorization: Bearer <token>`."
+    )
 
 
 class Me(Schema):

@@ -48,6 +48,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# `__table_args__` of a table whose ids people and scripts see: SQLite then never reuses the id of
+# a deleted row (AUTOINCREMENT), as PostgreSQL's sequences never do. A stale id, or a stored
+# Idempotency-Key answer, can then never name another object.
+NEVER_REUSE_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
+
 # JSON documents: JSONB on PostgreSQL, JSON text elsewhere.
 JSONDoc = JSON().with_variant(JSONB(), "postgresql")
 # 64-bit ids where rows grow without bound; SQLite needs INTEGER for its rowid alias.

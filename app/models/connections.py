@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, JSONDoc, enum_column, utcnow
+from app.models.base import NEVER_REUSE_IDS, Base, JSONDoc, enum_column, utcnow
 
 
 class ConnectionStatus(enum.StrEnum):
@@ -47,6 +47,7 @@ class Connection(Base):
         UniqueConstraint(
             "user_id", "provider", "account_email", name="uq_connections_user_provider_email"
         ),
+        NEVER_REUSE_IDS,
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, JSONDoc, utcnow
+from app.models.base import NEVER_REUSE_IDS, Base, JSONDoc, utcnow
 
 
 class WorkflowVersion(Base):
@@ -32,6 +32,7 @@ class WorkflowVersion(Base):
 
     __table_args__ = (
         UniqueConstraint("workflow_id", "version", name="uq_workflow_versions_workflow_id_version"),
+        NEVER_REUSE_IDS,
     )
 
 

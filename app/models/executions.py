@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, BigId, JSONDoc, enum_column, utcnow
+from app.models.base import NEVER_REUSE_IDS, Base, BigId, JSONDoc, enum_column, utcnow
 
 
 class ExecutionStatus(enum.StrEnum):
@@ -128,6 +128,7 @@ class Execution(Base):
             postgresql_where=text("has_errors"),
             sqlite_where=text("has_errors = 1"),
         ),
+        NEVER_REUSE_IDS,
     )
 
 
@@ -158,4 +159,5 @@ class ExecutionStep(Base):
 
     __table_args__ = (
         UniqueConstraint("execution_id", "position", name="uq_execution_steps_execution_position"),
+        NEVER_REUSE_IDS,
     )

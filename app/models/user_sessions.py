@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, utcnow
+from app.models.base import NEVER_REUSE_IDS, Base, utcnow
 
 
 class UserSession(Base):
@@ -30,4 +30,7 @@ class UserSession(Base):
     ip: Mapped[str] = mapped_column(String(45), default="")
     revoked_at: Mapped[datetime | None]
 
-    __table_args__ = (Index("ix_user_sessions_user_revoked", "user_id", "revoked_at"),)
+    __table_args__ = (
+        Index("ix_user_sessions_user_revoked", "user_id", "revoked_at"),
+        NEVER_REUSE_IDS,
+    )

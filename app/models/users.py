@@ -8,7 +8,7 @@ from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.models.base import Base, utcnow
+from app.models.base import NEVER_REUSE_IDS, Base, utcnow
 
 PASSWORD_HASH_METHOD = "scrypt"  # werkzeug's notation; settings may name cheaper parameters
 
@@ -23,6 +23,8 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(120), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = NEVER_REUSE_IDS
 
     # Flask-Login's protocol, written out so that models need no Flask import.
     is_authenticated = True
@@ -52,5 +54,16 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # `read`: GET and HEAD only; `write`: every method (app.services.accounts.api_tokens.SCOPES).
+    scope: Mapped[str] = mapped_column(String(16), default="write", server_default="write")
+    # Past this time the token fails like a revoked one; None: it never expires.
+    expires_at: Mapped[datetime | None]
 
-    __table_args__ = (Index("ix_api_tokens_user_created", "user_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_api_tokens_user_created", "user_id", "created_at"),
+        NEVER_REUSE_IDS,
+    )
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= utcnow()

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, JSONDoc, utcnow
+from app.models.base import NEVER_REUSE_IDS, Base, JSONDoc, utcnow
 
 
 class Workflow(Base):
@@ -26,6 +26,9 @@ class Workflow(Base):
     run_key_template: Mapped[str | None] = mapped_column(Text)
     # What the person who saved the current version wrote about it (History shows it).
     version_note: Mapped[str | None] = mapped_column(String(500))
+    # Where the current version was saved from, for people ("the editor", "API token “ci”"):
+    # the editor names it when a save is refused because someone else saved first.
+    saved_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -36,7 +39,7 @@ class Workflow(Base):
         back_populates="workflow", order_by="Action.position", cascade="all, delete-orphan"
     )
 
-    __table_args__ = (Index("ix_workflows_user_id_id", "user_id", "id"),)
+    __table_args__ = (Index("ix_workflows_user_id_id", "user_id", "id"), NEVER_REUSE_IDS)
 
 
 class Trigger(Base):
@@ -66,6 +69,8 @@ class Trigger(Base):
 
     workflow: Mapped[Workflow] = relationship(back_populates="trigger")
 
+    __table_args__ = NEVER_REUSE_IDS
+
 
 class Action(Base):
     """One step of a workflow, referenced in templates by its stable `key`."""
@@ -91,4 +96,5 @@ class Action(Base):
     __table_args__ = (
         UniqueConstraint("workflow_id", "key", name="uq_actions_workflow_id_key"),
         Index("ix_actions_workflow_id_position", "workflow_id", "position"),
+        NEVER_REUSE_IDS,
     )

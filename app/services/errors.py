@@ -96,3 +96,19 @@ class TooManyRequestsError(ServiceError):
     @property
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
+
+
+class PreconditionFailedError(ServiceError):
+    """A write named the version it was based on (If-Match, the editor's Save) and the object
+    has moved on since: someone else saved first. Carries who and when, for the message."""
+
+    status = 412
+    code = "precondition_failed"
+
+    def __init__(self, message: str, current_version: int) -> None:
+        super().__init__(message)
+        self.current_version = current_version
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"ETag": f'"{self.current_version}"'}

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.services.accounts.api_tokens import NAME_MAX_LENGTH
@@ -49,6 +50,27 @@ class TokenForm(FlaskForm):
         "Token name",
         validators=[DataRequired(message="Give the token a name."), Length(max=NAME_MAX_LENGTH)],
         description="What will use it, e.g. “deploy script” or “nightly report”.",
+    )
+    scope = SelectField(
+        "Access",
+        choices=[
+            SelectChoice("write", "Read and write"),
+            SelectChoice("read", "Read only"),
+        ],
+        default="write",
+        description="Read only: GET requests only; anything that changes data is refused (403).",
+    )
+    expires_in_days = SelectField(
+        "Expires",
+        choices=[
+            SelectChoice("", "Never"),
+            SelectChoice("7", "In 7 days"),
+            SelectChoice("30", "In 30 days"),
+            SelectChoice("90", "In 90 days"),
+            SelectChoice("365", "In a year"),
+        ],
+        default="",
+        description="After that it stops working (401); revoke it any time before.",
     )
 
 

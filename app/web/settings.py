@@ -43,9 +43,16 @@ def token_create() -> Response:
     form = TokenForm()
     if form.validate_on_submit():
         try:
-            issued = api_tokens.create_token(db.session(), current_user, form.name.data or "")
+            issued = api_tokens.create_token(
+                db.session(),
+                current_user,
+                form.name.data or "",
+                scope=form.scope.data or api_tokens.WRITE,
+                expires_in_days=int(form.expires_in_days.data or 0) or None,
+            )
         except api_tokens.TokenError as exc:
-            form.name.errors = [*form.name.errors, str(exc)]
+            field = getattr(form, exc.field or "name", form.name)
+            field.errors = [*field.errors, str(exc)]
         else:
             return _render_tokens(TokenForm(formdata=None), issued=issued, status=201)
     return _render_tokens(form, status=422)

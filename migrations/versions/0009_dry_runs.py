@@ -4,6 +4,11 @@ A dry run records the request each sending step would send instead of sending it
 keeps dry runs out of the dashboard's figures: with `dry_run` after `status` in the two
 indexes the counts stay index-only range scans on PostgreSQL (see 0005).
 
+On SQLite batch mode rebuilds `executions` (the new column's default is an expression), and
+dropping the old table with foreign keys enforced would delete every execution step (ON DELETE
+CASCADE): the rebuild runs with `PRAGMA foreign_keys=OFF`, which SQLite only honours outside a
+transaction, hence the autocommit blocks.
+
 Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-06 23:00:00.000000
@@ -20,7 +25,29 @@ branch_labels = None
 depends_on = None
 
 
+def _foreign_keys(enforced: bool) -> None:
+    if op.get_bind().dialect.name == 'sqlite':
+        with op.get_context().autocommit_block():
+            op.execute(f"PRAGMA foreign_keys={'ON' if enforced else 'OFF'}")
+
+
 def upgrade():
+    _foreign_keys(False)
+    try:
+        _upgrade()
+    finally:
+        _foreign_keys(True)
+
+
+def downgrade():
+    _foreign_keys(False)
+    try:
+        _downgrade()
+    finally:
+        _foreign_keys(True)
+
+
+def _upgrade():
     with op.batch_alter_table('executions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('dry_run', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.drop_index('ix_executions_user_id_created')
@@ -29,7 +56,7 @@ def upgrade():
         batch_op.create_index('ix_executions_workflow_id_created', ['workflow_id', 'created_at', 'id', 'status', 'dry_run'], unique=False)
 
 
-def downgrade():
+def _downgrade():
     with op.batch_alter_table('executions', schema=None) as batch_op:
         batch_op.drop_index('ix_executions_workflow_id_created')
         batch_op.create_index('ix_executions_workflow_id_created', ['workflow_id', 'created_at', 'id', 'status'], unique=False)

@@ -267,7 +267,14 @@ def test_every_api_route_but_the_documentation_needs_a_token(
     # Given a session cookie (alice is logged in on the pages), but no token
     user = app.test_client()
     register(user, "alice@example.com")
-    ids = {"workflow_id": 1, "execution_id": 1, "connection_id": 1, "version": 1, "key": "a"}
+    ids = {
+        "workflow_id": 1,
+        "execution_id": 1,
+        "connection_id": 1,
+        "version": 1,
+        "key": "a",
+        "token_id": 1,
+    }
 
     # When every API route is called with every method it takes
     refused = 0

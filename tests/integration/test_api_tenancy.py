@@ -36,18 +36,21 @@ def test_every_api_route_with_an_id_hides_other_users_objects(
     workflow = alice.create(SLOW, enable=True)
     execution_id = alice.trigger(workflow["id"])
     connection_id = google_connection(app, "alice@example.com")
+    token_id = alice.get("/tokens").get_json()["items"][0]["id"]
     theirs = {
         "workflow_id": workflow["id"],
         "execution_id": execution_id,
         "connection_id": connection_id,
         "version": 1,
         "key": "wait",
+        "token_id": token_id,
     }
     missing = {
         **theirs,
         "workflow_id": workflow["id"] + 1000,
         "execution_id": execution_id + 1000,
         "connection_id": connection_id + 1000,
+        "token_id": token_id + 1000,
     }
 
     # When mallory calls every API route that takes an id, with alice's ids and missing ones
@@ -81,6 +84,7 @@ def test_every_api_route_with_an_id_hides_other_users_objects(
     # And alice's objects are untouched
     assert calls >= 11
     assert alice.get(f"/workflows/{workflow['id']}").get_json()["enabled"] is True
+    assert [token["id"] for token in alice.get("/tokens").get_json()["items"]] == [token_id]
     status = alice.get(f"/executions/{execution_id}").get_json()["status"]
     assert status in ("pending", "running")
     assert alice.get("/connections").get_json()["items"][0]["status"] == "active"

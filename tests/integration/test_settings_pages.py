@@ -126,7 +126,7 @@ def test_htmx_revoke_answers_the_fragment_and_the_token_stops_working(
     html = response.get_data(as_text=True).strip()
     assert response.status_code == 200
     assert html.startswith('<section id="api-tokens"')
-    assert "old laptop" not in html and "<td>ci</td>" in html
+    assert "old laptop" not in html and '<td data-label="Name">ci</td>' in html
     with app.app_context():
         assert api_tokens.authenticate(db.session(), secret) is None
 

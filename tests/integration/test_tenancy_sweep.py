@@ -71,6 +71,7 @@ CREATES = {
     "api.workflow_create",
     "api.workflow_import",
     "api.executions_rerun_failed",
+    "api.token_create",
 }
 ID_ARGUMENTS = {
     "workflow_id",

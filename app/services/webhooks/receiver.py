@@ -24,7 +24,12 @@ from app.crypto import SecretBox
 from app.engine.runner import Send
 from app.models import Execution, ExecutionStatus, ExecutionStep, Trigger, Workflow, pg_autocommit
 from app.models.base import utcnow
-from app.services.errors import MethodNotAllowedError, NotFoundError, UnauthorizedError
+from app.services.errors import (
+    ConflictError,
+    MethodNotAllowedError,
+    NotFoundError,
+    UnauthorizedError,
+)
 from app.services.executions import lifecycle
 from app.services.executions.admission import Admission, tolerant
 from app.services.webhooks import duplicate_deliveries, token_lookup
@@ -268,7 +273,12 @@ def reserve_token(session: Session, workflow: Workflow) -> str:
 
 
 def rotate_token(session: Session, workflow: Workflow) -> str:
-    """Issue a new URL; the old one answers 404 from this commit on."""
+    """Issue a new URL; the old one answers 404 from this commit on. ConflictError when the
+    saved trigger is not a webhook (it has no URL)."""
+    trigger = workflow.trigger
+    if trigger is None or trigger.type != "webhook":
+        kind = trigger.type if trigger else "none"
+        raise ConflictError(f"The trigger is “{kind}”, not a webhook: it has no URL to rotate.")
     ensure_token(session, workflow)
     assert workflow.trigger is not None
     workflow.trigger.webhook_token = new_token()

@@ -21,6 +21,7 @@ from app.models import Action, Trigger, Workflow, WorkflowVersion
 from app.models.base import utcnow
 from app.services.connections import store
 from app.services.errors import InvalidInputError, NotFoundError
+from app.services.workflows.concurrency import check_version
 from app.services.workflows.specs import StepSpec, TriggerSpec, WorkflowSpec, unique_key
 from app.triggers.webhook import new_token
 
@@ -201,9 +202,14 @@ def update_workflow(
     handlers: Handlers,
     *,
     note: str | None = None,
+    expected_version: int | None = None,
+    saved_by: str | None = None,
 ) -> Workflow:
     """Replace the definition; bumps the version. Running executions keep their snapshot.
-    `note` says what this save is about (History shows it beside the version)."""
+    `note` says what this save is about (History shows it beside the version); a save based on
+    `expected_version` is refused (PreconditionFailedError) once another one has landed;
+    `saved_by` names where it comes from ("the editor")."""
+    check_version(workflow, expected_version)
     _validate_trigger(spec.trigger, handlers)
     _check_run_key(spec.run_key_template)
     store.check_references(session, workflow.user_id, spec)
@@ -234,6 +240,8 @@ def update_workflow(
         trigger.state = {}
     if trigger.type == "webhook" and not trigger.webhook_token:
         trigger.webhook_token = new_token()  # the URL shows from the start, live once enabled
+    elif trigger.type != "webhook":
+        trigger.webhook_token = None  # the old URL never answers again, even as a webhook
     workflow.name = spec.name.strip()
     workflow.description = spec.description
     workflow.run_key_template = spec.run_key_template or None
@@ -242,6 +250,7 @@ def update_workflow(
     workflow.actions.extend(actions)
     workflow.version += 1
     workflow.version_note = (note or "").strip()[:500] or None
+    workflow.saved_by = saved_by
     workflow.updated_at = utcnow()
     if workflow.enabled:
         handlers.triggers.get(trigger.type).register(session, trigger)
@@ -249,7 +258,10 @@ def update_workflow(
     return workflow
 
 
-def delete_workflow(session: Session, workflow: Workflow, handlers: Handlers) -> None:
+def delete_workflow(
+    session: Session, workflow: Workflow, handlers: Handlers, expected_version: int | None = None
+) -> None:
+    check_version(workflow, expected_version)
     if workflow.enabled and workflow.trigger is not None:
         handlers.triggers.get(workflow.trigger.type).unregister(session, workflow.trigger)
     session.delete(workflow)

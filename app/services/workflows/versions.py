@@ -21,7 +21,7 @@ from app.engine.redaction import REDACTED
 from app.engine.registry import Handlers
 from app.models import Workflow, WorkflowVersion
 from app.services.errors import ConflictError, InvalidInputError, NotFoundError
-from app.services.workflows import drafts, version_diff
+from app.services.workflows import concurrency, drafts, version_diff
 from app.services.workflows.crud import create_workflow, to_spec, update_workflow
 from app.services.workflows.specs import WorkflowSpec, unique_key
 
@@ -39,9 +39,19 @@ def _update(
     handlers: Handlers,
     *,
     note: str | None = None,
+    expected_version: int | None = None,
 ) -> None:
     try:
-        update_workflow(session, workflow, spec, secrets, handlers, note=note)
+        update_workflow(
+            session,
+            workflow,
+            spec,
+            secrets,
+            handlers,
+            note=note,
+            expected_version=expected_version,
+            saved_by=concurrency.EDITOR,
+        )
     except IntegrityError:  # two saves of one version at once: the first one won
         session.rollback()
         raise ConflictError("Someone saved this workflow at the same moment; reload it.") from None
@@ -75,20 +85,26 @@ def save_draft(
     handlers: Handlers,
     *,
     note: str | None = None,
+    expected_version: int | None = None,
 ) -> Workflow:
     """Publish the draft as the workflow's next version, with an optional note saying what it
     changes; test outputs become the steps' samples. Refused (InvalidInputError naming the
-    field) while any part is invalid."""
+    field) while any part is invalid, and (PreconditionFailedError) when the workflow is no
+    longer at `expected_version`, the version the editor page was working from."""
     draft = drafts.load(session, workflow, for_update=True)
     if not draft.stored:
         return workflow
+    if drafts.is_dirty(draft, workflow):  # who saved first is news before any field problem
+        concurrency.check_version(workflow, expected_version)
     _refuse_held(draft)
     if drafts.is_dirty(draft, workflow):  # else only test outputs changed: no new version
         try:
             spec = WorkflowSpec.model_validate(draft.spec)
         except ValidationError as exc:
             raise _spec_problem(exc) from None
-        _update(session, workflow, spec, secrets, handlers, note=note)
+        _update(
+            session, workflow, spec, secrets, handlers, note=note, expected_version=expected_version
+        )
     for action in workflow.actions:
         if action.key in draft.samples:
             action.sample_output = draft.samples[action.key]

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app.extensions import container, db
 from app.models import Workflow
-from app.services.errors import InvalidInputError, NotFoundError
+from app.services.errors import InvalidInputError, NotFoundError, PreconditionFailedError
 from app.services.webhooks import receiver
 from app.services.workflows import draft_edits, drafts, versions
 from app.web.blueprint import bp
@@ -55,6 +55,7 @@ def page(
         "by_category": by_category,
         "webhook_status": "",
         "active_error": "",
+        "stale_save": "",
     }
     context.update(extra)
     return render(PAGE, fragment, status=status, **context)
@@ -213,6 +214,24 @@ def problem_panel(editor_: Editor, exc: InvalidInputError) -> panels.Panel:
     return panel
 
 
+def _stale_save(workflow: Workflow, message: str) -> Response | BaseResponse:
+    """The refused save: the toolbar says who saved first and offers to load their version
+    (dropping these changes) or to save over it (it stays in History). 422, as htmx swaps it."""
+    if not is_fragment_request():
+        flash(f"{message} Your changes are not saved yet.", "error")
+        return redirect(url_for("web.workflow_show", workflow_id=workflow.id), 303)
+    editor_ = editor_for(workflow)
+    response = page(
+        "workflows/_toolbar.html",
+        editor_,
+        panels.intro(editor_),
+        status=422,
+        stale_save=message,
+        save_note=request.form.get("note", ""),
+    )
+    return with_events(response, announce=message)
+
+
 @bp.post("/workflows/<int:workflow_id>/save")
 @login_required
 def workflow_save(workflow_id: int) -> Response | BaseResponse:
@@ -221,8 +240,16 @@ def workflow_save(workflow_id: int) -> Response | BaseResponse:
     before = workflow.version
     try:
         versions.save_draft(
-            db.session(), workflow, secrets(), container().handlers, note=request.form.get("note")
+            db.session(),
+            workflow,
+            secrets(),
+            container().handlers,
+            note=request.form.get("note"),
+            expected_version=request.form.get("base_version", type=int),
         )
+    except PreconditionFailedError as exc:  # someone saved first: say who, offer the ways out
+        db.session.rollback()
+        return _stale_save(workflow, exc.message)
     except InvalidInputError as exc:
         db.session.rollback()
         editor_ = editor_for(workflow)
