@@ -4,10 +4,9 @@ A dry run records the request each sending step would send instead of sending it
 keeps dry runs out of the dashboard's figures: with `dry_run` after `status` in the two
 indexes the counts stay index-only range scans on PostgreSQL (see 0005).
 
-On SQLite batch mode rebuilds `executions` (the new column's default is an expression), and
-dropping the old table with foreign keys enforced would delete every execution step (ON DELETE
-CASCADE): the rebuild runs with `PRAGMA foreign_keys=OFF`, which SQLite only honours outside a
-transaction, hence the autocommit blocks.
+On SQLite batch mode rebuilds `executions` (the new column's default is an expression); it runs
+with foreign keys off, as every migration does (migrations/env.py), so that dropping the old
+table deletes no execution step.
 
 Revision ID: 0009
 Revises: 0008
@@ -25,26 +24,12 @@ branch_labels = None
 depends_on = None
 
 
-def _foreign_keys(enforced: bool) -> None:
-    if op.get_bind().dialect.name == 'sqlite':
-        with op.get_context().autocommit_block():
-            op.execute(f"PRAGMA foreign_keys={'ON' if enforced else 'OFF'}")
-
-
 def upgrade():
-    _foreign_keys(False)
-    try:
-        _upgrade()
-    finally:
-        _foreign_keys(True)
+    _upgrade()
 
 
 def downgrade():
-    _foreign_keys(False)
-    try:
-        _downgrade()
-    finally:
-        _foreign_keys(True)
+    _downgrade()
 
 
 def _upgrade():

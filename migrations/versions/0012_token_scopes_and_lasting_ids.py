@@ -10,8 +10,8 @@
   each one); PostgreSQL's sequences never reuse an id, so nothing changes there.
 
 Rebuilding a table drops the old one, which with foreign keys enforced would delete (cascade)
-every row that refers to it: the rebuild runs with `PRAGMA foreign_keys=OFF`, which SQLite only
-honours outside a transaction, hence the autocommit blocks around it.
+every row that refers to it: every migration runs with them off on SQLite (migrations/env.py),
+which checks the references once the migrations are done.
 
 Revision ID: 0012
 Revises: 0011
@@ -46,26 +46,15 @@ LASTING_ID_TABLES = (
 )
 
 
-def _foreign_keys(enforced: bool) -> None:
-    with op.get_context().autocommit_block():
-        op.execute(f"PRAGMA foreign_keys={'ON' if enforced else 'OFF'}")
-
-
 def _rebuild(autoincrement: bool) -> None:
     """SQLite only: recreate the tables with (or without) AUTOINCREMENT, rows kept."""
     if op.get_bind().dialect.name != "sqlite":
         return
-    _foreign_keys(False)
-    try:
-        for table in LASTING_ID_TABLES:
-            with op.batch_alter_table(
-                table, recreate="always", table_kwargs={"sqlite_autoincrement": autoincrement}
-            ):
-                pass
-        problems = op.get_bind().exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-        assert not problems, f"foreign keys broken by the rebuild: {problems}"
-    finally:
-        _foreign_keys(True)
+    for table in LASTING_ID_TABLES:
+        with op.batch_alter_table(
+            table, recreate="always", table_kwargs={"sqlite_autoincrement": autoincrement}
+        ):
+            pass
 
 
 def upgrade():
