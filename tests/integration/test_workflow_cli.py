@@ -6,41 +6,36 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import Result
 
 from tests.engine_harness import Engine, engine_fixture
 
-GREETING = {
-    "name": "Greeting",
-    "steps": [
-        {
-            "key": "shape",
-            "type": "transform",
-            "config": {"fields": {"greeting": "Hello {{ trigger.name }}"}},
-        },
-        {
-            "key": "check",
-            "type": "transform",
-            "config": {"fields": {"doubled": "{{ trigger.count * 2 }}"}},
-        },
-    ],
-}
+GREETING_STEPS: list[dict[str, Any]] = [
+    {
+        "key": "shape",
+        "type": "transform",
+        "config": {"fields": {"greeting": "Hello {{ trigger.name }}"}},
+    },
+    {
+        "key": "check",
+        "type": "transform",
+        "config": {"fields": {"doubled": "{{ trigger.count * 2 }}"}},
+    },
+]
+GREETING = {"name": "Greeting", "steps": GREETING_STEPS}
 
-FAILING = {
-    "name": "Always fails",
-    "steps": [
-        {
-            "key": "call",
-            "type": "http_request",
-            # Nothing listens on port 9 of this machine's loopback, but the address guard
-            # refuses loopback first: the step fails on its first attempt either way.
-            "config": {"method": "GET", "url": "http://127.0.0.1:9/"},
-            "retry": {"attempts": 1},
-        }
-    ],
+FAILING_STEP: dict[str, Any] = {
+    "key": "call",
+    "type": "http_request",
+    # Nothing listens on port 9 of this machine's loopback, but the address guard refuses
+    # loopback first: the step fails on its first attempt either way.
+    "config": {"method": "GET", "url": "http://127.0.0.1:9/"},
+    "retry": {"attempts": 1},
 }
+FAILING = {"name": "Always fails", "steps": [FAILING_STEP]}
 
 
 @pytest.fixture(scope="module")
@@ -201,10 +196,9 @@ def test_a_dry_run_records_instead_of_sending(engine: Engine) -> None:
 def test_a_run_that_completed_with_errors_exits_2_and_tail_marks_it(engine: Engine) -> None:
     owner = engine.user()
     email = email_of(engine, owner)
-    failing = FAILING["steps"][0]
     spec = {
         "name": "Goes on",
-        "steps": [{**failing, "continue_on_error": True}, *GREETING["steps"][:1]],
+        "steps": [{**FAILING_STEP, "continue_on_error": True}, GREETING_STEPS[0]],
     }
     workflow_id = engine.workflow(spec, owner)
 
