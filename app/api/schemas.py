@@ -119,8 +119,9 @@ class StepOut(Schema):
     enabled: bool
     continue_on_error: bool
     run_if: ConditionSet | None = Field(
-        None, description="Run only if: the step runs when these conditions hold, else it is "
-        "skipped (see the definition's `run_if`)."
+        None,
+        description="Run only if: the step runs when these conditions hold, else it is "
+        "skipped (see the definition's `run_if`).",
     )
 
 
