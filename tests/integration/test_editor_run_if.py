@@ -3,14 +3,16 @@ saved on the step's definition, shown on the card; refused input names the field
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.extensions import db
+from app.extensions import container, db
 from app.models import Workflow, WorkflowDraft
+from app.services.workflows import version_diff, versions
 from tests.integration.editor_support import Editor, fields, wait_for_final
 
 ROWS = {
@@ -168,3 +170,38 @@ def test_the_execution_page_says_why_a_step_was_skipped(
         "Skipped: “Run only if” (all of) did not hold: 99 is greater than 100 (did not hold)."
         in page
     )
+
+
+def test_export_import_and_the_versions_diff_carry_the_condition(
+    app: Flask, user_client: FlaskClient
+) -> None:
+    # Given a saved workflow whose log step has a condition
+    editor = Editor(user_client)
+    workflow_id = editor.build()
+    plain = {"message": "Order from {{ steps.transform.who }}", "level": "info"}
+    editor.apply(workflow_id, "log", plain, **ROWS)
+    assert editor.save(workflow_id).status_code == 200
+
+    with app.app_context():
+        workflow = db.session.get(Workflow, workflow_id)
+        assert workflow is not None
+        handlers = container().handlers
+        # When it is exported and imported again
+        exported = json.loads(versions.export_json(workflow, handlers))
+        assert exported["steps"][2]["run_if"]["match"] == "any"
+        copy, complete = versions.import_json(
+            db.session(), workflow.user_id, json.dumps(exported), container().secrets, handlers
+        )
+        # Then the copy's step has the same condition
+        assert complete
+        assert copy.actions[2].run_if == workflow.actions[2].run_if
+        # And an older export (no run_if) still imports: the step always runs
+        del exported["steps"][2]["run_if"]
+        older, _ = versions.import_json(
+            db.session(), workflow.user_id, json.dumps(exported), container().secrets, handlers
+        )
+        assert older.actions[2].run_if is None
+        # And the versions diff names the changed condition
+        before, after = dict(exported), json.loads(versions.export_json(workflow, handlers))
+        changes = version_diff.diff(before, after)
+        assert [c.field for c in changes if c.field and c.field.startswith("run_if")]
