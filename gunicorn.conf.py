@@ -24,6 +24,9 @@ wsgi_app = "wsgi:app"
 bind = os.environ.get("GUNICORN_BIND") or "0.0.0.0:8000"
 workers = _int("GUNICORN_WORKERS", 2)
 threads = _int("GUNICORN_THREADS", 4)
+# gunicorn's threaded worker, answering what gunicorn refuses itself (a URL or headers past its
+# limits, a malformed request) in the API's JSON error shape rather than an HTML page.
+worker_class = "app.gunicorn_worker.JsonErrorWorker"
 # A worker silent for this long is killed and replaced (a webhook in wait mode may hold its
 # request for up to 120 s: raise it if such webhooks wait that long).
 timeout = _int("GUNICORN_TIMEOUT", 60)

@@ -14,7 +14,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     The imports are here, not at the top, so that importing a module of the package (a worker
     process's `app.tasks`, say) does not load the web layer: `app/__init__.py` runs first on
     any `import app.<module>`. The import-graph test counts them like any other import."""
-    from app import cli, errors, extensions, logs, response_headers, sessions
+    from app import cli, errors, extensions, logs, proxy, response_headers, sessions
     from app import config as settings
     from app.api import bp as api_bp
     from app.compiled_templates import templates
@@ -40,6 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     response_headers.init_app(app)
+    proxy.init_app(app, loaded)  # forwarded headers, Secure cookies, HSTS, public URLs
     sqlite_pragmas.install()
     sessions.init_app(app)
     login_sessions.init_app(app)  # the session's row checked first, before CSRF

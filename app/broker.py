@@ -17,6 +17,7 @@ fault tests shorten both to make Dramatiq redeliver at once, as Dramatiq's own t
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping
 from typing import Any, cast
@@ -28,13 +29,14 @@ from dramatiq.middleware import (
     AgeLimit,
     Callbacks,
     Pipelines,
-    Retries,
     ShutdownNotifications,
     TimeLimit,
 )
 
 from app.logs import LogsMiddleware
 from app.settings import Settings
+
+log = logging.getLogger(__name__)
 
 QUEUE = "steps"
 RUN_STEP = "stepline.run_step"  # stored in queued messages: never rename
@@ -43,16 +45,50 @@ STEP_TIME_LIMIT_MS = 15 * 60 * 1000
 RunStep = Callable[[int, int, int], None]
 
 
+# Dead letters (a message for an unknown actor, say) hold a message's ids and options only,
+# and only until the next maintenance pass after this many milliseconds (Dramatiq: 7 days).
+DEAD_MESSAGE_TTL_MS = 60_000
+
+
+class FailedMessages(dramatiq.Middleware):
+    """In place of Dramatiq's Retries: the engine owns retries, so a message whose actor raised
+    (the database was down, say) is logged by its ids and dropped, and recovery re-sends it
+    after the lease. Retries would copy the traceback, exception text included (which may
+    carry data or secrets), into the message's options, and move the message to the
+    dead-letter set kept in Redis for a week; without it the message is acknowledged."""
+
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: dramatiq.MessageProxy,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        if exception is None:
+            return
+        for option in ("traceback", "retries", "requeue_timestamp"):
+            message.options.pop(option, None)
+        log.warning(
+            "message %s (%s %s) failed with %s; dropped, recovery re-sends it after the lease",
+            message.message_id,
+            message.actor_name,
+            list(message.args),
+            type(exception).__name__,
+        )
+
+    def before_nack(self, broker: dramatiq.Broker, message: dramatiq.MessageProxy) -> None:
+        message.options.pop("traceback", None)
+
+
 def _middleware(settings: Settings) -> list[dramatiq.Middleware]:
-    # Retries with a limit of 0: the engine owns retries; a message whose actor raised (the
-    # database was down, say) is dropped and recovery re-sends it after the lease.
     return [
         AgeLimit(),
         TimeLimit(),
         ShutdownNotifications(),
         Callbacks(),
         Pipelines(),
-        Retries(max_retries=0),
+        FailedMessages(),
         LogsMiddleware(settings),
     ]
 
@@ -79,6 +115,7 @@ def build(settings: Settings) -> dramatiq.Broker:
             url=settings.redis_url,
             namespace=settings.queue_prefix,
             middleware=_middleware(settings),
+            dead_message_ttl=DEAD_MESSAGE_TTL_MS,
             **redis_options(os.environ),
         )
     return StubBroker(middleware=_middleware(settings))
@@ -96,7 +133,6 @@ def declare_run_step(broker: dramatiq.Broker, run: RunStep) -> dramatiq.Actor[..
         broker=broker,
         actor_name=RUN_STEP,
         queue_name=QUEUE,
-        max_retries=0,
         time_limit=STEP_TIME_LIMIT_MS,
     )
     return declare(run_step)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography.fernet import Fernet
 from pydantic import SecretStr, ValidationError
 
+from app.setting_values import cookies_secure
 from app.settings import Settings, SettingsError, keys, plain
 
 if TYPE_CHECKING:  # the engine's processes import this module without Flask
@@ -126,6 +127,10 @@ def flask_config(settings: Settings, overrides: Mapping[str, Any] | None = None)
     known = keys()
     config = dict(FLASK_DEFAULTS)
     config.update({key: plain(getattr(settings, name)) for key, name in known.items()})
+    # Secure whenever the settings say always; per request otherwise (app.proxy).
+    config["SESSION_COOKIE_SECURE"] = config["REMEMBER_COOKIE_SECURE"] = bool(
+        cookies_secure(settings)
+    )
     config.update({key: value for key, value in (overrides or {}).items() if key not in known})
     return config
 

@@ -14,40 +14,37 @@ from typing import Annotated, Any, Literal
 
 from limits import parse_many
 from pydantic import Field, SecretStr, field_validator
-from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
-    EnvSettingsSource,
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
 
 from app.net.policy import OutboundPolicy
+from app.setting_values import (
+    GOOGLE_API_BASE_URLS,
+    GOOGLE_APIS,
+    DeclaredVariables,
+    SettingsError,
+    normalize_database_url,
+    parse_base_urls,
+    public_url,
+)
 
-GOOGLE_APIS = ("gmail", "sheets", "drive", "calendar")
-GOOGLE_API_BASE_URLS = {
-    "gmail": "https://gmail.googleapis.com/gmail/v1",
-    "sheets": "https://sheets.googleapis.com/v4",
-    "drive": "https://www.googleapis.com/drive/v3",
-    "calendar": "https://www.googleapis.com/calendar/v3",
-}
+__all__ = [
+    "GOOGLE_APIS",
+    "GOOGLE_API_BASE_URLS",
+    "Settings",
+    "SettingsError",
+    "keys",
+    "normalize_database_url",
+    "parse_base_urls",
+    "plain",
+]
+
 # Mapping keys other than the field's name in capitals (Flask's spelling), by that name.
 KEY_ALIASES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}
-
-
-class SettingsError(RuntimeError):
-    """A setting is malformed; the message names its environment variable (or mapping key)."""
-
-
-class _DeclaredVariables(EnvSettingsSource):
-    """Reads each field from its declared variable only (its `validation_alias`): a field
-    without one is never read from the environment, whatever variables happen to be set."""
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        if not isinstance(field.validation_alias, str):
-            return None, field_name, False
-        return self.env_vars.get(field.validation_alias), field.validation_alias, False
 
 
 def _variable(name: str, default: Any, description: str) -> Any:
@@ -162,6 +159,36 @@ class Settings(BaseSettings):
         1000,
         "back-pressure: while more step messages than this wait in the queue, webhooks answer "
         "429 with `Retry-After` and schedules wait for a later tick",
+    )
+
+    # --- Behind a TLS-terminating proxy (app/proxy.py)
+    public_url: str | None = _variable(
+        "STEPLINE_PUBLIC_URL",
+        None,
+        "the address people and senders reach Stepline at, e.g. `https://stepline.example.com` "
+        "(a path after the host is kept): the base of every external URL (webhook URLs in the "
+        "editor and the API, the Google OAuth callback); unset, each request's own address "
+        "(after STEPLINE_PROXY_HOPS). An https address makes cookies Secure",
+    )
+    proxy_hops: int = _variable(
+        "STEPLINE_PROXY_HOPS",
+        0,
+        "reverse proxies in front of the web processes whose `X-Forwarded-For`, `-Proto`, "
+        "`-Host`, `-Port` and `-Prefix` headers are trusted (werkzeug's ProxyFix); 0 trusts "
+        "none. Set it to the number of proxies, never more: a client could forge the rest",
+    )
+    session_cookie_secure: bool | None = _variable(
+        "SESSION_COOKIE_SECURE",
+        None,
+        "`true`: cookies (session, remember-me) are always sent Secure (https only); `false`: "
+        "never; unset: Secure when STEPLINE_PUBLIC_URL is https, else on requests that "
+        "arrived over https",
+    )
+    hsts_seconds: int = _variable(
+        "STEPLINE_HSTS_SECONDS",
+        0,
+        "send `Strict-Transport-Security: max-age=N` on https answers (browsers then refuse "
+        "plain http for N seconds; start small); 0 sends none",
     )
 
     # --- Outbound requests (app/net)
@@ -284,7 +311,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """The mapping first, then the declared variables; no .env file, no secrets dir."""
-        return init_settings, _DeclaredVariables(settings_cls)
+        return init_settings, DeclaredVariables(settings_cls)
 
     @field_validator("database_url", mode="after")
     @classmethod
@@ -324,6 +351,18 @@ class Settings(BaseSettings):
             return {**GOOGLE_API_BASE_URLS, **parse_base_urls(value)}
         return value
 
+    @field_validator("public_url", mode="after")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        return None if value is None else public_url(value)
+
+    @field_validator("proxy_hops", "hsts_seconds", mode="after")
+    @classmethod
+    def _not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be 0 or more")
+        return value
+
     @field_validator("log_format", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:
@@ -356,35 +395,3 @@ def keys() -> dict[str, str]:
 def plain(value: Any) -> Any:
     """A value as the Flask config holds it: secrets in clear."""
     return value.get_secret_value() if isinstance(value, SecretStr) else value
-
-
-def parse_base_urls(value: str) -> dict[str, str]:
-    """`gmail=https://...,sheets=https://...` (or one URL for all four Google APIs)."""
-    value = value.strip()
-    if "=" not in value:
-        base = value.rstrip("/")
-        return {
-            "gmail": f"{base}/gmail/v1",
-            "sheets": f"{base}/v4",
-            "drive": f"{base}/drive/v3",
-            "calendar": f"{base}/calendar/v3",
-        }
-    urls: dict[str, str] = {}
-    for item in value.split(","):
-        name, _, url = item.partition("=")
-        name = name.strip()
-        if name not in GOOGLE_APIS or not url.strip():
-            raise SettingsError(
-                f"STEPLINE_GOOGLE_API_BASE_URLS: expected name=url with a name among "
-                f"{', '.join(GOOGLE_APIS)}, got {item.strip()!r}"
-            )
-        urls[name] = url.strip().rstrip("/")
-    return urls
-
-
-def normalize_database_url(url: str) -> str:
-    """Make PostgreSQL URLs use psycopg 3 whatever spelling the operator wrote."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url

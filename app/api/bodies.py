@@ -1,13 +1,13 @@
 """Request bodies: JSON only, parsed strictly, validated by a Pydantic model.
 
-Not JSON → 415; malformed, non-standard (NaN) or deeply nested JSON → 400; too large → 413
-(MAX_CONTENT_LENGTH); valid JSON the model refuses → 422 naming the field. Text that no database
-stores (U+0000, unpaired surrogates such as "\\ud800") → 400 too.
+Not JSON → 415; malformed or deeply nested JSON → 400; too large → 413 (MAX_CONTENT_LENGTH);
+valid JSON the model refuses → 422 naming the field. A value no database stores (NaN,
+±Infinity, a number beyond a float's range such as 1e400, text with U+0000 or an unpaired
+surrogate such as "\\ud800") → 400 naming its path, as webhooks do (app.models.storable).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
 from flask import request
@@ -15,15 +15,12 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.api.errors import ApiError, validation_message
+from app.models import storable
 
 M = TypeVar("M", bound=BaseModel)
 
 # Deeper documents are refused before any validation walks them.
 MAX_DEPTH = 64
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def _depth(document: Any) -> int:
@@ -64,11 +61,14 @@ def json_body() -> Any:
     if not raw.strip():
         raise ApiError(400, "invalid_json", "The body is empty; send a JSON document.")
     try:
-        document = json.loads(raw, parse_constant=_refuse_constant)
+        document = storable.loads(raw)
+    except storable.UnstorableError as exc:
+        found = exc.found
+        raise ApiError(400, "invalid_json", found.sentence(), found.path or None) from None
     except RecursionError:
         document = None
         depth = MAX_DEPTH + 1
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, NaN/Infinity
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
         raise ApiError(400, "invalid_json", f"The body is not valid JSON: {exc}") from None
     else:
         depth = _depth(document)
@@ -76,38 +76,7 @@ def json_body() -> Any:
         raise ApiError(
             400, "invalid_json", f"The JSON document is nested deeper than {MAX_DEPTH} levels."
         )
-    _check_text(document)
     return document
-
-
-def storable(text: str) -> bool:
-    """True when `text` is Unicode that PostgreSQL and SQLite store as it is."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # an unpaired surrogate, e.g. from "\ud800" in JSON
-        return False
-    return True
-
-
-def _check_text(document: Any) -> None:
-    stack: list[Any] = [document]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, str):
-            if not storable(node):
-                raise ApiError(
-                    400,
-                    "invalid_json",
-                    "The JSON document holds text that cannot be stored: "
-                    "a NUL character (\\u0000) or an unpaired surrogate.",
-                )
-        elif isinstance(node, dict):
-            stack.extend(node.keys())
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
 
 
 def has_body() -> bool:

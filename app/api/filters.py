@@ -12,10 +12,9 @@ from datetime import UTC, datetime
 
 from flask import request
 
-from app.api.bodies import storable
 from app.api.errors import ApiError
 from app.api.pagination import utc_representable
-from app.models import ExecutionStatus
+from app.models import ExecutionStatus, storable
 from app.services.executions.lifecycle import RUN_KEY_LENGTH, ExecutionFilter
 from app.services.workflows import listing
 from app.services.workflows.listing import S
@@ -62,7 +61,7 @@ def _run_key() -> str | None:
     raw = request.args.get("run_key")
     if raw is None:
         return None
-    if not 1 <= len(raw) <= RUN_KEY_LENGTH or not storable(raw):
+    if not 1 <= len(raw) <= RUN_KEY_LENGTH or storable.find(raw) is not None:
         raise _bad("run_key", f"`run_key` must be 1 to {RUN_KEY_LENGTH} characters of text.")
     return raw
 
@@ -105,7 +104,7 @@ def _name() -> str | None:
     raw = request.args.get("name")
     if raw is None:
         return None
-    if not 1 <= len(raw) <= NAME_LENGTH or not storable(raw):
+    if not 1 <= len(raw) <= NAME_LENGTH or storable.find(raw) is not None:
         raise _bad("name", f"`name` must be 1 to {NAME_LENGTH} characters of text.")
     return raw
 

@@ -33,7 +33,12 @@ SECURITY_SCHEME = "bearerToken"
 
 
 ERROR_RESPONSES: dict[int, tuple[str, str]] = {
-    400: ("BadRequest", "Malformed request: the body is not JSON, or a query parameter is bad."),
+    400: (
+        "BadRequest",
+        "Malformed request: the body is not JSON, holds a value no database stores (NaN, "
+        "Infinity, 1e400, `\\u0000`, a lone surrogate; `field` names its path), or a query "
+        "parameter is bad.",
+    ),
     401: ("Unauthorized", "No token, or a token that is unknown or revoked."),
     403: ("Forbidden", "The token may not do this."),
     404: ("NotFound", "No such object (another user's objects are missing too)."),

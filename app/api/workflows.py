@@ -23,6 +23,7 @@ from app.api.schemas import (
 from app.extensions import container, db
 from app.models import Workflow
 from app.models.base import utcnow
+from app.proxy import external_url
 from app.services.errors import InvalidInputError, NotFoundError
 from app.services.workflows import crud
 from app.services.workflows.specs import WorkflowSpec
@@ -48,7 +49,7 @@ def summary_of(workflow: Workflow) -> WorkflowSummary:
 
 def _webhook_url(workflow: Workflow) -> str | None:
     token = workflow.trigger.webhook_token if workflow.trigger else None
-    return url_for("hooks.hook_receive", token=token, _external=True) if token else None
+    return external_url("hooks.hook_receive", token=token) if token else None
 
 
 def workflow_out(workflow: Workflow) -> WorkflowOut:

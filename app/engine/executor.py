@@ -8,7 +8,6 @@ error. The one broad `except` of the engine lives here, at the step boundary (ST
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import traceback
 from collections.abc import Callable, Mapping
@@ -33,6 +32,7 @@ from app.engine.redaction import redact, secret_values
 from app.engine.registry import ActionRegistry
 from app.engine.run_if import skip_output
 from app.engine.templating import Renderer
+from app.models import storable
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class StepExecutor:
                 if skipped is not None:
                     return Outcome(output=self._checked_output(skipped), skipped=True)
             rendered, secrets = self._render(handler, action, claim.run.context)
-            stored_input = redact(rendered, secrets)
+            stored_input = _storable_input(redact(rendered, secrets))
             try:
                 config = handler.validate_config(rendered)
             except ValidationError as exc:
@@ -91,24 +91,22 @@ class StepExecutor:
                     {"execution_id": claim.run.execution_id, "step_key": action["key"]},
                 ),
             )
-            if claim.run.context.dry_run and handler.sends:
-                output = execute_dry(handler, context, config)
-            else:
-                output = handler.execute(context, config)
-            return Outcome(output=self._checked_output(redact(output, secrets)), input=stored_input)
-        except StopWorkflow as signal:
-            return Outcome(
-                output=self._checked_output(signal.output), input=stored_input, stop=True
-            )
-        except Suspend as signal:
-            if claim.run.context.dry_run:  # a dry run does not wait
-                output = {**signal.output, "dry_run": "did not wait"}
-                return Outcome(output=self._checked_output(output), input=stored_input)
-            return Outcome(
-                output=self._checked_output(signal.output),
-                input=stored_input,
-                suspend_seconds=signal.seconds,
-            )
+            try:
+                if claim.run.context.dry_run and handler.sends:
+                    output = execute_dry(handler, context, config)
+                else:
+                    output = handler.execute(context, config)
+                outcome = Outcome(output=redact(output, secrets))
+            except StopWorkflow as signal:
+                outcome = Outcome(output=signal.output, stop=True)
+            except Suspend as signal:
+                if claim.run.context.dry_run:  # a dry run does not wait
+                    outcome = Outcome(output={**signal.output, "dry_run": "did not wait"})
+                else:
+                    outcome = Outcome(output=signal.output, suspend_seconds=signal.seconds)
+            outcome.output = self._checked_output(outcome.output)
+            outcome.input = stored_input
+            return outcome
         except ActionError as exc:
             return Outcome(input=stored_input, error=_redacted_error(exc, secrets))
         except Exception as exc:  # the one broad except, at the step boundary (STYLE D2)
@@ -124,7 +122,7 @@ class StepExecutor:
                 },
             )
             error = ActionError(redact(f"{type(exc).__name__}: {exc}", secrets))
-            return Outcome(input=stored_input, error=error)
+            return Outcome(input=stored_input, error=_redacted_error(error, []))
 
     def is_pure(self, type_: str) -> bool:
         """Whether steps of this action type have no effect but their output."""
@@ -149,10 +147,14 @@ class StepExecutor:
         return rendered, secret_values(rendered, secret_names)
 
     def _checked_output(self, output: Any) -> dict[str, Any]:
+        """The output, if it can be stored: a dict of JSON data within the size cap, holding no
+        value a database refuses (else a step error naming the field, not retried)."""
         if not isinstance(output, dict):
             raise TypeError(f"an action must return a dict, not {type(output).__name__}")
         try:
-            size = len(json.dumps(output))
+            size = len(storable.dumps(output))
+        except storable.UnstorableError as exc:
+            raise ActionError(exc.found.sentence("the step's output"), retryable=False) from None
         except (TypeError, ValueError) as exc:
             raise ActionError(
                 f"The step's output is not JSON data: {exc}", retryable=False
@@ -183,8 +185,21 @@ def _validation_message(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def _storable_input(rendered: dict[str, Any]) -> dict[str, Any]:
+    """The rendered config as the step's stored input, or a step error naming the field that
+    rendered to a value no database stores (the input is stored with every outcome)."""
+    try:
+        storable.dumps(rendered, "config")
+    except storable.UnstorableError as exc:
+        raise ConfigError(exc.found.sentence("the step's rendered")) from None
+    except (TypeError, ValueError):
+        pass  # not JSON data: recording the outcome says so
+    return rendered
+
+
 def _redacted_error(exc: ActionError, secrets: list[str]) -> ActionError:
-    message = redact(str(exc), secrets)[:MAX_ERROR_CHARS]
+    """The error with secrets redacted, cut to MAX_ERROR_CHARS, and storable (no NUL)."""
+    message = storable.clean_text(redact(str(exc), secrets)[:MAX_ERROR_CHARS])
     if message == str(exc):
         return exc
     return type(exc)(message, retryable=exc.retryable, retry_after=exc.retry_after)

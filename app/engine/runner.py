@@ -22,7 +22,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from app.crypto import SecretBox
@@ -56,6 +56,7 @@ from app.settings import Settings
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+TRANSIENT_PAUSE_SECONDS = 0.2  # before recording again after the database failed
 # Send a doorbell: (execution_id, position, attempt, delay in seconds).
 Send = Callable[[int, int, int, float], None]
 
@@ -128,12 +129,7 @@ class Runner:
             step, move = decide(claim, outcome, keep_going)
             if outcome.error is None and not outcome.skipped:  # a skipped step reads as absent
                 run.outputs[step_key] = outcome.output
-            upcoming = _reconnecting(
-                self.ledger.record,
-                [*chain, step],
-                move,
-                log_extra={**ids, "step_key": step_key},
-            )
+            upcoming = self._record([*chain, step], move, {**ids, "step_key": step_key})
             chain = []
             if upcoming is None:
                 return
@@ -153,6 +149,60 @@ class Runner:
         if outcome.skipped:  # recorded as `skipped`, not with the chain's completed steps
             return False
         return all(self.executor.is_pure(run.actions[p]["type"]) for p in (position, following))
+
+    def _record(
+        self, steps: list[StepRecord], move: Move, log_extra: Mapping[str, Any]
+    ) -> Next | None:
+        """Record the outcome. When the database is unavailable (or asks for a retry: a
+        deadlock), the record is tried once more, then the error is raised: the message ends
+        and recovery re-sends after the lease, nothing having been recorded. When it fails
+        for any other reason (a value the database refuses, a constraint, a bug), the step
+        still ends in this pass: it is recorded as failed with that error, which its retry
+        rules do not retry. So only a lost worker leaves a step `running` for recovery."""
+        try:
+            try:
+                return _reconnecting(self.ledger.record, steps, move, log_extra=log_extra)
+            except DBAPIError as exc:
+                if not _transient(exc):
+                    raise
+                log.warning("recording failed (%s); once more", type(exc).__name__, extra=log_extra)
+                time.sleep(TRANSIENT_PAUSE_SECONDS)
+                return _reconnecting(self.ledger.record, steps, move, log_extra=log_extra)
+        except Exception as exc:  # a record that cannot be stored ends the step (STYLE D2)
+            if isinstance(exc, DBAPIError) and _transient(exc):
+                raise
+            return self._end_unrecorded(steps, exc, log_extra)
+
+    def _end_unrecorded(
+        self, steps: list[StepRecord], exc: Exception, log_extra: Mapping[str, Any]
+    ) -> Next | None:
+        """End the step whose outcome could not be recorded with that error (see `_record`);
+        if even that cannot be recorded, raise the first error."""
+        log.warning(
+            "could not record the outcome of step %s (%s); ending the step with that error",
+            log_extra.get("step_key"),
+            type(exc).__name__,
+            extra=log_extra,
+        )
+        error = ActionError(
+            f"The step's result could not be stored ({type(exc).__name__}).", retryable=False
+        )
+        try:
+            # The last step first: a ledger may have stored a chain before it and claimed it.
+            for step in reversed(steps):
+                found = self.ledger.running(step.claim.run.execution_id, step.claim.position)
+                if found is not None and found[0].attempt == step.claim.attempt:
+                    return self._fail(*found, error)
+        except Exception:
+            log.warning("could not record that error either", extra=log_extra)
+            raise exc from None
+        return None  # nothing of this message's is running: the record did land
+
+    def _fail(self, claim: Claim, stored_input: Any, error: ActionError) -> Next | None:
+        """Record the attempt of a step left `running` as failed with `error` (its retry rules
+        decide what follows); returns the step to go on with, if any."""
+        step, move = decide(claim, Outcome(input=stored_input, error=error), keep_going=False)
+        return self.ledger.record([step], move)
 
     # -- recovery and trials --------------------------------------------------------------
 
@@ -217,6 +267,12 @@ def _onward(claim: Claim, outcome: Outcome, keep_going: bool) -> Finish | Advanc
         return Finish(ExecutionStatus.COMPLETED, None, len(actions), skip_after=skip_after)
     delay = outcome.suspend_seconds
     return Advance(upcoming, delay, claim=keep_going and delay <= 0)
+
+
+def _transient(exc: DBAPIError) -> bool:
+    """Whether the database failed rather than refused the data: a lost connection, or an
+    operational error such as a deadlock, which a later attempt may not meet."""
+    return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
 
 
 def _reconnecting(

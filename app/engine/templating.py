@@ -3,8 +3,12 @@
 Jinja2's `ImmutableSandboxedEnvironment` blocks attribute walks to internals, but bounds
 neither CPU nor memory. On top of it this module
 - stops template code that runs longer than a CPU budget (a line tracer on template frames),
-- refuses operations whose result would be over the size cap (`*`, `**`, `%`, `+`, `~`, and
-  filter or method arguments that ask for huge widths or counts),
+- checks every operation that can build a value before it builds it, from its inputs: operators
+  here, filters and tests in `template_filters`, methods in `template_methods` (whitelists:
+  anything else does not exist for templates), sizes and the per-render memory ledger in
+  `template_limits`; a render holds at most a fixed multiple of the output cap,
+- refuses template objects (`self`, `loop`, macros, undefined values...) wherever a value is
+  written as text, naming the expression,
 - stops output beyond the size cap while it is generated.
 Values from the trigger and earlier steps are data: they are inserted, never rendered again.
 """
@@ -12,30 +16,32 @@ Values from the trigger and earlier steps are data: they are inserted, never ren
 from __future__ import annotations
 
 import functools
-import json
 import math
 import re
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import FrameType
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, nodes
-from jinja2.compiler import CodeGenerator, Frame
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined
 from jinja2.exceptions import SecurityError
 from jinja2.exceptions import TemplateError as JinjaTemplateError
-from jinja2.runtime import missing
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.runtime import LoopContext, Macro, missing
+from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
+from jinja2.utils import Namespace
+from markupsafe import Markup
 
+from app.engine import template_methods
 from app.engine.errors import TemplateError
+from app.engine.template_codegen import LimitedCodeGenerator
+from app.engine.template_filters import FILTERS, TESTS, do_escape
+from app.engine.template_limits import Guard, describe, percent_size
+from app.engine.template_methods import is_checked
 
 MARKERS = ("{{", "{%", "{#")
-# Largest integer a filter or method argument may carry (widths, counts); also Jinja's range cap.
-MAX_INT_ARGUMENT = 100_000
 MAX_POWER_BITS = 4096
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}|\{%|%\}).)*)\}\}\s*$", re.S)
-_FORMAT_WIDTH = re.compile(r"%[-#0 +]*(\d+)|\.(\d+)|\{[^{}]*?:[^{}]*?(\d+)[^{}]*\}")
 
 
 class _Timeout(Exception):
@@ -68,105 +74,139 @@ class _Undefined(StrictUndefined):
         return f"a {type(obj).__name__} value has no field {self._undefined_name!r}"
 
 
-class _LimitedCodeGenerator(CodeGenerator):
-    """Routes `~` concatenation through a size check."""
-
-    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
-        self.write("environment.limited_concat((")
-        for arg in node.nodes:
-            self.visit(arg, frame)
-            self.write(", ")
-        self.write("))")
-
-
-def _too_big(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT_ARGUMENT
-
-
-def _check_format_string(text: Any) -> None:
-    if isinstance(text, str):
-        for match in _FORMAT_WIDTH.finditer(text):
-            for group in match.groups():
-                if group and int(group) > MAX_INT_ARGUMENT:
-                    raise SecurityError("a format width or precision is too large")
-
-
-def _guard_filter(func: Callable[..., Any], name: str) -> Callable[..., Any]:
-    skip = 2 if getattr(func, "jinja_pass_arg", None) else 1  # context/env, then the value
-
+def _checked_global(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        if any(_too_big(a) for a in args[skip:]) or any(_too_big(v) for v in kwargs.values()):
-            raise SecurityError(f"an argument of filter {name!r} is too large")
-        if name == "format" and len(args) >= skip:
-            _check_format_string(args[skip - 1])
+    def checked(*args: Any, **kwargs: Any) -> Any:
         return func(*args, **kwargs)
 
-    return guarded
+    checked.stepline_checked = True  # type: ignore[attr-defined]
+    return checked
 
 
 class SandboxEnvironment(ImmutableSandboxedEnvironment):
-    """The sandbox with size checks on operators, filters and method calls."""
+    """The sandbox with size checks on operators, filters, tests, methods and output.
 
-    code_generator_class = _LimitedCodeGenerator
+    Filters, tests and methods are whitelists (`template_filters`, `template_methods`); any
+    other callable attribute is refused, and only checked callables, macros and recursive
+    loops may be called."""
+
+    code_generator_class = LimitedCodeGenerator
     intercepted_binops = frozenset({"*", "**", "%", "+"})
 
     def __init__(self, limits: _Limits) -> None:
         super().__init__(undefined=_Undefined, autoescape=False, keep_trailing_newline=True)
         self.limits = limits
-        self.filters = {name: _guard_filter(f, name) for name, f in self.filters.items()}
-        for name in ("lipsum", "cycler", "joiner"):
-            self.globals.pop(name, None)
+        self.guard = Guard(limits.max_output)
+        self.filters = dict(FILTERS)
+        self.tests = dict(TESTS)
+        self.globals = {
+            "range": _checked_global(safe_range),
+            "dict": _checked_global(self._dict),
+            "namespace": _checked_global(self._namespace),
+        }
+        self.concat = self.limited_join  # type: ignore[method-assign]
 
-    def _check_length(self, length: int) -> None:
-        if length > self.limits.max_output:
-            raise SecurityError(f"a value would exceed {self.limits.max_output} characters")
+    def _namespace(self, *args: Any, **kwargs: Any) -> Namespace:
+        space = Namespace(*args, **kwargs)
+        return self.guard.keep(space, 300 + 16 * len(kwargs) + sum(map(len, args)))
 
-    def _checked(self, value: Any) -> Any:
-        if isinstance(value, str | bytes | list | tuple):
-            self._check_length(len(value))
-        return value
+    def _dict(self, *args: Any, **kwargs: Any) -> dict[Any, Any]:
+        if args:
+            raise TypeError("dict() takes keyword arguments only in templates")
+        return self.guard.keep(dict(**kwargs))
+
+    def written(self, expression: str, autoescape: bool, value: Any) -> str:
+        """The text of a value written to the output; template objects are refused."""
+        text = self.guard.str_of(value, f"`{expression}`")
+        return do_escape(self, text) if autoescape else text
 
     def limited_concat(self, parts: Sequence[Any]) -> str:
-        strings = [str(part) for part in parts]
-        self._check_length(sum(len(s) for s in strings))
-        return "".join(strings)
+        strings = [self.guard.str_of(part, "`~`", "a part of `~`") for part in parts]
+        self.guard.text(sum(len(s) for s in strings), "`~`", *strings)
+        return self.guard.keep("".join(strings))
+
+    def sliced(self, obj: Any, part: slice) -> Any:
+        if isinstance(obj, str | list | tuple):
+            count = len(range(*part.indices(len(obj))))
+            if isinstance(obj, str):
+                self.guard.text(count, "a slice", obj)
+            else:
+                self.guard.items(count, "a slice")
+            return self.guard.keep(obj[part])
+        return self.getitem(obj, part)
+
+    def limited_join(self, parts: Iterable[str]) -> str:
+        """Joins the text a macro, call or `{% set %}` block wrote."""
+        strings = list(parts)
+        self.guard.text(sum(len(s) for s in strings), "a block", *strings[:1000])
+        return self.guard.keep("".join(strings))
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        what = f"`{operator}`"
+        for value in (left, right):
+            if isinstance(value, Undefined):
+                str(value)  # raises the undefined error
         if operator == "*":
             for seq, count in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(count, int):
-                    self._check_length(len(seq) * max(count, 0))
+                if isinstance(seq, str) and isinstance(count, int):
+                    self.guard.text(len(seq) * max(count, 0), what, seq)
+                elif isinstance(seq, list | tuple) and isinstance(count, int):
+                    self.guard.items(len(seq) * max(count, 0), what)
+            if _is_int(left) and _is_int(right):
+                self.guard.integer(abs(left).bit_length() + abs(right).bit_length(), what)
         elif operator == "**":
-            if isinstance(left, int) and isinstance(right, int) and right > 0:
+            if _is_int(left) and _is_int(right) and right > 0:
                 if max(abs(left).bit_length(), 1) * right > MAX_POWER_BITS:
                     raise SecurityError("a power is too large")
-        elif operator == "%":
-            _check_format_string(left)
-            values = right if isinstance(right, tuple) else (right,)
-            if isinstance(left, str) and any(_too_big(v) for v in values):
-                raise SecurityError("a format argument is too large")
-        elif operator == "+" and isinstance(left, str | list | tuple):
-            if isinstance(right, str | list | tuple):
-                self._check_length(len(left) + len(right))
-        return self._checked(super().call_binop(context, operator, left, right))
+        elif operator == "%" and isinstance(left, str):
+            size = percent_size(self.guard, left, right, what)
+            self.guard.text(size * (5 if isinstance(left, Markup) else 1), what, left, right)
+        elif operator == "+":
+            if isinstance(left, str) and isinstance(right, str):
+                grows = 5 if isinstance(left, Markup) != isinstance(right, Markup) else 1
+                self.guard.text((len(left) + len(right)) * grows, what, left, right)
+            elif isinstance(left, list | tuple) and isinstance(right, list | tuple):
+                self.guard.items(len(left) + len(right), what)
+            elif _is_int(left) and _is_int(right):
+                self.guard.integer(max(left.bit_length(), right.bit_length()) + 1, what)
+        return self.guard.keep(super().call_binop(context, operator, left, right))
 
-    def call(self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-        if any(_too_big(a) for a in args) or any(_too_big(v) for v in kwargs.values()):
-            raise SecurityError("a call argument is too large")
-        return self._checked(super().call(__context, __obj, *args, **kwargs))
-
-    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
-        wrapped = super().wrap_str_format(value)
-        if wrapped is not None:  # `"...".format`: check the widths before anything is built
-            _check_format_string(value.__self__)
-        return wrapped
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        if not (is_checked(__obj) or isinstance(__obj, Macro | LoopContext)):
+            kind = type(__obj).__name__
+            raise SecurityError(f"a {kind} value cannot be called in a template")
+        if not is_checked(__obj):  # checked callables name themselves
+            for value in (*args, *kwargs.values()):
+                __self.guard.argument(value, "a call")
+        return __self.guard.keep(super().call(__context, __obj, *args, **kwargs))
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         # Data first: `trigger.items` means the field "items", not dict.items.
         if isinstance(obj, Mapping) and attribute in obj:
             return obj[attribute]
-        return super().getattr(obj, attribute)
+        try:
+            method = template_methods.lookup(self, obj, attribute)
+        except SecurityError as exc:
+            return self.undefined(str(exc), obj=obj, name=attribute, exc=SecurityError)
+        if method is not None:
+            return self.guard.keep(method, 400)
+        value = super().getattr(obj, attribute)
+        if callable(value) and not isinstance(value, Undefined | Macro):
+            hint = f"{type(obj).__name__}.{attribute} is not available in templates"
+            return self.undefined(hint, obj=obj, name=attribute, exc=SecurityError)
+        return value
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        try:
+            return obj[argument]
+        except (TypeError, LookupError):
+            if isinstance(argument, str):
+                return self.getattr(obj, argument)
+        return self.undefined(obj=obj, name=argument)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class _CpuBudget:
@@ -196,21 +236,21 @@ class _CpuBudget:
             sys.settrace(previous)
 
 
-def _to_data(value: Any, where: str) -> Any:
-    """Make a native expression result JSON data, or fail naming the field."""
+def _to_data(value: Any, where: str, expression: str) -> Any:
+    """Make a native expression result JSON data, or fail naming the field and expression."""
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise TemplateError(f"{where}: the expression gives {value}, which is not JSON")
+            raise TemplateError(f"{where}: `{expression}` gives {value}, which is not JSON")
         return value
     if isinstance(value, Undefined):
         str(value)  # raises the undefined error
     if isinstance(value, Mapping):
-        return {str(k): _to_data(v, where) for k, v in value.items()}
+        return {str(k): _to_data(v, where, expression) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_to_data(v, where) for v in value]
-    raise TemplateError(f"{where}: the expression gives a {type(value).__name__}, not data")
+        return [_to_data(v, where, expression) for v in value]
+    raise TemplateError(f"{where}: `{expression}` gives {describe(value)}, not data")
 
 
 def has_template(text: str) -> bool:
@@ -265,17 +305,19 @@ class Renderer:
         self, source: str, variables: Mapping[str, Any], where: str, text: bool
     ) -> Any:
         try:
-            single = None if text else _SINGLE_EXPRESSION.match(source)
-            if single:
-                expression = self._expression(single.group("expr"))
-                result = _CpuBudget(self.limits.cpu_seconds).run(lambda: expression(**variables))
-                data = _to_data(result, where)
-                self._check_output(data, where)
-                return data
-            template = self._template(source)
-            return _CpuBudget(self.limits.cpu_seconds).run(
-                lambda: self._generate(template, variables, where)
-            )
+            with self.env.guard.render():
+                single = None if text else _SINGLE_EXPRESSION.match(source)
+                if single:
+                    text_of = single.group("expr").strip()
+                    expression = self._expression(single.group("expr"))
+                    budget = _CpuBudget(self.limits.cpu_seconds)
+                    result = budget.run(lambda: expression(**variables))
+                    self._check_output(result, where, text_of)
+                    return _to_data(result, where, text_of)
+                template = self._template(source)
+                return _CpuBudget(self.limits.cpu_seconds).run(
+                    lambda: self._generate(template, variables, where)
+                )
         except TemplateError:
             raise
         except _Timeout:
@@ -288,26 +330,38 @@ class Renderer:
             raise TemplateError(f"{where}: template syntax error: {exc.message}") from None
         except JinjaTemplateError as exc:
             raise TemplateError(f"{where}: {exc.message or exc}") from None
-        except (ArithmeticError, ValueError, TypeError, LookupError, MemoryError) as exc:
+        except (
+            ArithmeticError,
+            ValueError,
+            TypeError,
+            LookupError,
+            MemoryError,
+            RecursionError,
+        ) as exc:
             raise TemplateError(f"{where}: {type(exc).__name__}: {exc}") from None
 
     def _generate(self, template: Any, variables: Mapping[str, Any], where: str) -> str:
         size = 0
-        chunks = []
+        chunks: list[str] = []
+        pending: list[str] = []  # joined every 256 chunks: many tiny strings cost 50 bytes each
         for chunk in template.generate(**variables):
             size += len(chunk)
             if size > self.limits.max_output:
                 raise TemplateError(
                     f"{where}: the rendered text is over {self.limits.max_output} characters"
                 )
-            chunks.append(chunk)
-        return "".join(chunks)
+            pending.append(chunk)
+            if len(pending) == 256:
+                chunks.append("".join(pending))
+                pending.clear()
+        return "".join(chunks + pending)
 
-    def _check_output(self, data: Any, where: str) -> None:
+    def _check_output(self, data: Any, where: str, expression: str) -> None:
+        """The value's length as text (JSON-like), counted without building it."""
         if isinstance(data, str):
             size = len(data)
-        elif isinstance(data, dict | list):
-            size = len(json.dumps(data))
+        elif isinstance(data, dict | list | tuple):
+            size = self.env.guard.data_size(data, f"`{expression}`")
         else:
             return
         if size > self.limits.max_output:

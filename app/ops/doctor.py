@@ -69,6 +69,26 @@ def _processes(settings: Settings) -> list[Check]:
     return found
 
 
+def public_address(settings: Settings) -> Check:
+    """STEPLINE_PUBLIC_URL in production (separate workers, or PostgreSQL): https, or a warning
+    (webhook URLs and the OAuth callback would follow each request's address, cookies would be
+    Secure only on requests that arrive over https)."""
+    embedded = not settings.database_url or settings.database_url.startswith("sqlite")
+    production = bool(settings.redis_url) or not embedded
+    url = settings.public_url
+    if url is not None and url.startswith("https://"):
+        return Check("public url", Level.OK, url)
+    if not production:
+        return Check("public url", Level.OK, url or "unset: URLs follow each request's address")
+    problem = f"{url} is plain http" if url else "unset"
+    return Check(
+        "public url",
+        Level.WARN,
+        f"STEPLINE_PUBLIC_URL {problem}: set the https address of the TLS proxy, e.g. "
+        "https://stepline.example.com (webhook URLs, the OAuth callback, Secure cookies)",
+    )
+
+
 def _secrets(settings: Settings, instance: Path) -> list[Check]:
     found = [checks.secret_keys(settings)]
     generated = [
@@ -119,6 +139,7 @@ def diagnose(app: Flask) -> list[Check]:
         found.extend(checks.redis_persistence(settings))
     found.extend(_secrets(settings, Path(app.instance_path)))
     found.extend(_processes(settings))
+    found.append(public_address(settings))
     found.append(environment(os.environ))
     return found
 

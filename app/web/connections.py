@@ -16,6 +16,7 @@ from app.extensions import container, db
 from app.google import scopes
 from app.models import Connection, Workflow
 from app.net import OutboundError
+from app.proxy import external_url
 from app.services.connections import store
 from app.services.errors import InvalidInputError
 from app.web import google_oauth as oauth
@@ -75,7 +76,7 @@ def connection_connect() -> Response | BaseResponse:
     account = request.form.get("account", "").strip()
     if account:
         extra["login_hint"] = account
-    callback = url_for("web.connection_callback", _external=True)
+    callback = external_url("web.connection_callback")
     return oauth.google().authorize_redirect(
         callback, scope=" ".join(scopes.requested(chosen)), **extra
     )

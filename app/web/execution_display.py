@@ -1,4 +1,5 @@
-"""How executions look on pages: JSON, times and durations as text, the hourly bar chart.
+"""How executions look on pages: JSON, times and durations as text, the hourly bar chart, what
+each step's story is (services.executions.explain) and where each step lives in the editor.
 
 Template filters return plain strings, so Jinja's autoescaping applies to whatever a step
 stored (markup and hx-* attributes in outputs render as inert text).
@@ -11,7 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import url_for
+
 from app.models.base import utcnow
+from app.services.executions import explain
+from app.services.executions.queries import ExecutionDetail
 from app.services.executions.stats import Activity
 from app.web.blueprint import bp
 
@@ -27,6 +32,25 @@ BAR_GAP = 4
 def execution_json(value: Any) -> str:
     """Pretty JSON for inputs, outputs and trigger data (a str: autoescaped where it lands)."""
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+
+
+@bp.app_template_global("execution_stories")
+def execution_stories(detail: ExecutionDetail) -> dict[int, explain.Story]:
+    """Why each step was skipped, what each filter decided, by step id."""
+    return explain.stories(detail)
+
+
+@bp.app_template_global("step_editor_link")
+def step_editor_link(detail: ExecutionDetail, key: str) -> tuple[str, str]:
+    """Where a step of this run is in the editor, and the link's words: the live editor with
+    the step open when the run used the current version, else that version, read-only."""
+    execution = detail.execution
+    if detail.ran_current_version:
+        url = url_for("web.workflow_show", workflow_id=execution.workflow_id, step=key)
+        return url, "Open in the editor"
+    version = execution.workflow_version
+    url = url_for("web.version_show", workflow_id=execution.workflow_id, version=version, step=key)
+    return f"{url}#step-{key}", f"View in version {version}"
 
 
 @bp.app_template_filter("execution_time")

@@ -1,14 +1,17 @@
 """Executions: the live list (all, or one workflow's) and the execution page with its timeline.
 
-Live rows and a live execution's page poll their fragment every second; once the execution
-is final the fragment is answered with HTTP 286, which stops htmx polling.
+The list polls its live region with one request (`execution_live`): the rows newer than the
+page, the live rows' current state and the figures, swapped out of band; static/js/executions.js
+paces it (paused in a hidden tab, slower while nothing is live). A live execution's page polls
+its fragment every second, and a row's own fragment polls while live; once the execution is
+final they are answered with HTTP 286, which stops htmx polling.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request, url_for
+from flask import Response, current_app, request, url_for
 from flask_htmx.constants import HTMX_STOP_POLLING
 from flask_login import current_user, login_required
 
@@ -22,10 +25,27 @@ from app.web.blueprint import bp
 from app.web.execution_display import hourly_chart
 from app.web.rendering import render
 
+LIVE_ROWS = 100  # live rows one poll refreshes at most (a page shows 25, plus the newer ones)
+
 
 def _int_arg(name: str) -> int | None:
     raw = request.args.get(name, "")
     return int(raw) if queries.is_id(raw) else None
+
+
+def _live_ids() -> list[int]:
+    """The ids of the live rows a page shows, as its poll sends them (`live=3,5,8`)."""
+    parts = request.args.get("live", "").split(",")[:LIVE_ROWS]
+    return [int(part) for part in parts if queries.is_id(part)]
+
+
+def _figures(workflow_id: int | None) -> stats.Activity:
+    """The figures above the list, through this app's cache of the hours already settled."""
+    fresh = stats.FiguresCache()
+    cache = current_app.extensions.setdefault("stepline.execution_figures", fresh)
+    if cache is fresh:
+        cache.watch(db.engine)
+    return stats.activity(db.session(), current_user.id, workflow_id=workflow_id, cache=cache)
 
 
 def _final(response: Response, live: bool) -> Response:
@@ -48,12 +68,21 @@ def _list_context(workflow: Workflow | None) -> dict[str, Any]:
         listing = queries.list_executions(session, owner, filter, before=before)
     else:
         listing = queries.ExecutionPage([], None, filter)
+    # The newest page (no error, no upper bound) shows the rows that arrive above its own.
+    top = before is None and error is None and filter.until is None
+    live_args: dict[str, Any] = filter.query_args(with_workflow=workflow is None)
+    if top:
+        live_args["top"] = "1"
+        if listing.newest_id is not None:
+            live_args["after"] = str(listing.newest_id)
     return {
         "workflow": workflow,
         "filter": filter,
         "listing": listing,
         "error": error,
         "first_page": before is None,
+        "top": top,
+        "live_url": url_for("web.execution_live", workflow_id=workflow_id, **live_args),
         "workflows": queries.workflow_choices(session, owner) if workflow is None else [],
         "list_url": url_for("web.execution_list", workflow_id=workflow_id),
     }
@@ -82,7 +111,7 @@ def execution_stats(workflow_id: int | None) -> Response:
     """Counts by status (24 hours, 7 days) and the hourly chart. The list page loads them after
     its first paint, so the list never waits for the counting."""
     workflow = _workflow(workflow_id)
-    activity = stats.activity(db.session(), current_user.id, workflow_id=workflow_id)
+    activity = _figures(workflow_id)
     return render(
         "executions/stats.html",
         "executions/_stats.html",
@@ -92,27 +121,37 @@ def execution_stats(workflow_id: int | None) -> Response:
     )
 
 
-@bp.get("/executions/newer")
+@bp.get("/executions/live", defaults={"workflow_id": None})
+@bp.get("/workflows/<int:workflow_id>/executions/live")
 @login_required
-def execution_newer() -> Response:
-    """Rows newer than `after` that match the filter: the list's top, polled while open."""
-    after = _int_arg("after")
+def execution_live(workflow_id: int | None) -> Response:
+    """The list's live region in one answer, every part out of band: with `top`, the rows
+    newer than `after` that match the filter; the current state of the `live` rows; the figures,
+    unless they are still those whose digest the page sent as `figures`."""
+    workflow = _workflow(workflow_id)
     try:
-        filter = DashboardFilter.parse(request.args)
+        filter = DashboardFilter.parse(request.args, workflow_id)
     except InvalidInputError:
-        return render("executions/_newer.html", status=422, rows=[], filter=None, after=None)
-    limit = queries.NEWER_LIMIT
-    if after is None:
-        page = queries.list_executions(db.session(), current_user.id, filter, limit=limit + 1)
-        rows = page.rows
-    else:
-        rows = queries.newer_executions(db.session(), current_user.id, filter, after, limit + 1)
+        return render("executions/_live.html", status=422, activity=None, newer=None, live_rows=[])
+    session, owner, newer, more = db.session(), current_user.id, None, False
+    if request.args.get("top"):
+        after, limit = _int_arg("after"), queries.NEWER_LIMIT
+        if after is None:
+            newer = queries.list_executions(session, owner, filter, limit=limit + 1).rows
+        else:
+            newer = queries.newer_executions(session, owner, filter, after, limit + 1)
+        newer, more = newer[:limit], len(newer) > limit
+    activity = _figures(workflow_id)
+    shown = request.args.get("figures") == activity.digest  # the page shows them already
     return render(
-        "executions/_newer.html",
-        rows=rows[:limit],
-        more=len(rows) > limit,
+        "executions/_live.html",
+        workflow=workflow,
         filter=filter,
-        after=after,
+        newer=newer,
+        more=more,
+        live_rows=queries.get_rows(session, _live_ids(), owner),
+        activity=None if shown else activity,
+        chart=None if shown else hourly_chart(activity),
     )
 
 
@@ -121,7 +160,7 @@ def execution_newer() -> Response:
 def execution_row(execution_id: int) -> Response:
     """One row of the list (polled every second while its execution is live)."""
     row = queries.get_row(db.session(), execution_id, current_user.id)
-    return _final(render("executions/_row.html", row=row), row.is_live)
+    return _final(render("executions/_row.html", row=row, row_polls=True), row.is_live)
 
 
 def _detail(execution_id: int) -> queries.ExecutionDetail:

@@ -1,5 +1,5 @@
 """Workflow pages around the editor: the list (search, pages, enable toggle), new, import,
-export, delete, and the History of versions with restore."""
+export, delete, the History of versions with restore, and one version read-only."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from app.services.workflows.specs import WorkflowSpec
 from app.web.blueprint import bp
 from app.web.editor import panels
 from app.web.editor.page import page
+from app.web.editor.summaries import summary
 from app.web.editor.support import editor_for, owned_workflow, pretty, secrets
 from app.web.editor.view import icon_for
 from app.web.rendering import is_fragment_request, redirect_htmx, render
@@ -182,6 +183,23 @@ def _history(workflow: Workflow, error: str = "", status: int = 200) -> Response
 def workflow_history(workflow_id: int) -> Response:
     """Every version of a workflow with what it changed; earlier ones can be restored."""
     return _history(owned_workflow(workflow_id))
+
+
+@bp.get("/workflows/<int:workflow_id>/versions/<int:version>")
+@login_required
+def version_show(workflow_id: int, version: int) -> Response:
+    """One version as it was saved, read-only, `?step=<key>` open and highlighted: where a run's
+    page sends a step of a version that is no longer the current one."""
+    workflow = owned_workflow(workflow_id)
+    view = versions.version_view(db.session(), workflow, version, container().handlers)
+    return render(
+        "workflows/version.html",
+        workflow=workflow,
+        view=view,
+        selected=request.args.get("step", ""),
+        icon_for=icon_for,
+        summary=summary,
+    )
 
 
 @bp.get("/workflows/<int:workflow_id>/versions/<int:version>/restore")

@@ -86,7 +86,7 @@ def test_the_execution_page_follows_the_run_and_stops_polling(
     expect(page.locator(".step-pending")).to_contain_text("Starts at")
     # and a finished step's output, opened meanwhile, stays open through the polls
     output = page.locator(".step").first.locator("details").filter(has_text="Output")
-    output.locator("summary").click()
+    output.locator("> summary").click()
     expect(status).to_have_text("Completed", timeout=15_000)
     expect(output).to_have_attribute("open", "")
     expect(output).to_contain_text('"waited_seconds"')

@@ -24,6 +24,13 @@ def row_ids(html: str) -> list[int]:
     return [int(n) for n in ROW_ID.findall(html)]
 
 
+def live_url(page: str) -> str:
+    """The URL of the list's live region, as the page names it."""
+    found = re.search(r'<div id="execution-live" hidden data-live-url="([^"]+)"', page)
+    assert found, "the list has no live region"
+    return found.group(1).replace("&amp;", "&")
+
+
 def test_the_list_shows_only_the_users_executions_newest_first(
     app: Flask, user_client: FlaskClient, other_client: FlaskClient
 ) -> None:
@@ -44,11 +51,12 @@ def test_the_list_shows_only_the_users_executions_newest_first(
     assert 'aria-current="page">Executions</a>' in html
     assert row_ids(html) == [second, first]
     assert theirs not in row_ids(html)
-    # and only the live row polls its fragment
+    # and the live row is marked for the list's one poll (no row polls by itself)
     live = re.search(rf'<tr id="execution-{second}"[^>]*>', html)
     done = re.search(rf'<tr id="execution-{first}"[^>]*>', html)
-    assert live and f'hx-get="/executions/{second}/row" hx-trigger="every 1s"' in live.group(0)
-    assert done and "hx-trigger" not in done.group(0)
+    assert live and " data-live" in live.group(0) and "hx-trigger" not in live.group(0)
+    assert done and " data-live" not in done.group(0) and "hx-trigger" not in done.group(0)
+    assert f'data-rerun="/executions/{first}/rerun"' in done.group(0)
     assert '<code class="run-key">a@x</code>' in html
 
 
@@ -98,7 +106,8 @@ def test_crafted_ids_in_the_query_string_are_refused_or_ignored(
     assert user_client.get("/executions?workflow=" + "9" * 30, headers=HTMX).status_code == 422
     assert user_client.get("/executions?before=%C2%B2", headers=HTMX).status_code == 200
     assert user_client.get("/executions?before=" + "9" * 30, headers=HTMX).status_code == 200
-    assert user_client.get("/executions/newer?after=%C2%B2", headers=HTMX).status_code == 200
+    assert user_client.get("/executions/live?top=1&after=%C2%B2", headers=HTMX).status_code == 200
+    assert user_client.get("/executions/live?live=%C2%B2,-1,x", headers=HTMX).status_code == 200
 
 
 def test_keyset_pages_hold_every_execution_once(app: Flask, user_client: FlaskClient) -> None:
@@ -117,32 +126,9 @@ def test_keyset_pages_hold_every_execution_once(app: Flask, user_client: FlaskCl
     assert row_ids(first) + row_ids(second) == sorted(created, reverse=True)
     assert len(row_ids(first)) == 25
     assert "before=" not in second.split('<nav class="pager"')[1].split("</nav>")[0]
-    # and only the first page polls for new executions
+    # and only the first page shows new executions above its own
     assert 'id="execution-newer"' in first and 'id="execution-newer"' not in second
-
-
-def test_new_executions_arrive_through_the_newer_fragment(
-    app: Flask, user_client: FlaskClient
-) -> None:
-    # Given the list showing one execution
-    alice = user_id(app, "alice@example.com")
-    workflow = make_workflow(app, alice, REFUNDS)
-    shown = start(app, workflow, run=False)
-    page = user_client.get("/executions").get_data(as_text=True)
-    poll = re.search(r'<tbody id="execution-newer" hx-get="([^"]+)" hx-trigger="every 2s"', page)
-    assert poll, "the list does not poll for new executions"
-
-    # When two executions start afterwards and the list polls
-    later = [start(app, workflow, run=False), start(app, workflow, run=False)]
-    response = user_client.get(poll.group(1).replace("&amp;", "&"), headers=HTMX)
-
-    # Then the fragment holds exactly the new rows, newest first, and keeps polling
-    html = response.get_data(as_text=True).strip()
-    assert response.status_code == 200
-    assert html.startswith('<tbody id="execution-newer"') and html.endswith("</tbody>")
-    assert row_ids(html) == [later[1], later[0]]
-    assert shown not in row_ids(html)
-    assert 'hx-trigger="every 2s"' in html
+    assert "top=1" in live_url(first) and "top=1" not in live_url(second)
 
 
 def test_the_per_workflow_view_and_another_users_workflow(

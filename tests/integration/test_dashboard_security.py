@@ -137,7 +137,7 @@ def test_stored_markup_renders_escaped_in_pages_and_fragments(
         "row": user_client.get(f"/executions/{execution}/row", headers=HTMX),
         "list": user_client.get("/executions"),
         "list fragment": user_client.get(f"/executions?workflow={workflow}", headers=HTMX),
-        "newer": user_client.get("/executions/newer", headers=HTMX),
+        "live": user_client.get(f"/executions/live?top=1&live={execution}", headers=HTMX),
         "per workflow": user_client.get(f"/workflows/{workflow}/executions"),
         "rerun form": user_client.get(f"/executions/{execution}/rerun"),
         "bulk confirm": user_client.get(f"/executions/rerun-failed?workflow={workflow}"),

@@ -66,3 +66,16 @@ def test_text_is_escaped_and_long_collections_are_cut() -> None:
 def test_a_value_that_is_not_an_object_is_shown_under_the_label() -> None:
     assert 'dt-key">Output</span> <span class="dt-type dt-type-list">list</span>' in render([1])
     assert "No fields." in render({})
+
+
+def test_with_copy_the_tree_is_marked_for_copy_buttons_and_stays_light() -> None:
+    html = render({"order": {"items": [{"sku": "A1"}]}, "total": 3}, copy=True)
+
+    # data.js adds the buttons as levels unfold: the markup itself carries none
+    assert '<div class="data-tree dt-copyable" aria-label="Output" role="group">' in html
+    assert "<button" not in html
+    assert render({"total": 3}, copy=True).replace(" dt-copyable", "") == render({"total": 3})
+    # a value that is not an object sits under the label, marked as the root (no key of its own)
+    assert '<li data-root><div class="dt-leaf"><span class="dt-key">Output</span>' in render(
+        "Ada", copy=True
+    )

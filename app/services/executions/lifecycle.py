@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session, defer
 from app.engine.errors import TemplateError
 from app.engine.runner import Send, next_enabled
 from app.engine.templating import Renderer
-from app.models import Execution, ExecutionStatus, ExecutionStep, Workflow, pg_autocommit
+from app.models import Execution, ExecutionStatus, ExecutionStep, Workflow, pg_autocommit, storable
 from app.models.base import rowcount, utcnow
-from app.services.errors import ConflictError, NotFoundError, PayloadTooLargeError
+from app.services.errors import BadRequestError, ConflictError, NotFoundError, PayloadTooLargeError
 from app.services.executions.admission import Admission
 from app.services.workflows.crud import snapshot as workflow_snapshot
 from app.settings import Settings
@@ -50,9 +50,14 @@ def _run_key(
 
 
 def _trigger_json(data: Mapping[str, Any], settings: Settings) -> str:
-    """The trigger data as JSON text, refused when over MAX_PAYLOAD_BYTES."""
+    """The trigger data as JSON text, refused when it holds a value no database stores (400
+    naming its path) or when the text is over MAX_PAYLOAD_BYTES (characters of the JSON text,
+    non-ASCII escaped: every part of the data counts, headers included)."""
     limit = settings.max_payload_bytes
-    text = json.dumps(data)
+    try:
+        text = storable.dumps(data)
+    except storable.UnstorableError as exc:
+        raise BadRequestError(exc.found.sentence(), exc.found.path) from None
     if len(text) > limit:
         raise PayloadTooLargeError(
             f"The trigger data is {len(text)} bytes, over the cap of {limit} bytes."

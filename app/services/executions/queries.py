@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import BigInteger, ColumnElement, Select, any_, bindparam, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from app.models import Execution, ExecutionStatus, ExecutionStep, Workflow
@@ -232,6 +233,23 @@ def get_row(session: Session, execution_id: int, owner_id: int) -> ExecutionRow:
     return rows[0]
 
 
+def id_among(session: Session, execution_ids: list[int]) -> ColumnElement[bool]:
+    """`executions.id` is one of `execution_ids`: on PostgreSQL one array parameter
+    (`= ANY(%s)`: one short statement, whatever the count), elsewhere `IN (…)`."""
+    if session.get_bind().dialect.name == "postgresql":
+        return Execution.id == any_(bindparam("ids", execution_ids, type_=ARRAY(BigInteger)))
+    return Execution.id.in_(execution_ids)
+
+
+def get_rows(session: Session, execution_ids: list[int], owner_id: int) -> list[ExecutionRow]:
+    """The owner's rows among `execution_ids` (others' and missing ones left out), for the
+    list's poll: primary-key lookups, whatever the table's size."""
+    if not execution_ids:
+        return []
+    stmt = _rows_query().where(id_among(session, execution_ids), Execution.user_id == owner_id)
+    return _rows(session, stmt.order_by(*NEWEST_FIRST))
+
+
 @dataclass(frozen=True)
 class StepView:
     """A step of the timeline with the name and type it had in the execution's snapshot."""
@@ -253,6 +271,11 @@ class ExecutionDetail:
     execution: Execution
     steps: list[StepView]
     reruns: list[tuple[int, str]]
+    current_version: int | None = None  # the workflow's version now (the run pins its own)
+
+    @property
+    def ran_current_version(self) -> bool:
+        return self.current_version == self.execution.workflow_version
 
     @property
     def is_live(self) -> bool:
@@ -282,7 +305,8 @@ def get_detail(session: Session, execution_id: int, owner_id: int) -> ExecutionD
         .order_by(Execution.id.desc())
         .limit(10)
     ).all()
-    return ExecutionDetail(execution, views, [(r.id, r.status) for r in reruns])
+    current = session.scalar(select(Workflow.version).where(Workflow.id == execution.workflow_id))
+    return ExecutionDetail(execution, views, [(r.id, r.status) for r in reruns], current)
 
 
 def workflow_choices(session: Session, owner_id: int) -> list[tuple[int, str]]:

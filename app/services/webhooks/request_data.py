@@ -1,15 +1,23 @@
 """A webhook request as trigger data: method, path, query, headers (credentials left out), body
-(JSON, form fields or raw text) and the time it was received."""
+(JSON, form fields or raw text) and the time it was received.
+
+A JSON body holding a value no database stores (NaN, ±Infinity, a number beyond a float's range
+such as 1e400, text with U+0000 or an unpaired surrogate) is refused with 400 naming its path
+(`body.items.0.price`), as the JSON API refuses it (app.models.storable): the sender is told, and
+never retries a delivery that could not ever be stored. Text that is not JSON (the path, query,
+headers, form fields, a text body) has its NUL characters replaced by U+FFFD, as bytes that are
+not UTF-8 are.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from app.models import storable
 from app.models.base import utcnow
 from app.services.errors import BadRequestError
 
@@ -73,7 +81,9 @@ def _too_deep(value: Any, limit: int) -> bool:
 
 def _json(body: bytes) -> Any:
     try:
-        value = json.loads(body)
+        value = storable.loads(body, "body")
+    except storable.UnstorableError as exc:
+        raise BadRequestError(exc.found.sentence(), exc.found.path) from None
     except (ValueError, RecursionError):
         raise BadRequestError("The body is not valid JSON.") from None
     # Counting brackets is cheap; only a body with many of them is walked.
@@ -86,19 +96,15 @@ def parse_body(request: WebhookRequest) -> Any:
     """The body as data: parsed JSON, form fields, or text (None when there is no body)."""
     kind = request.content_type
     if request.form is not None:
-        return dict(request.form)
+        return _without_nul(dict(request.form))
     if not request.body:
         return None
     if kind == "application/json" or kind.endswith("+json"):
-        value = _json(request.body)
-    elif kind == "application/x-www-form-urlencoded":
-        text = request.body.decode("utf-8", "replace")
-        value = _grouped(parse_qsl(text, keep_blank_values=True))
-    else:
-        value = request.body.decode("utf-8", "replace")
-    if b"\x00" in request.body or b"\\u0000" in request.body:
-        value = _without_nul(value)
-    return value
+        return _json(request.body)
+    text = request.body.decode("utf-8", "replace")
+    if kind == "application/x-www-form-urlencoded":
+        return _without_nul(_grouped(parse_qsl(text, keep_blank_values=True)))
+    return _without_nul(text)
 
 
 def trigger_data(request: WebhookRequest, hidden_headers: Iterable[str] = ()) -> dict[str, Any]:
@@ -107,9 +113,9 @@ def trigger_data(request: WebhookRequest, hidden_headers: Iterable[str] = ()) ->
     hidden = CREDENTIAL_HEADERS | {name.lower() for name in hidden_headers}
     return {
         "method": request.method,
-        "path": request.path,
+        "path": _without_nul(request.path),
         "query": _without_nul(_grouped(request.query)),
-        "headers": {k: v for k, v in request.headers.items() if k not in hidden},
+        "headers": {k: _without_nul(v) for k, v in request.headers.items() if k not in hidden},
         "body": parse_body(request),
         "received_at": request.received_at.isoformat(),
     }

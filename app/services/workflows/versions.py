@@ -199,6 +199,33 @@ def history(session: Session, workflow: Workflow, handlers: Handlers) -> list[En
     return entries
 
 
+@dataclass(frozen=True)
+class VersionView:
+    """One version as saved, to be read (not edited): the run page links here."""
+
+    version: int
+    spec: dict[str, Any]
+    saved_at: datetime
+    replaced_at: datetime | None  # None: the current version
+    note: str | None
+
+    @property
+    def current(self) -> bool:
+        return self.replaced_at is None
+
+
+def version_view(
+    session: Session, workflow: Workflow, version: int, handlers: Handlers
+) -> VersionView:
+    """The (already owner-checked) workflow's saved definition at `version`, the current one
+    included; NotFoundError for a version it never had."""
+    if version == workflow.version:
+        spec = to_spec(workflow, handlers).model_dump(mode="json")
+        return VersionView(version, spec, workflow.updated_at, None, workflow.version_note)
+    row = get_version(session, workflow, version)
+    return VersionView(row.version, row.spec, row.saved_at, row.replaced_at, row.note)
+
+
 def restore_preview(
     workflow: Workflow, version: WorkflowVersion, handlers: Handlers
 ) -> list[version_diff.Change]:

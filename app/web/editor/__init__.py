@@ -1,7 +1,7 @@
 """The workflow editor: its page and regions (`page`), step changes (`steps`), runs (`run`), the
-whole-workflow test (`test_run`), the webhook panel (`webhook`), and what they share: the view
-model (`view`), side panels (`panels`), forms generated from config models (`forms`) and the
-data picker (`picker`)."""
+whole-workflow test (`test_run`), a step's last runs (`step_runs`), the webhook panel
+(`webhook`), and what they share: the view model (`view`), side panels (`panels`), forms
+generated from config models (`forms`) and the data picker (`picker`)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from app.web.editor import (  # noqa: F401  (routes register on bp)
     page,
     publish,
     run,
+    step_runs,
     steps,
     test_run,
     webhook,

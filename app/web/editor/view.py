@@ -9,12 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask import url_for
-
 from app.crypto import SecretBox
 from app.extensions import container
 from app.models import Workflow
 from app.models.base import utcnow
+from app.proxy import external_url
 from app.services.workflows import drafts
 from app.services.workflows.step_checks import step_issues
 from app.web.editor.summaries import (
@@ -228,8 +227,8 @@ def webhook_of(workflow: Workflow, draft_type: str | None = None) -> Webhook:
     until = datetime.fromisoformat(until_text) if isinstance(until_text, str) else None
     return Webhook(
         saved=saved,
-        url=url_for("hooks.hook_receive", token=token, _external=True) if token else None,
-        test_url=url_for("hooks.hook_test", token=token, _external=True) if token else None,
+        url=external_url("hooks.hook_receive", token=token) if token else None,
+        test_url=external_url("hooks.hook_test", token=token) if token else None,
         listening_until=until if until and until > utcnow() else None,
         captured=json.dumps(trigger.sample_data, indent=2, ensure_ascii=False)
         if saved and trigger.sample_data
