@@ -47,6 +47,7 @@ def test_a_run_if_condition_is_added_in_the_builder(
     expect(card.locator(".card-only-if")).to_contain_text(
         "Only if {{ trigger.total }} is greater than 100"
     )
+    card.screenshot(path=str(artifacts / f"run-if-card-1366-{backend}.png"))
     # And the panel shows the section open with the condition, summed up on its summary
     section = page.locator("#panel #run-if")
     expect(section).to_have_attribute("open", "")

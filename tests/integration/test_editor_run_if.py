@@ -205,3 +205,33 @@ def test_export_import_and_the_versions_diff_carry_the_condition(
         before, after = dict(exported), json.loads(versions.export_json(workflow, handlers))
         changes = version_diff.diff(before, after)
         assert [c.field for c in changes if c.field and c.field.startswith("run_if")]
+
+
+def test_a_row_that_cannot_be_read_is_refused_and_kept_as_typed(
+    app: Flask, user_client: FlaskClient
+) -> None:
+    editor = Editor(user_client)
+    workflow_id = editor.create()
+    editor.add(workflow_id, "log")
+
+    # When a condition's comparison is not one the builder offers (a stale page, a script)
+    bad = editor.apply(
+        workflow_id,
+        "log",
+        {"message": "x"},
+        **{
+            "run_if.conditions-0-left": "{{ trigger.country }}",
+            "run_if.conditions-0-operator": "roughly",
+            "run_if.conditions-0-right": "FR",
+        },
+    )
+
+    # Then it is refused beside the builder, and the draft keeps the row as typed
+    assert bad.status_code == 422
+    assert fields(bad) == ["steps.0.run_if.conditions"]
+    kept = _draft_step(app, workflow_id)["run_if"]
+    assert kept["conditions"] == [
+        {"left": "{{ trigger.country }}", "operator": "roughly", "right": "FR"}
+    ]
+    panel = editor.get(f"/workflows/{workflow_id}?step=log", htmx=True).get_data(as_text=True)
+    assert 'value="FR"' in panel

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.actions.conditions import ConditionSet
-from app.web.editor import forms
+from app.web.editor import forms, rows
 
 PREFIX = "run_if."
 # Not required here: no condition at all means the step always runs.
@@ -31,10 +31,21 @@ def in_form(form: Mapping[str, str] | None) -> bool:
     return any(value.strip() for name, value in own.items() if name.endswith(("-left", "-right")))
 
 
-def posted(form: Mapping[str, str]) -> tuple[dict[str, Any] | None, dict[str, str]]:
+def posted(
+    form: Mapping[str, str], *, as_typed: bool = False
+) -> tuple[dict[str, Any] | None, dict[str, str]]:
     """The conditions a post means (None: no condition, the step always runs) and what
-    could not be read, by input name."""
-    parsed = forms.parse(FIELDS, _own(form), PREFIX)
+    could not be read, by input name; `as_typed` keeps rows that cannot be read as they were
+    typed (for the draft, which never loses an edit)."""
+    own = _own(form)
+    parsed = forms.parse(FIELDS, own, PREFIX)
+    if parsed.errors and as_typed:
+        typed = [
+            row
+            for row in rows.posted_conditions(own, f"{PREFIX}conditions")
+            if "conditions" in row or str(row.get("left", "")) + str(row.get("right", ""))
+        ]
+        return {"match": own.get(f"{PREFIX}match", "all"), "conditions": typed}, parsed.errors
     if parsed.errors or not parsed.config.get("conditions"):
         return None, parsed.errors
     return parsed.config, {}

@@ -100,7 +100,7 @@ def step_changes(
         )
     if retry == {"attempts": 3, "backoff": {"type": "exponential", "delay": 1.0}}:
         retry = None  # the default policy: keep the step's definition short
-    condition, unread = run_if.posted(form)
+    condition, unread = run_if.posted(form, as_typed=as_typed)
     errors.update(unread)
     changes = draft_edits.StepChanges(
         name=form.get("name", ""),
