@@ -31,6 +31,7 @@ from app.services.workflows import crud, versions
 # Exit status of `workflows run --wait`, by how the run ended.
 EXIT_COMPLETED = 0
 EXIT_FAILED = 1
+EXIT_COMPLETED_WITH_ERRORS = 2  # a continue-on-error step failed: never a silent success
 EXIT_TIMEOUT = 3
 
 
@@ -162,7 +163,8 @@ def run(
     """Run a workflow's saved version once, by hand (like the editor's Run now).
 
     Prints the execution's id; with --wait, the execution as JSON, and exits 0 when it
-    completed, 1 when it failed or was cancelled, 3 when it was still running at --timeout."""
+    completed, 2 when it completed with errors (a continue-on-error step failed), 1 when it
+    failed or was cancelled, 3 when it was still running at --timeout."""
     session = db.session()
     user = _user(session, email)
     data = _trigger_data(data_file)
@@ -191,6 +193,8 @@ def run(
         raise SystemExit(EXIT_TIMEOUT)
     if ended.status != ExecutionStatus.COMPLETED:
         raise SystemExit(EXIT_FAILED)
+    if ended.has_errors:
+        raise SystemExit(EXIT_COMPLETED_WITH_ERRORS)
 
 
 def _trigger_data(file: IO[str] | None) -> dict[str, Any]:
@@ -270,10 +274,13 @@ def _line(execution: Execution) -> str:
     took = ""
     if execution.started_at and execution.finished_at:
         took = f"{(execution.finished_at - execution.started_at).total_seconds():.2f}s"
+    status = execution.status
+    if status == ExecutionStatus.COMPLETED and execution.has_errors:
+        status = "completed-with-errors"
     return "\t".join(
         [
             str(execution.id),
-            execution.status,
+            status,
             f"workflow {execution.workflow_id}",
             execution.trigger_type,
             execution.created_at.isoformat(timespec="seconds"),

@@ -190,6 +190,12 @@ def main() -> None:
                 100,
             ),
             (
+                "list filtered by status=completed-with-errors: fragment",
+                lambda: "/executions?status=completed-with-errors",
+                True,
+                100,
+            ),
+            (
                 "older page a third of the way down: fragment",
                 lambda: f"/executions?before={known['middle']}",
                 True,

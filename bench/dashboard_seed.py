@@ -1,8 +1,9 @@
 """Seeding for bench/dashboard.py: a PostgreSQL database of its own with N executions.
 
 Set-based INSERT … SELECT generate_series on the server: 90 % of the rows finished over 30
-days (completed, failed, cancelled), a few hundred live ones among the newest, steps for one
-execution in ten and for every live one; workflows and users are made through the services.
+days (completed, 1 % of all with errors; failed, cancelled), a few hundred live ones among the
+newest, steps for one execution in ten and for every live one; workflows and users are made
+through the services.
 """
 
 from __future__ import annotations
@@ -43,13 +44,15 @@ SPEC = {
 
 SEED_EXECUTIONS = """
 INSERT INTO executions (workflow_id, user_id, status, trigger_type, trigger_data, snapshot,
-    workflow_version, position, run_key, error, created_at, started_at, finished_at, updated_at)
+    workflow_version, position, run_key, error, created_at, started_at, finished_at, updated_at,
+    has_errors)
 SELECT w.id, w.user_id, s.status, 'webhook',
        jsonb_build_object('id', g.i, 'customer', jsonb_build_object('email', k.key)),
        w.snapshot, 1, 3, k.key,
        CASE WHEN s.status = 'failed' THEN 'Step ''record'' failed: HTTP 503' END,
        t.created, t.created + interval '20 ms', t.created + interval '5040 ms',
-       t.created + interval '5040 ms'
+       t.created + interval '5040 ms',
+       s.status = 'failed' OR g.i % 100 = 89  -- 1 % completed with errors
 FROM generate_series(1, :n) AS g(i)
 CROSS JOIN LATERAL (SELECT now() - (:n - g.i) * (interval '30 days' / :n) AS created) AS t
 CROSS JOIN LATERAL (SELECT 'customer-' || (g.i::bigint * 7919 % :keys) || '@example.com'

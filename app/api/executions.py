@@ -15,6 +15,7 @@ from app.api.bodies import parse_optional_body
 from app.api.idempotency import answer_with, idempotent
 from app.api.pagination import keyset_page, page_request
 from app.api.schemas import (
+    AttemptResult,
     BulkRerunRequest,
     BulkRerunResult,
     ExecutionList,
@@ -33,6 +34,7 @@ from app.models import Execution, ExecutionStep
 from app.services.errors import NotFoundError
 from app.services.executions import bulk_rerun, lifecycle, retention
 from app.services.executions.admission import tolerant
+from app.services.executions.attempt_history import AttemptLine, attempt_lines
 from app.services.executions.lifecycle import ExecutionFilter
 from app.services.executions.queries import DashboardFilter
 from app.services.workflows import crud
@@ -47,13 +49,27 @@ def _duration_ms(step: ExecutionStep) -> int | None:
     return max(0, round((step.finished_at - step.started_at).total_seconds() * 1000))
 
 
+def _attempt(line: AttemptLine) -> AttemptResult:
+    seconds = line.seconds
+    return AttemptResult(
+        attempt=line.attempt,
+        started_at=line.started_at,
+        finished_at=line.finished_at,
+        duration_ms=None if seconds is None else round(seconds * 1000),
+        error=line.error,
+        ended_by=line.ended_by,
+    )
+
+
 def step_result(step: ExecutionStep) -> StepResult:
+    attempts = [_attempt(line) for line in attempt_lines(step)]
     return StepResult(
         position=step.position,
         key=step.action_key,
         type=step.action_type,
         status=step.status,
-        attempts=step.attempts,
+        attempts=len(attempts),
+        attempt_log=attempts,
         input=step.input,
         output=step.output,
         error=step.error,

@@ -1,5 +1,5 @@
-"""Query-string filters of the lists: executions by status, workflow, time range and run key;
-workflows by name, enabled and trigger type.
+"""Query-string filters of the lists: executions by status, workflow, time range, run key and
+errors; workflows by name, enabled and trigger type.
 
 Each bad value is a 400 naming the parameter. The parameters' OpenAPI entries are in
 operations.py.
@@ -66,6 +66,15 @@ def _run_key() -> str | None:
     return raw
 
 
+def _has_errors() -> bool | None:
+    raw = request.args.get("has_errors")
+    if raw is None:
+        return None
+    if raw not in ("true", "false"):
+        raise _bad("has_errors", "`has_errors` must be true or false.")
+    return raw == "true"
+
+
 def _include_dry_runs() -> bool:
     raw = request.args.get("include_dry_runs")
     if raw is None:
@@ -83,6 +92,7 @@ def execution_filter(workflow_id: int | None = None) -> ExecutionFilter:
         created_after=_time("created_after"),
         created_before=_time("created_before"),
         run_key=_run_key(),
+        has_errors=_has_errors(),
         include_dry_runs=_include_dry_runs(),
     )
 

@@ -103,6 +103,13 @@ RUN_KEY = Param(
     {"type": "string", "minLength": 1, "maxLength": RUN_KEY_LENGTH},
     "Only executions with this run key (the workflow's `run_key_template`, evaluated).",
 )
+HAS_ERRORS = Param(
+    "has_errors",
+    "query",
+    {"type": "boolean"},
+    "`true`: only executions in which a step failed (with `status=completed`: the runs that "
+    "completed with errors); `false`: only those without.",
+)
 INCLUDE_DRY_RUNS = Param(
     "include_dry_runs",
     "query",
@@ -287,7 +294,7 @@ OPERATIONS: list[Operation] = [
         "Executions",
         response=schemas.ExecutionList,
         paginated=True,
-        parameters=(STATUS, CREATED_AFTER, CREATED_BEFORE, RUN_KEY, INCLUDE_DRY_RUNS),
+        parameters=(STATUS, CREATED_AFTER, CREATED_BEFORE, RUN_KEY, INCLUDE_DRY_RUNS, HAS_ERRORS),
         description="Newest first. Send the same filters with every page.",
     ),
     Operation(
@@ -297,7 +304,15 @@ OPERATIONS: list[Operation] = [
         "Executions",
         response=schemas.ExecutionList,
         paginated=True,
-        parameters=(WORKFLOW, STATUS, CREATED_AFTER, CREATED_BEFORE, RUN_KEY, INCLUDE_DRY_RUNS),
+        parameters=(
+            WORKFLOW,
+            STATUS,
+            CREATED_AFTER,
+            CREATED_BEFORE,
+            RUN_KEY,
+            INCLUDE_DRY_RUNS,
+            HAS_ERRORS,
+        ),
         description="All the user's executions, newest first. Send the same filters with "
         "every page.",
     ),
@@ -307,9 +322,10 @@ OPERATIONS: list[Operation] = [
         "Get an execution",
         "Executions",
         response=schemas.ExecutionOut,
-        description="The execution, its trigger data and each step's status, attempts, input, "
-        "output, error and timings. (Also at /api/v1/workflows/executions/{execution_id}, the "
-        "original path, as are cancel, rerun and /api/v1/workflows/executions/history.)",
+        description="The execution, its trigger data and each step's status, attempts (each "
+        "with its own start, end, error and who ended it), input, output, error and timings. "
+        "(Also at /api/v1/workflows/executions/{execution_id}, the original path, as are "
+        "cancel, rerun and /api/v1/workflows/executions/history.)",
     ),
     Operation(
         "api.execution_delete",

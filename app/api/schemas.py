@@ -199,10 +199,29 @@ class ExecutionSummary(Schema):
         'would send (`{"dry_run": "recorded", "request": {...}}`) instead of sending it.'
     )
     error: str | None
+    has_errors: bool = Field(
+        description="A step failed. With status `completed`: a step set to continue on error "
+        "failed and the run went on (completed with errors)."
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
     updated_at: datetime
+
+
+class AttemptResult(Schema):
+    """One attempt of a step, with its own start and end."""
+
+    attempt: int
+    started_at: datetime | None = Field(description="Null only for an attempt not recorded.")
+    finished_at: datetime | None = Field(description="Null while the attempt runs.")
+    duration_ms: int | None
+    error: str | None
+    ended_by: Literal["worker", "recovery", "cancel", "unknown"] | None = Field(
+        description="Who ended the attempt: its `worker`; `recovery`, when its worker was lost "
+        "(the step stayed running past its lease); a `cancel` of the execution while it ran. "
+        "Null while it runs."
+    )
 
 
 class StepResult(Schema):
@@ -210,13 +229,14 @@ class StepResult(Schema):
     key: str
     type: str
     status: StepStatus
-    attempts: int
+    attempts: int = Field(description="Attempts started: one entry each in `attempt_log`.")
+    attempt_log: list[AttemptResult]
     input: dict[str, Any] | None = Field(description="The rendered config; secrets redacted.")
     output: dict[str, Any] | None
     error: str | None
     started_at: datetime | None
     finished_at: datetime | None
-    duration_ms: int | None = Field(description="From the last attempt's start to its end.")
+    duration_ms: int | None = Field(description="From the first attempt's start to its end.")
     next_retry_at: datetime | None
 
 

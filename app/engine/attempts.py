@@ -74,6 +74,7 @@ class Outcome:
     suspend_seconds: float = 0.0
     skipped: bool = False  # its "Run only if" did not hold: the action did not run
     finished_at: datetime = field(default_factory=utcnow)
+    ended_by: str = "worker"  # who ended the attempt: see ENDED_BY
 
 
 @dataclass(frozen=True)
@@ -100,13 +101,56 @@ class StepRecord:
         return None if self.status == StepStatus.PENDING else self.ended_at
 
 
-def attempt_entry(claim: Claim, finished_at: datetime) -> dict[str, Any]:
-    """The line an attempt adds to its step's attempt log."""
-    return {
-        "attempt": claim.attempt,
-        "started_at": claim.started_at.isoformat(),
+# Who ended an attempt: the worker that ran it, recovery (the worker was lost: the step stayed
+# `running` past its lease), or a user's cancel while it ran.
+ENDED_BY = ("worker", "recovery", "cancel")
+
+
+def open_entry(attempt: int, started_at: datetime) -> dict[str, Any]:
+    """The line a claim adds to its step's attempt log: the attempt has started, nothing has
+    ended it yet. Whoever ends the attempt replaces it with its `attempt_entry`, so the log
+    holds one line per attempt counted in `attempts`, each with its own start."""
+    return {"attempt": attempt, "started_at": started_at.isoformat()}
+
+
+def earlier_attempts(
+    attempt_log: list[dict[str, Any]] | None, attempt: int
+) -> list[dict[str, Any]]:
+    """The log's lines of the attempts before `attempt` (without the open line of `attempt`)."""
+    return [entry for entry in attempt_log or [] if entry.get("attempt", 0) < attempt]
+
+
+def attempt_started_at(
+    attempt_log: list[dict[str, Any]] | None, attempt: int, step_started_at: datetime | None
+) -> datetime:
+    """When attempt `attempt` started: its open line in the log (written by its claim). A step
+    claimed before attempts had open lines falls back to the step's start (the first attempt's)."""
+    for entry in reversed(attempt_log or []):
+        if entry.get("attempt") == attempt and entry.get("started_at"):
+            return datetime.fromisoformat(entry["started_at"])
+    return step_started_at or utcnow()
+
+
+def ended_entry(
+    attempt: int,
+    started_at: datetime,
+    finished_at: datetime,
+    ended_by: str,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """The line of an ended attempt in its step's attempt log."""
+    entry = {
+        "attempt": attempt,
+        "started_at": started_at.isoformat(),
         "finished_at": finished_at.isoformat(),
+        "ended_by": ended_by,
     }
+    return entry if error is None else {**entry, "error": error}
+
+
+def attempt_entry(claim: Claim, finished_at: datetime, ended_by: str = "worker") -> dict[str, Any]:
+    """The line of the claimed attempt, ended at `finished_at`."""
+    return ended_entry(claim.attempt, claim.started_at, finished_at, ended_by)
 
 
 def completed(claim: Claim, outcome: Outcome) -> StepRecord:
@@ -119,7 +163,7 @@ def completed(claim: Claim, outcome: Outcome) -> StepRecord:
         None,
         outcome.finished_at,
         None,
-        [*claim.attempt_log, attempt_entry(claim, outcome.finished_at)],
+        [*claim.attempt_log, attempt_entry(claim, outcome.finished_at, outcome.ended_by)],
     )
 
 

@@ -215,7 +215,8 @@ class Runner:
             return
         claim, stored_input = found
         error = ActionError("The worker running this step stopped before it finished.")
-        step, move = decide(claim, Outcome(input=stored_input, error=error), keep_going=False)
+        lost = Outcome(input=stored_input, error=error, ended_by="recovery")
+        step, move = decide(claim, lost, keep_going=False)
         upcoming: Next | None = self.ledger.record([step], move)
         if upcoming is not None:
             self.send(execution_id, upcoming.position, upcoming.attempt, upcoming.delay)
@@ -235,7 +236,8 @@ def decide(claim: Claim, outcome: Outcome, keep_going: bool) -> tuple[StepRecord
         return completed(claim, outcome), _onward(claim, outcome, keep_going)
     now = outcome.finished_at
     error = str(outcome.error)
-    attempt_log = [*claim.attempt_log, {**attempt_entry(claim, now), "error": error}]
+    entry = attempt_entry(claim, now, outcome.ended_by)
+    attempt_log = [*claim.attempt_log, {**entry, "error": error}]
     policy = RetryPolicy.from_dict(action.get("retry"))
     if outcome.error.retryable and claim.attempt < policy.attempts:
         delay = outcome.error.retry_after

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, BigId, JSONDoc, enum_column, utcnow
@@ -78,6 +78,9 @@ class Execution(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # A dry run: steps that send recorded what they would send instead (left out of figures).
     dry_run: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A step failed: set by the statement that ends the run. With status `completed`: a step
+    # that continues on error failed and the run went on ("completed with errors").
+    has_errors: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -108,6 +111,23 @@ class Execution(Base):
         Index("ix_executions_workflow_id_run_key", "workflow_id", "run_key"),
         # Re-runs of an execution (its page, bulk re-run), and ON DELETE SET NULL on delete.
         Index("ix_executions_rerun_of_id", "rerun_of_id"),
+        # The "completed with errors" filter: only the runs with errors, newest first.
+        Index(
+            "ix_executions_user_id_with_errors",
+            "user_id",
+            "created_at",
+            "id",
+            postgresql_where=text("has_errors"),
+            sqlite_where=text("has_errors = 1"),
+        ),
+        Index(
+            "ix_executions_workflow_id_with_errors",
+            "workflow_id",
+            "created_at",
+            "id",
+            postgresql_where=text("has_errors"),
+            sqlite_where=text("has_errors = 1"),
+        ),
     )
 
 

@@ -46,6 +46,7 @@ class Figures:
     window_seconds: float
     started: int
     finished: dict[str, int]
+    completed_with_errors: int
     live: dict[str, int]
     overdue: int
     durations: dict[str, Durations]
@@ -116,6 +117,11 @@ def collect(
     started = sum(
         _count_by_status(session, STATUSES, and_(in_window, Execution.created_at >= since)).values()
     )
+    with_errors = session.scalar(
+        select(func.count())
+        .select_from(Execution)
+        .where(Execution.status == ExecutionStatus.COMPLETED, in_window, Execution.has_errors)
+    )
     live = _count_by_status(session, ExecutionStatus.LIVE)
     overdue = session.scalar(
         select(func.count())
@@ -127,7 +133,14 @@ def collect(
     except Exception:  # an unreachable broker shows as a missing gauge; /readyz says why
         depth = None
     return Figures(
-        window, started, finished, live, int(overdue or 0), step_durations(session, since), depth
+        window,
+        started,
+        finished,
+        int(with_errors or 0),
+        live,
+        int(overdue or 0),
+        step_durations(session, since),
+        depth,
     )
 
 
@@ -150,6 +163,12 @@ class _Figures(Collector):
         for status in ExecutionStatus.FINAL:
             finished.add_metric([status], f.finished.get(status, 0))
         yield finished
+        yield GaugeMetricFamily(
+            "stepline_executions_completed_with_errors",
+            f"Executions that completed {window} although a step that continues on error "
+            'failed (also counted in stepline_executions_finished{status="completed"}).',
+            f.completed_with_errors,
+        )
         live = GaugeMetricFamily(
             "stepline_executions_live", "Executions not final, by status.", labels=["status"]
         )

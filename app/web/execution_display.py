@@ -14,8 +14,10 @@ from typing import Any
 
 from flask import url_for
 
+from app.models import ExecutionStep
 from app.models.base import utcnow
 from app.services.executions import explain
+from app.services.executions.attempt_history import AttemptLine, attempt_lines
 from app.services.executions.queries import ExecutionDetail
 from app.services.executions.stats import Activity
 from app.web.blueprint import bp
@@ -67,6 +69,7 @@ def execution_time(value: datetime | str | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+@bp.app_template_filter("seconds_text")
 def seconds_text(seconds: float) -> str:
     """340 ms, 2.4 s, 3 min 5 s, 2 h 10 min."""
     if seconds < 1:
@@ -90,6 +93,12 @@ def execution_duration(start: datetime | str | None, end: datetime | str | None 
     if isinstance(end, str):
         end = datetime.fromisoformat(end)
     return seconds_text(((end or utcnow()) - start).total_seconds())
+
+
+@bp.app_template_filter("step_attempts")
+def step_attempts(step: ExecutionStep) -> list[AttemptLine]:
+    """A step's attempts, one line each: the header counts these lines."""
+    return attempt_lines(step)
 
 
 @dataclass(frozen=True)

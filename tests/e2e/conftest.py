@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -52,5 +53,8 @@ def artifacts() -> Path:
 
 @pytest.fixture(autouse=True)
 def _fail_fast(page: Any) -> None:
-    # A missing element fails within seconds, not after Playwright's 30 s default.
+    # A missing element fails within seconds, not after Playwright's 30 s default; an
+    # expectation waits up to 10 s (a save or a run under a full suite on 2 cores can take
+    # longer than expect's 5 s default without anything being wrong).
     page.set_default_timeout(5_000)
+    expect.set_options(timeout=10_000)

@@ -124,7 +124,11 @@ def test_a_failed_step_shows_each_attempt_with_its_time_and_error(
 
     # Then the page lists both attempts with their errors, and the execution's error
     assert "<summary>Attempts (2)</summary>" in html
-    assert re.search(r"Attempt 1: \d{4}-\d\d-\d\d [\d:]+ UTC, \d+ ms: <span", html)
+    assert re.search(
+        r"Attempt 1: <span class=\"attempt-start\">started <time [^>]+>\d{4}-\d\d-\d\d [\d:]+ UTC"
+        r"</time></span>, \d+ ms — <span class=\"attempt-end\">ended by its worker</span>: <span",
+        html,
+    )
     assert "planned failure on attempt 1" in html and "planned failure on attempt 2" in html
     assert '<p class="execution-error">Step' in html
     assert "Re-run from the failed step" in html

@@ -196,3 +196,26 @@ def test_a_dry_run_records_instead_of_sending(engine: Engine) -> None:
     recorded = result["steps"][0]["output"]
     assert recorded["dry_run"] == "recorded"
     assert recorded["request"]["url"] == "https://orders.example.com/new"
+
+
+def test_a_run_that_completed_with_errors_exits_2_and_tail_marks_it(engine: Engine) -> None:
+    owner = engine.user()
+    email = email_of(engine, owner)
+    failing = FAILING["steps"][0]
+    spec = {
+        "name": "Goes on",
+        "steps": [{**failing, "continue_on_error": True}, *GREETING["steps"][:1]],
+    }
+    workflow_id = engine.workflow(spec, owner)
+
+    ran = invoke(
+        engine,
+        *("workflows", "run", "--user", email, str(workflow_id), "--wait", "--data", "-"),
+        input='{"name": "Di"}',
+    )
+
+    assert ran.exit_code == 2, ran.output + ran.stderr
+    result = json.loads(ran.output)
+    assert (result["status"], result["has_errors"]) == ("completed", True)
+    tailed = invoke(engine, "executions", "tail", "--user", email, "--workflow", str(workflow_id))
+    assert tailed.output.startswith(f"{result['id']}\tcompleted-with-errors\t")

@@ -38,7 +38,12 @@ def test_a_success_advances_and_claims_the_next_step_while_the_slice_lasts() -> 
 
     assert (record.status, record.output, record.finished_at) == ("completed", {"x": 1}, ENDED)
     assert record.attempt_log == [
-        {"attempt": 1, "started_at": STARTED.isoformat(), "finished_at": ENDED.isoformat()}
+        {
+            "attempt": 1,
+            "started_at": STARTED.isoformat(),
+            "finished_at": ENDED.isoformat(),
+            "ended_by": "worker",
+        }
     ]
     assert move == Advance(1, 0.0, claim=True)
     # past the time slice, or before a delay, the next step gets a doorbell instead

@@ -8,9 +8,10 @@ transaction rolls back or stops there and the message ends.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -23,9 +24,14 @@ from app.engine.attempts import (
     Retry,
     Run,
     StepRecord,
+    attempt_started_at,
     build_run,
+    earlier_attempts,
+    ended_entry,
+    open_entry,
 )
 from app.engine.ledger import sql
+from app.models import StepStatus
 from app.models.base import rowcount, utcnow
 
 log = logging.getLogger(__name__)
@@ -55,6 +61,7 @@ class PortableLedger:
             "previous_attempts": attempt - 1,
             "attempt": attempt,
             "now": now,
+            "attempt_entry": json.dumps(open_entry(attempt, now)),
         }
         with self.engine.connect() as connection:
             claimed = connection.execute(sql.claim_step, sql.params(values)).first()
@@ -69,7 +76,8 @@ class PortableLedger:
             if run is None:
                 run = build_run(execution_id, row, _outputs(connection, execution_id, position))
             connection.commit()
-        return Claim(run, position, attempt, claimed.id, now, list(claimed.attempt_log or []))
+        earlier = earlier_attempts(claimed.attempt_log, attempt)
+        return Claim(run, position, attempt, claimed.id, now, earlier)
 
     def running(self, execution_id: int, position: int) -> tuple[Claim, Any] | None:
         """The claim of the step left `running` at `position` (its worker stopped), and the
@@ -83,9 +91,13 @@ class PortableLedger:
                 sql.load_execution, sql.params({"execution_id": execution_id})
             ).one()
             run = build_run(execution_id, row, _outputs(connection, execution_id, position))
-        started_at = step.started_at or utcnow()
         claim = Claim(
-            run, position, step.attempts, step.id, started_at, list(step.attempt_log or [])
+            run,
+            position,
+            step.attempts,
+            step.id,
+            attempt_started_at(step.attempt_log, step.attempts, step.started_at),
+            earlier_attempts(step.attempt_log, step.attempts),
         )
         return claim, step.input
 
@@ -140,12 +152,40 @@ def _move(
     next_step = {"execution_id": execution["execution_id"], "position": move.position}
     step_id = None
     if move.claim:
+        entry = json.dumps(open_entry(1, now))
         step_id = connection.execute(
-            sql.claim_next, sql.params({**next_step, "now": now})
+            sql.claim_next, sql.params({**next_step, "now": now, "attempt_entry": entry})
         ).scalar_one()
     elif move.delay > 0:
         connection.execute(sql.wake_next_at, sql.params({**next_step, "wake_at": wake}))
     return Next(move.position, 1, move.delay, step_id)
+
+
+CANCELLED_MID_STEP = "Cancelled by a user while this step ran; its action may have finished."
+
+
+def end_running_attempt(connection: Connection, execution_id: int, now: datetime) -> None:
+    """On cancel: the attempt of the step running now ends here, by the cancel, so the step's
+    log holds every attempt counted, and the run's `has_errors` is set as a finish sets it.
+    Part of the caller's transaction. A worker finishing the step later finds its claim gone
+    and records nothing (as after recovery)."""
+    ids = {"execution_id": execution_id}
+    for step in connection.execute(sql.load_running_steps, sql.params(ids)).all():
+        started = attempt_started_at(step.attempt_log, step.attempts, now)
+        entry = ended_entry(step.attempts, started, now, "cancel", CANCELLED_MID_STEP)
+        values = {
+            "step_id": step.id,
+            "attempt": step.attempts,
+            "status": StepStatus.FAILED,
+            "input": step.input,
+            "output": None,
+            "error": CANCELLED_MID_STEP,
+            "attempt_log": [*earlier_attempts(step.attempt_log, step.attempts), entry],
+            "finished_at": now,
+            "next_retry_at": None,
+        }
+        connection.execute(sql.record_step, sql.params(values))
+    connection.execute(sql.note_errors, sql.params(ids))
 
 
 def _values(step: StepRecord) -> dict[str, Any]:

@@ -30,6 +30,8 @@ from app.engine.attempts import (
     Run,
     StepRecord,
     build_run,
+    earlier_attempts,
+    open_entry,
 )
 from app.engine.ledger import sql
 from app.engine.ledger.portable import PortableLedger, dropped
@@ -90,7 +92,8 @@ record_and_continue_pg = pg_autocommit.prepare(
         RETURNING id
     ), claimed_next AS (
         UPDATE execution_steps
-        SET status = 'running', attempts = 1, started_at = %(now)s
+        SET status = 'running', attempts = 1, started_at = %(now)s,
+            attempt_log = jsonb_build_array(CAST(%(next_entry)s AS jsonb))
         WHERE execution_id = %(execution_id)s AND position = %(position)s
             AND EXISTS (SELECT FROM advanced)
         RETURNING id
@@ -107,7 +110,11 @@ record_and_finish_pg = pg_autocommit.prepare(
     , finished AS (
         UPDATE executions
         SET status = 'completed', error = NULL, finished_at = %(now)s, updated_at = %(now)s,
-            lease_expires_at = NULL, position = %(position)s
+            lease_expires_at = NULL, position = %(position)s,
+            has_errors = EXISTS (
+                SELECT FROM execution_steps
+                WHERE execution_id = %(execution_id)s AND status = 'failed'
+            )
         WHERE id = %(execution_id)s AND status = 'running' AND EXISTS (SELECT FROM recorded)
         RETURNING id
     )
@@ -134,6 +141,7 @@ class PostgresLedger(PortableLedger):
             "attempt": attempt,
             "now": now,
             "lease": now + self.lease,
+            "attempt_entry": json.dumps(open_entry(attempt, now)),
         }
         with pg_autocommit.cursor(self.engine) as cursor:
             row = claim_pg.execute(cursor, sql.params(values)).fetchone()
@@ -146,7 +154,8 @@ class PostgresLedger(PortableLedger):
                     ids = sql.params({"execution_id": execution_id})
                     outputs = dict(load_outputs_pg.execute(cursor, ids).fetchall())
                 run = build_run(execution_id, row, outputs)
-        return Claim(run, position, attempt, row.id, now, list(row.attempt_log or []))
+        earlier = earlier_attempts(row.attempt_log, attempt)
+        return Claim(run, position, attempt, row.id, now, earlier)
 
     def record(self, steps: Sequence[StepRecord], move: Move) -> Next | None:
         """Successful steps (the claimed one and the pure steps run after it) that end the run
@@ -192,6 +201,7 @@ class PostgresLedger(PortableLedger):
             row = pg_autocommit.one(self.engine, record_and_finish_pg, params)
         else:
             params["lease"] = now + self.lease
+            params["next_entry"] = json.dumps(open_entry(1, now))
             row = pg_autocommit.one(self.engine, record_and_continue_pg, params)
         if row.recorded != 1:
             return None  # recovery took the step over after our lease expired

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, exists, func, or_, select, update
+from sqlalchemy import JSON, String, Table, bindparam, exists, func, or_, select, update
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from app.models import Execution, ExecutionStatus, ExecutionStep
 
@@ -26,7 +29,33 @@ def params(values: dict[str, Any]) -> dict[str, Any]:
 E = cast(Table, Execution.__table__)
 S = cast(Table, ExecutionStep.__table__)
 
-# Claim a pending step for attempt :attempt if the execution is live and at :position.
+
+class json_append(FunctionElement[Any]):
+    """`json_append(array, entry)`: the JSON array with `entry` (JSON text) added at its end,
+    in one statement on either backend."""
+
+    type = JSON()
+    name = "json_append"
+    inherit_cache = True
+
+
+@compiles(json_append, "postgresql")
+def _json_append_pg(element: json_append, compiler: SQLCompiler, **kw: Any) -> str:
+    array, entry = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"COALESCE({array}, '[]'::jsonb) || jsonb_build_array(CAST({entry} AS jsonb))"
+
+
+@compiles(json_append, "sqlite")
+def _json_append_sqlite(element: json_append, compiler: SQLCompiler, **kw: Any) -> str:
+    array, entry = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"json_insert(COALESCE({array}, '[]'), '$[#]', json({entry}))"
+
+
+# The open line of a claimed attempt (app.engine.attempts.open_entry), as JSON text.
+_attempt_entry = bindparam("p_attempt_entry", type_=String())
+
+# Claim a pending step for attempt :attempt if the execution is live and at :position; the
+# attempt's open line joins the attempt log (returned with it).
 claim_step = (
     update(S)
     .where(
@@ -48,6 +77,7 @@ claim_step = (
         attempts=bindparam("p_attempt"),
         next_retry_at=None,
         started_at=func.coalesce(S.c.started_at, bindparam("p_now")),
+        attempt_log=json_append(S.c.attempt_log, _attempt_entry),
     )
     .returning(S.c.id, S.c.attempt_log)
 )
@@ -77,6 +107,10 @@ load_running_step = select(S.c.id, S.c.attempts, S.c.started_at, S.c.attempt_log
     S.c.execution_id == bindparam("p_execution_id"),
     S.c.position == bindparam("p_position"),
     S.c.status == "running",
+)
+
+load_running_steps = select(S.c.id, S.c.attempts, S.c.attempt_log, S.c.input).where(
+    S.c.execution_id == bindparam("p_execution_id"), S.c.status == "running"
 )
 
 # Record an attempt's outcome, only if this claim still owns the step.
@@ -117,7 +151,12 @@ touch = (
 claim_next = (
     update(S)
     .where(S.c.execution_id == bindparam("p_execution_id"), S.c.position == bindparam("p_position"))
-    .values(status="running", attempts=1, started_at=bindparam("p_now"))
+    .values(
+        status="running",
+        attempts=1,
+        started_at=bindparam("p_now"),
+        attempt_log=json_append(S.c.attempt_log, _attempt_entry),
+    )
     .returning(S.c.id)
 )
 
@@ -137,11 +176,25 @@ skip_rest = (
     .values(status="skipped")
 )
 
+# A run that ends with a failed step (one that continued on error, or the one that failed it)
+# ends with `has_errors` set, in the statement that ends it.
+any_step_failed = (
+    exists()
+    .where(S.c.execution_id == bindparam("p_execution_id"), S.c.status == "failed")
+    .correlate(None)
+)
+
+# A cancelled run's flag (its running step, if any, ended as failed by the cancel).
+note_errors = (
+    update(E).where(E.c.id == bindparam("p_execution_id")).values(has_errors=any_step_failed)
+)
+
 finish = (
     update(E)
     .where(E.c.id == bindparam("p_execution_id"), E.c.status == "running")
     .values(
         status=bindparam("p_status"),
+        has_errors=any_step_failed,
         error=bindparam("p_error"),
         finished_at=bindparam("p_now"),
         updated_at=bindparam("p_now"),

@@ -12,6 +12,7 @@ from sqlalchemy import Select, insert, select, update
 from sqlalchemy.orm import Session, defer
 
 from app.engine.errors import TemplateError
+from app.engine.ledger.portable import end_running_attempt
 from app.engine.runner import Send, next_enabled
 from app.engine.templating import Renderer
 from app.models import Execution, ExecutionStatus, ExecutionStep, Workflow, pg_autocommit, storable
@@ -263,6 +264,7 @@ def cancel(session: Session, execution: Execution) -> Execution:
         .where(ExecutionStep.execution_id == execution.id, ExecutionStep.status == "pending")
         .values(status="skipped")
     )
+    end_running_attempt(session.connection(), execution.id, now)
     session.commit()
     session.refresh(execution)
     return execution
@@ -365,6 +367,7 @@ class ExecutionFilter:
     created_before: datetime | None = None
     run_key: str | None = None
     include_dry_runs: bool = False  # in a run-key search (lists show dry runs, marked)
+    has_errors: bool | None = None  # True: a step failed (see Execution.has_errors)
 
 
 def restrict(stmt: AnySelect, owner_id: int, where: ExecutionFilter) -> AnySelect:
@@ -374,6 +377,9 @@ def restrict(stmt: AnySelect, owner_id: int, where: ExecutionFilter) -> AnySelec
         stmt = stmt.where(Execution.workflow_id == where.workflow_id)
     if where.statuses:
         stmt = stmt.where(Execution.status.in_(where.statuses))
+    if where.has_errors is not None:
+        # Spelt as the partial indexes' predicate, which answer the True case.
+        stmt = stmt.where(Execution.has_errors if where.has_errors else ~Execution.has_errors)
     if where.created_after is not None:
         stmt = stmt.where(Execution.created_at >= where.created_after)
     if where.created_before is not None:

@@ -28,6 +28,8 @@ from app.services.executions.lifecycle import (
 
 PAGE_SIZE = 25
 NEWER_LIMIT = 50
+# The status filter's value for completed runs in which a step failed (continue on error).
+WITH_ERRORS = "completed-with-errors"
 
 
 def is_id(raw: str) -> bool:
@@ -45,7 +47,8 @@ def _parse_time(raw: str, name: str) -> datetime:
 
 @dataclass(frozen=True)
 class DashboardFilter:
-    """What the list shows: any of workflow, status, a created-at range (UTC), a run key."""
+    """What the list shows: any of workflow, status (`with_errors`: completed with errors), a
+    created-at range (UTC), a run key."""
 
     workflow_id: int | None = None
     status: ExecutionStatus | None = None
@@ -53,6 +56,7 @@ class DashboardFilter:
     until: datetime | None = None
     run_key: str | None = None
     include_dry_runs: bool = False  # in a run-key search (the list shows dry runs, marked)
+    with_errors: bool = False
 
     @classmethod
     def parse(cls, args: Mapping[str, str], workflow_id: int | None = None) -> DashboardFilter:
@@ -63,6 +67,9 @@ class DashboardFilter:
                 raise InvalidInputError("Pick a workflow from the list.", "workflow")
             workflow_id = int(raw_workflow)
         raw_status = (args.get("status") or "").strip()
+        with_errors = raw_status == WITH_ERRORS
+        if with_errors:
+            raw_status = ExecutionStatus.COMPLETED.value
         if raw_status and raw_status not in ExecutionStatus.__members__.values():
             raise InvalidInputError("Pick a status from the list.", "status")
         raw_since = (args.get("since") or "").strip()
@@ -83,19 +90,27 @@ class DashboardFilter:
             until=until,
             run_key=run_key or None,
             include_dry_runs=(args.get("include_dry_runs") or "").strip() in ("1", "on", "true"),
+            with_errors=with_errors,
         )
 
     def query_args(self, *, with_workflow: bool = True) -> dict[str, str]:
         """The filter as query arguments (the inverse of `parse`), empty ones left out."""
         args = {
             "workflow": str(self.workflow_id) if with_workflow and self.workflow_id else "",
-            "status": self.status.value if self.status else "",
+            "status": self.status_value,
             "since": self.since.strftime("%Y-%m-%dT%H:%M") if self.since else "",
             "until": self.until.strftime("%Y-%m-%dT%H:%M") if self.until else "",
             "run_key": self.run_key or "",
             "include_dry_runs": "1" if self.include_dry_runs else "",
         }
         return {k: v for k, v in args.items() if v}
+
+    @property
+    def status_value(self) -> str:
+        """The status select's value ("" for any status)."""
+        if self.with_errors:
+            return WITH_ERRORS
+        return self.status.value if self.status else ""
 
     @property
     def is_empty(self) -> bool:
@@ -110,6 +125,7 @@ class DashboardFilter:
             created_before=self.until,
             run_key=self.run_key,
             include_dry_runs=self.include_dry_runs,
+            has_errors=True if self.with_errors else None,
         )
         return restrict(stmt, owner_id, where)
 
@@ -125,6 +141,7 @@ class ExecutionRow:
     trigger_type: str
     run_key: str | None
     error: str | None
+    has_errors: bool
     rerun_of_id: int | None
     created_at: datetime
     started_at: datetime | None
@@ -144,6 +161,7 @@ ROW_COLUMNS = (
     Execution.trigger_type,
     Execution.run_key,
     Execution.error,
+    Execution.has_errors,
     Execution.rerun_of_id,
     Execution.created_at,
     Execution.started_at,

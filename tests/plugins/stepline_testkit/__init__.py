@@ -58,6 +58,8 @@ class FlakyAction(BaseActionHandler):
 class EffectConfig(ActionConfig):
     journal: str = Field(description="File that gets one line per run of this step.")
     sleep_first_attempt: float = Field(0.0, ge=0, description="Seconds to sleep on attempt 1.")
+    slow_attempt: int = Field(1, ge=1, description="The attempt that sleeps (1: the first).")
+    fail_before_attempt: int = Field(1, ge=1, description="Earlier attempts fail at once.")
     marker: str = ""
 
 
@@ -72,7 +74,9 @@ class EffectAction(BaseActionHandler):
 
     def execute(self, context: StepContext, config: EffectConfig) -> dict[str, Any]:
         line = f"{context.idempotency_key} attempt={context.attempt} pid={os.getpid()}\n"
-        if context.attempt == 1 and config.sleep_first_attempt:
+        if context.attempt < config.fail_before_attempt:
+            raise ActionError(f"planned failure on attempt {context.attempt}", retryable=True)
+        if context.attempt == config.slow_attempt and config.sleep_first_attempt:
             with open(config.journal + ".started", "a") as handle:
                 handle.write(line)
             time.sleep(config.sleep_first_attempt)
