@@ -4,7 +4,7 @@ A step may carry conditions (the filter's operators, all/any, groups); when they
 the step is skipped and the run goes on. NULL: the step always runs.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-06 23:45:00.000000
 
 """
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = '0013'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
