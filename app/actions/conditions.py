@@ -76,6 +76,16 @@ def _one_of(value: Any, handler: ValidatorFunctionWrapHandler) -> Condition | Co
 ConditionItem = Annotated[Condition | ConditionGroup, WrapValidator(_one_of)]
 
 
+class ConditionSet(ActionConfig):
+    """Conditions with their own all/any: a step's "Run only if" (`run_if` on the step's
+    definition); the step runs only when they hold, else it is skipped."""
+
+    conditions: list[ConditionItem] = Field(
+        min_length=1, description="Conditions to check; a group checks its own all or any."
+    )
+    match: Match = Field("all", description="Run the step when all or any hold.")
+
+
 def _number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None

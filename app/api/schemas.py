@@ -9,6 +9,7 @@ from flask import Response, current_app
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, field_validator
 from pydantic_core import PydanticCustomError
 
+from app.actions.conditions import ConditionSet
 from app.engine.redaction import REDACTED
 from app.engine.retry import RetrySettings
 from app.models import ExecutionStatus, StepStatus
@@ -153,6 +154,11 @@ class StepOut(Schema):
     retry: RetrySettings | None
     enabled: bool
     continue_on_error: bool
+    run_if: ConditionSet | None = Field(
+        None,
+        description="Run only if: the step runs when these conditions hold, else it is "
+        "skipped (see the definition's `run_if`).",
+    )
 
 
 class WorkflowSummary(Schema):

@@ -72,14 +72,15 @@ class Outcome:
     error: ActionError | None = None
     stop: bool = False
     suspend_seconds: float = 0.0
+    skipped: bool = False  # its "Run only if" did not hold: the action did not run
     finished_at: datetime = field(default_factory=utcnow)
     ended_by: str = "worker"  # who ended the attempt: see ENDED_BY
 
 
 @dataclass(frozen=True)
 class StepRecord:
-    """The stored result of one attempt: `completed`, `failed`, or `pending` again (a retry is
-    due at `next_retry_at`)."""
+    """The stored result of one attempt: `completed`, `skipped` (its "Run only if" did not
+    hold), `failed`, or `pending` again (a retry is due at `next_retry_at`)."""
 
     claim: Claim
     status: StepStatus
@@ -153,10 +154,10 @@ def attempt_entry(claim: Claim, finished_at: datetime, ended_by: str = "worker")
 
 
 def completed(claim: Claim, outcome: Outcome) -> StepRecord:
-    """The record of a successful attempt."""
+    """The record of a successful attempt (`skipped` when its "Run only if" did not hold)."""
     return StepRecord(
         claim,
-        StepStatus.COMPLETED,
+        StepStatus.SKIPPED if outcome.skipped else StepStatus.COMPLETED,
         outcome.input,
         outcome.output,
         None,

@@ -30,6 +30,7 @@ from app.engine.errors import (
 )
 from app.engine.redaction import redact, secret_values
 from app.engine.registry import ActionRegistry
+from app.engine.run_if import skip_output
 from app.engine.templating import Renderer
 from app.models import storable
 from app.settings import Settings
@@ -66,6 +67,11 @@ class StepExecutor:
         stored_input: dict[str, Any] | None = None
         try:
             handler = self.actions.get(action["type"])
+            if action.get("run_if"):  # "Run only if": checked before anything else renders
+                variables = claim.run.context.template_vars()
+                skipped = skip_output(self.renderer, action["run_if"], variables)
+                if skipped is not None:
+                    return Outcome(output=self._checked_output(skipped), skipped=True)
             rendered, secrets = self._render(handler, action, claim.run.context)
             stored_input = _storable_input(redact(rendered, secrets))
             try:

@@ -127,7 +127,7 @@ class Runner:
                 claim = Claim(run, following, 1, UNCLAIMED, utcnow(), [])
                 continue
             step, move = decide(claim, outcome, keep_going)
-            if outcome.error is None:
+            if outcome.error is None and not outcome.skipped:  # a skipped step reads as absent
                 run.outputs[step_key] = outcome.output
             upcoming = self._record([*chain, step], move, {**ids, "step_key": step_key})
             chain = []
@@ -145,6 +145,8 @@ class Runner:
         if not self.ledger.records_chains or following >= len(run.actions):
             return False
         if outcome.error is not None or outcome.stop or outcome.suspend_seconds > 0:
+            return False
+        if outcome.skipped:  # recorded as `skipped`, not with the chain's completed steps
             return False
         return all(self.executor.is_pure(run.actions[p]["type"]) for p in (position, following))
 

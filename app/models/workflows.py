@@ -88,6 +88,8 @@ class Action(Base):
     retry: Mapped[dict[str, Any]] = mapped_column(default=dict)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     continue_on_error: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "Run only if": {"match": "all"|"any", "conditions": [...]} (app.actions.conditions)
+    run_if: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)
     # Last output seen for this step ("test step" or an execution), for the data picker.
     sample_output: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)
 

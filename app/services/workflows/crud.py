@@ -12,6 +12,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.actions.base import BaseActionHandler
+from app.actions.conditions import ConditionSet
 from app.crypto import DecryptionError, SecretBox
 from app.engine.redaction import REDACTED
 from app.engine.registry import ActionRegistry, Handlers, TriggerRegistry
@@ -144,6 +145,10 @@ def _build_actions(
         config = _step_config(
             handler, step.config, f"{where}.config", secrets, old.config if old else None
         )
+        run_if = step.run_if.model_dump(mode="json") if step.run_if else None
+        problems = _renderer.check(run_if, f"{where}.run_if") if run_if else []
+        if problems:
+            raise InvalidInputError(problems[0][1], field=problems[0][0])
         built.append(
             Action(
                 position=index,
@@ -154,6 +159,7 @@ def _build_actions(
                 retry=step.retry.model_dump() if step.retry else {},
                 enabled=step.enabled,
                 continue_on_error=step.continue_on_error,
+                run_if=run_if,
                 sample_output=old.sample_output if old else None,
             )
         )
@@ -323,6 +329,7 @@ def _spec(
                 retry=RetrySettings.model_validate(action.retry) if action.retry else None,
                 enabled=action.enabled,
                 continue_on_error=action.continue_on_error,
+                run_if=ConditionSet.model_validate(action.run_if) if action.run_if else None,
             )
         )
     trigger = workflow.trigger
@@ -358,6 +365,7 @@ def snapshot(workflow: Workflow) -> dict[str, Any]:
                 "retry": a.retry,
                 "enabled": a.enabled,
                 "continue_on_error": a.continue_on_error,
+                "run_if": a.run_if,
             }
             for a in workflow.actions
         ],

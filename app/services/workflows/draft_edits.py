@@ -27,7 +27,11 @@ from app.services.connections import store
 from app.services.errors import InvalidInputError
 from app.services.workflows import drafts
 from app.services.workflows.specs import KEY_PATTERN, MAX_STEPS, WorkflowSpec, unique_key
-from app.services.workflows.step_checks import config_problems, rename_references
+from app.services.workflows.step_checks import (
+    config_problems,
+    rename_references,
+    run_if_problems,
+)
 
 _renderer = Renderer()
 
@@ -49,6 +53,7 @@ class StepChanges:
     config: dict[str, Any]
     retry: dict[str, Any] | None
     continue_on_error: bool
+    run_if: dict[str, Any] | None = None  # "Run only if" conditions (None: always runs)
 
 
 def _changed(session: Session, workflow: Workflow) -> drafts.Draft:
@@ -214,6 +219,7 @@ def update_step(
     handler = actions.get(step["type"])
     config = _merge_secrets(handler.Config, changes.config, step.get("config") or {}, secrets)
     problems += config_problems(step["type"], config, where, secrets, actions)
+    problems += run_if_problems(changes.run_if, where)
     retry, retry_problems = _retry_problems(changes.retry, where)
     problems += retry_problems
     steps = [*draft.steps[:index], {**step, "config": config}, *draft.steps[index + 1 :]]
@@ -225,11 +231,14 @@ def update_step(
         config=config,
         retry=retry,
         continue_on_error=changes.continue_on_error,
+        run_if=changes.run_if,
     )
     draft.hold(key, {})  # what the panel held is applied now
     if new_key != key:
         for other in draft.steps:
             other["config"] = rename_references(other.get("config") or {}, key, new_key)
+            if other.get("run_if"):
+                other["run_if"] = rename_references(other["run_if"], key, new_key)
         step["key"] = new_key
         if key in draft.samples:
             draft.samples[new_key] = draft.samples.pop(key)
@@ -268,6 +277,7 @@ def keep_step_input(
         name=(changes.name.strip() or str(step.get("name") or key))[:200],
         config=config,
         continue_on_error=changes.continue_on_error,
+        run_if=changes.run_if,
     )
     if not retry_problems:
         step["retry"] = retry

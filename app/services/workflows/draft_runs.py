@@ -56,6 +56,7 @@ def snapshot_of(workflow: Workflow, draft: drafts.Draft) -> dict[str, Any]:
                 "retry": dict(step.get("retry") or {}),
                 "enabled": bool(step.get("enabled", True)),
                 "continue_on_error": bool(step.get("continue_on_error", False)),
+                "run_if": step.get("run_if") or None,
             }
             for step in draft.steps
         ],

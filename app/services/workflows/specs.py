@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from app.actions.conditions import ConditionSet
 from app.engine.retry import RetrySettings
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
@@ -52,6 +53,13 @@ class StepSpec(BaseModel):
     retry: RetrySettings | None = None
     enabled: bool = True
     continue_on_error: bool = False
+    run_if: ConditionSet | None = Field(
+        None,
+        description="Run only if: the step runs when these conditions hold (the filter's "
+        "operators; `left` and `right` may be templates, rendered when the step's turn comes); "
+        "otherwise it is `skipped`, its output records the conditions with the values they "
+        "saw, and the run goes on. Later steps read a skipped step as absent.",
+    )
 
 
 class WorkflowSpec(BaseModel):

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from app.actions.conditions import ConditionSet
 from app.crypto import DecryptionError, SecretBox
 from app.engine.registry import ActionRegistry
 from app.engine.templating import Renderer, has_template, template_at
@@ -49,6 +50,24 @@ def config_problems(
             if template_at(plain, error["loc"]):
                 continue  # checked after rendering, when the template has a value
             path = ".".join([f"{where}.config", *(str(p) for p in error["loc"])])
+            problems.append(InvalidInputError(error["msg"], field=path))
+    return problems
+
+
+def run_if_problems(run_if: Any, where: str) -> list[InvalidInputError]:
+    """Every problem of a step's "Run only if" (None: the step always runs), each naming its
+    field (`<where>.run_if.conditions.0.left`): template syntax, then the conditions' model."""
+    if run_if is None:
+        return []
+    problems = [
+        InvalidInputError(message, field=path)
+        for path, message in _renderer.check(run_if, f"{where}.run_if")
+    ]
+    try:
+        ConditionSet.model_validate(run_if)
+    except ValidationError as exc:
+        for error in exc.errors():
+            path = ".".join([f"{where}.run_if", *(str(p) for p in error["loc"])])
             problems.append(InvalidInputError(error["msg"], field=path))
     return problems
 
@@ -90,7 +109,8 @@ def reference_problems(steps: Sequence[Mapping[str, Any]], index: int) -> list[s
     earlier = {str(step["key"]) for step in steps[:index]}
     everything = {str(step["key"]) for step in steps}
     problems = []
-    for key in referenced_keys(steps[index].get("config") or {}):
+    step = steps[index]
+    for key in referenced_keys([step.get("config") or {}, step.get("run_if") or {}]):
         if key in earlier:
             continue
         if key in everything:
@@ -116,6 +136,8 @@ def step_issues(
             path = validation_messages.locate(problem.message, names) or ""
         text = validation_messages.plain(problem.message)
         found.append(f"{_field_label(path)}: {text}" if path else text)
+    for problem in run_if_problems(step.get("run_if"), where):
+        found.append(f"Run only if: {validation_messages.plain(problem.message)}")
     return found + reference_problems(steps, index)
 
 

@@ -98,6 +98,7 @@ def _step_fields(step: dict[str, Any]) -> dict[str, Any]:
     fields = {"name": step.get("name", ""), "enabled": step.get("enabled", True)}
     fields["continue_on_error"] = step.get("continue_on_error", False)
     fields["retry"] = step.get("retry")
+    fields["run_if"] = step.get("run_if")
     fields["config"] = step.get("config") or {}
     return fields
 

@@ -73,7 +73,11 @@ def chosen_panel(editor_: Editor) -> panels.Panel:
     if args.get("step"):
         try:
             return panels.step_panel(
-                db.session(), editor_, args["step"], json_mode=args.get("view") == "json"
+                db.session(),
+                editor_,
+                args["step"],
+                json_mode=args.get("view") == "json",
+                run_if_open=args.get("run_if") == "1",
             )
         except NotFoundError:
             return panels.intro(editor_)

@@ -17,7 +17,7 @@ from app.services.connections.store import list_connections
 from app.services.errors import InvalidInputError
 from app.services.workflows import trials, validation_messages
 from app.services.workflows.step_checks import config_problems
-from app.web.editor import forms, picker, rows
+from app.web.editor import forms, picker, rows, run_if
 from app.web.editor.support import secrets
 from app.web.editor.view import Editor, StepCard, icon_for
 
@@ -29,6 +29,7 @@ STEP_INPUTS = (
     "retry.backoff.type",
     "retry.backoff.delay",
     "continue_on_error",
+    *run_if.INPUTS,
 )
 TRIGGER_INPUTS = ("type", "sample_data")
 SETTINGS_INPUTS = ("name", "description", "run_key_template")
@@ -63,6 +64,8 @@ class Panel:
     trial: Trial | None = None
     at: int = 0
     connections: list[tuple[str, str]] = field(default_factory=list)  # (id, label) to choose
+    run_if_fields: list[forms.FormField] = field(default_factory=lambda: run_if.FIELDS)
+    run_if_open: bool = False  # the "Run only if" builder is shown (else loaded on opening)
     json_mode: bool = False  # "Edit as JSON": the config as one JSON object
     held_key: bool = False  # the key shown was typed but not applied yet
 
@@ -108,6 +111,8 @@ def place_errors(
                 message = f"{_where(rest, widget)}: {message}"
         else:
             name = next((k for k in known if local == k or local.startswith(k + ".")), "")
+            if name.startswith(run_if.PREFIX) and local != name:  # a row of the builder
+                message = f"{_where(local.removeprefix(name + '.'), 'conditions')}: {message}"
         if local == forms.CONFIG_JSON:
             name = forms.CONFIG_JSON
         if panel.json_mode and name.startswith("config."):
@@ -177,6 +182,7 @@ def step_panel(
     trial: Trial | None = None,
     status: str = "",
     json_mode: bool = False,
+    run_if_open: bool = False,
 ) -> Panel:
     """The config panel of one step: name, key, generated config form (or the config as JSON),
     retries, picker. `posted` shows again exactly what was typed; else what the draft holds
@@ -191,10 +197,12 @@ def step_panel(
         panel.description = handler.description
         panel.fields = forms.form_fields(handler.Config)
     panel.json_mode = json_mode or (posted is not None and forms.CONFIG_JSON in posted)
+    panel.run_if_open = run_if_open or bool(step.get("run_if")) or run_if.in_form(posted)
     if posted is not None:
         panel.values = {name: posted.get(name, "") for name in STEP_INPUTS}
         panel.values["continue_on_error"] = "continue_on_error" in posted
         panel.values.update(forms.posted_values(panel.fields, posted))
+        panel.values.update(run_if.shown_posted(posted))
     else:
         panel.values = {
             "name": card.name,
@@ -203,6 +211,7 @@ def step_panel(
         }
         panel.values.update(_retry_values(step.get("retry")))
         panel.values.update(forms.shown_values(panel.fields, step.get("config") or {}))
+        panel.values.update(run_if.shown(step.get("run_if")))
         _held(panel, editor.draft.held(key))
         if card.known and step.get("config"):  # what the draft kept is checked again
             where = f"steps.{index}"
@@ -252,6 +261,7 @@ def trigger_panel(
     if posted is not None:
         panel.values = {"type": chosen, "sample_data": posted.get("sample_data", "")}
         panel.values.update(forms.posted_values(panel.fields, posted))
+        panel.values.update(run_if.shown_posted(posted))
     else:
         sample = current.get("sample_data")
         panel.values = {

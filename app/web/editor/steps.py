@@ -17,7 +17,7 @@ from app.models import Workflow
 from app.services.errors import InvalidInputError
 from app.services.workflows import draft_edits, trials
 from app.web.blueprint import bp
-from app.web.editor import forms, panels
+from app.web.editor import forms, panels, run_if
 from app.web.editor.page import page
 from app.web.editor.support import (
     CHANGED,
@@ -100,12 +100,15 @@ def step_changes(
         )
     if retry == {"attempts": 3, "backoff": {"type": "exponential", "delay": 1.0}}:
         retry = None  # the default policy: keep the step's definition short
+    condition, unread = run_if.posted(form, as_typed=as_typed)
+    errors.update(unread)
     changes = draft_edits.StepChanges(
         name=form.get("name", ""),
         key=form.get("key", ""),
         config=parsed.config,
         retry=retry,
         continue_on_error="continue_on_error" in form,
+        run_if=condition,
     )
     return changes, errors
 
@@ -177,6 +180,19 @@ def _apply(workflow_id: int, key: str, test: bool) -> Response | BaseResponse:
 def step_update(workflow_id: int, key: str) -> Response | BaseResponse:
     """Apply the step panel (name, key, config, retries) to the draft."""
     return _apply(workflow_id, key, test=False)
+
+
+@bp.get("/workflows/<int:workflow_id>/steps/<key>/run-if")
+@login_required
+def step_run_if(workflow_id: int, key: str) -> Response | BaseResponse:
+    """The "Run only if" condition builder, loaded when its section is opened."""
+    workflow = owned_workflow(workflow_id)
+    if not is_fragment_request():
+        target = url_for("web.workflow_show", workflow_id=workflow.id, step=key, run_if=1)
+        return redirect(target + "#run-if", 303)
+    editor_ = editor_for(workflow, key)
+    panel = panels.step_panel(db.session(), editor_, key, run_if_open=True)
+    return page("workflows/_run_if_builder.html", editor_, panel)
 
 
 @bp.post("/workflows/<int:workflow_id>/steps/<key>/test")

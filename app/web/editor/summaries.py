@@ -87,6 +87,14 @@ def _conditions(config: Mapping[str, Any]) -> str:
     return "Continue only if " + text if text else "Always continue"
 
 
+def only_if(run_if: Any) -> str:
+    """The card's line for a step's "Run only if" ("Only if … is equal to …"); "" for none."""
+    if not isinstance(run_if, Mapping) or not isinstance(run_if.get("conditions"), list):
+        return ""
+    text = _joined(run_if["conditions"], run_if.get("match", "all"))
+    return _short("Only if " + text) if text else ""
+
+
 def summary(type_: str, config: Mapping[str, Any], secret: frozenset[str] = frozenset()) -> str:
     """One line that says what a step does with its config (templates left as they are)."""
     if not config:

@@ -18,6 +18,7 @@ from app.services.workflows import drafts
 from app.services.workflows.step_checks import step_issues
 from app.web.editor.summaries import (
     Piece,
+    only_if,
     output_preview,
     output_words,
     pieces,
@@ -73,6 +74,7 @@ class StepCard:
     pieces: list[Piece] = field(default_factory=list)  # the summary, references as pills
     passes: str | None = None  # what its output amounts to ("3 fields"), once known
     preview: str | None = None  # its output's first fields, once tested
+    only_if: str = ""  # its "Run only if" in words, when it has one
 
     @property
     def number(self) -> int:
@@ -178,6 +180,7 @@ def step_card(
         pieces=pieces(text, names),
         passes=output_words(output),
         preview=output_preview(output),
+        only_if=only_if(step.get("run_if")),
     )
 
 
