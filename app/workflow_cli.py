@@ -25,7 +25,7 @@ from app.models import Execution, ExecutionStatus, User
 from app.models.base import utcnow
 from app.services.accounts import users
 from app.services.errors import NotFoundError, ServiceError
-from app.services.executions import lifecycle
+from app.services.executions import filtering, lifecycle
 from app.services.workflows import crud, versions
 
 # Exit status of `workflows run --wait`, by how the run ended.
@@ -239,7 +239,7 @@ def tail(
     happen (until interrupted, or for --for seconds)."""
     session = db.session()
     user = _user(session, email)
-    where = lifecycle.ExecutionFilter(workflow_id=workflow_id)
+    where = filtering.ExecutionFilter(workflow_id=workflow_id)
     seen: dict[int, str] = {}
     _print_changes(session, user.id, where, lines, seen, sys.stdout)
     deadline = None if seconds is None else time.monotonic() + seconds
@@ -252,14 +252,14 @@ def tail(
 def _print_changes(
     session: Session,
     owner_id: int,
-    where: lifecycle.ExecutionFilter,
+    where: filtering.ExecutionFilter,
     limit: int,
     seen: dict[int, str],
     out: IO[str],
 ) -> None:
     """Print the newest `limit` executions that are new or changed status since `seen`."""
     stmt = (
-        lifecycle.select_executions(owner_id, where)
+        filtering.select_executions(owner_id, where)
         .order_by(Execution.created_at.desc(), Execution.id.desc())
         .limit(limit)
     )

@@ -35,7 +35,7 @@ from app.services.errors import NotFoundError
 from app.services.executions import bulk_rerun, lifecycle, retention
 from app.services.executions.admission import tolerant
 from app.services.executions.attempt_history import AttemptLine, attempt_lines
-from app.services.executions.lifecycle import ExecutionFilter
+from app.services.executions.filtering import ExecutionFilter, select_executions
 from app.services.executions.queries import DashboardFilter
 from app.services.workflows import crud
 
@@ -115,7 +115,7 @@ def _execution(execution_id: int) -> Execution:
 def _page(where: ExecutionFilter) -> Response:
     items, cursor = keyset_page(
         db.session(),
-        lifecycle.select_executions(auth.current_user().id, where),
+        select_executions(auth.current_user().id, where),
         (Execution.created_at, Execution.id),
         page_request(),
         lambda execution: (execution.created_at, execution.id),

@@ -15,7 +15,8 @@ from flask import request
 from app.api.errors import ApiError
 from app.api.pagination import utc_representable
 from app.models import ExecutionStatus, storable
-from app.services.executions.lifecycle import RUN_KEY_LENGTH, ExecutionFilter
+from app.services.executions.filtering import ExecutionFilter
+from app.services.executions.lifecycle import RUN_KEY_LENGTH
 from app.services.workflows import listing
 from app.services.workflows.listing import S
 

@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of the API, generated from the same Pydantic models the views use.
 
 Each endpoint has one `Operation` in OPERATIONS (app/api/operations.py, then
-app/api/operations_tools.py). Its path and path
+app/api/operations_executions.py and app/api/operations_tools.py). Its path and path
 parameters are read from the app's URL map, its schemas from its models, and its error responses
 follow from what it takes (a token, a body, a cursor, a path id).
 """
@@ -23,10 +23,11 @@ from app.api.openapi_kinds import describe_kinds
 from app.api.operations import OPERATIONS as CORE_OPERATIONS
 from app.api.operations import UNDOCUMENTED as UNDOCUMENTED
 from app.api.operations import Operation, page_params
+from app.api.operations_executions import EXECUTION_OPERATIONS
 from app.api.operations_tools import TOOL_OPERATIONS
 from app.extensions import container
 
-OPERATIONS = [*CORE_OPERATIONS, *TOOL_OPERATIONS]
+OPERATIONS = [*CORE_OPERATIONS, *EXECUTION_OPERATIONS, *TOOL_OPERATIONS]
 
 REF = "#/components/schemas/{model}"
 SECURITY_SCHEME = "bearerToken"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import Select, insert, select, update
-from sqlalchemy.orm import Session, defer
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
 
 from app.engine.errors import TemplateError
 from app.engine.ledger.portable import end_running_attempt
@@ -24,7 +24,6 @@ from app.settings import Settings
 
 _renderer = Renderer(cpu_seconds=0.5)
 RUN_KEY_LENGTH = 255
-AnySelect = TypeVar("AnySelect", bound="Select[*tuple[Any, ...]]")
 
 
 def get_execution(session: Session, execution_id: int, owner_id: int) -> Execution:
@@ -355,48 +354,3 @@ def trigger(
         record=record,
         dry_run=dry_run,
     )
-
-
-@dataclass(frozen=True)
-class ExecutionFilter:
-    """Which of a user's executions a list shows; None means any."""
-
-    workflow_id: int | None = None
-    statuses: tuple[str, ...] = ()
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    run_key: str | None = None
-    include_dry_runs: bool = False  # in a run-key search (lists show dry runs, marked)
-    has_errors: bool | None = None  # True: a step failed (see Execution.has_errors)
-
-
-def restrict(stmt: AnySelect, owner_id: int, where: ExecutionFilter) -> AnySelect:
-    """Restrict `stmt` (over executions) to the owner's rows that match `where`."""
-    stmt = stmt.where(Execution.user_id == owner_id)
-    if where.workflow_id is not None:
-        stmt = stmt.where(Execution.workflow_id == where.workflow_id)
-    if where.statuses:
-        stmt = stmt.where(Execution.status.in_(where.statuses))
-    if where.has_errors is not None:
-        # Spelt as the partial indexes' predicate, which answer the True case.
-        stmt = stmt.where(Execution.has_errors if where.has_errors else ~Execution.has_errors)
-    if where.created_after is not None:
-        stmt = stmt.where(Execution.created_at >= where.created_after)
-    if where.created_before is not None:
-        stmt = stmt.where(Execution.created_at < where.created_before)
-    if where.run_key is not None:
-        stmt = stmt.where(Execution.run_key == where.run_key)
-        if not where.include_dry_runs:
-            stmt = stmt.where(Execution.dry_run.is_(False))
-        if where.workflow_id is None:
-            # Name the owner's workflows so the (workflow_id, run_key) index answers.
-            owned = select(Workflow.id).where(Workflow.user_id == owner_id)
-            stmt = stmt.where(Execution.workflow_id.in_(owned.scalar_subquery()))
-    return stmt
-
-
-def select_executions(owner_id: int, where: ExecutionFilter) -> Select[Execution]:
-    """The user's executions matching `where` (unordered: the caller pages them). The rows
-    load without their JSON (snapshot, trigger data): a list shows neither."""
-    stmt = select(Execution).options(defer(Execution.snapshot), defer(Execution.trigger_data))
-    return restrict(stmt, owner_id, where)

@@ -18,13 +18,8 @@ from sqlalchemy.orm import Session
 
 from app.models import Execution, ExecutionStatus, ExecutionStep, Workflow
 from app.services.errors import InvalidInputError, NotFoundError
-from app.services.executions.lifecycle import (
-    RUN_KEY_LENGTH,
-    AnySelect,
-    ExecutionFilter,
-    get_execution,
-    restrict,
-)
+from app.services.executions.filtering import AnySelect, ExecutionFilter, restrict
+from app.services.executions.lifecycle import RUN_KEY_LENGTH, get_execution
 
 PAGE_SIZE = 25
 NEWER_LIMIT = 50
