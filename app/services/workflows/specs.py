@@ -67,7 +67,8 @@ class WorkflowSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    # Not blanks only (stored stripped, it would be empty): the pattern says so to clients.
+    name: str = Field(min_length=1, max_length=200, json_schema_extra={"pattern": r"\S"})
     description: str = Field("", max_length=5000)
     trigger: TriggerSpec = Field(default_factory=TriggerSpec)
     steps: list[StepSpec] = Field(default_factory=list, max_length=MAX_STEPS)
