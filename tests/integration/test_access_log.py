@@ -19,6 +19,21 @@ from tests.hooks_support import wait_until
 from tests.redis_server import free_port
 
 
+def gunicorn_env(tmp_path: Path, port: int) -> dict[str, str]:
+    """The environment of a one-worker gunicorn (gunicorn.conf.py) over an SQLite app."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("STEPLINE_")},
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+        "SECRET_KEY": "gunicorn-test",
+        "STEPLINE_SECRET_KEYS": Fernet.generate_key().decode(),
+        "STEPLINE_EMBEDDED_WORKER": "false",
+        "STEPLINE_INSTANCE_PATH": str(tmp_path),
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "1",
+        "GUNICORN_THREADS": "2",
+    }
+
+
 def _status(port: int, method: str, path: str) -> int:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
@@ -41,17 +56,7 @@ def test_gunicorn_writes_a_lean_json_access_line_without_the_webhook_token(
 ) -> None:
     # Given the production gunicorn settings serving the app
     port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("STEPLINE_")},
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
-        "SECRET_KEY": "access-log-test",
-        "STEPLINE_SECRET_KEYS": Fernet.generate_key().decode(),
-        "STEPLINE_EMBEDDED_WORKER": "false",
-        "STEPLINE_INSTANCE_PATH": str(tmp_path),
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "GUNICORN_WORKERS": "1",
-        "GUNICORN_THREADS": "2",
-    }
+    env = gunicorn_env(tmp_path, port)
     process = subprocess.Popen(
         [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"],
         cwd=ROOT,

@@ -19,6 +19,10 @@ from tests.api_client import Api, error_of, issue_token
 from tests.fakes.google import FakeGoogle
 from tests.fakes.http import FakeServer
 
+# FRAGILE fails at its second step unless the trigger data has `customer.name` (a step error,
+# no retry); SLOW waits an hour at its first step.
+from tests.integration.test_api_executions import FRAGILE, SLOW
+
 SHAPE = {
     "name": "Shape an order",
     "steps": [
@@ -27,23 +31,6 @@ SHAPE = {
             "type": "transform",
             "config": {"fields": {"total": "{{ trigger.n * 2 }}"}},
         },
-    ],
-}
-
-# Fails at its second step unless the trigger data has `customer.name`: a step error, no retry.
-FRAGILE = {
-    "name": "Fragile",
-    "steps": [
-        {"key": "shape", "type": "transform", "config": {"fields": {"n": "{{ trigger.n }}"}}},
-        {"key": "say", "type": "log", "config": {"message": "{{ trigger.customer.name }}"}},
-    ],
-}
-
-SLOW = {
-    "name": "Slow",
-    "steps": [
-        {"key": "wait", "type": "delay", "config": {"amount": 1, "unit": "hours"}},
-        {"key": "say", "type": "log", "config": {"message": "late"}},
     ],
 }
 

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 
 from app.gunicorn_worker import answer_for
 from tests.engine_harness import BIN, ROOT
 from tests.hooks_support import wait_until
+from tests.integration.test_access_log import gunicorn_env
 from tests.redis_server import free_port
 
 
@@ -50,17 +50,7 @@ def _healthy(port: int) -> bool:
 def port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     tmp: Path = tmp_path_factory.mktemp("gunicorn")
     port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("STEPLINE_")},
-        "DATABASE_URL": f"sqlite:///{tmp / 'app.db'}",
-        "SECRET_KEY": "gunicorn-errors-test",
-        "STEPLINE_SECRET_KEYS": Fernet.generate_key().decode(),
-        "STEPLINE_EMBEDDED_WORKER": "false",
-        "STEPLINE_INSTANCE_PATH": str(tmp),
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "GUNICORN_WORKERS": "1",
-        "GUNICORN_THREADS": "2",
-    }
+    env = gunicorn_env(tmp, port)
     process = subprocess.Popen(
         [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"],
         cwd=ROOT,
