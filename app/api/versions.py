@@ -5,22 +5,17 @@ from __future__ import annotations
 from flask import Response
 
 from app.api.blueprint import bp
-from app.api.filters import MAX_ID
 from app.api.schemas import VersionList, VersionOut, VersionSummary, respond
 from app.api.workflows import WORKFLOW_ID, find_workflow, workflow_out
 from app.extensions import container, db
-from app.services.errors import ConflictError, NotFoundError
+from app.services.errors import ConflictError
 from app.services.workflows import versions
 from app.services.workflows.specs import WorkflowSpec
 
 VERSION = "<int:version>"
 
 
-def _entries(workflow_id: int) -> list[versions.Entry]:
-    return versions.history(db.session(), find_workflow(workflow_id), container().handlers)
-
-
-def _summary(entry: versions.Entry) -> VersionSummary:
+def _summary(entry: versions.VersionView) -> VersionSummary:
     return VersionSummary(
         version=entry.version,
         current=entry.current,
@@ -34,17 +29,17 @@ def _summary(entry: versions.Entry) -> VersionSummary:
 @bp.get(f"/workflows/{WORKFLOW_ID}/versions")
 def version_list(workflow_id: int) -> Response:
     """Every version of the workflow, newest first."""
-    return respond(VersionList(items=[_summary(entry) for entry in _entries(workflow_id)]))
+    views = versions.versions_of(db.session(), find_workflow(workflow_id), container().handlers)
+    return respond(VersionList(items=[_summary(view) for view in views]))
 
 
 @bp.get(f"/workflows/{WORKFLOW_ID}/versions/{VERSION}")
 def version_show(workflow_id: int, version: int) -> Response:
     """One version with its definition."""
-    for entry in _entries(workflow_id):
-        if entry.version == version:
-            definition = WorkflowSpec.model_validate(entry.spec)
-            return respond(VersionOut(**_summary(entry).model_dump(), definition=definition))
-    raise NotFoundError(f"version {version} of workflow {workflow_id}")
+    workflow = find_workflow(workflow_id)
+    view = versions.version_view(db.session(), workflow, version, container().handlers)
+    definition = WorkflowSpec.model_validate(view.spec)
+    return respond(VersionOut(**_summary(view).model_dump(), definition=definition))
 
 
 @bp.post(f"/workflows/{WORKFLOW_ID}/versions/{VERSION}/restore")
@@ -54,8 +49,6 @@ def version_restore(workflow_id: int, version: int) -> Response:
     workflow = find_workflow(workflow_id)
     if version == workflow.version:
         raise ConflictError(f"Version {version} is the current version.")
-    if version > MAX_ID:  # no row has it (and PostgreSQL's integer cannot hold it)
-        raise NotFoundError(f"version {version} of workflow {workflow.id}")
     earlier = versions.get_version(session, workflow, version)
     stepline = container()
     restored = versions.restore(session, workflow, earlier, stepline.secrets, stepline.handlers)

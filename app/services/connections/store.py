@@ -27,7 +27,10 @@ REFERENCE_KEY = "connection_id"
 
 
 def get_connection(session: Session, connection_id: int, owner_id: int) -> Connection:
-    """The user's connection, or NotFoundError (also for another user's connection)."""
+    """The user's connection, or NotFoundError (also for another user's connection, and for an
+    id no row can have, which PostgreSQL's integer could not even compare)."""
+    if not 0 < connection_id < 2**31:
+        raise NotFoundError(f"connection {connection_id}")
     connection = session.scalar(
         select(Connection).where(Connection.id == connection_id, Connection.user_id == owner_id)
     )

@@ -126,6 +126,8 @@ def list_versions(session: Session, workflow: Workflow) -> list[WorkflowVersion]
 
 def get_version(session: Session, workflow: Workflow, version: int) -> WorkflowVersion:
     """One earlier version of the (already owner-checked) workflow, or NotFoundError."""
+    if not 0 < version < 2**31:  # no row has it (and PostgreSQL's integer cannot hold it)
+        raise NotFoundError(f"version {version} of workflow {workflow.id}")
     row = session.scalar(
         select(WorkflowVersion).where(
             WorkflowVersion.workflow_id == workflow.id, WorkflowVersion.version == version
@@ -163,16 +165,14 @@ def restore(
 
 
 @dataclass(frozen=True)
-class Entry:
-    """One version as History shows it, with what it changed from the version before."""
+class VersionView:
+    """One version as saved, to be read (not edited): History, the run page and the API."""
 
     version: int
     spec: dict[str, Any]
     saved_at: datetime
     replaced_at: datetime | None  # None: the current version
     note: str | None
-    changes: list[version_diff.Change]
-    first: bool  # nothing earlier to compare with
 
     @property
     def current(self) -> bool:
@@ -183,51 +183,37 @@ class Entry:
         return len(self.spec.get("steps") or [])
 
 
+@dataclass(frozen=True)
+class Entry(VersionView):
+    """One version as History shows it, with what it changed from the version before."""
+
+    changes: list[version_diff.Change]
+    first: bool  # nothing earlier to compare with
+
+
+def versions_of(session: Session, workflow: Workflow, handlers: Handlers) -> list[VersionView]:
+    """The current version then the earlier ones, newest first."""
+    return [_current(workflow, handlers)] + [_view(row) for row in list_versions(session, workflow)]
+
+
+def _current(workflow: Workflow, handlers: Handlers) -> VersionView:
+    spec = to_spec(workflow, handlers).model_dump(mode="json")
+    return VersionView(workflow.version, spec, workflow.updated_at, None, workflow.version_note)
+
+
+def _view(row: WorkflowVersion) -> VersionView:
+    return VersionView(row.version, row.spec, row.saved_at, row.replaced_at, row.note)
+
+
 def history(session: Session, workflow: Workflow, handlers: Handlers) -> list[Entry]:
     """The current version then the earlier ones, newest first, each with its changes."""
-    rows = list_versions(session, workflow)
-    current = to_spec(workflow, handlers).model_dump(mode="json")
-    specs = [current] + [row.spec for row in rows]
-    entries = [
-        Entry(
-            workflow.version,
-            current,
-            workflow.updated_at,
-            None,
-            workflow.version_note,
-            version_diff.diff(rows[0].spec, current) if rows else [],
-            not rows,
-        )
-    ]
-    for index, row in enumerate(rows):
-        earlier = specs[index + 2] if index + 2 < len(specs) else None
-        entries.append(
-            Entry(
-                row.version,
-                row.spec,
-                row.saved_at,
-                row.replaced_at,
-                row.note,
-                version_diff.diff(earlier, row.spec) if earlier is not None else [],
-                earlier is None,
-            )
-        )
+    views = versions_of(session, workflow, handlers)
+    entries = []
+    for index, view in enumerate(views):
+        earlier = views[index + 1] if index + 1 < len(views) else None
+        changes = version_diff.diff(earlier.spec, view.spec) if earlier is not None else []
+        entries.append(Entry(**vars(view), changes=changes, first=earlier is None))
     return entries
-
-
-@dataclass(frozen=True)
-class VersionView:
-    """One version as saved, to be read (not edited): the run page links here."""
-
-    version: int
-    spec: dict[str, Any]
-    saved_at: datetime
-    replaced_at: datetime | None  # None: the current version
-    note: str | None
-
-    @property
-    def current(self) -> bool:
-        return self.replaced_at is None
 
 
 def version_view(
@@ -236,10 +222,8 @@ def version_view(
     """The (already owner-checked) workflow's saved definition at `version`, the current one
     included; NotFoundError for a version it never had."""
     if version == workflow.version:
-        spec = to_spec(workflow, handlers).model_dump(mode="json")
-        return VersionView(version, spec, workflow.updated_at, None, workflow.version_note)
-    row = get_version(session, workflow, version)
-    return VersionView(row.version, row.spec, row.saved_at, row.replaced_at, row.note)
+        return _current(workflow, handlers)
+    return _view(get_version(session, workflow, version))
 
 
 def restore_preview(
