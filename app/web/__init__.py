@@ -10,7 +10,6 @@ from app.web import (  # noqa: F401  (routes register on bp)
     execution_display,
     executions,
     pages,
-    run_if_display,
     settings,
     settings_security,
     workflows,

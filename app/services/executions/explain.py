@@ -157,6 +157,40 @@ def verdict(step: ExecutionStep, action: Mapping[str, Any], name: str) -> Verdic
     return Verdict(step.position, name, passed, match, items)
 
 
+def run_if_verdict(step: ExecutionStep, action: Mapping[str, Any], name: str) -> Verdict | None:
+    """A step's "Run only if" that did not hold, with the values its conditions saw (from the
+    skipped step's output, app.engine.run_if); None for a step it did not skip."""
+    output = step.output
+    if not isinstance(output, Mapping) or output.get("skipped") != "run_if":
+        return None
+    written = action.get("run_if") or {}
+    seen = output.get("conditions") or written.get("conditions") or []
+    items = _items(written.get("conditions") or [], seen, output.get("results") or [])
+    return Verdict(step.position, name, False, str(output.get("match") or "all"), items)
+
+
+def _held_text(held: bool | None) -> str:
+    return "held" if held else "did not hold"
+
+
+def _run_if_sentence(verdict: Verdict) -> str:
+    """ "Skipped: “Run only if” (all of) did not hold: 99 is greater than 100 (did not hold)."."""
+
+    def said(check: Check) -> str:
+        right = f" {check.right}" if check.right else ""
+        return f"{check.value} {check.words}{right} ({_held_text(check.held)})"
+
+    parts = [
+        f"a group ({item.match} of: {'; '.join(said(c) for c in item.checks)}) "
+        f"{_held_text(item.held)}"
+        if isinstance(item, Group)
+        else said(item)
+        for item in verdict.items
+    ]
+    match = "any" if verdict.match == "any" else "all"
+    return f"Skipped: “Run only if” ({match} of) did not hold: {'; '.join(parts)}."
+
+
 def _decisive(verdict: Verdict) -> Check | None:
     """The one condition that made a filter false, when one alone did."""
     failing = [item for item in verdict.items if item.held is False]
@@ -206,6 +240,10 @@ def stories(detail: ExecutionDetail) -> dict[int, Story]:
                     stopper = decided
             if step.status == "failed" and not action.get("continue_on_error"):
                 failed = step
+            continue
+        own = run_if_verdict(step, action, view.name)
+        if own is not None:  # its own condition skipped it: each check said, values and all
+            told[step.id] = Story(_run_if_sentence(own), own)
             continue
         text, behind = _skip(action, stopper, failed, views, execution, ran)
         decisive = _decisive(behind) if behind is not None else None
