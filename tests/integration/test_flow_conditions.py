@@ -192,3 +192,52 @@ def test_a_disabled_step_with_a_condition_is_not_run(engine: Engine, tmp_path: P
     assert execution.status == "completed"
     assert [s.status for s in engine.steps(execution.id)] == ["completed", "skipped", "completed"]
     assert _journal_lines(journal) == []
+
+
+def test_a_rerun_from_the_failed_step_keeps_a_skipped_step_skipped_and_sends_nothing_again(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # Given: a step its condition skips, an effect that happened, then a step that failed
+    journal = tmp_path / "effects.log"
+    never = {
+        "conditions": [{"left": "{{ trigger.amount }}", "operator": "greater_than", "right": 99}]
+    }
+    spec = {
+        "name": "Skip, send, fail",
+        "steps": [
+            {"key": "maybe", "type": "log", "config": {"message": "big"}, "run_if": never},
+            {
+                "key": "send",
+                "type": "test_effect",
+                "config": {"journal": str(journal), "marker": "{{ trigger.amount }}"},
+            },
+            {"key": "greet", "type": "log", "config": {"message": "{{ trigger.customer.name }}"}},
+        ],
+    }
+    workflow_id = engine.workflow(spec)
+    (execution,) = engine.wait(engine.trigger(workflow_id, {"amount": 1}))
+    assert execution.status == "failed"
+    assert len(_journal_lines(journal)) == 1
+
+    # When it is re-run from the failed step with the data it lacked
+    with engine.app.app_context():
+        wf = db.session.get(Workflow, workflow_id)
+        original = db.session.get(Execution, execution.id)
+        assert wf is not None and original is not None
+        again_id = lifecycle.rerun(
+            db.session(),
+            original,
+            wf,
+            send=engine.container.doorbell.send,
+            settings=engine.container.settings,
+            from_failed=True,
+            trigger_data={"amount": 1, "customer": {"name": "Ann"}},
+        ).id
+    (again,) = engine.wait(again_id)
+
+    # Then the skipped step stays skipped with its reason, and the effect is not sent again
+    assert again.status == "completed"
+    maybe, send, greet = engine.steps(again.id)
+    assert [s.status for s in (maybe, send, greet)] == ["skipped", "completed", "completed"]
+    assert (maybe.output or {}).get("skipped") == "run_if"
+    assert len(_journal_lines(journal)) == 1

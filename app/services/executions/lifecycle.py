@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from app.engine import run_if
 from app.engine.errors import TemplateError
 from app.engine.ledger.portable import end_running_attempt
 from app.engine.runner import Send, next_enabled
@@ -63,6 +64,10 @@ def _trigger_json(data: Mapping[str, Any], settings: Settings) -> str:
             f"The trigger data is {len(text)} bytes, over the cap of {limit} bytes."
         )
     return text
+
+
+def _skipped_by_run_if(output: Any) -> bool:
+    return isinstance(output, Mapping) and output.get("skipped") == run_if.SKIPPED_BY
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,8 @@ def _plan(
     for position, action in enumerate(actions):
         reused = position < first and action["key"] in reuse
         status = "completed" if reused else "pending"
+        if reused and _skipped_by_run_if(reuse[action["key"]]):
+            status = "skipped"  # its condition did not hold: kept as it was, with its reason
         if not action.get("enabled", True) or (position < first and not reused):
             status = "skipped"
         steps.append(
@@ -283,7 +290,8 @@ def rerun(
     """Run the workflow's current definition again with the same (or edited) trigger data.
 
     From the failed step: the outputs of the steps before it are reused, matched by key, so
-    steps that already had their effect are not run again. `dry_run` None: a dry run again
+    steps that already had their effect are not run again (a step its "Run only if" skipped
+    stays skipped). `dry_run` None: a dry run again
     when the execution was one; a dry run's outputs were not sent, so it is never re-run for
     real from its failed step."""
     if execution.status in ExecutionStatus.LIVE:
@@ -308,7 +316,7 @@ def rerun(
         for step in steps:
             if step.status == "failed":
                 break
-            if step.status == "completed":
+            if step.status == "completed" or _skipped_by_run_if(step.output):
                 reuse[step.action_key] = step.output
     data = execution.trigger_data if trigger_data is None else trigger_data
     return start(
