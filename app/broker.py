@@ -67,8 +67,6 @@ class FailedMessages(dramatiq.Middleware):
     ) -> None:
         if exception is None:
             return
-        for option in ("traceback", "retries", "requeue_timestamp"):
-            message.options.pop(option, None)
         log.warning(
             "message %s (%s %s) failed with %s; dropped, recovery re-sends it after the lease",
             message.message_id,
@@ -76,9 +74,6 @@ class FailedMessages(dramatiq.Middleware):
             list(message.args),
             type(exception).__name__,
         )
-
-    def before_nack(self, broker: dramatiq.Broker, message: dramatiq.MessageProxy) -> None:
-        message.options.pop("traceback", None)
 
 
 def _middleware(settings: Settings) -> list[dramatiq.Middleware]:

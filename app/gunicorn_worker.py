@@ -19,13 +19,6 @@ from gunicorn.workers.gthread import ThreadWorker
 # (status, reason, code, message) by what gunicorn raised; anything else malformed is a 400.
 REFUSALS: list[tuple[type[Exception], int, str, str, str]] = [
     (
-        errors.LimitRequestLine,
-        414,
-        "URI Too Long",
-        "uri_too_long",
-        "The URL is too long (at most 8190 bytes with the method and version).",
-    ),
-    (
         errors.LimitRequestHeaders,
         431,
         "Request Header Fields Too Large",
@@ -66,6 +59,9 @@ def answer_for(exc: BaseException) -> tuple[int, str, str, str]:
     """The status, reason phrase, code and message that answer `exc`."""
     if isinstance(exc, INTERNAL):
         return 500, "Internal Server Error", "internal_error", "Something went wrong on our side."
+    if isinstance(exc, errors.LimitRequestLine):  # say the limit gunicorn applied
+        limit = f" (at most {exc.max_size} bytes with the method)" if exc.max_size else ""
+        return 414, "URI Too Long", "uri_too_long", f"The URL is too long{limit}."
     for kind, status, reason, code, message in REFUSALS:
         if isinstance(exc, kind):
             return status, reason, code, message

@@ -31,7 +31,8 @@ class Run:
 
     @property
     def actions(self) -> list[dict[str, Any]]:
-        return list(self.snapshot["actions"])
+        actions: list[dict[str, Any]] = self.snapshot["actions"]  # read per step: not copied
+        return actions
 
 
 def build_run(execution_id: int, row: Any, outputs: dict[str, Any]) -> Run:
