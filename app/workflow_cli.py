@@ -19,13 +19,13 @@ from flask.cli import with_appcontext
 from sqlalchemy.orm import Session
 
 from app.api.executions import execution_out
-from app.api.schemas import WorkflowExport
+from app.api.workflows import export_document
 from app.extensions import container, db
 from app.models import Execution, ExecutionStatus, User
-from app.models.base import utcnow
 from app.services.accounts import users
 from app.services.errors import NotFoundError, ServiceError
 from app.services.executions import filtering, lifecycle
+from app.services.webhooks import receiver
 from app.services.workflows import crud, versions
 
 # Exit status of `workflows run --wait`, by how the run ended.
@@ -35,10 +35,10 @@ EXIT_COMPLETED_WITH_ERRORS = 2  # a continue-on-error step failed: never a silen
 EXIT_TIMEOUT = 3
 
 
-def _user(session: Session, email: str) -> User:
+def user_by_email(session: Session, email: str) -> User:
     user = users.find_by_email(session, email)
     if user is None:
-        raise click.BadParameter(f"no user with the email {email!r}", param_hint="--user")
+        raise click.ClickException(f"no user with the email {email!r}")
     return user
 
 
@@ -74,7 +74,7 @@ def workflows_group() -> None:
 def export(email: str, ids: tuple[int, ...], out: str) -> None:
     """Export the user's workflows (all, or those with the given ids), without secrets."""
     session = db.session()
-    user = _user(session, email)
+    user = user_by_email(session, email)
     handlers = container().handlers
     try:
         chosen = [crud.get_workflow(session, i, user.id) for i in ids]
@@ -85,19 +85,16 @@ def export(email: str, ids: tuple[int, ...], out: str) -> None:
     if out == "-":
         if len(chosen) != 1:
             raise click.UsageError("--out - writes one workflow: name exactly one id")
-        click.echo(_document(chosen[0], handlers))
+        click.echo(export_document(chosen[0], handlers).model_dump_json(indent=2))
         return
     directory = Path(out)
     directory.mkdir(parents=True, exist_ok=True)
     for workflow in chosen:
         path = directory / f"stepline-workflow-{workflow.id}.json"
-        path.write_text(_document(workflow, handlers) + "\n", encoding="utf-8")
+        path.write_text(
+            export_document(workflow, handlers).model_dump_json(indent=2) + "\n", encoding="utf-8"
+        )
         click.echo(f"{path}\t{workflow.name}")
-
-
-def _document(workflow: Any, handlers: Any) -> str:
-    spec = crud.to_spec(workflow, handlers)
-    return WorkflowExport(exported_at=utcnow(), workflow=spec).model_dump_json(indent=2)
 
 
 @workflows_group.command("import")
@@ -107,13 +104,13 @@ def _document(workflow: Any, handlers: Any) -> str:
 def import_(email: str, files: tuple[IO[str], ...]) -> None:
     """Create a disabled workflow from each export file (the API's or the editor's format)."""
     session = db.session()
-    user = _user(session, email)
+    user = user_by_email(session, email)
     stepline = container()
     failed = False
     for file in files:
         try:
             workflow, complete = versions.import_json(
-                session, user.id, _spec_text(file.read()), stepline.secrets, stepline.handlers
+                session, user.id, file.read(), stepline.secrets, stepline.handlers
             )
         except ServiceError as exc:
             session.rollback()
@@ -124,17 +121,6 @@ def import_(email: str, files: tuple[IO[str], ...]) -> None:
         click.echo(f"{file.name}\t{workflow.id}\t{workflow.name}{note}")
     if failed:
         raise SystemExit(1)
-
-
-def _spec_text(text: str) -> str:
-    """The workflow definition inside an API export document; an editor export is one already."""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return text  # import_json names the problem
-    if isinstance(data, dict) and isinstance(data.get("workflow"), dict) and "format" in data:
-        return json.dumps(data["workflow"])
-    return text
 
 
 @workflows_group.command("run")
@@ -166,7 +152,7 @@ def run(
     completed, 2 when it completed with errors (a continue-on-error step failed), 1 when it
     failed or was cancelled, 3 when it was still running at --timeout."""
     session = db.session()
-    user = _user(session, email)
+    user = user_by_email(session, email)
     data = _trigger_data(data_file)
     stepline = container()
     try:
@@ -210,14 +196,9 @@ def _trigger_data(file: IO[str] | None) -> dict[str, Any]:
 
 
 def _wait_for(session: Session, execution_id: int, owner_id: int, timeout: float) -> Execution:
-    deadline = time.monotonic() + timeout
-    while True:
-        session.expire_all()
-        execution = lifecycle.get_execution(session, execution_id, owner_id)
-        if execution.status in ExecutionStatus.FINAL or time.monotonic() >= deadline:
-            return execution
-        session.rollback()  # no snapshot held open between polls
-        time.sleep(0.2)
+    receiver.wait_for(container().session_factory, execution_id, timeout)
+    session.expire_all()  # the row as the worker left it
+    return lifecycle.get_execution(session, execution_id, owner_id)
 
 
 @click.group("executions")
@@ -238,7 +219,7 @@ def tail(
     """Print the latest executions, one line each; with --follow, then their changes as they
     happen (until interrupted, or for --for seconds)."""
     session = db.session()
-    user = _user(session, email)
+    user = user_by_email(session, email)
     where = filtering.ExecutionFilter(workflow_id=workflow_id)
     seen: dict[int, str] = {}
     _print_changes(session, user.id, where, lines, seen, sys.stdout)

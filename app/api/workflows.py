@@ -27,6 +27,7 @@ from app.api.schemas import (
     no_content,
     respond,
 )
+from app.container import Handlers
 from app.extensions import container, db
 from app.models import Workflow
 from app.models.base import utcnow
@@ -214,13 +215,16 @@ def workflow_webhook_rotate(workflow_id: int) -> Response:
     return answer(workflow)
 
 
+def export_document(workflow: Workflow, handlers: Handlers) -> WorkflowExport:
+    """The export document of a workflow (the API's and `flask workflows export`'s)."""
+    return WorkflowExport(exported_at=utcnow(), workflow=crud.to_spec(workflow, handlers))
+
+
 @bp.get(f"/workflows/{WORKFLOW_ID}/export")
 def workflow_export(workflow_id: int) -> Response:
     """The definition as an export document, without secrets."""
     workflow = find_workflow(workflow_id)
-    spec = crud.to_spec(workflow, container().handlers)
-    document = WorkflowExport(exported_at=utcnow(), workflow=spec)
-    response = respond(document)
+    response = respond(export_document(workflow, container().handlers))
     response.headers["Content-Disposition"] = (
         f'attachment; filename="stepline-workflow-{workflow.id}.json"'
     )

@@ -258,15 +258,18 @@ def _draft_spec(spec: WorkflowSpec, secrets: SecretBox, handlers: Handlers) -> d
 def import_json(
     session: Session, owner_id: int, text: str, secrets: SecretBox, handlers: Handlers
 ) -> tuple[Workflow, bool]:
-    """Create a (disabled) workflow from an exported JSON document; return it and whether it
-    was saved complete. Exports hold no secrets, so a step may lack a required one: then the
-    workflow is created without steps and the file becomes its draft, to finish and save."""
+    """Create a (disabled) workflow from an exported JSON document (the editor's definition,
+    or the API's export document around it); return it and whether it was saved complete.
+    Exports hold no secrets, so a step may lack a required one: then the workflow is created
+    without steps and the file becomes its draft, to finish and save."""
     try:
         data: Any = json.loads(text)
     except ValueError as exc:
         raise InvalidInputError(f"The file is not JSON: {exc}", field="file") from None
     if not isinstance(data, dict):
         raise InvalidInputError("The file must hold one workflow (a JSON object).", field="file")
+    if "format" in data and isinstance(data.get("workflow"), dict):
+        data = data["workflow"]  # the API's export document wraps the definition
     try:
         spec = WorkflowSpec.model_validate(data)
     except ValidationError as exc:
