@@ -31,7 +31,6 @@ from app.api.schemas import (
 from app.api.workflows import WORKFLOW_ID, find_workflow
 from app.extensions import container, db
 from app.models import Execution, ExecutionStep
-from app.services.errors import NotFoundError
 from app.services.executions import bulk_rerun, lifecycle, retention
 from app.services.executions.admission import tolerant
 from app.services.executions.attempt_history import AttemptLine, attempt_lines
@@ -40,7 +39,6 @@ from app.services.executions.queries import DashboardFilter
 from app.services.workflows import crud
 
 EXECUTION_ID = "<int:execution_id>"  # see WORKFLOW_ID
-MAX_EXECUTION_ID = 2**63 - 1
 
 
 def _duration_ms(step: ExecutionStep) -> int | None:
@@ -107,8 +105,6 @@ class _Answer:
 
 
 def _execution(execution_id: int) -> Execution:
-    if execution_id > MAX_EXECUTION_ID:  # 64-bit ids
-        raise NotFoundError(f"execution {execution_id}")
     return lifecycle.get_execution(db.session(), execution_id, auth.current_user().id)
 
 

@@ -67,21 +67,13 @@ def _run_key() -> str | None:
     return raw
 
 
-def _has_errors() -> bool | None:
-    raw = request.args.get("has_errors")
+def _boolean(name: str) -> bool | None:
+    """A `true`/`false` parameter; None when it is not given."""
+    raw = request.args.get(name)
     if raw is None:
         return None
     if raw not in ("true", "false"):
-        raise _bad("has_errors", "`has_errors` must be true or false.")
-    return raw == "true"
-
-
-def _include_dry_runs() -> bool:
-    raw = request.args.get("include_dry_runs")
-    if raw is None:
-        return False
-    if raw not in ("true", "false"):
-        raise _bad("include_dry_runs", "`include_dry_runs` must be true or false.")
+        raise _bad(name, f"`{name}` must be true or false.")
     return raw == "true"
 
 
@@ -93,22 +85,12 @@ def execution_filter(workflow_id: int | None = None) -> ExecutionFilter:
         created_after=_time("created_after"),
         created_before=_time("created_before"),
         run_key=_run_key(),
-        has_errors=_has_errors(),
-        include_dry_runs=_include_dry_runs(),
+        has_errors=_boolean("has_errors"),
+        include_dry_runs=bool(_boolean("include_dry_runs")),
     )
 
 
 NAME_LENGTH = 200
-BOOLEANS = {"true": True, "false": False}
-
-
-def _enabled() -> bool | None:
-    raw = request.args.get("enabled")
-    if raw is None:
-        return None
-    if raw not in BOOLEANS:
-        raise _bad("enabled", "`enabled` must be true or false.")
-    return BOOLEANS[raw]
 
 
 def _name() -> str | None:
@@ -132,5 +114,8 @@ def _trigger_type(known: Collection[str]) -> str | None:
 def workflow_matching(statement: S, trigger_types: Collection[str]) -> S:
     """`statement` narrowed by this request's workflow filters."""
     return listing.matching(
-        statement, name=_name(), enabled=_enabled(), trigger_type=_trigger_type(trigger_types)
+        statement,
+        name=_name(),
+        enabled=_boolean("enabled"),
+        trigger_type=_trigger_type(trigger_types),
     )

@@ -32,7 +32,7 @@ from app.extensions import container, db
 from app.models import Workflow
 from app.models.base import utcnow
 from app.proxy import external_url
-from app.services.errors import ConflictError, InvalidInputError, NotFoundError
+from app.services.errors import ConflictError, InvalidInputError
 from app.services.webhooks import receiver
 from app.services.workflows import concurrency, crud
 from app.services.workflows.specs import WorkflowSpec
@@ -108,10 +108,7 @@ def _created(workflow: Workflow) -> Response:
 
 
 def find_workflow(workflow_id: int) -> Workflow:
-    """The caller's workflow: another user's, or an id no row can have (past 32 bits), is
-    NotFoundError like a missing one (never a database error)."""
-    if workflow_id > filters.MAX_ID:
-        raise NotFoundError(f"workflow {workflow_id}")
+    """The caller's workflow (NotFoundError for another user's or one no row can have)."""
     return crud.get_workflow(db.session(), workflow_id, auth.current_user().id)
 
 

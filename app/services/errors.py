@@ -112,3 +112,11 @@ class PreconditionFailedError(ServiceError):
     @property
     def headers(self) -> dict[str, str]:
         return {"ETag": f'"{self.current_version}"'}
+
+
+def found_id(value: int, what: str, bits: int = 31) -> None:
+    """NotFoundError(what) for an id no row can have (not positive, or past the column's
+    `bits`): such an id is missing like any other, never a database error (PostgreSQL cannot
+    even compare it with an integer column)."""
+    if not 0 < value < 2**bits:
+        raise NotFoundError(what)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.models import ApiToken, User
 from app.models.base import utcnow
-from app.services.errors import NotFoundError
+from app.services.errors import NotFoundError, found_id
 
 SCHEME = "stp_"
 # What a token may do: `read` only reads (GET, HEAD); `write` does everything.
@@ -121,6 +121,7 @@ def list_tokens(session: Session, user: User) -> list[ApiToken]:
 
 def get_token_or_404(session: Session, token_id: int, *, owner: User) -> ApiToken:
     """The owner's token with this id; another user's token is as missing as an unknown id."""
+    found_id(token_id, "No such token.")
     token = session.scalar(
         select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == owner.id)
     )

@@ -18,7 +18,7 @@ from app.crypto import DecryptionError, SecretBox
 from app.google import token_endpoint
 from app.google.tokens import expiry
 from app.models import Connection, ConnectionStatus, Workflow
-from app.services.errors import InvalidInputError, NotFoundError
+from app.services.errors import InvalidInputError, NotFoundError, found_id
 from app.services.workflows.specs import WorkflowSpec
 from app.settings import Settings
 
@@ -27,10 +27,8 @@ REFERENCE_KEY = "connection_id"
 
 
 def get_connection(session: Session, connection_id: int, owner_id: int) -> Connection:
-    """The user's connection, or NotFoundError (also for another user's connection, and for an
-    id no row can have, which PostgreSQL's integer could not even compare)."""
-    if not 0 < connection_id < 2**31:
-        raise NotFoundError(f"connection {connection_id}")
+    """The user's connection, or NotFoundError (also for another user's connection)."""
+    found_id(connection_id, f"connection {connection_id}")
     connection = session.scalar(
         select(Connection).where(Connection.id == connection_id, Connection.user_id == owner_id)
     )

@@ -18,7 +18,13 @@ from app.engine.runner import Send, next_enabled
 from app.engine.templating import Renderer
 from app.models import Execution, ExecutionStatus, ExecutionStep, Workflow, pg_autocommit, storable
 from app.models.base import rowcount, utcnow
-from app.services.errors import BadRequestError, ConflictError, NotFoundError, PayloadTooLargeError
+from app.services.errors import (
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    PayloadTooLargeError,
+    found_id,
+)
 from app.services.executions.admission import Admission
 from app.services.workflows.crud import snapshot as workflow_snapshot
 from app.settings import Settings
@@ -29,6 +35,7 @@ RUN_KEY_LENGTH = 255
 
 def get_execution(session: Session, execution_id: int, owner_id: int) -> Execution:
     """The user's execution, or NotFoundError (also for another user's execution)."""
+    found_id(execution_id, f"execution {execution_id}", bits=63)
     execution = session.scalar(
         select(Execution).where(Execution.id == execution_id, Execution.user_id == owner_id)
     )

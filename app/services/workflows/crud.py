@@ -21,7 +21,7 @@ from app.engine.templating import Renderer, template_at
 from app.models import Action, Trigger, Workflow, WorkflowVersion
 from app.models.base import utcnow
 from app.services.connections import store
-from app.services.errors import InvalidInputError, NotFoundError
+from app.services.errors import InvalidInputError, NotFoundError, found_id
 from app.services.workflows.concurrency import check_version
 from app.services.workflows.specs import StepSpec, TriggerSpec, WorkflowSpec, unique_key
 from app.triggers.webhook import new_token
@@ -31,6 +31,7 @@ _renderer = Renderer()
 
 def get_workflow(session: Session, workflow_id: int, owner_id: int) -> Workflow:
     """The user's workflow, or NotFoundError (also for another user's workflow)."""
+    found_id(workflow_id, f"workflow {workflow_id}")
     workflow = session.scalar(
         select(Workflow)
         .where(Workflow.id == workflow_id, Workflow.user_id == owner_id)

@@ -20,7 +20,7 @@ from app.crypto import SecretBox
 from app.engine.redaction import REDACTED
 from app.engine.registry import Handlers
 from app.models import Workflow, WorkflowVersion
-from app.services.errors import ConflictError, InvalidInputError, NotFoundError
+from app.services.errors import ConflictError, InvalidInputError, NotFoundError, found_id
 from app.services.workflows import concurrency, drafts, version_diff
 from app.services.workflows.crud import create_workflow, to_spec, update_workflow
 from app.services.workflows.specs import WorkflowSpec, unique_key
@@ -126,8 +126,7 @@ def list_versions(session: Session, workflow: Workflow) -> list[WorkflowVersion]
 
 def get_version(session: Session, workflow: Workflow, version: int) -> WorkflowVersion:
     """One earlier version of the (already owner-checked) workflow, or NotFoundError."""
-    if not 0 < version < 2**31:  # no row has it (and PostgreSQL's integer cannot hold it)
-        raise NotFoundError(f"version {version} of workflow {workflow.id}")
+    found_id(version, f"version {version} of workflow {workflow.id}")
     row = session.scalar(
         select(WorkflowVersion).where(
             WorkflowVersion.workflow_id == workflow.id, WorkflowVersion.version == version
