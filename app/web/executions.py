@@ -41,9 +41,9 @@ def _live_ids() -> list[int]:
 
 def _figures(workflow_id: int | None) -> stats.Activity:
     """The figures above the list, through this app's cache of the hours already settled."""
-    fresh = stats.FiguresCache()
-    cache = current_app.extensions.setdefault("stepline.execution_figures", fresh)
-    if cache is fresh:
+    cache = current_app.extensions.get("stepline.execution_figures")
+    if cache is None:  # one per app, built by its first request (a race builds two: harmless)
+        cache = current_app.extensions["stepline.execution_figures"] = stats.FiguresCache()
         cache.watch(db.engine)
     return stats.activity(db.session(), current_user.id, workflow_id=workflow_id, cache=cache)
 

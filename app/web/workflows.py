@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.extensions import container, db
 from app.models import Workflow
 from app.services.errors import InvalidInputError
-from app.services.workflows import listing, versions
+from app.services.workflows import drafts, listing, versions
 from app.services.workflows.crud import create_workflow, delete_workflow, set_enabled
 from app.services.workflows.specs import WorkflowSpec
 from app.web.blueprint import bp
@@ -197,7 +197,6 @@ def version_show(workflow_id: int, version: int) -> Response:
         workflow=workflow,
         view=view,
         selected=request.args.get("step", ""),
-        icon_for=icon_for,
         summary=summary,
     )
 
@@ -215,7 +214,7 @@ def version_restore_confirm(workflow_id: int, version: int) -> Response:
         workflow=workflow,
         version=row,
         changes=versions.restore_preview(workflow, row, container().handlers),
-        dirty=editor_for(workflow).dirty,
+        dirty=drafts.has_unsaved(drafts.load(db.session(), workflow), workflow),
     )
 
 

@@ -9,6 +9,8 @@ the form posts and the browser lands on the execution's own page."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, redirect, request
 from flask_htmx.constants import HTMX_STOP_POLLING
 from flask_login import login_required
@@ -29,7 +31,7 @@ from app.web.editor.support import (
     owned_workflow,
     with_events,
 )
-from app.web.rendering import is_fragment_request
+from app.web.rendering import is_fragment_request, render
 
 STOP_POLLING = HTMX_STOP_POLLING  # 286: htmx stops an `every 1s` trigger on this status
 FRAGMENT = "workflows/_test_run.html"
@@ -43,18 +45,13 @@ def _region(
     status: int = 200,
     note: str = "",
 ) -> Response:
-    editor_ = editor_for(workflow)
     if run is not None and not run.is_live and status == 200:
         status = STOP_POLLING
-    return page(
-        FRAGMENT,
-        editor_,
-        panels.intro(editor_),
-        status=status,
-        test_run=run,
-        test_run_error=error,
-        test_run_note=note,
-    )
+    region: dict[str, Any] = {"test_run": run, "test_run_error": error, "test_run_note": note}
+    if is_fragment_request():  # polled every second: the region needs the workflow alone
+        return render(FRAGMENT, status=status, workflow=workflow, **region)
+    editor_ = editor_for(workflow)
+    return page(FRAGMENT, editor_, panels.intro(editor_), status=status, **region)
 
 
 @bp.post("/workflows/<int:workflow_id>/test-run")
