@@ -105,6 +105,8 @@ class StepRecord:
 # Who ended an attempt: the worker that ran it, recovery (the worker was lost: the step stayed
 # `running` past its lease), or a user's cancel while it ran.
 ENDED_BY = ("worker", "recovery", "cancel")
+# The error of an attempt recovery ended (also how attempt lines from before `ended_by` tell it).
+LOST_WORKER = "The worker running this step stopped before it finished."
 
 
 def open_entry(attempt: int, started_at: datetime) -> dict[str, Any]:

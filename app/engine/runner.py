@@ -29,6 +29,7 @@ from app.crypto import SecretBox
 from app.engine import ledger as ledgers
 from app.engine import trial
 from app.engine.attempts import (
+    LOST_WORKER,
     UNCLAIMED,
     Advance,
     Claim,
@@ -214,7 +215,7 @@ class Runner:
         if found is None:
             return
         claim, stored_input = found
-        error = ActionError("The worker running this step stopped before it finished.")
+        error = ActionError(LOST_WORKER)
         lost = Outcome(input=stored_input, error=error, ended_by="recovery")
         step, move = decide(claim, lost, keep_going=False)
         upcoming: Next | None = self.ledger.record([step], move)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from app.engine.attempts import LOST_WORKER
 from app.models import ExecutionStep
 
 # Who ended an attempt (app.engine.attempts.ENDED_BY), in words.
@@ -21,7 +22,6 @@ ENDED_BY_TEXT = {
     "cancel": "ended by a cancel",
     "unknown": "its end was not recorded",
 }
-_LOST_WORKER = "worker running this step stopped"  # recovery's error, before `ended_by`
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def _line(entry: dict[str, Any]) -> AttemptLine:
     error = entry.get("error")
     ended_by = entry.get("ended_by")
     if ended_by is None and finished_at is not None:  # a line written before `ended_by`
-        ended_by = "recovery" if error and _LOST_WORKER in str(error) else "worker"
+        ended_by = "recovery" if error and LOST_WORKER in str(error) else "worker"
     return AttemptLine(
         int(entry.get("attempt") or 0),
         _time(entry.get("started_at")),

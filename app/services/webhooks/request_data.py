@@ -24,7 +24,6 @@ from app.services.errors import BadRequestError
 MAX_JSON_DEPTH = 64
 # Headers that carry credentials of the sender; never stored as trigger data.
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
-REPLACEMENT = "\ufffd"  # NUL cannot be stored in PostgreSQL text or JSON
 
 
 @dataclass(frozen=True)
@@ -54,8 +53,9 @@ def _grouped(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
 
 
 def _without_nul(value: Any) -> Any:
+    """Form fields and text as they can be stored: NUL and unpaired surrogates replaced."""
     if isinstance(value, str):
-        return value.replace("\x00", REPLACEMENT)
+        return storable.clean_text(value)
     if isinstance(value, dict):
         return {_without_nul(k): _without_nul(v) for k, v in value.items()}
     if isinstance(value, list):
