@@ -8,7 +8,7 @@ for syntax here, and against the model after rendering, when it has a value.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -104,16 +104,29 @@ def referenced_keys(config: Any) -> list[str]:
     return found
 
 
-def reference_problems(steps: Sequence[Mapping[str, Any]], index: int) -> list[str]:
-    """Messages for references of step `index` to steps that will not have run before it."""
-    earlier = {str(step["key"]) for step in steps[:index]}
-    everything = {str(step["key"]) for step in steps}
+def reference_problems(
+    steps: Sequence[Mapping[str, Any]],
+    index: int,
+    readable: Collection[str] | None = None,
+    everything: Collection[str] | None = None,
+) -> list[str]:
+    """Messages for references of step `index` to steps that will not have run before it
+    (`readable`: the keys it may read, when it is in a tree of loops and paths; `everything`:
+    every key of that tree)."""
+    earlier = set(readable) if readable is not None else {str(s["key"]) for s in steps[:index]}
+    if everything is None:
+        everything = {str(step["key"]) for step in steps}
     problems = []
     step = steps[index]
     for key in referenced_keys([step.get("config") or {}, step.get("run_if") or {}]):
         if key in earlier:
             continue
-        if key in everything:
+        if key in everything and readable is not None:
+            problems.append(
+                f"Uses step “{key}”, which it cannot see: it runs later, or inside a loop or "
+                "branch this step is not in."
+            )
+        elif key in everything:
             problems.append(f"Uses step “{key}”, which runs after this one.")
         else:
             problems.append(f"Uses step “{key}”, which does not exist.")
@@ -121,9 +134,16 @@ def reference_problems(steps: Sequence[Mapping[str, Any]], index: int) -> list[s
 
 
 def step_issues(
-    steps: Sequence[Mapping[str, Any]], index: int, secrets: SecretBox, actions: ActionRegistry
+    steps: Sequence[Mapping[str, Any]],
+    index: int,
+    secrets: SecretBox,
+    actions: ActionRegistry,
+    *,
+    readable: Collection[str] | None = None,
+    everything: Collection[str] | None = None,
 ) -> list[str]:
-    """Human messages for the "has errors" badge of step `index`."""
+    """Human messages for the "has errors" badge of step `index` (`readable` and `everything`
+    as for reference_problems)."""
     step = steps[index]
     where = f"steps.{index}"
     found = []
@@ -138,7 +158,7 @@ def step_issues(
         found.append(f"{_field_label(path)}: {text}" if path else text)
     for problem in run_if_problems(step.get("run_if"), where):
         found.append(f"Run only if: {validation_messages.plain(problem.message)}")
-    return found + reference_problems(steps, index)
+    return found + reference_problems(steps, index, readable, everything)
 
 
 def _field_label(path: str) -> str:

@@ -31,6 +31,7 @@ WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "S
 # Palette categories, by type prefix, in the order the palette shows them.
 CATEGORIES = (
     ("Core", ("transform", "filter", "delay", "log")),
+    ("Flow", ("loop", "paths")),
     ("HTTP", ("http",)),
     ("Slack", ("slack",)),
     ("Google", ("google.", "gmail", "sheets")),
@@ -97,6 +98,15 @@ def only_if(run_if: Any) -> str:
 
 def summary(type_: str, config: Mapping[str, Any], secret: frozenset[str] = frozenset()) -> str:
     """One line that says what a step does with its config (templates left as they are)."""
+    if type_ == "paths":
+        mode = config.get("mode") or "first"
+        return (
+            "Takes every branch that matches"
+            if mode == "all"
+            else "Takes the first branch that matches"
+        )
+    if type_ == "loop" and config.get("items"):
+        return _short(f"For each item in {config['items']}")
     if not config:
         return "Not configured yet"
     if type_ == "transform" and isinstance(config.get("fields"), dict):
