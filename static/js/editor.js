@@ -52,14 +52,23 @@
     if (event.detail.successful) { showAlert(""); }
   });
 
-  /* A removed step may be the one the panel shows: show the panel's start page instead. */
-  document.body.addEventListener("stepline:step-removed", function (event) {
+  /* A removed step (or branch) may be the one the panel shows: show the panel's start page
+     instead. A removed loop or paths step names every step it held, separated by spaces. */
+  function closePanelIf(attribute, values) {
     var panel = document.getElementById("panel");
     var url = editorUrl();
-    if (panel && url && panel.getAttribute("data-step-key") === (event.detail && event.detail.value)) {
+    if (panel && url && values.indexOf(panel.getAttribute(attribute)) !== -1) {
       window.htmx.ajax("GET", url, { target: "#panel", swap: "outerHTML" });
       window.history.replaceState({}, "", url);
     }
+  }
+
+  document.body.addEventListener("stepline:step-removed", function (event) {
+    closePanelIf("data-step-key", String((event.detail && event.detail.value) || "").split(" "));
+  });
+
+  document.body.addEventListener("stepline:branch-removed", function (event) {
+    closePanelIf("data-branch", [String((event.detail && event.detail.value) || "")]);
   });
 
   /* Buttons marked aria-disabled stay focusable (focus is kept after a move) but do nothing. */

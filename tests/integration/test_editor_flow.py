@@ -5,7 +5,6 @@ edited and removed; a move that breaks a reference warns in the page; the picker
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -115,3 +114,34 @@ def test_a_paths_step_ends_its_list_and_containers_nest_three_deep(
     assert deeper.status_code == 422
     assert "nest at most 3 deep" in deeper.get_data(as_text=True)
     assert fields(deeper) == ["parent"]
+
+
+def test_the_picker_offers_loop_item_with_the_sample_items_fields_inside_the_loop_only(
+    user_client: FlaskClient,
+) -> None:
+    # Given trigger sample data with a list, a lookup before a loop over that list, a log in
+    # the loop's body and one after the loop
+    editor = Editor(user_client)
+    workflow_id = editor.create()
+    editor.sample(workflow_id, '{"orders": [{"id": 7, "total": 120}, {"id": 8, "total": 5}]}')
+    lookup = add(editor, workflow_id, "transform")
+    loop = add(editor, workflow_id, "loop")
+    assert editor.apply(workflow_id, loop, {"items": "{{ trigger.orders }}"}).status_code == 200
+    inside = add(editor, workflow_id, "log", place=loop)
+    after = add(editor, workflow_id, "log")
+
+    # When the panel of the step inside the loop opens
+    html = editor.get(f"/workflows/{workflow_id}?step={inside}", htmx=True).get_data(as_text=True)
+
+    # Then its picker offers loop.item with the first item's fields, loop.index/first/last,
+    # the loop itself and the steps before the loop
+    assert "Loop: Loop" in html and "the first of 2 items" in html
+    for expression in ("loop.item", "loop.item.total", "loop.index", "loop.first", "loop.last"):
+        assert f'data-insert="{{{{ {expression} }}}}"' in html, expression
+    assert f"steps.{loop}" in html or "2. Loop" in html
+    assert "1. Transform" in html
+    # And after the loop, no loop.* and no step of its body
+    html = editor.get(f"/workflows/{workflow_id}?step={after}", htmx=True).get_data(as_text=True)
+    assert "loop.item" not in html and "Loop: " not in html
+    assert ". Log" not in html.split('id="picker"')[1]
+    assert lookup == "transform"

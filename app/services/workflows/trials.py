@@ -151,10 +151,27 @@ def _loops(draft: drafts.Draft, key: str, reads: Available) -> list[LoopSample]:
         else:
             sample = replace(sample, note="set its list and give the trigger sample data")
         found.insert(0, sample)
-        outer = {"item": sample.item, "index": 0, "first": True, "last": sample.count == 1}
-        if len(found) > 1:
-            outer["parent"] = {"item": found[1].item}
+        outer = _variables(sample, outer)
     return found
+
+
+def _variables(sample: LoopSample, outer: dict[str, Any] | None) -> dict[str, Any]:
+    """`loop.*` in the first iteration of a loop whose sample item is `sample.item`."""
+    count = sample.count or 0
+    variables = {"item": sample.item, "index": 0, "first": True, "last": count <= 1}
+    variables["count"] = count
+    if outer is not None:
+        variables["parent"] = outer
+    return variables
+
+
+def loop_variables(loops: list[LoopSample]) -> dict[str, Any] | None:
+    """`loop.*` as a test of a step inside these loops (innermost first) sees it: the first
+    iteration of each, on its sample item; None outside any loop."""
+    variables = None
+    for sample in reversed(loops):
+        variables = _variables(sample, variables)
+    return variables
 
 
 def test_step(
@@ -173,6 +190,7 @@ def test_step(
         user_id=workflow.user_id,
         trigger=reads.trigger,
         steps=reads.step_outputs(),
+        loop=loop_variables(reads.loops),
     )
     session.commit()  # no transaction stays open while the action talks to the outside world
     started = time.perf_counter()

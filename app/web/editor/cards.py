@@ -118,7 +118,7 @@ class Lane:
     cards: list[StepCard]
     slot: Slot
     otherwise: bool = False
-    matched_note: str = ""  # what the lane's header says under the condition
+    pieces: list[Piece] = field(default_factory=list)  # the condition, references as pills
 
 
 def _last_output(workflow: Workflow | None, draft: drafts.Draft, key: str) -> Any:
@@ -178,7 +178,7 @@ def _card(
         inner = draft_tree.lists(step)[0][1]
         body = step_cards(draft, secrets, workflow, inner, Slot(key), f"{address}.")
     elif type_ == "paths":
-        lanes = _lanes(draft, step, address, secrets, workflow)
+        lanes = _lanes(draft, step, address, secrets, workflow, names)
     return StepCard(
         index=index,
         key=key,
@@ -221,6 +221,7 @@ def _lanes(
     address: str,
     secrets: SecretBox,
     workflow: Workflow | None,
+    names: dict[str, str],
 ) -> list[Lane]:
     key = str(step["key"])
     lanes = []
@@ -228,11 +229,13 @@ def _lanes(
         branch_key = str(branch.get("key"))
         slot = Slot(key, branch_key)
         condition = branch.get("condition") or {}
+        words = only_if(condition).replace("Only if ", "When ", 1)
         lanes.append(
             Lane(
                 key=branch_key,
                 name=str(branch.get("name") or branch_key),
-                condition=only_if(condition).replace("Only if ", "When ", 1),
+                condition=words,
+                pieces=pieces(words, names),
                 cards=step_cards(
                     draft,
                     secrets,

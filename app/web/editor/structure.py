@@ -151,13 +151,14 @@ def step_delete(workflow_id: int, key: str) -> BaseResponse:
     workflow = owned_workflow(workflow_id)
     step = editor_for(workflow).draft.step(key)
     name = step.get("name") or key
+    removed = " ".join(str(s["key"]) for s in draft_tree.each([step]))
     inner = draft_tree.total([step]) - 1
     draft_structure.delete_step(db.session(), workflow, key)
     also = f" and the {inner} step{'s' if inner != 1 else ''} inside it" if inner else ""
     message = f"Deleted step “{name}”{also}."
     if not is_fragment_request():
         return back(workflow, message)
-    return flow(workflow, message, details={"stepline:step-removed": key})
+    return flow(workflow, message, details={"stepline:step-removed": removed})
 
 
 @bp.post("/workflows/<int:workflow_id>/steps/<key>/enabled")

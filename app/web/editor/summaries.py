@@ -17,7 +17,9 @@ from app.actions.conditions import OPERATOR_WORDS, UNARY
 
 SUMMARY_CHARS = 90
 TEMPLATE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
-REFERENCE = re.compile(r"^(trigger|steps\.([A-Za-z_][A-Za-z0-9_]*))((?:\.[A-Za-z0-9_]+|\[\d+\])*)$")
+REFERENCE = re.compile(
+    r"^(trigger|steps\.([A-Za-z_][A-Za-z0-9_]*)|loop(?:\.parent)*\.item)((?:\.[A-Za-z0-9_]+|\[\d+\])*)$"
+)
 
 AUTH_WORDS = {
     "none": "no auth",
@@ -215,6 +217,8 @@ def _pill_label(expression: str, step_names: Mapping[str, str]) -> str:
     if reference is None:
         return expression
     head = "Trigger" if reference.group(1) == "trigger" else None
+    if reference.group(1).startswith("loop"):
+        head = "Item" if reference.group(1) == "loop.item" else "Outer item"
     if head is None:
         key = reference.group(2)
         head = step_names.get(key, key)

@@ -4,17 +4,17 @@ what the header shows: whether the workflow can be switched on, and the webhook'
 from __future__ import annotations
 
 import json
-from functools import cached_property
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from app.crypto import SecretBox
+from app.engine.program import walk
 from app.extensions import container
 from app.models import Workflow
 from app.models.base import utcnow
 from app.proxy import external_url
-from app.engine.program import walk
 from app.services.workflows import draft_tree, drafts
 from app.web.editor.cards import StepCard, every_card, icon_for, step_cards
 from app.web.editor.summaries import output_words, trigger_summary
