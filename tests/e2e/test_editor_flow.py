@@ -15,6 +15,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import ExecutionStep
 from tests.conftest import PASSWORD
+from tests.e2e.test_editor_accessibility import blocking_violations
+from tests.e2e.test_editor_drafts import add_step as pick
+from tests.e2e.test_editor_drafts import register_and_create
 from tests.integration.editor_support import wait_for_final
 
 SAMPLE = '{"customer": "Ada Lovelace", "total": 42}'
@@ -224,9 +227,6 @@ def test_the_editor_reads_well_at_phone_width(
 def test_a_loop_holding_a_paths_step_with_two_branches_is_built_by_clicking(
     page: Page, live_server: str, artifacts: Path, backend: str
 ) -> None:
-    from tests.e2e.test_editor_accessibility import blocking_violations
-    from tests.e2e.test_editor_drafts import add_step as pick, register_and_create
-
     page.set_viewport_size({"width": 1366, "height": 900})
     register_and_create(page, live_server, "loops@example.com")
     panel = page.locator("#panel")
