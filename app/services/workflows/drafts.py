@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Workflow, WorkflowDraft
 from app.services.errors import ConflictError, NotFoundError
+from app.services.workflows import tree
 from app.services.workflows.crud import stored_spec
 
 
@@ -84,8 +85,9 @@ def live_spec(workflow: Workflow) -> dict[str, Any]:
     """The saved definition as draft JSON: to_spec's shape, with the encrypted secrets kept
     (to_spec leaves them out, and the draft must be able to save them back unchanged)."""
     spec = stored_spec(workflow).model_dump(mode="json")
-    for step, action in zip(spec["steps"], workflow.actions, strict=True):
-        step["config"] = copy.deepcopy(action.config)
+    rows = {action.key: action for action in workflow.actions}
+    for place in tree.walk(spec["steps"]):
+        place.step["config"] = copy.deepcopy(rows[place.step["key"]].config)
     if workflow.trigger is not None:
         spec["trigger"]["config"] = copy.deepcopy(workflow.trigger.config)
     return spec

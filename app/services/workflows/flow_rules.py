@@ -38,8 +38,9 @@ def settle(spec: WorkflowSpec, max_loop_items: int) -> WorkflowSpec:
     return WorkflowSpec.model_validate(data)
 
 
-def settle_steps(steps: list[Any], max_loop_items: int) -> None:
-    """Check and key a tree of step dicts in place (spec JSON or a draft's steps)."""
+def settle_steps(steps: list[Any], max_loop_items: int | None) -> None:
+    """Check and key a tree of step dicts in place (spec JSON or a draft's steps); None: the
+    loops' `max_items` are left to the engine."""
     places = list(tree.walk(steps))
     if len(places) > MAX_TREE_STEPS:
         raise InvalidInputError(
@@ -67,7 +68,7 @@ def settle_steps(steps: list[Any], max_loop_items: int) -> None:
         _key_branches(step, place.path)
 
 
-def _check_place(place: tree.Place, siblings: int, max_loop_items: int) -> None:
+def _check_place(place: tree.Place, siblings: int, max_loop_items: int | None) -> None:
     step, where = place.step, tree.dotted(place.path)
     type_ = step.get("type")
     if step.get("steps") is not None and type_ != LOOP:
@@ -95,7 +96,7 @@ def _check_place(place: tree.Place, siblings: int, max_loop_items: int) -> None:
                 f"A paths step holds {MIN_BRANCHES} to {MAX_BRANCHES} branches.",
                 f"{where}.branches",
             )
-    else:
+    elif max_loop_items is not None:
         _check_max_items(step.get("config"), where, max_loop_items)
 
 
