@@ -101,10 +101,7 @@ class Settings(BaseSettings):
         "STEPLINE_MAX_PAYLOAD_BYTES", 1024 * 1024, "cap on trigger data and on each step's output"
     )
     max_loop_items: int = _variable(
-        "STEPLINE_MAX_LOOP_ITEMS",
-        10000,
-        "the most items a loop step may take: a step's own `max_items` (default 1000) is "
-        "refused above it when saved, and the step fails when its list is longer",
+        "STEPLINE_MAX_LOOP_ITEMS", 10000, "the most items any loop step may go through"
     )
     retention_days: int = _variable(
         "STEPLINE_RETENTION_DAYS", 30, "executions older than this are pruned daily"
