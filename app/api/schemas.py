@@ -144,6 +144,10 @@ class TriggerOut(Schema):
     sample_data: dict[str, Any] | None
 
 
+def _absent(value: Any) -> bool:
+    return value is None
+
+
 class StepOut(Schema):
     key: str = Field(description="Stable slug: later steps read its output as `steps.<key>`.")
     type: str
@@ -159,6 +163,28 @@ class StepOut(Schema):
         description="Run only if: the step runs when these conditions hold, else it is "
         "skipped (see the definition's `run_if`).",
     )
+    # Absent, not null, on a step that holds no lists (as the definition writes it).
+    steps: list[StepOut] | None = Field(
+        None, exclude_if=_absent, description="A loop step's steps, run once per item."
+    )
+    branches: list[BranchOut] | None = Field(
+        None, exclude_if=_absent, description="A paths step's branches, in order."
+    )
+    otherwise: OtherwiseOut | None = Field(
+        None, exclude_if=_absent, description="A paths step's steps run when no branch matched."
+    )
+
+
+class BranchOut(Schema):
+    key: str = Field(description="Unique in its paths step; runs are addressed by it (`4/b/2`).")
+    name: str
+    condition: ConditionSet
+    steps: list[StepOut]
+
+
+class OtherwiseOut(Schema):
+    name: str
+    steps: list[StepOut]
 
 
 class WorkflowSummary(Schema):
@@ -168,7 +194,9 @@ class WorkflowSummary(Schema):
     enabled: bool
     version: int = Field(description="Bumped on every save.")
     trigger_type: str
-    step_count: int
+    step_count: int = Field(
+        description="Steps in the whole definition, those inside loops and branches included."
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -13,7 +13,7 @@ import copy
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from app.engine.program import MAX_DEPTH, OTHERWISE, kind_of, readable_keys, walk
 from app.services.errors import InvalidInputError, NotFoundError
@@ -85,10 +85,10 @@ def _own_list(holder: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return found
 
 
-def each(steps: Sequence[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
-    """Every step of the tree, in pre-order."""
+def each(steps: Sequence[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Every step of the tree, in pre-order (the tree's own dicts)."""
     for place in walk(steps):
-        yield place.step
+        yield cast(dict[str, Any], place.step)
 
 
 def all_keys(steps: Sequence[Mapping[str, Any]]) -> set[str]:
@@ -203,10 +203,10 @@ def fresh_copy(step: Mapping[str, Any], taken: set[str]) -> dict[str, Any]:
         new = unique_key(re.sub(r"_\d+$", "", old), taken)
         taken.add(new)
         renamed[old] = new
-        inner["key"] = new  # type: ignore[index]
+        inner["key"] = new
     for inner in each([copied]):
         for old, new in renamed.items():
-            _rename_in(inner, old, new)  # type: ignore[arg-type]
+            _rename_in(inner, old, new)
     return copied
 
 
@@ -221,7 +221,7 @@ def _rename_in(step: dict[str, Any], old: str, new: str) -> None:
 def rename_everywhere(steps: list[dict[str, Any]], old: str, new: str) -> None:
     """Point every template reference of the tree to step `old` at `new`."""
     for step in each(steps):
-        _rename_in(step, old, new)  # type: ignore[arg-type]
+        _rename_in(step, old, new)
 
 
 def reads(step: Mapping[str, Any]) -> list[str]:

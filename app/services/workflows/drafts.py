@@ -92,9 +92,9 @@ def live_spec(workflow: Workflow) -> dict[str, Any]:
     """The saved definition as draft JSON: to_spec's shape, with the encrypted secrets kept
     (to_spec leaves them out, and the draft must be able to save them back unchanged)."""
     spec = stored_spec(workflow).model_dump(mode="json")
-    configs = {action.key: action.config for action in workflow.actions}
+    rows = {action.key: action for action in workflow.actions}
     for step in draft_tree.each(spec["steps"]):
-        step["config"] = copy.deepcopy(configs.get(str(step["key"]), step.get("config")))  # type: ignore[index]
+        step["config"] = copy.deepcopy(rows[step["key"]].config)
     if workflow.trigger is not None:
         spec["trigger"]["config"] = copy.deepcopy(workflow.trigger.config)
     return spec

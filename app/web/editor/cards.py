@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.crypto import SecretBox
-from app.engine.program import OTHERWISE, kind_of, readable_keys
+from app.engine.program import OTHERWISE, kind_of
 from app.extensions import container
 from app.models import Workflow
 from app.services.workflows import draft_tree, drafts
 from app.services.workflows.draft_tree import TOP, Slot
-from app.services.workflows.step_checks import step_issues
+from app.services.workflows.step_checks import issues_of
 from app.web.editor.summaries import (
     Piece,
     only_if,
@@ -168,10 +168,7 @@ def _card(
     key = str(step["key"])
     output = _last_output(workflow, draft, key) if workflow else draft.samples.get(key)
     address = f"{prefix}{index + 1}"
-    readable = readable_keys(draft.steps, key)
-    actions = container().handlers.actions
-    issues = step_issues([step], 0, secrets, actions, readable=readable, everything=names)
-    issues += branch_issues(step)
+    issues = issues_of(draft.steps, key, secrets, container().handlers.actions)
     body: list[StepCard] = []
     lanes: list[Lane] = []
     if type_ == "loop":
