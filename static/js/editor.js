@@ -99,6 +99,7 @@
 
   var lastIndex = null;
   var flowFocus = null;  /* id of the flow control that had focus when a flow change started */
+  var movedKey = null;  /* the step a card change was about (its menu takes the focus back) */
 
   document.body.addEventListener("htmx:beforeRequest", function (event) {
     var elt = event.detail.elt;
@@ -108,6 +109,7 @@
     lastIndex = to ? Number(to.value) : step ? Number(step.getAttribute("data-index")) : null;
     var active = document.activeElement;
     flowFocus = active && active.id && active.closest("#flow") ? active.id : null;
+    movedKey = step ? step.getAttribute("data-key") : null;
   });
 
   document.body.addEventListener("htmx:afterSettle", function (event) {
@@ -126,6 +128,13 @@
       var kept = flowFocus && document.getElementById(flowFocus);
       if (kept) {
         if (document.activeElement !== kept) { kept.focus(); }
+        return;
+      }
+      /* The control is gone (a step moved out of its loop has no "Move out" any more): the
+         moved step's menu button takes the focus, wherever the step went. */
+      var moved = movedKey && document.querySelector("#step-" + movedKey + " > .flow-card .card-menu summary");
+      if (moved && flowFocus) {
+        moved.focus();
         return;
       }
       if (!lost) { return; }
