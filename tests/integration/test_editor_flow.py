@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from app.extensions import db
 from app.models import WorkflowDraft
 from tests.api_client import Api, issue_token
-from tests.integration.editor_support import Editor, fields
+from tests.integration.editor_support import Editor, fields, wait_for_final
 
 
 def draft_steps(app: Flask, workflow_id: int) -> list[dict[str, Any]]:
@@ -410,3 +410,32 @@ def test_a_nested_draft_saves_and_the_api_reads_it_nested(
     # And the editor shows the saved tree again, unchanged
     page = editor.get(f"/workflows/{workflow_id}").get_data(as_text=True)
     assert "All changes saved" in page and 'id="step-log_2"' in page
+
+
+def test_testing_the_workflow_sums_up_a_loops_inner_step_on_its_card(
+    app: Flask, user_client: FlaskClient
+) -> None:
+    # Given an unsaved draft: a loop over two orders holding a transform of each item
+    editor = Editor(user_client)
+    workflow_id = editor.create()
+    editor.sample(workflow_id, '{"orders": [{"id": 7}, {"id": 8}]}')
+    loop = add(editor, workflow_id, "loop")
+    editor.apply(workflow_id, loop, {"items": "{{ trigger.orders }}"})
+    inner = add(editor, workflow_id, "transform", place=loop)
+    response = editor.apply(workflow_id, inner, {"fields": '{"id": "{{ loop.item.id }}"}'})
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+    # When the whole workflow is tested from the editor
+    started = editor.post(f"/workflows/{workflow_id}/test-run")
+    assert started.status_code == 201, started.get_data(as_text=True)
+    match = re.search(r'data-execution="(\d+)"', started.get_data(as_text=True))
+    assert match
+    execution = wait_for_final(app, int(match.group(1)))
+    assert execution.status == "completed"
+
+    # Then the inner step's card slot sums up its two runs (one slot per step, not per run),
+    # with the last iteration's output
+    poll = editor.get(f"/workflows/{workflow_id}/test-run/{execution.id}", htmx=True)
+    html = poll.get_data(as_text=True)
+    assert html.count(f'id="run-result-{inner}"') == 1
+    assert "2 runs: 2 completed" in html
