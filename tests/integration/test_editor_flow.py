@@ -88,6 +88,7 @@ def test_loop_and_paths_are_offered_under_flow_and_hold_steps(
     assert "For each item in" in html
     assert html.count('class="lane"') == 2 and html.count("lane lane-otherwise") == 1
     assert "Set its condition" in html
+    assert "Branch “Path A” has no condition yet." in html
     assert 'id="add-step-paths-a-0"' in html
     assert "Add step here" in html
 

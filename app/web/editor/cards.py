@@ -168,7 +168,8 @@ def _card(
     key = str(step["key"])
     output = _last_output(workflow, draft, key) if workflow else draft.samples.get(key)
     address = f"{prefix}{index + 1}"
-    issues = issues_of(draft.steps, key, secrets, container().handlers.actions)
+    found = issues_of(draft.steps, key, secrets, container().handlers.actions)
+    issues = _with_branch_words(step, found)
     body: list[StepCard] = []
     lanes: list[Lane] = []
     if type_ == "loop":
@@ -262,15 +263,22 @@ def _lanes(
     return lanes
 
 
-def branch_issues(step: Mapping[str, Any]) -> list[str]:
-    """What is missing in a paths step's branches ("Branch “VIP” has no condition yet")."""
-    found = []
-    for branch in step.get("branches") or []:
-        if not (branch.get("condition") or {}).get("conditions"):
-            found.append(
-                f"Branch “{branch.get('name') or branch.get('key')}” has no condition yet."
-            )
-    return found
+def _with_branch_words(step: Mapping[str, Any], issues: list[str]) -> list[str]:
+    """A branch without any condition yet says so ("Branch “VIP” has no condition yet")
+    instead of the validation's "Branch VIP: Add at least one."."""
+    empty = [
+        branch
+        for branch in step.get("branches") or []
+        if not (branch.get("condition") or {}).get("conditions")
+    ]
+    for index, branch in enumerate(step.get("branches") or []):
+        if branch in empty:
+            label = f"Branch {branch.get('name') or index + 1}: "
+            issues = [issue for issue in issues if not issue.startswith(label)]
+    return issues + [
+        f"Branch “{branch.get('name') or branch.get('key')}” has no condition yet."
+        for branch in empty
+    ]
 
 
 def every_card(cards: list[StepCard]) -> Iterator[StepCard]:
