@@ -5,6 +5,7 @@ The installed action and trigger handlers come in as `handlers` (the container's
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -173,7 +174,7 @@ def _check_templates(value: Any, where: str) -> None:
         raise InvalidInputError(problems[0][1], field=problems[0][0])
 
 
-def _flow(step: dict[str, Any], where: str) -> dict[str, Any] | None:
+def _flow(step: Mapping[str, Any], where: str) -> dict[str, Any] | None:
     """A paths step's branches (key, name, condition) and otherwise (name), as stored."""
     if step["type"] != flow_rules.PATHS:
         return None

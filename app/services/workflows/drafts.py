@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -87,7 +87,8 @@ def live_spec(workflow: Workflow) -> dict[str, Any]:
     spec = stored_spec(workflow).model_dump(mode="json")
     rows = {action.key: action for action in workflow.actions}
     for place in tree.walk(spec["steps"]):
-        place.step["config"] = copy.deepcopy(rows[place.step["key"]].config)
+        step = cast(dict[str, Any], place.step)
+        step["config"] = copy.deepcopy(rows[step["key"]].config)
     if workflow.trigger is not None:
         spec["trigger"]["config"] = copy.deepcopy(workflow.trigger.config)
     return spec
