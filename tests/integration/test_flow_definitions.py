@@ -15,7 +15,8 @@ from sqlalchemy import select
 from app.engine.redaction import REDACTED
 from app.extensions import container, db
 from app.models import Action
-from app.services.workflows import crud, versions
+from app.services.accounts import users
+from app.services.workflows import crud, drafts, tree, versions
 from tests.api_client import Api, error_of, issue_token
 
 CONDITION = {"match": "all", "conditions": [{"left": "{{ loop.item.kind }}", "right": "vip"}]}
@@ -35,7 +36,7 @@ def notify(key: str, token: str = "tok-secret-part") -> dict[str, Any]:
     return {"key": key, "type": "http_request", "config": config}
 
 
-def paths(key: str, *branches: dict[str, Any], **extra: Any) -> dict[str, Any]:
+def paths(key: str, *branches: dict[str, Any]) -> dict[str, Any]:
     return {"key": key, "type": "paths", "config": {"mode": "first"}, "branches": list(branches)}
 
 
@@ -96,15 +97,15 @@ def test_a_nested_workflow_round_trips_through_create_get_put(app: Flask, alice:
     body = created.get_json()
     assert body["step_count"] == 9
     read = alice.get(f"/workflows/{body['id']}").get_json()
-    tree = definition(read)
-    assert [s["key"] for s in tree["steps"]] == ["start", "each", "done"]
-    route = tree["steps"][1]["steps"][1]
+    shown = definition(read)
+    assert [s["key"] for s in shown["steps"]] == ["start", "each", "done"]
+    route = shown["steps"][1]["steps"][1]
     assert [b["key"] for b in route["branches"]] == ["b", "c"]
     assert route["branches"][0]["steps"][0]["config"]["auth_token"] == REDACTED
     assert route["otherwise"]["name"] == "Nobody"
     assert [s["key"] for s in route["otherwise"]["steps"]] == ["nobody"]
     # A plain step holds no lists at all (not even null ones), as before nesting
-    assert set(tree["steps"][0]) == {
+    assert set(shown["steps"][0]) == {
         "key",
         "type",
         "name",
@@ -119,7 +120,7 @@ def test_a_nested_workflow_round_trips_through_create_get_put(app: Flask, alice:
     put = alice.put(f"/workflows/{body['id']}", read)
     assert put.status_code == 200, put.get_json()
     again = alice.get(f"/workflows/{body['id']}").get_json()
-    assert definition(again) == tree and again["version"] == 2
+    assert definition(again) == shown and again["version"] == 2
     with app.app_context():
         rows = db.session.scalars(
             select(Action).where(Action.workflow_id == body["id"]).order_by(Action.position)
@@ -179,8 +180,6 @@ def test_the_snapshot_nests_what_an_execution_runs(app: Flask, alice: Api) -> No
 
 
 def created_owner(app: Flask) -> int:
-    from app.services.accounts import users
-
     with app.app_context():
         user = users.find_by_email(db.session(), "alice@example.com")
         assert user is not None
@@ -218,8 +217,6 @@ def test_an_exported_file_without_its_nested_secret_becomes_a_draft(app: Flask) 
             session, owner, json.dumps(spec), container().secrets, container().handlers
         )
         # Then the workflow is created empty, and the draft holds the whole tree, keyed
-        from app.services.workflows import drafts
-
         draft = drafts.load(session, workflow)
 
     assert complete is False
@@ -295,7 +292,7 @@ RULES: list[tuple[Any, str]] = [
     (lambda s: s["steps"][0].update(steps=[]), "steps.0.steps"),
     (lambda s: s["steps"][1].update(otherwise={"steps": []}), "steps.1.otherwise"),
     (lambda s: s["steps"][0].update(branches=branch_of(s)["branches"]), "steps.0.branches"),
-    # nesting at most 3 deep: a 4th container inside loop › paths › loop
+    # nesting at most 3 deep: a 4th container inside a loop, in a paths step, in a loop
     (
         lambda s: branch_of(s)["branches"][1]["steps"].append(loop("inner", loop("too_deep"))),
         "steps.1.steps.1.branches.1.steps.1.steps.0.type",
@@ -366,6 +363,5 @@ def test_history_names_a_change_inside_a_branch(app: Flask, alice: Api) -> None:
     with app.app_context():
         workflow = crud.get_workflow(db.session(), created["id"], created_owner(app))
         entry = versions.history(db.session(), workflow, container().handlers)[0]
-    assert [str(c) for c in entry.changes] == [
-        'Step 2 › step 2 › Branch c › step 1 “Log” (log): config.message "hi" → "x"'
-    ]
+    where = tree.SEPARATOR.join(["Step 2", "step 2", "Branch c", "step 1"])
+    assert [str(c) for c in entry.changes] == [f'{where} “Log” (log): config.message "hi" → "x"']
