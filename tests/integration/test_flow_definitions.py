@@ -365,3 +365,20 @@ def test_history_names_a_change_inside_a_branch(app: Flask, alice: Api) -> None:
         entry = versions.history(db.session(), workflow, container().handlers)[0]
     where = tree.SEPARATOR.join(["Step 2", "step 2", "Branch c", "step 1"])
     assert [str(c) for c in entry.changes] == [f'{where} “Log” (log): config.message "hi" → "x"']
+
+
+def test_the_pages_of_a_nested_workflow_answer(app: Flask, user_client: FlaskClient) -> None:
+    # Given a nested workflow of the signed-in user, saved twice (History has an entry)
+    api = Api(user_client, issue_token(app, "alice@example.com"))
+    created = api.create(NESTED)
+    api.put(f"/workflows/{created['id']}", edit(lambda s: s["steps"][0].update(name="First")))
+
+    # Then its pages answer: the list, the editor, History, an earlier version, restore
+    for path in (
+        "/workflows",
+        f"/workflows/{created['id']}",
+        f"/workflows/{created['id']}/history",
+        f"/workflows/{created['id']}/versions/1",
+        f"/workflows/{created['id']}/versions/1/restore",
+    ):
+        assert user_client.get(path).status_code == 200, path
