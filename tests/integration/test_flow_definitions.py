@@ -382,3 +382,23 @@ def test_the_pages_of_a_nested_workflow_answer(app: Flask, user_client: FlaskCli
         f"/workflows/{created['id']}/versions/1/restore",
     ):
         assert user_client.get(path).status_code == 200, path
+
+
+def test_a_saved_nested_workflow_runs_through_its_snapshot(alice: Api) -> None:
+    # Given a loop over the items whose body shapes each item and routes it by kind
+    spec = copy.deepcopy(NESTED)
+    route = branch_of(spec)
+    route["branches"][0]["steps"] = [step("vip_log", "vip {{ steps.shape.kind }}")]
+    created = alice.create(spec, enable=True)
+
+    # When it runs on two items
+    execution = alice.wait(
+        alice.trigger(created["id"], {"items": [{"kind": "vip"}, {"kind": "x"}]})
+    )
+
+    # Then the vip item took the first branch, the other one "otherwise", and the step after
+    # the loop ran once
+    assert execution["status"] == "completed", execution
+    ran = [s["key"] for s in execution["steps"] if s["status"] == "completed"]
+    assert ran.count("vip_log") == 1 and ran.count("nobody") == 1 and ran.count("done") == 1
+    assert "other_log" not in ran
