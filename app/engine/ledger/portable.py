@@ -93,6 +93,7 @@ class PortableLedger:
             values = sql.params({"execution_id": execution_id, **flow.frame_values(frame)})
             outputs = {key: out for key, out in connection.execute(sql.load_outputs, values)}
         run = build_run(execution_id, row, outputs)
+        run.frame = frame  # the outputs loaded are this frame's
         flow.load_loops(connection, run, frame)
         run.enter(frame)
         return run
