@@ -18,6 +18,7 @@ from app.models import Action
 from app.services.accounts import users
 from app.services.workflows import crud, drafts, tree, versions
 from tests.api_client import Api, error_of, issue_token
+from tests.integration.test_api_tenancy import google_connection
 
 CONDITION = {"match": "all", "conditions": [{"left": "{{ loop.item.kind }}", "right": "vip"}]}
 # As stored and read back: the operator's default filled in.
@@ -402,3 +403,26 @@ def test_a_saved_nested_workflow_runs_through_its_snapshot(alice: Api) -> None:
     ran = [s["key"] for s in execution["steps"] if s["status"] == "completed"]
     assert ran.count("vip_log") == 1 and ran.count("nobody") == 1 and ran.count("done") == 1
     assert "other_log" not in ran
+
+
+def test_a_nested_step_naming_another_users_connection_is_refused(
+    app: Flask, client: FlaskClient, alice: Api
+) -> None:
+    # Given mallory's Google connection
+    issue_token(app, "mallory@example.com")
+    theirs = google_connection(app, "mallory@example.com")
+    sheet = {
+        "key": "append",
+        "type": "sheets_append_row",
+        "config": {"connection_id": theirs, "spreadsheet_id": "abc", "values": ["x"]},
+    }
+
+    # When alice names it in a step inside a branch inside the loop
+    spec = edit(lambda s: branch_of(s)["branches"][1]["steps"].append(sheet))
+    response = alice.post("/workflows", spec)
+    imported = alice.post("/workflows/import", {"format": "stepline.workflow/v1", "workflow": spec})
+
+    # Then both are refused, naming the nested field
+    field = "steps.1.steps.1.branches.1.steps.1.config.connection_id"
+    assert response.status_code == 422 and error_of(response)["field"] == field
+    assert imported.status_code == 422 and error_of(imported)["field"] == f"workflow.{field}"
