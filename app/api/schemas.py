@@ -9,9 +9,7 @@ from flask import Response, current_app
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, field_validator
 from pydantic_core import PydanticCustomError
 
-from app.actions.conditions import ConditionSet
-from app.engine.redaction import REDACTED
-from app.engine.retry import RetrySettings
+from app.api.definition_schemas import StepOut, TriggerOut
 from app.models import ExecutionStatus, StepStatus
 from app.services.executions.lifecycle import RUN_KEY_LENGTH
 from app.services.workflows.specs import WorkflowSpec
@@ -134,57 +132,6 @@ def no_content() -> Response:
 
 
 # Workflows
-
-
-class TriggerOut(Schema):
-    type: str
-    config: dict[str, Any] = Field(
-        description=f"A secret field that is set reads `{REDACTED}`; send that back to keep it."
-    )
-    sample_data: dict[str, Any] | None
-
-
-def _absent(value: Any) -> bool:
-    return value is None
-
-
-class StepOut(Schema):
-    key: str = Field(description="Stable slug: later steps read its output as `steps.<key>`.")
-    type: str
-    name: str
-    config: dict[str, Any] = Field(
-        description=f"A secret field that is set reads `{REDACTED}`; send that back to keep it."
-    )
-    retry: RetrySettings | None
-    enabled: bool
-    continue_on_error: bool
-    run_if: ConditionSet | None = Field(
-        None,
-        description="Run only if: the step runs when these conditions hold, else it is "
-        "skipped (see the definition's `run_if`).",
-    )
-    # Absent, not null, on a step that holds no lists (as the definition writes it).
-    steps: list[StepOut] | None = Field(
-        None, exclude_if=_absent, description="A loop step's steps, run once per item."
-    )
-    branches: list[BranchOut] | None = Field(
-        None, exclude_if=_absent, description="A paths step's branches, in order."
-    )
-    otherwise: OtherwiseOut | None = Field(
-        None, exclude_if=_absent, description="A paths step's steps run when no branch matched."
-    )
-
-
-class BranchOut(Schema):
-    key: str = Field(description="Unique in its paths step; runs are addressed by it (`4/b/2`).")
-    name: str
-    condition: ConditionSet
-    steps: list[StepOut]
-
-
-class OtherwiseOut(Schema):
-    name: str
-    steps: list[StepOut]
 
 
 class WorkflowSummary(Schema):

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.models import Workflow, WorkflowDraft
 from app.services.errors import ConflictError
-from app.services.workflows import draft_tree
+from app.services.workflows import draft_tree, tree
 from app.services.workflows.crud import stored_spec
 
 
@@ -93,7 +93,8 @@ def live_spec(workflow: Workflow) -> dict[str, Any]:
     (to_spec leaves them out, and the draft must be able to save them back unchanged)."""
     spec = stored_spec(workflow).model_dump(mode="json")
     rows = {action.key: action for action in workflow.actions}
-    for step in draft_tree.each(spec["steps"]):
+    for place in tree.walk(spec["steps"]):
+        step = cast(dict[str, Any], place.step)
         step["config"] = copy.deepcopy(rows[step["key"]].config)
     if workflow.trigger is not None:
         spec["trigger"]["config"] = copy.deepcopy(workflow.trigger.config)

@@ -50,7 +50,7 @@ def settle_steps(steps: list[Any], max_loop_items: int | None) -> None:
         )
     given: set[str] = set()
     for place in places:
-        _check_place(place, len(tree.at({"steps": steps}, place.siblings_path)), max_loop_items)
+        _check_place(place, len(tree.at({"steps": steps}, place.path[:-1])), max_loop_items)
         key = place.step.get("key")
         if key:
             if key in given:  # name the second use: the first one was fine

@@ -78,8 +78,9 @@ class StepSpec(BaseModel):
         description="Loop steps only: the steps run once per item, in order (may be empty). "
         "They read `loop.item`, `loop.index`, `loop.first`, `loop.last`, `loop.count` (and "
         "`loop.parent` in a nested loop); later steps read the loop's output "
-        "(`steps.<loop key>.items`), never the steps inside it. Loop and paths steps nest at "
-        "most 3 deep, and a workflow holds at most 200 steps in all (a 422 naming the field).",
+        "(`steps.<loop key>.items`), never the steps inside it. Rules a schema cannot state: "
+        "loop and paths steps nest at most 3 deep (a deeper one is a 422 naming its `type`), "
+        "and a workflow holds at most 200 steps in all (a 422 naming `steps`).",
     )
     branches: list[BranchSpec] | None = Field(
         None,
@@ -87,7 +88,8 @@ class StepSpec(BaseModel):
         min_length=MIN_BRANCHES,
         max_length=MAX_BRANCHES,
         description="Paths steps only: 2 to 10 branches, each a condition and its steps. A "
-        "paths step ends its list (a step after it is a 422 naming its `type`).",
+        "rule a schema cannot state: a paths step ends its list (a step after it is a 422 "
+        "naming the paths step's `type`).",
     )
     otherwise: OtherwiseSpec | None = Field(
         None,

@@ -159,10 +159,7 @@ def _other_branch(steps: Sequence[Mapping[str, Any]], name: str, reader: str) ->
     theirs, mine = tree.find(steps, name), tree.find(steps, reader)
     if theirs is None or mine is None:
         return False
-    return (
-        theirs.branch is not None
-        and theirs.siblings_path != mine.siblings_path[: len(theirs.siblings_path)]
-    )
+    return theirs.branch is not None and theirs.path[:-1] != mine.path[: len(theirs.path) - 1]
 
 
 def reads_loop(*values: Any) -> bool:
