@@ -293,6 +293,31 @@ def test_a_loop_holding_a_paths_step_with_two_branches_is_built_by_clicking(
     page.locator("#flow").screenshot(path=str(artifacts / f"flow-loop-paths-1366-{backend}.png"))
     page.screenshot(path=str(artifacts / f"editor-loop-paths-1366-{backend}.png"), full_page=True)
 
+    # When, by keyboard only, the log moves out of branch B (its card menu, "Move out of …")
+    menu = page.locator("#step-log .card-menu summary")
+    menu.focus()
+    page.keyboard.press("Enter")
+    out = page.locator("#move-out-log")
+    expect(out).to_be_visible()
+    out.focus()
+    page.keyboard.press("Enter")
+
+    # Then it runs before the paths step, in the loop's body; the focus stays on the control
+    expect(page.locator("#step-loop .loop-body > .flow-steps > #step-log")).to_be_visible()
+    expect(page.locator("#lane-paths-b #step-log")).to_have_count(0)
+    expect(out).to_be_focused()  # the menu stays open on it: one more Enter goes out again
+    expect(out).to_contain_text("Move out of “Loop”")
+    expect(page.locator("#announce")).to_contain_text("Moved “Log” to position 1 of 2")
+
+    # And the paths step's panel offers its mode in words and lists its branches
+    page.locator("#step-paths .card-title a").click()
+    expect(panel.locator("#panel-title")).to_have_text("Step 1.2: Paths")
+    expect(panel.get_by_label(re.compile("^Mode"))).to_contain_text(
+        "The first branch whose condition holds"
+    )
+    expect(panel.locator(".branch-list")).to_contain_text("Big order")
+    panel.screenshot(path=str(artifacts / f"panel-paths-1366-{backend}.png"))
+
     # And on a phone the lanes stack under each other
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(page.url.split("?")[0])
@@ -303,3 +328,7 @@ def test_a_loop_holding_a_paths_step_with_two_branches_is_built_by_clicking(
     one, two = first.bounding_box(), second.bounding_box()
     assert one and two and two["y"] > one["y"] + one["height"] - 1
     page.screenshot(path=str(artifacts / f"editor-loop-paths-390-{backend}.png"), full_page=True)
+    # And the branch panel is a drawer there, with the condition builder
+    page.locator("#step-paths .lane-title a").first.click()
+    expect(panel.locator("#panel-title")).to_have_text("Branch: Big order")
+    page.screenshot(path=str(artifacts / f"panel-branch-390-{backend}.png"))

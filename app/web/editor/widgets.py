@@ -55,6 +55,13 @@ SCALARS = (str, int, float, bool, type(None))
 # an operator not listed here is shown with its name's words.
 BODY_TYPE_WORDS = {"none": "No body", "json": "JSON", "text": "Text", "form": "Form fields"}
 CONFIG_JSON = "config_json"  # the one input of "Edit as JSON"
+# Choices of other fields in words, by field name (a paths step's mode).
+CHOICE_WORDS = {
+    "mode": {
+        "first": "The first branch whose condition holds",
+        "all": "Every branch whose condition holds, in order",
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -93,7 +100,7 @@ class FormField:
             return OPERATOR_WORDS.get(text, text.replace("_", " "))
         if self.widget == "body":
             return BODY_TYPE_WORDS.get(text, text.replace("_", " ").capitalize())
-        return text.replace("_", " ")
+        return CHOICE_WORDS.get(self.name, {}).get(text, text.replace("_", " "))
 
 
 def _label(name: str, info: FieldInfo) -> str:
