@@ -117,6 +117,16 @@ def test_a_paths_step_ends_its_list_and_containers_nest_three_deep(
     assert deeper.status_code == 422
     assert "nest at most 3 deep" in deeper.get_data(as_text=True)
     assert fields(deeper) == ["parent"]
+    # And the palettes say so before anything is posted: inside the innermost loop no
+    # container, and Paths only at the end of a list
+    inside = editor.get(f"/workflows/{workflow_id}?add=0&parent={inner}", htmx=True)
+    html = inside.get_data(as_text=True)
+    assert 'id="add-loop" aria-disabled="true"' in html
+    assert "Loops and paths nest at most 3 deep." in html
+    top = editor.get(f"/workflows/{workflow_id}?add=0", htmx=True).get_data(as_text=True)
+    assert 'id="add-paths" aria-disabled="true"' in top
+    assert "A paths step ends its list: add it at the end." in top
+    assert 'id="add-loop" aria-disabled' not in top
 
 
 def test_the_picker_offers_loop_item_with_the_sample_items_fields_inside_the_loop_only(

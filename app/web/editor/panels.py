@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from app.engine.program import MAX_DEPTH
 from app.engine.retry import RetrySettings
 from app.engine.trial import Trial
 from app.extensions import container
@@ -75,6 +76,7 @@ class Panel:
     size: int = 0
     where: str = ""  # that list in words ("in the loop “Each order”")
     branch: str = ""  # the branch panel's branch key
+    unavailable: dict[str, str] = field(default_factory=dict)  # palette kinds not here, why
 
     @property
     def has_errors(self) -> bool:
@@ -314,7 +316,14 @@ def palette(editor: Editor, at: int, slot: Slot | None = None) -> Panel:
     except (InvalidInputError, NotFoundError):
         slot, size, words = Slot(), len(editor.draft.steps), ""
     at = max(0, min(at, size))
-    return Panel("add", editor, kinds=action_kinds(), at=at, slot=slot, size=size, where=words)
+    panel = Panel("add", editor, kinds=action_kinds(), at=at, slot=slot, size=size, where=words)
+    depth = 0 if slot.parent is None else len(editor.draft.locate(slot.parent).containers) + 1
+    for kind in panel.kinds:
+        if kind.type in ("loop", "paths") and depth >= MAX_DEPTH:
+            panel.unavailable[kind.type] = f"Loops and paths nest at most {MAX_DEPTH} deep."
+        elif kind.type == "paths" and at < size:
+            panel.unavailable[kind.type] = "A paths step ends its list: add it at the end."
+    return panel
 
 
 def branch_panel(
