@@ -271,18 +271,35 @@ def move_warnings(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> 
     return messages
 
 
+def _list_paths(path: tuple[str | int, ...]) -> list[tuple[str | int, ...]]:
+    """The paths of the lists around the step at `path`, outermost first (top level left out)."""
+    return [path[: i + 1] for i, part in enumerate(path) if part == "steps" and i > 0]
+
+
 def _unreadable_words(steps: list[dict[str, Any]], reader: str, read: str) -> str:
     where = find(steps, reader)
     target = find(steps, read)
     name = where.step.get("name") or reader
-    enclosing = [key for key in target.containers if key not in where.containers]
-    if enclosing:
-        container = find(steps, enclosing[-1]).step
-        inner = "loop" if kind_of(container) == "loop" else "paths step"
-        hint = f" (read steps.{enclosing[0]}.items)" if kind_of(container) == "loop" else ""
+    mine = set(_list_paths(where.path))
+    hidden = [list_path for list_path in _list_paths(target.path) if list_path not in mine]
+    if hidden:
+        list_path = hidden[0]  # (…, container, "steps"), or (…, "branches", i, "steps")
+        if list_path[-2] == "otherwise":
+            container, branch = _list_of_path(steps, list_path[:-2]), OTHERWISE
+        elif list_path[-3] == "branches":
+            container = _list_of_path(steps, list_path[:-3])
+            branch = str(container["branches"][list_path[-2]].get("key"))
+        else:
+            container, branch = _list_of_path(steps, list_path[:-1]), None
+        title = container.get("name") or container.get("key")
+        if branch is None:
+            return (
+                f"Step “{name}” reads steps.{read}, which it cannot see from outside the loop "
+                f"“{title}” (read steps.{container.get('key')}.items)."
+            )
         return (
-            f"Step “{name}” reads steps.{read}, which it cannot see from outside the {inner} "
-            f"“{container.get('name') or enclosing[-1]}”{hint}."
+            f"Step “{name}” reads steps.{read}, which it cannot see from outside "
+            f"{branch_name(container, branch)} of “{title}”."
         )
     if where.containers:
         container = find(steps, where.containers[-1]).step
