@@ -426,3 +426,13 @@ def test_a_nested_step_naming_another_users_connection_is_refused(
     field = "steps.1.steps.1.branches.1.steps.1.config.connection_id"
     assert response.status_code == 422 and error_of(response)["field"] == field
     assert imported.status_code == 422 and error_of(imported)["field"] == f"workflow.{field}"
+
+
+def test_the_api_tests_one_step_inside_a_branch(alice: Api) -> None:
+    created = alice.create(NESTED)
+
+    tested = alice.post(f"/workflows/{created['id']}/steps/other_log/test", {"trigger": {}})
+
+    assert tested.status_code == 200, tested.get_json()
+    assert tested.get_json()["status"] == "completed"
+    assert alice.post(f"/workflows/{created['id']}/steps/nope/test", {}).status_code == 404

@@ -60,7 +60,8 @@ def _update(
 def _refuse_held(draft: drafts.Draft) -> None:
     """Save would drop what a panel holds beyond the definition: refuse, naming it."""
     for key, held in (draft.inputs.get("steps") or {}).items():
-        where = draft.where(key)
+        place = tree.find(draft.steps, key)  # anywhere in the tree
+        where = tree.dotted(place.path) if place is not None else "steps"
         if "key" in held:
             raise InvalidInputError(
                 f"The key “{held['key']}” typed for step “{key}” is not applied yet: "
