@@ -80,7 +80,9 @@ def spec_references(
     steps = spec.model_dump(mode="json", include={"steps"})["steps"]
     for place in tree.walk(steps):  # at any depth of loops and paths
         where = f"{tree.dotted(place.path)}.config"
-        found += references(place.step.get("config") or {}, where, _model(actions, place.step["type"]))
+        found += references(
+            place.step.get("config") or {}, where, _model(actions, place.step["type"])
+        )
     return found
 
 
