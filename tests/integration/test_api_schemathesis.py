@@ -45,6 +45,7 @@ STEP = r"steps\.\d+(\.(branches\.\d+\.|otherwise\.)?steps\.\d+)*"
 STATED = re.compile(
     rf"(workflow\.)?({STEP}\.(key|type|config(\..+)?|branches\.\d+\.key)|steps"
     r"|trigger\.config(\..+)?|run_key_template)"
+    r"|fields(\..+)?"  # a credential's fields (create, update)
 )
 
 
@@ -130,6 +131,8 @@ def test_every_operation_answers_as_documented(app: Flask, client: FlaskClient) 
     execution_id = api.trigger(workflow_id, {"n": 1})
     connection_id = google_connection(app, "alice@example.com")
     spare = api.post("/tokens", {"name": "spare"}).get_json()["id"]  # revoking it harms no call
+    credential = {"kind": "http_bearer", "name": "Fuzzed API", "fields": {"token": "tok-fuzz"}}
+    credential_id = api.post("/connections/credentials", credential).get_json()["id"]
     real_ids = {
         "workflow_id": workflow_id,
         "execution_id": execution_id,
@@ -137,6 +140,7 @@ def test_every_operation_answers_as_documented(app: Flask, client: FlaskClient) 
         "version": 1,
         "key": "shape",
         "token_id": spare,
+        "credential_id": credential_id,
     }
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=CONFIG)
 
@@ -182,3 +186,8 @@ def test_the_document_states_the_rules_a_schema_cannot(client: FlaskClient) -> N
     assert "ends its list" in paths["branches"]["description"]
     assert all("steps" not in s["properties"] for s in steps if s is not schemas["StepSpec_loop"])
     assert "must parse" in schemas["WorkflowSpec"]["properties"]["run_key_template"]["description"]
+    kinds = [schemas[ref["$ref"].rsplit("/", 1)[1]] for ref in schemas["CredentialCreate"]["oneOf"]]
+    assert len(kinds) >= 10
+    for variant in kinds:
+        fields = variant["properties"]["fields"]["description"]
+        assert "Rules a schema cannot state" in fields and "422 naming the field" in fields

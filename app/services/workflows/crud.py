@@ -19,7 +19,6 @@ from app.engine.registry import Handlers
 from app.engine.templating import Renderer, template_at
 from app.models import Action, Trigger, Workflow, WorkflowVersion
 from app.models.base import utcnow
-from app.services.connections import store
 from app.services.errors import InvalidInputError, NotFoundError, found_id
 from app.services.workflows import flow_rules, tree
 from app.services.workflows.concurrency import check_version
@@ -27,6 +26,7 @@ from app.services.workflows.definitions import masked_spec as masked_spec
 from app.services.workflows.definitions import snapshot as snapshot
 from app.services.workflows.definitions import stored_spec as stored_spec
 from app.services.workflows.definitions import to_spec
+from app.services.workflows.references import check_references
 from app.services.workflows.specs import TriggerSpec, WorkflowSpec
 from app.triggers.webhook import new_token
 
@@ -202,7 +202,7 @@ def create_workflow(
     """Validate and store a new (disabled) workflow."""
     _validate_trigger(spec.trigger, handlers)
     _check_run_key(spec.run_key_template)
-    store.check_references(session, owner_id, spec)
+    check_references(session, owner_id, spec, handlers.actions, handlers.triggers)
     workflow = Workflow(
         user_id=owner_id,
         name=spec.name.strip(),
@@ -241,7 +241,7 @@ def update_workflow(
     check_version(workflow, expected_version)
     _validate_trigger(spec.trigger, handlers)
     _check_run_key(spec.run_key_template)
-    store.check_references(session, workflow.user_id, spec)
+    check_references(session, workflow.user_id, spec, handlers.actions, handlers.triggers)
     previous = {a.key: a for a in workflow.actions}
     actions = _build_actions(spec, secrets, previous, handlers)
     # History keeps the definition this save replaces (without secrets, like an export).
