@@ -320,7 +320,10 @@ def split_frame(frame: str) -> tuple[str, int, int]:
 def frame_prefixes(frame: str) -> list[str]:
     """The frames whose rows a step in `frame` sees: "", then each enclosing iteration."""
     numbers = frame_numbers(frame)
-    return ["", *(".".join(str(n) for n in numbers[: 2 * k]) for k in range(1, len(numbers) // 2 + 1))]
+    return [
+        "",
+        *(".".join(str(n) for n in numbers[: 2 * k]) for k in range(1, len(numbers) // 2 + 1)),
+    ]
 
 
 def history_key(frame: str, position: int) -> tuple[int, ...]:

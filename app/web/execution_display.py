@@ -16,10 +16,10 @@ from flask import url_for
 
 from app.models import ExecutionStep
 from app.models.base import utcnow
-from app.services.executions import explain
+from app.services.executions import explain, paths_decision, timeline
 from app.services.executions.attempt_history import AttemptLine, attempt_lines
-from app.services.executions.queries import ExecutionDetail
 from app.services.executions.stats import Activity
+from app.services.executions.step_views import ExecutionDetail
 from app.web.blueprint import bp
 
 # Stacking order of the chart's bars, bottom up, and the CSS class of each status.
@@ -36,10 +36,20 @@ def execution_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
 
 
-@bp.app_template_global("execution_stories")
-def execution_stories(detail: ExecutionDetail) -> dict[int, explain.Story]:
-    """Why each step was skipped, what each filter decided, by step id."""
-    return explain.stories(detail)
+@dataclass(frozen=True)
+class ExecutionPage:
+    """What the execution page's step macros read (executions/_step.html)."""
+
+    detail: ExecutionDetail
+    stories: dict[int, explain.Story]  # why each step was skipped, what each filter decided
+    decisions: dict[int, paths_decision.PathsDecision]  # what each paths step took, and why
+    page_size: int = timeline.PAGE  # iterations one "show more" loads
+
+
+@bp.app_template_global("execution_page")
+def execution_page(detail: ExecutionDetail) -> ExecutionPage:
+    """The stories and paths decisions of the steps shown, by step id."""
+    return ExecutionPage(detail, explain.stories(detail), paths_decision.decisions(detail))
 
 
 @bp.app_template_global("step_editor_link")
