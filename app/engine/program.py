@@ -42,7 +42,9 @@ class Place:
 
 def kind_of(step: Mapping[str, Any]) -> Kind | None:
     kind = step.get("type")
-    return kind if kind in ("loop", "paths") else None  # type: ignore[return-value]
+    if kind == "loop" or kind == "paths":
+        return kind
+    return None
 
 
 def lists_of(step: Mapping[str, Any]) -> list[tuple[str | None, tuple[str | int, ...], list[Any]]]:
@@ -204,6 +206,8 @@ class Program:
         `stop`: a filter stopped the run here; inside a container it ends the iteration or
         the branch (its later steps are skipped), at top level the run."""
         node = self.nodes[position]
+        if stop and node.parent is None:
+            return Route(None)  # the run ends: every step still pending is skipped
         if stop:
             skips = tuple((p, frame) for p in node.siblings[node.index + 1 :])
             return _with(self._end_of_list(node, frame, outputs), skips=skips)
