@@ -10,15 +10,19 @@ from __future__ import annotations
 import re
 import time
 from html import unescape
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.extensions import db
-from app.models import Execution
+from app.config import settings_of
+from app.extensions import container, db
+from app.models import Execution, Workflow
+from app.services.executions import lifecycle
+from app.services.workflows import crud
 from tests.api_client import Api, issue_token
-from tests.dashboard_support import HTMX, force, user_id
-from tests.flow_runs_support import store_run
+from tests.dashboard_support import HTMX, force, make_workflow, user_id, wait_final
+from tests.flow_runs_support import BIG, FLAT, store_run
 
 TO = "\N{EN DASH}"  # as in "Items 11 to 37 not shown."
 
@@ -219,3 +223,104 @@ def test_the_openapi_document_describes_the_step_runs(client: FlaskClient) -> No
     step = document["components"]["schemas"]["StepResult"]
     assert {"address", "frame", "iteration"} <= set(step["required"])
     assert "4/b/2" in step["properties"]["address"]["description"]
+
+
+# A tree the real engine runs: a loop over the lines (the 3rd divides by zero and continues
+# on error), then paths on the amount with a second branch after the first that matches.
+ENGINE_TREE: list[dict[str, Any]] = [
+    {
+        "key": "each",
+        "type": "loop",
+        "name": "Each line",
+        "config": {"items": "{{ trigger.lines }}", "max_items": 100},
+        "steps": [
+            {
+                "key": "ratio",
+                "type": "transform",
+                "name": "Ratio",
+                "continue_on_error": True,
+                "config": {"fields": {"r": "{{ loop.item.n // loop.item.d }}"}},
+            }
+        ],
+    },
+    {
+        "key": "route",
+        "type": "paths",
+        "name": "Route",
+        "config": {"mode": "first"},
+        "branches": [
+            {
+                "key": "big",
+                "name": "Big orders",
+                "condition": {
+                    "match": "all",
+                    "conditions": [{**BIG, "left": "{{ trigger.amount }}"}],
+                },
+                "steps": [
+                    {
+                        "key": "vip",
+                        "type": "log",
+                        "name": "Tell sales",
+                        "config": {"message": "big"},
+                    }
+                ],
+            },
+            {
+                "key": "any",
+                "name": "Any order",
+                "condition": {
+                    "match": "all",
+                    "conditions": [
+                        {"left": "{{ trigger.amount }}", "operator": "greater_than", "right": 0}
+                    ],
+                },
+                "steps": [
+                    {"key": "all", "type": "log", "name": "Log it", "config": {"message": "any"}}
+                ],
+            },
+        ],
+    },
+]
+
+
+def test_a_run_of_the_real_engine_reads_the_same(app: Flask, user_client: FlaskClient) -> None:
+    # Given the engine ran the tree over four lines, the 3rd of which fails
+    owner = user_id(app, "alice@example.com")
+    workflow_id = make_workflow(app, owner, FLAT)
+    lines = [{"n": 4, "d": 2}, {"n": 9, "d": 3}, {"n": 1, "d": 0}, {"n": 8, "d": 4}]
+    with app.app_context():
+        workflow = db.session.get(Workflow, workflow_id)
+        assert workflow is not None
+        frozen = {**crud.snapshot(workflow), "actions": ENGINE_TREE}
+        execution_id = lifecycle.start(
+            db.session(),
+            workflow,
+            {"amount": 250, "lines": lines},
+            send=container(app).doorbell.send,
+            settings=settings_of(app),
+            snapshot=frozen,
+        ).id
+    assert wait_final(app, [execution_id]) == ["completed"]
+
+    # Then the page counts the iterations, opens the failed one, says which branch ran and why
+    html = _page(user_client, execution_id)
+    text = words(html)
+    assert "4 items · 3 completed · 1 failed" in text
+    assert re.search(r'<details id="iteration-0-2-fold"[^>]* open', html)
+    assert "Took “Big orders” (big): trigger.amount (= 250) is greater than 100" in text
+    assert "Not taken: “Any order” (any): not checked: an earlier branch was taken" in text
+    assert 'data-address="2/big/1"' in html and 'data-address="1/1"' in html
+
+    # And the API lists the runs in history order, each with its iteration
+    api = Api(user_client, issue_token(app, "alice@example.com", "reader"))
+    runs = api.get(f"/executions/{execution_id}").get_json()["steps"]
+    assert [(r["address"], r["frame"], r["status"]) for r in runs] == [
+        ("1", "", "completed"),
+        ("1/1", "0.0", "completed"),
+        ("1/1", "0.1", "completed"),
+        ("1/1", "0.2", "failed"),
+        ("1/1", "0.3", "completed"),
+        ("2", "", "completed"),
+        ("2/big/1", "", "completed"),
+    ]
+    assert runs[3]["iteration"] == [{"loop": "each", "index": 2}]

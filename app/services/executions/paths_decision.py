@@ -133,7 +133,7 @@ def decision(step: ExecutionStep, action: Mapping[str, Any]) -> PathsDecision | 
         key = str(branch.get("key") or chr(ord("a") + index))
         name = str(branch.get("name") or key)
         got = seen.get(key)
-        if got is None:
+        if got is None or got.get("checked") is False:  # mode first: an earlier one was taken
             outcomes.append(BranchOutcome(key, name, key in taken, None, None))
             continue
         written = branch.get("condition") or {}
