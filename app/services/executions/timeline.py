@@ -13,8 +13,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,9 +39,9 @@ PAGE = 25  # iterations one "show more" loads
 PREVIEW_CHARS = 60
 
 
-@dataclass(frozen=True)
-class Run:
-    """A step row's short columns: enough to place it and count iterations."""
+class Run(NamedTuple):
+    """A step row's short columns: enough to place it and count iterations (a tuple: a page
+    reads thousands of them)."""
 
     id: int
     position: int
@@ -91,17 +90,28 @@ class Tree:
         self.statuses: dict[tuple[int, str], dict[int, list[str]]] = defaultdict(
             lambda: defaultdict(list)
         )
+        # Each frame once: the rows of one iteration share it.
+        by_frame: dict[str, list[str]] = defaultdict(list)
         for run in runs:
+            if run.frame:
+                by_frame[run.frame].append(run.status)
+        for frame, statuses in by_frame.items():
             outer = ""
-            for loop, index in frame_iterations(run.frame):
-                self.statuses[(loop, outer)][index].append(run.status)
+            for loop, index in frame_iterations(frame):
+                self.statuses[(loop, outer)][index].extend(statuses)
                 outer = iteration_frame(outer, loop, index)
         self.rows: dict[int, ExecutionStep] = {}
+        self._states: dict[tuple[int, str], dict[int, str]] = {}
 
     # -- which iterations show -----------------------------------------------------------------
 
     def states(self, loop: int, frame: str) -> dict[int, str]:
-        return {i: iteration_status(s) for i, s in self.statuses.get((loop, frame), {}).items()}
+        """Each iteration's state, by index (computed once per loop run)."""
+        key = (loop, frame)
+        if key not in self._states:
+            runs = self.statuses.get(key, {})
+            self._states[key] = {i: iteration_status(s) for i, s in runs.items()}
+        return self._states[key]
 
     def chosen(self, loop: int, frame: str, count: int) -> list[int]:
         """The iterations shown: a window's, or the first ones, failed ones, running ones."""
@@ -225,7 +235,7 @@ def _runs(session: Session, execution_id: int, *, under: str | None = None) -> l
     ).where(ExecutionStep.execution_id == execution_id)
     if under is not None:
         stmt = stmt.where(ExecutionStep.frame.like(f"{under}%"))
-    return [Run(r.id, r.position, r.frame, r.status) for r in session.execute(stmt)]
+    return [Run._make(row) for row in session.execute(stmt)]
 
 
 def load(session: Session, tree: Tree, ids: set[int]) -> None:
