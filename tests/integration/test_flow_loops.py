@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 
+from app.extensions import db
+from app.models import Execution
+from app.services.executions import lifecycle
 from tests.engine_harness import Engine, engine_fixture
 
 
@@ -296,8 +299,9 @@ def test_a_delay_inside_a_loop_wakes_in_the_right_iteration(engine: Engine) -> N
             "each",
             "{{ trigger.items }}",
             [
+                step("before", "transform", {"fields": {"v": "{{ loop.item }}"}}),
                 step("wait", "delay", {"amount": 0.2}),
-                step("seen", "transform", {"fields": {"v": "{{ loop.item }}"}}),
+                step("seen", "transform", {"fields": {"v": "{{ steps.before.v }}{{ loop.item }}"}}),
             ],
         ),
     ]
@@ -305,4 +309,37 @@ def test_a_delay_inside_a_loop_wakes_in_the_right_iteration(engine: Engine) -> N
     (execution,) = engine.wait(engine.start_tree(actions, {"items": ["x", "y"]}))
 
     assert execution.status == "completed", execution.error
-    assert [i["v"] for i in out(engine.history(execution.id)[0])["items"]] == ["x", "y"]
+    assert [i["v"] for i in out(engine.history(execution.id)[0])["items"]] == ["xx", "yy"]
+
+
+def test_cancel_mid_loop_skips_every_iteration_left(engine: Engine, tmp_path: Path) -> None:
+    journal = tmp_path / "effects.log"
+    actions = [
+        loop(
+            "each",
+            "{{ trigger.items }}",
+            [
+                step("send", "test_effect", {"journal": str(journal)}),
+                step("wait", "delay", {"amount": 30}),
+            ],
+        ),
+        step("after", "log", {"message": "never"}),
+    ]
+    execution_id = engine.start_tree(actions, {"items": [1, 2, 3]})
+    engine.wait_for(lambda: len(_lines(journal)) == 1)  # iteration 0 waits in its delay
+
+    with engine.app.app_context():
+        found = db.session.get(Execution, execution_id)
+        assert found is not None
+        cancelled = lifecycle.cancel(db.session(), found)
+
+    assert cancelled.status == "cancelled"
+    runs = [(s.action_key, s.frame, s.status) for s in engine.history(execution_id)]
+    assert runs[:3] == [
+        ("each", "", "completed"),
+        ("send", "0.0", "completed"),
+        ("wait", "0.0", "completed"),
+    ]
+    assert {status for _, _, status in runs[3:]} == {"skipped"}
+    assert len(runs) == 3 + 4 + 1  # iterations 1 and 2 (two steps each) and `after`
+    assert len(_lines(journal)) == 1
