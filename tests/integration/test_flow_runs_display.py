@@ -324,3 +324,61 @@ def test_a_run_of_the_real_engine_reads_the_same(app: Flask, user_client: FlaskC
         ("2/big/1", "", "completed"),
     ]
     assert runs[3]["iteration"] == [{"loop": "each", "index": 2}]
+
+
+def _run_tree(app: Flask, actions: list[dict[str, Any]], data: dict[str, Any]) -> int:
+    owner = user_id(app, "alice@example.com")
+    workflow_id = make_workflow(app, owner, FLAT)
+    with app.app_context():
+        workflow = db.session.get(Workflow, workflow_id)
+        assert workflow is not None
+        return lifecycle.start(
+            db.session(),
+            workflow,
+            data,
+            send=container(app).doorbell.send,
+            settings=settings_of(app),
+            snapshot={**crud.snapshot(workflow), "actions": actions},
+        ).id
+
+
+def test_a_loop_in_a_loop_nests_its_iterations(app: Flask, user_client: FlaskClient) -> None:
+    # Given the engine ran a loop over rows, each a loop over its cells
+    cell = {
+        "key": "cell",
+        "type": "transform",
+        "name": "Cell",
+        "config": {"fields": {"v": "{{ loop.item }}"}},
+    }
+    inner = {
+        "key": "cells",
+        "type": "loop",
+        "name": "Cells",
+        "config": {"items": "{{ loop.item }}"},
+        "steps": [cell],
+    }
+    outer = {
+        "key": "rows",
+        "type": "loop",
+        "name": "Rows",
+        "config": {"items": "{{ trigger.grid }}"},
+        "steps": [inner],
+    }
+    execution_id = _run_tree(app, [outer], {"grid": [[1, 2, 3], [4, 5, 6]]})
+    assert wait_final(app, [execution_id]) == ["completed"]
+
+    # Then each level counts its own items, and a cell says where it ran
+    html = _page(user_client, execution_id)
+    text = words(html)
+    assert "2 items · 2 completed" in text and text.count("3 items · 3 completed") == 2
+    assert 'data-address="1/1/1"' in html
+    assert "item 2 of 2 · item 3 of 3" in text
+
+    # And "show more" answers for the inner loop of the 2nd row too
+    more = user_client.get(
+        f"/executions/{execution_id}/iterations",
+        query_string={"loop": 1, "frame": "0.1", "start": 1, "stop": 3},
+        headers=HTMX,
+    )
+    assert more.status_code == 200
+    assert words(more.get_data(as_text=True)).count("item 2 of 2 · item") == 2
