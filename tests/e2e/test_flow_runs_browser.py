@@ -79,5 +79,7 @@ def test_the_list_shows_a_running_loops_progress(
     expect(page.locator(".row-progress")).to_have_text("step 2 of 3 · item 120 of 1,000")
     page.screenshot(path=str(artifacts / f"flow-run-list-1366-{backend}.png"))
     page.set_viewport_size({"width": 390, "height": 700})
+    row = page.locator(".execution-row").first
+    row.scroll_into_view_if_needed()
     expect(page.locator(".row-progress")).to_be_visible()
-    page.screenshot(path=str(artifacts / f"flow-run-list-390-{backend}.png"))
+    row.screenshot(path=str(artifacts / f"flow-run-list-390-{backend}.png"))
