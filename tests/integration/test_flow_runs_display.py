@@ -21,7 +21,17 @@ from app.models import Execution, Workflow
 from app.services.executions import lifecycle
 from app.services.workflows import crud
 from tests.api_client import Api, issue_token
-from tests.dashboard_support import HTMX, force, make_workflow, user_id, wait_final
+from tests.conftest import csrf_token
+from tests.dashboard_support import (
+    HTMX,
+    executions_of,
+    force,
+    make_workflow,
+    start,
+    steps,
+    user_id,
+    wait_final,
+)
 from tests.flow_runs_support import BIG, FLAT, store_run
 
 TO = "\N{EN DASH}"  # as in "Items 11 to 37 not shown."
@@ -382,3 +392,54 @@ def test_a_loop_in_a_loop_nests_its_iterations(app: Flask, user_client: FlaskCli
     )
     assert more.status_code == 200
     assert words(more.get_data(as_text=True)).count("item 2 of 2 · item") == 2
+
+
+RATIOS = {
+    "name": "Ratios",
+    "steps": [
+        {
+            "key": "each",
+            "type": "loop",
+            "name": "Each line",
+            "config": {"items": "{{ trigger.lines }}"},
+            "steps": [
+                {
+                    "key": "ratio",
+                    "type": "transform",
+                    "name": "Ratio",
+                    "config": {"fields": {"r": "{{ loop.item.n // loop.item.d }}"}},
+                }
+            ],
+        }
+    ],
+}
+
+
+def test_re_run_from_the_failed_iteration_through_the_page(
+    app: Flask, user_client: FlaskClient
+) -> None:
+    # Given a saved workflow whose loop failed in its 3rd iteration
+    owner = user_id(app, "alice@example.com")
+    workflow_id = make_workflow(app, owner, RATIOS)
+    lines = [{"n": 4, "d": 2}, {"n": 9, "d": 3}, {"n": 1, "d": 0}, {"n": 8, "d": 4}]
+    first = start(app, workflow_id, {"lines": lines})
+    assert wait_final(app, [first]) == ["failed"]
+
+    # When the user presses "Re-run from the failed step" (the form's own fields, no more)
+    html = _page(user_client, first)
+    assert "Re-run from the failed step" in html
+    token = csrf_token(user_client, f"/executions/{first}")
+    answer = user_client.post(
+        f"/executions/{first}/rerun", data={"csrf_token": token, "mode": "failed"}
+    )
+
+    # Then a re-run starts at the failed iteration: the first two are reused, not run again
+    assert answer.status_code in (200, 302, 303), answer.status_code
+    again = [e.id for e in executions_of(app, workflow_id) if e.rerun_of_id == first]
+    assert len(again) == 1
+    assert wait_final(app, again) == ["failed"]
+    runs = {(s.frame, s.action_key): s for s in steps(app, again[0])}
+    assert runs[("0.0", "ratio")].output == {"r": 2} and runs[("0.0", "ratio")].attempts == 0
+    assert runs[("0.2", "ratio")].status == "failed" and runs[("0.2", "ratio")].attempts == 1
+    text = words(_page(user_client, again[0]))
+    assert "4 items · 2 completed · 1 failed · 1 not run" in text
