@@ -258,6 +258,9 @@ class AttemptResult(Schema):
         "(the step stayed running past its lease); a `cancel` of the execution while it ran. "
         "Null while it runs."
     )
+    waiting_for: str | None = Field(None, description="A wait for this service's rate limit "
+        "(until `waiting_until`): not counted against the step's attempts.")  # fmt: skip
+    waiting_until: datetime | None = None
 
 
 class StepResult(Schema):
