@@ -248,6 +248,11 @@ class Settings(BaseSettings):
     google_poll_interval: float = _variable(
         "STEPLINE_GOOGLE_POLL_INTERVAL", 60.0, "seconds between two polls of one Google trigger"
     )
+    poll_interval: float = _variable(
+        "STEPLINE_POLL_INTERVAL",
+        60.0,
+        "seconds between two polls of one email (IMAP) or Telegram trigger",
+    )
 
     # --- Operations
     log_level: str = _variable(
