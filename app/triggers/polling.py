@@ -69,9 +69,7 @@ class CursorPollingTrigger(BaseTriggerHandler):
         """The cursor of a trigger enabled at `now` (JSON data; None: taken at the first poll)."""
 
     @abstractmethod
-    def fetch_new(
-        self, trigger: Trigger, config: Any, cursor: Any, context: PollContext
-    ) -> Found:
+    def fetch_new(self, trigger: Trigger, config: Any, cursor: Any, context: PollContext) -> Found:
         """What is new after `cursor`, oldest first. When items are found, the cursor after the
         last one is also `Found.cursor`. Raises ActionError (or ValueError) when it fails."""
 

@@ -75,6 +75,7 @@ def test_the_execution_page_says_until_when_a_step_waits_for_a_rate_limit(
     # When the workflow runs and meets it
     embedded_worker(app).start()
     execution_id = start(app, workflow_id)
+
     def waiting() -> bool:
         steps = steps_of(app, execution_id)
         return bool(steps and steps[0].status == "pending" and steps[0].attempt_log)

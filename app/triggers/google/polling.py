@@ -49,6 +49,7 @@ class GooglePollingTrigger(CursorPollingTrigger):
     """Base of the Google triggers: subclasses give `google_scopes`, `start` and `fetch`."""
 
     service = "Google"
+    category = "Google"
     google_scopes: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
