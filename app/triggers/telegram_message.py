@@ -41,8 +41,12 @@ class TelegramMessageConfig(TriggerConfig):
     )
 
 
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _person(who: Any) -> dict[str, Any]:
-    who = who if isinstance(who, dict) else {}
+    who = _object(who)
     return {
         "id": who.get("id"),
         "username": who.get("username"),
@@ -54,7 +58,7 @@ def _person(who: Any) -> dict[str, Any]:
 
 def message_data(update: dict[str, Any], kind: str, message: dict[str, Any]) -> dict[str, Any]:
     """An update's message (or channel post) as trigger data."""
-    chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
+    chat = _object(message.get("chat"))
     sent = datetime.fromtimestamp(int(message.get("date") or 0), UTC)
     return {
         "update_id": update.get("update_id"),
@@ -79,7 +83,7 @@ def message_data(update: dict[str, Any], kind: str, message: dict[str, Any]) -> 
 def _in_chat(message: dict[str, Any], chat_id: str) -> bool:
     if not chat_id:
         return True
-    chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
+    chat = _object(message.get("chat"))
     if chat_id.startswith("@"):
         return f"@{chat.get('username') or ''}".lower() == chat_id.lower()
     return str(chat.get("id")) == chat_id
@@ -91,12 +95,12 @@ def _answer(response: GuardedResponse) -> list[dict[str, Any]]:
         body = response.json()
     except ValueError:
         body = None
-    body = body if isinstance(body, dict) else {}
+    body = _object(body)
     if response.status == 200 and body.get("ok") and isinstance(body.get("result"), list):
         return [u for u in body["result"] if isinstance(u, dict)]
     description = str(body.get("description") or f"HTTP {response.status}")[:300]
     if response.status == 429:
-        parameters = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}
+        parameters = _object(body.get("parameters"))
         wait = response.retry_after or float(parameters.get("retry_after") or 5)
         raise RateLimitWait("Telegram", wait, f"Telegram asked to slow down: {description}.")
     hint = " (a webhook is set for this bot: delete it to poll)" if response.status == 409 else ""

@@ -12,8 +12,8 @@ from app.actions import BUILTIN_ACTIONS
 from app.engine.categories import CATEGORIES, OTHER
 from app.extensions import container
 from app.triggers import BUILTIN_TRIGGERS
-from tests.integration.test_api_auth import bearer, issue_token
 from tests.integration.editor_support import Editor
+from tests.integration.test_api_auth import bearer, issue_token
 
 # What this branch ships; issue 22's target once the other branches are merged is at least 15
 # actions (F's send_email, notion_create_page, notion_append_block, telegram_send_message,

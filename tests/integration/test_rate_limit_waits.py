@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 
 from app.extensions import embedded_worker
 from tests.dashboard_support import make_workflow, start, user_id, wait_final
-from tests.google_support import steps_of
 from tests.fakes.http import FakeServer, Reply
 from tests.fakes.slack import FakeSlack
+from tests.google_support import steps_of
 from tests.hooks_support import wait_until
 
 
