@@ -8,6 +8,8 @@ from app.actions.filter import FilterAction
 from app.actions.gmail_send import GmailSendAction
 from app.actions.http_request import HttpRequestAction
 from app.actions.log import LogAction
+from app.actions.loop import LoopAction
+from app.actions.paths import PathsAction
 from app.actions.sheets_append_row import SheetsAppendRowAction
 from app.actions.slack import SlackMessageAction
 from app.actions.transform import TransformAction
@@ -15,6 +17,8 @@ from app.actions.transform import TransformAction
 BUILTIN_ACTIONS = (
     TransformAction,
     FilterAction,
+    PathsAction,
+    LoopAction,
     DelayAction,
     LogAction,
     HttpRequestAction,

@@ -28,14 +28,19 @@ class ExecutionContext:
     steps: Mapping[str, Any]
     # A dry run: steps that send record what they would send instead (app.engine.dry_run).
     dry_run: bool = False
+    # Inside a loop: `loop.item`, `.index`, `.first`, `.last`, `.count`, `.parent`.
+    loop: Mapping[str, Any] | None = None
 
     def template_vars(self) -> dict[str, Any]:
-        return {
+        variables = {
             "trigger": self.trigger,
             "steps": self.steps,
             "execution": {"id": self.execution_id},
             "workflow": {"id": self.workflow_id, "name": self.workflow_name},
         }
+        if self.loop is not None:
+            variables["loop"] = self.loop
+        return variables
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,7 @@ class StepContext:
     log: logging.LoggerAdapter[logging.Logger] = field(
         default_factory=lambda: logging.LoggerAdapter(logging.getLogger("app.engine"), {})
     )
+    frame: str = ""  # the loop iterations around this run of the step (app.engine.program)
     # Secret values this step has read (credentials): the executor redacts them from the
     # step's output, error and logs. The executor passes its own list.
     revealed: list[str] = field(default_factory=list)
@@ -60,8 +66,10 @@ class StepContext:
 
     @property
     def idempotency_key(self) -> str:
-        """Stable across retries and re-deliveries of this step of this execution."""
-        return f"{self.execution.execution_id}:{self.step_key}"
+        """Stable across retries and re-deliveries of this step of this execution (and of
+        this iteration, inside a loop)."""
+        key = f"{self.execution.execution_id}:{self.step_key}"
+        return f"{key}@{self.frame}" if self.frame else key
 
     def credential(self, credential_id: Any, kinds: Iterable[str] | str) -> dict[str, Any]:
         """The decrypted fields of the execution's user's credential `credential_id`, of one of
