@@ -14,7 +14,7 @@ from app.extensions import container, db
 from app.models import Credential
 from app.services.credentials import manage, views
 from app.services.credentials.references import using
-from app.services.errors import InvalidInputError
+from app.services.errors import ConflictError, InvalidInputError
 from app.web.blueprint import bp
 from app.web.credential_forms import form_fields
 from app.web.rendering import render
@@ -39,7 +39,7 @@ def _form(
     kind_name: str,
     credential: Credential | None = None,
     *,
-    error: InvalidInputError | None = None,
+    error: InvalidInputError | ConflictError | None = None,
     status: int = 200,
 ) -> Response:
     """The kind's form: new, or the credential's (secrets masked); after a refused post, what
@@ -94,9 +94,9 @@ def credential_create() -> Response | BaseResponse:
             name=request.form.get("name"),
             fields=_posted_fields(kind),
         )
-    except InvalidInputError as exc:
+    except (InvalidInputError, ConflictError) as exc:
         db.session.rollback()
-        return _form(kind, error=exc, status=422)
+        return _form(kind, error=exc, status=exc.status)
     flash(f"Credential {credential.name!r} saved.", "success")
     return redirect(url_for("web.connection_list") + f"#credential-{credential.id}")
 
@@ -123,10 +123,10 @@ def credential_update(credential_id: int) -> Response | BaseResponse:
             credential,
             manage.Changes(name=request.form.get("name"), fields=_posted_fields(credential.kind)),
         )
-    except InvalidInputError as exc:
+    except (InvalidInputError, ConflictError) as exc:
         db.session.rollback()
         credential = manage.get_credential(db.session(), credential_id, current_user.id)
-        return _form(credential.kind, credential, error=exc, status=422)
+        return _form(credential.kind, credential, error=exc, status=exc.status)
     flash(f"Credential {credential.name!r} saved.", "success")
     return redirect(url_for("web.connection_list") + f"#credential-{credential.id}")
 

@@ -164,7 +164,7 @@ def test_a_duplicate_name_is_refused_naming_the_field(user_client: FlaskClient) 
     create(user_client, kind="http_bearer", name="API", **{"field-token": "one-token"})
     response = create(user_client, kind="http_bearer", name="API", **{"field-token": "two-token"})
 
-    assert response.status_code == 422
+    assert response.status_code == 409
     html = response.get_data(as_text=True)
     assert "You already have a http_bearer credential named &#39;API&#39;." in html
     assert "two-token" not in html

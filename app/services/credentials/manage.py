@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -122,15 +122,31 @@ def _budget(value: Any) -> dict[str, Any] | None:
 
 
 def _store(session: Session, credential: Credential) -> Credential:
+    with session.no_autoflush:  # the row itself is not written yet
+        taken = session.scalar(
+            select(Credential.id).where(
+                Credential.user_id == credential.user_id,
+                Credential.kind == credential.kind,
+                Credential.name == credential.name,
+                Credential.id != credential.id if credential.id else true(),
+            )
+        )
+    if taken is not None:
+        session.rollback()
+        raise _duplicate(credential)
     try:
         session.commit()
-    except IntegrityError:
+    except IntegrityError:  # the same name saved meanwhile
         session.rollback()
-        raise InvalidInputError(
-            f"You already have a {credential.kind} credential named {credential.name!r}.",
-            field="name",
-        ) from None
+        raise _duplicate(credential) from None
     return credential
+
+
+def _duplicate(credential: Credential) -> ConflictError:
+    return ConflictError(
+        f"You already have a {credential.kind} credential named {credential.name!r}.",
+        field="name",
+    )
 
 
 def create(
@@ -218,7 +234,7 @@ def test_connection(
     the credential (`last_test_*`)."""
     kind = _kind(kinds, credential.kind)
     if not kind.can_test:
-        raise InvalidInputError(f"{kind.name} credentials cannot be tested.", field="kind")
+        raise ConflictError(f"{kind.name} credentials cannot be tested.", field="kind")
     try:
         fields = unseal_fields(box, credential.data_encrypted)
     except (DecryptionError, ValueError):
