@@ -11,12 +11,16 @@ without counting it against the step's attempts. A 429 is the same kind of wait
 (`rate_limited`): it also pushes the shared counter past the server's `Retry-After`, so the
 other steps using that credential wait too.
 
+A counter that cannot be reached (Redis down or emptied) paces nothing rather than failing
+steps: a 429 then still makes the step wait.
+
 The attempt line of such a wait carries `waiting: {"service", "until"}`: the execution page
 reads it ("waiting for Slack's rate limit until 10:42:07").
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -26,6 +30,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from app.engine.errors import ActionError
+
+log = logging.getLogger(__name__)
 
 INLINE_WAIT_SECONDS = 2.0  # a slot this close is waited for inside the attempt
 MAX_RATE_WAITS = 50  # waits per step not counted as attempts; past them, waits count
@@ -150,16 +156,24 @@ class RedisSlots:
         self._reserve = self.client.register_script(RESERVE_SCRIPT)
         self._push_back = self.client.register_script(PUSH_BACK_SCRIPT)
         self.ttl_ms = str(int(RESERVATION_TTL_SECONDS * 1000))
+        self.errors = (redis.RedisError, OSError)
 
     def _keys(self, key: str) -> list[str]:
         return [f"{self.prefix}:budget:{key}", f"{self.prefix}:budget:{key}:held"]
 
     def reserve(self, key: str, holder: str, interval: float, now: float, near: float) -> float:
         args = [holder, repr(interval), repr(now), repr(near), self.ttl_ms]
-        return float(self._reserve(keys=self._keys(key), args=args))
+        try:
+            return float(self._reserve(keys=self._keys(key), args=args))
+        except self.errors as exc:  # Redis down or emptied: steps go on, unpaced
+            log.warning("rate budget counter unavailable (%s); not pacing", type(exc).__name__)
+            return now
 
     def push_back(self, key: str, until: float) -> None:
-        self._push_back(keys=self._keys(key)[:1], args=[repr(until), self.ttl_ms])
+        try:
+            self._push_back(keys=self._keys(key)[:1], args=[repr(until), self.ttl_ms])
+        except self.errors as exc:
+            log.warning("rate budget counter unavailable (%s)", type(exc).__name__)
 
 
 class BudgetSettings(Protocol):

@@ -110,3 +110,17 @@ def test_a_429_pushes_every_user_of_the_key_back(store: SlotStore) -> None:
         take_slot(store, "credential:1", None, "Slack", "9:a", clock=clock, sleep=clock.sleep)
     assert 29 < (waiting.value.retry_after or 0) <= 30
     assert INLINE_WAIT_SECONDS < 29
+
+
+def test_a_redis_counter_that_is_down_lets_steps_go_on_unpaced(tmp_path: Path) -> None:
+    # Given a Redis counter whose server stops (SECURITY.md: Redis restarted or emptied)
+    server = RedisServer(tmp_path)
+    store = RedisSlots(server.url, "test")
+    clock = Clock()
+    take_slot(store, "credential:1", RateBudget(per_minute=1), "Slack", "1:a", clock=clock)
+    server.stop()
+
+    # When steps take slots and a 429 pushes the key back, nothing raises: they go at once
+    take_slot(store, "credential:1", RateBudget(per_minute=1), "Slack", "2:a", clock=clock)
+    rate_limited(store, "credential:1", "Slack", 30.0)
+    assert clock.slept == []
