@@ -15,7 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from app.actions.base import ActionConfig, BaseActionHandler
 from app.engine.context import StepContext
 from app.google import scopes
-from app.google.client import GoogleClient
+from app.google.client import GoogleClient, google_pace
 from app.google.fields import connection_field
 from app.google.tokens import Tokens
 
@@ -103,6 +103,7 @@ class GmailSendAction(BaseActionHandler):
     """Send an email from your Gmail account (text and/or HTML body)."""
 
     type = "gmail_send"
+    category = "Google"
     name = "Gmail: send email"
     description = (
         "Send an email from a connected Gmail account: to, cc, bcc, subject, and a text "
@@ -117,7 +118,11 @@ class GmailSendAction(BaseActionHandler):
         """Send the message; on a retry, first look for the copy an earlier attempt sent."""
         tokens = Tokens(context.session_factory, context.settings, context.secrets)
         gmail = GoogleClient(
-            tokens, config.connection_id, context.execution.user_id, needs=self.google_scopes
+            tokens,
+            config.connection_id,
+            context.execution.user_id,
+            needs=self.google_scopes,
+            pace=google_pace(context, config.connection_id),
         )
         # The same Message-ID on every attempt: a retry can find what an attempt sent.
         digest = hashlib.sha256(
