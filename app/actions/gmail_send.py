@@ -12,7 +12,7 @@ from app.actions.base import ActionConfig, BaseActionHandler
 from app.actions.mail import addresses, build_message, one_line, valid_addresses
 from app.engine.context import StepContext
 from app.google import scopes
-from app.google.client import GoogleClient
+from app.google.client import GoogleClient, google_pace
 from app.google.fields import connection_field
 from app.google.tokens import Tokens
 
@@ -68,7 +68,11 @@ class GmailSendAction(BaseActionHandler):
         """Send the message; on a retry, first look for the copy an earlier attempt sent."""
         tokens = Tokens(context.session_factory, context.settings, context.secrets)
         gmail = GoogleClient(
-            tokens, config.connection_id, context.execution.user_id, needs=self.google_scopes
+            tokens,
+            config.connection_id,
+            context.execution.user_id,
+            needs=self.google_scopes,
+            pace=google_pace(context, config.connection_id),
         )
         # The same Message-ID on every attempt: a retry can find what an attempt sent.
         digest = hashlib.sha256(

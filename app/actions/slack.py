@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -9,6 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from app.actions.base import ActionConfig, BaseActionHandler, secret_field
+from app.engine.budgets import RateBudget
 from app.engine.context import StepContext
 from app.engine.errors import ActionError
 from app.net import GuardedClient, GuardedResponse, OutboundError
@@ -111,6 +113,8 @@ class SlackMessageAction(BaseActionHandler):
             payload["thread_ts"] = config.thread_ts
         client = GuardedClient.from_settings(context.settings)
         secrets = [config.webhook_url, config.bot_token]
+        budget_key = budget_key_of(config.bot_token if config.via == "bot" else config.webhook_url)
+        context.rate_slot(budget_key, RateBudget.for_service("slack"), "Slack")
         try:
             if config.via == "webhook":
                 response = client.post_json(config.webhook_url or "", payload)
@@ -125,9 +129,16 @@ class SlackMessageAction(BaseActionHandler):
             raise ActionError(
                 redact_secrets(f"Slack: {exc}", secrets), retryable=exc.retryable
             ) from None
+        if response.status == 429:  # wait (not counted as an attempt), with every user of it
+            raise context.rate_limited(budget_key, "Slack", response.retry_after)
         output = _webhook_result(response) if config.via == "webhook" else _api_result(response)
         context.log.info("slack message posted via %s", config.via)
         return output
+
+
+def budget_key_of(secret: str | None) -> str:
+    """The rate budget an inline token or webhook URL shares (a hash: never the secret)."""
+    return "slack:" + hashlib.sha256((secret or "").encode()).hexdigest()[:24]
 
 
 def _error(code: str, response: GuardedResponse) -> ActionError:

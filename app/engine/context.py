@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.crypto import SecretBox
+from app.engine import budgets
 from app.settings import Settings
 
 
@@ -54,3 +55,21 @@ class StepContext:
     def idempotency_key(self) -> str:
         """Stable across retries and re-deliveries of this step of this execution."""
         return f"{self.execution.execution_id}:{self.step_key}"
+
+    def rate_slot(self, key: str, budget: budgets.RateBudget | None, service: str) -> None:
+        """Before a request under `key` (e.g. `credential:7`): wait for a slot of its budget,
+        shared by every step using it, and for any wait a 429 asked for. A slot a few seconds
+        off is waited for here; a later one is kept for this step, which is sent again for it
+        (a wait that does not count as an attempt). Dry runs send nothing and take no slot."""
+        if self.execution.dry_run:
+            return
+        store = budgets.store_for(self.settings)
+        budgets.take_slot(store, key, budget, service, self.idempotency_key)
+
+    def rate_limited(
+        self, key: str | None, service: str, retry_after: float | None, detail: str = ""
+    ) -> budgets.RateLimitWait:
+        """The error to raise for a 429 from `service`: the step (and every step using `key`)
+        waits for `retry_after` seconds, without using up one of its attempts."""
+        store = budgets.store_for(self.settings)
+        return budgets.rate_limited(store, key, service, retry_after, detail)
