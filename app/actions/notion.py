@@ -7,7 +7,14 @@ import re
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from app.actions.base import ActionConfig, BaseActionHandler
 from app.actions.service_calls import Service, budget_key, call_json
@@ -74,10 +81,13 @@ class NotionProperty(BaseModel):
         None, description="The value; templated (text for title, rich_text, select, url…)."
     )
 
-    @model_validator(mode="after")
-    def _value_fits(self) -> NotionProperty:
-        self.value = _checked(self.type, self.value)
-        return self
+    @field_validator("value")
+    @classmethod
+    def _value_fits(cls, value: Any, info: ValidationInfo) -> Any:
+        # A field check (not a model check), so that its error names `value`: a template
+        # there is checked once rendered.
+        kind = info.data.get("type")
+        return value if kind is None else _checked(kind, value)
 
 
 def _checked(kind: str, value: Any) -> Any:

@@ -93,7 +93,8 @@ class TelegramSendMessageAction(BaseActionHandler):
         )
         result = body.get("result") if isinstance(body, dict) else None
         message = result if isinstance(result, dict) else {}
-        chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
+        chat = message.get("chat")
+        chat = chat if isinstance(chat, dict) else {}
         context.log.info("telegram message sent")
         return {
             "message_id": message.get("message_id"),

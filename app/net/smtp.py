@@ -80,7 +80,7 @@ class SMTPServer:
         return cls(
             host=host,
             port=port,
-            security=security,  # type: ignore[arg-type]  # checked against SECURITIES above
+            security=security,  # checked against SECURITIES above
             username=str(fields["username"]) if fields.get("username") else None,
             password=str(fields["password"]) if fields.get("password") else None,
         )
@@ -251,7 +251,7 @@ class SMTPClient:
                 )
                 # What STARTTLS verifies the certificate against (smtplib sets it only when
                 # the host is given to the constructor, which would connect unguarded).
-                smtp._host = server.host
+                guarded._host = server.host
                 try:
                     smtp.connect(server.host, server.port)
                     if smtp.sock is not None:

@@ -66,8 +66,8 @@ class _FreePortController(Controller):
     """aiosmtpd's Controller, bound to a port the system picks (port 0)."""
 
     def _trigger_server(self) -> None:
-        assert self.server is not None
-        self.port = self.server.sockets[0].getsockname()[1]
+        server: Any = self.server  # an asyncio.Server: it has the bound sockets
+        self.port = server.sockets[0].getsockname()[1]
         super()._trigger_server()
 
 
@@ -134,6 +134,16 @@ class FakeSMTP:
             "from_address": "Stepline <robot@example.com>",
             **overrides,
         }
+
+    def reset(self) -> None:
+        """Forget what earlier tests sent."""
+        with self.lock:
+            self.mailbox.clear()
+            self.envelopes.clear()
+            self.logins.clear()
+            self.rcpt_failures.clear()
+            self.data_failures.clear()
+            self.delivered.clear()
 
     def fail_next(self, reply: str) -> None:
         """Answer the next RCPT TO with `reply` ("451 4.7.1 Try again later")."""

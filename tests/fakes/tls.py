@@ -28,9 +28,7 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def make_pki(
-    directory: Path, dns_names: list[str], ip_addresses: tuple[str, ...] = ()
-) -> TestPKI:
+def make_pki(directory: Path, dns_names: list[str], ip_addresses: tuple[str, ...] = ()) -> TestPKI:
     """A CA, and a certificate for `dns_names` (and `ip_addresses`, for a client that connects
     to `127.0.0.1` by its address) signed by it, written under `directory`."""
     now = datetime.datetime.now(datetime.UTC)
