@@ -11,9 +11,11 @@ from typing import Any
 
 from flask import Flask
 
+from app.config import settings_of
 from app.credentials.store import seal
 from app.extensions import container, db
-from app.models import Credential, Execution, ExecutionStep
+from app.models import Credential, Execution, ExecutionStep, Workflow
+from app.services.executions import lifecycle
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.http import FakeServer
 from tests.fakes.notion import FakeNotion
@@ -102,14 +104,34 @@ def run_step(
     *,
     attempts: int = 1,
     owner_email: str = "alice@example.com",
+    dry_run: bool = False,
 ) -> tuple[Execution, ExecutionStep]:
     """Run a one-step workflow of alice's to its end: the execution and its step's row."""
     workflow_id = make_workflow(
         app, user_id(app, owner_email), one_step(step_type, config, attempts), enable=False
     )
-    execution = wait_final(app, run(app, workflow_id, data or {}), timeout=30)
+    started = (
+        dry_run_of(app, workflow_id, data or {}) if dry_run else run(app, workflow_id, data or {})
+    )
+    execution = wait_final(app, started, timeout=30)
     (step,) = steps_of(app, execution.id)
     return execution, step
+
+
+def dry_run_of(app: Flask, workflow_id: int, data: dict[str, Any]) -> int:
+    """Start a dry run of the workflow (as "Dry run" does); its id."""
+    with app.app_context():
+        workflow = db.session.get(Workflow, workflow_id)
+        assert workflow is not None
+        execution = lifecycle.start(
+            db.session(),
+            workflow,
+            data,
+            send=container(app).doorbell.send,
+            settings=settings_of(app),
+            dry_run=True,
+        )
+        return execution.id
 
 
 def stored(step: ExecutionStep) -> str:

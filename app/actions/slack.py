@@ -117,8 +117,10 @@ def destination(context: StepContext, config: SlackMessageConfig) -> tuple[str, 
     fields = context.credential(config.credential_id, ("slack",))
     secret = str(fields.get(needed) or "")
     if not secret:
-        words = "an incoming webhook URL" if needed == "webhook_url" else "a bot token"
-        raise ConfigError(f"The Slack credential has no {words} (via {config.via!r}).")
+        words = "incoming webhook URL" if needed == "webhook_url" else "bot token"
+        raise ConfigError(
+            f"The Slack credential has no {words} (the step posts via {config.via!r})."
+        )
     if needed == "webhook_url":
         try:
             _check_webhook_url(secret)

@@ -196,9 +196,7 @@ class SMTPClient:
         Returns {"accepted": [...], "refused": {address: reply}}; raises when every recipient
         is refused. In a dry run, raises RequestNotSent with the message instead."""
         recipients = [
-            address
-            for name in ("To", "Cc", "Bcc")
-            for address in _header_addresses(message, name)
+            address for name in ("To", "Cc", "Bcc") for address in _header_addresses(message, name)
         ]
         if dry.is_recording():
             self._not_sent(server, message)

@@ -221,9 +221,7 @@ def test_discord_posts_content_and_username_without_mentions(
         "username": "Stepline {{ trigger.shop }}",
     }
 
-    execution, step = run_step(
-        app, "discord_send_message", config, {"order": 42, "shop": "Acme"}
-    )
+    execution, step = run_step(app, "discord_send_message", config, {"order": 42, "shop": "Acme"})
 
     assert execution.status == "completed", execution.error
     assert discord.messages == [
@@ -318,7 +316,10 @@ def test_llm_chat_answer_that_is_not_json_is_a_clear_step_error(
     services.openai.answer = "Sure! Here is the JSON you asked for."
 
     execution, step = run_step(
-        app, "llm_chat", {"credential_id": credential, "prompt": "Hi", "json_mode": True}, attempts=3
+        app,
+        "llm_chat",
+        {"credential_id": credential, "prompt": "Hi", "json_mode": True},
+        attempts=3,
     )
 
     assert execution.status == "failed" and step.attempts == 1
