@@ -12,11 +12,19 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.api_client import Api, issue_token
 from tests.fakes.http import Reply
 from tests.fakes.notion import DATABASE_ID, PAGE_ID, notion_error
 from tests.fakes.openai_api import openai_error
 from tests.fakes.telegram_bot import telegram_error
-from tests.service_support import Services, add_credential, run_step, start_services, stored
+from tests.service_support import (
+    Services,
+    add_credential,
+    one_step,
+    run_step,
+    start_services,
+    stored,
+)
 
 ALICE = "alice@example.com"
 
@@ -433,3 +441,47 @@ def test_a_5xx_is_retried(
 
     assert execution.status == "completed", execution.error
     assert step.attempts == 2 and delivered(services) == 1
+
+
+# -- "Test this step" and dry runs ----------------------------------------------------------
+
+
+def test_test_this_step_sends_with_the_credential_and_shows_no_secret(
+    app: Flask, client: FlaskClient, services: Services
+) -> None:
+    # Given a saved workflow with a Telegram step (through the API, as a script would)
+    alice = Api(client, issue_token(app, ALICE))
+    credential = add_credential(app, ALICE, "telegram", {"bot_token": services.telegram.token})
+    config = {"credential_id": credential, "chat_id": "42", "text": "Hi {{ trigger.name }}"}
+    workflow = alice.create(one_step("telegram_send_message", config))
+
+    # When the step is tested with given trigger data
+    ran = alice.post(f"/workflows/{workflow['id']}/steps/send/test", {"trigger": {"name": "Ann"}})
+
+    # Then the message went out and the answer shows its result, not the token
+    assert ran.status_code == 200, ran.get_json()
+    assert ran.get_json()["status"] == "completed", ran.get_json()
+    assert ran.get_json()["output"]["message_id"] == 1
+    assert services.telegram.messages == [{"chat_id": "42", "text": "Hi Ann"}]
+    assert services.telegram.token not in ran.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("service", sorted(CASES))
+def test_a_dry_run_records_the_request_with_the_secret_hidden(
+    app: Flask, user_client: FlaskClient, services: Services, service: str
+) -> None:
+    kind, _reply, delivered = CASES[service]
+    fields = _fields(service, services)
+    credential = add_credential(app, ALICE, kind, fields)
+    step_type, config = _step_of(service, services, credential)
+
+    execution, step = run_step(app, step_type, config, ORDER, dry_run=True)
+
+    assert execution.status == "completed", execution.error
+    assert delivered(services) == 0 and services.server.requests == []
+    assert step.output is not None and step.output["dry_run"] == "recorded"
+    assert step.output["request"]["method"] == "POST"
+    secret = {"notion": "token", "telegram": "bot_token", "discord": "webhook_url"}.get(
+        kind, "api_key"
+    )
+    assert str(fields[secret]).rsplit("/", 1)[-1] not in stored(step)

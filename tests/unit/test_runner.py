@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import create_engine
 
 from app.engine import ledger
-from app.engine.budgets import MAX_RATE_WAITS, RateLimitWait
 from app.engine.attempts import Advance, Claim, Finish, Outcome, Retry, Run
+from app.engine.budgets import MAX_RATE_WAITS, RateLimitWait
 from app.engine.context import ExecutionContext
 from app.engine.errors import ActionError
 from app.engine.runner import decide
