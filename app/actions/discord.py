@@ -60,6 +60,7 @@ class DiscordSendMessageAction(BaseActionHandler):
     """Post a message to a Discord channel through its webhook."""
 
     type = "discord_send_message"
+    category = "Messaging"
     name = "Discord: send message"
     description = (
         "Post a message to a Discord channel through a webhook, with an optional author name "

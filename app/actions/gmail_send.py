@@ -54,6 +54,7 @@ class GmailSendAction(BaseActionHandler):
     """Send an email from your Gmail account (text and/or HTML body)."""
 
     type = "gmail_send"
+    category = "Google"
     name = "Gmail: send email"
     description = (
         "Send an email from a connected Gmail account: to, cc, bcc, subject, and a text "

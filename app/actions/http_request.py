@@ -207,6 +207,7 @@ class HttpRequestAction(BaseActionHandler):
     """Call an HTTP endpoint and return its status, headers and body."""
 
     type = "http_request"
+    category = "Developer"
     name = "HTTP request"
     description = (
         "Call an HTTP endpoint (JSON, form or text body; bearer, basic or header auth) and "

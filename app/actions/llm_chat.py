@@ -69,6 +69,7 @@ class LlmChatAction(BaseActionHandler):
     """Ask a language model (any OpenAI-compatible server) and return its answer."""
 
     type = "llm_chat"
+    category = "AI"
     name = "AI: chat completion"
     description = (
         "Ask a language model on any OpenAI-compatible server (OpenAI, a local server, a "

@@ -221,6 +221,7 @@ class NotionCreatePageAction(BaseActionHandler):
     """Create a page in a Notion database, setting its properties from the step's fields."""
 
     type = "notion_create_page"
+    category = "Data"
     name = "Notion: create database page"
     description = (
         "Create a page in a Notion database: each property (title, text, number, select, "
@@ -263,6 +264,7 @@ class NotionAppendBlockAction(BaseActionHandler):
     """Append paragraphs, headings or list items to a Notion page or block."""
 
     type = "notion_append_block"
+    category = "Data"
     name = "Notion: append to page"
     description = (
         "Append text blocks (paragraphs, headings, bulleted or numbered items, quotes) to a "

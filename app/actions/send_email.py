@@ -60,6 +60,7 @@ class SendEmailAction(BaseActionHandler):
     """Send an email through an SMTP server (text and/or HTML body)."""
 
     type = "send_email"
+    category = "Email"
     name = "Send email (SMTP)"
     description = (
         "Send an email through an SMTP server: to, cc, bcc, reply-to, subject, and a text "

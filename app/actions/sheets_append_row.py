@@ -46,6 +46,7 @@ class SheetsAppendRowAction(BaseActionHandler):
     """Append a row of values to a Google Sheet."""
 
     type = "sheets_append_row"
+    category = "Google"
     name = "Google Sheets: append row"
     description = "Append a row of values (templates allowed) under the table of a Google Sheet."
     Config = SheetsAppendRowConfig

@@ -133,6 +133,7 @@ class SlackMessageAction(BaseActionHandler):
     """Post a message to Slack through an incoming webhook or a bot token."""
 
     type = "slack_message"
+    category = "Messaging"
     name = "Slack message"
     description = (
         "Post a message (text, optional Block Kit blocks) to Slack through an incoming "

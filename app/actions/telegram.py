@@ -62,6 +62,7 @@ class TelegramSendMessageAction(BaseActionHandler):
     """Send a text message from a Telegram bot to a chat, group or channel."""
 
     type = "telegram_send_message"
+    category = "Messaging"
     name = "Telegram: send message"
     description = (
         "Send a message from a Telegram bot to a chat, group or channel (plain text, "

@@ -95,6 +95,7 @@ class ActionKind(Schema):
     name: str
     description: str
     sends: bool = Field(description="True when the action has effects outside Stepline.")
+    category: str = Field(description="The editor palette's group: Flow, Messaging, Email…")
     config_schema: dict[str, Any] = Field(description="JSON Schema of the step's `config`.")
 
 
@@ -103,6 +104,7 @@ class TriggerKind(Schema):
     name: str
     description: str
     polling: bool = Field(description="True when Stepline polls a remote service for events.")
+    category: str = Field(description="The editor's group of trigger kinds.")
     config_schema: dict[str, Any] = Field(description="JSON Schema of the trigger's `config`.")
 
 
@@ -258,6 +260,8 @@ class AttemptResult(Schema):
         "(the step stayed running past its lease); a `cancel` of the execution while it ran. "
         "Null while it runs."
     )
+    waiting_for: str | None = Field(None, description="Rate limit waited for (not an attempt).")
+    waiting_until: datetime | None = None
 
 
 class StepResult(Schema):

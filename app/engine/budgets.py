@@ -179,6 +179,13 @@ def store_for(settings: BudgetSettings) -> SlotStore:
         return _stores[key]
 
 
+def forget(settings: BudgetSettings) -> None:
+    """Drop the in-process counter of these settings (tests reuse an app with a new database);
+    a Redis counter lives under the settings' queue prefix and is left alone."""
+    with _stores_lock:
+        _stores.pop((id(settings), None), None)
+
+
 class RateLimitWait(ActionError):
     """The step waits for `service`'s rate limit (its budget, or a 429): it is sent again
     after `retry_after` seconds, and the wait does not count as one of its attempts."""

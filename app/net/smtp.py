@@ -1,10 +1,11 @@
 """SMTP through the same address guard as the HTTP client: the send_email action and the
 SMTP credential's "Test connection".
 
-`smtplib` connects through `_get_socket`; ours resolves the host once, checks every address of
-the answer against the `OutboundPolicy` (loopback, private, link-local and metadata addresses
-refused unless the allow-list opens them, as for HTTP) and connects to the checked address, so
-a DNS answer that changes between check and connect cannot move the connection. The name stays
+`smtplib` connects through `_get_socket`; ours connects with app.net.sockets (as the IMAP
+trigger does): the host is resolved once, every address of the answer checked against the
+`OutboundPolicy` (loopback, private, link-local and metadata addresses refused unless the
+allow-list opens them, as for HTTP), and the socket connects to the checked address, so a DNS
+answer that changes between check and connect cannot move the connection. The name stays
 the one TLS verifies (implicit TLS, or STARTTLS), against `STEPLINE_OUTBOUND_CA_BUNDLE` when set.
 The whole exchange runs under the outbound timeout: a timer shuts the socket down when it
 passes, so a server that answers a byte at a time cannot hold a worker.
@@ -33,6 +34,7 @@ from app.net import dry, errors
 from app.net.adapter import Resolver, system_resolver
 from app.net.client import OutboundSettings
 from app.net.policy import OutboundPolicy
+from app.net.sockets import connect_checked
 
 Security = Literal["starttls", "tls", "none"]
 SECURITIES: tuple[Security, ...] = ("starttls", "tls", "none")
@@ -101,13 +103,7 @@ class _Guarded:
     on_socket: Any
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        self.policy.check_name(host)
-        addresses = self.resolver(host, port)
-        if not addresses:
-            raise errors.OutboundConnectionError(f"host {host!r} has no address")
-        for address in addresses:
-            self.policy.check(host, address)
-        sock = socket.create_connection((str(addresses[0]), port), timeout)
+        sock = connect_checked(self.policy, host, port, timeout, self.resolver)
         self.on_socket(sock)
         return sock
 

@@ -28,9 +28,9 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def make_pki(directory: Path, dns_names: list[str], ip_addresses: tuple[str, ...] = ()) -> TestPKI:
-    """A CA, and a certificate for `dns_names` (and `ip_addresses`, for a client that connects
-    to `127.0.0.1` by its address) signed by it, written under `directory`."""
+def make_pki(directory: Path, dns_names: list[str], ips: tuple[str, ...] = ()) -> TestPKI:
+    """A CA, and a certificate for `dns_names` (and IP addresses `ips`) signed by it, written
+    under `directory`."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = (
@@ -73,7 +73,7 @@ def make_pki(directory: Path, dns_names: list[str], ip_addresses: tuple[str, ...
         .add_extension(
             x509.SubjectAlternativeName(
                 [x509.DNSName(n) for n in dns_names]
-                + [x509.IPAddress(ipaddress.ip_address(a)) for a in ip_addresses]
+                + [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
             ),
             critical=False,
         )

@@ -35,7 +35,7 @@ def to_loopback(_host: str, _port: int) -> list[ipaddress.IPv4Address | ipaddres
 
 @pytest.fixture
 def pki(tmp_path: Path) -> TestPKI:
-    return make_pki(tmp_path, ["fake-smtp.test"], ip_addresses=("127.0.0.1",))
+    return make_pki(tmp_path, ["fake-smtp.test"], ips=("127.0.0.1",))
 
 
 def client(pki: TestPKI, policy: OutboundPolicy = LOCAL) -> SMTPClient:
