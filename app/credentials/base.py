@@ -22,7 +22,7 @@ from app.settings import Settings
 class KindFields(BaseModel):
     """Base of every kind's fields: unknown fields refused, inputs never quoted in errors."""
 
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
 
 @dataclass(frozen=True)

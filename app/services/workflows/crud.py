@@ -20,9 +20,9 @@ from app.engine.retry import RetrySettings
 from app.engine.templating import Renderer, template_at
 from app.models import Action, Trigger, Workflow, WorkflowVersion
 from app.models.base import utcnow
-from app.services.connections import store
 from app.services.errors import InvalidInputError, NotFoundError, found_id
 from app.services.workflows.concurrency import check_version
+from app.services.workflows.references import check_references
 from app.services.workflows.specs import StepSpec, TriggerSpec, WorkflowSpec, unique_key
 from app.triggers.webhook import new_token
 
@@ -180,7 +180,7 @@ def create_workflow(
     """Validate and store a new (disabled) workflow."""
     _validate_trigger(spec.trigger, handlers)
     _check_run_key(spec.run_key_template)
-    store.check_references(session, owner_id, spec)
+    check_references(session, owner_id, spec, handlers.actions, handlers.triggers)
     workflow = Workflow(
         user_id=owner_id,
         name=spec.name.strip(),
@@ -219,7 +219,7 @@ def update_workflow(
     check_version(workflow, expected_version)
     _validate_trigger(spec.trigger, handlers)
     _check_run_key(spec.run_key_template)
-    store.check_references(session, workflow.user_id, spec)
+    check_references(session, workflow.user_id, spec, handlers.actions, handlers.triggers)
     previous = {a.key: a for a in workflow.actions}
     actions = _build_actions(spec, secrets, previous, handlers)
     # History keeps the definition this save replaces (without secrets, like an export).

@@ -23,9 +23,9 @@ from app.engine.registry import ActionRegistry, TriggerRegistry
 from app.engine.retry import RetrySettings
 from app.engine.templating import Renderer
 from app.models import Workflow
-from app.services.connections import store
 from app.services.errors import InvalidInputError
 from app.services.workflows import drafts
+from app.services.workflows.references import check_references
 from app.services.workflows.specs import KEY_PATTERN, MAX_STEPS, WorkflowSpec, unique_key
 from app.services.workflows.step_checks import (
     config_problems,
@@ -61,15 +61,20 @@ def _changed(session: Session, workflow: Workflow) -> drafts.Draft:
 
 
 def _connection_problems(
-    session: Session, workflow: Workflow, spec: dict[str, Any]
+    session: Session,
+    workflow: Workflow,
+    spec: dict[str, Any],
+    actions: ActionRegistry | None = None,
+    triggers: TriggerRegistry | None = None,
 ) -> list[InvalidInputError]:
-    """A step or trigger may only name its owner's connections (Save checks it again)."""
+    """A step or trigger may only name its owner's connections and credentials (of the kinds
+    its fields take); Save checks it again."""
     try:
         checked = WorkflowSpec.model_validate(spec)
     except ValidationError:
         return []  # Save reports what makes the definition invalid
     try:
-        store.check_references(session, workflow.user_id, checked)
+        check_references(session, workflow.user_id, checked, actions, triggers)
     except InvalidInputError as exc:
         return [exc]
     return []
@@ -223,7 +228,8 @@ def update_step(
     retry, retry_problems = _retry_problems(changes.retry, where)
     problems += retry_problems
     steps = [*draft.steps[:index], {**step, "config": config}, *draft.steps[index + 1 :]]
-    problems += _connection_problems(session, workflow, {**draft.spec, "steps": steps})
+    spec = {**draft.spec, "steps": steps}
+    problems += _connection_problems(session, workflow, spec, actions)
     if problems:
         raise ProblemsFoundError(problems)
     step.update(
@@ -352,7 +358,8 @@ def update_trigger(
             ]
         ) from None
     trigger = {"type": type_, "config": config, "sample_data": sample_data}
-    problems = _connection_problems(session, workflow, {**draft.spec, "trigger": trigger})
+    spec = {**draft.spec, "trigger": trigger}
+    problems = _connection_problems(session, workflow, spec, triggers=triggers)
     if problems:
         raise ProblemsFoundError(problems)
     draft.spec["trigger"] = trigger

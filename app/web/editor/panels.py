@@ -15,6 +15,7 @@ from app.engine.retry import RetrySettings
 from app.engine.trial import Trial
 from app.extensions import container
 from app.services.connections.store import list_connections
+from app.services.credentials.manage import list_credentials
 from app.services.errors import InvalidInputError
 from app.services.workflows import trials, validation_messages
 from app.services.workflows.step_checks import config_problems
@@ -66,6 +67,7 @@ class Panel:
     trial: Trial | None = None
     at: int = 0
     connections: list[tuple[str, str]] = field(default_factory=list)  # (id, label) to choose
+    credentials: list[tuple[str, str, str]] = field(default_factory=list)  # (id, label, kind)
     run_if_fields: list[forms.FormField] = field(default_factory=lambda: run_if.FIELDS)
     run_if_open: bool = False  # the "Run only if" builder is shown (else loaded on opening)
     json_mode: bool = False  # "Edit as JSON": the config as one JSON object
@@ -157,12 +159,15 @@ def _where(rest: str, widget: str = "") -> str:
 
 
 def _with_connections(session: Session, panel: Panel) -> Panel:
-    """Offer the owner's connections when a field of the form names one."""
+    """Offer the owner's connections (credentials) when a field of the form names one."""
+    owner = panel.editor.workflow.user_id
     if any(f.widget == "connection" for f in panel.fields):
         panel.connections = [
             (str(c.id), f"{c.account_email} ({c.provider}, {c.status.replace('_', ' ')})")
-            for c in list_connections(session, panel.editor.workflow.user_id)
+            for c in list_connections(session, owner)
         ]
+    if any(f.widget == "credential" for f in panel.fields):
+        panel.credentials = [(str(c.id), c.name, c.kind) for c in list_credentials(session, owner)]
     return panel
 
 
