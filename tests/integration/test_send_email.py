@@ -11,12 +11,19 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import update
 
+from app.extensions import db
+from app.models import Credential
+from app.services.errors import InvalidInputError
+from tests.conftest import register
+from tests.google_support import make_workflow, run, steps_of, user_id, wait_final
 from tests.service_support import (
     SMTP_PASSWORD,
     SMTP_USER,
     Services,
     add_credential,
+    one_step,
     run_step,
     start_services,
     stored,
@@ -165,14 +172,35 @@ def test_a_dry_run_records_the_message_and_sends_nothing(
 def test_another_users_credential_fails_the_step_without_a_retry(
     app: Flask, user_client: FlaskClient, services: Services
 ) -> None:
-    other = app.test_client()
-    from tests.conftest import register
+    # Given a step whose credential has become another user's since the workflow was saved
+    # (the save check refuses another user's credential; the run checks again)
+    register(app.test_client(), "bob@example.com")
+    credential = smtp_credential(app, services)
+    workflow_id = make_workflow(
+        app, user_id(app, ALICE), one_step("send_email", email(credential), 3), enable=False
+    )
+    with app.app_context():
+        db.session.execute(
+            update(Credential)
+            .where(Credential.id == credential)
+            .values(user_id=user_id(app, "bob@example.com"))
+        )
+        db.session.commit()
 
-    register(other, "bob@example.com")
-    bobs = add_credential(app, "bob@example.com", "smtp", services.smtp.fields())
-
-    execution, step = run_step(app, "send_email", email(bobs), DATA, attempts=3)
-
+    # When it runs, the step fails at once and nothing is sent
+    execution = wait_final(app, run(app, workflow_id, DATA), timeout=30)
+    (step,) = steps_of(app, execution.id)
     assert execution.status == "failed" and step.attempts == 1
     assert "does not exist" in (step.error or "")
     assert services.smtp.mailbox == []
+
+
+def test_saving_a_step_with_another_users_credential_is_refused(
+    app: Flask, user_client: FlaskClient, services: Services
+) -> None:
+    register(app.test_client(), "bob@example.com")
+    bobs = add_credential(app, "bob@example.com", "smtp", services.smtp.fields())
+
+    with pytest.raises(InvalidInputError) as caught:
+        make_workflow(app, user_id(app, ALICE), one_step("send_email", email(bobs)), enable=False)
+    assert caught.value.field == "steps.0.config.credential_id"
