@@ -42,7 +42,7 @@ QUEUE = "steps"
 RUN_STEP = "stepline.run_step"  # stored in queued messages: never rename
 STEP_TIME_LIMIT_MS = 15 * 60 * 1000
 # Runs one doorbell message: (execution_id, position, attempt).
-RunStep = Callable[[int, int, int], None]
+RunStep = Callable[[int, int, int, str], None]
 
 
 # Dead letters (a message for an unknown actor, say) hold a message's ids and options only,
@@ -119,10 +119,10 @@ def build(settings: Settings) -> dramatiq.Broker:
 def declare_run_step(broker: dramatiq.Broker, run: RunStep) -> dramatiq.Actor[..., None]:
     """Declare `stepline.run_step` on `broker`: its messages are handed to `run`."""
 
-    def run_step(execution_id: int, position: int, attempt: int) -> None:
-        """Run the execution from `position`, attempt `attempt` (a doorbell; duplicates are
-        no-ops)."""
-        run(execution_id, position, attempt)
+    def run_step(execution_id: int, position: int, attempt: int, frame: str = "") -> None:
+        """Run the execution from `position` (in `frame`: the loop iterations around it),
+        attempt `attempt` (a doorbell; duplicates are no-ops)."""
+        run(execution_id, position, attempt, frame)
 
     declare = dramatiq.actor(
         broker=broker,
@@ -148,13 +148,18 @@ class Doorbell:
             raise RuntimeError(f"{RUN_STEP} is already declared on this broker")
         self._actor = declare_run_step(self.broker, run)
 
-    def send(self, execution_id: int, position: int, attempt: int, delay: float = 0.0) -> None:
-        """Ring the doorbell for a step, after `delay` seconds."""
+    def send(
+        self, execution_id: int, position: int, attempt: int, delay: float = 0.0, frame: str = ""
+    ) -> None:
+        """Ring the doorbell for a step (in `frame`, inside loops), after `delay` seconds."""
         actor = self._actor
         if actor is None:
             raise RuntimeError("the doorbell has no step actor yet (Doorbell.answer)")
         options: dict[str, Any] = {"delay": int(delay * 1000)} if delay > 0 else {}
-        actor.send_with_options(args=(execution_id, position, attempt), **options)
+        args = (
+            (execution_id, position, attempt, frame) if frame else (execution_id, position, attempt)
+        )
+        actor.send_with_options(args=args, **options)
 
     def queue_depth(self) -> int | None:
         """Messages waiting (ready and delayed) in the step queue."""

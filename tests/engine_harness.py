@@ -23,6 +23,7 @@ from app import create_app
 from app.config import settings_of
 from app.container import Container
 from app.embedded import EmbeddedWorker
+from app.engine.program import history_key
 from app.extensions import container, db, embedded_worker
 from app.models import Execution, ExecutionStep, User, Workflow
 from app.services.executions import lifecycle
@@ -255,6 +256,28 @@ class Engine:
                 dry_run=dry_run,
             )
             return execution.id
+
+    def start_tree(self, actions: list[dict[str, Any]], data: dict[str, Any] | None = None) -> int:
+        """Run a definition tree (snapshot shape: loops and paths hold their steps) as an
+        execution of a new workflow, without going through a saved definition."""
+        workflow_id = self.workflow({"name": "tree", "steps": []})
+        with self.app.app_context():
+            wf = db.session.get(Workflow, workflow_id)
+            assert wf is not None
+            frozen = {**crud.snapshot(wf), "actions": actions}
+            execution = lifecycle.start(
+                db.session(),
+                wf,
+                data or {},
+                send=self.container.doorbell.send,
+                settings=settings_of(self.app),
+                snapshot=frozen,
+            )
+            return execution.id
+
+    def history(self, execution_id: int) -> list[ExecutionStep]:
+        """The execution's step runs in the order they ran (app.engine.program.history_key)."""
+        return sorted(self.steps(execution_id), key=lambda s: history_key(s.frame, s.position))
 
     def execution(self, execution_id: int) -> Execution:
         with self.app.app_context():

@@ -10,7 +10,9 @@ from app.actions.gmail_send import GmailSendAction
 from app.actions.http_request import HttpRequestAction
 from app.actions.llm_chat import LlmChatAction
 from app.actions.log import LogAction
+from app.actions.loop import LoopAction
 from app.actions.notion import NotionAppendBlockAction, NotionCreatePageAction
+from app.actions.paths import PathsAction
 from app.actions.send_email import SendEmailAction
 from app.actions.sheets_append_row import SheetsAppendRowAction
 from app.actions.slack import SlackMessageAction
@@ -20,6 +22,8 @@ from app.actions.transform import TransformAction
 BUILTIN_ACTIONS = (
     TransformAction,
     FilterAction,
+    PathsAction,
+    LoopAction,
     DelayAction,
     LogAction,
     HttpRequestAction,

@@ -8,12 +8,15 @@ decision; nothing here touches the database.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from app.engine.context import ExecutionContext
 from app.engine.errors import ActionError
+from app.engine.program import Program, frame_iterations, frame_numbers
 from app.models import ExecutionStatus, StepStatus
 from app.models.base import utcnow
 
@@ -22,17 +25,79 @@ UNCLAIMED = 0  # the step id of a claim not stored yet: a pure step run as part 
 
 @dataclass
 class Run:
-    """What one message has loaded about its execution (reused across its steps)."""
+    """What one message has loaded about its execution (reused across its steps): the outputs
+    it sees in its current `frame` (the loop iterations it is in), and the lists of the loops
+    around it (`loop_items`, by the loop's position and frame)."""
 
     execution_id: int
     snapshot: dict[str, Any]
     context: ExecutionContext
     outputs: dict[str, Any]
+    program: Program = field(init=False)
+    frame: str = ""
+    loop_items: dict[tuple[int, str], list[Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.program = Program(self.snapshot["actions"])
 
     @property
     def actions(self) -> list[dict[str, Any]]:
-        actions: list[dict[str, Any]] = self.snapshot["actions"]  # read per step: not copied
-        return actions
+        """The steps by position (the tree in pre-order)."""
+        return self.program.flat
+
+    def missing_loops(self, frame: str) -> list[tuple[int, str]]:
+        """The loops around `frame` whose lists this message has not loaded."""
+        missing = []
+        outer = ""
+        for loop_position, index in frame_iterations(frame):
+            if (loop_position, outer) not in self.loop_items:
+                missing.append((loop_position, outer))
+            outer = f"{outer}.{loop_position}.{index}" if outer else f"{loop_position}.{index}"
+        return missing
+
+    def enter(self, frame: str) -> None:
+        """Move the run's view to `frame`: outputs of steps in iterations it is not in are
+        forgotten, and `loop` reads the innermost iteration's item."""
+        if frame != self.frame:
+            common = _common_iterations(self.frame, frame)
+            nodes, by_key = self.program.nodes, self.program.by_key
+            for key in [k for k in self.outputs if k in by_key]:
+                if nodes[by_key[key]].loops > common:
+                    del self.outputs[key]
+            self.frame = frame
+        loop = self.loop_variables(frame)
+        if loop != self.context.loop:
+            self.context = dataclasses.replace(self.context, loop=loop)
+
+    def loop_variables(self, frame: str) -> dict[str, Any] | None:
+        """`loop.item`, `.index`, `.first`, `.last`, `.count` of the innermost iteration of
+        `frame`, and `.parent`: the same for the loop around it (None outside loops)."""
+        variables: dict[str, Any] | None = None
+        outer = ""
+        for loop_position, index in frame_iterations(frame):
+            items = self.loop_items.get((loop_position, outer), [])
+            count = len(items)
+            variables = {
+                "item": items[index] if index < count else None,
+                "index": index,
+                "first": index == 0,
+                "last": index == count - 1,
+                "count": count,
+                "parent": variables,
+            }
+            outer = f"{outer}.{loop_position}.{index}" if outer else f"{loop_position}.{index}"
+        return variables
+
+
+def _common_iterations(a: str, b: str) -> int:
+    """How many loop iterations, outermost first, two frames share."""
+    pairs_a, pairs_b = frame_numbers(a), frame_numbers(b)
+    common = 0
+    for k in range(0, min(len(pairs_a), len(pairs_b)) - 1, 2):
+        if pairs_a[k : k + 2] != pairs_b[k : k + 2]:
+            break
+        common += 1
+    return common
 
 
 def build_run(execution_id: int, row: Any, outputs: dict[str, Any]) -> Run:
@@ -62,6 +127,7 @@ class Claim:
     step_id: int
     started_at: datetime
     attempt_log: list[dict[str, Any]]
+    frame: str = ""  # the loop iterations around this run of the step (app.engine.program)
 
 
 @dataclass
@@ -181,24 +247,45 @@ class Retry:
 
 
 @dataclass(frozen=True)
+class Flow:
+    """What a move changes in the tree besides the cursor (app.engine.program.Route): step rows
+    to create (position, frame, status), loops whose last iteration ended (position, frame:
+    their output becomes the list of each iteration's last output) and rows to skip."""
+
+    create: tuple[tuple[int, str, str], ...] = ()
+    closes: tuple[tuple[int, str], ...] = ()
+    skips: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def plain(self) -> bool:
+        return not (self.create or self.closes or self.skips)
+
+
+NO_FLOW = Flow()
+
+
+@dataclass(frozen=True)
 class Finish:
-    """End the execution with `status` at `position`; pending steps after `skip_after` (when
-    set) are skipped."""
+    """End the execution with `status` at `position`; when `skip_after` is set, every step
+    still pending is skipped."""
 
     status: ExecutionStatus
     error: str | None
     position: int
     skip_after: int | None
+    flow: Flow = NO_FLOW
 
 
 @dataclass(frozen=True)
 class Advance:
-    """Move the execution to the step at `position`, due after `delay` seconds; `claim`: this
-    message claims it at once and runs it."""
+    """Move the execution to the step at (`position`, `frame`), due after `delay` seconds;
+    `claim`: this message claims it at once and runs it."""
 
     position: int
     delay: float
     claim: bool
+    frame: str = ""
+    flow: Flow = NO_FLOW
 
 
 Move = Retry | Finish | Advance
@@ -207,9 +294,12 @@ Move = Retry | Finish | Advance
 @dataclass(frozen=True)
 class Next:
     """The step a message leads to: run it now (`claimed_step_id` set: claimed in the same
-    commit) or send a doorbell for it after `delay`."""
+    commit) or send a doorbell for it after `delay`. `closed`: the outputs of the loops the
+    record ended, by position."""
 
     position: int
     attempt: int
     delay: float
     claimed_step_id: int | None = None
+    frame: str = ""
+    closed: Mapping[int, Any] = field(default_factory=dict)

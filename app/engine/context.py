@@ -28,14 +28,19 @@ class ExecutionContext:
     steps: Mapping[str, Any]
     # A dry run: steps that send record what they would send instead (app.engine.dry_run).
     dry_run: bool = False
+    # Inside a loop: `loop.item`, `.index`, `.first`, `.last`, `.count`, `.parent`.
+    loop: Mapping[str, Any] | None = None
 
     def template_vars(self) -> dict[str, Any]:
-        return {
+        variables = {
             "trigger": self.trigger,
             "steps": self.steps,
             "execution": {"id": self.execution_id},
             "workflow": {"id": self.workflow_id, "name": self.workflow_name},
         }
+        if self.loop is not None:
+            variables["loop"] = self.loop
+        return variables
 
 
 @dataclass(frozen=True)
@@ -56,10 +61,14 @@ class StepContext:
     # step's output, error and logs. The executor passes its own list.
     revealed: list[str] = field(default_factory=list)
 
+    frame: str = ""  # the loop iterations around this run of the step (app.engine.program)
+
     @property
     def idempotency_key(self) -> str:
-        """Stable across retries and re-deliveries of this step of this execution."""
-        return f"{self.execution.execution_id}:{self.step_key}"
+        """Stable across retries and re-deliveries of this step of this execution (and of
+        this iteration, inside a loop)."""
+        key = f"{self.execution.execution_id}:{self.step_key}"
+        return f"{key}@{self.frame}" if self.frame else key
 
     def rate_slot(self, key: str, budget: budgets.RateBudget | None, service: str) -> None:
         """Before a request under `key` (e.g. `credential:7`): wait for a slot of its budget,

@@ -30,7 +30,7 @@ from app.engine.errors import (
 )
 from app.engine.redaction import RedactingAdapter, redact, secret_values
 from app.engine.registry import ActionRegistry
-from app.engine.run_if import skip_output
+from app.engine.run_if import PATHS, choose_paths, skip_output
 from app.engine.templating import Renderer
 from app.models import storable
 from app.settings import Settings
@@ -92,9 +92,13 @@ class StepExecutor:
                     secrets,
                 ),
                 revealed=secrets,  # credentials the action reads are redacted like secrets
+                frame=claim.frame,
             )
             try:
-                if claim.run.context.dry_run and handler.sends:
+                if action["type"] == PATHS:  # the branches' conditions decide, like a run-if
+                    variables = claim.run.context.template_vars()
+                    output = choose_paths(self.renderer, action, rendered.get("mode"), variables)
+                elif claim.run.context.dry_run and handler.sends:
                     output = execute_dry(handler, context, config)
                 else:
                     output = handler.execute(context, config)

@@ -36,17 +36,19 @@ def recover(
     sent = 0
     with session_factory() as session:
         stalled = session.execute(
-            select(Execution.id, Execution.position)
+            select(Execution.id, Execution.position, Execution.frame)
             .where(Execution.lease_expires_at < now, Execution.status.in_(ExecutionStatus.LIVE))
             .order_by(Execution.lease_expires_at)
             .limit(limit)
         ).all()
-        for execution_id, position in stalled:
+        for execution_id, position, frame in stalled:
             step = session.execute(
                 select(
                     ExecutionStep.status, ExecutionStep.attempts, ExecutionStep.action_key
                 ).where(
-                    ExecutionStep.execution_id == execution_id, ExecutionStep.position == position
+                    ExecutionStep.execution_id == execution_id,
+                    ExecutionStep.position == position,
+                    ExecutionStep.frame == frame,
                 )
             ).first()
             renewed = rowcount(
@@ -67,8 +69,8 @@ def recover(
                 extra={"execution_id": execution_id, "step_key": step.action_key},
             )
             if step.status == "pending":  # its message was lost
-                runner.send(execution_id, position, step.attempts + 1, 0.0)
+                runner.send(execution_id, position, step.attempts + 1, 0.0, frame)
             else:  # its worker died mid-step
-                runner.recover_lost(execution_id, position)
+                runner.recover_lost(execution_id, position, frame)
             sent += 1
     return sent

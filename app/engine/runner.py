@@ -34,6 +34,7 @@ from app.engine.attempts import (
     Advance,
     Claim,
     Finish,
+    Flow,
     Move,
     Next,
     Outcome,
@@ -58,16 +59,11 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 TRANSIENT_PAUSE_SECONDS = 0.2  # before recording again after the database failed
-# Send a doorbell: (execution_id, position, attempt, delay in seconds).
-Send = Callable[[int, int, int, float], None]
 
 
-def next_enabled(actions: list[dict[str, Any]], after: int) -> int:
-    """Position of the first enabled step after `after` (len(actions) when none is left)."""
-    for position in range(after + 1, len(actions)):
-        if actions[position].get("enabled", True):
-            return position
-    return len(actions)
+# Ring a doorbell: (execution_id, position, attempt, delay in seconds[, frame]); the frame (the
+# loop iterations around the step, app.engine.program) is passed only inside loops.
+Send = Callable[..., None]
 
 
 class Runner:
@@ -90,8 +86,8 @@ class Runner:
         self.send = send
         self.time_slice = time_slice
         self.lease = timedelta(seconds=settings.execution_lease_seconds)
-        self.ledger: ledgers.Ledger = ledgers.for_engine(self.engine, self.lease)
         max_output = settings.max_payload_bytes
+        self.ledger: ledgers.Ledger = ledgers.for_engine(self.engine, self.lease, max_output)
         self.executor = StepExecutor(
             actions,
             secrets=secrets,
@@ -104,52 +100,67 @@ class Runner:
 
     # -- the message loop ---------------------------------------------------------------
 
-    def run(self, execution_id: int, position: int, attempt: int) -> None:
+    def run(self, execution_id: int, position: int, attempt: int, frame: str = "") -> None:
         """Handle one doorbell: run steps until the execution waits, ends or the slice is up."""
         with self.heartbeat.running(execution_id):
-            self._run(execution_id, position, attempt)
+            self._run(execution_id, position, attempt, frame)
 
-    def _run(self, execution_id: int, position: int, attempt: int) -> None:
+    def _run(self, execution_id: int, position: int, attempt: int, frame: str) -> None:
         started = time.monotonic()
         ids = {"execution_id": execution_id}
         claim = _reconnecting(
-            self.ledger.claim, execution_id, position, attempt, None, log_extra=ids
+            self.ledger.claim, execution_id, position, attempt, None, frame, log_extra=ids
         )
         chain: list[StepRecord] = []  # pure steps run but not recorded yet
         while claim is not None:
             run = claim.run
+            run.enter(claim.frame)
             outcome = self.executor.execute(claim)
             keep_going = time.monotonic() - started < self.time_slice
-            step_key = run.actions[claim.position]["key"]
-            following = next_enabled(run.actions, claim.position)
-            if keep_going and self._chains(run, claim.position, following, outcome):
-                run.outputs[step_key] = outcome.output
-                chain.append(completed(claim, outcome))
-                claim = Claim(run, following, 1, UNCLAIMED, utcnow(), [])
-                continue
-            step, move = decide(claim, outcome, keep_going)
+            action = run.actions[claim.position]
             if outcome.error is None and not outcome.skipped:  # a skipped step reads as absent
-                run.outputs[step_key] = outcome.output
-            upcoming = self._record([*chain, step], move, {**ids, "step_key": step_key})
+                run.outputs[action["key"]] = outcome.output
+                if action["type"] == "loop" and outcome.input is not None:
+                    items = outcome.input.get("items")
+                    run.loop_items[(claim.position, claim.frame)] = list(items or [])
+            step, move = decide(claim, outcome, keep_going)
+            if keep_going and self._chains(run, claim.position, move, outcome):
+                assert isinstance(move, Advance)
+                chain.append(step)
+                claim = Claim(run, move.position, 1, UNCLAIMED, utcnow(), [], move.frame)
+                continue
+            log_extra = {**ids, "step_key": action["key"]}
+            upcoming = self._record([*chain, step], move, log_extra)
             chain = []
             if upcoming is None:
                 return
+            for closed_position, output in upcoming.closed.items():
+                run.outputs[run.actions[closed_position]["key"]] = output
             if upcoming.claimed_step_id is None:
-                self.send(execution_id, upcoming.position, upcoming.attempt, upcoming.delay)
+                self.send(
+                    execution_id,
+                    upcoming.position,
+                    upcoming.attempt,
+                    upcoming.delay,
+                    upcoming.frame,
+                )
                 return
-            claim = Claim(run, upcoming.position, 1, upcoming.claimed_step_id, utcnow(), [])
+            claim = Claim(
+                run, upcoming.position, 1, upcoming.claimed_step_id, utcnow(), [], upcoming.frame
+            )
 
-    def _chains(self, run: Run, position: int, following: int, outcome: Outcome) -> bool:
-        """Whether the step at `position` joins a chain left unrecorded for now: it succeeded
-        and it and the following step are pure (their only effect is their stored output, so
-        that a crash before the chain is recorded just runs them again)."""
-        if not self.ledger.records_chains or following >= len(run.actions):
+    def _chains(self, run: Run, position: int, move: Move, outcome: Outcome) -> bool:
+        """Whether the step at `position` joins a chain left unrecorded for now: it succeeded,
+        the run goes straight on to the next step with nothing else to store (no container
+        opens or ends), and both are pure (their only effect is their stored output, so that
+        a crash before the chain is recorded just runs them again)."""
+        if not self.ledger.records_chains or not isinstance(move, Advance):
             return False
-        if outcome.error is not None or outcome.stop or outcome.suspend_seconds > 0:
+        if not move.claim or move.delay > 0 or not move.flow.plain:
             return False
-        if outcome.skipped:  # recorded as `skipped`, not with the chain's completed steps
+        if outcome.error is not None or outcome.skipped:  # skipped: not a completed step
             return False
-        return all(self.executor.is_pure(run.actions[p]["type"]) for p in (position, following))
+        return all(self.executor.is_pure(run.actions[p]["type"]) for p in (position, move.position))
 
     def _record(
         self, steps: list[StepRecord], move: Move, log_extra: Mapping[str, Any]
@@ -191,7 +202,8 @@ class Runner:
         try:
             # The last step first: a ledger may have stored a chain before it and claimed it.
             for step in reversed(steps):
-                found = self.ledger.running(step.claim.run.execution_id, step.claim.position)
+                claim = step.claim
+                found = self.ledger.running(claim.run.execution_id, claim.position, claim.frame)
                 if found is not None and found[0].attempt == step.claim.attempt:
                     return self._fail(*found, error)
         except Exception:
@@ -207,11 +219,11 @@ class Runner:
 
     # -- recovery and trials --------------------------------------------------------------
 
-    def recover_lost(self, execution_id: int, position: int) -> None:
+    def recover_lost(self, execution_id: int, position: int, frame: str = "") -> None:
         """A step stayed `running` past its lease: its worker died (or stalled). Record the
         attempt as failed and let the step's retry rules decide, as for any failure. A stalled
         worker that wakes up later finds its claim gone and records nothing."""
-        found = self.ledger.running(execution_id, position)
+        found = self.ledger.running(execution_id, position, frame)
         if found is None:
             return
         claim, stored_input = found
@@ -220,7 +232,9 @@ class Runner:
         step, move = decide(claim, lost, keep_going=False)
         upcoming: Next | None = self.ledger.record([step], move)
         if upcoming is not None:
-            self.send(execution_id, upcoming.position, upcoming.attempt, upcoming.delay)
+            self.send(
+                execution_id, upcoming.position, upcoming.attempt, upcoming.delay, upcoming.frame
+            )
 
     def run_once(self, action: Mapping[str, Any], context: ExecutionContext) -> trial.Trial:
         """Run one step now and record nothing (the editor's "test this step"): see
@@ -264,15 +278,27 @@ def decide(claim: Claim, outcome: Outcome, keep_going: bool) -> tuple[StepRecord
 
 
 def _onward(claim: Claim, outcome: Outcome, keep_going: bool) -> Finish | Advance:
-    """After a step that did not fail the execution: finish it (a stop, or no step left) or
-    advance to the next enabled step."""
-    actions = claim.run.actions
-    upcoming = next_enabled(actions, claim.position)
-    if outcome.stop or upcoming >= len(actions):
-        skip_after = claim.position if outcome.stop else None
-        return Finish(ExecutionStatus.COMPLETED, None, len(actions), skip_after=skip_after)
+    """After a step that did not fail the execution: where the tree goes next
+    (app.engine.program.Program.route): the next step, maybe in another branch or iteration
+    (opening a container, ending loops, skipping what a stop inside a container leaves), or
+    the end of the run (no step left, or a stop at top level)."""
+    run = claim.run
+    ran = outcome.error is None and not outcome.skipped
+    route = run.program.route(
+        claim.position,
+        claim.frame,
+        outcome.output if ran else None,
+        run.outputs,
+        stop=outcome.stop,
+    )
+    flow = Flow(route.create, route.closes, route.skips)
+    if route.to is None:
+        top_stop = outcome.stop and run.program.nodes[claim.position].parent is None
+        skip_after = claim.position if top_stop else None
+        return Finish(ExecutionStatus.COMPLETED, None, len(run.actions), skip_after, flow)
+    position, frame = route.to
     delay = outcome.suspend_seconds
-    return Advance(upcoming, delay, claim=keep_going and delay <= 0)
+    return Advance(position, delay, keep_going and delay <= 0, frame, flow)
 
 
 def _transient(exc: DBAPIError) -> bool:

@@ -69,8 +69,10 @@ class Execution(Base):
     trigger_data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
     workflow_version: Mapped[int]
-    # Position of the step to run next (== number of steps when finished).
+    # Position of the step to run next (== number of steps when finished), and the loop
+    # iterations around it (app.engine.program: "" at top level, "L.i" in a loop).
     position: Mapped[int] = mapped_column(default=0)
+    frame: Mapped[str] = mapped_column(String(255), default="", server_default="")
     run_key: Mapped[str | None] = mapped_column(String(255))
     rerun_of_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("executions.id", ondelete="SET NULL")
@@ -141,7 +143,13 @@ class ExecutionStep(Base):
     execution_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("executions.id", ondelete="CASCADE")
     )
+    # The step's position in the snapshot's tree, in pre-order (app.engine.program), and the
+    # loop iterations around this run of it ("" at top level, "L.i" in iteration i of the loop
+    # at position L); `address` says where the step is for people ("4/b/2"; "" for rows from
+    # before containers: the top-level step at `position`).
     position: Mapped[int]
+    frame: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    address: Mapped[str] = mapped_column(String(64), default="", server_default="")
     action_key: Mapped[str] = mapped_column(String(64))
     action_type: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(enum_column(StepStatus), default="pending")
@@ -158,6 +166,11 @@ class ExecutionStep(Base):
     execution: Mapped[Execution] = relationship(back_populates="steps")
 
     __table_args__ = (
-        UniqueConstraint("execution_id", "position", name="uq_execution_steps_execution_position"),
+        UniqueConstraint(
+            "execution_id",
+            "position",
+            "frame",
+            name="uq_execution_steps_execution_position_frame",
+        ),
         NEVER_REUSE_IDS,
     )

@@ -135,8 +135,8 @@ class RefusingLedger:
     def claim(self, *args: Any) -> Any:
         return self.inner.claim(*args)
 
-    def running(self, execution_id: int, position: int) -> Any:
-        return self.inner.running(execution_id, position)
+    def running(self, execution_id: int, position: int, frame: str = "") -> Any:
+        return self.inner.running(execution_id, position, frame)
 
     def record(self, steps: Sequence[StepRecord], move: Move) -> Next | None:
         keys = {s.claim.run.actions[s.claim.position]["key"] for s in steps if s.completed}

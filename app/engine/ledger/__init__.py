@@ -32,10 +32,11 @@ class Ledger(Protocol):
     """Whether `record` takes pure steps run unclaimed before the recorded one (a chain)."""
 
     def claim(
-        self, execution_id: int, position: int, attempt: int, run: Run | None
+        self, execution_id: int, position: int, attempt: int, run: Run | None, frame: str = ""
     ) -> Claim | None:
-        """Take the step at `position` for `attempt` and mark the execution running; None when
-        the message no longer matches the stored state. Loads the run when `run` is None."""
+        """Take the step at (`position`, `frame`) for `attempt` and mark the execution running;
+        None when the message no longer matches the stored state. Loads the run when `run` is
+        None."""
         ...
 
     def record(self, steps: Sequence[StepRecord], move: Move) -> Next | None:
@@ -44,16 +45,19 @@ class Ledger(Protocol):
         Returns the step the message goes on with, or None when the message ends."""
         ...
 
-    def running(self, execution_id: int, position: int) -> tuple[Claim, Any] | None:
+    def running(
+        self, execution_id: int, position: int, frame: str = ""
+    ) -> tuple[Claim, Any] | None:
         """The claim of a step left `running` (its worker stopped) and its stored input."""
         ...
 
 
-def for_engine(engine: Engine, lease: timedelta) -> Ledger:
-    """The ledger for `engine`'s database (leases of `lease` past each claim or wake-up)."""
+def for_engine(engine: Engine, lease: timedelta, max_output: int) -> Ledger:
+    """The ledger for `engine`'s database (leases of `lease` past each claim or wake-up; a
+    loop's final output capped at `max_output` bytes)."""
     if pg_autocommit.supports(engine):
-        return PostgresLedger(engine, lease)
-    return PortableLedger(engine, lease)
+        return PostgresLedger(engine, lease, max_output)
+    return PortableLedger(engine, lease, max_output)
 
 
 __all__ = ["Ledger", "PortableLedger", "PostgresLedger", "for_engine"]

@@ -8,6 +8,7 @@ transaction rolls back or stops there and the message ends.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Sequence
@@ -30,8 +31,8 @@ from app.engine.attempts import (
     ended_entry,
     open_entry,
 )
-from app.engine.ledger import sql
-from app.models import StepStatus
+from app.engine.ledger import flow, sql
+from app.models import ExecutionStatus, StepStatus
 from app.models.base import rowcount, utcnow
 
 log = logging.getLogger(__name__)
@@ -43,21 +44,24 @@ class PortableLedger:
 
     records_chains = False
 
-    def __init__(self, engine: Engine, lease: timedelta) -> None:
+    def __init__(self, engine: Engine, lease: timedelta, max_output: int = 1 << 20) -> None:
         self.engine = engine
         self.lease = lease
+        self.max_output = max_output  # the cap on a loop's final output
 
     # -- claim ----------------------------------------------------------------------------
 
     def claim(
-        self, execution_id: int, position: int, attempt: int, run: Run | None
+        self, execution_id: int, position: int, attempt: int, run: Run | None, frame: str = ""
     ) -> Claim | None:
-        """Take the step at `position` for `attempt` and mark the execution running; None when
-        the message no longer matches the stored state. Loads the run when `run` is None."""
+        """Take the step at (`position`, `frame`) for `attempt` and mark the execution running;
+        None when the message no longer matches the stored state. Loads the run when `run` is
+        None."""
         now = utcnow()
         values = {
             "execution_id": execution_id,
             "position": position,
+            "frame": frame,
             "previous_attempts": attempt - 1,
             "attempt": attempt,
             "now": now,
@@ -74,15 +78,32 @@ class PortableLedger:
                 sql.params({"execution_id": execution_id, "now": now, "lease": now + self.lease}),
             ).one()
             if run is None:
-                run = build_run(execution_id, row, _outputs(connection, execution_id, position))
+                run = self.load_run(connection, execution_id, row, position, frame)
             connection.commit()
         earlier = earlier_attempts(claimed.attempt_log, attempt)
-        return Claim(run, position, attempt, claimed.id, now, earlier)
+        return Claim(run, position, attempt, claimed.id, now, earlier, frame)
 
-    def running(self, execution_id: int, position: int) -> tuple[Claim, Any] | None:
-        """The claim of the step left `running` at `position` (its worker stopped), and the
-        input it stored; None when the step is not running any more."""
-        ids = {"execution_id": execution_id, "position": position}
+    def load_run(
+        self, connection: Connection, execution_id: int, row: Any, position: int, frame: str
+    ) -> Run:
+        """The run as a message at (`position`, `frame`) sees it: the outputs of the completed
+        steps of its frame and the frames around it, the lists of the loops around it."""
+        outputs = {}
+        if position > 0 or frame:  # only steps before it can have completed
+            values = sql.params({"execution_id": execution_id, **flow.frame_values(frame)})
+            outputs = {key: out for key, out in connection.execute(sql.load_outputs, values)}
+        run = build_run(execution_id, row, outputs)
+        run.frame = frame  # the outputs loaded are this frame's
+        flow.load_loops(connection, run, frame)
+        run.enter(frame)
+        return run
+
+    def running(
+        self, execution_id: int, position: int, frame: str = ""
+    ) -> tuple[Claim, Any] | None:
+        """The claim of the step left `running` at (`position`, `frame`) (its worker stopped),
+        and the input it stored; None when the step is not running any more."""
+        ids = {"execution_id": execution_id, "position": position, "frame": frame}
         with self.engine.connect() as connection:
             step = connection.execute(sql.load_running_step, sql.params(ids)).first()
             if step is None:
@@ -90,7 +111,7 @@ class PortableLedger:
             row = connection.execute(
                 sql.load_execution, sql.params({"execution_id": execution_id})
             ).one()
-            run = build_run(execution_id, row, _outputs(connection, execution_id, position))
+            run = self.load_run(connection, execution_id, row, position, frame)
         claim = Claim(
             run,
             position,
@@ -98,6 +119,7 @@ class PortableLedger:
             step.id,
             attempt_started_at(step.attempt_log, step.attempts, step.started_at),
             earlier_attempts(step.attempt_log, step.attempts),
+            frame,
         )
         return claim, step.input
 
@@ -121,10 +143,19 @@ class PortableLedger:
             if rowcount(connection.execute(sql.record_step, sql.params(_values(step)))) != 1:
                 connection.rollback()  # recovery took the step over after our lease expired
                 return None
+            closed: dict[int, Any] = {}
+            if not isinstance(move, Retry) and not move.flow.plain:
+                closed, failure = flow.apply(
+                    connection, execution_id, claim.run, move.flow, self.max_output
+                )
+                if failure is not None:
+                    move = Finish(ExecutionStatus.FAILED, failure, claim.position, claim.position)
             upcoming = _move(connection, execution, move, self.lease)
             connection.commit()
         if isinstance(move, Retry):
-            return Next(claim.position, claim.attempt + 1, move.delay)
+            return Next(claim.position, claim.attempt + 1, move.delay, frame=claim.frame)
+        if upcoming is not None and closed:
+            upcoming = dataclasses.replace(upcoming, closed=closed)
         return upcoming
 
 
@@ -138,18 +169,19 @@ def _move(
         return None
     if isinstance(move, Finish):
         if move.skip_after is not None:
-            ids = {"execution_id": execution["execution_id"], "position": move.skip_after}
+            ids = {"execution_id": execution["execution_id"]}
             connection.execute(sql.skip_rest, sql.params(ids))
         values = {**execution, "status": move.status, "error": move.error}
         connection.execute(sql.finish, sql.params({**values, "position": move.position}))
         return None
     wake = now + timedelta(seconds=move.delay)
+    cursor = {"position": move.position, "frame": move.frame}
     moved = connection.execute(
-        sql.advance, sql.params({**execution, "position": move.position, "lease": wake + lease})
+        sql.advance, sql.params({**execution, **cursor, "lease": wake + lease})
     )
     if rowcount(moved) != 1:  # cancelled while the step ran: keep its result, stop
         return None
-    next_step = {"execution_id": execution["execution_id"], "position": move.position}
+    next_step = {"execution_id": execution["execution_id"], **cursor}
     step_id = None
     if move.claim:
         entry = json.dumps(open_entry(1, now))
@@ -158,7 +190,7 @@ def _move(
         ).scalar_one()
     elif move.delay > 0:
         connection.execute(sql.wake_next_at, sql.params({**next_step, "wake_at": wake}))
-    return Next(move.position, 1, move.delay, step_id)
+    return Next(move.position, 1, move.delay, step_id, move.frame)
 
 
 CANCELLED_MID_STEP = "Cancelled by a user while this step ran; its action may have finished."
@@ -200,14 +232,6 @@ def _values(step: StepRecord) -> dict[str, Any]:
         "finished_at": step.finished_at,
         "next_retry_at": step.next_retry_at,
     }
-
-
-def _outputs(connection: Connection, execution_id: int, position: int) -> dict[str, Any]:
-    """Outputs of the completed steps, by key (only steps before `position` can be)."""
-    if position == 0:
-        return {}
-    ids = sql.params({"execution_id": execution_id})
-    return {key: output for key, output in connection.execute(sql.load_outputs, ids)}
 
 
 def dropped(execution_id: int, position: int, attempt: int) -> None:

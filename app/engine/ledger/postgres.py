@@ -33,7 +33,7 @@ from app.engine.attempts import (
     earlier_attempts,
     open_entry,
 )
-from app.engine.ledger import sql
+from app.engine.ledger import flow, sql
 from app.engine.ledger.portable import PortableLedger, dropped
 from app.models import ExecutionStatus, pg_autocommit
 from app.models.base import utcnow
@@ -58,8 +58,8 @@ load_outputs_pg = pg_autocommit.prepare(sql.load_outputs)
 _RECORD_CHAIN = """
     WITH v AS (
         SELECT * FROM jsonb_to_recordset(CAST(%(steps)s AS jsonb)) AS v(
-            position integer, attempt integer, input jsonb, output jsonb, attempt_log jsonb,
-            started_at timestamptz, finished_at timestamptz
+            n integer, position integer, frame text, attempt integer, input jsonb,
+            output jsonb, attempt_log jsonb, started_at timestamptz, finished_at timestamptz
         )
     ), recorded AS (
         UPDATE execution_steps AS s
@@ -67,7 +67,7 @@ _RECORD_CHAIN = """
             attempt_log = v.attempt_log, finished_at = v.finished_at, next_retry_at = NULL
         FROM v
         WHERE s.id = %(step_id)s AND s.status = 'running' AND s.attempts = %(attempt)s
-            AND v.position = %(claimed_position)s
+            AND v.n = 0
         RETURNING s.id
     ), chained AS (
         UPDATE execution_steps AS s
@@ -76,7 +76,7 @@ _RECORD_CHAIN = """
             finished_at = v.finished_at, next_retry_at = NULL
         FROM v
         WHERE s.execution_id = %(execution_id)s AND s.position = v.position
-            AND v.position > %(claimed_position)s AND s.status = 'pending'
+            AND s.frame = v.frame AND v.n > 0 AND s.status = 'pending'
             AND EXISTS (SELECT FROM recorded)
         RETURNING s.id
     )
@@ -87,7 +87,8 @@ record_and_continue_pg = pg_autocommit.prepare(
     + """
     , advanced AS (
         UPDATE executions
-        SET position = %(position)s, updated_at = %(now)s, lease_expires_at = %(lease)s
+        SET position = %(position)s, frame = %(frame)s, updated_at = %(now)s,
+            lease_expires_at = %(lease)s
         WHERE id = %(execution_id)s AND status = 'running' AND EXISTS (SELECT FROM recorded)
         RETURNING id
     ), claimed_next AS (
@@ -95,7 +96,7 @@ record_and_continue_pg = pg_autocommit.prepare(
         SET status = 'running', attempts = 1, started_at = %(now)s,
             attempt_log = jsonb_build_array(CAST(%(next_entry)s AS jsonb))
         WHERE execution_id = %(execution_id)s AND position = %(position)s
-            AND EXISTS (SELECT FROM advanced)
+            AND frame = %(frame)s AND EXISTS (SELECT FROM advanced)
         RETURNING id
     )
     SELECT (SELECT count(*) FROM recorded) AS recorded,
@@ -131,12 +132,15 @@ class PostgresLedger(PortableLedger):
     records_chains = True
 
     def claim(
-        self, execution_id: int, position: int, attempt: int, run: Run | None
+        self, execution_id: int, position: int, attempt: int, run: Run | None, frame: str = ""
     ) -> Claim | None:
+        if frame:  # inside a loop: the portable claim loads what the iteration sees
+            return super().claim(execution_id, position, attempt, run, frame)
         now = utcnow()
         values = {
             "execution_id": execution_id,
             "position": position,
+            "frame": frame,
             "previous_attempts": attempt - 1,
             "attempt": attempt,
             "now": now,
@@ -151,7 +155,7 @@ class PostgresLedger(PortableLedger):
             if run is None:
                 outputs: dict[str, Any] = {}
                 if position > 0:  # only steps before `position` can have completed
-                    ids = sql.params({"execution_id": execution_id})
+                    ids = sql.params({"execution_id": execution_id, **flow.frame_values("")})
                     outputs = dict(load_outputs_pg.execute(cursor, ids).fetchall())
                 run = build_run(execution_id, row, outputs)
         earlier = earlier_attempts(row.attempt_log, attempt)
@@ -166,7 +170,8 @@ class PostgresLedger(PortableLedger):
             return self._record_chain(steps, move)
         *chain, last = steps
         if chain:
-            moved = self._record_chain(chain, Advance(last.claim.position, 0.0, claim=True))
+            step_to = Advance(last.claim.position, 0.0, claim=True, frame=last.claim.frame)
+            moved = self._record_chain(chain, step_to)
             if moved is None or moved.claimed_step_id is None:
                 return None
             claim = dataclasses.replace(last.claim, step_id=moved.claimed_step_id)
@@ -178,7 +183,9 @@ class PostgresLedger(PortableLedger):
         now = steps[-1].ended_at
         rows = [
             {
+                "n": n,
                 "position": step.claim.position,
+                "frame": step.claim.frame,
                 "attempt": step.claim.attempt,
                 "input": step.input,
                 "output": step.output,
@@ -186,13 +193,12 @@ class PostgresLedger(PortableLedger):
                 "started_at": step.claim.started_at.isoformat(),
                 "finished_at": step.ended_at.isoformat(),
             }
-            for step in steps
+            for n, step in enumerate(steps)
         ]
         params = {
             "steps": json.dumps(rows),
             "step_id": first.step_id,
             "attempt": first.attempt,
-            "claimed_position": first.position,
             "execution_id": first.run.execution_id,
             "position": move.position,
             "now": now,
@@ -201,18 +207,21 @@ class PostgresLedger(PortableLedger):
             row = pg_autocommit.one(self.engine, record_and_finish_pg, params)
         else:
             params["lease"] = now + self.lease
+            params["frame"] = move.frame
             params["next_entry"] = json.dumps(open_entry(1, now))
             row = pg_autocommit.one(self.engine, record_and_continue_pg, params)
         if row.recorded != 1:
             return None  # recovery took the step over after our lease expired
         if isinstance(move, Finish) or row.advanced != 1:  # finished, or cancelled meanwhile
             return None
-        return Next(move.position, 1, 0.0, row.next_step_id)
+        return Next(move.position, 1, 0.0, row.next_step_id, move.frame)
 
 
 def _in_one_statement(move: Move) -> TypeGuard[Finish | Advance]:
     """Whether the move has a single-statement form: the execution completes (no step left,
     nothing to skip) or this message claims the next step at once."""
     if isinstance(move, Finish):
-        return move.status == ExecutionStatus.COMPLETED and move.skip_after is None
-    return isinstance(move, Advance) and move.claim and move.delay <= 0
+        return (
+            move.status == ExecutionStatus.COMPLETED and move.skip_after is None and move.flow.plain
+        )
+    return isinstance(move, Advance) and move.claim and move.delay <= 0 and move.flow.plain

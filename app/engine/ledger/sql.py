@@ -61,12 +61,14 @@ claim_step = (
     .where(
         S.c.execution_id == bindparam("p_execution_id"),
         S.c.position == bindparam("p_position"),
+        S.c.frame == bindparam("p_frame"),
         S.c.attempts == bindparam("p_previous_attempts"),
         S.c.status == "pending",
         exists()
         .where(
             E.c.id == bindparam("p_execution_id"),
             E.c.position == bindparam("p_position"),
+            E.c.frame == bindparam("p_frame"),
             # spelt out rather than IN (...): app.models.pg_autocommit compiles it once
             or_(*(E.c.status == status for status in ExecutionStatus.LIVE)),
         )
@@ -99,13 +101,57 @@ mark_running = (
 
 load_execution = select(*RUN_COLUMNS).where(E.c.id == bindparam("p_execution_id"))
 
+# The frames whose rows a step sees (app.engine.program.frame_prefixes), spelt out as four
+# parameters (a frame has at most three loops around it; repeat the last to fill them).
+FRAMES = tuple(f"p_frame{n}" for n in range(4))
+_seen_frame = S.c.frame.in_([bindparam(name) for name in FRAMES])
+
 load_outputs = select(S.c.action_key, S.c.output).where(
-    S.c.execution_id == bindparam("p_execution_id"), S.c.status == "completed"
+    S.c.execution_id == bindparam("p_execution_id"), S.c.status == "completed", _seen_frame
+)
+
+# The lists of the loops around a step (their rendered `items`).
+load_loop_inputs = select(S.c.position, S.c.frame, S.c.input).where(
+    S.c.execution_id == bindparam("p_execution_id"),
+    S.c.action_type == "loop",
+    S.c.status == "completed",
+    _seen_frame,
+)
+
+# The step runs inside a loop's iterations (frame LIKE '<loop frame>.<position>.%').
+load_iterations = select(S.c.position, S.c.frame, S.c.status, S.c.output).where(
+    S.c.execution_id == bindparam("p_execution_id"), S.c.frame.like(bindparam("p_prefix"))
+)
+
+close_loop = (
+    update(S)
+    .where(
+        S.c.execution_id == bindparam("p_execution_id"),
+        S.c.position == bindparam("p_position"),
+        S.c.frame == bindparam("p_frame"),
+    )
+    .values(
+        output=bindparam("p_output"),
+        status=bindparam("p_status"),
+        error=bindparam("p_error"),
+    )
+)
+
+skip_step = (
+    update(S)
+    .where(
+        S.c.execution_id == bindparam("p_execution_id"),
+        S.c.position == bindparam("p_position"),
+        S.c.frame == bindparam("p_frame"),
+        S.c.status == "pending",
+    )
+    .values(status="skipped")
 )
 
 load_running_step = select(S.c.id, S.c.attempts, S.c.started_at, S.c.attempt_log, S.c.input).where(
     S.c.execution_id == bindparam("p_execution_id"),
     S.c.position == bindparam("p_position"),
+    S.c.frame == bindparam("p_frame"),
     S.c.status == "running",
 )
 
@@ -137,6 +183,7 @@ advance = (
     .where(E.c.id == bindparam("p_execution_id"), E.c.status == "running")
     .values(
         position=bindparam("p_position"),
+        frame=bindparam("p_frame"),
         updated_at=bindparam("p_now"),
         lease_expires_at=bindparam("p_lease"),
     )
@@ -150,7 +197,11 @@ touch = (
 
 claim_next = (
     update(S)
-    .where(S.c.execution_id == bindparam("p_execution_id"), S.c.position == bindparam("p_position"))
+    .where(
+        S.c.execution_id == bindparam("p_execution_id"),
+        S.c.position == bindparam("p_position"),
+        S.c.frame == bindparam("p_frame"),
+    )
     .values(
         status="running",
         attempts=1,
@@ -162,17 +213,18 @@ claim_next = (
 
 wake_next_at = (
     update(S)
-    .where(S.c.execution_id == bindparam("p_execution_id"), S.c.position == bindparam("p_position"))
+    .where(
+        S.c.execution_id == bindparam("p_execution_id"),
+        S.c.position == bindparam("p_position"),
+        S.c.frame == bindparam("p_frame"),
+    )
     .values(next_retry_at=bindparam("p_wake_at"))
 )
 
+# Every step still pending when a run ends early (later steps, later iterations).
 skip_rest = (
     update(S)
-    .where(
-        S.c.execution_id == bindparam("p_execution_id"),
-        S.c.position > bindparam("p_position"),
-        S.c.status == "pending",
-    )
+    .where(S.c.execution_id == bindparam("p_execution_id"), S.c.status == "pending")
     .values(status="skipped")
 )
 

@@ -139,9 +139,9 @@ def tolerant(send: Send) -> Send:
     """A doorbell that a broker outage cannot turn into an error after the commit: the
     execution is stored, so recovery re-sends its message once the lease runs out."""
 
-    def ring(execution_id: int, position: int, attempt: int, delay: float) -> None:
+    def ring(execution_id: int, position: int, attempt: int, delay: float, frame: str = "") -> None:
         try:
-            send(execution_id, position, attempt, delay)
+            send(execution_id, position, attempt, delay, frame)
         except (RedisError, OSError, dramatiq.errors.BrokerConnectionError):
             log.warning("could not send execution %s; recovery will re-send it", execution_id)
 

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from app.engine import run_if
 from app.engine.errors import TemplateError
 from app.engine.ledger.portable import end_running_attempt
-from app.engine.runner import Send, next_enabled
+from app.engine.program import Program
+from app.engine.runner import Send
 from app.engine.templating import Renderer
 from app.models import Execution, ExecutionStatus, ExecutionStep, Workflow, pg_autocommit, storable
 from app.models.base import rowcount, utcnow
@@ -25,6 +25,7 @@ from app.services.errors import (
     PayloadTooLargeError,
     found_id,
 )
+from app.services.executions import reuse_runs
 from app.services.executions.admission import Admission
 from app.services.workflows.crud import snapshot as workflow_snapshot
 from app.settings import Settings
@@ -73,10 +74,6 @@ def _trigger_json(data: Mapping[str, Any], settings: Settings) -> str:
     return text
 
 
-def _skipped_by_run_if(output: Any) -> bool:
-    return isinstance(output, Mapping) and output.get("skipped") == run_if.SKIPPED_BY
-
-
 @dataclass(frozen=True)
 class _Plan:
     """A new execution as rows: its columns, and its steps' columns (without the id)."""
@@ -84,6 +81,7 @@ class _Plan:
     values: dict[str, Any]
     steps: list[dict[str, Any]]
     first: int  # the position the run starts at
+    frame: str  # and the loop iterations around it ("" at top level)
     done: bool  # nothing to run (every step reused or disabled)
     trigger_json: str  # values["trigger_data"] as JSON text (measured against the cap)
 
@@ -94,20 +92,18 @@ def _plan(
     settings: Settings,
     trigger_type: str | None,
     rerun_of: Execution | None,
-    reuse_outputs: Mapping[str, Any] | None,
+    reuse: Mapping[reuse_runs.RunKey, reuse_runs.Reused] | None,
     snapshot: dict[str, Any] | None = None,
     dry_run: bool = False,
 ) -> _Plan:
     trigger_json = _trigger_json(data, settings)
     frozen = workflow_snapshot(workflow) if snapshot is None else snapshot
-    actions = frozen["actions"]
-    reuse = dict(reuse_outputs or {})
+    program = Program(frozen["actions"])
+    steps, cursor = reuse_runs.replay(program, reuse or {})
     now = utcnow()
     lease = timedelta(seconds=settings.execution_lease_seconds)
-    first = next_enabled(actions, -1)
-    while first < len(actions) and actions[first]["key"] in reuse:
-        first = next_enabled(actions, first)
-    done = first >= len(actions)
+    done = cursor is None
+    first, frame = cursor or (len(program), "")
     values = {
         "workflow_id": workflow.id,
         "user_id": workflow.user_id,
@@ -117,6 +113,7 @@ def _plan(
         "snapshot": frozen,
         "workflow_version": workflow.version,
         "position": first,
+        "frame": frame,
         "run_key": _run_key(workflow, data, {"execution": {}, "workflow": frozen["workflow"]}),
         "rerun_of_id": rerun_of.id if rerun_of else None,
         "dry_run": dry_run,
@@ -126,24 +123,7 @@ def _plan(
         "finished_at": now if done else None,
         "lease_expires_at": None if done else now + lease,
     }
-    steps = []
-    for position, action in enumerate(actions):
-        reused = position < first and action["key"] in reuse
-        status = "completed" if reused else "pending"
-        if reused and _skipped_by_run_if(reuse[action["key"]]):
-            status = "skipped"  # its condition did not hold: kept as it was, with its reason
-        if not action.get("enabled", True) or (position < first and not reused):
-            status = "skipped"
-        steps.append(
-            {
-                "position": position,
-                "action_key": action["key"],
-                "action_type": action["type"],
-                "status": status,
-                "output": reuse.get(action["key"]) if reused else None,
-            }
-        )
-    return _Plan(values, steps, first, done, trigger_json)
+    return _Plan(values, steps, first, frame, done, trigger_json)
 
 
 def start(
@@ -155,7 +135,7 @@ def start(
     settings: Settings,
     trigger_type: str | None = None,
     rerun_of: Execution | None = None,
-    reuse_outputs: Mapping[str, Any] | None = None,
+    reuse: Mapping[reuse_runs.RunKey, reuse_runs.Reused] | None = None,
     record: Callable[[Session, Execution], None] | None = None,
     snapshot: dict[str, Any] | None = None,
     dry_run: bool = False,
@@ -164,11 +144,13 @@ def start(
 
     `snapshot` runs that definition instead of the saved one (the editor's test of a draft).
     `dry_run`: steps that send record the request they would send instead (app.engine.dry_run).
-    `reuse_outputs` (step key → output) marks those steps completed without running them.
+    `reuse` (app.services.executions.reuse_runs: step runs of an earlier execution, by step key
+    and iteration) marks those runs done without running them; the run resumes at the first
+    run that is not reused.
     `record` runs once the execution has its id, before the commit: what it adds to the session
     (a webhook's idempotency key, a schedule's fired slot) commits with the execution or not at all.
     """
-    plan = _plan(workflow, data, settings, trigger_type, rerun_of, reuse_outputs, snapshot, dry_run)
+    plan = _plan(workflow, data, settings, trigger_type, rerun_of, reuse, snapshot, dry_run)
     execution = Execution(**plan.values)
     session.add(execution)
     session.flush()
@@ -189,7 +171,7 @@ def start(
 def _ring(plan: _Plan, execution_id: int, send: Send) -> None:
     """Send a stored execution's first message (none when nothing runs)."""
     if not plan.done:
-        send(execution_id, plan.first, 1, 0.0)
+        send(execution_id, plan.first, 1, 0.0, plan.frame)
 
 
 # The execution and its steps in one statement (PostgreSQL, straight to the driver: see
@@ -200,23 +182,24 @@ _INSERT_PG = pg_autocommit.prepare(
     WITH e AS (
         INSERT INTO executions (
             workflow_id, user_id, status, trigger_type, trigger_data, snapshot,
-            workflow_version, position, run_key, rerun_of_id, created_at, updated_at,
+            workflow_version, position, frame, run_key, rerun_of_id, created_at, updated_at,
             started_at, finished_at, lease_expires_at
         ) VALUES (
             %(workflow_id)s, %(user_id)s, %(status)s, %(trigger_type)s,
             CAST(%(trigger_data)s AS jsonb), CAST(%(snapshot)s AS jsonb), %(workflow_version)s,
-            %(position)s, %(run_key)s, %(rerun_of_id)s, %(created_at)s, %(updated_at)s,
+            %(position)s, %(frame)s, %(run_key)s, %(rerun_of_id)s, %(created_at)s, %(updated_at)s,
             %(started_at)s, %(finished_at)s, %(lease_expires_at)s
         ) RETURNING id
     ), s AS (
         INSERT INTO execution_steps (
-            execution_id, position, action_key, action_type, status, attempts, output,
-            attempt_log
+            execution_id, position, frame, address, action_key, action_type, status,
+            attempts, input, output, attempt_log
         )
-        SELECT e.id, x.position, x.action_key, x.action_type, x.status, 0, x.output,
-            '[]'::jsonb
+        SELECT e.id, x.position, x.frame, x.address, x.action_key, x.action_type, x.status,
+            0, x.input, x.output, '[]'::jsonb
         FROM e, jsonb_to_recordset(CAST(%(steps)s AS jsonb)) AS x(
-            position integer, action_key text, action_type text, status text, output jsonb
+            position integer, frame text, address text, action_key text, action_type text,
+            status text, input jsonb, output jsonb
         )
     )
     SELECT id FROM e
@@ -296,9 +279,10 @@ def rerun(
 ) -> Execution:
     """Run the workflow's current definition again with the same (or edited) trigger data.
 
-    From the failed step: the outputs of the steps before it are reused, matched by key, so
-    steps that already had their effect are not run again (a step its "Run only if" skipped
-    stays skipped). `dry_run` None: a dry run again
+    From the failed step: the runs before it are reused (app.services.executions.reuse_runs:
+    earlier steps, earlier iterations, the branch taken), matched by step key and iteration,
+    so steps that already had their effect are not run again (a step its "Run only if" skipped
+    stays skipped); the failed iteration resumes at the failed step. `dry_run` None: a dry run again
     when the execution was one; a dry run's outputs were not sent, so it is never re-run for
     real from its failed step."""
     if execution.status in ExecutionStatus.LIVE:
@@ -306,25 +290,20 @@ def rerun(
     dry = execution.dry_run if dry_run is None else dry_run
     if from_failed and execution.dry_run and not dry:
         raise ConflictError("A dry run sent nothing: run it for real from the first step.")
-    reuse: dict[str, Any] = {}
+    reuse: dict[reuse_runs.RunKey, reuse_runs.Reused] = {}
     if from_failed:
         if execution.status != "failed":
             raise ConflictError("Only a failed execution can be re-run from its failed step.")
         steps = session.execute(
             select(
                 ExecutionStep.position,
-                ExecutionStep.action_key,
+                ExecutionStep.frame,
                 ExecutionStep.status,
+                ExecutionStep.input,
                 ExecutionStep.output,
-            )
-            .where(ExecutionStep.execution_id == execution.id)
-            .order_by(ExecutionStep.position)
+            ).where(ExecutionStep.execution_id == execution.id)
         ).all()
-        for step in steps:
-            if step.status == "failed":
-                break
-            if step.status == "completed" or _skipped_by_run_if(step.output):
-                reuse[step.action_key] = step.output
+        reuse = reuse_runs.reusable(Program(execution.snapshot["actions"]), steps)
     data = execution.trigger_data if trigger_data is None else trigger_data
     return start(
         session,
@@ -334,7 +313,7 @@ def rerun(
         settings=settings,
         trigger_type=execution.trigger_type,
         rerun_of=execution,
-        reuse_outputs=reuse,
+        reuse=reuse,
         dry_run=dry,
     )
 
