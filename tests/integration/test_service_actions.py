@@ -485,3 +485,26 @@ def test_a_dry_run_records_the_request_with_the_secret_hidden(
         kind, "api_key"
     )
     assert str(fields[secret]).rsplit("/", 1)[-1] not in stored(step)
+
+
+def test_the_api_lists_the_new_actions_with_schema_category_and_credential_kinds(
+    app: Flask, client: FlaskClient
+) -> None:
+    alice = Api(client, issue_token(app, ALICE))
+
+    items = {a["type"]: a for a in alice.get("/actions").get_json()["items"]}
+
+    assert len(items) >= 15
+    expected = {
+        "send_email": ("Email", ["smtp"]),
+        "notion_create_page": ("Data", ["notion"]),
+        "notion_append_block": ("Data", ["notion"]),
+        "telegram_send_message": ("Messaging", ["telegram"]),
+        "discord_send_message": ("Messaging", ["discord"]),
+        "llm_chat": ("AI", ["openai"]),
+    }
+    for type_, (category, kinds) in expected.items():
+        listed = items[type_]
+        assert listed["sends"] is True and listed.get("category") == category, listed
+        credential = listed["config_schema"]["properties"]["credential_id"]
+        assert credential["credential_kinds"] == kinds
