@@ -73,6 +73,11 @@ class RateBudget:
         return max(spacing, default=0.0)
 
 
+def credential_key(credential_id: Any) -> str:
+    """The budget key of a stored credential: every step using it shares its slots."""
+    return f"credential:{credential_id}"
+
+
 class SlotStore(Protocol):
     """The shared counter: the next free slot per key, and reservations per holder."""
 

@@ -12,7 +12,7 @@ CATEGORIES = ("Flow", "Messaging", "Email", "Data", "Google", "AI", "Developer")
 OTHER = "More"
 # Types (or type prefixes ending in "." or "_") of kinds that name no category, by category.
 PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Flow", ("filter", "delay", "manual", "schedule", "cron")),
+    ("Flow", ("filter", "delay", "loop", "paths", "manual", "schedule", "cron")),
     ("Messaging", ("slack", "telegram", "discord")),
     ("Email", ("send_email", "email", "smtp", "imap")),
     ("Data", ("transform", "notion")),

@@ -6,6 +6,7 @@ from app.triggers.email_received import EmailReceivedTrigger
 from app.triggers.google import GOOGLE_TRIGGERS
 from app.triggers.manual import ManualTrigger
 from app.triggers.schedule import ScheduleTrigger
+from app.triggers.telegram_message import TelegramMessageTrigger
 from app.triggers.webhook import WebhookTrigger
 
 BUILTIN_TRIGGERS = (
@@ -14,4 +15,5 @@ BUILTIN_TRIGGERS = (
     ScheduleTrigger,
     *GOOGLE_TRIGGERS,
     EmailReceivedTrigger,
+    TelegramMessageTrigger,
 )
