@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.engine.budgets import RateBudget
+from app.engine.budgets import RateBudget, credential_key
 from app.engine.context import StepContext
 from app.engine.errors import ActionError
 from app.net import GuardedClient, GuardedResponse, OutboundError
@@ -58,7 +58,7 @@ def budget_key(credential_id: int | None, secret: str | None, service: Service) 
     """The rate budget a request counts against: the credential's, or (inline secrets) a
     hash of the secret, never the secret itself."""
     if credential_id is not None:
-        return f"credential:{credential_id}"
+        return credential_key(credential_id)
     digest = hashlib.sha256((secret or "").encode()).hexdigest()[:24]
     return f"{service.budget}:{digest}"
 

@@ -11,7 +11,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from app.actions.base import ActionConfig, BaseActionHandler, secret_field
 from app.credentials.fields import credential_field
-from app.engine.budgets import RateBudget
+from app.engine.budgets import RateBudget, credential_key
 from app.engine.context import StepContext
 from app.engine.errors import ActionError, ConfigError
 from app.net import GuardedClient, GuardedResponse, OutboundError
@@ -126,7 +126,7 @@ def destination(context: StepContext, config: SlackMessageConfig) -> tuple[str, 
             _check_webhook_url(secret)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-    return secret, f"credential:{config.credential_id}"
+    return secret, credential_key(config.credential_id)
 
 
 class SlackMessageAction(BaseActionHandler):
