@@ -26,6 +26,7 @@ def credential_field(
     """A config field naming one of the user's credentials of `kinds` by id (None: none)."""
     extra = kwargs.pop("json_schema_extra", {}) or {}
     kwargs.setdefault("default", None)
+    kwargs.setdefault("title", "Credential")
     return Field(
         description=description,
         json_schema_extra={**extra, "credential_kinds": list(kinds)},

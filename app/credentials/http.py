@@ -31,7 +31,7 @@ class HttpBearerFields(KindFields):
 class HttpBearer(CredentialKind):
     kind = "http_bearer"
     name = "HTTP bearer token"
-    description = "A token sent as `Authorization: Bearer …`."
+    description = "A token sent as the Authorization: Bearer header."
     Fields = HttpBearerFields
 
 
@@ -43,7 +43,7 @@ class HttpBasicFields(KindFields):
 class HttpBasic(CredentialKind):
     kind = "http_basic"
     name = "HTTP basic auth"
-    description = "A user name and password sent as `Authorization: Basic …`."
+    description = "A user name and password sent as the Authorization: Basic header."
     Fields = HttpBasicFields
 
 

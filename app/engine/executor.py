@@ -91,8 +91,8 @@ class StepExecutor:
                     {"execution_id": claim.run.execution_id, "step_key": action["key"]},
                     secrets,
                 ),
-                revealed=secrets,  # credentials the action reads are redacted like secrets
                 frame=claim.frame,
+                revealed=secrets,  # credentials the action reads are redacted like secrets
             )
             try:
                 if action["type"] == PATHS:  # the branches' conditions decide, like a run-if

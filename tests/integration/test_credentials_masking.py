@@ -121,6 +121,10 @@ def scenario(app: Flask, user_client: FlaskClient, logs: Recorder) -> dict[str, 
     }
 
 
+def _text(text: str) -> Callable[[], str]:
+    return lambda: text
+
+
 def test_no_secret_anywhere(app: Flask, scenario: dict[str, Any], logs: Recorder) -> None:
     api: Api = scenario["api"]
     browser: FlaskClient = scenario["browser"]
@@ -148,10 +152,7 @@ def test_no_secret_anywhere(app: Flask, scenario: dict[str, Any], logs: Recorder
         "api: workflow": endpoint(f"/workflows/{failing}"),
         "stored rows": lambda: _rows(app),
         "logs": logs.text,
-        **{
-            f"answer: {name}": (lambda text=text: text)
-            for name, text in scenario["answers"].items()
-        },
+        **{f"answer: {name}": _text(text) for name, text in scenario["answers"].items()},
     }
     for execution_id in scenario["executions"]:
         surfaces[f"page: execution {execution_id}"] = page(f"/executions/{execution_id}")

@@ -92,7 +92,9 @@ CSRF_VALUE = re.compile(
 )
 
 
-def _noop_send(execution_id: int, position: int, attempt: int, delay: float) -> None:
+def _noop_send(
+    execution_id: int, position: int, attempt: int, delay: float, frame: str = ""
+) -> None:
     """No worker in this test: Alice's executions stay exactly as created."""
 
 
