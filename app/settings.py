@@ -98,9 +98,8 @@ class Settings(ServiceSettings):
     max_payload_bytes: int = _variable(
         "STEPLINE_MAX_PAYLOAD_BYTES", 1024 * 1024, "cap on trigger data and on each step's output"
     )
-    max_loop_items: int = _variable(
-        "STEPLINE_MAX_LOOP_ITEMS", 10000, "the most items any loop step may go through"
-    )
+    max_loop_items: int = _variable("STEPLINE_MAX_LOOP_ITEMS", 10000, "cap on a loop's items")
+    max_step_runs: int = _variable("STEPLINE_MAX_STEP_RUNS", 10000, "cap on a run's step runs")
     retention_days: int = _variable(
         "STEPLINE_RETENTION_DAYS", 30, "executions older than this are pruned daily"
     )

@@ -134,6 +134,7 @@ class Engine:
             "STEPLINE_SCHEDULER_INTERVAL": "0.1",
             "STEPLINE_EMBEDDED_WORKER": "false",
             "STEPLINE_MAX_PAYLOAD_BYTES": str(config["MAX_PAYLOAD_BYTES"]),
+            "STEPLINE_MAX_STEP_RUNS": str(config["MAX_STEP_RUNS"]),
             "STEPLINE_INSTANCE_PATH": str(self.tmp),
             "STEPLINE_OUTBOUND_ALLOWLIST": allowlist,
             "dramatiq_worker_timeout": "100",

@@ -87,7 +87,8 @@ class Runner:
         self.time_slice = time_slice
         self.lease = timedelta(seconds=settings.execution_lease_seconds)
         max_output = settings.max_payload_bytes
-        self.ledger: ledgers.Ledger = ledgers.for_engine(self.engine, self.lease, max_output)
+        limits = ledgers.Limits(max_output, settings.max_step_runs)
+        self.ledger: ledgers.Ledger = ledgers.for_engine(self.engine, self.lease, limits)
         self.executor = StepExecutor(
             actions,
             secrets=secrets,

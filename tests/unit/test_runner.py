@@ -140,6 +140,6 @@ def test_the_ledger_is_chosen_once_from_the_dialect(
     url: str, kind: type[ledger.PortableLedger], chains: bool
 ) -> None:
     engine = create_engine(url)  # no connection is made
-    chosen = ledger.for_engine(engine, timedelta(seconds=30), 1 << 20)
+    chosen = ledger.for_engine(engine, timedelta(seconds=30), ledger.Limits(1 << 20, 10_000))
     assert type(chosen) is kind
     assert chosen.records_chains is chains

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 
 from app.engine.attempts import Claim, Move, Next, Run, StepRecord
+from app.engine.ledger.flow import Limits
 from app.engine.ledger.portable import PortableLedger
 from app.engine.ledger.postgres import PostgresLedger
 from app.models import pg_autocommit
@@ -52,12 +53,12 @@ class Ledger(Protocol):
         ...
 
 
-def for_engine(engine: Engine, lease: timedelta, max_output: int) -> Ledger:
-    """The ledger for `engine`'s database (leases of `lease` past each claim or wake-up; a
-    loop's final output capped at `max_output` bytes)."""
+def for_engine(engine: Engine, lease: timedelta, limits: Limits) -> Ledger:
+    """The ledger for `engine`'s database (leases of `lease` past each claim or wake-up; the
+    caps of loops in `limits`)."""
     if pg_autocommit.supports(engine):
-        return PostgresLedger(engine, lease, max_output)
-    return PortableLedger(engine, lease, max_output)
+        return PostgresLedger(engine, lease, limits)
+    return PortableLedger(engine, lease, limits)
 
 
-__all__ = ["Ledger", "PortableLedger", "PostgresLedger", "for_engine"]
+__all__ = ["Ledger", "Limits", "PortableLedger", "PostgresLedger", "for_engine"]

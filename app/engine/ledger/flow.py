@@ -6,39 +6,49 @@ becomes the list of each iteration's last output (app.engine.attempts.Flow).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, insert, text
 
-from app.engine.attempts import Flow, Run
+from app.engine.attempts import Claim, Flow, Run
 from app.engine.ledger import sql
-from app.engine.program import frame_numbers, frame_prefixes
+from app.engine.program import Program, frame_numbers, frame_prefixes
 from app.models import StepStatus, storable
 
 
+@dataclass(frozen=True)
+class Limits:
+    """A loop's final output is at most `max_output` bytes; an execution has at most
+    `max_runs` step runs (rows), so loops in loops cannot grow it without bound."""
+
+    max_output: int
+    max_runs: int
+
+
 def apply(
-    connection: Connection, execution_id: int, run: Run, flow: Flow, max_output: int
+    connection: Connection, claim: Claim, flow: Flow, limits: Limits
 ) -> tuple[dict[int, Any], str | None]:
-    """Create, skip and close as `flow` says. Returns the closed loops' outputs by position,
-    and the error of a loop whose output is over `max_output` (that loop is then `failed`)."""
+    """Create, skip and close as `flow` says, after the record of `claim`'s step. Returns the
+    closed loops' outputs by position, and an error that fails the run: the step's container
+    would open more runs than `limits.max_runs` allows (the step is then `failed`, nothing is
+    created), or a loop's output is over `limits.max_output` (that loop is then `failed`)."""
+    run = claim.run
+    execution_id = run.execution_id
     program = run.program
     if flow.create:
-        rows = [
-            {
-                "execution_id": execution_id,
-                "position": position,
-                "frame": frame,
-                "address": program.nodes[position].address,
-                "action_key": program.flat[position]["key"],
-                "action_type": program.flat[position]["type"],
-                "status": status,
-                "attempts": 0,
-                "attempt_log": [],
-            }
-            for position, frame, status in flow.create
-        ]
-        connection.execute(insert(sql.S), rows)
+        ids = sql.params({"execution_id": execution_id})
+        runs = connection.execute(sql.count_runs, ids).scalar_one() + len(flow.create)
+        if runs > limits.max_runs:
+            error = (
+                f"This step would bring the run to {runs:,} step runs, over the cap of "
+                f"{limits.max_runs:,} (STEPLINE_MAX_STEP_RUNS)."
+            )
+            _end(connection, execution_id, claim.position, claim.frame, None, "failed", error)
+            return {}, f"Step {program.flat[claim.position]['key']!r} failed: {error}"
+        _create(connection, execution_id, program, flow.create)
     for position, frame in flow.skips:
         ids = {"execution_id": execution_id, "position": position, "frame": frame}
         connection.execute(sql.skip_step, sql.params(ids))
@@ -50,26 +60,82 @@ def apply(
             count, frame, position, _iterations(connection, execution_id, frame, position)
         )
         size = len(storable.dumps(output))
-        status, error = StepStatus.COMPLETED, None
-        if size > max_output:
+        status, too_large = StepStatus.COMPLETED, None
+        if size > limits.max_output:
             status = StepStatus.FAILED
-            error = (
+            too_large = (
                 f"The loop's output (the last output of each of its {count:,} iterations) is "
-                f"{size:,} bytes, over the cap of {max_output:,} bytes."
+                f"{size:,} bytes, over the cap of {limits.max_output:,} bytes."
             )
-            failure = failure or error
+            failure = failure or f"Step {program.flat[position]['key']!r} failed: {too_large}"
             output = {"count": count, "items": [], "failed": output["failed"]}
-        values = {
-            "execution_id": execution_id,
-            "position": position,
-            "frame": frame,
-            "output": output,
-            "status": status,
-            "error": error,
-        }
-        connection.execute(sql.close_loop, sql.params(values))
+        _end(connection, execution_id, position, frame, output, status, too_large)
         closed[position] = output
     return closed, failure
+
+
+# A loop's body rows for every iteration in one statement (PostgreSQL): JSON in, no
+# per-row parameters.
+_CREATE_PG = text(
+    """
+    INSERT INTO execution_steps (
+        execution_id, position, frame, address, action_key, action_type, status, attempts,
+        attempt_log
+    )
+    SELECT :execution_id, r.position, r.frame, r.address, r.action_key, r.action_type,
+        r.status, 0, '[]'::jsonb
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
+        position integer, frame text, address text, action_key text, action_type text,
+        status text
+    )
+    """
+)
+
+
+def _create(
+    connection: Connection,
+    execution_id: int,
+    program: Program,
+    create: tuple[tuple[int, str, str], ...],
+) -> None:
+    rows = [
+        {
+            "position": position,
+            "frame": frame,
+            "address": program.nodes[position].address,
+            "action_key": program.flat[position]["key"],
+            "action_type": program.flat[position]["type"],
+            "status": status,
+        }
+        for position, frame, status in create
+    ]
+    if connection.dialect.name == "postgresql":
+        connection.execute(_CREATE_PG, {"execution_id": execution_id, "rows": json.dumps(rows)})
+        return
+    for row in rows:
+        row.update(execution_id=execution_id, attempts=0, attempt_log=[])
+    connection.execute(insert(sql.S), rows)
+
+
+def _end(
+    connection: Connection,
+    execution_id: int,
+    position: int,
+    frame: str,
+    output: Any,
+    status: str,
+    error: str | None,
+) -> None:
+    """Set a container step's final output, status and error."""
+    values = {
+        "execution_id": execution_id,
+        "position": position,
+        "frame": frame,
+        "output": output,
+        "status": status,
+        "error": error,
+    }
+    connection.execute(sql.close_loop, sql.params(values))
 
 
 def _iterations(

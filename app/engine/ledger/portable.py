@@ -44,10 +44,10 @@ class PortableLedger:
 
     records_chains = False
 
-    def __init__(self, engine: Engine, lease: timedelta, max_output: int = 1 << 20) -> None:
+    def __init__(self, engine: Engine, lease: timedelta, limits: flow.Limits) -> None:
         self.engine = engine
         self.lease = lease
-        self.max_output = max_output  # the cap on a loop's final output
+        self.limits = limits  # a loop's final output, the step runs of an execution
 
     # -- claim ----------------------------------------------------------------------------
 
@@ -145,9 +145,7 @@ class PortableLedger:
                 return None
             closed: dict[int, Any] = {}
             if not isinstance(move, Retry) and not move.flow.plain:
-                closed, failure = flow.apply(
-                    connection, execution_id, claim.run, move.flow, self.max_output
-                )
+                closed, failure = flow.apply(connection, claim, move.flow, self.limits)
                 if failure is not None:
                     move = Finish(ExecutionStatus.FAILED, failure, claim.position, claim.position)
             upcoming = _move(connection, execution, move, self.lease)

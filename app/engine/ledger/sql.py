@@ -123,6 +123,10 @@ load_iterations = select(S.c.position, S.c.frame, S.c.status, S.c.output).where(
     S.c.execution_id == bindparam("p_execution_id"), S.c.frame.like(bindparam("p_prefix"))
 )
 
+count_runs = (
+    select(func.count()).select_from(S).where(S.c.execution_id == bindparam("p_execution_id"))
+)
+
 close_loop = (
     update(S)
     .where(
