@@ -20,7 +20,7 @@ from werkzeug.routing.converters import BaseConverter, NumberConverter, UUIDConv
 
 from app.api import auth, schemas
 from app.api.openapi_credentials import describe_credential_kinds
-from app.api.openapi_kinds import describe_kinds
+from app.api.openapi_kinds import describe_kinds, one_per_model
 from app.api.operations import OPERATIONS as CORE_OPERATIONS
 from app.api.operations import UNDOCUMENTED as UNDOCUMENTED
 from app.api.operations import Operation, page_params
@@ -197,7 +197,7 @@ def _schemas(
             pairs.append((operation.response, "serialization"))
     unique = list(dict.fromkeys(pairs))
     refs, definitions = models_json_schema(unique, ref_template=REF)
-    return dict(refs), dict(definitions.get("$defs", {}))
+    return one_per_model(dict(refs), dict(definitions.get("$defs", {})))
 
 
 def _components_responses(error_ref: Any) -> dict[str, Any]:

@@ -4,7 +4,7 @@ One row per credential; the kind's fields are one Fernet token (`data_encrypted`
 unique per user and kind. `budget` holds the credential's request budget (per second/minute).
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-07 01:30:00.000000
 
 """
@@ -17,7 +17,7 @@ import app.models.base
 
 # revision identifiers, used by Alembic.
 revision = '0016'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

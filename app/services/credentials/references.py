@@ -18,6 +18,7 @@ from app.credentials.fields import credential_fields
 from app.engine.registry import ActionRegistry, TriggerRegistry
 from app.models import Credential, Workflow
 from app.services.errors import InvalidInputError
+from app.services.workflows import tree
 from app.services.workflows.specs import WorkflowSpec
 
 REFERENCE_KEY = "credential_id"
@@ -76,8 +77,12 @@ def spec_references(
     found = list(
         references(spec.trigger.config, "trigger.config", _model(triggers, spec.trigger.type))
     )
-    for index, step in enumerate(spec.steps):
-        found += references(step.config, f"steps.{index}.config", _model(actions, step.type))
+    steps = spec.model_dump(mode="json", include={"steps"})["steps"]
+    for place in tree.walk(steps):  # at any depth of loops and paths
+        where = f"{tree.dotted(place.path)}.config"
+        found += references(
+            place.step.get("config") or {}, where, _model(actions, place.step["type"])
+        )
     return found
 
 

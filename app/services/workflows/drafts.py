@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.models import Workflow, WorkflowDraft
 from app.services.errors import ConflictError, NotFoundError
+from app.services.workflows import tree
 from app.services.workflows.crud import stored_spec
 
 
@@ -84,8 +85,10 @@ def live_spec(workflow: Workflow) -> dict[str, Any]:
     """The saved definition as draft JSON: to_spec's shape, with the encrypted secrets kept
     (to_spec leaves them out, and the draft must be able to save them back unchanged)."""
     spec = stored_spec(workflow).model_dump(mode="json")
-    for step, action in zip(spec["steps"], workflow.actions, strict=True):
-        step["config"] = copy.deepcopy(action.config)
+    rows = {action.key: action for action in workflow.actions}
+    for place in tree.walk(spec["steps"]):
+        step = cast(dict[str, Any], place.step)
+        step["config"] = copy.deepcopy(rows[step["key"]].config)
     if workflow.trigger is not None:
         spec["trigger"]["config"] = copy.deepcopy(workflow.trigger.config)
     return spec

@@ -20,7 +20,7 @@ from app.engine.runner import Runner
 from app.engine.trial import Trial
 from app.models import Execution, ExecutionStep, Workflow
 from app.services.errors import NotFoundError
-from app.services.workflows import crud, draft_edits, drafts
+from app.services.workflows import crud, draft_edits, drafts, tree
 
 # Executions looked at for outputs of steps that were never tested.
 RECENT_EXECUTIONS = 20
@@ -139,7 +139,8 @@ def test_saved_step(
 ) -> TimedTrial:
     """Run one step of the saved definition now on the given trigger data and earlier steps'
     outputs (the API's "test one step"); nothing is recorded and outside effects happen."""
-    actions = {action["key"]: action for action in crud.snapshot(workflow)["actions"]}
+    saved = crud.snapshot(workflow)["actions"]  # a step anywhere in the tree, by key
+    actions = {str(place.step["key"]): dict(place.step) for place in tree.walk(saved)}
     if key not in actions:
         raise NotFoundError(f"step {key!r} of workflow {workflow.id}")
     context = ExecutionContext(
