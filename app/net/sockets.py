@@ -29,17 +29,28 @@ def guarded_connect(
     """A TCP socket to `host`:`port` through the address guard (BlockedDestinationError when
     refused, OutboundConnectionError/OutboundTimeoutError when the connection fails)."""
     policy = OutboundPolicy.parse(settings.outbound_allowlist)
+    limit = timeout or settings.outbound_connect_timeout_seconds
+    return connect_checked(policy, host, port, limit, resolver)
+
+
+def connect_checked(
+    policy: OutboundPolicy,
+    host: str,
+    port: int,
+    timeout: float,
+    resolver: Resolver = system_resolver,
+) -> socket.socket:
+    """`guarded_connect` with a policy of the caller's (the SMTP client's, say)."""
     policy.check_name(host)
     addresses = resolver(host, port)
     if not addresses:
         raise OutboundConnectionError(f"host {host!r} has no address")
     for address in addresses:
         policy.check(host, address)
-    limit = timeout or settings.outbound_connect_timeout_seconds
     try:
-        return socket.create_connection((str(addresses[0]), port), timeout=limit)
+        return socket.create_connection((str(addresses[0]), port), timeout=timeout)
     except TimeoutError:
-        raise OutboundTimeoutError(f"{host!r} did not answer within {limit:g}s") from None
+        raise OutboundTimeoutError(f"{host!r} did not answer within {timeout:g}s") from None
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise OutboundConnectionError(f"could not connect to {host!r}: {reason}") from None
