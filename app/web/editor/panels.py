@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from app.engine.program import MAX_DEPTH
 from app.engine.categories import category_of
+from app.engine.program import MAX_DEPTH
 from app.engine.retry import RetrySettings
 from app.engine.trial import Trial
 from app.extensions import container
