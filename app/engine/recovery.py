@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.engine.runner import Runner
+from app.engine.runner import Runner, ring
 from app.models import Execution, ExecutionStatus, ExecutionStep, StepStatus
 from app.models.base import rowcount, utcnow
 
@@ -69,7 +69,7 @@ def recover(
                 extra={"execution_id": execution_id, "step_key": step.action_key},
             )
             if step.status == "pending":  # its message was lost
-                runner.send(execution_id, position, step.attempts + 1, 0.0, frame)
+                ring(runner.send, execution_id, position, step.attempts + 1, 0.0, frame)
             else:  # its worker died mid-step
                 runner.recover_lost(execution_id, position, frame)
             sent += 1

@@ -62,8 +62,19 @@ TRANSIENT_PAUSE_SECONDS = 0.2  # before recording again after the database faile
 
 
 # Ring a doorbell: (execution_id, position, attempt, delay in seconds[, frame]); the frame (the
-# loop iterations around the step, app.engine.program) is passed only inside loops.
+# loop iterations around the step, app.engine.program) is passed only inside loops (`ring`).
 Send = Callable[..., None]
+
+
+def ring(
+    send: Send, execution_id: int, position: int, attempt: int, delay: float, frame: str = ""
+) -> None:
+    """Send a doorbell, with its frame only inside a loop (a top-level step's doorbell is the
+    4-argument message it always was)."""
+    if frame:
+        send(execution_id, position, attempt, delay, frame)
+    else:
+        send(execution_id, position, attempt, delay)
 
 
 class Runner:
@@ -138,7 +149,8 @@ class Runner:
             for closed_position, output in upcoming.closed.items():
                 run.outputs[run.actions[closed_position]["key"]] = output
             if upcoming.claimed_step_id is None:
-                self.send(
+                ring(
+                    self.send,
                     execution_id,
                     upcoming.position,
                     upcoming.attempt,
@@ -233,8 +245,13 @@ class Runner:
         step, move = decide(claim, lost, keep_going=False)
         upcoming: Next | None = self.ledger.record([step], move)
         if upcoming is not None:
-            self.send(
-                execution_id, upcoming.position, upcoming.attempt, upcoming.delay, upcoming.frame
+            ring(
+                self.send,
+                execution_id,
+                upcoming.position,
+                upcoming.attempt,
+                upcoming.delay,
+                upcoming.frame,
             )
 
     def run_once(self, action: Mapping[str, Any], context: ExecutionContext) -> trial.Trial:

@@ -21,7 +21,7 @@ from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from redis import RedisError
 
-from app.engine.runner import Send
+from app.engine.runner import Send, ring
 from app.services.errors import TooManyRequestsError
 from app.settings import Settings
 
@@ -139,10 +139,12 @@ def tolerant(send: Send) -> Send:
     """A doorbell that a broker outage cannot turn into an error after the commit: the
     execution is stored, so recovery re-sends its message once the lease runs out."""
 
-    def ring(execution_id: int, position: int, attempt: int, delay: float, frame: str = "") -> None:
+    def ring_tolerantly(
+        execution_id: int, position: int, attempt: int, delay: float, frame: str = ""
+    ) -> None:
         try:
-            send(execution_id, position, attempt, delay, frame)
+            ring(send, execution_id, position, attempt, delay, frame)
         except (RedisError, OSError, dramatiq.errors.BrokerConnectionError):
             log.warning("could not send execution %s; recovery will re-send it", execution_id)
 
-    return ring
+    return ring_tolerantly

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.engine.errors import TemplateError
 from app.engine.ledger.portable import end_running_attempt
 from app.engine.program import Program
-from app.engine.runner import Send
+from app.engine.runner import Send, ring
 from app.engine.templating import Renderer
 from app.models import Execution, ExecutionStatus, ExecutionStep, Workflow, pg_autocommit, storable
 from app.models.base import rowcount, utcnow
@@ -171,7 +171,7 @@ def start(
 def _ring(plan: _Plan, execution_id: int, send: Send) -> None:
     """Send a stored execution's first message (none when nothing runs)."""
     if not plan.done:
-        send(execution_id, plan.first, 1, 0.0, plan.frame)
+        ring(send, execution_id, plan.first, 1, 0.0, plan.frame)
 
 
 # The execution and its steps in one statement (PostgreSQL, straight to the driver: see
