@@ -27,6 +27,8 @@ from tests.fakes.http import FakeServer, Reply
 from tests.integration.editor_support import wait_for_final
 
 SAMPLE = {"items": [{"sku": "A-1", "qty": 2}]}
+DUPLICATE_IDS = """() => { const ids = Array.from(document.querySelectorAll("[id]"), (e) => e.id);
+  return ids.filter((id, i) => ids.indexOf(id) !== i); }"""
 ITEMS = [{"sku": "A-1", "qty": 2}, {"sku": "B-2", "qty": 1}, {"sku": "C-3", "qty": 5}]
 
 
@@ -121,6 +123,9 @@ def test_a_loop_and_paths_are_built_run_and_read_on_the_execution_page(
     expect(row_inputs(panel, "keyvalue", 0).nth(1)).to_have_value("{{ loop.item.sku }}")
     expect(row_inputs(panel, "keyvalue", 1).nth(1)).to_have_value("{{ loop.item.qty }}")
     apply_panel(page)
+    # (tested on the sample's first item, its output's fields are offered to later steps)
+    panel.get_by_role("button", name="Test this step").click()
+    expect(page.locator("#trial-output")).to_contain_text("A-1")
 
     # And an HTTP request after it, posting the transform's fields and the item's index
     add_here(page, body, "HTTP", "in the loop “Loop”")
@@ -128,16 +133,19 @@ def test_a_loop_and_paths_are_built_run_and_read_on_the_execution_page(
     panel.get_by_label(re.compile(r"^URL")).fill(stock.url("/reserve"))
     panel.locator("[data-body-type][value='json']").click()
     fields = panel.locator("[data-widget='body'] [data-body-pane='form'] [data-row]")
-    for n, (name, value) in enumerate(
+    for n, (name, search, value) in enumerate(
         (
-            ("sku", "{{ steps.transform.sku }}"),
-            ("qty", "{{ steps.transform.qty }}"),
-            ("index", "{{ loop.index }}"),
+            ("sku", "transform sku", "{{ steps.transform.sku }}"),
+            ("qty", "transform qty", "{{ steps.transform.qty }}"),
+            ("index", "loop index", "{{ loop.index }}"),
         )
     ):
         fields.nth(n).locator("input").nth(0).fill(name)
         with page.expect_response(kept_in_draft):
-            fields.nth(n).locator("input").nth(1).fill(value)
+            map_field(fields.nth(n).locator("input").nth(1), search, page)
+        expect(fields.nth(n).locator("input").nth(1)).to_have_value(value)
+    # (rows added by the widget have ids of their own: the picker fills the row it was opened on)
+    assert page.evaluate(DUPLICATE_IDS) == []
     apply_panel(page)
     expect(body.locator(".flow-step")).to_have_count(2)
 
