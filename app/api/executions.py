@@ -57,6 +57,8 @@ def _attempt(line: AttemptLine) -> AttemptResult:
         duration_ms=None if seconds is None else round(seconds * 1000),
         error=line.error,
         ended_by=line.ended_by,
+        waiting_for=line.waiting_for,
+        waiting_until=line.waiting_until,
     )
 
 

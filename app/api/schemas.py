@@ -94,6 +94,7 @@ class ActionKind(Schema):
     name: str
     description: str
     sends: bool = Field(description="True when the action has effects outside Stepline.")
+    category: str = Field(description="The editor palette's group: Flow, Messaging, Email…")
     config_schema: dict[str, Any] = Field(description="JSON Schema of the step's `config`.")
 
 
@@ -102,6 +103,7 @@ class TriggerKind(Schema):
     name: str
     description: str
     polling: bool = Field(description="True when Stepline polls a remote service for events.")
+    category: str = Field(description="The editor's group of trigger kinds.")
     config_schema: dict[str, Any] = Field(description="JSON Schema of the trigger's `config`.")
 
 

@@ -28,6 +28,8 @@ class AttemptResult(_Result):
         "(the step stayed running past its lease); a `cancel` of the execution while it ran. "
         "Null while it runs."
     )
+    waiting_for: str | None = Field(None, description="Rate limit waited for (not an attempt).")
+    waiting_until: datetime | None = None
 
 
 class IterationRef(_Result):

@@ -17,7 +17,7 @@ from flask import url_for
 from app.models import ExecutionStep
 from app.models.base import utcnow
 from app.services.executions import explain, paths_decision, timeline
-from app.services.executions.attempt_history import AttemptLine, attempt_lines
+from app.services.executions.attempt_history import AttemptLine, attempt_lines, rate_limit_wait
 from app.services.executions.stats import Activity
 from app.services.executions.step_views import ExecutionDetail
 from app.web.blueprint import bp
@@ -115,6 +115,17 @@ def execution_duration(start: datetime | str | None, end: datetime | str | None 
 def step_attempts(step: ExecutionStep) -> list[AttemptLine]:
     """A step's attempts, one line each: the header counts these lines."""
     return attempt_lines(step)
+
+
+@bp.app_template_filter("rate_limit_wait")
+def rate_limit_wait_text(step: ExecutionStep) -> tuple[str, str] | None:
+    """For a step pending on a rate limit: "waiting for Slack's rate limit until" and the
+    time (UTC, to the second), else None."""
+    line = rate_limit_wait(step)
+    if line is None or line.waiting_until is None:
+        return None
+    until = line.waiting_until.astimezone(UTC)
+    return f"Waiting for {line.waiting_for}'s rate limit until", until.strftime("%H:%M:%S")
 
 
 @dataclass(frozen=True)
