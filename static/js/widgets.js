@@ -22,11 +22,14 @@
   }
 
   /* A row (or a group) from a template: its placeholder ("__i__", or "__j__" for a group's
-     rows) becomes an index of letters and digits that no other row has. */
+     rows) becomes an index of letters and digits that no other row has, in names and in ids
+     (where field_id wrote it "--i--"), so that no two rows share an id. */
   function fromTemplate(template) {
     counter += 1;
-    var placeholder = new RegExp(template.getAttribute("data-placeholder") || "__i__", "g");
-    var html = template.innerHTML.replace(placeholder, "n" + Date.now().toString(36) + counter);
+    var name = template.getAttribute("data-placeholder") || "__i__";
+    var fresh = "n" + Date.now().toString(36) + counter;
+    var html = template.innerHTML.replace(new RegExp(name, "g"), fresh)
+      .replace(new RegExp(name.replace(/_/g, "-"), "g"), fresh);
     var holder = document.createElement("ol");
     holder.innerHTML = html.trim();
     return holder.firstElementChild;

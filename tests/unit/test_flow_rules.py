@@ -10,6 +10,7 @@ import pytest
 
 from app.services.errors import InvalidInputError
 from app.services.workflows import tree
+from app.services.workflows.draft_tree import reads_loop as tree_reads_loop
 from app.services.workflows.flow_rules import settle, settle_steps
 from app.services.workflows.specs import WorkflowSpec
 from app.services.workflows.step_checks import references_of
@@ -189,3 +190,14 @@ def test_a_loops_own_items_are_read_outside_it() -> None:
         "Uses loop.item and the like, which only steps inside a loop can read."
     ]
     assert references_of(steps, "x") == []
+
+
+def test_a_step_keyed_loop_is_read_after_it_without_loop_variables() -> None:
+    # `steps.loop.count` reads the step keyed "loop" (the editor's first loop), not loop.*
+    steps = keyed(
+        [loop("loop", log("x")), log("y", "{{ steps.loop.count }} {{ steps.loop['items'] }}")]
+    )
+
+    assert references_of(steps, "y") == []
+    assert tree_reads_loop(steps[1]) is False
+    assert tree_reads_loop(log("z", "{{ loop.item }}")) is True

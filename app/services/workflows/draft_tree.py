@@ -23,7 +23,7 @@ from app.services.workflows.step_checks import referenced_keys, rename_reference
 MAX_BRANCHES = 10
 MIN_BRANCHES = 2
 ENDS_LIST = "A paths step ends its list: add the steps that follow it inside its branches."
-_LOOP_VARIABLE = re.compile(r"\bloop\s*(?:\.|\[)")
+_LOOP_VARIABLE = re.compile(r"(?<!\.)\bloop\s*(?:\.|\[)")  # not steps.loop.count
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,9 @@ from app.services.workflows import tree, validation_messages
 
 _renderer = Renderer()
 # steps.<key> and steps["<key>"] / steps['<key>'] inside a template.
-# Stepline's loop variables (loop.item, loop["index"]), and a template's own Jinja for-loop.
-_LOOP = re.compile(r"\bloop\s*(?:\.|\[)")
+# Stepline's loop variables (loop.item, loop["index"]), not a step keyed "loop"
+# (steps.loop.count), and a template's own Jinja for-loop.
+_LOOP = re.compile(r"(?<!\.)\bloop\s*(?:\.|\[)")
 _FOR = re.compile(r"{%-?\s*for\b")
 _REFERENCE = re.compile(
     r"\bsteps\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*['\"]([^'\"]+)['\"]\s*\])"
