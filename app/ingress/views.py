@@ -99,7 +99,10 @@ def hook_receive(token: str, subpath: str) -> Response:
         )
     if receipt.response_mode == "wait" and receipt.execution_id is not None:
         outcome = receiver.wait_for(
-            stepline.session_factory, receipt.execution_id, receipt.wait_timeout
+            stepline.session_factory,
+            receipt.execution_id,
+            receipt.wait_timeout,
+            watch=stepline.finish_watch,
         )
         return _waited(outcome)
     response = jsonify(execution_id=receipt.execution_id, duplicate=receipt.replayed)
