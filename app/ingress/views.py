@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import Response, jsonify, request
@@ -87,6 +88,7 @@ def hook_receive(token: str, subpath: str) -> Response:
     """A delivery to a webhook: 202 with the execution id once it is stored (or, in wait
     mode, the run's last output)."""
     stepline = container()
+    began = time.monotonic()  # before the execution exists: wait mode hears its end after
     with _session(stepline) as session:
         receipt = receiver.receive(
             session,
@@ -103,6 +105,7 @@ def hook_receive(token: str, subpath: str) -> Response:
             receipt.execution_id,
             receipt.wait_timeout,
             watch=stepline.finish_watch,
+            since=None if receipt.replayed else began,  # a replay may have ended long ago
         )
         return _waited(outcome)
     response = jsonify(execution_id=receipt.execution_id, duplicate=receipt.replayed)

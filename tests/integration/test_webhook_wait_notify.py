@@ -149,6 +149,24 @@ def test_a_cancelled_run_answers_its_waiter(app: Flask) -> None:
     assert waiter.body["error"]["code"] == "execution_cancelled"
 
 
+def test_a_replayed_delivery_of_a_finished_run_answers_at_once(app: Flask) -> None:
+    # Given a run that ended before its delivery is sent again (its notice long gone)
+    config = {"response_mode": "wait", "idempotency_key": "{{ trigger.body.n }}"}
+    hook = make_hook(app, config, STEPS)
+    _listening(app)
+    embedded_worker(app).start()
+    first = _send(app, hook.url, 9)
+    assert first.answered.wait(ANSWERED_WITHIN)
+
+    # When the same delivery comes again
+    again = _send(app, hook.url, 9)
+
+    # Then it is answered from the row, not after the 60 s fallback poll
+    assert again.answered.wait(ANSWERED_WITHIN)
+    assert (again.status, again.body) == (200, {"answer": 10})
+    assert len(executions_of(app, hook.workflow_id)) == 1
+
+
 def test_polling_answers_while_the_listener_is_down(app: Flask, backend: str) -> None:
     if backend != "postgresql":
         pytest.skip("SQLite has no listener: waiters always poll")

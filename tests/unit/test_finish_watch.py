@@ -33,3 +33,11 @@ def test_a_finish_wakes_only_the_waiters_of_that_execution() -> None:
         assert eight.is_set()
     assert watch.waiters() == 0
     watch._wake(7)  # nobody waits: nothing happens
+
+
+def test_a_run_heard_finishing_before_its_waiter_came_wakes_it_at_once() -> None:
+    watch = _watch()
+    watch._wake(9)  # the notice arrived first
+    with watch.waiting(9) as nine, watch.waiting(10) as ten:
+        assert nine.is_set()
+        assert not ten.is_set()

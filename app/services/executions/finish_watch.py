@@ -22,6 +22,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -37,6 +39,10 @@ log = logging.getLogger(__name__)
 # after losing its connection, the listener connects again after this long.
 FALLBACK_POLL_SECONDS = 2.0
 RETRY_SECONDS = 1.0
+# The ids of the last runs heard finishing: a waiter that registers after its run's notice
+# arrived (the run was quicker than the request's way from the doorbell to `waiting`) is
+# woken at once.
+RECENT = 10_000
 # How long the listener blocks for notifications before it looks at its stop flag, and how
 # long it stays silent before it checks that its connection still answers.
 _TICK_SECONDS = 0.5
@@ -58,8 +64,11 @@ class FinishWatch:
         self.retry = retry  # seconds before the listener connects again after losing it
         self.supported = pg_autocommit.supports(engine)
         self.listening = threading.Event()  # set while LISTEN is in force
+        self.listening_since = 0.0  # time.monotonic() when the current LISTEN began
         self.backend_pid: int | None = None  # the listener's PostgreSQL backend
         self._waiters: dict[int, list[threading.Event]] = {}
+        self._recent: deque[int] = deque()
+        self._recent_ids: set[int] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -98,6 +107,8 @@ class FinishWatch:
         event = threading.Event()
         with self._lock:
             self._waiters.setdefault(execution_id, []).append(event)
+            if execution_id in self._recent_ids:
+                event.set()
         try:
             yield event
         finally:
@@ -113,10 +124,20 @@ class FinishWatch:
         with self._lock:
             return sum(len(events) for events in self._waiters.values())
 
+    def heard_all_since(self, moment: float) -> bool:
+        """Whether every run that finished after `moment` (time.monotonic()) was heard: the
+        listener has listened, without a break, since before it."""
+        return self.listening.is_set() and self.listening_since < moment
+
     def _wake(self, execution_id: int) -> None:
         with self._lock:
             for event in self._waiters.get(execution_id, ()):
                 event.set()
+            if execution_id not in self._recent_ids:
+                self._recent.append(execution_id)
+                self._recent_ids.add(execution_id)
+                if len(self._recent) > RECENT:
+                    self._recent_ids.discard(self._recent.popleft())
 
     def _wake_all(self) -> None:
         with self._lock:
@@ -148,6 +169,7 @@ class FinishWatch:
         ) as connection:
             connection.execute(f"LISTEN {FINISHED_CHANNEL}")
             self.backend_pid = connection.info.backend_pid
+            self.listening_since = time.monotonic()
             self.listening.set()
             self._wake_all()  # whatever finished before LISTEN: waiters read their rows again
             silent = 0.0

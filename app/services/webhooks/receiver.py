@@ -199,6 +199,7 @@ def wait_for(
     timeout: float,
     *,
     watch: FinishWatch | None = None,
+    since: float | None = None,
     clock: Callable[[], float] = time.monotonic,
     pause: Callable[[float], None] = time.sleep,
 ) -> Outcome:
@@ -206,8 +207,10 @@ def wait_for(
 
     With a `watch` (PostgreSQL), the process's finish listener wakes the wait when the run
     ends; the row is still read every `watch.fallback_poll` seconds in case a notification
-    was lost. While the listener is down (or without one: SQLite) the row is read every
-    POLL_SECONDS during the first second (most runs end within it), then less and less often."""
+    was lost. When the listener has listened since before the execution was stored (`since`,
+    a time.monotonic() taken before), the row is first read once the notice came. While the
+    listener is down (or without one: SQLite) the row is read every POLL_SECONDS during the
+    first second (most runs end within it), then less and less often."""
     if watch is None or not watch.start():
         return _poll(session_factory, execution_id, timeout, clock, pause)
     with watch.waiting(execution_id) as woken:
@@ -216,7 +219,8 @@ def wait_for(
             woken.wait(seconds)
             woken.clear()  # the row is read after this: a wake-up in between is not lost
 
-        return _poll(session_factory, execution_id, timeout, clock, sleep, watch)
+        heard = since is not None and watch.heard_all_since(since)
+        return _poll(session_factory, execution_id, timeout, clock, sleep, watch, heard)
 
 
 def _poll(
@@ -226,12 +230,15 @@ def _poll(
     clock: Callable[[], float],
     pause: Callable[[float], None],
     watch: FinishWatch | None = None,
+    wait_first: bool = False,
 ) -> Outcome:
     """Read the row, pause, again: slowly while the watch listens (a notification ends the
-    pause), else on the polling schedule."""
+    pause), else on the polling schedule. `wait_first`: pause before the first read."""
     started = clock()
     deadline = started + timeout
     interval = POLL_SECONDS
+    if wait_first and watch is not None:
+        pause(min(watch.fallback_poll, timeout))
     while True:
         with session_factory() as session:
             status, output = _standing(session, execution_id)
