@@ -20,6 +20,7 @@ from sqlalchemy import update
 from app.extensions import container, db, embedded_worker
 from app.models import Execution
 from app.services.executions import lifecycle
+from app.services.executions.finish_watch import FinishWatch
 from app.services.webhooks import receiver
 from tests.conftest import PG_ADMIN_URL
 from tests.hooks_support import executions_of, make_hook, wait_until
@@ -149,7 +150,9 @@ def test_a_cancelled_run_answers_its_waiter(app: Flask) -> None:
     assert waiter.body["error"]["code"] == "execution_cancelled"
 
 
-def test_a_replayed_delivery_of_a_finished_run_answers_at_once(app: Flask) -> None:
+def test_a_replayed_delivery_of_a_finished_run_answers_at_once(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Given a run that ended before its delivery is sent again (its notice long gone)
     config = {"response_mode": "wait", "idempotency_key": "{{ trigger.body.n }}"}
     hook = make_hook(app, config, STEPS)
@@ -158,11 +161,19 @@ def test_a_replayed_delivery_of_a_finished_run_answers_at_once(app: Flask) -> No
     first = _send(app, hook.url, 9)
     assert first.answered.wait(ANSWERED_WITHIN)
 
-    # When the same delivery comes again
-    again = _send(app, hook.url, 9)
+    # When the same delivery comes again, to a process that never heard that run end (as
+    # another gunicorn worker)
+    stepline = container(app)
+    other = FinishWatch(stepline.engine, fallback_poll=60.0)
+    monkeypatch.setattr(stepline, "finish_watch", other)
+    try:
+        _listening(app)
+        again = _send(app, hook.url, 9)
 
-    # Then it is answered from the row, not after the 60 s fallback poll
-    assert again.answered.wait(ANSWERED_WITHIN)
+        # Then it is answered from the row, not after the 60 s fallback poll
+        assert again.answered.wait(ANSWERED_WITHIN)
+    finally:
+        other.stop()
     assert (again.status, again.body) == (200, {"answer": 10})
     assert len(executions_of(app, hook.workflow_id)) == 1
 
