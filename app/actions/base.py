@@ -10,21 +10,16 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from app.credentials.fields import credential_field, secret_field
 from app.engine.context import StepContext
+
+__all__ = ["ActionConfig", "BaseActionHandler", "credential_field", "secret_field"]
 
 
 class ActionConfig(BaseModel):
     """Base of every action's config model: unknown fields are refused."""
 
     model_config = ConfigDict(extra="forbid")
-
-
-def secret_field(**kwargs: Any) -> Any:
-    """A config field stored encrypted, shown masked, redacted from stored inputs."""
-    from pydantic import Field
-
-    extra = kwargs.pop("json_schema_extra", {}) or {}
-    return Field(json_schema_extra={**extra, "secret": True, "writeOnly": True}, **kwargs)
 
 
 class BaseActionHandler(ABC):
@@ -38,6 +33,9 @@ class BaseActionHandler(ABC):
     name: ClassVar[str]
     description: ClassVar[str]
     Config: ClassVar[builtins.type[ActionConfig]]
+    # The editor palette's group (app/engine/categories.py: Flow, Messaging, Email, Data,
+    # Google, AI, Developer…); None: placed by its type.
+    category: ClassVar[str | None] = None
     # True when the action has effects outside Stepline (the editor labels it "this really sends").
     sends: ClassVar[bool] = False
     # What a dry run does with a step that sends (docs/plugins.md, "Dry runs"). "record": run

@@ -9,10 +9,9 @@ from flask import Response, current_app
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, field_validator
 from pydantic_core import PydanticCustomError
 
-from app.actions.conditions import ConditionSet
-from app.engine.redaction import REDACTED
-from app.engine.retry import RetrySettings
-from app.models import ExecutionStatus, StepStatus
+from app.api.definition_schemas import StepOut, TriggerOut
+from app.api.step_results import StepResult
+from app.models import ExecutionStatus
 from app.services.executions.lifecycle import RUN_KEY_LENGTH
 from app.services.workflows.specs import WorkflowSpec
 
@@ -95,6 +94,7 @@ class ActionKind(Schema):
     name: str
     description: str
     sends: bool = Field(description="True when the action has effects outside Stepline.")
+    category: str = Field(description="The editor palette's group: Flow, Messaging, Email…")
     config_schema: dict[str, Any] = Field(description="JSON Schema of the step's `config`.")
 
 
@@ -103,6 +103,7 @@ class TriggerKind(Schema):
     name: str
     description: str
     polling: bool = Field(description="True when Stepline polls a remote service for events.")
+    category: str = Field(description="The editor's group of trigger kinds.")
     config_schema: dict[str, Any] = Field(description="JSON Schema of the trigger's `config`.")
 
 
@@ -136,31 +137,6 @@ def no_content() -> Response:
 # Workflows
 
 
-class TriggerOut(Schema):
-    type: str
-    config: dict[str, Any] = Field(
-        description=f"A secret field that is set reads `{REDACTED}`; send that back to keep it."
-    )
-    sample_data: dict[str, Any] | None
-
-
-class StepOut(Schema):
-    key: str = Field(description="Stable slug: later steps read its output as `steps.<key>`.")
-    type: str
-    name: str
-    config: dict[str, Any] = Field(
-        description=f"A secret field that is set reads `{REDACTED}`; send that back to keep it."
-    )
-    retry: RetrySettings | None
-    enabled: bool
-    continue_on_error: bool
-    run_if: ConditionSet | None = Field(
-        None,
-        description="Run only if: the step runs when these conditions hold, else it is "
-        "skipped (see the definition's `run_if`).",
-    )
-
-
 class WorkflowSummary(Schema):
     id: int
     name: str
@@ -168,7 +144,9 @@ class WorkflowSummary(Schema):
     enabled: bool
     version: int = Field(description="Bumped on every save.")
     trigger_type: str
-    step_count: int
+    step_count: int = Field(
+        description="Steps in the whole definition, those inside loops and branches included."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -243,37 +221,6 @@ class ExecutionSummary(Schema):
     started_at: datetime | None
     finished_at: datetime | None
     updated_at: datetime
-
-
-class AttemptResult(Schema):
-    """One attempt of a step, with its own start and end."""
-
-    attempt: int
-    started_at: datetime | None = Field(description="Null only for an attempt not recorded.")
-    finished_at: datetime | None = Field(description="Null while the attempt runs.")
-    duration_ms: int | None
-    error: str | None
-    ended_by: Literal["worker", "recovery", "cancel", "unknown"] | None = Field(
-        description="Who ended the attempt: its `worker`; `recovery`, when its worker was lost "
-        "(the step stayed running past its lease); a `cancel` of the execution while it ran. "
-        "Null while it runs."
-    )
-
-
-class StepResult(Schema):
-    position: int
-    key: str
-    type: str
-    status: StepStatus
-    attempts: int = Field(description="Attempts started: one entry each in `attempt_log`.")
-    attempt_log: list[AttemptResult]
-    input: dict[str, Any] | None = Field(description="The rendered config; secrets redacted.")
-    output: dict[str, Any] | None
-    error: str | None
-    started_at: datetime | None
-    finished_at: datetime | None
-    duration_ms: int | None = Field(description="From the first attempt's start to its end.")
-    next_retry_at: datetime | None
 
 
 class ExecutionOut(ExecutionSummary):

@@ -14,10 +14,15 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from app.actions.conditions import OPERATOR_WORDS, UNARY
+from app.engine import categories
+
+K = TypeVar("K")
 
 SUMMARY_CHARS = 90
 TEMPLATE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
-REFERENCE = re.compile(r"^(trigger|steps\.([A-Za-z_][A-Za-z0-9_]*))((?:\.[A-Za-z0-9_]+|\[\d+\])*)$")
+REFERENCE = re.compile(
+    r"^(trigger|steps\.([A-Za-z_][A-Za-z0-9_]*)|loop(?:\.parent)*\.item)((?:\.[A-Za-z0-9_]+|\[\d+\])*)$"
+)
 
 AUTH_WORDS = {
     "none": "no auth",
@@ -28,14 +33,6 @@ AUTH_WORDS = {
     "hmac": "HMAC signature",
 }
 WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
-# Palette categories, by type prefix, in the order the palette shows them.
-CATEGORIES = (
-    ("Core", ("transform", "filter", "delay", "log")),
-    ("HTTP", ("http",)),
-    ("Slack", ("slack",)),
-    ("Google", ("google.", "gmail", "sheets")),
-)
-OTHER = "More"
 SEPARATOR = " \u203a "  # a single right-pointing angle quotation mark between the parts
 
 
@@ -97,6 +94,15 @@ def only_if(run_if: Any) -> str:
 
 def summary(type_: str, config: Mapping[str, Any], secret: frozenset[str] = frozenset()) -> str:
     """One line that says what a step does with its config (templates left as they are)."""
+    if type_ == "paths":
+        mode = config.get("mode") or "first"
+        return (
+            "Takes every branch that matches"
+            if mode == "all"
+            else "Takes the first branch that matches"
+        )
+    if type_ == "loop" and config.get("items"):
+        return _short(f"For each item in {config['items']}")
     if not config:
         return "Not configured yet"
     if type_ == "transform" and isinstance(config.get("fields"), dict):
@@ -205,6 +211,8 @@ def _pill_label(expression: str, step_names: Mapping[str, str]) -> str:
     if reference is None:
         return expression
     head = "Trigger" if reference.group(1) == "trigger" else None
+    if reference.group(1).startswith("loop"):
+        head = "Item" if reference.group(1) == "loop.item" else "Outer item"
     if head is None:
         key = reference.group(2)
         head = step_names.get(key, key)
@@ -212,26 +220,13 @@ def _pill_label(expression: str, step_names: Mapping[str, str]) -> str:
     return SEPARATOR.join([head, *path])
 
 
-def category_for(type_: str) -> str:
-    """The palette category of an action kind."""
-    for name, prefixes in CATEGORIES:
-        if any(type_ == p or type_.startswith(p) for p in prefixes):
-            return name
-    return OTHER
-
-
-K = TypeVar("K")
-
-
-def by_category(
-    kinds: Iterable[K], type_of: Any = lambda kind: kind.type
-) -> list[tuple[str, list[K]]]:
-    """Kinds grouped by category, in CATEGORIES order (then "More"), each keeping its order."""
-    groups: dict[str, list[K]] = {name: [] for name, _ in CATEGORIES}
-    groups[OTHER] = []
+def by_category(kinds: Iterable[K]) -> list[tuple[str, list[K]]]:
+    """Kinds (each with a `category`) grouped in the palette's order of categories
+    (app/engine/categories.py), each keeping its order."""
+    groups: dict[str, list[K]] = {}
     for kind in kinds:
-        groups[category_for(type_of(kind))].append(kind)
-    return [(name, members) for name, members in groups.items() if members]
+        groups.setdefault(str(getattr(kind, "category", "") or categories.OTHER), []).append(kind)
+    return [(name, groups[name]) for name in categories.ordered(set(groups))]
 
 
 def output_preview(output: Any, fields: int = 3) -> str | None:
