@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
+from psycopg.sql import SQL, Identifier
 from sqlalchemy import Engine
 
 from app.engine.ledger.sql import FINISHED_CHANNEL
@@ -167,7 +168,7 @@ class FinishWatch:
             connect_timeout=5,
             application_name="stepline-finish-listener",
         ) as connection:
-            connection.execute(f"LISTEN {FINISHED_CHANNEL}")
+            connection.execute(SQL("LISTEN {}").format(Identifier(FINISHED_CHANNEL)))
             self.backend_pid = connection.info.backend_pid
             self.listening_since = time.monotonic()
             self.listening.set()
