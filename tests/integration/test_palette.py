@@ -18,7 +18,7 @@ from tests.integration.test_api_auth import bearer, issue_token
 # What this branch ships (main's loop and paths included); issue 22's target once the
 # integrations branch is merged is at least 15 actions (its send_email, notion_create_page,
 # notion_append_block, telegram_send_message, discord_send_message, llm_chat) and 9 triggers.
-MIN_ACTIONS = 11
+MIN_ACTIONS = 15  # issue 22: at least 15 action types and 9 triggers
 MIN_TRIGGERS = 9
 
 
