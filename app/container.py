@@ -23,6 +23,7 @@ from app.crypto import SecretBox
 from app.engine.registry import ActionRegistry, Handlers, TriggerRegistry
 from app.engine.runner import Runner
 from app.services.executions.admission import Admission
+from app.services.executions.finish_watch import FinishWatch
 from app.settings import Settings
 from app.triggers import BUILTIN_TRIGGERS
 
@@ -58,6 +59,8 @@ class Container:
     runner: Runner
     # Webhook rate limits and queue back-pressure of this app's ingress (counters start at 0).
     admission: Admission
+    # Wait-mode webhooks: the process's listener for finished executions (started on first use).
+    finish_watch: FinishWatch
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine | None = None) -> Container:
@@ -83,8 +86,9 @@ class Container:
         )
         doorbell.answer(runner.run)
         admission = Admission(settings, doorbell.queue_depth)
+        watch = FinishWatch(engine)
         return cls(
-            settings, engine, session_factory, secrets, handlers, doorbell, runner, admission
+            settings, engine, session_factory, secrets, handlers, doorbell, runner, admission, watch
         )
 
     @classmethod

@@ -253,6 +253,19 @@ def _drain(session: Any, workflow_id: int, since_id: int, expected: int) -> tupl
         time.sleep(0.05)
 
 
+def _listeners(session: Any) -> int:
+    """The finish listeners connected to this run's database (one per web process that
+    answered a wait-mode request)."""
+    count = session.scalar(
+        text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name = 'stepline-finish-listener'"
+        )
+    )
+    session.rollback()
+    return int(count or 0)
+
+
 def _setup(app: Any) -> tuple[int, str, int, str]:
     """A user and two enabled webhook workflows (immediate, wait): ids and URL paths."""
     with app.app_context():
@@ -353,6 +366,7 @@ def main() -> None:
                     phase = run_phase(port, wait_path, "wait", concurrency, args.wait_requests)
                     phase.cpu = meters.since(cpu)
                     waits.append(phase)
+                listeners = _listeners(session)
         finally:
             stop(web)
             stop(worker)
@@ -377,6 +391,7 @@ def main() -> None:
             f"{completed} completed, {len(phase.errors)} errors"
         )
         report.append("  " + _cpu_line(phase, completed))
+    report.append(f"wait mode: {listeners} finish listener(s) connected (one per web process)")
     for phase in waits:
         report.append(
             f"wait c={phase.concurrency}: {phase.requests} requests, "

@@ -133,6 +133,7 @@ def _settings_key(config: dict[str, object]) -> str:
 def _reset(app: Flask) -> None:
     stepline = container(app)
     embedded_worker(app).stop()
+    stepline.finish_watch.stop()
     stepline.engine.dispose()
     empty_database(app)
     stepline.broker.flush_all()  # what a test left queued never reaches the next one

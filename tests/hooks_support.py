@@ -48,6 +48,7 @@ def close_app(app: Flask) -> None:
     from tests.conftest import empty_database
 
     embedded_worker(app).stop()
+    container(app).finish_watch.stop()
     container(app).engine.dispose()
     empty_database(app)
 

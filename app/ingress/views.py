@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import Response, jsonify, request
@@ -87,6 +88,7 @@ def hook_receive(token: str, subpath: str) -> Response:
     """A delivery to a webhook: 202 with the execution id once it is stored (or, in wait
     mode, the run's last output)."""
     stepline = container()
+    began = time.monotonic()  # before the execution exists: wait mode hears its end after
     with _session(stepline) as session:
         receipt = receiver.receive(
             session,
@@ -99,7 +101,11 @@ def hook_receive(token: str, subpath: str) -> Response:
         )
     if receipt.response_mode == "wait" and receipt.execution_id is not None:
         outcome = receiver.wait_for(
-            stepline.session_factory, receipt.execution_id, receipt.wait_timeout
+            stepline.session_factory,
+            receipt.execution_id,
+            receipt.wait_timeout,
+            watch=stepline.finish_watch,
+            since=None if receipt.replayed else began,  # a replay may have ended long ago
         )
         return _waited(outcome)
     response = jsonify(execution_id=receipt.execution_id, duplicate=receipt.replayed)

@@ -170,7 +170,9 @@ def _move(
             ids = {"execution_id": execution["execution_id"]}
             connection.execute(sql.skip_rest, sql.params(ids))
         values = {**execution, "status": move.status, "error": move.error}
-        connection.execute(sql.finish, sql.params({**values, "position": move.position}))
+        ended = connection.execute(sql.finish, sql.params({**values, "position": move.position}))
+        if rowcount(ended) == 1:
+            sql.notify_finished(connection, execution["execution_id"])
         return None
     wake = now + timedelta(seconds=move.delay)
     cursor = {"position": move.position, "frame": move.frame}

@@ -105,6 +105,8 @@ record_and_continue_pg = pg_autocommit.prepare(
     """
 )
 
+# Record a chain that ends the run: complete the execution and notify its waiters on
+# sql.FINISHED_CHANNEL (PostgreSQL delivers the notification when the statement commits).
 record_and_finish_pg = pg_autocommit.prepare(
     _RECORD_CHAIN
     + """
@@ -118,9 +120,12 @@ record_and_finish_pg = pg_autocommit.prepare(
             )
         WHERE id = %(execution_id)s AND status = 'running' AND EXISTS (SELECT FROM recorded)
         RETURNING id
+    ), notified AS (
+        SELECT pg_notify('stepline_finished', id::text) FROM finished
     )
     SELECT (SELECT count(*) FROM recorded) AS recorded,
-        (SELECT count(*) FROM finished) AS finished
+        (SELECT count(*) FROM finished) AS finished,
+        (SELECT count(*) FROM notified) AS notified
     """
 )
 

@@ -12,7 +12,18 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import JSON, String, Table, bindparam, exists, func, or_, select, update
+from sqlalchemy import (
+    JSON,
+    Connection,
+    String,
+    Table,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -258,3 +269,16 @@ finish = (
         position=bindparam("p_position"),
     )
 )
+
+# Whoever ends a run tells the web processes waiting for it (wait-mode webhooks), in the
+# transaction that ends it: PostgreSQL delivers a NOTIFY on commit, and only then. Elsewhere
+# nothing is sent (waiters poll).
+FINISHED_CHANNEL = "stepline_finished"
+_notify_finished = select(func.pg_notify(FINISHED_CHANNEL, bindparam("p_id", type_=String())))
+
+
+def notify_finished(connection: Connection, execution_id: int) -> None:
+    """Announce the end of `execution_id` on FINISHED_CHANNEL (PostgreSQL only), delivered
+    when the caller's transaction commits."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(_notify_finished, {"p_id": str(execution_id)})

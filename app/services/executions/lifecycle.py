@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.engine.errors import TemplateError
 from app.engine.ledger.portable import end_running_attempt
+from app.engine.ledger.sql import notify_finished
 from app.engine.program import Program
 from app.engine.runner import Send, ring
 from app.engine.templating import Renderer
@@ -261,6 +262,7 @@ def cancel(session: Session, execution: Execution) -> Execution:
         .values(status="skipped")
     )
     end_running_attempt(session.connection(), execution.id, now)
+    notify_finished(session.connection(), execution.id)  # wait-mode webhooks answer now
     session.commit()
     session.refresh(execution)
     return execution

@@ -32,6 +32,7 @@ from app.services.errors import (
 )
 from app.services.executions import lifecycle
 from app.services.executions.admission import Admission, tolerant
+from app.services.executions.finish_watch import FinishWatch
 from app.services.webhooks import duplicate_deliveries, token_lookup
 from app.services.webhooks.request_data import WebhookRequest, trigger_data
 from app.settings import Settings
@@ -197,14 +198,47 @@ def wait_for(
     execution_id: int,
     timeout: float,
     *,
+    watch: FinishWatch | None = None,
+    since: float | None = None,
     clock: Callable[[], float] = time.monotonic,
     pause: Callable[[float], None] = time.sleep,
 ) -> Outcome:
-    """Watch the execution row until it is final or `timeout` seconds have passed: every
-    POLL_SECONDS during the first second (most runs end within it), then less and less often."""
+    """Wait until the execution is final or `timeout` seconds have passed.
+
+    With a `watch` (PostgreSQL), the process's finish listener wakes the wait when the run
+    ends; the row is still read every `watch.fallback_poll` seconds in case a notification
+    was lost. When the listener has listened since before the execution was stored (`since`,
+    a time.monotonic() taken before), the row is first read once the notice came. While the
+    listener is down (or without one: SQLite) the row is read every POLL_SECONDS during the
+    first second (most runs end within it), then less and less often."""
+    if watch is None or not watch.start():
+        return _poll(session_factory, execution_id, timeout, clock, pause)
+    with watch.waiting(execution_id) as woken:
+
+        def sleep(seconds: float) -> None:
+            woken.wait(seconds)
+            woken.clear()  # the row is read after this: a wake-up in between is not lost
+
+        heard = since is not None and watch.heard_all_since(since)
+        return _poll(session_factory, execution_id, timeout, clock, sleep, watch, heard)
+
+
+def _poll(
+    session_factory: Callable[[], Session],
+    execution_id: int,
+    timeout: float,
+    clock: Callable[[], float],
+    pause: Callable[[float], None],
+    watch: FinishWatch | None = None,
+    wait_first: bool = False,
+) -> Outcome:
+    """Read the row, pause, again: slowly while the watch listens (a notification ends the
+    pause), else on the polling schedule. `wait_first`: pause before the first read."""
     started = clock()
     deadline = started + timeout
     interval = POLL_SECONDS
+    if wait_first and watch is not None:
+        pause(min(watch.fallback_poll, timeout))
     while True:
         with session_factory() as session:
             status, output = _standing(session, execution_id)
@@ -213,7 +247,10 @@ def wait_for(
         left = deadline - clock()
         if left <= 0:
             return Outcome(execution_id, status)
-        pause(min(interval, left))
+        wait = interval
+        if watch is not None and watch.listening.is_set():
+            wait = watch.fallback_poll  # a notification ends the pause before that
+        pause(min(wait, left))
         if clock() - started > 1.0:
             interval = min(interval * 1.5, MAX_POLL_SECONDS)
 
