@@ -22,7 +22,8 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('execution_steps', schema=None) as batch_op:
+    # SQLite rebuilds the table to change its unique constraint: keep AUTOINCREMENT (0012).
+    with op.batch_alter_table('execution_steps', schema=None, table_kwargs={'sqlite_autoincrement': True}) as batch_op:
         batch_op.add_column(sa.Column('frame', sa.String(length=255), server_default='', nullable=False))
         batch_op.add_column(sa.Column('address', sa.String(length=64), server_default='', nullable=False))
         batch_op.drop_constraint('uq_execution_steps_execution_position', type_='unique')
@@ -34,7 +35,8 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('executions', schema=None) as batch_op:
         batch_op.drop_column('frame')
-    with op.batch_alter_table('execution_steps', schema=None) as batch_op:
+    # SQLite rebuilds the table to change its unique constraint: keep AUTOINCREMENT (0012).
+    with op.batch_alter_table('execution_steps', schema=None, table_kwargs={'sqlite_autoincrement': True}) as batch_op:
         batch_op.drop_constraint('uq_execution_steps_execution_position_frame', type_='unique')
         batch_op.create_unique_constraint('uq_execution_steps_execution_position', ['execution_id', 'position'])
         batch_op.drop_column('address')

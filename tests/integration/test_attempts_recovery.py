@@ -53,7 +53,11 @@ def _logged_in(engine: Engine) -> FlaskClient:
 
 
 def _header_count(html: str) -> int:
-    found = re.search(r'<span class="step-meta muted">(\d+) attempts? ·', html)
+    found = re.search(
+        r'<span class="step-meta muted">(?:<span class="visually-hidden">[^<]*</span>)?'
+        r"(\d+) attempts? ·",
+        html,
+    )
     assert found, html
     return int(found.group(1))
 

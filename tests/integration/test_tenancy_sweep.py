@@ -85,6 +85,7 @@ ID_ARGUMENTS = {
     "token_id",
     "session_id",
     "key",
+    "branch",
     "version",
 }
 CSRF_VALUE = re.compile(
@@ -148,11 +149,13 @@ def _alice(app: Flask) -> dict[str, Any]:
                 select(UserSession.id).where(UserSession.user_id == alice.id)
             ).one(),
             "key": "say",
+            "branch": "a",
             "version": 1,
         }
         missing = {
             **{name: value + 1000 for name, value in ids.items() if isinstance(value, int)},
             "key": "say",
+            "branch": "a",
             "version": 1,
         }
         return {"user_id": alice.id, "ids": ids, "missing": missing, "failed_id": failed.id}
