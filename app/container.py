@@ -71,7 +71,7 @@ class Container:
             actions=ActionRegistry.with_plugins(BUILTIN_ACTIONS),
             triggers=TriggerRegistry.with_plugins(BUILTIN_TRIGGERS),
         )
-        doorbell = brokers.Doorbell(brokers.build(settings))
+        doorbell = brokers.Doorbell(brokers.build(settings), settings.queue_prefix)
         runner = Runner(
             session_factory,
             doorbell.send,
