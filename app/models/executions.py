@@ -110,6 +110,8 @@ class Execution(Base):
             "dry_run",
         ),
         Index("ix_executions_status_updated", "status", "updated_at"),
+        # Retention: the oldest executions first, a small batch at a time.
+        Index("ix_executions_created_at", "created_at", "id"),
         Index("ix_executions_workflow_id_run_key", "workflow_id", "run_key"),
         # Re-runs of an execution (its page, bulk re-run), and ON DELETE SET NULL on delete.
         Index("ix_executions_rerun_of_id", "rerun_of_id"),
