@@ -28,7 +28,8 @@ def prune(
     on_batch: Callable[[Sequence[int]], object] | None = None,
 ) -> int:
     """Delete final executions created before now - `older_than`, oldest first, `batch`
-    (default BATCH) per transaction; return how many. `on_batch` hears the ids of each committed batch."""
+    (default BATCH) per transaction; return how many. `on_batch` hears the ids of each
+    committed batch."""
     deleted, _ = prune_batches(session, utcnow() - older_than, batch=batch, on_batch=on_batch)
     return deleted
 
