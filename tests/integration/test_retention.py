@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, select, text
+from sqlalchemy import event, insert, select, text
 
 from app.extensions import container, db
 from app.models import Execution, ExecutionStep, User
@@ -145,7 +145,7 @@ def test_a_batch_in_progress_never_blocks_a_webhooks_insert(app: Flask, backend:
         with db.engine.connect() as other:
             other.execute(text("SET lock_timeout = '1s'"))
             other.execute(
-                Execution.__table__.insert().values(
+                insert(Execution).values(
                     workflow_id=workflow_id,
                     user_id=user_id,
                     status="pending",
