@@ -70,6 +70,7 @@ class Container:
         handlers = Handlers(
             actions=ActionRegistry.with_plugins(BUILTIN_ACTIONS),
             triggers=TriggerRegistry.with_plugins(BUILTIN_TRIGGERS),
+            max_loop_items=settings.max_loop_items,
         )
         doorbell = brokers.Doorbell(brokers.build(settings), settings.queue_prefix)
         runner = Runner(

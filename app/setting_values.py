@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from pydantic import Field
 from pydantic.fields import FieldInfo
 from pydantic_settings import EnvSettingsSource
 
@@ -20,6 +21,12 @@ GOOGLE_API_BASE_URLS = {
     "drive": "https://www.googleapis.com/drive/v3",
     "calendar": "https://www.googleapis.com/calendar/v3",
 }
+
+
+def variable(name: str, default: Any, description: str) -> Any:
+    """A settings field read from the environment variable `name`; `description` is the
+    README's text."""
+    return Field(default, validation_alias=name, description=description)
 
 
 class DeclaredVariables(EnvSettingsSource):

@@ -31,6 +31,8 @@ from app.setting_values import (
     parse_base_urls,
     public_url,
 )
+from app.setting_values import variable as _variable
+from app.settings_services import ServiceSettings
 
 __all__ = [
     "GOOGLE_APIS",
@@ -50,13 +52,9 @@ BROKER_SCHEMES = ("redis", "rediss", "unix", "amqp", "amqps")
 KEY_ALIASES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}
 
 
-def _variable(name: str, default: Any, description: str) -> Any:
-    """A field read from the environment variable `name`; `description` is the README's text."""
-    return Field(default, validation_alias=name, description=description)
-
-
-class Settings(BaseSettings):
-    """Every setting of a Stepline process, typed; see the module docstring for precedence."""
+class Settings(ServiceSettings):
+    """Every setting of a Stepline process, typed; see the module docstring for precedence.
+    The outside services' settings (Slack, Notion, Telegram, Google) are `ServiceSettings`."""
 
     model_config = SettingsConfigDict(
         case_sensitive=True,
@@ -228,38 +226,6 @@ class Settings(BaseSettings):
         None,
         "CA bundle file to verify outbound HTTPS with (an internal CA)",
     )
-    slack_api_base_url: str = _variable(
-        "STEPLINE_SLACK_API_BASE_URL",
-        "https://slack.com/api",
-        "Slack Web API base URL of the Slack action's bot mode (tests point it at a fake Slack)",
-    )
-
-    # --- Google
-    google_client_id: str | None = _variable(
-        "STEPLINE_GOOGLE_CLIENT_ID",
-        None,
-        'OAuth client id of a Google Cloud "Web application" client; unset, the Connections '
-        "page says Google is not configured",
-    )
-    google_client_secret: SecretStr | None = _variable(
-        "STEPLINE_GOOGLE_CLIENT_SECRET", None, "that client's secret"
-    )
-    google_server_metadata_url: str = _variable(
-        "STEPLINE_GOOGLE_SERVER_METADATA_URL",
-        "https://accounts.google.com/.well-known/openid-configuration",
-        "Google's OpenID discovery document (token, revocation and userinfo endpoints; tests "
-        "point it at a fake Google)",
-    )
-    google_api_base_urls: Annotated[dict[str, str], NoDecode] = _variable(
-        "STEPLINE_GOOGLE_API_BASE_URLS",
-        GOOGLE_API_BASE_URLS,
-        "base URLs of the Gmail, Sheets, Drive and Calendar APIs, as "
-        "`gmail=URL,sheets=URL,drive=URL,calendar=URL` (any subset), or one URL serving all "
-        "four under `/gmail/v1`, `/v4`, `/drive/v3`, `/calendar/v3`",
-    )
-    google_poll_interval: float = _variable(
-        "STEPLINE_GOOGLE_POLL_INTERVAL", 60.0, "seconds between two polls of one Google trigger"
-    )
 
     # --- Operations
     log_level: str = _variable(
@@ -363,13 +329,6 @@ class Settings(BaseSettings):
         entries = tuple(str(entry).strip() for entry in value or () if str(entry).strip())
         OutboundPolicy.parse(entries)  # a malformed entry is a start-up error (ValueError)
         return entries
-
-    @field_validator("google_api_base_urls", mode="before")
-    @classmethod
-    def _google_urls(cls, value: Any) -> Any:
-        if isinstance(value, str):  # the variable: merged onto Google's own URLs
-            return {**GOOGLE_API_BASE_URLS, **parse_base_urls(value)}
-        return value
 
     @field_validator("public_url", mode="after")
     @classmethod

@@ -10,21 +10,16 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from app.credentials.fields import credential_field, secret_field
 from app.engine.context import StepContext
+
+__all__ = ["ActionConfig", "BaseActionHandler", "credential_field", "secret_field"]
 
 
 class ActionConfig(BaseModel):
     """Base of every action's config model: unknown fields are refused."""
 
     model_config = ConfigDict(extra="forbid")
-
-
-def secret_field(**kwargs: Any) -> Any:
-    """A config field stored encrypted, shown masked, redacted from stored inputs."""
-    from pydantic import Field
-
-    extra = kwargs.pop("json_schema_extra", {}) or {}
-    return Field(json_schema_extra={**extra, "secret": True, "writeOnly": True}, **kwargs)
 
 
 class BaseActionHandler(ABC):

@@ -14,6 +14,7 @@ from app.api import (  # noqa: F401  (routes register on bp)
     account,
     auth,
     connections,
+    credentials,
     docs,
     errors,
     executions,

@@ -1,4 +1,4 @@
-"""The user's connected accounts (Google): list them and revoke one."""
+"""The user's connected accounts (Google): list them (with the credentials) and revoke one."""
 
 from __future__ import annotations
 
@@ -6,16 +6,25 @@ from flask import Response
 
 from app.api import auth
 from app.api.blueprint import bp
-from app.api.schemas import ConnectionList, ConnectionOut, respond
+from app.api.credential_schemas import ConnectionsOverview
+from app.api.credentials import credential_out
+from app.api.schemas import ConnectionOut, respond
 from app.extensions import container, db
 from app.services.connections import store
+from app.services.credentials import manage
 
 
 @bp.get("/connections")
 def connection_list() -> Response:
     """The user's connections, revoked ones included."""
-    found = store.list_connections(db.session(), auth.current_user().id)
-    return respond(ConnectionList(items=[ConnectionOut.model_validate(c) for c in found]))
+    owner = auth.current_user().id
+    found = store.list_connections(db.session(), owner)
+    credentials = [credential_out(c) for c in manage.list_credentials(db.session(), owner)]
+    return respond(
+        ConnectionsOverview(
+            items=[ConnectionOut.model_validate(c) for c in found], credentials=credentials
+        )
+    )
 
 
 @bp.post("/connections/<int:connection_id>/revoke")

@@ -19,15 +19,17 @@ from werkzeug.routing import Rule
 from werkzeug.routing.converters import BaseConverter, NumberConverter, UUIDConverter
 
 from app.api import auth, schemas
-from app.api.openapi_kinds import describe_kinds
+from app.api.openapi_credentials import describe_credential_kinds
+from app.api.openapi_kinds import describe_kinds, one_per_model
 from app.api.operations import OPERATIONS as CORE_OPERATIONS
 from app.api.operations import UNDOCUMENTED as UNDOCUMENTED
 from app.api.operations import Operation, page_params
+from app.api.operations_credentials import CREDENTIAL_OPERATIONS
 from app.api.operations_executions import EXECUTION_OPERATIONS
 from app.api.operations_tools import TOOL_OPERATIONS
 from app.extensions import container
 
-OPERATIONS = [*CORE_OPERATIONS, *EXECUTION_OPERATIONS, *TOOL_OPERATIONS]
+OPERATIONS = [*CORE_OPERATIONS, *EXECUTION_OPERATIONS, *TOOL_OPERATIONS, *CREDENTIAL_OPERATIONS]
 
 REF = "#/components/schemas/{model}"
 SECURITY_SCHEME = "bearerToken"
@@ -195,7 +197,7 @@ def _schemas(
             pairs.append((operation.response, "serialization"))
     unique = list(dict.fromkeys(pairs))
     refs, definitions = models_json_schema(unique, ref_template=REF)
-    return dict(refs), dict(definitions.get("$defs", {}))
+    return one_per_model(dict(refs), dict(definitions.get("$defs", {})))
 
 
 def _components_responses(error_ref: Any) -> dict[str, Any]:
@@ -291,6 +293,7 @@ def build_document(app: Flask) -> dict[str, Any]:
 
     handlers = container(app).handlers
     describe_kinds(definitions, every_parameter, handlers.actions, handlers.triggers)
+    describe_credential_kinds(definitions)
     return {
         "openapi": "3.1.0",
         "info": {

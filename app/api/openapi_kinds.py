@@ -13,6 +13,8 @@ import json
 from typing import Any
 
 from app.engine.registry import Registry
+from app.services.workflows.flow_rules import LOOP, PATHS
+from app.services.workflows.specs import CONTAINER_FIELDS
 
 REF = "#/components/schemas/{name}"
 
@@ -33,6 +35,22 @@ def _config_schema(handler: Any, prefix: str, definitions: dict[str, Any]) -> di
     return dict(json.loads(text))
 
 
+def _keep_lists(variant: dict[str, Any], type_: str, required: set[str]) -> None:
+    """Only a loop holds `steps`, only a paths step `branches` (required) and `otherwise`."""
+    held = {LOOP: ("steps",), PATHS: ("branches", "otherwise")}.get(type_, ())
+    for name in CONTAINER_FIELDS:
+        if name not in held:
+            variant["properties"].pop(name, None)
+    if type_ == PATHS and "branches" in variant["properties"]:
+        required.add("branches")
+        branches = variant["properties"]["branches"]
+        variant["properties"]["branches"] = next(
+            (option for option in branches.get("anyOf", []) if option.get("type") == "array"),
+            branches,
+        )
+        variant["properties"]["branches"]["description"] = branches.get("description", "")
+
+
 def _variants(
     base: str, registry: Registry[Any], definitions: dict[str, Any], optional_type: str | None
 ) -> None:
@@ -49,6 +67,7 @@ def _variants(
         config["description"] = f"{config.get('description', '')} {rules}".strip()
         variant["properties"]["config"] = config
         required = set(variant.get("required", []))
+        _keep_lists(variant, handler.type, required)
         if handler.type != optional_type:  # the default kind may leave `type` out
             required.add("type")
         if variant["properties"]["config"].get("required"):  # `{}`, the default, lacks them
@@ -61,6 +80,48 @@ def _variants(
         "description": spec.get("description", ""),
         "oneOf": [{"$ref": ref} for ref in mapping.values()],
     }
+
+
+def one_per_model(
+    refs: dict[Any, Any], definitions: dict[str, Any]
+) -> tuple[dict[Any, Any], dict[str, Any]]:
+    """One schema per model where its request and response schemas are the same.
+
+    Pydantic names a recursive model (a step holding steps) `X-Input` and `X-Output` even when
+    both say the same, since each refers to its own name; they are merged back into `X` when
+    they agree once those names are."""
+    pairs = {
+        name.removesuffix("-Input")
+        for name in definitions
+        if name.endswith("-Input") and f"{name.removesuffix('-Input')}-Output" in definitions
+    }
+
+    def merged(text: str, names: set[str]) -> str:
+        for name in names:
+            for suffix in ("-Input", "-Output"):
+                text = text.replace(
+                    f'"{REF.format(name=name + suffix)}"', f'"{REF.format(name=name)}"'
+                )
+        return text
+
+    while True:
+        same = {
+            name
+            for name in pairs
+            if merged(json.dumps(definitions[f"{name}-Input"], sort_keys=True), pairs)
+            == merged(json.dumps(definitions[f"{name}-Output"], sort_keys=True), pairs)
+        }
+        if same == pairs:
+            break
+        pairs = same
+    kept = {f"{name}-Input": name for name in pairs}
+    definitions = {
+        kept.get(name, name): schema
+        for name, schema in definitions.items()
+        if name.removesuffix("-Output") not in pairs
+    }
+    fixed = json.loads(merged(json.dumps(definitions), pairs))
+    return {k: json.loads(merged(json.dumps(v), pairs)) for k, v in refs.items()}, fixed
 
 
 def describe_kinds(

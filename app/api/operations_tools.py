@@ -4,6 +4,7 @@ connections and API tokens; openapi.py documents them after those of operations.
 from __future__ import annotations
 
 from app.api import schemas
+from app.api.credential_schemas import ConnectionsOverview
 from app.api.operations import Operation
 
 TOOL_OPERATIONS: list[Operation] = [
@@ -51,8 +52,9 @@ TOOL_OPERATIONS: list[Operation] = [
         "get",
         "List connections",
         "Connections",
-        response=schemas.ConnectionList,
-        description="The accounts the user connected (Google), revoked ones included.",
+        response=ConnectionsOverview,
+        description="The accounts the user connected (Google), revoked ones included, as "
+        "`items`; and the user's credentials (masked) as `credentials`.",
     ),
     Operation(
         "api.connection_revoke",

@@ -9,9 +9,7 @@ from flask import Response, current_app
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, field_validator
 from pydantic_core import PydanticCustomError
 
-from app.actions.conditions import ConditionSet
-from app.engine.redaction import REDACTED
-from app.engine.retry import RetrySettings
+from app.api.definition_schemas import StepOut, TriggerOut
 from app.models import ExecutionStatus, StepStatus
 from app.services.executions.lifecycle import RUN_KEY_LENGTH
 from app.services.workflows.specs import WorkflowSpec
@@ -136,31 +134,6 @@ def no_content() -> Response:
 # Workflows
 
 
-class TriggerOut(Schema):
-    type: str
-    config: dict[str, Any] = Field(
-        description=f"A secret field that is set reads `{REDACTED}`; send that back to keep it."
-    )
-    sample_data: dict[str, Any] | None
-
-
-class StepOut(Schema):
-    key: str = Field(description="Stable slug: later steps read its output as `steps.<key>`.")
-    type: str
-    name: str
-    config: dict[str, Any] = Field(
-        description=f"A secret field that is set reads `{REDACTED}`; send that back to keep it."
-    )
-    retry: RetrySettings | None
-    enabled: bool
-    continue_on_error: bool
-    run_if: ConditionSet | None = Field(
-        None,
-        description="Run only if: the step runs when these conditions hold, else it is "
-        "skipped (see the definition's `run_if`).",
-    )
-
-
 class WorkflowSummary(Schema):
     id: int
     name: str
@@ -168,7 +141,9 @@ class WorkflowSummary(Schema):
     enabled: bool
     version: int = Field(description="Bumped on every save.")
     trigger_type: str
-    step_count: int
+    step_count: int = Field(
+        description="Steps in the whole definition, those inside loops and branches included."
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -13,12 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from app.api import auth, filters, round_trip
 from app.api.blueprint import bp
 from app.api.bodies import parse_body
+from app.api.definition_schemas import StepOut, TriggerOut
 from app.api.errors import ApiError
 from app.api.idempotency import idempotent
 from app.api.pagination import keyset_page, page_request
 from app.api.schemas import (
-    StepOut,
-    TriggerOut,
     WorkflowExport,
     WorkflowImport,
     WorkflowList,

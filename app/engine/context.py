@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.credentials import store as credential_store
 from app.crypto import SecretBox
+from app.engine.errors import ConfigError
 from app.settings import Settings
 
 
@@ -55,6 +57,9 @@ class StepContext:
         default_factory=lambda: logging.LoggerAdapter(logging.getLogger("app.engine"), {})
     )
     frame: str = ""  # the loop iterations around this run of the step (app.engine.program)
+    # Secret values this step has read (credentials): the executor redacts them from the
+    # step's output, error and logs. The executor passes its own list.
+    revealed: list[str] = field(default_factory=list)
 
     @property
     def idempotency_key(self) -> str:
@@ -62,3 +67,21 @@ class StepContext:
         this iteration, inside a loop)."""
         key = f"{self.execution.execution_id}:{self.step_key}"
         return f"{key}@{self.frame}" if self.frame else key
+
+    def credential(self, credential_id: Any, kinds: Iterable[str] | str) -> dict[str, Any]:
+        """The decrypted fields of the execution's user's credential `credential_id`, of one of
+        `kinds`. Missing, another user's or of another kind: ConfigError (not retried). Read
+        at run time, so a rotated credential is used by the next run."""
+        with self.session_factory() as session:
+            try:
+                found = credential_store.load(
+                    session,
+                    self.secrets,
+                    user_id=self.execution.user_id,
+                    credential_id=credential_id,
+                    kinds=kinds,
+                )
+            except credential_store.CredentialUnavailableError as exc:
+                raise ConfigError(str(exc)) from None
+        self.revealed.extend(s for s in found.secrets if s not in self.revealed)
+        return found.fields

@@ -28,7 +28,7 @@ from app.engine.errors import (
     StopWorkflow,
     Suspend,
 )
-from app.engine.redaction import redact, secret_values
+from app.engine.redaction import RedactingAdapter, redact, secret_values
 from app.engine.registry import ActionRegistry
 from app.engine.run_if import PATHS, choose_paths, skip_output
 from app.engine.templating import Renderer
@@ -86,11 +86,13 @@ class StepExecutor:
                 settings=self.settings,
                 secrets=self.secrets,
                 session_factory=self.session_factory,
-                log=logging.LoggerAdapter(
+                log=RedactingAdapter(
                     logging.getLogger("app.engine.step"),
                     {"execution_id": claim.run.execution_id, "step_key": action["key"]},
+                    secrets,
                 ),
                 frame=claim.frame,
+                revealed=secrets,  # credentials the action reads are redacted like secrets
             )
             try:
                 if action["type"] == PATHS:  # the branches' conditions decide, like a run-if

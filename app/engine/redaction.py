@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,3 +27,20 @@ def redact(value: Any, secrets: list[str]) -> Any:
     if isinstance(value, list):
         return [redact(v, secrets) for v in value]
     return value
+
+
+class RedactingAdapter(logging.LoggerAdapter[logging.Logger]):
+    """A step's logger: its messages are formatted, then the secret values redacted (the list
+    is the executor's, so credentials the step reads later are redacted too)."""
+
+    def __init__(
+        self, logger: logging.Logger, extra: Mapping[str, object], secrets: list[str]
+    ) -> None:
+        super().__init__(logger, extra)
+        self.secrets = secrets
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if self.isEnabledFor(level) and self.secrets:
+            text = str(msg) % args if args else str(msg)
+            msg, args = redact(text, self.secrets), ()
+        super().log(level, msg, *args, **kwargs)

@@ -105,7 +105,9 @@ class TriggerRegistry(Registry[BaseTriggerHandler]):
 
 @dataclass(frozen=True)
 class Handlers:
-    """The installed action and trigger handlers (one pair per composition root)."""
+    """The installed action and trigger handlers (one pair per composition root), and the
+    operator's limit a definition's loops are checked against (STEPLINE_MAX_LOOP_ITEMS)."""
 
     actions: ActionRegistry
     triggers: TriggerRegistry
+    max_loop_items: int = 10_000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.models.base import Base
 from app.models.connections import Connection, ConnectionStatus, OAuthState
+from app.models.credentials import Credential
 from app.models.editor import WorkflowDraft, WorkflowVersion
 from app.models.executions import Execution, ExecutionStatus, ExecutionStep, StepStatus
 from app.models.idempotency import IdempotencyKey
@@ -18,6 +19,7 @@ __all__ = [
     "Base",
     "Connection",
     "ConnectionStatus",
+    "Credential",
     "Execution",
     "ExecutionStatus",
     "ExecutionStep",

@@ -90,6 +90,14 @@ class Action(Base):
     continue_on_error: Mapped[bool] = mapped_column(Boolean, default=False)
     # "Run only if": {"match": "all"|"any", "conditions": [...]} (app.actions.conditions)
     run_if: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)
+    # Where the step is in the tree (one row per step of the whole tree, `position` in
+    # pre-order): the key of the loop or paths step holding it (NULL at top level), and in a
+    # paths step its branch's key or "otherwise" (NULL in a loop body and at top level).
+    parent_key: Mapped[str | None] = mapped_column(String(64))
+    branch: Mapped[str | None] = mapped_column(String(32))
+    # A paths step's branches and otherwise: {"branches": [{"key", "name", "condition"}],
+    # "otherwise": {"name"} | null}; NULL for every other step.
+    flow: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)
     # Last output seen for this step ("test step" or an execution), for the data picker.
     sample_output: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.web import (  # noqa: F401  (routes register on bp)
     auth,
     connections,
+    credentials,
     editor,
     execution_actions,
     execution_display,

@@ -1,4 +1,5 @@
-"""Connections: connect a Google account (OAuth), list connections with their status, revoke."""
+"""Connections: connect a Google account (OAuth), list connections with their status, revoke;
+the Credentials section beside them (app/web/credentials.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from app.services.connections import store
 from app.services.errors import InvalidInputError
 from app.web import google_oauth as oauth
 from app.web.blueprint import bp
+from app.web.credentials import credential_views
 from app.web.rendering import is_fragment_request, render
 
 
@@ -50,6 +52,7 @@ def _render(status: int = 200, error: str | None = None, notice: str | None = No
         configured=oauth.configured(),
         error=error,
         notice=notice,
+        credentials=credential_views(current_user.id),
     )
     if oauth.configured():
         response.headers["Content-Security-Policy"] = oauth.content_security_policy()

@@ -17,10 +17,10 @@ from app.services.workflows.crud import create_workflow, delete_workflow, set_en
 from app.services.workflows.specs import WorkflowSpec
 from app.web.blueprint import bp
 from app.web.editor import panels
+from app.web.editor.cards import icon_for
 from app.web.editor.page import page
 from app.web.editor.summaries import summary
 from app.web.editor.support import editor_for, owned_workflow, pretty, secrets
-from app.web.editor.view import icon_for
 from app.web.rendering import is_fragment_request, redirect_htmx, render
 
 MAX_IMPORT_BYTES = 1024 * 1024

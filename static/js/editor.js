@@ -52,14 +52,23 @@
     if (event.detail.successful) { showAlert(""); }
   });
 
-  /* A removed step may be the one the panel shows: show the panel's start page instead. */
-  document.body.addEventListener("stepline:step-removed", function (event) {
+  /* A removed step (or branch) may be the one the panel shows: show the panel's start page
+     instead. A removed loop or paths step names every step it held, separated by spaces. */
+  function closePanelIf(attribute, values) {
     var panel = document.getElementById("panel");
     var url = editorUrl();
-    if (panel && url && panel.getAttribute("data-step-key") === (event.detail && event.detail.value)) {
+    if (panel && url && values.indexOf(panel.getAttribute(attribute)) !== -1) {
       window.htmx.ajax("GET", url, { target: "#panel", swap: "outerHTML" });
       window.history.replaceState({}, "", url);
     }
+  }
+
+  document.body.addEventListener("stepline:step-removed", function (event) {
+    closePanelIf("data-step-key", String((event.detail && event.detail.value) || "").split(" "));
+  });
+
+  document.body.addEventListener("stepline:branch-removed", function (event) {
+    closePanelIf("data-branch", [String((event.detail && event.detail.value) || "")]);
   });
 
   /* Buttons marked aria-disabled stay focusable (focus is kept after a move) but do nothing. */
@@ -90,6 +99,7 @@
 
   var lastIndex = null;
   var flowFocus = null;  /* id of the flow control that had focus when a flow change started */
+  var movedKey = null;  /* the step a card change was about (its menu takes the focus back) */
 
   document.body.addEventListener("htmx:beforeRequest", function (event) {
     var elt = event.detail.elt;
@@ -99,6 +109,7 @@
     lastIndex = to ? Number(to.value) : step ? Number(step.getAttribute("data-index")) : null;
     var active = document.activeElement;
     flowFocus = active && active.id && active.closest("#flow") ? active.id : null;
+    movedKey = step ? step.getAttribute("data-key") : null;
   });
 
   document.body.addEventListener("htmx:afterSettle", function (event) {
@@ -117,6 +128,13 @@
       var kept = flowFocus && document.getElementById(flowFocus);
       if (kept) {
         if (document.activeElement !== kept) { kept.focus(); }
+        return;
+      }
+      /* The control is gone (a step moved out of its loop has no "Move out" any more): the
+         moved step's menu button takes the focus, wherever the step went. */
+      var moved = movedKey && document.querySelector("#step-" + movedKey + " > .flow-card .card-menu summary");
+      if (moved && flowFocus) {
+        moved.focus();
         return;
       }
       if (!lost) { return; }

@@ -15,6 +15,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import ExecutionStep
 from tests.conftest import PASSWORD
+from tests.e2e.test_editor_accessibility import blocking_violations
+from tests.e2e.test_editor_drafts import add_step as pick
+from tests.e2e.test_editor_drafts import register_and_create
 from tests.integration.editor_support import wait_for_final
 
 SAMPLE = '{"customer": "Ada Lovelace", "total": 42}'
@@ -219,3 +222,113 @@ def test_the_editor_reads_well_at_phone_width(
     page.goto(live_server + "/workflows")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(artifacts / f"workflows-phone-{backend}.png"), full_page=True)
+
+
+def test_a_loop_holding_a_paths_step_with_two_branches_is_built_by_clicking(
+    page: Page, live_server: str, artifacts: Path, backend: str
+) -> None:
+    page.set_viewport_size({"width": 1366, "height": 900})
+    register_and_create(page, live_server, "loops@example.com")
+    panel = page.locator("#panel")
+    clicks = 0
+
+    # Given trigger sample data with a list of orders
+    page.locator("#trigger-card .card-title a").click()
+    panel.get_by_label("Sample data").fill('{"orders": [{"id": 7, "total": 120}]}')
+    panel.get_by_role("button", name="Apply", exact=True).click()
+    expect(panel.locator(".status")).to_contain_text("applied")
+
+    # When the user adds a loop over the orders (palette, "Flow" group)
+    page.locator("#flow .add-step-button").last.click()
+    expect(panel.locator(".palette-category", has_text="Flow")).to_be_visible()
+    pick(page, "Loop")
+    clicks += 2
+    panel.get_by_label(re.compile(r"^Items")).fill("{{ trigger.orders }}")
+    apply_panel(page)
+    loop_body = page.locator("#step-loop .loop-body")
+    expect(loop_body.locator(".loop-head")).to_contain_text("For each item in {{ trigger.orders }}")
+
+    # And a paths step inside the loop's body ("Add step here")
+    loop_body.get_by_role("link", name=re.compile("Add step here")).click()
+    expect(panel.get_by_text("in the loop “Loop”")).to_be_visible()
+    pick(page, "Paths")
+    clicks += 2
+    lanes = page.locator("#step-paths .lanes")
+    expect(lanes.locator(".lane")).to_have_count(3)  # Path A, Path B, Otherwise
+
+    # And gives branch A a condition on the item, picked from `loop.item` in the picker
+    lanes.get_by_role("link", name="Path A").click()
+    clicks += 1
+    expect(panel.locator("#panel-title")).to_have_text("Branch: Path A")
+    panel.get_by_label("Branch name").fill("Big order")
+    left = panel.get_by_label("Value to check, branch condition, condition 1")
+    left.click()
+    panel.locator(".picker-toggle").first.click()
+    picker = page.locator("#picker")
+    expect(picker).to_contain_text("Loop: Loop")
+    picker.locator(".picker-item", has_text="item.total").click()
+    expect(left).to_have_value("{{ loop.item.total }}")
+    panel.get_by_label("How to compare, branch condition, condition 1").select_option(
+        "greater_than"
+    )
+    panel.get_by_label("Value to compare with, branch condition, condition 1").fill("100")
+    panel.get_by_role("button", name="Apply", exact=True).click()
+    clicks += 4
+    expect(panel.locator(".status")).to_contain_text("Branch applied")
+    expect(lanes.locator(".lane-title").first).to_have_text("Big order")
+    expect(lanes.locator(".lane-condition").first).to_contain_text("is greater than 100")
+
+    # And adds a log step in branch B
+    page.locator("#lane-paths-b").get_by_role("link", name=re.compile("Add step here")).click()
+    expect(panel.get_by_text("in branch “Path B” of “Paths”")).to_be_visible()
+    pick(page, "Log")
+    clicks += 2
+    expect(page.locator("#lane-paths-b #step-log")).to_be_visible()
+
+    # Then the tree reads loop → paths → two branches and "Otherwise", with no serious
+    # accessibility violation, in about a dozen clicks
+    expect(page.locator("#step-loop .loop-body #step-paths")).to_be_visible()
+    assert clicks <= 14
+    assert blocking_violations(page) == []
+    page.locator("#flow").screenshot(path=str(artifacts / f"flow-loop-paths-1366-{backend}.png"))
+    page.screenshot(path=str(artifacts / f"editor-loop-paths-1366-{backend}.png"), full_page=True)
+
+    # When, by keyboard only, the log moves out of branch B (its card menu, "Move out of …")
+    menu = page.locator("#step-log .card-menu summary")
+    menu.focus()
+    page.keyboard.press("Enter")
+    out = page.locator("#move-out-log")
+    expect(out).to_be_visible()
+    out.focus()
+    page.keyboard.press("Enter")
+
+    # Then it runs before the paths step, in the loop's body; the focus stays on the control
+    expect(page.locator("#step-loop .loop-body > .flow-steps > #step-log")).to_be_visible()
+    expect(page.locator("#lane-paths-b #step-log")).to_have_count(0)
+    expect(out).to_be_focused()  # the menu stays open on it: one more Enter goes out again
+    expect(out).to_contain_text("Move out of “Loop”")
+    expect(page.locator("#announce")).to_contain_text("Moved “Log” to position 1 of 2")
+
+    # And the paths step's panel offers its mode in words and lists its branches
+    page.locator("#step-paths .card-title a").click()
+    expect(panel.locator("#panel-title")).to_have_text("Step 1.2: Paths")
+    expect(panel.get_by_label(re.compile("^Mode"))).to_contain_text(
+        "The first branch whose condition holds"
+    )
+    expect(panel.locator(".branch-list")).to_contain_text("Big order")
+    panel.screenshot(path=str(artifacts / f"panel-paths-1366-{backend}.png"))
+
+    # And on a phone the lanes stack under each other
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(page.url.split("?")[0])
+    first, second = (
+        page.locator("#step-paths .lane").nth(0),
+        page.locator("#step-paths .lane").nth(1),
+    )
+    one, two = first.bounding_box(), second.bounding_box()
+    assert one and two and two["y"] > one["y"] + one["height"] - 1
+    page.screenshot(path=str(artifacts / f"editor-loop-paths-390-{backend}.png"), full_page=True)
+    # And the branch panel is a drawer there, with the condition builder
+    page.locator("#step-paths .lane-title a").first.click()
+    expect(panel.locator("#panel-title")).to_have_text("Branch: Big order")
+    page.screenshot(path=str(artifacts / f"panel-branch-390-{backend}.png"))

@@ -40,8 +40,12 @@ EXAMPLES = 10
 # The fields whose rules a JSON Schema cannot state, and the document states in words instead
 # (test_the_document_states_the_rules_a_schema_cannot): a schema-valid request may be refused
 # with a 422 naming one of them, never for anything else.
+# A step at any depth: in a loop's steps, a branch's, an otherwise's.
+STEP = r"steps\.\d+(\.(branches\.\d+\.|otherwise\.)?steps\.\d+)*"
 STATED = re.compile(
-    r"(workflow\.)?(steps\.\d+\.(key|config(\..+)?)|trigger\.config(\..+)?|run_key_template)"
+    rf"(workflow\.)?({STEP}\.(key|type|config(\..+)?|branches\.\d+\.key)|steps"
+    r"|trigger\.config(\..+)?|run_key_template)"
+    r"|fields(\..+)?"  # a credential's fields (create, update)
 )
 
 
@@ -127,6 +131,8 @@ def test_every_operation_answers_as_documented(app: Flask, client: FlaskClient) 
     execution_id = api.trigger(workflow_id, {"n": 1})
     connection_id = google_connection(app, "alice@example.com")
     spare = api.post("/tokens", {"name": "spare"}).get_json()["id"]  # revoking it harms no call
+    credential = {"kind": "http_bearer", "name": "Fuzzed API", "fields": {"token": "tok-fuzz"}}
+    credential_id = api.post("/connections/credentials", credential).get_json()["id"]
     real_ids = {
         "workflow_id": workflow_id,
         "execution_id": execution_id,
@@ -134,6 +140,7 @@ def test_every_operation_answers_as_documented(app: Flask, client: FlaskClient) 
         "version": 1,
         "key": "shape",
         "token_id": spare,
+        "credential_id": credential_id,
     }
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=CONFIG)
 
@@ -173,4 +180,14 @@ def test_the_document_states_the_rules_a_schema_cannot(client: FlaskClient) -> N
         config = variant["properties"]["config"]["description"]
         assert "rules a schema cannot state" in config and "422 naming the field" in config
     assert all("unique within the workflow" in s["properties"]["key"]["description"] for s in steps)
+    loop, paths = schemas["StepSpec_loop"]["properties"], schemas["StepSpec_paths"]["properties"]
+    assert "rules a schema cannot state" in loop["steps"]["description"].lower()
+    assert "at most 3 deep" in loop["steps"]["description"]
+    assert "ends its list" in paths["branches"]["description"]
+    assert all("steps" not in s["properties"] for s in steps if s is not schemas["StepSpec_loop"])
     assert "must parse" in schemas["WorkflowSpec"]["properties"]["run_key_template"]["description"]
+    kinds = [schemas[ref["$ref"].rsplit("/", 1)[1]] for ref in schemas["CredentialCreate"]["oneOf"]]
+    assert len(kinds) >= 10
+    for variant in kinds:
+        fields = variant["properties"]["fields"]["description"]
+        assert "Rules a schema cannot state" in fields and "422 naming the field" in fields

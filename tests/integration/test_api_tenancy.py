@@ -37,6 +37,8 @@ def test_every_api_route_with_an_id_hides_other_users_objects(
     execution_id = alice.trigger(workflow["id"])
     connection_id = google_connection(app, "alice@example.com")
     token_id = alice.get("/tokens").get_json()["items"][0]["id"]
+    credential = {"kind": "http_bearer", "name": "Alice's API", "fields": {"token": "tok-alice"}}
+    credential_id = alice.post("/connections/credentials", credential).get_json()["id"]
     theirs = {
         "workflow_id": workflow["id"],
         "execution_id": execution_id,
@@ -44,6 +46,7 @@ def test_every_api_route_with_an_id_hides_other_users_objects(
         "version": 1,
         "key": "wait",
         "token_id": token_id,
+        "credential_id": credential_id,
     }
     missing = {
         **theirs,
@@ -51,6 +54,7 @@ def test_every_api_route_with_an_id_hides_other_users_objects(
         "execution_id": execution_id + 1000,
         "connection_id": connection_id + 1000,
         "token_id": token_id + 1000,
+        "credential_id": credential_id + 1000,
     }
 
     # When mallory calls every API route that takes an id, with alice's ids and missing ones
@@ -76,7 +80,12 @@ def test_every_api_route_with_an_id_hides_other_users_objects(
             mine, absent = answers
             assert mine.status_code == absent.status_code == 404, f"{method} {rule}"
             body, other = error_of(mine), error_of(absent)
-            for name in rule.arguments & {"workflow_id", "execution_id", "connection_id"}:
+            for name in rule.arguments & {
+                "workflow_id",
+                "execution_id",
+                "connection_id",
+                "credential_id",
+            }:
                 body["message"] = body["message"].replace(str(theirs[name]), "N")
                 other["message"] = other["message"].replace(str(missing[name]), "N")
             assert body == other, f"{method} {rule}"
@@ -89,6 +98,9 @@ def test_every_api_route_with_an_id_hides_other_users_objects(
     assert status in ("pending", "running")
     assert alice.get("/connections").get_json()["items"][0]["status"] == "active"
     assert len(alice.get("/workflows/executions/history").get_json()["items"]) == 1
+    assert alice.get(f"/connections/credentials/{credential_id}").get_json()["name"] == (
+        "Alice's API"
+    )
 
 
 def google_connection(app: Flask, email: str) -> int:

@@ -23,6 +23,7 @@ EDITOR_MODULES = (
     "app.web.editor.publish",
     "app.web.editor.run",
     "app.web.editor.steps",
+    "app.web.editor.structure",
     "app.web.editor.webhook",
 )
 
@@ -48,6 +49,7 @@ def url(rule: str, workflow_id: int) -> str:
     return (
         rule.replace("<int:workflow_id>", str(workflow_id))
         .replace("<key>", "transform")
+        .replace("<branch>", "a")
         .replace("<int:version>", "1")
     )
 
@@ -78,6 +80,10 @@ def test_the_editor_serves_every_region_and_change(app: Flask) -> None:
         "web.step_duplicate",
         "web.step_delete",
         "web.step_enable",
+        "web.branch_create",
+        "web.branch_show",
+        "web.branch_update",
+        "web.branch_delete",
         "web.workflow_run_form",
         "web.webhook_show",
         "web.webhook_url_create",

@@ -22,10 +22,12 @@ from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 from app.config import settings_of
+from app.credentials.store import seal
 from app.extensions import container, db
 from app.models import (
     ApiToken,
     Connection,
+    Credential,
     Execution,
     User,
     UserSession,
@@ -67,16 +69,19 @@ CREATES = {
     "web.token_create",
     "web.password_change",
     "web.connection_connect",
+    "web.credential_create",
     "web.execution_bulk_rerun",
     "api.workflow_create",
     "api.workflow_import",
     "api.executions_rerun_failed",
     "api.token_create",
+    "api.credential_create",
 }
 ID_ARGUMENTS = {
     "workflow_id",
     "execution_id",
     "connection_id",
+    "credential_id",
     "token_id",
     "session_id",
     "key",
@@ -87,7 +92,9 @@ CSRF_VALUE = re.compile(
 )
 
 
-def _noop_send(execution_id: int, position: int, attempt: int, delay: float) -> None:
+def _noop_send(
+    execution_id: int, position: int, attempt: int, delay: float, frame: str = ""
+) -> None:
     """No worker in this test: Alice's executions stay exactly as created."""
 
 
@@ -123,10 +130,19 @@ def _alice(app: Flask) -> dict[str, Any]:
         session.add(connection)
         session.commit()
         token = api_tokens.create_token(session, alice, f"{MARK} token").token
+        credential = Credential(
+            user_id=alice.id,
+            kind="http_bearer",
+            name=f"{MARK} credential",
+            data_encrypted=seal(secrets, {"token": MARK}),
+        )
+        session.add(credential)
+        session.commit()
         ids = {
             "workflow_id": workflow.id,
             "execution_id": live.id,
             "connection_id": connection.id,
+            "credential_id": credential.id,
             "token_id": token.id,
             "session_id": session.scalars(
                 select(UserSession.id).where(UserSession.user_id == alice.id)
@@ -175,6 +191,11 @@ def _snapshot(app: Flask, user_id: int) -> dict[str, Any]:
             ).all(),
             "connections": session.execute(
                 select(Connection.id, Connection.status).where(Connection.user_id == user_id)
+            ).all(),
+            "credentials": session.execute(
+                select(Credential.id, Credential.name, Credential.data_encrypted).where(
+                    Credential.user_id == user_id
+                )
             ).all(),
             "tokens": session.execute(
                 select(ApiToken.id, ApiToken.revoked_at).where(ApiToken.user_id == user_id)

@@ -2,7 +2,7 @@
 
     web | api | hooks | ops          entry points: pages, JSON API, webhook ingress, operations
     services                         use cases
-    engine : actions : triggers : google   the core
+    engine : actions : triggers : google : credentials   the core
     net                              the guarded outbound client
     models
 
@@ -27,7 +27,7 @@ from tests.import_graph import APP, Import, all_imports
 
 ENTRY_POINTS = ("app.web", "app.api", "app.ingress", "app.ops")
 SERVICES = ("app.services",)
-CORE = ("app.engine", "app.actions", "app.triggers", "app.google")
+CORE = ("app.engine", "app.actions", "app.triggers", "app.google", "app.credentials")
 LAYERS = (ENTRY_POINTS, SERVICES, CORE, ("app.net",), ("app.models",))
 INDEPENDENT = (ENTRY_POINTS,)  # layers whose packages never import each other
 CORE_AND_BELOW = (*CORE, "app.net", "app.models")

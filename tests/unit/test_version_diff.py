@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from app.services.workflows.tree import SEPARATOR
 from app.services.workflows.version_diff import Change, diff, flatten, shown
 
 BEFORE: dict[str, Any] = {
@@ -89,3 +90,66 @@ def test_renamed_disabled_and_retyped_steps_and_workflow_fields() -> None:
 def test_long_values_are_shortened_and_maps_flattened() -> None:
     assert shown("x" * 200).endswith("…") and len(shown("x" * 200)) == 60
     assert flatten({"a": {"b": 1, "c": {}}, "d": [1]}) == {"a.b": 1, "a.c": {}, "d": [1]}
+
+
+WHEN = {"match": "all", "conditions": [{"left": "{{ trigger.a }}", "right": 1}]}
+
+
+def nested() -> dict[str, Any]:
+    spec = copy.deepcopy(BEFORE)
+    spec["steps"].append(
+        {
+            "key": "route",
+            "type": "paths",
+            "name": "Route",
+            "config": {"mode": "first"},
+            "branches": [
+                {"key": "a", "name": "Big", "condition": WHEN, "steps": []},
+                {"key": "b", "name": "Small", "condition": WHEN, "steps": [
+                    {"key": "note", "type": "log", "name": "Note", "config": {"message": "m"}}
+                ]},
+            ],
+            "otherwise": {"name": "Otherwise", "steps": []},
+        }
+    )  # fmt: skip
+    return spec
+
+
+def in_(*parts: str) -> str:
+    return SEPARATOR.join(parts)
+
+
+def test_a_change_inside_a_branch_names_where_it_is() -> None:
+    changed = nested()
+    changed["steps"][3]["branches"][1]["steps"][0]["config"]["message"] = "n"
+
+    assert [str(c) for c in diff(nested(), changed)] == [
+        f'{in_("Step 4", "Branch b", "step 1")} “Note” (log): config.message "m" → "n"'
+    ]
+
+
+def test_a_step_moved_into_a_branch_and_branch_changes() -> None:
+    def edit(spec: dict[str, Any]) -> None:
+        route = spec["steps"][3]
+        route["branches"][0]["steps"].append(spec["steps"].pop(2))  # log into branch a
+        route["branches"][0]["condition"] = {**WHEN, "match": "any"}
+        route["branches"].append({"key": "c", "name": "New", "condition": WHEN, "steps": []})
+        route["otherwise"] = None
+
+    changes = diff(nested(), after_nested(edit))
+
+    assert (
+        Change("moved", f"{in_('Step 3', 'Branch a', 'step 1')} “Log” (log)", None, "3", "3/a/1")
+        in changes
+    )
+    assert (
+        Change("changed", in_("Step 3", "Branch a"), "condition.match", '"all"', '"any"') in changes
+    )
+    assert Change("added", in_("Step 3", "Branch c")) in changes
+    assert Change("removed", in_("Step 3", "Otherwise")) in changes
+
+
+def after_nested(change: Any) -> dict[str, Any]:
+    spec = nested()
+    change(spec)
+    return spec

@@ -19,6 +19,7 @@ from app.google import token_endpoint
 from app.google.tokens import expiry
 from app.models import Connection, ConnectionStatus, Workflow
 from app.services.errors import InvalidInputError, NotFoundError, found_id
+from app.services.workflows import tree
 from app.services.workflows.specs import WorkflowSpec
 from app.settings import Settings
 
@@ -143,8 +144,10 @@ def check_references(session: Session, owner_id: int, spec: WorkflowSpec) -> Non
     owner's; otherwise InvalidInputError naming the field. A template is refused too: the
     connection a step uses is fixed when it is saved (and checked again when it runs)."""
     found = list(_references(spec.trigger.config, "trigger.config"))
-    for index, step in enumerate(spec.steps):
-        found += list(_references(step.config, f"steps.{index}.config"))
+    steps = spec.model_dump(mode="json", include={"steps"})["steps"]
+    for place in tree.walk(steps):
+        where = f"{tree.dotted(place.path)}.config"
+        found += list(_references(place.step.get("config") or {}, where))
     if not found:
         return
     owned = set(session.scalars(select(Connection.id).where(Connection.user_id == owner_id)).all())

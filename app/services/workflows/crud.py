@@ -1,10 +1,11 @@
-"""Workflow use cases: create, update, delete, enable/disable, export, snapshot.
+"""Workflow use cases: create, update, delete, enable/disable (reading a definition back, as
+data or as an execution's snapshot: services.workflows.definitions).
 
 The installed action and trigger handlers come in as `handlers` (the container's)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -12,18 +13,21 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.actions.base import BaseActionHandler
-from app.actions.conditions import ConditionSet
 from app.crypto import DecryptionError, SecretBox
 from app.engine.redaction import REDACTED
-from app.engine.registry import ActionRegistry, Handlers, TriggerRegistry
-from app.engine.retry import RetrySettings
+from app.engine.registry import Handlers
 from app.engine.templating import Renderer, template_at
 from app.models import Action, Trigger, Workflow, WorkflowVersion
 from app.models.base import utcnow
-from app.services.connections import store
 from app.services.errors import InvalidInputError, NotFoundError, found_id
+from app.services.workflows import flow_rules, tree
 from app.services.workflows.concurrency import check_version
-from app.services.workflows.specs import StepSpec, TriggerSpec, WorkflowSpec, unique_key
+from app.services.workflows.definitions import masked_spec as masked_spec
+from app.services.workflows.definitions import snapshot as snapshot
+from app.services.workflows.definitions import stored_spec as stored_spec
+from app.services.workflows.definitions import to_spec
+from app.services.workflows.references import check_references
+from app.services.workflows.specs import TriggerSpec, WorkflowSpec
 from app.triggers.webhook import new_token
 
 _renderer = Renderer()
@@ -127,44 +131,62 @@ def _trigger_secrets(
 def _build_actions(
     spec: WorkflowSpec, secrets: SecretBox, previous: dict[str, Action], handlers: Handlers
 ) -> list[Action]:
+    """One row per step of the whole tree, in pre-order, once the tree keeps its rules
+    (flow_rules): configs checked, secrets encrypted (a mask keeps the secret stored under the
+    same key, at any depth), missing keys filled in."""
     actions_registry = handlers.actions
-    given: list[str] = []
-    for index, step in enumerate(spec.steps):
-        if step.key and step.key in given:  # name the second use: the first one was fine
-            raise InvalidInputError(f"The key {step.key!r} is used twice.", f"steps.{index}.key")
-        given += [step.key] if step.key else []
-    taken = set(given)
+    steps = flow_rules.settle(spec, handlers.max_loop_items).model_dump(mode="json")["steps"]
     built = []
-    for index, step in enumerate(spec.steps):
-        where = f"steps.{index}"
-        if step.type not in actions_registry:
-            raise InvalidInputError(f"Unknown action type {step.type!r}.", field=f"{where}.type")
-        handler = actions_registry.get(step.type)
-        key = step.key or unique_key(step.type, taken)
-        taken.add(key)
-        old = previous.get(key)
+    for position, place in enumerate(tree.walk(steps)):
+        step, where = place.step, tree.dotted(place.path)
+        if step["type"] not in actions_registry:
+            raise InvalidInputError(f"Unknown action type {step['type']!r}.", f"{where}.type")
+        handler = actions_registry.get(step["type"])
+        old = previous.get(step["key"])
         config = _step_config(
-            handler, step.config, f"{where}.config", secrets, old.config if old else None
+            handler, step["config"], f"{where}.config", secrets, old.config if old else None
         )
-        run_if = step.run_if.model_dump(mode="json") if step.run_if else None
-        problems = _renderer.check(run_if, f"{where}.run_if") if run_if else []
-        if problems:
-            raise InvalidInputError(problems[0][1], field=problems[0][0])
+        run_if = step["run_if"]
+        _check_templates(run_if, f"{where}.run_if")
         built.append(
             Action(
-                position=index,
-                key=key,
-                type=step.type,
-                name=step.name or handler.name,
+                position=position,
+                key=step["key"],
+                type=step["type"],
+                name=step["name"] or handler.name,
                 config=config,
-                retry=step.retry.model_dump() if step.retry else {},
-                enabled=step.enabled,
-                continue_on_error=step.continue_on_error,
+                retry=step["retry"] or {},
+                enabled=step["enabled"],
+                continue_on_error=step["continue_on_error"],
                 run_if=run_if,
+                parent_key=place.parent_key,
+                branch=place.branch,
+                flow=_flow(step, where),
                 sample_output=old.sample_output if old else None,
             )
         )
     return built
+
+
+def _check_templates(value: Any, where: str) -> None:
+    problems = _renderer.check(value, where) if value else []
+    if problems:
+        raise InvalidInputError(problems[0][1], field=problems[0][0])
+
+
+def _flow(step: Mapping[str, Any], where: str) -> dict[str, Any] | None:
+    """A paths step's branches (key, name, condition) and otherwise (name), as stored."""
+    if step["type"] != flow_rules.PATHS:
+        return None
+    branches = []
+    for index, branch in enumerate(step.get("branches") or []):
+        _check_templates(branch["condition"], f"{where}.branches.{index}.condition")
+        branches.append({k: branch[k] for k in ("key", "name", "condition")})
+    otherwise = step.get("otherwise")
+    return {
+        "branches": branches,
+        "otherwise": {"name": otherwise["name"]} if otherwise is not None else None,
+    }
 
 
 def _check_run_key(template: str | None) -> None:
@@ -180,7 +202,7 @@ def create_workflow(
     """Validate and store a new (disabled) workflow."""
     _validate_trigger(spec.trigger, handlers)
     _check_run_key(spec.run_key_template)
-    store.check_references(session, owner_id, spec)
+    check_references(session, owner_id, spec, handlers.actions, handlers.triggers)
     workflow = Workflow(
         user_id=owner_id,
         name=spec.name.strip(),
@@ -219,7 +241,7 @@ def update_workflow(
     check_version(workflow, expected_version)
     _validate_trigger(spec.trigger, handlers)
     _check_run_key(spec.run_key_template)
-    store.check_references(session, workflow.user_id, spec)
+    check_references(session, workflow.user_id, spec, handlers.actions, handlers.triggers)
     previous = {a.key: a for a in workflow.actions}
     actions = _build_actions(spec, secrets, previous, handlers)
     # History keeps the definition this save replaces (without secrets, like an export).
@@ -293,86 +315,6 @@ def set_enabled(
     return workflow
 
 
-def to_spec(workflow: Workflow, handlers: Handlers) -> WorkflowSpec:
-    """The definition as data; secret values are left out (export, API)."""
-
-    def secret_fields(registry: ActionRegistry | TriggerRegistry, type_: str) -> frozenset[str]:
-        return registry.get(type_).secret_fields() if type_ in registry else frozenset()
-
-    return _spec(
-        workflow,
-        lambda type_: secret_fields(handlers.actions, type_),
-        lambda type_: secret_fields(handlers.triggers, type_),
-    )
-
-
-def stored_spec(workflow: Workflow) -> WorkflowSpec:
-    """The definition as stored, secret values included (encrypted): what a draft starts from."""
-    return _spec(workflow, lambda type_: frozenset(), lambda type_: frozenset())
-
-
-def _spec(
-    workflow: Workflow,
-    action_secrets: Callable[[str], frozenset[str]],
-    trigger_secrets: Callable[[str], frozenset[str]],
-) -> WorkflowSpec:
-    """The definition as data, without the config fields the two functions name by type."""
-    steps = []
-    for action in workflow.actions:
-        left_out = action_secrets(action.type)
-        config = {k: v for k, v in action.config.items() if k not in left_out}
-        steps.append(
-            StepSpec(
-                key=action.key,
-                type=action.type,
-                name=action.name,
-                config=config,
-                retry=RetrySettings.model_validate(action.retry) if action.retry else None,
-                enabled=action.enabled,
-                continue_on_error=action.continue_on_error,
-                run_if=ConditionSet.model_validate(action.run_if) if action.run_if else None,
-            )
-        )
-    trigger = workflow.trigger
-    hidden = trigger_secrets(trigger.type) if trigger else frozenset()
-    return WorkflowSpec(
-        name=workflow.name,
-        description=workflow.description,
-        trigger=TriggerSpec(
-            type=trigger.type if trigger else "manual",
-            config={k: v for k, v in trigger.config.items() if k not in hidden} if trigger else {},
-            sample_data=trigger.sample_data if trigger else None,
-        ),
-        steps=steps,
-        run_key_template=workflow.run_key_template,
-    )
-
-
-def snapshot(workflow: Workflow) -> dict[str, Any]:
-    """The frozen definition an execution runs (secrets stay encrypted inside)."""
-    trigger = workflow.trigger
-    return {
-        "workflow": {"id": workflow.id, "name": workflow.name, "version": workflow.version},
-        "trigger": {
-            "type": trigger.type if trigger else "manual",
-            "config": trigger.config if trigger else {},
-        },
-        "actions": [
-            {
-                "key": a.key,
-                "type": a.type,
-                "name": a.name,
-                "config": a.config,
-                "retry": a.retry,
-                "enabled": a.enabled,
-                "continue_on_error": a.continue_on_error,
-                "run_if": a.run_if,
-            }
-            for a in workflow.actions
-        ],
-    }
-
-
 def select_workflows(owner_id: int) -> Select[Workflow]:
     """The user's workflows (unordered: the caller pages them), with trigger and steps."""
     return (
@@ -380,21 +322,3 @@ def select_workflows(owner_id: int) -> Select[Workflow]:
         .where(Workflow.user_id == owner_id)
         .options(selectinload(Workflow.actions), selectinload(Workflow.trigger))
     )
-
-
-def masked_spec(workflow: Workflow, handlers: Handlers) -> WorkflowSpec:
-    """The definition as the API shows it: a secret that is set reads as the mask, and saving
-    the mask back keeps the stored secret (export uses `to_spec`, which leaves secrets out)."""
-    spec = to_spec(workflow, handlers)
-    for step, action in zip(spec.steps, workflow.actions, strict=True):
-        if action.type not in handlers.actions:
-            continue
-        for name in handlers.actions.get(action.type).secret_fields():
-            if action.config.get(name):
-                step.config[name] = REDACTED
-    trigger = workflow.trigger
-    if trigger is not None and trigger.type in handlers.triggers:
-        for name in handlers.triggers.get(trigger.type).secret_fields():
-            if trigger.config.get(name):
-                spec.trigger.config[name] = REDACTED
-    return spec

@@ -1,5 +1,6 @@
-"""Editor use cases on a workflow's draft: add, move, duplicate, delete, enable, configure and
-rename steps; choose and configure the trigger; rename the workflow.
+"""Editor use cases on a workflow's draft: configure and rename steps (anywhere in the tree);
+choose and configure the trigger; rename the workflow. Adding, moving, duplicating and deleting
+steps, and a paths step's branches, are services.workflows.draft_structure.
 
 Each one loads the draft, changes it, stores it and commits; the saved definition (what
 executions run) changes only on Save (services.workflows.versions.save_draft). A refused change
@@ -23,15 +24,11 @@ from app.engine.registry import ActionRegistry, TriggerRegistry
 from app.engine.retry import RetrySettings
 from app.engine.templating import Renderer
 from app.models import Workflow
-from app.services.connections import store
 from app.services.errors import InvalidInputError
-from app.services.workflows import drafts
-from app.services.workflows.specs import KEY_PATTERN, MAX_STEPS, WorkflowSpec, unique_key
-from app.services.workflows.step_checks import (
-    config_problems,
-    rename_references,
-    run_if_problems,
-)
+from app.services.workflows import draft_tree, drafts
+from app.services.workflows.references import check_references
+from app.services.workflows.specs import KEY_PATTERN, WorkflowSpec
+from app.services.workflows.step_checks import config_problems, run_if_problems
 
 _renderer = Renderer()
 
@@ -61,83 +58,23 @@ def _changed(session: Session, workflow: Workflow) -> drafts.Draft:
 
 
 def _connection_problems(
-    session: Session, workflow: Workflow, spec: dict[str, Any]
+    session: Session,
+    workflow: Workflow,
+    spec: dict[str, Any],
+    actions: ActionRegistry | None = None,
+    triggers: TriggerRegistry | None = None,
 ) -> list[InvalidInputError]:
-    """A step or trigger may only name its owner's connections (Save checks it again)."""
+    """A step or trigger may only name its owner's connections and credentials (of the kinds
+    its fields take); Save checks it again."""
     try:
         checked = WorkflowSpec.model_validate(spec)
     except ValidationError:
         return []  # Save reports what makes the definition invalid
     try:
-        store.check_references(session, workflow.user_id, checked)
+        check_references(session, workflow.user_id, checked, actions, triggers)
     except InvalidInputError as exc:
         return [exc]
     return []
-
-
-def insert_step(
-    session: Session, workflow: Workflow, type_: str, at: int, actions: ActionRegistry
-) -> tuple[drafts.Draft, str]:
-    """Add an unconfigured step of kind `type_` at position `at`; return its key."""
-    if type_ not in actions:
-        raise InvalidInputError(f"Unknown action type {type_!r}.", field="type")
-    draft = _changed(session, workflow)
-    if len(draft.steps) >= MAX_STEPS:
-        raise InvalidInputError(f"A workflow has at most {MAX_STEPS} steps.", field="steps")
-    key = unique_key(type_, set(draft.keys()))
-    step: dict[str, Any] = {
-        "key": key,
-        "type": type_,
-        "name": actions.get(type_).name,
-        "config": {},
-        "retry": None,
-        "enabled": True,
-        "continue_on_error": False,
-    }
-    draft.steps.insert(max(0, min(at, len(draft.steps))), step)
-    return drafts.store(session, draft), key
-
-
-def move_step(session: Session, workflow: Workflow, key: str, to: int) -> tuple[drafts.Draft, int]:
-    """Move a step to position `to` (clamped to the list); return where it landed."""
-    draft = _changed(session, workflow)
-    step = draft.steps.pop(draft.index(key))
-    target = max(0, min(to, len(draft.steps)))
-    draft.steps.insert(target, step)
-    return drafts.store(session, draft), target
-
-
-def duplicate_step(session: Session, workflow: Workflow, key: str) -> tuple[drafts.Draft, str]:
-    """Insert a copy of a step right after it, under a new key; return the copy's key."""
-    draft = _changed(session, workflow)
-    if len(draft.steps) >= MAX_STEPS:
-        raise InvalidInputError(f"A workflow has at most {MAX_STEPS} steps.", field="steps")
-    index = draft.index(key)
-    copied = copy.deepcopy(draft.steps[index])
-    copied["key"] = unique_key(re.sub(r"_\d+$", "", key), set(draft.keys()))
-    copied["name"] = f"{copied.get('name') or key} (copy)"[:200]
-    draft.steps.insert(index + 1, copied)
-    return drafts.store(session, draft), copied["key"]
-
-
-def delete_step(session: Session, workflow: Workflow, key: str) -> tuple[drafts.Draft, int]:
-    """Remove a step (and its test output); return the position it had."""
-    draft = _changed(session, workflow)
-    index = draft.index(key)
-    del draft.steps[index]
-    draft.samples.pop(key, None)
-    draft.hold(key, {})
-    return drafts.store(session, draft), index
-
-
-def set_step_enabled(
-    session: Session, workflow: Workflow, key: str, enabled: bool
-) -> tuple[drafts.Draft, int]:
-    """Turn a step on or off (a disabled step is skipped when the workflow runs)."""
-    draft = _changed(session, workflow)
-    index = draft.index(key)
-    draft.steps[index]["enabled"] = enabled
-    return drafts.store(session, draft), index
 
 
 def secret_names(model: type[BaseModel]) -> frozenset[str]:
@@ -202,9 +139,9 @@ def update_step(
     """Apply the step panel: name, key (references to it follow), config, retry, errors.
     Every refused field is reported at once; return the step's (possibly new) key."""
     draft = _changed(session, workflow)
-    index = draft.index(key)
-    step = draft.steps[index]
-    where = f"steps.{index}"
+    found = draft.locate(key)
+    step = found.step
+    where = found.where
     problems: list[InvalidInputError] = []
     new_key = changes.key.strip()
     if not re.fullmatch(KEY_PATTERN, new_key):
@@ -222,8 +159,9 @@ def update_step(
     problems += run_if_problems(changes.run_if, where)
     retry, retry_problems = _retry_problems(changes.retry, where)
     problems += retry_problems
-    steps = [*draft.steps[:index], {**step, "config": config}, *draft.steps[index + 1 :]]
-    problems += _connection_problems(session, workflow, {**draft.spec, "steps": steps})
+    spec = copy.deepcopy(draft.spec)
+    draft_tree.find(spec["steps"], key).step["config"] = config
+    problems += _connection_problems(session, workflow, spec, actions)
     if problems:
         raise ProblemsFoundError(problems)
     step.update(
@@ -235,10 +173,7 @@ def update_step(
     )
     draft.hold(key, {})  # what the panel held is applied now
     if new_key != key:
-        for other in draft.steps:
-            other["config"] = rename_references(other.get("config") or {}, key, new_key)
-            if other.get("run_if"):
-                other["run_if"] = rename_references(other["run_if"], key, new_key)
+        draft_tree.rename_everywhere(draft.steps, key, new_key)
         step["key"] = new_key
         if key in draft.samples:
             draft.samples[new_key] = draft.samples.pop(key)
@@ -352,7 +287,8 @@ def update_trigger(
             ]
         ) from None
     trigger = {"type": type_, "config": config, "sample_data": sample_data}
-    problems = _connection_problems(session, workflow, {**draft.spec, "trigger": trigger})
+    spec = {**draft.spec, "trigger": trigger}
+    problems = _connection_problems(session, workflow, spec, triggers=triggers)
     if problems:
         raise ProblemsFoundError(problems)
     draft.spec["trigger"] = trigger

@@ -9,6 +9,7 @@ needed first and a run in flight is never changed by later edits.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,9 +26,10 @@ from app.models import Execution, ExecutionStep, Workflow
 from app.models.executions import ExecutionStatus
 from app.services.errors import InvalidInputError, NotFoundError
 from app.services.executions import lifecycle
-from app.services.workflows import drafts
+from app.services.workflows import drafts, flow_rules, tree
+from app.services.workflows.flow_rules import LOOP, PATHS
 from app.services.workflows.specs import WorkflowSpec
-from app.services.workflows.step_checks import step_issues
+from app.services.workflows.step_checks import issues_of
 from app.settings import Settings
 
 TEST_TRIGGER = "test"
@@ -47,20 +49,44 @@ def snapshot_of(workflow: Workflow, draft: drafts.Draft) -> dict[str, Any]:
             "type": str(trigger.get("type") or "manual"),
             "config": dict(trigger.get("config") or {}),
         },
-        "actions": [
-            {
-                "key": step["key"],
-                "type": step["type"],
-                "name": step.get("name") or step["key"],
-                "config": dict(step.get("config") or {}),
-                "retry": dict(step.get("retry") or {}),
-                "enabled": bool(step.get("enabled", True)),
-                "continue_on_error": bool(step.get("continue_on_error", False)),
-                "run_if": step.get("run_if") or None,
-            }
-            for step in draft.steps
-        ],
+        "actions": [_action(step) for step in draft.steps],
     }
+
+
+def _action(step: dict[str, Any]) -> dict[str, Any]:
+    """A draft step as a snapshot's action dict; a loop's or paths step's lists nested."""
+    action = {
+        "key": step["key"],
+        "type": step["type"],
+        "name": step.get("name") or step["key"],
+        "config": dict(step.get("config") or {}),
+        "retry": dict(step.get("retry") or {}),
+        "enabled": bool(step.get("enabled", True)),
+        "continue_on_error": bool(step.get("continue_on_error", False)),
+        "run_if": step.get("run_if") or None,
+    }
+    if step.get("type") == LOOP:
+        action["steps"] = [_action(inner) for inner in step.get("steps") or []]
+    if step.get("type") == PATHS:
+        action["branches"] = [
+            {
+                "key": branch.get("key"),
+                "name": branch.get("name"),
+                "condition": branch.get("condition"),
+                "steps": [_action(inner) for inner in branch.get("steps") or []],
+            }
+            for branch in step.get("branches") or []
+        ]
+        otherwise = step.get("otherwise")
+        action["otherwise"] = (
+            {
+                "name": otherwise.get("name") or "Otherwise",
+                "steps": [_action(inner) for inner in otherwise.get("steps") or []],
+            }
+            if isinstance(otherwise, dict)
+            else None
+        )
+    return action
 
 
 def problems(draft: drafts.Draft, secrets: SecretBox, actions: ActionRegistry) -> list[str]:
@@ -71,13 +97,20 @@ def problems(draft: drafts.Draft, secrets: SecretBox, actions: ActionRegistry) -
         error = exc.errors()[0]
         where = ".".join(str(p) for p in error["loc"])
         return [f"{where}: {error['msg']}"]
+    try:
+        flow_rules.settle_steps(copy.deepcopy(draft.steps), None)
+    except InvalidInputError as exc:
+        return [f"{exc.field}: {exc.message}"]
     found = []
-    for index, step in enumerate(draft.steps):
+    for place in tree.walk(draft.steps):
+        step = place.step
         if not step.get("enabled", True):
             continue
-        issues = step_issues(draft.steps, index, secrets, actions)
+        issues = issues_of(draft.steps, str(step["key"]), secrets, actions)
         if issues:
-            found.append(f"Step {index + 1} ({step.get('name') or step['key']}): {issues[0]}")
+            name = step.get("name") or step["key"]
+            where = tree.words(tree.address(draft.steps, str(step["key"])))
+            found.append(f"{where} ({name}): {issues[0]}")
     if not draft.steps:
         found.append("Add a step first: there is nothing to test.")
     return found

@@ -4,6 +4,7 @@ Every editor change (add, move, configure a step...) changes a draft, never the 
 definition, so a half-configured step can exist and executions keep running the saved
 version. Save publishes the draft through `crud.update_workflow` (see
 services.workflows.draft_edits). A draft is a WorkflowSpec JSON whose steps always carry their key
+(loops' and paths' steps nested in them, keys unique in the whole tree: see draft_tree)
 and whose secrets stay encrypted; `samples` holds step outputs from "test this step", by step key;
 `inputs` what a panel holds that the definition cannot yet (a step key typed but not applied, "Edit
 as JSON" text that is not JSON yet), by panel: `{"steps": {key: {"key": …, "config_json": …}},
@@ -14,13 +15,14 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.models import Workflow, WorkflowDraft
-from app.services.errors import ConflictError, NotFoundError
+from app.services.errors import ConflictError
+from app.services.workflows import draft_tree, tree
 from app.services.workflows.crud import stored_spec
 
 
@@ -46,17 +48,23 @@ class Draft:
         return trigger
 
     def keys(self) -> list[str]:
-        return [str(step["key"]) for step in self.steps]
+        """Every step key of the tree (loops' and branches' steps too), in pre-order."""
+        return [str(step["key"]) for step in draft_tree.each(self.steps)]
+
+    def locate(self, key: str) -> draft_tree.Found:
+        """Where the step with `key` is in the tree, or NotFoundError."""
+        return draft_tree.find(self.steps, key)
 
     def index(self, key: str) -> int:
-        """Position of the step with `key`, or NotFoundError."""
-        for position, step in enumerate(self.steps):
-            if step["key"] == key:
-                return position
-        raise NotFoundError(f"step {key!r}")
+        """Position of the step with `key` in its own list, or NotFoundError."""
+        return self.locate(key).index
+
+    def where(self, key: str) -> str:
+        """The step's dotted field path: `steps.2`, `steps.2.branches.0.steps.1`."""
+        return self.locate(key).where
 
     def step(self, key: str) -> dict[str, Any]:
-        return self.steps[self.index(key)]
+        return self.locate(key).step
 
     def held(self, key: str | None = None) -> dict[str, str]:
         """What the step's panel (the trigger's with None) holds beyond the definition."""
@@ -84,8 +92,10 @@ def live_spec(workflow: Workflow) -> dict[str, Any]:
     """The saved definition as draft JSON: to_spec's shape, with the encrypted secrets kept
     (to_spec leaves them out, and the draft must be able to save them back unchanged)."""
     spec = stored_spec(workflow).model_dump(mode="json")
-    for step, action in zip(spec["steps"], workflow.actions, strict=True):
-        step["config"] = copy.deepcopy(action.config)
+    rows = {action.key: action for action in workflow.actions}
+    for place in tree.walk(spec["steps"]):
+        step = cast(dict[str, Any], place.step)
+        step["config"] = copy.deepcopy(rows[step["key"]].config)
     if workflow.trigger is not None:
         spec["trigger"]["config"] = copy.deepcopy(workflow.trigger.config)
     return spec

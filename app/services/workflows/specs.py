@@ -12,7 +12,17 @@ from app.actions.conditions import ConditionSet
 from app.engine.retry import RetrySettings
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
-MAX_STEPS = 100
+BRANCH_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
+MAX_STEPS = 100  # in the top-level list
+MAX_TREE_STEPS = 200  # in the whole tree, branches and loop bodies included
+MAX_DEPTH = 3  # loop and paths steps nest at most this deep
+MIN_BRANCHES, MAX_BRANCHES = 2, 10
+# The fields a step has only as a container (loop: steps; paths: branches, otherwise).
+CONTAINER_FIELDS = ("steps", "branches", "otherwise")
+
+
+def _absent(value: Any) -> bool:
+    return value is None
 
 
 class TriggerSpec(BaseModel):
@@ -61,6 +71,59 @@ class StepSpec(BaseModel):
         "saw, and the run goes on. Later steps read a skipped step as absent.",
     )
 
+    # A step that holds no lists is written as before nesting existed (exports, versions).
+    steps: list[StepSpec] | None = Field(
+        None,
+        exclude_if=_absent,
+        description="Loop steps only: the steps run once per item, in order (may be empty). "
+        "They read `loop.item`, `loop.index`, `loop.first`, `loop.last`, `loop.count` (and "
+        "`loop.parent` in a nested loop); later steps read the loop's output "
+        "(`steps.<loop key>.items`), never the steps inside it. Rules a schema cannot state: "
+        "loop and paths steps nest at most 3 deep (a deeper one is a 422 naming its `type`), "
+        "and a workflow holds at most 200 steps in all (a 422 naming `steps`).",
+    )
+    branches: list[BranchSpec] | None = Field(
+        None,
+        exclude_if=_absent,
+        min_length=MIN_BRANCHES,
+        max_length=MAX_BRANCHES,
+        description="Paths steps only: 2 to 10 branches, each a condition and its steps. A "
+        "rule a schema cannot state: a paths step ends its list (a step after it is a 422 "
+        "naming the paths step's `type`).",
+    )
+    otherwise: OtherwiseSpec | None = Field(
+        None,
+        exclude_if=_absent,
+        description="Paths steps only: the steps run when no branch matched.",
+    )
+
+
+class BranchSpec(BaseModel):
+    """One branch of a paths step: its condition and the steps it runs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str | None = Field(
+        None,
+        pattern=BRANCH_KEY_PATTERN,
+        description="Unique in its paths step (runs are addressed by it, e.g. `4/b/2`); "
+        "generated (`a`, `b`, …) when omitted.",
+    )
+    name: str = Field(min_length=1, max_length=100)
+    condition: ConditionSet = Field(
+        description="The branch runs when these conditions hold (the filter's operators)."
+    )
+    steps: list[StepSpec] = Field(default_factory=list)
+
+
+class OtherwiseSpec(BaseModel):
+    """The steps a paths step runs when no branch matched."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field("Otherwise", min_length=1, max_length=100)
+    steps: list[StepSpec] = Field(default_factory=list)
+
 
 class WorkflowSpec(BaseModel):
     """A whole workflow definition: name, trigger and ordered steps."""
@@ -102,3 +165,6 @@ def unique_key(base: str, taken: set[str]) -> str:
         candidate = f"{key}_{n}"
         n += 1
     return candidate
+
+
+StepSpec.model_rebuild()

@@ -18,10 +18,13 @@ from app.crypto import DecryptionError, SecretBox
 from app.engine.registry import ActionRegistry
 from app.engine.templating import Renderer, has_template, template_at
 from app.services.errors import InvalidInputError
-from app.services.workflows import validation_messages
+from app.services.workflows import tree, validation_messages
 
 _renderer = Renderer()
 # steps.<key> and steps["<key>"] / steps['<key>'] inside a template.
+# Stepline's loop variables (loop.item, loop["index"]), and a template's own Jinja for-loop.
+_LOOP = re.compile(r"\bloop\s*(?:\.|\[)")
+_FOR = re.compile(r"{%-?\s*for\b")
 _REFERENCE = re.compile(
     r"\bsteps\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*['\"]([^'\"]+)['\"]\s*\])"
 )
@@ -105,27 +108,85 @@ def referenced_keys(config: Any) -> list[str]:
 
 
 def reference_problems(steps: Sequence[Mapping[str, Any]], index: int) -> list[str]:
-    """Messages for references of step `index` to steps that will not have run before it."""
-    earlier = {str(step["key"]) for step in steps[:index]}
-    everything = {str(step["key"]) for step in steps}
+    """Messages for references of top-level step `index` to steps it cannot read."""
+    return references_of(steps, str(steps[index]["key"]))
+
+
+def references_of(steps: Sequence[Mapping[str, Any]], key: str) -> list[str]:
+    """Messages for references of the step with `key` (anywhere in the tree `steps`) to steps
+    it cannot read (tree.readable_keys: the steps before it in its list and, for each loop or
+    paths step around it, that step and the steps before it), and for `loop.*` outside a loop."""
+    place = tree.find(steps, key)
+    if place is None:
+        return []
+    readable = set(tree.readable_keys(steps, key))
+    everything = {str(p.step.get("key")): p for p in tree.walk(steps)}
+    step = place.step
+    read = [step.get("config") or {}, step.get("run_if") or {}]
     problems = []
-    step = steps[index]
-    for key in referenced_keys([step.get("config") or {}, step.get("run_if") or {}]):
-        if key in earlier:
+    for name in referenced_keys(read):
+        if name in readable:
             continue
-        if key in everything:
-            problems.append(f"Uses step “{key}”, which runs after this one.")
+        found = everything.get(name)
+        if found is None:
+            problems.append(f"Uses step “{name}”, which does not exist.")
+            continue
+        loop = _loop_holding(steps, name, key)
+        if loop is not None:
+            problems.append(
+                f"Uses step “{name}”, which runs inside loop “{loop}”: "
+                f"read the loop's output (steps.{loop}.items) instead."
+            )
+        elif _other_branch(steps, name, key):
+            problems.append(f"Uses step “{name}”, which runs in another branch.")
         else:
-            problems.append(f"Uses step “{key}”, which does not exist.")
+            problems.append(f"Uses step “{name}”, which runs after this one.")
+    # A loop's own config is rendered before its iterations: it is not inside its own loop.
+    if not tree.loops_around(steps, key) and reads_loop(*read):
+        problems.append("Uses loop.item and the like, which only steps inside a loop can read.")
     return problems
+
+
+def _loop_holding(steps: Sequence[Mapping[str, Any]], name: str, reader: str) -> str | None:
+    """The loop whose body holds step `name` but not the reader, if any (outermost)."""
+    mine = set(tree.loops_around(steps, reader))
+    return next((k for k in tree.loops_around(steps, name) if k not in mine), None)
+
+
+def _other_branch(steps: Sequence[Mapping[str, Any]], name: str, reader: str) -> bool:
+    """True when step `name` is in a branch of a paths step the reader is in another branch
+    of (or after)."""
+    theirs, mine = tree.find(steps, name), tree.find(steps, reader)
+    if theirs is None or mine is None:
+        return False
+    return theirs.branch is not None and theirs.path[:-1] != mine.path[: len(theirs.path) - 1]
+
+
+def reads_loop(*values: Any) -> bool:
+    """True when a template reads `loop.*` as Stepline's loop variables (a template with a
+    `{% for %}` of its own has Jinja's `loop`, and is left alone)."""
+    for text in _strings(list(values)):
+        if has_template(text) and _LOOP.search(text) and not _FOR.search(text):
+            return True
+    return False
 
 
 def step_issues(
     steps: Sequence[Mapping[str, Any]], index: int, secrets: SecretBox, actions: ActionRegistry
 ) -> list[str]:
-    """Human messages for the "has errors" badge of step `index`."""
-    step = steps[index]
-    where = f"steps.{index}"
+    """Human messages for the "has errors" badge of top-level step `index`."""
+    return issues_of(steps, str(steps[index]["key"]), secrets, actions)
+
+
+def issues_of(
+    steps: Sequence[Mapping[str, Any]], key: str, secrets: SecretBox, actions: ActionRegistry
+) -> list[str]:
+    """Human messages for the "has errors" badge of the step with `key`, anywhere in the tree."""
+    place = tree.find(steps, key)
+    if place is None:
+        return []
+    step = place.step
+    where = tree.dotted(place.path)
     found = []
     config = step.get("config") or {}
     for problem in config_problems(str(step["type"]), config, where, secrets, actions):
@@ -138,7 +199,12 @@ def step_issues(
         found.append(f"{_field_label(path)}: {text}" if path else text)
     for problem in run_if_problems(step.get("run_if"), where):
         found.append(f"Run only if: {validation_messages.plain(problem.message)}")
-    return found + reference_problems(steps, index)
+    for index, branch in enumerate(step.get("branches") or []):
+        condition = branch.get("condition") if isinstance(branch, Mapping) else None
+        label = f"Branch {branch.get('name') or index + 1}" if isinstance(branch, Mapping) else ""
+        for problem in run_if_problems(condition, f"{where}.branches.{index}"):
+            found.append(f"{label}: {validation_messages.plain(problem.message)}")
+    return found + references_of(steps, key)
 
 
 def _field_label(path: str) -> str:

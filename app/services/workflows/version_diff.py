@@ -1,9 +1,11 @@
 """What changed between two saved definitions of a workflow, in words History can show.
 
 Both sides are WorkflowSpec JSON (`crud.to_spec(...).model_dump(mode="json")`, as stored
-in WorkflowVersion.spec). Steps are matched by their key: a key only on the left was removed,
-only on the right added; of the steps on both sides, those outside the longest common order
-were moved. Config fields are compared by dotted path ("headers.Accept"), values shown short.
+in WorkflowVersion.spec). Steps are matched by their key anywhere in the tree (keys are unique
+in it): a key only on the left was removed, only on the right added; of the steps on both
+sides, those now in another list (a loop's, a branch's) and those outside their list's longest
+common order were moved. A paths step's branches are matched by their key. Config fields
+are compared by dotted path ("headers.Accept"), values shown short.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+
+from app.services.workflows import tree
 
 VALUE_CHARS = 60
 MISSING = object()
@@ -88,8 +92,12 @@ def _common_order(left: list[str], right: list[str]) -> set[str]:
     return kept
 
 
-def _label(step: dict[str, Any]) -> str:
+def _label(step: dict[str, Any], address: str = "") -> str:
+    """A step as History names it; one inside a loop or branch says where first (tree.words:
+    Step 4, Branch b, step 2), a top-level one as always."""
     name = step.get("name") or step.get("key")
+    if "/" in address:
+        return f"{tree.words(address)} “{name}” ({step.get('type')})"
     return f"Step “{name}” ({step.get('type')})"
 
 
@@ -103,24 +111,80 @@ def _step_fields(step: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """A step of one side: the step, where it is ("4/b/2"), and the list holding it."""
+
+    step: dict[str, Any]
+    address: str
+    holder: tuple[str | None, str | None]  # (container key, branch)
+
+
+def _seen(steps: list[dict[str, Any]]) -> dict[str, _Seen]:
+    return {
+        str(place.step.get("key")): _Seen(
+            dict(place.step),
+            tree.address(steps, str(place.step.get("key"))),
+            (place.parent_key, place.branch),
+        )
+        for place in tree.walk(steps)
+    }
+
+
+def _moves(old: dict[str, _Seen], new: dict[str, _Seen], kept: list[str]) -> set[str]:
+    """The kept steps that moved: to another list, or out of their list's common order."""
+    moved = {k for k in kept if old[k].holder != new[k].holder}
+    for holder in {new[k].holder for k in kept}:
+        left = [k for k in old if k in kept and k not in moved and old[k].holder == holder]
+        right = [k for k in kept if k not in moved and new[k].holder == holder]
+        moved |= set(right) - _common_order(left, right)
+    return moved
+
+
 def _steps(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[Change]:
-    old = {str(s.get("key")): s for s in before}
-    new = {str(s.get("key")): s for s in after}
-    changes = [Change("removed", _label(s)) for k, s in old.items() if k not in new]
-    changes += [Change("added", _label(s)) for k, s in new.items() if k not in old]
-    left = [k for k in old if k in new]
-    right = [k for k in new if k in old]
-    still = _common_order(left, right)
-    positions = {k: i + 1 for i, k in enumerate(old)}, {k: i + 1 for i, k in enumerate(new)}
-    for key in right:
-        label = _label(new[key])
-        if key not in still:
-            moved = str(positions[0][key]), str(positions[1][key])
-            changes.append(Change("moved", label, None, *moved))
-        if old[key].get("type") != new[key].get("type"):
-            types = shown(old[key].get("type")), shown(new[key].get("type"))
+    old, new = _seen(before), _seen(after)
+    changes = [Change("removed", _label(s.step, s.address)) for k, s in old.items() if k not in new]
+    changes += [Change("added", _label(s.step, s.address)) for k, s in new.items() if k not in old]
+    kept = [k for k in new if k in old]
+    moved = _moves(old, new, kept)
+    for key in kept:
+        was, now = old[key], new[key]
+        label = _label(now.step, now.address)
+        if key in moved:
+            changes.append(Change("moved", label, None, was.address, now.address))
+        if was.step.get("type") != now.step.get("type"):
+            types = shown(was.step.get("type")), shown(now.step.get("type"))
             changes.append(Change("changed", label, "type", *types))
-        changes += _fields(label, _step_fields(old[key]), _step_fields(new[key]))
+        changes += _fields(label, _step_fields(was.step), _step_fields(now.step))
+        changes += _branches(tree.words(now.address), was.step, now.step)
+    return changes
+
+
+def _branches(where: str, before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
+    """What changed in a paths step's branches (by key) and its otherwise."""
+    old = {str(b.get("key")): b for b in before.get("branches") or []}
+    new = {str(b.get("key")): b for b in after.get("branches") or []}
+    named = {k: f"{where}{tree.SEPARATOR}Branch {k}" for k in old.keys() | new.keys()}
+    changes = [Change("removed", named[k]) for k in old if k not in new]
+    changes += [Change("added", named[k]) for k in new if k not in old]
+    left, right = [k for k in old if k in new], [k for k in new if k in old]
+    still = _common_order(left, right)
+    for key in right:
+        if key not in still:
+            places = str(list(old).index(key) + 1), str(list(new).index(key) + 1)
+            changes.append(Change("moved", named[key], None, *places))
+        fields = ("name", "condition")
+        changes += _fields(
+            named[key], {f: old[key].get(f) for f in fields}, {f: new[key].get(f) for f in fields}
+        )
+    was, now = before.get("otherwise"), after.get("otherwise")
+    otherwise = f"{where}{tree.SEPARATOR}Otherwise"
+    if was is None and now is not None:
+        changes.append(Change("added", otherwise))
+    elif was is not None and now is None:
+        changes.append(Change("removed", otherwise))
+    elif was is not None and now is not None:
+        changes += _fields(otherwise, {"name": was.get("name")}, {"name": now.get("name")})
     return changes
 
 

@@ -21,9 +21,9 @@ from app.engine.redaction import REDACTED
 from app.engine.registry import Handlers
 from app.models import Workflow, WorkflowVersion
 from app.services.errors import ConflictError, InvalidInputError, NotFoundError, found_id
-from app.services.workflows import concurrency, drafts, version_diff
+from app.services.workflows import concurrency, drafts, flow_rules, tree, version_diff
 from app.services.workflows.crud import create_workflow, to_spec, update_workflow
-from app.services.workflows.specs import WorkflowSpec, unique_key
+from app.services.workflows.specs import WorkflowSpec
 
 
 def _spec_problem(exc: ValidationError) -> InvalidInputError:
@@ -60,7 +60,8 @@ def _update(
 def _refuse_held(draft: drafts.Draft) -> None:
     """Save would drop what a panel holds beyond the definition: refuse, naming it."""
     for key, held in (draft.inputs.get("steps") or {}).items():
-        where = f"steps.{draft.index(key)}"
+        place = tree.find(draft.steps, key)  # anywhere in the tree
+        where = tree.dotted(place.path) if place is not None else "steps"
         if "key" in held:
             raise InvalidInputError(
                 f"The key “{held['key']}” typed for step “{key}” is not applied yet: "
@@ -153,11 +154,14 @@ def restore(
     except ValidationError as exc:
         raise _spec_problem(exc) from None
     current = {action.key: action.config for action in workflow.actions}
-    for step in spec.steps:
-        if step.key in current and step.type in handlers.actions:
-            for name in handlers.actions.get(step.type).secret_fields():
-                if name not in step.config and current[step.key].get(name):
-                    step.config[name] = REDACTED
+    data = spec.model_dump(mode="json")
+    for place in tree.walk(data["steps"]):
+        step = place.step
+        if step["key"] in current and step["type"] in handlers.actions:
+            for name in handlers.actions.get(step["type"]).secret_fields():
+                if name not in step["config"] and current[step["key"]].get(name):
+                    step["config"][name] = REDACTED
+    spec = WorkflowSpec.model_validate(data)
     drafts.discard(session, workflow)
     _update(session, workflow, spec, secrets, handlers, note=f"Restored version {version.version}.")
     return workflow
@@ -179,7 +183,8 @@ class VersionView:
 
     @property
     def step_count(self) -> int:
-        return len(self.spec.get("steps") or [])
+        """Steps in the whole tree (those inside loops and branches included)."""
+        return sum(1 for _ in tree.walk(self.spec.get("steps") or []))
 
 
 @dataclass(frozen=True)
@@ -240,13 +245,11 @@ def export_json(workflow: Workflow, handlers: Handlers) -> str:
 
 
 def _draft_spec(spec: WorkflowSpec, secrets: SecretBox, handlers: Handlers) -> dict[str, Any]:
-    """An imported definition as draft JSON: every step keyed, secret values encrypted."""
+    """An imported definition (keyed by flow_rules.settle) as draft JSON: secret values
+    encrypted, at any depth."""
     data = spec.model_dump(mode="json")
-    taken: set[str] = {step["key"] for step in data["steps"] if step["key"]}
-    for step in data["steps"]:
-        if not step["key"]:
-            step["key"] = unique_key(step["type"], taken)
-            taken.add(step["key"])
+    for place in tree.walk(data["steps"]):
+        step = place.step
         for name in handlers.actions.get(step["type"]).secret_fields():
             value = step["config"].get(name)
             if isinstance(value, str) and value and not SecretBox.is_encrypted(value):
@@ -273,9 +276,11 @@ def import_json(
         spec = WorkflowSpec.model_validate(data)
     except ValidationError as exc:
         raise _spec_problem(exc) from None
-    for index, step in enumerate(spec.steps):
-        if step.type not in handlers.actions:
-            raise InvalidInputError(f"Unknown action type {step.type!r}.", f"steps.{index}.type")
+    spec = flow_rules.settle(spec, handlers.max_loop_items)  # a broken tree is no draft either
+    for place in tree.walk(spec.model_dump(mode="json")["steps"]):
+        if place.step["type"] not in handlers.actions:
+            where = tree.dotted((*place.path, "type"))
+            raise InvalidInputError(f"Unknown action type {place.step['type']!r}.", where)
     try:
         return create_workflow(session, owner_id, spec, secrets, handlers), True
     except InvalidInputError as exc:

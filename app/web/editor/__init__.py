@@ -1,4 +1,5 @@
-"""The workflow editor: its page and regions (`page`), step changes (`steps`), runs (`run`), the
+"""The workflow editor: its page and regions (`page`), step changes (`steps`), card changes and
+a paths step's branches (`structure`), runs (`run`), the
 whole-workflow test (`test_run`), a step's last runs (`step_runs`), the webhook panel
 (`webhook`), and what they share: the view model (`view`), side panels (`panels`), forms
 generated from config models (`forms`) and the data picker (`picker`)."""
@@ -12,6 +13,7 @@ from app.web.editor import (  # noqa: F401  (routes register on bp)
     run,
     step_runs,
     steps,
+    structure,
     test_run,
     webhook,
 )

@@ -280,9 +280,9 @@ def _simple(f: FormField, form: Mapping[str, str], name: str, parsed: Parsed) ->
     try:
         if f.widget == "number":
             parsed.config[f.name] = _number(f, text.strip())
-        elif f.widget == "connection":
+        elif f.widget in ("connection", "credential"):
             if not text.strip().isdigit():
-                raise ValueError("Choose one of your connections.")
+                raise ValueError(f"Choose one of your {f.widget}s.")
             parsed.config[f.name] = int(text.strip())
         elif f.widget == "json":
             parsed.config[f.name] = _json(f, text)
@@ -361,6 +361,6 @@ def raw(
             config[f.name] = rows.read_items(
                 rows.posted_rows(form, name, ("value",)), f.integer, keep_raw=True
             )[0]
-        elif f.widget in ("body", "json", "number", "select", "connection"):
+        elif f.widget in ("body", "json", "number", "select", "connection", "credential"):
             config[f.name] = form.get(name, "")
     return config

@@ -6,17 +6,20 @@ regions refresh themselves on the events it sends (support.CHANGED, FLOW_STALE).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Response, flash, redirect, request, url_for
 from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
+from app.engine.program import walk
 from app.extensions import container, db
 from app.models import Workflow
 from app.services.errors import InvalidInputError, NotFoundError, PreconditionFailedError
 from app.services.webhooks import receiver
 from app.services.workflows import draft_edits, drafts, versions
+from app.services.workflows.draft_tree import Slot
 from app.web.blueprint import bp
 from app.web.editor import forms, panels
 from app.web.editor.summaries import by_category
@@ -56,6 +59,8 @@ def page(
         "webhook_status": "",
         "active_error": "",
         "stale_save": "",
+        "flow_warnings": [],
+        "flow_error": "",
     }
     context.update(extra)
     return render(PAGE, fragment, status=status, **context)
@@ -70,6 +75,11 @@ def _saved_sample(workflow: Workflow) -> dict[str, Any]:
 def chosen_panel(editor_: Editor) -> panels.Panel:
     """The panel the URL asks for: ?step=<key>, ?panel=trigger|settings, ?add=<position>."""
     args = request.args
+    if args.get("step") and args.get("branch"):
+        try:
+            return panels.branch_panel(db.session(), editor_, args["step"], args["branch"])
+        except (NotFoundError, KeyError):
+            return panels.intro(editor_)
     if args.get("step"):
         try:
             return panels.step_panel(
@@ -91,7 +101,8 @@ def chosen_panel(editor_: Editor) -> panels.Panel:
     if args.get("panel") == "settings":
         return panels.settings_panel(editor_)
     if args.get("add", "").isdigit():
-        return panels.palette(editor_, int(args["add"]))
+        slot = Slot(args.get("parent") or None, args.get("branch") or None)
+        return panels.palette(editor_, int(args["add"]), slot)
     return panels.intro(editor_)
 
 
@@ -202,11 +213,19 @@ def problem_panel(editor_: Editor, exc: InvalidInputError) -> panels.Panel:
     field = exc.field or ""
     problems = getattr(exc, "problems", [exc])
     parts = field.split(".")
-    if parts[0] == "steps" and len(parts) > 1 and parts[1].isdigit():
-        index = int(parts[1])
-        if index < len(editor_.steps):
-            panel = panels.step_panel(db.session(), editor_, editor_.steps[index].key)
-            return panels.place_errors(panel, problems, f"steps.{index}.", panels.STEP_INPUTS)
+    located = _step_at(editor_, field)
+    if located is not None:
+        key, where = located
+        rest = field.removeprefix(where + ".")
+        branch = re.match(r"branches\.(\d+)\.(name|condition)", rest)
+        if branch:
+            paths = editor_.draft.step(key)
+            item = paths["branches"][int(branch.group(1))]
+            panel = panels.branch_panel(db.session(), editor_, key, str(item["key"]))
+            prefix = f"{where}.branches.{branch.group(1)}."
+            return panels.place_errors(panel, problems, prefix, panels.BRANCH_INPUTS)
+        panel = panels.step_panel(db.session(), editor_, key)
+        return panels.place_errors(panel, problems, f"{where}.", panels.STEP_INPUTS)
     if parts[0] == "trigger":
         panel = panels.trigger_panel(db.session(), editor_)
         return panels.place_errors(panel, problems, "trigger.", panels.TRIGGER_INPUTS)
@@ -216,6 +235,17 @@ def problem_panel(editor_: Editor, exc: InvalidInputError) -> panels.Panel:
     panel = panels.intro(editor_)
     panel.form_error = f"{field}: {exc.message}" if field else exc.message
     return panel
+
+
+def _step_at(editor_: Editor, field: str) -> tuple[str, str] | None:
+    """The step a refused field path is about, the deepest one (`steps.2.branches.0.steps.1.
+    config.url` → that branch's first step), and its own path; None when it names no step."""
+    found = None
+    for place in walk(editor_.draft.steps):
+        where = ".".join(str(part) for part in place.path)
+        if field == where or field.startswith(where + "."):
+            found = (str(place.step["key"]), where)
+    return found
 
 
 def _stale_save(workflow: Workflow, message: str) -> Response | BaseResponse:

@@ -10,18 +10,22 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from app.engine.program import MAX_DEPTH
 from app.engine.retry import RetrySettings
 from app.engine.trial import Trial
 from app.extensions import container
 from app.services.connections.store import list_connections
-from app.services.errors import InvalidInputError
-from app.services.workflows import trials, validation_messages
+from app.services.credentials.manage import list_credentials
+from app.services.errors import InvalidInputError, NotFoundError
+from app.services.workflows import draft_structure, draft_tree, trials, validation_messages
+from app.services.workflows.draft_tree import TOP, Slot
 from app.services.workflows.step_checks import config_problems
 from app.web.editor import forms, picker, rows, run_if
+from app.web.editor.cards import StepCard, icon_for
 from app.web.editor.support import secrets
-from app.web.editor.view import Editor, StepCard, icon_for
+from app.web.editor.view import Editor
 
-Kind = Literal["intro", "step", "trigger", "settings", "add"]
+Kind = Literal["intro", "step", "trigger", "settings", "add", "branch"]
 STEP_INPUTS = (
     "name",
     "key",
@@ -32,6 +36,7 @@ STEP_INPUTS = (
     *run_if.INPUTS,
 )
 TRIGGER_INPUTS = ("type", "sample_data")
+BRANCH_INPUTS = ("name", *(run_if.BRANCH_PREFIX + f.name for f in run_if.FIELDS))
 SETTINGS_INPUTS = ("name", "description", "run_key_template")
 
 
@@ -64,10 +69,16 @@ class Panel:
     trial: Trial | None = None
     at: int = 0
     connections: list[tuple[str, str]] = field(default_factory=list)  # (id, label) to choose
+    credentials: list[tuple[str, str, str]] = field(default_factory=list)  # (id, label, kind)
     run_if_fields: list[forms.FormField] = field(default_factory=lambda: run_if.FIELDS)
     run_if_open: bool = False  # the "Run only if" builder is shown (else loaded on opening)
     json_mode: bool = False  # "Edit as JSON": the config as one JSON object
     held_key: bool = False  # the key shown was typed but not applied yet
+    slot: Slot = TOP  # the palette's list (a loop's body, a branch) and its size
+    size: int = 0
+    where: str = ""  # that list in words ("in the loop “Each order”")
+    branch: str = ""  # the branch panel's branch key
+    unavailable: dict[str, str] = field(default_factory=dict)  # palette kinds not here, why
 
     @property
     def has_errors(self) -> bool:
@@ -111,7 +122,8 @@ def place_errors(
                 message = f"{_where(rest, widget)}: {message}"
         else:
             name = next((k for k in known if local == k or local.startswith(k + ".")), "")
-            if name.startswith(run_if.PREFIX) and local != name:  # a row of the builder
+            builder = name.startswith((run_if.PREFIX, run_if.BRANCH_PREFIX))
+            if builder and local != name:  # a row of the builder
                 message = f"{_where(local.removeprefix(name + '.'), 'conditions')}: {message}"
         if local == forms.CONFIG_JSON:
             name = forms.CONFIG_JSON
@@ -155,12 +167,15 @@ def _where(rest: str, widget: str = "") -> str:
 
 
 def _with_connections(session: Session, panel: Panel) -> Panel:
-    """Offer the owner's connections when a field of the form names one."""
+    """Offer the owner's connections (credentials) when a field of the form names one."""
+    owner = panel.editor.workflow.user_id
     if any(f.widget == "connection" for f in panel.fields):
         panel.connections = [
             (str(c.id), f"{c.account_email} ({c.provider}, {c.status.replace('_', ' ')})")
-            for c in list_connections(session, panel.editor.workflow.user_id)
+            for c in list_connections(session, owner)
         ]
+    if any(f.widget == "credential" for f in panel.fields):
+        panel.credentials = [(str(c.id), c.name, c.kind) for c in list_credentials(session, owner)]
     return panel
 
 
@@ -188,9 +203,8 @@ def step_panel(
     retries, picker. `posted` shows again exactly what was typed; else what the draft holds
     beyond the definition comes back: a key typed but not applied, and "Edit as JSON" text
     that is not JSON yet (the panel then opens as JSON, with the text's error)."""
-    index = editor.draft.index(key)
-    card = editor.steps[index]
-    step = editor.draft.steps[index]
+    card = editor.card(key)
+    step = editor.draft.step(key)
     panel = Panel("step", editor, step=card, trial=trial, status=status, sends=card.sends)
     if card.known:
         handler = container().handlers.actions.get(card.type)
@@ -214,7 +228,7 @@ def step_panel(
         panel.values.update(run_if.shown(step.get("run_if")))
         _held(panel, editor.draft.held(key))
         if card.known and step.get("config"):  # what the draft kept is checked again
-            where = f"steps.{index}"
+            where = editor.draft.where(key)
             actions = container().handlers.actions
             problems = config_problems(card.type, step["config"], where, secrets(), actions)
             place_errors(panel, problems, f"{where}.", STEP_INPUTS)
@@ -222,7 +236,7 @@ def step_panel(
         text = posted.get(forms.CONFIG_JSON) if posted is not None else None
         shown = forms.config_json(step.get("config") or {}, panel.fields)
         panel.values.setdefault(forms.CONFIG_JSON, text if text is not None else shown)
-    reads = trials.available(session, editor.workflow, editor.draft, index)
+    reads = trials.available(session, editor.workflow, editor.draft, key)
     panel.picker = picker.groups(reads)
     return _with_connections(session, panel)
 
@@ -297,10 +311,52 @@ def settings_panel(
     return panel
 
 
-def palette(editor: Editor, at: int) -> Panel:
-    """The kinds of step that can be added at position `at`."""
-    at = max(0, min(at, len(editor.steps)))
-    return Panel("add", editor, kinds=action_kinds(), at=at)
+def palette(editor: Editor, at: int, slot: Slot | None = None) -> Panel:
+    """The kinds of step that can be added at index `at` of the list `slot` names (the top
+    level by default; a list that does not exist is the top level)."""
+    slot = slot or Slot()
+    try:
+        size = len(draft_tree.list_at(editor.draft.steps, slot))
+        words = draft_tree.slot_words(editor.draft.steps, slot)
+    except (InvalidInputError, NotFoundError):
+        slot, size, words = Slot(), len(editor.draft.steps), ""
+    at = max(0, min(at, size))
+    panel = Panel("add", editor, kinds=action_kinds(), at=at, slot=slot, size=size, where=words)
+    depth = 0 if slot.parent is None else len(editor.draft.locate(slot.parent).containers) + 1
+    for kind in panel.kinds:
+        if kind.type in ("loop", "paths") and depth >= MAX_DEPTH:
+            panel.unavailable[kind.type] = f"Loops and paths nest at most {MAX_DEPTH} deep."
+        elif kind.type == "paths" and at < size:
+            panel.unavailable[kind.type] = "A paths step ends its list: add it at the end."
+    return panel
+
+
+def branch_panel(
+    session: Session,
+    editor: Editor,
+    key: str,
+    branch: str,
+    *,
+    posted: Mapping[str, str] | None = None,
+    status: str = "",
+) -> Panel:
+    """A paths step's branch: its name and its condition (the condition builder)."""
+    card = editor.card(key)
+    paths = editor.draft.step(key)
+    index = draft_structure.branch_index(paths, branch)
+    item = paths["branches"][index]
+    panel = Panel("branch", editor, step=card, status=status, branch=branch)
+    panel.run_if_open = True
+    if posted is not None:
+        panel.values = {"name": posted.get("name", "")}
+        panel.values.update(run_if.shown_posted(posted, run_if.BRANCH_PREFIX))
+    else:
+        panel.values = {"name": str(item.get("name") or branch)}
+        panel.values.update(run_if.shown(item.get("condition"), run_if.BRANCH_PREFIX))
+    panel.description = f"Branch of “{card.name}” (step {card.number})"
+    reads = trials.available(session, editor.workflow, editor.draft, key)
+    panel.picker = picker.groups(reads)
+    return panel
 
 
 def intro(editor: Editor) -> Panel:

@@ -1,7 +1,8 @@
 """The data picker: the fields a step can read, as templates ready to insert.
 
-Built from services.workflows.trials.Available (the trigger's sample data, earlier steps' outputs);
-each entry carries the exact `{{ trigger.<path> }}` or `{{ steps.<key>.<path> }}` text.
+Built from services.workflows.trials.Available (the trigger's sample data, the outputs of the
+steps it can see, the loops around it); each entry carries the exact `{{ trigger.<path> }}`,
+`{{ steps.<key>.<path> }}` or `{{ loop.item.<path> }}` text.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.services.workflows.trials import Available
+from app.services.workflows.trials import Available, LoopSample
 
 MAX_DEPTH = 4
 MAX_ENTRIES = 60
@@ -93,12 +94,37 @@ def _walk(group: Group, root: str, value: Any, path: str, shown: str, depth: int
             _walk(group, root, child, child_path, child_shown, depth + 1)
 
 
+LOOP_VARIABLES = (
+    ("index", "the item's number, from 0"),
+    ("first", "true for the first item"),
+    ("last", "true for the last item"),
+    ("count", "how many items"),
+)
+
+
+def _loop_group(loop: LoopSample, parents: int) -> Group:
+    """`loop.item` (with the sample item's fields) and `loop.index`/`first`/`last`/`count`."""
+    note = f"the first of {loop.count} items" if loop.count else (loop.note or "no sample item")
+    group = Group(f"Loop: {loop.name}", f"each item of {loop.items or 'its list'}: {note}")
+    root = "loop" + ".parent" * parents
+    group.entries.append(
+        Entry(f"{{{{ {root}.item }}}}", "item", _preview(loop.item) if loop.count else "", 0)
+    )
+    if loop.item is not None:
+        _walk(group, f"{root}.item", loop.item, "", "item", 1)
+    for name, words in LOOP_VARIABLES:
+        group.entries.append(Entry(f"{{{{ {root}.{name} }}}}", name, words, 0))
+    return group
+
+
 def groups(available: Available) -> list[Group]:
-    """One group for the trigger, then one per earlier step, in run order."""
+    """One group per loop around the step (innermost first), one for the trigger, then one per
+    step it can see, in run order."""
+    looping = [_loop_group(loop, depth) for depth, loop in enumerate(available.loops)]
     note = "sample data" if available.trigger_is_sample else "from the latest run"
     trigger = Group("Trigger", note if available.trigger else "no sample data yet")
     _walk(trigger, "trigger", available.trigger, "", "", 0)
-    result = [trigger]
+    result = [*looping, trigger]
     for number, step in enumerate(available.steps, start=1):
         if not step.enabled:
             note = "disabled: skipped when the workflow runs"

@@ -14,9 +14,9 @@ from app.services.errors import InvalidInputError
 from app.services.workflows.crud import set_enabled
 from app.web.blueprint import bp
 from app.web.editor import panels
+from app.web.editor.cards import icon_for
 from app.web.editor.page import page
 from app.web.editor.support import editor_for, owned_workflow, with_events
-from app.web.editor.view import icon_for
 
 
 @bp.app_template_global("kind_icon")

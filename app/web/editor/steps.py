@@ -1,6 +1,7 @@
-"""Step changes in the editor: add, apply the panel, test, move, duplicate, delete, enable.
+"""Step changes in the editor: add (anywhere in the tree), apply the panel, test. Card changes
+(move, duplicate, delete, enable, branches) are editor/structure.py.
 
-Card changes answer the flow (or the one card); panel changes answer the panel. Without
+Panel changes answer the panel. Without
 JavaScript each form posts, and the answer redirects back to the editor page."""
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.extensions import container, db
 from app.models import Workflow
 from app.services.errors import InvalidInputError
-from app.services.workflows import draft_edits, trials
+from app.services.workflows import draft_edits, draft_structure, draft_tree, trials
+from app.services.workflows.draft_tree import Slot
 from app.web.blueprint import bp
-from app.web.editor import forms, panels, run_if
+from app.web.editor import forms, panels, run_if, structure
 from app.web.editor.page import page
 from app.web.editor.support import (
     CHANGED,
@@ -36,28 +38,21 @@ def _back(workflow: Workflow, message: str, **args: Any) -> BaseResponse:
     return redirect(url_for("web.workflow_show", workflow_id=workflow.id, **args), 303)
 
 
-def _flow(
-    workflow: Workflow, message: str, status: int = 200, details: dict[str, Any] | None = None
-) -> BaseResponse:
-    editor_ = editor_for(workflow, request.form.get("selected") or None)
-    response = page("workflows/_flow.html", editor_, panels.intro(editor_), status=status)
-    return with_events(response, CHANGED, announce=message, details=details)
-
-
 @bp.post("/workflows/<int:workflow_id>/steps")
 @login_required
 def step_create(workflow_id: int) -> Response | BaseResponse:
     """Add a step of the chosen kind at a position; opens its panel."""
     workflow = owned_workflow(workflow_id)
     type_ = request.form.get("type", "")
+    slot = structure.posted_slot(request.form.get("place")) or Slot()
     try:
         at = form_int("at", 10**6)
         actions = container().handlers.actions
-        _, key = draft_edits.insert_step(db.session(), workflow, type_, at, actions)
+        _, key = draft_structure.insert_step(db.session(), workflow, type_, at, actions, slot)
     except InvalidInputError as exc:
         db.session.rollback()
         editor_ = editor_for(workflow)
-        panel = panels.palette(editor_, form_int("at", 0))
+        panel = panels.palette(editor_, form_int("at", 0), slot)
         panel.errors["type"], panel.paths["type"] = exc.message, exc.field or "type"
         return page("workflows/_panel.html", editor_, panel, status=422)
     name = container().handlers.actions.get(type_).name
@@ -69,8 +64,9 @@ def step_create(workflow_id: int) -> Response | BaseResponse:
     response = htmx_response(
         response, push_url=url_for("web.workflow_show", workflow_id=workflow.id, step=key)
     )
-    position = editor_.draft.index(key) + 1
-    return with_events(response, CHANGED, FLOW_STALE, announce=f"Added {name} as step {position}.")
+    where = draft_tree.slot_words(editor_.draft.steps, slot)
+    message = f"Added {name} as step {editor_.card(key).number}{' ' + where if where else ''}."
+    return with_events(response, CHANGED, FLOW_STALE, announce=message)
 
 
 def step_changes(
@@ -135,9 +131,9 @@ def _refused(workflow: Workflow, key: str, problems: list[InvalidInputError]) ->
         held=forms.held_input(request.form, key),
     )
     editor_ = editor_for(workflow, key)
-    index = editor_.draft.index(key)
+    where = editor_.draft.where(key)
     panel = panels.step_panel(db.session(), editor_, key, posted=request.form)
-    panels.place_errors(panel, problems, f"steps.{index}.", panels.STEP_INPUTS)
+    panels.place_errors(panel, problems, f"{where}.", panels.STEP_INPUTS)
     response = page("workflows/_panel.html", editor_, panel, status=422)
     return with_events(response, CHANGED, FLOW_STALE)  # the card shows what the draft kept
 
@@ -145,10 +141,10 @@ def _refused(workflow: Workflow, key: str, problems: list[InvalidInputError]) ->
 def _apply(workflow_id: int, key: str, test: bool) -> Response | BaseResponse:
     workflow = owned_workflow(workflow_id)
     changes, errors = step_changes(step_fields(workflow, key), request.form)
-    index = editor_for(workflow).draft.index(key)
+    where = editor_for(workflow).draft.where(key)
     if errors:
         return _refused(
-            workflow, key, [InvalidInputError(m, f"steps.{index}.{n}") for n, m in errors.items()]
+            workflow, key, [InvalidInputError(m, f"{where}.{n}") for n, m in errors.items()]
         )
     trial = None
     try:
@@ -200,66 +196,3 @@ def step_run_if(workflow_id: int, key: str) -> Response | BaseResponse:
 def step_test(workflow_id: int, key: str) -> Response | BaseResponse:
     """Apply the step panel, then run the step once with the sample data."""
     return _apply(workflow_id, key, test=True)
-
-
-@bp.post("/workflows/<int:workflow_id>/steps/<key>/move")
-@login_required
-def step_move(workflow_id: int, key: str) -> BaseResponse:
-    """Move a step up, down, or to a position (drag and drop); answers the flow."""
-    workflow = owned_workflow(workflow_id)
-    draft = editor_for(workflow).draft
-    index = draft.index(key)
-    direction = request.form.get("direction")
-    to = index - 1 if direction == "up" else index + 1 if direction == "down" else form_int("to")
-    _, landed = draft_edits.move_step(db.session(), workflow, key, to)
-    name = draft.steps[index].get("name") or key
-    message = f"Moved “{name}” to position {landed + 1} of {len(draft.steps)}."
-    if not is_fragment_request():
-        return _back(workflow, message)
-    return _flow(workflow, message)
-
-
-@bp.post("/workflows/<int:workflow_id>/steps/<key>/duplicate")
-@login_required
-def step_duplicate(workflow_id: int, key: str) -> BaseResponse:
-    """Insert a copy of the step after it; answers the flow."""
-    workflow = owned_workflow(workflow_id)
-    try:
-        draft, copied = draft_edits.duplicate_step(db.session(), workflow, key)
-    except InvalidInputError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("web.workflow_show", workflow_id=workflow.id), 303)
-    message = f"Duplicated as “{draft.step(copied)['name']}” (step {draft.index(copied) + 1})."
-    if not is_fragment_request():
-        return _back(workflow, message, step=copied)
-    return _flow(workflow, message, status=201)
-
-
-@bp.post("/workflows/<int:workflow_id>/steps/<key>/delete")
-@login_required
-def step_delete(workflow_id: int, key: str) -> BaseResponse:
-    """Remove the step from the draft; answers the flow."""
-    workflow = owned_workflow(workflow_id)
-    name = editor_for(workflow).draft.step(key).get("name") or key
-    draft_edits.delete_step(db.session(), workflow, key)
-    message = f"Deleted step “{name}”."
-    if not is_fragment_request():
-        return _back(workflow, message)
-    return _flow(workflow, message, details={"stepline:step-removed": key})
-
-
-@bp.post("/workflows/<int:workflow_id>/steps/<key>/enabled")
-@login_required
-def step_enable(workflow_id: int, key: str) -> BaseResponse:
-    """Turn a step on or off; answers its card."""
-    workflow = owned_workflow(workflow_id)
-    enabled = request.form.get("enabled") == "1"
-    _, index = draft_edits.set_step_enabled(db.session(), workflow, key, enabled)
-    editor_ = editor_for(workflow, request.form.get("selected") or None)
-    card = editor_.steps[index]
-    message = f"Step “{card.name}” {'enabled' if enabled else 'disabled'}."
-    if not is_fragment_request():
-        return _back(workflow, message)
-    response = page("workflows/_step_card.html", editor_, panels.intro(editor_), card=card)
-    return with_events(response, CHANGED, announce=message)

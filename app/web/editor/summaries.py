@@ -17,7 +17,9 @@ from app.actions.conditions import OPERATOR_WORDS, UNARY
 
 SUMMARY_CHARS = 90
 TEMPLATE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
-REFERENCE = re.compile(r"^(trigger|steps\.([A-Za-z_][A-Za-z0-9_]*))((?:\.[A-Za-z0-9_]+|\[\d+\])*)$")
+REFERENCE = re.compile(
+    r"^(trigger|steps\.([A-Za-z_][A-Za-z0-9_]*)|loop(?:\.parent)*\.item)((?:\.[A-Za-z0-9_]+|\[\d+\])*)$"
+)
 
 AUTH_WORDS = {
     "none": "no auth",
@@ -31,6 +33,7 @@ WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "S
 # Palette categories, by type prefix, in the order the palette shows them.
 CATEGORIES = (
     ("Core", ("transform", "filter", "delay", "log")),
+    ("Flow", ("loop", "paths")),
     ("HTTP", ("http",)),
     ("Slack", ("slack",)),
     ("Google", ("google.", "gmail", "sheets")),
@@ -97,6 +100,15 @@ def only_if(run_if: Any) -> str:
 
 def summary(type_: str, config: Mapping[str, Any], secret: frozenset[str] = frozenset()) -> str:
     """One line that says what a step does with its config (templates left as they are)."""
+    if type_ == "paths":
+        mode = config.get("mode") or "first"
+        return (
+            "Takes every branch that matches"
+            if mode == "all"
+            else "Takes the first branch that matches"
+        )
+    if type_ == "loop" and config.get("items"):
+        return _short(f"For each item in {config['items']}")
     if not config:
         return "Not configured yet"
     if type_ == "transform" and isinstance(config.get("fields"), dict):
@@ -205,6 +217,8 @@ def _pill_label(expression: str, step_names: Mapping[str, str]) -> str:
     if reference is None:
         return expression
     head = "Trigger" if reference.group(1) == "trigger" else None
+    if reference.group(1).startswith("loop"):
+        head = "Item" if reference.group(1) == "loop.item" else "Outer item"
     if head is None:
         key = reference.group(2)
         head = step_names.get(key, key)

@@ -9,6 +9,8 @@ the form posts and the browser lands on the execution's own page."""
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, redirect, request
@@ -37,6 +39,57 @@ STOP_POLLING = HTMX_STOP_POLLING  # 286: htmx stops an `every 1s` trigger on thi
 FRAGMENT = "workflows/_test_run.html"
 
 
+@dataclass(frozen=True)
+class CardResult:
+    """What a card's result slot shows of a test run: a step inside a loop runs once per item
+    (one row per iteration), summed up here by its key."""
+
+    key: str
+    name: str
+    status: str
+    output: dict[str, Any] | None
+    error: str | None
+    milliseconds: int | None
+    runs: int = 1
+    counts: str = ""  # "3 runs: 2 completed, 1 failed" when it ran more than once
+
+
+STATUS_ORDER = ("running", "failed", "pending", "cancelled", "completed", "skipped")
+
+
+def card_results(run: draft_runs.Progress) -> list[CardResult]:
+    """One result per step key, in the run's order: the most telling status of its runs,
+    its last output and its first error."""
+    by_key: dict[str, list[draft_runs.StepResult]] = {}
+    for step in run.steps:
+        by_key.setdefault(step.key, []).append(step)
+    found = []
+    for key, rows in by_key.items():
+        statuses = [row.status for row in rows]
+        status = min(statuses, key=lambda s: STATUS_ORDER.index(s) if s in STATUS_ORDER else 0)
+        outputs = [row.output for row in rows if row.output is not None]
+        errors = [row.error for row in rows if row.error]
+        tally = Counter(statuses)
+        counts = ""
+        if len(rows) > 1:
+            parts = [f"{n} {name}" for name, n in sorted(tally.items(), key=lambda i: -i[1])]
+            counts = f"{len(rows)} runs: {', '.join(parts)}"
+        took = [row.milliseconds for row in rows if row.milliseconds is not None]
+        found.append(
+            CardResult(
+                key,
+                rows[0].name,
+                status,
+                outputs[-1] if outputs else None,
+                errors[0] if errors else None,
+                sum(took) if took else None,
+                len(rows),
+                counts,
+            )
+        )
+    return found
+
+
 def _region(
     workflow: Workflow,
     run: draft_runs.Progress | None,
@@ -47,7 +100,12 @@ def _region(
 ) -> Response:
     if run is not None and not run.is_live and status == 200:
         status = STOP_POLLING
-    region: dict[str, Any] = {"test_run": run, "test_run_error": error, "test_run_note": note}
+    region: dict[str, Any] = {
+        "test_run": run,
+        "test_run_cards": card_results(run) if run is not None else [],
+        "test_run_error": error,
+        "test_run_note": note,
+    }
     if is_fragment_request():  # polled every second: the region needs the workflow alone
         return render(FRAGMENT, status=status, workflow=workflow, **region)
     editor_ = editor_for(workflow)

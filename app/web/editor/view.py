@@ -1,84 +1,33 @@
-"""What the editor's cards show: kind, icon and colour, a one-line summary of the config (in
-words, references as pills), badges, what passes to the next step; and what the header shows:
-whether the workflow can be switched on, and the webhook's URLs."""
+"""The editor's view of a workflow: the trigger's card and the step cards (editor/cards.py), and
+what the header shows: whether the workflow can be switched on, and the webhook's URLs."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from app.crypto import SecretBox
+from app.engine.program import walk
 from app.extensions import container
 from app.models import Workflow
 from app.models.base import utcnow
 from app.proxy import external_url
-from app.services.workflows import drafts
-from app.services.workflows.step_checks import step_issues
-from app.web.editor.summaries import (
-    Piece,
-    only_if,
-    output_preview,
-    output_words,
-    pieces,
-    summary,
-    trigger_summary,
-)
-
-ICONS = {
-    "manual": "play",
-    "webhook": "link",
-    "schedule": "clock",
-    "transform": "shuffle",
-    "filter": "filter",
-    "delay": "hourglass",
-    "log": "list",
-    "http_request": "globe",
-    "slack_message": "message",
-}
-ICON_PREFIXES = {
-    "google.gmail": "mail",
-    "google.sheets": "grid",
-    "google.drive": "folder",
-    "google.calendar": "calendar",
-    "gmail": "mail",
-    "sheets": "grid",
-}
-
-
-def icon_for(type_: str) -> str:
-    """The sprite symbol for an action or trigger kind (a box for kinds we do not know)."""
-    if type_ in ICONS:
-        return ICONS[type_]
-    for prefix, icon in ICON_PREFIXES.items():
-        if type_.startswith(prefix):
-            return icon
-    return "box"
+from app.services.workflows import draft_tree, drafts
+from app.web.editor.cards import StepCard, every_card, icon_for, step_cards
+from app.web.editor.summaries import output_words, trigger_summary
 
 
 @dataclass(frozen=True)
-class StepCard:
-    index: int
-    key: str
-    type: str
-    name: str
-    kind: str
-    icon: str
-    summary: str
-    enabled: bool
-    sends: bool
-    known: bool
-    tested: bool
-    issues: list[str] = field(default_factory=list)
-    pieces: list[Piece] = field(default_factory=list)  # the summary, references as pills
-    passes: str | None = None  # what its output amounts to ("3 fields"), once known
-    preview: str | None = None  # its output's first fields, once tested
-    only_if: str = ""  # its "Run only if" in words, when it has one
+class Place:
+    """A list a step can be moved to: its form value ("" top level, "<loop>", "<paths>/<branch>"),
+    its label, and the keys of the containers it is in (the step and what holds it)."""
 
-    @property
-    def number(self) -> int:
-        return self.index + 1
+    value: str
+    label: str
+    around: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -108,12 +57,51 @@ class Editor:
     def step_count(self) -> int:
         return len(self.steps)
 
+    @cached_property
+    def places(self) -> list[Place]:
+        """Every list of the tree a step can be moved to: the top level, loops' bodies,
+        branches."""
+        found = [Place("", "the top level", ())]
+        for place in walk(self.draft.steps):
+            step = place.step
+            key = str(step["key"])
+            around = (*draft_tree.find(self.draft.steps, key).containers, key)
+            name = step.get("name") or key
+            for branch, _ in draft_tree.lists(dict(step)):
+                value = key if branch is None else f"{key}/{branch}"
+                label = (
+                    f"the loop “{name}”"
+                    if branch is None
+                    else f"{draft_tree.branch_name(step, branch)} of “{name}”"
+                )
+                found.append(Place(value, label, around))
+        return found
+
+    def places_for(self, card: StepCard) -> list[Place]:
+        """Where the card's step can be moved to: not inside itself."""
+        return [place for place in self.places if card.key not in place.around]
+
+    def after(self, key: str) -> StepCard | None:
+        """The card that runs after the step `key` (in the tree's order), or None."""
+        cards = list(every_card(self.steps))
+        for index, card in enumerate(cards[:-1]):
+            if card.key == key:
+                return cards[index + 1]
+        return None
+
+    def card(self, key: str) -> StepCard:
+        """The card of the step with `key`, anywhere in the tree (KeyError if none)."""
+        for card in every_card(self.steps):
+            if card.key == key:
+                return card
+        raise KeyError(key)
+
     @property
     def activation_block(self) -> str:
         """Why the workflow cannot be switched on now ("Step 3 has errors"), or ""."""
         if self.workflow.enabled:
             return ""
-        faulty = [card.number for card in self.steps if card.issues]
+        faulty = [card.number for card in every_card(self.steps) if card.issues]
         if len(faulty) == 1:
             return f"Step {faulty[0]} has errors"
         if faulty:
@@ -139,51 +127,6 @@ def _trigger_card(trigger: dict[str, Any]) -> TriggerCard:
     )
 
 
-def _last_output(workflow: Workflow, draft: drafts.Draft, key: str) -> Any:
-    """The step's output from its last test (in the draft), else the saved sample."""
-    if key in draft.samples:
-        return draft.samples[key]
-    for action in workflow.actions:
-        if action.key == key:
-            return action.sample_output
-    return None
-
-
-def step_card(
-    draft: drafts.Draft,
-    index: int,
-    secrets: SecretBox,
-    workflow: Workflow | None = None,
-) -> StepCard:
-    step = draft.steps[index]
-    type_ = str(step["type"])
-    known = type_ in container().handlers.actions
-    handler = container().handlers.actions.get(type_) if known else None
-    config = step.get("config") or {}
-    text = summary(type_, config, handler.secret_fields() if handler else frozenset())
-    names = {str(s["key"]): str(s.get("name") or s["key"]) for s in draft.steps}
-    key = str(step["key"])
-    output = _last_output(workflow, draft, key) if workflow else draft.samples.get(key)
-    return StepCard(
-        index=index,
-        key=str(step["key"]),
-        type=type_,
-        name=str(step.get("name") or step["key"]),
-        kind=handler.name if handler else type_,
-        icon=icon_for(type_),
-        summary=text,
-        enabled=bool(step.get("enabled", True)),
-        sends=bool(handler and handler.sends),
-        known=known,
-        tested=step["key"] in draft.samples,
-        issues=step_issues(draft.steps, index, secrets, container().handlers.actions),
-        pieces=pieces(text, names),
-        passes=output_words(output),
-        preview=output_preview(output),
-        only_if=only_if(step.get("run_if")),
-    )
-
-
 def build(
     workflow: Workflow, draft: drafts.Draft, secrets: SecretBox, selected: str | None = None
 ) -> Editor:
@@ -194,7 +137,7 @@ def build(
         dirty=drafts.has_unsaved(draft, workflow),
         saved_elsewhere=drafts.saved_elsewhere(draft, workflow),
         trigger=_trigger_card(draft.trigger),
-        steps=[step_card(draft, i, secrets, workflow) for i in range(len(draft.steps))],
+        steps=step_cards(draft, secrets, workflow),
         selected=selected,
     )
 

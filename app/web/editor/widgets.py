@@ -9,7 +9,8 @@ item is a union with a model of `match` and `conditions`, e.g. app.actions.condi
 body editor (a field `x` beside a `x_type` choice that includes "none": JSON, text or form
 rows, and the type follows what is typed), a JSON textarea for what is left (nested models,
 Any, unions), a password for secret fields (the mask when a value is stored; posting the mask
-back keeps it), and a select of the user's connections for connection fields. Labels come from
+back keeps it), a select of the user's connections for connection fields, and of the
+user's credentials of the field's kinds for credential fields (`credential_field`). Labels come from
 field names, help text from Field descriptions, required marks from the model. What they show
 and what their posts mean is app.web.editor.forms; rows' values, app.web.editor.rows.
 """
@@ -29,6 +30,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from app.actions.conditions import OPERATOR_WORDS
+from app.credentials.fields import credential_kinds_of
 from app.services.workflows import validation_messages
 
 Widget = Literal[
@@ -45,6 +47,7 @@ Widget = Literal[
     "json",
     "secret",
     "connection",
+    "credential",
     "merged",  # shown and posted inside another field's widget (a body's type, a match)
 ]
 STRUCTURED = frozenset({"checkboxes", "keyvalue", "list", "conditions", "body"})
@@ -55,6 +58,13 @@ SCALARS = (str, int, float, bool, type(None))
 # an operator not listed here is shown with its name's words.
 BODY_TYPE_WORDS = {"none": "No body", "json": "JSON", "text": "Text", "form": "Form fields"}
 CONFIG_JSON = "config_json"  # the one input of "Edit as JSON"
+# Choices of other fields in words, by field name (a paths step's mode).
+CHOICE_WORDS = {
+    "mode": {
+        "first": "The first branch whose condition holds",
+        "all": "Every branch whose condition holds, in order",
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,7 @@ class FormField:
     # Shown only while another field has another value than "none" (`auth_*` beside
     # `auth_type`): progressive disclosure, done by the page's script (visible without it).
     needs: str = ""
+    credential_kinds: tuple[str, ...] = ()  # a credential field: the kinds it takes
 
     @property
     def pickable(self) -> bool:
@@ -93,7 +104,7 @@ class FormField:
             return OPERATOR_WORDS.get(text, text.replace("_", " "))
         if self.widget == "body":
             return BODY_TYPE_WORDS.get(text, text.replace("_", " ").capitalize())
-        return text.replace("_", " ")
+        return CHOICE_WORDS.get(self.name, {}).get(text, text.replace("_", " "))
 
 
 def _label(name: str, info: FieldInfo) -> str:
@@ -266,6 +277,9 @@ def _widget(name: str, info: FieldInfo, model: type[BaseModel]) -> FormField:
         return FormField(widget="secret", **common)
     if extra.get("format") == "connection":  # one of the user's connections, offered by id
         return FormField(widget="connection", integer=True, **common)
+    kinds = credential_kinds_of(extra)
+    if kinds:  # one of the user's credentials of those kinds, by id
+        return FormField(widget="credential", integer=True, credential_kinds=kinds, **common)
     structured = _structured(name, info, annotation, model, common)
     if structured is not None:
         return structured

@@ -13,7 +13,9 @@ from typing import Any
 
 from pydantic import Field
 
-from app.actions.base import ActionConfig, BaseActionHandler
+from app.actions.base import ActionConfig, BaseActionHandler, credential_field
+from app.credentials.base import CredentialKind, KindFields
+from app.credentials.fields import secret_field
 from app.engine.context import StepContext
 from app.engine.errors import ActionError
 
@@ -83,3 +85,46 @@ class EffectAction(BaseActionHandler):
         with open(config.journal, "a") as handle:
             handle.write(line)
         return {"pid": os.getpid(), "attempt": context.attempt, "marker": config.marker}
+
+
+class CredentialEchoConfig(ActionConfig):
+    credential_id: int | None = credential_field(
+        kinds=("http_bearer", "http_header"), description="The token to use."
+    )
+    fail: bool = Field(False, description="Fail with an error that quotes the token.")
+
+
+class CredentialEchoAction(BaseActionHandler):
+    """Read a credential and misbehave with it: quote it in the output, the logs, the error
+    (the engine must redact it everywhere)."""
+
+    type = "test_credential"
+    name = "Credential echo (test)"
+    description = "Read a bearer or header credential and quote its secret carelessly."
+    Config = CredentialEchoConfig
+
+    def execute(self, context: StepContext, config: CredentialEchoConfig) -> dict[str, Any]:
+        fields = context.credential(config.credential_id, ("http_bearer", "http_header"))
+        secret = fields.get("token") or fields.get("value") or ""
+        context.log.info("using token %s for %s", secret, context.step_key)
+        if config.fail:
+            raise ActionError(f"the service refused token {secret}", retryable=False)
+        return {
+            "said": f"Bearer {secret}",
+            "length": len(secret),
+            "fields": sorted(fields),
+        }
+
+
+class PinFields(KindFields):
+    label: str = Field("", description="Where the pin is used.")
+    pin: str = secret_field(min_length=4, description="The pin.")
+
+
+class PinKind(CredentialKind):
+    """A credential kind from a plugin (entry-point group `stepline.credentials`)."""
+
+    kind = "test_pin"
+    name = "Pin (test)"
+    description = "A pin code, from a plugin."
+    Fields = PinFields

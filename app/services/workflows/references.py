@@ -1,0 +1,24 @@
+"""The objects a workflow names that must be its owner's: connections (OAuth) and credentials
+(of the kinds each field accepts). Save, import and the editor's Apply check them."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from app.engine.registry import ActionRegistry, TriggerRegistry
+from app.services.connections import store
+from app.services.credentials.references import check_credentials
+from app.services.workflows.specs import WorkflowSpec
+
+
+def check_references(
+    session: Session,
+    owner_id: int,
+    spec: WorkflowSpec,
+    actions: ActionRegistry | None = None,
+    triggers: TriggerRegistry | None = None,
+) -> None:
+    """InvalidInputError naming the first field that names a connection or credential the
+    owner may not use (another user's, a missing one, a credential of another kind)."""
+    store.check_references(session, owner_id, spec)
+    check_credentials(session, owner_id, spec, actions, triggers)
