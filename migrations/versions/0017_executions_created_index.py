@@ -4,8 +4,8 @@ Retention deletes the oldest executions in small batches, each found through thi
 (bounded work per batch, however many rows the table holds). On PostgreSQL it is built
 CONCURRENTLY: an upgrade on a large table does not block the inserts of webhooks meanwhile.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-07 02:20:00.000000
 
 """
@@ -13,8 +13,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0015'
-down_revision = '0014'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
