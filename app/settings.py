@@ -205,8 +205,9 @@ class Settings(ServiceSettings):
     outbound_allowlist: Annotated[tuple[str, ...], NoDecode] = _variable(
         "STEPLINE_OUTBOUND_ALLOWLIST",
         (),
-        "comma-separated CIDRs or host names that outbound requests (HTTP action, Slack, "
-        "Google) may reach although private, e.g. `10.0.0.0/8,vault.internal`; loopback, "
+        "comma-separated CIDRs or host names that outbound connections (HTTP requests, "
+        "service actions, Google, SMTP and IMAP) may reach although private, e.g. "
+        "`10.0.0.0/8,vault.internal`; loopback, "
         "private, link-local and other non-public addresses are refused otherwise, cloud "
         "metadata addresses always",
     )

@@ -61,6 +61,11 @@ class ServiceSettings(BaseSettings):
     google_poll_interval: float = variable(
         "STEPLINE_GOOGLE_POLL_INTERVAL", 60.0, "seconds between two polls of one Google trigger"
     )
+    poll_interval: float = variable(
+        "STEPLINE_POLL_INTERVAL",
+        60.0,
+        "seconds between two polls of one email (IMAP) or Telegram trigger",
+    )
 
     @field_validator("google_api_base_urls", mode="before")
     @classmethod

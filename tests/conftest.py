@@ -19,6 +19,7 @@ from werkzeug.test import TestResponse
 
 from app import create_app
 from app.config import ENV_VARS, settings_of
+from app.engine import budgets
 from app.extensions import container, db, embedded_worker
 from app.models import Base
 
@@ -138,6 +139,7 @@ def _reset(app: Flask) -> None:
     stepline.fresh_admission()
     app.extensions["api_limiter"].reset()
     app.extensions["login_limiter"].reset()
+    budgets.forget(settings_of(app))  # rate-budget slots of the last test's credentials
 
 
 @pytest.fixture

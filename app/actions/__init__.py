@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from app.actions.delay import DelayAction
+from app.actions.discord import DiscordSendMessageAction
 from app.actions.example import ExampleAction
 from app.actions.filter import FilterAction
 from app.actions.gmail_send import GmailSendAction
 from app.actions.http_request import HttpRequestAction
+from app.actions.llm_chat import LlmChatAction
 from app.actions.log import LogAction
 from app.actions.loop import LoopAction
+from app.actions.notion import NotionAppendBlockAction, NotionCreatePageAction
 from app.actions.paths import PathsAction
+from app.actions.send_email import SendEmailAction
 from app.actions.sheets_append_row import SheetsAppendRowAction
 from app.actions.slack import SlackMessageAction
+from app.actions.telegram import TelegramSendMessageAction
 from app.actions.transform import TransformAction
 
 BUILTIN_ACTIONS = (
@@ -23,7 +28,13 @@ BUILTIN_ACTIONS = (
     LogAction,
     HttpRequestAction,
     SlackMessageAction,
+    SendEmailAction,
     GmailSendAction,
     SheetsAppendRowAction,
+    NotionCreatePageAction,
+    NotionAppendBlockAction,
+    TelegramSendMessageAction,
+    DiscordSendMessageAction,
+    LlmChatAction,
     ExampleAction,
 )

@@ -33,6 +33,9 @@ class BaseActionHandler(ABC):
     name: ClassVar[str]
     description: ClassVar[str]
     Config: ClassVar[builtins.type[ActionConfig]]
+    # The editor palette's group (app/engine/categories.py: Flow, Messaging, Email, Data,
+    # Google, AI, Developer…); None: placed by its type.
+    category: ClassVar[str | None] = None
     # True when the action has effects outside Stepline (the editor labels it "this really sends").
     sends: ClassVar[bool] = False
     # What a dry run does with a step that sends (docs/plugins.md, "Dry runs"). "record": run

@@ -24,6 +24,7 @@ class DelayAction(BaseActionHandler):
     """Wait for a while, then continue with the next step."""
 
     type = "delay"
+    category = "Flow"
     name = "Delay"
     description = "Wait for a while (up to 30 days), then continue with the next step."
     Config = DelayConfig

@@ -46,6 +46,7 @@ class ExampleAction(BaseActionHandler):
     """Count a text's characters, words and lines and cut an excerpt of its first words."""
 
     type = "example"
+    category = "Developer"
     name = "Example: text summary"
     description = (
         "Count a text's characters, words and lines and cut an excerpt of its first words "

@@ -23,6 +23,7 @@ class FilterAction(BaseActionHandler):
     """Continue only when the conditions hold; otherwise stop here and skip the later steps."""
 
     type = "filter"
+    category = "Flow"
     name = "Filter"
     description = "Continue only when the conditions hold; otherwise stop and skip later steps."
     Config = FilterConfig

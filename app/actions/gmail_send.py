@@ -4,35 +4,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import formataddr, getaddresses
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
 from app.actions.base import ActionConfig, BaseActionHandler
+from app.actions.mail import addresses, build_message, one_line, valid_addresses
 from app.engine.context import StepContext
 from app.google import scopes
-from app.google.client import GoogleClient
+from app.google.client import GoogleClient, google_pace
 from app.google.fields import connection_field
 from app.google.tokens import Tokens
-
-LINE_BREAK = re.compile(r"[\r\n]")
-ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
-
-
-def _addresses(value: str) -> list[str]:
-    """Addresses of a header value ("Ann <a@x.org>, b@y.org"), formatted; ValueError if bad."""
-    found = []
-    for name, address in getaddresses([value]):
-        if not address and not name:
-            continue
-        if not ADDRESS.match(address):
-            raise ValueError(f"{(address or name)!r} is not an email address")
-        found.append(formataddr((name, address)))
-    return found
 
 
 class GmailSendConfig(ActionConfig):
@@ -56,53 +38,23 @@ class GmailSendConfig(ActionConfig):
         ),
     )
 
-    @field_validator("to", "cc", "bcc", "reply_to", "subject")
-    @classmethod
-    def _one_line(cls, value: str) -> str:
-        if LINE_BREAK.search(value):
-            raise ValueError("line breaks are not allowed in email headers")
-        return value
-
-    @field_validator("to", "cc", "bcc", "reply_to")
-    @classmethod
-    def _valid_addresses(cls, value: str) -> str:
-        _addresses(value)
-        return value
+    _one_line = field_validator("to", "cc", "bcc", "reply_to", "subject")(one_line)
+    _valid_addresses = field_validator("to", "cc", "bcc", "reply_to")(valid_addresses)
 
     @model_validator(mode="after")
     def _complete(self) -> GmailSendConfig:
-        if not _addresses(self.to):
+        if not addresses(self.to):
             raise ValueError("give at least one recipient in `to`")
         if not (self.body_text or self.body_html):
             raise ValueError("give a text body, an HTML body, or both")
         return self
 
 
-def build_message(config: GmailSendConfig, message_id: str) -> EmailMessage:
-    """The MIME message: text, HTML, or both as multipart/alternative."""
-    message = EmailMessage(policy=SMTP)
-    message["To"] = ", ".join(_addresses(config.to))
-    if config.cc:
-        message["Cc"] = ", ".join(_addresses(config.cc))
-    if config.bcc:
-        message["Bcc"] = ", ".join(_addresses(config.bcc))
-    if config.reply_to:
-        message["Reply-To"] = ", ".join(_addresses(config.reply_to))
-    message["Subject"] = config.subject
-    message["Message-ID"] = message_id
-    if config.body_text:
-        message.set_content(config.body_text)
-        if config.body_html:
-            message.add_alternative(config.body_html, subtype="html")
-    else:
-        message.set_content(config.body_html, subtype="html")
-    return message
-
-
 class GmailSendAction(BaseActionHandler):
     """Send an email from your Gmail account (text and/or HTML body)."""
 
     type = "gmail_send"
+    category = "Google"
     name = "Gmail: send email"
     description = (
         "Send an email from a connected Gmail account: to, cc, bcc, subject, and a text "
@@ -117,7 +69,11 @@ class GmailSendAction(BaseActionHandler):
         """Send the message; on a retry, first look for the copy an earlier attempt sent."""
         tokens = Tokens(context.session_factory, context.settings, context.secrets)
         gmail = GoogleClient(
-            tokens, config.connection_id, context.execution.user_id, needs=self.google_scopes
+            tokens,
+            config.connection_id,
+            context.execution.user_id,
+            needs=self.google_scopes,
+            pace=google_pace(context, config.connection_id),
         )
         # The same Message-ID on every attempt: a retry can find what an attempt sent.
         digest = hashlib.sha256(

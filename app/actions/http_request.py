@@ -11,8 +11,9 @@ from urllib.parse import urlencode, urlsplit
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from app.actions.base import ActionConfig, BaseActionHandler, secret_field
+from app.credentials.fields import credential_field
 from app.engine.context import StepContext
-from app.engine.errors import ActionError
+from app.engine.errors import ActionError, ConfigError
 from app.net import GuardedClient, GuardedResponse, OutboundError
 from app.net.redaction import redact_secrets
 
@@ -22,6 +23,8 @@ BAD_VALUE_CHARS = re.compile(r"[\r\n\x00]")
 MAX_ERROR_BODY_CHARS = 300
 # Framing headers the client computes itself; a user's value could only corrupt the request.
 MANAGED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+# The credential kinds a request can carry (app/credentials/http.py).
+HTTP_KINDS = ("http_header", "http_bearer", "http_basic", "http_query")
 
 
 def _text(value: Scalar) -> str:
@@ -67,6 +70,13 @@ class HttpRequestConfig(ActionConfig):
         json_schema_extra={"format": "json"},
     )
     content_type: str | None = Field(None, description="Content-Type for a text body.")
+    credential_id: int | None = credential_field(
+        kinds=HTTP_KINDS,
+        description=(
+            "A saved API key (a header, a bearer token, basic auth or a query parameter) sent "
+            "with the request; or leave it empty and use auth_type."
+        ),
+    )
     auth_type: Literal["none", "bearer", "basic", "header"] = "none"
     auth_username: str | None = Field(None, description="User name (basic auth).")
     auth_password: str | None = secret_field(default=None, description="Password (basic auth).")
@@ -124,6 +134,8 @@ class HttpRequestConfig(ActionConfig):
             and all(isinstance(v, Scalar | list) for v in self.body.values())
         ):
             raise ValueError("a form body must be an object of fields")
+        if self.credential_id is not None and self.auth_type != "none":
+            raise ValueError("use a credential or auth_type, not both")
         needs = {
             "bearer": ("auth_token",),
             "basic": ("auth_username", "auth_password"),
@@ -170,10 +182,32 @@ def auth_headers(config: HttpRequestConfig) -> dict[str, str]:
     return {}
 
 
+def credential_auth(fields: dict[str, Any]) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The header or query parameter an `http_*` credential adds to the request (its kind
+    read from its fields: header_name/value, token, username/password, param_name/value)."""
+    values = [str(v) for v in fields.values() if v is not None]
+    if any(BAD_VALUE_CHARS.search(v) for v in values):
+        raise ConfigError("The credential holds a line break, which no header can carry.")
+    if "header_name" in fields:
+        name = str(fields["header_name"])
+        if not TOKEN.fullmatch(name) or name.lower() in MANAGED_HEADERS:
+            raise ConfigError(f"The credential's header name {name!r} cannot be sent.")
+        return {name: str(fields.get("value") or "")}, []
+    if "token" in fields:
+        return {"Authorization": f"Bearer {fields['token']}"}, []
+    if "username" in fields and "password" in fields:
+        pair = f"{fields['username']}:{fields['password']}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}, []
+    if "param_name" in fields:
+        return {}, [(str(fields["param_name"]), str(fields.get("value") or ""))]
+    raise ConfigError("The credential is not an HTTP API key.")
+
+
 class HttpRequestAction(BaseActionHandler):
     """Call an HTTP endpoint and return its status, headers and body."""
 
     type = "http_request"
+    category = "Developer"
     name = "HTTP request"
     description = (
         "Call an HTTP endpoint (JSON, form or text body; bearer, basic or header auth) and "
@@ -187,6 +221,13 @@ class HttpRequestAction(BaseActionHandler):
         """Send the request; return {status, headers, body} or raise a (retryable) ActionError."""
         secrets = [config.auth_token, config.auth_password]
         credentials = auth_headers(config)
+        params = _pairs(config.query)
+        if config.credential_id is not None:
+            fields = context.credential(config.credential_id, HTTP_KINDS)
+            header, query = credential_auth(fields)
+            credentials.update(header)
+            params.extend(query)
+            secrets.extend(str(fields[k]) for k in ("value", "token", "password") if fields.get(k))
         headers = {**config.headers, **credentials}
         lower = {name.lower() for name in headers}
         if config.send_idempotency_key and "idempotency-key" not in lower:
@@ -200,7 +241,7 @@ class HttpRequestAction(BaseActionHandler):
             response = client.request(
                 config.method,
                 config.url,
-                params=_pairs(config.query),
+                params=params,
                 headers=headers,
                 content=content,
                 timeout=config.timeout_seconds,

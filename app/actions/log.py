@@ -24,6 +24,7 @@ class LogAction(BaseActionHandler):
     """Record a message in the execution's output and the worker log."""
 
     type = "log"
+    category = "Developer"
     name = "Log"
     description = "Record a message in the execution's output and the worker log."
     Config = LogConfig

@@ -10,7 +10,7 @@ from pydantic import Field
 from app.actions.base import ActionConfig, BaseActionHandler
 from app.engine.context import StepContext
 from app.google import scopes
-from app.google.client import GoogleClient
+from app.google.client import GoogleClient, google_pace
 from app.google.fields import a1_range, connection_field
 from app.google.tokens import Tokens
 
@@ -46,6 +46,7 @@ class SheetsAppendRowAction(BaseActionHandler):
     """Append a row of values to a Google Sheet."""
 
     type = "sheets_append_row"
+    category = "Google"
     name = "Google Sheets: append row"
     description = "Append a row of values (templates allowed) under the table of a Google Sheet."
     Config = SheetsAppendRowConfig
@@ -57,7 +58,11 @@ class SheetsAppendRowAction(BaseActionHandler):
         """Append the row; return the range Sheets wrote."""
         tokens = Tokens(context.session_factory, context.settings, context.secrets)
         sheets = GoogleClient(
-            tokens, config.connection_id, context.execution.user_id, needs=self.google_scopes
+            tokens,
+            config.connection_id,
+            context.execution.user_id,
+            needs=self.google_scopes,
+            pace=google_pace(context, config.connection_id),
         )
         target = quote(a1_range(config.sheet, "A1"), safe="")
         answer = sheets.call(

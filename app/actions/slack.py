@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -9,8 +10,10 @@ from urllib.parse import urlsplit
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from app.actions.base import ActionConfig, BaseActionHandler, secret_field
+from app.credentials.fields import credential_field
+from app.engine.budgets import RateBudget, credential_key
 from app.engine.context import StepContext
-from app.engine.errors import ActionError
+from app.engine.errors import ActionError, ConfigError
 from app.net import GuardedClient, GuardedResponse, OutboundError
 from app.net.redaction import redact_secrets
 
@@ -55,10 +58,16 @@ class SlackMessageConfig(ActionConfig):
     via: Literal["webhook", "bot"] = Field(
         "webhook", description="An incoming webhook, or a bot token and a channel."
     )
-    webhook_url: str | None = secret_field(
-        default=None, description="Incoming webhook URL (kept encrypted)."
+    credential_id: int | None = credential_field(
+        kinds=("slack",),
+        description="A saved Slack credential (its webhook URL or bot token); or type them below.",
     )
-    bot_token: str | None = secret_field(default=None, description="Bot token (xoxb-...).")
+    webhook_url: str | None = secret_field(
+        default=None, description="Incoming webhook URL (kept encrypted), without a credential."
+    )
+    bot_token: str | None = secret_field(
+        default=None, description="Bot token (xoxb-...), without a credential."
+    )
     channel: str | None = Field(None, description="Channel ID or name (bot only).")
     text: str = Field(min_length=1, max_length=40_000, description="Message text; templated.")
     blocks: list[dict[str, Any]] | None = Field(
@@ -80,19 +89,51 @@ class SlackMessageConfig(ActionConfig):
 
     @model_validator(mode="after")
     def _destination(self) -> SlackMessageConfig:
-        if self.via == "webhook":
-            parts = urlsplit(self.webhook_url or "")
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError("via 'webhook' needs webhook_url, an https:// URL")
+        if self.credential_id is not None:
+            if self.webhook_url or self.bot_token:
+                raise ValueError("use a credential or a webhook_url/bot_token, not both")
+            if self.via == "bot" and not self.channel:
+                raise ValueError("via 'bot' needs a channel")
+        elif self.via == "webhook":
+            _check_webhook_url(self.webhook_url)
         elif not (self.bot_token and self.channel):
-            raise ValueError("via 'bot' needs bot_token and channel")
+            raise ValueError("via 'bot' needs bot_token and channel (or a credential)")
         return self
+
+
+def _check_webhook_url(url: str | None) -> None:
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("via 'webhook' needs webhook_url, an https:// URL (or a credential)")
+
+
+def destination(context: StepContext, config: SlackMessageConfig) -> tuple[str, str]:
+    """The webhook URL or bot token to post with (from the credential when one is chosen),
+    and the rate budget it counts against."""
+    needed = "webhook_url" if config.via == "webhook" else "bot_token"
+    if config.credential_id is None:
+        secret = (config.webhook_url if config.via == "webhook" else config.bot_token) or ""
+        return secret, budget_key_of(secret)
+    fields = context.credential(config.credential_id, ("slack",))
+    secret = str(fields.get(needed) or "")
+    if not secret:
+        words = "incoming webhook URL" if needed == "webhook_url" else "bot token"
+        raise ConfigError(
+            f"The Slack credential has no {words} (the step posts via {config.via!r})."
+        )
+    if needed == "webhook_url":
+        try:
+            _check_webhook_url(secret)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    return secret, credential_key(config.credential_id)
 
 
 class SlackMessageAction(BaseActionHandler):
     """Post a message to Slack through an incoming webhook or a bot token."""
 
     type = "slack_message"
+    category = "Messaging"
     name = "Slack message"
     description = (
         "Post a message (text, optional Block Kit blocks) to Slack through an incoming "
@@ -110,24 +151,33 @@ class SlackMessageAction(BaseActionHandler):
         if config.thread_ts:
             payload["thread_ts"] = config.thread_ts
         client = GuardedClient.from_settings(context.settings)
-        secrets = [config.webhook_url, config.bot_token]
+        secret, budget_key = destination(context, config)
+        secrets = [config.webhook_url, config.bot_token, secret]
+        context.rate_slot(budget_key, RateBudget.for_service("slack"), "Slack")
         try:
             if config.via == "webhook":
-                response = client.post_json(config.webhook_url or "", payload)
+                response = client.post_json(secret, payload)
             else:
                 base = context.settings.slack_api_base_url or DEFAULT_API_BASE_URL
                 response = client.post_json(
                     base.rstrip("/") + "/chat.postMessage",
                     {"channel": config.channel, **payload},
-                    headers={"Authorization": f"Bearer {config.bot_token}"},
+                    headers={"Authorization": f"Bearer {secret}"},
                 )
         except OutboundError as exc:
             raise ActionError(
                 redact_secrets(f"Slack: {exc}", secrets), retryable=exc.retryable
             ) from None
+        if response.status == 429:  # wait (not counted as an attempt), with every user of it
+            raise context.rate_limited(budget_key, "Slack", response.retry_after)
         output = _webhook_result(response) if config.via == "webhook" else _api_result(response)
         context.log.info("slack message posted via %s", config.via)
         return output
+
+
+def budget_key_of(secret: str | None) -> str:
+    """The rate budget an inline token or webhook URL shares (a hash: never the secret)."""
+    return "slack:" + hashlib.sha256((secret or "").encode()).hexdigest()[:24]
 
 
 def _error(code: str, response: GuardedResponse) -> ActionError:

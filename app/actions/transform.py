@@ -24,6 +24,7 @@ class TransformAction(BaseActionHandler):
     """Set output fields from templates over the trigger and earlier steps."""
 
     type = "transform"
+    category = "Data"
     name = "Transform"
     description = "Set output fields from templates over the trigger and earlier steps."
     Config = TransformConfig

@@ -15,7 +15,6 @@ from app.api.bodies import parse_optional_body
 from app.api.idempotency import answer_with, idempotent
 from app.api.pagination import keyset_page, page_request
 from app.api.schemas import (
-    AttemptResult,
     BulkRerunRequest,
     BulkRerunResult,
     ExecutionList,
@@ -23,12 +22,13 @@ from app.api.schemas import (
     ExecutionStarted,
     ExecutionSummary,
     RerunRequest,
-    StepResult,
     TriggerData,
     no_content,
     respond,
 )
+from app.api.step_results import AttemptResult, IterationRef, StepResult
 from app.api.workflows import WORKFLOW_ID, find_workflow
+from app.engine.program import Program, frame_iterations, history_key
 from app.extensions import container, db
 from app.models import Execution, ExecutionStep
 from app.services.executions import bulk_rerun, lifecycle, retention
@@ -36,6 +36,7 @@ from app.services.executions.admission import tolerant
 from app.services.executions.attempt_history import AttemptLine, attempt_lines
 from app.services.executions.filtering import ExecutionFilter, select_executions
 from app.services.executions.queries import DashboardFilter
+from app.services.executions.step_views import program_of
 from app.services.workflows import crud
 
 EXECUTION_ID = "<int:execution_id>"  # see WORKFLOW_ID
@@ -56,13 +57,24 @@ def _attempt(line: AttemptLine) -> AttemptResult:
         duration_ms=None if seconds is None else round(seconds * 1000),
         error=line.error,
         ended_by=line.ended_by,
+        waiting_for=line.waiting_for,
+        waiting_until=line.waiting_until,
     )
 
 
-def step_result(step: ExecutionStep) -> StepResult:
+def step_result(step: ExecutionStep, program: Program) -> StepResult:
     attempts = [_attempt(line) for line in attempt_lines(step)]
+    nodes = program.nodes
+    node = nodes[step.position] if step.position < len(nodes) else None
+    iteration = [
+        IterationRef(loop=nodes[loop].key if loop < len(nodes) else str(loop), index=index)
+        for loop, index in frame_iterations(step.frame)
+    ]
     return StepResult(
         position=step.position,
+        address=step.address or (node.address if node else str(step.position + 1)),
+        frame=step.frame,
+        iteration=iteration,
         key=step.action_key,
         type=step.action_type,
         status=step.status,
@@ -79,10 +91,13 @@ def step_result(step: ExecutionStep) -> StepResult:
 
 
 def execution_out(execution: Execution) -> ExecutionOut:
+    """The execution with its step runs in history order (a loop before its iterations)."""
+    program = program_of(execution)
+    steps = sorted(execution.steps, key=lambda step: history_key(step.frame, step.position))
     return ExecutionOut(
         **ExecutionSummary.model_validate(execution).model_dump(),
         trigger_data=execution.trigger_data,
-        steps=[step_result(step) for step in execution.steps],
+        steps=[step_result(step, program) for step in steps],
     )
 
 

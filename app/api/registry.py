@@ -6,6 +6,7 @@ from flask import Response
 
 from app.api.blueprint import bp
 from app.api.schemas import ActionKind, ActionKindList, TriggerKind, TriggerKindList, respond
+from app.engine.categories import category_of
 from app.extensions import container
 
 
@@ -20,6 +21,7 @@ def action_list() -> Response:
                     name=handler.name,
                     description=handler.description,
                     sends=handler.sends,
+                    category=category_of(handler),
                     config_schema=handler.config_schema(),
                 )
                 for handler in container().handlers.actions
@@ -39,6 +41,7 @@ def trigger_list() -> Response:
                     name=handler.name,
                     description=handler.description,
                     polling=handler.polling,
+                    category=category_of(handler),
                     config_schema=handler.config_schema(),
                 )
                 for handler in container().handlers.triggers

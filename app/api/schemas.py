@@ -10,7 +10,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, fie
 from pydantic_core import PydanticCustomError
 
 from app.api.definition_schemas import StepOut, TriggerOut
-from app.models import ExecutionStatus, StepStatus
+from app.api.step_results import StepResult
+from app.models import ExecutionStatus
 from app.services.executions.lifecycle import RUN_KEY_LENGTH
 from app.services.workflows.specs import WorkflowSpec
 
@@ -93,6 +94,7 @@ class ActionKind(Schema):
     name: str
     description: str
     sends: bool = Field(description="True when the action has effects outside Stepline.")
+    category: str = Field(description="The editor palette's group: Flow, Messaging, Email…")
     config_schema: dict[str, Any] = Field(description="JSON Schema of the step's `config`.")
 
 
@@ -101,6 +103,7 @@ class TriggerKind(Schema):
     name: str
     description: str
     polling: bool = Field(description="True when Stepline polls a remote service for events.")
+    category: str = Field(description="The editor's group of trigger kinds.")
     config_schema: dict[str, Any] = Field(description="JSON Schema of the trigger's `config`.")
 
 
@@ -218,37 +221,6 @@ class ExecutionSummary(Schema):
     started_at: datetime | None
     finished_at: datetime | None
     updated_at: datetime
-
-
-class AttemptResult(Schema):
-    """One attempt of a step, with its own start and end."""
-
-    attempt: int
-    started_at: datetime | None = Field(description="Null only for an attempt not recorded.")
-    finished_at: datetime | None = Field(description="Null while the attempt runs.")
-    duration_ms: int | None
-    error: str | None
-    ended_by: Literal["worker", "recovery", "cancel", "unknown"] | None = Field(
-        description="Who ended the attempt: its `worker`; `recovery`, when its worker was lost "
-        "(the step stayed running past its lease); a `cancel` of the execution while it ran. "
-        "Null while it runs."
-    )
-
-
-class StepResult(Schema):
-    position: int
-    key: str
-    type: str
-    status: StepStatus
-    attempts: int = Field(description="Attempts started: one entry each in `attempt_log`.")
-    attempt_log: list[AttemptResult]
-    input: dict[str, Any] | None = Field(description="The rendered config; secrets redacted.")
-    output: dict[str, Any] | None
-    error: str | None
-    started_at: datetime | None
-    finished_at: datetime | None
-    duration_ms: int | None = Field(description="From the first attempt's start to its end.")
-    next_retry_at: datetime | None
 
 
 class ExecutionOut(ExecutionSummary):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -10,7 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from app.credentials.base import Budget, CredentialKind, CredentialTestError, KindFields
 from app.credentials.fields import secret_field
-from app.net import GuardedClient, OutboundError
+from app.net import GuardedClient, OutboundError, smtp
 from app.net.redaction import redact_secrets
 from app.settings import Settings
 
@@ -102,30 +101,14 @@ class Smtp(CredentialKind):
     description = "An SMTP server login for sending email."
     Fields = SmtpFields
 
-    @property
-    def can_test(self) -> bool:
-        return _smtp_check() is not None
-
     def test(self, fields: dict[str, Any], client: GuardedClient, settings: Settings) -> str:
-        check = _smtp_check()
-        if check is None:
-            raise CredentialTestError("SMTP credentials cannot be tested yet.")
         try:
-            said = check(fields, settings)
+            said = smtp.check_login(fields, settings)
         except Exception as exc:  # the SMTP client's errors, whatever their class
             raise CredentialTestError(
                 redact_secrets(f"SMTP: {exc}", [fields.get("password") or ""])
             ) from None
         return str(said or f"Signed in to {fields['host']}.")
-
-
-def _smtp_check() -> Any:
-    """`app.net.smtp.check_login` once the SMTP client exists (issue 22, helper F)."""
-    try:
-        module = importlib.import_module("app.net.smtp")
-    except ImportError:
-        return None
-    return getattr(module, "check_login", None)
 
 
 class NotionFields(KindFields):

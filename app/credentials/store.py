@@ -29,6 +29,7 @@ class Unsealed:
     name: str
     fields: dict[str, Any]
     secrets: list[str]
+    budget: dict[str, Any] | None = None  # its rate budget (app.engine.budgets), if it has one
 
 
 def seal(box: SecretBox, fields: dict[str, Any]) -> str:
@@ -89,4 +90,4 @@ def load(
         ) from None
     names = kind.secret_fields()
     secrets = [v for k, v in fields.items() if k in names and isinstance(v, str) and v]
-    return Unsealed(row.kind, row.name, fields, secrets)
+    return Unsealed(row.kind, row.name, fields, secrets, row.budget)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.credentials import store as credential_store
 from app.crypto import SecretBox
+from app.engine import budgets
 from app.engine.errors import ConfigError
 from app.settings import Settings
 
@@ -60,6 +61,8 @@ class StepContext:
     # Secret values this step has read (credentials): the executor redacts them from the
     # step's output, error and logs. The executor passes its own list.
     revealed: list[str] = field(default_factory=list)
+    # The stored rate budgets of the credentials read so far, by budget key (`credential:7`).
+    credential_budgets: dict[str, budgets.RateBudget | None] = field(default_factory=dict)
 
     @property
     def idempotency_key(self) -> str:
@@ -84,4 +87,28 @@ class StepContext:
             except credential_store.CredentialUnavailableError as exc:
                 raise ConfigError(str(exc)) from None
         self.revealed.extend(s for s in found.secrets if s not in self.revealed)
+        self.credential_budgets[budgets.credential_key(credential_id)] = budgets.RateBudget.parse(
+            found.budget
+        )
         return found.fields
+
+    def rate_slot(self, key: str, budget: budgets.RateBudget | None, service: str) -> None:
+        """Before a request under `key` (e.g. `credential:7`): wait for a slot of its budget
+        (the credential's stored one when this step read it, else `budget`), shared by every
+        step using it, and for any wait a 429 asked for. A slot a few seconds
+        off is waited for here; a later one is kept for this step, which is sent again for it
+        (a wait that does not count as an attempt). Dry runs send nothing and take no slot."""
+        if self.execution.dry_run:
+            return
+        if key in self.credential_budgets:  # the credential's own budget, when it has one
+            budget = self.credential_budgets[key] or budget
+        store = budgets.store_for(self.settings)
+        budgets.take_slot(store, key, budget, service, self.idempotency_key)
+
+    def rate_limited(
+        self, key: str | None, service: str, retry_after: float | None, detail: str = ""
+    ) -> budgets.RateLimitWait:
+        """The error to raise for a 429 from `service`: the step (and every step using `key`)
+        waits for `retry_after` seconds, without using up one of its attempts."""
+        store = budgets.store_for(self.settings)
+        return budgets.rate_limited(store, key, service, retry_after, detail)

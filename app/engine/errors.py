@@ -23,16 +23,26 @@ class UnknownTypeError(EngineError):
 
 class ActionError(EngineError):
     """A step failed. `retryable` decides whether the engine may try it again;
-    `retry_after` (seconds) overrides the backoff when the remote side asked for a wait."""
+    `retry_after` (seconds) overrides the backoff when the remote side asked for a wait;
+    `rate_limited`: a wait for a rate limit (app.engine.budgets), retried after `retry_after`
+    without counting against the step's attempts."""
 
     retryable: bool = True
+    rate_limited: bool = False
 
     def __init__(
-        self, message: str, *, retryable: bool | None = None, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        retryable: bool | None = None,
+        retry_after: float | None = None,
+        rate_limited: bool | None = None,
     ) -> None:
         super().__init__(message)
         if retryable is not None:
             self.retryable = retryable
+        if rate_limited is not None:
+            self.rate_limited = rate_limited
         self.retry_after = retry_after
 
 

@@ -26,8 +26,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from app.crypto import SecretBox
+from app.engine import budgets, trial
 from app.engine import ledger as ledgers
-from app.engine import trial
 from app.engine.attempts import (
     LOST_WORKER,
     UNCLAIMED,
@@ -253,12 +253,15 @@ def decide(claim: Claim, outcome: Outcome, keep_going: bool) -> tuple[StepRecord
     now = outcome.finished_at
     error = str(outcome.error)
     entry = attempt_entry(claim, now, outcome.ended_by)
-    attempt_log = [*claim.attempt_log, {**entry, "error": error}]
+    # A wait for a rate limit (a budget slot, a 429) is retried and is not counted as an attempt.
+    waiting = budgets.waiting_line(outcome.error, now, claim.attempt_log)
+    attempt_log = [*claim.attempt_log, {**entry, "error": error, **waiting}]
     policy = RetryPolicy.from_dict(action.get("retry"))
-    if outcome.error.retryable and claim.attempt < policy.attempts:
+    counted = claim.attempt - budgets.waits(claim.attempt_log)
+    if outcome.error.retryable and (waiting or counted < policy.attempts):
         delay = outcome.error.retry_after
         if delay is None:
-            delay = policy.delay_before(claim.attempt + 1)
+            delay = policy.delay_before(counted + 1)
         wake = now + timedelta(seconds=delay)
         retry = StepRecord(
             claim, StepStatus.PENDING, outcome.input, None, error, now, wake, attempt_log

@@ -8,9 +8,11 @@ Google's Retry-After; 5xx and transport failures are retryable; other 4xx are no
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from app.engine.budgets import RateBudget
+from app.engine.context import StepContext
 from app.google import endpoints, scopes
 from app.google.errors import ConnectionUnusableError, GoogleAPIError, RateLimitedError
 from app.google.tokens import Credentials, Tokens
@@ -27,11 +29,19 @@ Params = Mapping[str, Any] | Sequence[tuple[str, str]] | None
 
 
 class GoogleClient:
-    """One connection's view of the Google APIs; `needs` are the scopes every call requires."""
+    """One connection's view of the Google APIs; `needs` are the scopes every call requires;
+    `pace`, when given, is called before each request (a step's rate budget: app.engine.budgets)."""
 
     def __init__(
-        self, tokens: Tokens, connection_id: int, owner_id: int, *, needs: Iterable[str] = ()
+        self,
+        tokens: Tokens,
+        connection_id: int,
+        owner_id: int,
+        *,
+        needs: Iterable[str] = (),
+        pace: Callable[[], None] | None = None,
     ) -> None:
+        self.pace = pace
         self.tokens = tokens
         self.connection_id = connection_id
         self.owner_id = owner_id
@@ -83,6 +93,8 @@ class GoogleClient:
         self, method: str, url: str, params: Params, content: bytes | None, token: str
     ) -> GuardedResponse:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        if self.pace is not None:
+            self.pace()
         if content is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"
         try:
@@ -116,6 +128,13 @@ class GoogleClient:
             retryable=retryable,
             retry_after=response.retry_after if retryable else None,
         )
+
+
+def google_pace(context: StepContext, connection_id: int) -> Callable[[], None]:
+    """A step's pace on a Google connection: a slot of Google's default budget per request,
+    shared by every step using the connection."""
+    budget = RateBudget.for_service("google")
+    return lambda: context.rate_slot(f"connection:{connection_id}", budget, "Google")
 
 
 def _problem(response: GuardedResponse) -> tuple[str, str]:

@@ -23,4 +23,7 @@ class ReconnectNeededError(ConnectionUnusableError):
 
 class RateLimitedError(GoogleAPIError):
     """Google asked this connection to slow down (429 or a quota error); `retry_after` says
-    when the connection may call again."""
+    when the connection may call again. A step waits for it without using up an attempt."""
+
+    rate_limited = True
+    service = "Google"

@@ -48,6 +48,8 @@ class BaseTriggerHandler:
     name: ClassVar[str]
     description: ClassVar[str]
     Config: ClassVar[builtins.type[TriggerConfig]]
+    # The editor's group of trigger kinds (app/engine/categories.py); None: placed by its type.
+    category: ClassVar[str | None] = None
     polling: ClassVar[bool] = False
     # Polling triggers: seconds between two polls of one trigger (the scheduler sets next_run_at).
     poll_every: ClassVar[float] = 60.0

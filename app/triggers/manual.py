@@ -13,6 +13,7 @@ class ManualTrigger(BaseTriggerHandler):
     """Run the workflow by hand or through the API, with an optional JSON payload."""
 
     type = "manual"
+    category = "Flow"
     name = "Manual"
     description = "Run the workflow by hand or through the API, with an optional JSON payload."
     Config = ManualConfig

@@ -75,6 +75,7 @@ class ScheduleTrigger(BaseTriggerHandler):
     """Run the workflow on a schedule: a cron expression in a time zone."""
 
     type = "schedule"
+    category = "Flow"
     name = "Schedule"
     description = "Run the workflow on a schedule: a cron expression in a time zone."
     Config = ScheduleConfig

@@ -144,6 +144,7 @@ class WebhookTrigger(BaseTriggerHandler):
     """Run the workflow when a request reaches its secret URL (body, query and headers as data)."""
 
     type = "webhook"
+    category = "Developer"
     name = "Webhook"
     description = (
         "Run the workflow when a request reaches its secret URL; the body, query and headers "

@@ -8,7 +8,7 @@ stored (markup and hx-* attributes in outputs render as inert text).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,10 +16,10 @@ from flask import url_for
 
 from app.models import ExecutionStep
 from app.models.base import utcnow
-from app.services.executions import explain
-from app.services.executions.attempt_history import AttemptLine, attempt_lines
-from app.services.executions.queries import ExecutionDetail
+from app.services.executions import explain, paths_decision, timeline
+from app.services.executions.attempt_history import AttemptLine, attempt_lines, rate_limit_wait
 from app.services.executions.stats import Activity
+from app.services.executions.step_views import ExecutionDetail
 from app.web.blueprint import bp
 
 # Stacking order of the chart's bars, bottom up, and the CSS class of each status.
@@ -36,16 +36,26 @@ def execution_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
 
 
-@bp.app_template_global("execution_stories")
-def execution_stories(detail: ExecutionDetail) -> dict[int, explain.Story]:
-    """Why each step was skipped, what each filter decided, by step id."""
-    return explain.stories(detail)
+@dataclass(frozen=True)
+class ExecutionPage:
+    """What the execution page's step macros read (executions/_step.html)."""
+
+    detail: ExecutionDetail
+    stories: dict[int, explain.Story]  # why each step was skipped, what each filter decided
+    decisions: dict[int, paths_decision.PathsDecision]  # what each paths step took, and why
+    page_size: int = timeline.PAGE  # iterations one "show more" loads
+    links: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def editor_link(self, key: str) -> tuple[str, str]:
+        """Where a step of this run is in the editor, and the link's words: the live editor
+        with the step open when the run used the current version, else that version,
+        read-only. Once per step key (a step in a loop has a run per iteration)."""
+        if key not in self.links:
+            self.links[key] = _editor_link(self.detail, key)
+        return self.links[key]
 
 
-@bp.app_template_global("step_editor_link")
-def step_editor_link(detail: ExecutionDetail, key: str) -> tuple[str, str]:
-    """Where a step of this run is in the editor, and the link's words: the live editor with
-    the step open when the run used the current version, else that version, read-only."""
+def _editor_link(detail: ExecutionDetail, key: str) -> tuple[str, str]:
     execution = detail.execution
     if detail.ran_current_version:
         url = url_for("web.workflow_show", workflow_id=execution.workflow_id, step=key)
@@ -53,6 +63,12 @@ def step_editor_link(detail: ExecutionDetail, key: str) -> tuple[str, str]:
     version = execution.workflow_version
     url = url_for("web.version_show", workflow_id=execution.workflow_id, version=version, step=key)
     return f"{url}#step-{key}", f"View in version {version}"
+
+
+@bp.app_template_global("execution_page")
+def execution_page(detail: ExecutionDetail) -> ExecutionPage:
+    """The stories and paths decisions of the steps shown, by step id."""
+    return ExecutionPage(detail, explain.stories(detail), paths_decision.decisions(detail))
 
 
 @bp.app_template_filter("execution_time")
@@ -99,6 +115,17 @@ def execution_duration(start: datetime | str | None, end: datetime | str | None 
 def step_attempts(step: ExecutionStep) -> list[AttemptLine]:
     """A step's attempts, one line each: the header counts these lines."""
     return attempt_lines(step)
+
+
+@bp.app_template_filter("rate_limit_wait")
+def rate_limit_wait_text(step: ExecutionStep) -> tuple[str, str] | None:
+    """For a step pending on a rate limit: "waiting for Slack's rate limit until" and the
+    time (UTC, to the second), else None."""
+    line = rate_limit_wait(step)
+    if line is None or line.waiting_until is None:
+        return None
+    until = line.waiting_until.astimezone(UTC)
+    return f"Waiting for {line.waiting_for}'s rate limit until", until.strftime("%H:%M:%S")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 
 from app.extensions import db
 from app.models import Workflow
-from app.services.errors import InvalidInputError
+from app.services.errors import InvalidInputError, NotFoundError
 from app.services.executions import queries, stats
 from app.services.executions.queries import DashboardFilter
 from app.services.workflows.crud import get_workflow
@@ -173,6 +173,27 @@ def execution_show(execution_id: int) -> Response:
     """The execution page: summary, actions, the timeline of steps, the trigger data."""
     detail = _detail(execution_id)
     return render("executions/show.html", "executions/_detail.html", detail=detail)
+
+
+@bp.get("/executions/<int:execution_id>/iterations")
+@login_required
+def execution_iterations(execution_id: int) -> Response:
+    """A page of a loop's iterations, in place of the execution page's "show more": the loop
+    at position `loop` run in `frame` ("" at top level), its iterations from `start` to `stop`."""
+    loop, start, stop = _int_arg("loop"), _int_arg("start") or 0, _int_arg("stop")
+    if loop is None:
+        raise NotFoundError("a loop")
+    frame = request.args.get("frame", "")
+    detail, shown, view = queries.get_iterations(
+        db.session(), execution_id, current_user.id, loop, frame, start, stop or start + 1
+    )
+    return render(
+        "executions/iterations.html",
+        "executions/_iterations.html",
+        detail=detail,
+        shown=shown,
+        loop_view=view,
+    )
 
 
 @bp.get("/executions/<int:execution_id>/status")

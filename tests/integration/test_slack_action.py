@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any, cast
 
@@ -126,9 +127,11 @@ def test_an_invalid_payload_from_the_webhook_is_a_permanent_error_without_the_ur
 
 
 @pytest.mark.parametrize("via", ["webhook", "bot"])
-def test_a_rate_limit_is_retried_after_retry_after(app: Flask, slack: FakeSlack, via: str) -> None:
-    # Given Slack rate-limits the next call
-    slack.fail_next(Reply.text("rate limited", 429, {"Retry-After": "30"}))
+def test_a_rate_limit_waits_for_retry_after_without_using_an_attempt(
+    app: Flask, slack: FakeSlack, via: str
+) -> None:
+    # Given Slack rate-limits the next call for a second
+    slack.fail_next(Reply.text("rate limited", 429, {"Retry-After": "1"}))
     config: dict[str, Any] = {
         "via": via,
         "text": "hi",
@@ -136,12 +139,15 @@ def test_a_rate_limit_is_retried_after_retry_after(app: Flask, slack: FakeSlack,
         "bot_token": slack.token,
         "channel": "C0001",
     }
-    # When the step runs, it asks the engine to retry in 30 s
-    with pytest.raises(ActionError, match="ratelimited") as caught:
+    # When the step runs, it asks the engine to run it again in 1 s, as a rate-limit wait
+    with pytest.raises(ActionError, match="Slack asked to slow down") as caught:
         post(app, **config)
-    assert (caught.value.retryable, caught.value.retry_after) == (True, 30.0)
-    # And the retry goes through
+    assert (caught.value.retryable, caught.value.retry_after) == (True, 1.0)
+    assert caught.value.rate_limited
+    # And a step sent at once waits for the rest of that second in place, then goes through
+    started = time.monotonic()
     assert post(app, **config)["ok"] is True
+    assert time.monotonic() - started > 0.5
     assert len(slack.messages) == 1
 
 

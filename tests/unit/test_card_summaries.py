@@ -7,10 +7,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from app.engine.categories import category_of
 from app.web.editor.summaries import (
     Piece,
     by_category,
-    category_for,
     cron_words,
     output_preview,
     output_words,
@@ -136,19 +136,21 @@ def test_cron_in_words(cron: str, expected: str) -> None:
 
 def test_kinds_group_by_category_in_a_fixed_order() -> None:
     kinds = [
-        SimpleNamespace(type=t)
-        for t in ("slack_message", "log", "http_request", "acme.x", "transform")
+        SimpleNamespace(type=t, category=category_of(SimpleNamespace(type=t)))
+        for t in ("slack_message", "log", "http_request", "acme.x", "transform", "llm_chat")
     ]
 
     groups = [(name, [k.type for k in members]) for name, members in by_category(kinds)]
 
     assert groups == [
-        ("Core", ["log", "transform"]),
-        ("HTTP", ["http_request"]),
-        ("Slack", ["slack_message"]),
+        ("Messaging", ["slack_message"]),
+        ("Data", ["transform"]),
+        ("AI", ["llm_chat"]),
+        ("Developer", ["log", "http_request"]),
         ("More", ["acme.x"]),
     ]
-    assert category_for("google.sheets.append_row") == "Google"
+    assert category_of(SimpleNamespace(type="google.sheets.append_row")) == "Google"
+    assert category_of(SimpleNamespace(type="acme.x", category="Billing")) == "Billing"
 
 
 def test_what_passes_between_steps() -> None:

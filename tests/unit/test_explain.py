@@ -8,7 +8,7 @@ from typing import Any
 
 from app.models import Execution, ExecutionStep
 from app.services.executions.explain import Check, Group, stories
-from app.services.executions.queries import ExecutionDetail, StepView
+from app.services.executions.step_views import ExecutionDetail, StepView
 
 NOW = datetime(2026, 12, 6, 12, 0)
 

@@ -11,6 +11,7 @@ from sqlalchemy import create_engine
 
 from app.engine import ledger
 from app.engine.attempts import Advance, Claim, Finish, Outcome, Retry, Run
+from app.engine.budgets import MAX_RATE_WAITS, RateLimitWait
 from app.engine.context import ExecutionContext
 from app.engine.errors import ActionError
 from app.engine.runner import decide
@@ -86,6 +87,38 @@ def test_retry_after_from_the_error_wins_and_non_retryable_fails_at_once() -> No
     assert decide(claim, throttled, keep_going=True)[1] == Retry(60)
     final = Outcome(error=ActionError("bad", retryable=False), finished_at=ENDED)
     assert isinstance(decide(claim, final, keep_going=True)[1], Finish)
+
+
+def test_a_rate_limit_wait_is_retried_without_counting_as_an_attempt() -> None:
+    # Given a step allowed a single attempt, and two earlier waits for Slack's rate limit
+    waited = {"attempt": 1, "error": "wait", "waiting": {"service": "Slack", "until": "x"}}
+    claim = _claim(_step("a", retry={"attempts": 1}), attempt=3)
+    claim.attempt_log = [waited, {**waited, "attempt": 2}]
+    wait = Outcome(error=RateLimitWait("Slack", 12.5), finished_at=ENDED)
+
+    # When it waits once more, it is sent again after the wait, the line saying until when
+    record, move = decide(claim, wait, keep_going=True)
+    assert move == Retry(12.5)
+    assert record.status == "pending"
+    until = (ENDED + timedelta(seconds=12.5)).isoformat()
+    assert record.attempt_log[-1]["waiting"] == {"service": "Slack", "until": until}
+
+    # And the waits left its attempts alone: a plain failure now is its first (and last) one
+    failure = Outcome(error=ActionError("boom"), finished_at=ENDED)
+    assert isinstance(decide(claim, failure, keep_going=True)[1], Finish)
+    # with two attempts allowed, the failure is retried after the first retry's backoff
+    twice = _claim(_step("a", retry={"attempts": 2}), attempt=3)
+    twice.attempt_log = claim.attempt_log
+    assert decide(twice, failure, keep_going=True)[1] == Retry(1.0)
+
+
+def test_waits_past_the_cap_count_as_attempts() -> None:
+    waited = {"attempt": 1, "waiting": {"service": "Slack", "until": "x"}}
+    claim = _claim(_step("a", retry={"attempts": 1}), attempt=MAX_RATE_WAITS + 1)
+    claim.attempt_log = [{**waited, "attempt": n} for n in range(1, MAX_RATE_WAITS + 1)]
+    record, move = decide(claim, Outcome(error=RateLimitWait("Slack", 5), finished_at=ENDED), True)
+    assert isinstance(move, Finish)
+    assert "waiting" not in record.attempt_log[-1]
 
 
 def test_continue_on_error_records_the_failure_and_goes_on() -> None:

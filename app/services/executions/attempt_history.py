@@ -33,6 +33,10 @@ class AttemptLine:
     finished_at: datetime | None
     error: str | None
     ended_by: str | None  # "worker", "recovery", "cancel" ("unknown": not recorded); None: runs
+    # A wait for a rate limit (app.engine.budgets), not counted against the step's attempts:
+    # the service waited for and until when.
+    waiting_for: str | None = None
+    waiting_until: datetime | None = None
 
     @property
     def seconds(self) -> float | None:
@@ -42,6 +46,8 @@ class AttemptLine:
 
     @property
     def ended_by_text(self) -> str:
+        if self.waiting_for is not None:
+            return f"waited for {self.waiting_for}'s rate limit (not counted as an attempt)"
         if self.ended_by is None:
             return "running"
         return ENDED_BY_TEXT.get(self.ended_by, self.ended_by)
@@ -62,12 +68,16 @@ def _line(entry: dict[str, Any]) -> AttemptLine:
     ended_by = entry.get("ended_by")
     if ended_by is None and finished_at is not None:  # a line written before `ended_by`
         ended_by = "recovery" if error and LOST_WORKER in str(error) else "worker"
+    waiting = entry.get("waiting")
+    waiting = waiting if isinstance(waiting, dict) else {}
     return AttemptLine(
         int(entry.get("attempt") or 0),
         _time(entry.get("started_at")),
         finished_at,
         str(error) if error is not None else None,
         ended_by,
+        str(waiting["service"]) if waiting.get("service") else None,
+        _time(waiting.get("until")),
     )
 
 
@@ -78,3 +88,11 @@ def attempt_lines(step: ExecutionStep) -> list[AttemptLine]:
     for missing in range(1, step.attempts + 1):
         lines.setdefault(missing, AttemptLine(missing, None, None, None, unended))
     return [lines[number] for number in sorted(lines)]
+
+
+def rate_limit_wait(step: ExecutionStep) -> AttemptLine | None:
+    """The wait a pending step is in for a rate limit (its last attempt line), if any."""
+    if step.status != "pending" or not step.attempt_log:
+        return None
+    last = _line(step.attempt_log[-1])
+    return last if last.waiting_for is not None and last.waiting_until is not None else None

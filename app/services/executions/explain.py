@@ -18,7 +18,7 @@ from typing import Any
 
 from app.actions.conditions import OPERATOR_WORDS, UNARY
 from app.models import Execution, ExecutionStep
-from app.services.executions.queries import ExecutionDetail, StepView
+from app.services.executions.step_views import ExecutionDetail, StepView
 
 SHOWN_CHARS = 80
 SINGLE_EXPRESSION = re.compile(r"^\{\{\s*([^{}]+?)\s*\}\}$")
@@ -64,6 +64,11 @@ class Verdict:
     passed: bool
     match: str  # "all" or "any"
     items: list[Check | Group]
+    address: str = ""  # where the step is ("3/1"); "" for the top-level step at `position`
+
+    @property
+    def label(self) -> str:
+        return self.address or str(self.position + 1)
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,7 @@ def _check(written: Mapping[str, Any], seen: Mapping[str, Any], held: Any) -> Ch
     )
 
 
-def _items(
+def items_of(
     written: Sequence[Any], seen: Sequence[Any], results: Sequence[Any]
 ) -> list[Check | Group]:
     items: list[Check | Group] = []
@@ -129,7 +134,7 @@ def _items(
         if isinstance(item.get("conditions"), list):
             inner = result.get("results", []) if isinstance(result, Mapping) else []
             inner_written = source.get("conditions") or []
-            checks = [c for c in _items(inner_written, item["conditions"], inner) if c]
+            checks = [c for c in items_of(inner_written, item["conditions"], inner) if c]
             held = result.get("passed") if isinstance(result, Mapping) else None
             group_checks = [c for c in checks if isinstance(c, Check)]
             match = str(item.get("match") or "all")
@@ -152,9 +157,9 @@ def verdict(step: ExecutionStep, action: Mapping[str, Any], name: str) -> Verdic
     seen = step.input if isinstance(step.input, Mapping) else {}
     conditions = seen.get("conditions") or written.get("conditions") or []
     results = output.get("results") or []
-    items = _items(written.get("conditions") or [], conditions, results)
+    items = items_of(written.get("conditions") or [], conditions, results)
     match = str(seen.get("match") or written.get("match") or "all")
-    return Verdict(step.position, name, passed, match, items)
+    return Verdict(step.position, name, passed, match, items, step.address)
 
 
 def run_if_verdict(step: ExecutionStep, action: Mapping[str, Any], name: str) -> Verdict | None:
@@ -165,8 +170,9 @@ def run_if_verdict(step: ExecutionStep, action: Mapping[str, Any], name: str) ->
         return None
     written = action.get("run_if") or {}
     seen = output.get("conditions") or written.get("conditions") or []
-    items = _items(written.get("conditions") or [], seen, output.get("results") or [])
-    return Verdict(step.position, name, False, str(output.get("match") or "all"), items)
+    items = items_of(written.get("conditions") or [], seen, output.get("results") or [])
+    match = str(output.get("match") or "all")
+    return Verdict(step.position, name, False, match, items, step.address)
 
 
 def _held_text(held: bool | None) -> str:
@@ -191,7 +197,7 @@ def _run_if_sentence(verdict: Verdict) -> str:
     return f"Skipped: “Run only if” ({match} of) did not hold: {'; '.join(parts)}."
 
 
-def _decisive(verdict: Verdict) -> Check | None:
+def decisive(verdict: Verdict) -> Check | None:
     """The one condition that made a filter false, when one alone did."""
     failing = [item for item in verdict.items if item.held is False]
     if len(failing) == 1 and isinstance(failing[0], Check):
@@ -200,63 +206,69 @@ def _decisive(verdict: Verdict) -> Check | None:
     return None
 
 
-def _because(verdict: Verdict) -> str:
+def because(verdict: Verdict) -> str:
     """What decided a false filter: the one condition that failed, with its values, or how
     many did."""
-    decisive = _decisive(verdict)
-    if decisive is not None:
-        return f"{decisive.text} was false"
+    one = decisive(verdict)
+    if one is not None:
+        return f"{one.text} was false"
     if verdict.match == "any":
         return "none of its conditions held"
     failing = sum(1 for item in verdict.items if item.held is False)
     return f"{failing or 'some'} of its {len(verdict.items)} conditions did not hold"
 
 
-def _name(views: Sequence[StepView], position: int) -> str:
-    for view in views:
-        if view.step.position == position:
-            return str(view.name)
-    return f"step {position + 1}"
+def _scope(detail: ExecutionDetail, step: ExecutionStep) -> tuple[int | None, str, str]:
+    """The list a step run is in: its container's position (None at top level), the frame,
+    and what a filter there stops: "the run", "this iteration", "this branch"."""
+    nodes = detail.program.nodes
+    parent = nodes[step.position].parent if step.position < len(nodes) else None
+    if parent is None:
+        return None, step.frame, "the run"
+    ends = "this iteration" if nodes[parent].kind == "loop" else "this branch"
+    return parent, step.frame, ends
 
 
 def stories(detail: ExecutionDetail) -> dict[int, Story]:
     """What to say about each step of the execution page, by step id (see `Story`)."""
     execution: Execution = detail.execution
-    actions = (execution.snapshot or {}).get("actions") or []
-    views = list(detail.steps)
+    flat = detail.program.flat
     told: dict[int, Story] = {}
-    stopper: Verdict | None = None
-    failed: ExecutionStep | None = None
+    # The false filter of each list run (a stop ends its list: the run, an iteration, a branch).
+    stoppers: dict[tuple[int | None, str], Verdict] = {}
+    failed: StepView | None = None
     ran = False
-    for view in views:
+    for view in detail.steps:
         step: ExecutionStep = view.step
-        action = actions[step.position] if step.position < len(actions) else {}
+        action = flat[step.position] if step.position < len(flat) else {}
         decided = verdict(step, action, view.name)
+        parent, frame, ends = _scope(detail, step)
         if step.status != "skipped":
             ran = ran or step.started_at is not None
             if decided is not None:
                 told[step.id] = Story(verdict=decided)
                 if not decided.passed:
-                    stopper = decided
+                    stoppers[(parent, frame)] = decided
             if step.status == "failed" and not action.get("continue_on_error"):
-                failed = step
+                failed = view
             continue
         own = run_if_verdict(step, action, view.name)
         if own is not None:  # its own condition skipped it: each check said, values and all
             told[step.id] = Story(_run_if_sentence(own), own)
             continue
-        text, behind = _skip(action, stopper, failed, views, execution, ran)
-        decisive = _decisive(behind) if behind is not None else None
-        lead = text.removesuffix(f"{decisive.text} was false.") if decisive else ""
-        told[step.id] = Story(text, behind, lead, decisive)
+        stopper = stoppers.get((parent, frame))
+        text, behind = _skip(action, stopper, ends, failed, execution, ran)
+        one = decisive(behind) if behind is not None else None
+        lead = text.removesuffix(f"{one.text} was false.") if one else ""
+        told[step.id] = Story(text, behind, lead, one)
     return told
 
 
 def _skip(
     action: Mapping[str, Any],
     stopper: Verdict | None,
-    failed: ExecutionStep | None,
-    views: Sequence[StepView],
+    ends: str,
+    failed: StepView | None,
     execution: Execution,
     ran: bool,
 ) -> tuple[str, Verdict | None]:
@@ -264,11 +276,11 @@ def _skip(
     if not action.get("enabled", True):
         return "Skipped: this step was turned off in the version that ran.", None
     if stopper is not None:
-        where = f"the filter “{stopper.name}” (step {stopper.position + 1}) stopped the run"
-        return f"Skipped: {where}: {_because(stopper)}.", stopper
+        where = f"the filter “{stopper.name}” (step {stopper.label}) stopped {ends}"
+        return f"Skipped: {where}: {because(stopper)}.", stopper
     if failed is not None:
-        name = _name(views, failed.position)
-        return f"Not run: step {failed.position + 1} “{name}” failed.", None
+        within = f" in {failed.iteration_text}" if failed.items else ""
+        return f"Not run: step {failed.label} “{failed.name}” failed{within}.", None
     if execution.status == "cancelled":
         return "Not run: the run was cancelled.", None
     if execution.rerun_of_id is not None and not ran:

@@ -7,8 +7,9 @@ Rows select named columns only: the snapshot and trigger data (JSON) load on the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,10 +17,12 @@ from sqlalchemy import BigInteger, ColumnElement, Select, any_, bindparam, selec
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from app.models import Execution, ExecutionStatus, ExecutionStep, Workflow
+from app.models import Execution, ExecutionStatus, Workflow
 from app.services.errors import InvalidInputError, NotFoundError
+from app.services.executions import progress, step_views, timeline
 from app.services.executions.filtering import AnySelect, ExecutionFilter, restrict
 from app.services.executions.lifecycle import RUN_KEY_LENGTH, get_execution
+from app.services.executions.step_views import ExecutionDetail, Iteration, LoopView, StepView
 
 PAGE_SIZE = 25
 NEWER_LIMIT = 50
@@ -142,6 +145,9 @@ class ExecutionRow:
     started_at: datetime | None
     finished_at: datetime | None
     dry_run: bool
+    position: int = 0  # the cursor: the step run next, in the loop iterations of `frame`
+    frame: str = ""
+    progress: str = ""  # while running: "step 3 of 5 · item 120 of 1,000"
 
     @property
     def is_live(self) -> bool:
@@ -162,6 +168,8 @@ ROW_COLUMNS = (
     Execution.started_at,
     Execution.finished_at,
     Execution.dry_run,
+    Execution.position,
+    Execution.frame,
 )
 NEWEST_FIRST = (Execution.created_at.desc(), Execution.id.desc())
 
@@ -171,7 +179,11 @@ def _rows_query() -> Select[*tuple[Any, ...]]:
 
 
 def _rows(session: Session, stmt: Select[*tuple[Any, ...]]) -> list[ExecutionRow]:
-    return [ExecutionRow(**row._asdict()) for row in session.execute(stmt)]
+    """The rows, the running ones with their progress (one more statement or two if any)."""
+    rows = [ExecutionRow(**row._asdict()) for row in session.execute(stmt)]
+    running = [(r.id, r.position, r.frame) for r in rows if r.status == ExecutionStatus.RUNNING]
+    told = progress.describe(session, running)
+    return [replace(r, progress=told[r.id]) if r.id in told else r for r in rows]
 
 
 @dataclass(frozen=True)
@@ -263,55 +275,12 @@ def get_rows(session: Session, execution_ids: list[int], owner_id: int) -> list[
     return _rows(session, stmt.order_by(*NEWEST_FIRST))
 
 
-@dataclass(frozen=True)
-class StepView:
-    """A step of the timeline with the name and type it had in the execution's snapshot."""
-
-    step: ExecutionStep
-    name: str
-
-    @property
-    def duration(self) -> float | None:
-        if self.step.started_at is None or self.step.finished_at is None:
-            return None
-        return (self.step.finished_at - self.step.started_at).total_seconds()
-
-
-@dataclass(frozen=True)
-class ExecutionDetail:
-    """The execution page: the run, its steps in order, and the runs linked to it."""
-
-    execution: Execution
-    steps: list[StepView]
-    reruns: list[tuple[int, str]]
-    current_version: int | None = None  # the workflow's version now (the run pins its own)
-
-    @property
-    def ran_current_version(self) -> bool:
-        return self.current_version == self.execution.workflow_version
-
-    @property
-    def is_live(self) -> bool:
-        return not ExecutionStatus(self.execution.status).is_final
-
-    @property
-    def has_failed_step(self) -> bool:
-        return any(view.step.status == "failed" for view in self.steps)
-
-
 def get_detail(session: Session, execution_id: int, owner_id: int) -> ExecutionDetail:
-    """The execution with its timeline; NotFoundError for a missing or another user's id."""
+    """The execution with its history (`timeline`); NotFoundError for a missing or another
+    user's id."""
     execution = get_execution(session, execution_id, owner_id)
-    steps = session.scalars(
-        select(ExecutionStep)
-        .where(ExecutionStep.execution_id == execution.id)
-        .order_by(ExecutionStep.position)
-    ).all()
-    actions = (execution.snapshot or {}).get("actions") or []
-    views = []
-    for step in steps:
-        action = actions[step.position] if step.position < len(actions) else {}
-        views.append(StepView(step, str(action.get("name") or step.action_key)))
+    program = step_views.program_of(execution)
+    tree = timeline.build(session, execution, program)
     reruns = session.execute(
         select(Execution.id, Execution.status)
         .where(Execution.rerun_of_id == execution.id, Execution.user_id == owner_id)
@@ -319,7 +288,38 @@ def get_detail(session: Session, execution_id: int, owner_id: int) -> ExecutionD
         .limit(10)
     ).all()
     current = session.scalar(select(Workflow.version).where(Workflow.id == execution.workflow_id))
-    return ExecutionDetail(execution, views, [(r.id, r.status) for r in reruns], current)
+    steps = step_views.flatten(tree)
+    detail = ExecutionDetail(execution, steps, [(r.id, r.status) for r in reruns], current, tree)
+    detail.__dict__["program"] = program  # the cached property, already built for the tree
+    return detail
+
+
+FRAME = re.compile(r"^(\d{1,9}\.\d{1,9})(\.\d{1,9}\.\d{1,9})*$")
+
+
+def get_iterations(
+    session: Session,
+    execution_id: int,
+    owner_id: int,
+    loop: int,
+    frame: str,
+    start: int,
+    stop: int,
+) -> tuple[ExecutionDetail, LoopView, StepView]:
+    """A page of a loop's iterations (from `start`, up to `stop`) for "show more": the detail
+    of the steps they hold, the loop's view with those iterations, the loop step's view.
+    NotFoundError when the run has no such loop run."""
+    execution = get_execution(session, execution_id, owner_id)
+    if frame and (len(frame) > 255 or not FRAME.match(frame)):
+        raise NotFoundError(f"loop {loop} in frame {frame!r}")
+    found = timeline.iterations(session, execution, loop, frame, start, max(stop, start + 1))
+    if found is None:
+        raise NotFoundError(f"loop {loop} in frame {frame!r}")
+    shown, view = found
+    nodes = [node for it in shown.iterations if isinstance(it, Iteration) for node in it.steps]
+    current = session.scalar(select(Workflow.version).where(Workflow.id == execution.workflow_id))
+    detail = ExecutionDetail(execution, step_views.flatten(nodes), [], current)
+    return detail, shown, view
 
 
 def workflow_choices(session: Session, owner_id: int) -> list[tuple[int, str]]:

@@ -36,6 +36,14 @@ ICONS = {
     "slack_message": "message",
     "loop": "repeat",
     "paths": "split",
+    "send_email": "mail",
+    "email_received": "mail",
+    "telegram_send_message": "send",
+    "telegram_message": "message",
+    "discord_send_message": "message",
+    "notion_create_page": "list",
+    "notion_append_block": "list",
+    "llm_chat": "zap",
 }
 ICON_PREFIXES = {
     "google.gmail": "mail",

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from app.engine.categories import category_of
 from app.engine.program import MAX_DEPTH
 from app.engine.retry import RetrySettings
 from app.engine.trial import Trial
@@ -49,6 +50,7 @@ class Choice:
     description: str
     icon: str
     sends: bool = False
+    category: str = ""
 
 
 @dataclass
@@ -87,14 +89,14 @@ class Panel:
 
 def action_kinds() -> list[Choice]:
     return [
-        Choice(h.type, h.name, h.description, icon_for(h.type), h.sends)
+        Choice(h.type, h.name, h.description, icon_for(h.type), h.sends, category_of(h))
         for h in container().handlers.actions
     ]
 
 
 def trigger_kinds() -> list[Choice]:
     return [
-        Choice(h.type, h.name, h.description, icon_for(h.type))
+        Choice(h.type, h.name, h.description, icon_for(h.type), category=category_of(h))
         for h in container().handlers.triggers
     ]
 

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from app.actions.conditions import OPERATOR_WORDS, UNARY
+from app.engine import categories
+
+K = TypeVar("K")
 
 SUMMARY_CHARS = 90
 TEMPLATE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
@@ -30,15 +33,6 @@ AUTH_WORDS = {
     "hmac": "HMAC signature",
 }
 WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
-# Palette categories, by type prefix, in the order the palette shows them.
-CATEGORIES = (
-    ("Core", ("transform", "filter", "delay", "log")),
-    ("Flow", ("loop", "paths")),
-    ("HTTP", ("http",)),
-    ("Slack", ("slack",)),
-    ("Google", ("google.", "gmail", "sheets")),
-)
-OTHER = "More"
 SEPARATOR = " \u203a "  # a single right-pointing angle quotation mark between the parts
 
 
@@ -226,26 +220,13 @@ def _pill_label(expression: str, step_names: Mapping[str, str]) -> str:
     return SEPARATOR.join([head, *path])
 
 
-def category_for(type_: str) -> str:
-    """The palette category of an action kind."""
-    for name, prefixes in CATEGORIES:
-        if any(type_ == p or type_.startswith(p) for p in prefixes):
-            return name
-    return OTHER
-
-
-K = TypeVar("K")
-
-
-def by_category(
-    kinds: Iterable[K], type_of: Any = lambda kind: kind.type
-) -> list[tuple[str, list[K]]]:
-    """Kinds grouped by category, in CATEGORIES order (then "More"), each keeping its order."""
-    groups: dict[str, list[K]] = {name: [] for name, _ in CATEGORIES}
-    groups[OTHER] = []
+def by_category(kinds: Iterable[K]) -> list[tuple[str, list[K]]]:
+    """Kinds (each with a `category`) grouped in the palette's order of categories
+    (app/engine/categories.py), each keeping its order."""
+    groups: dict[str, list[K]] = {}
     for kind in kinds:
-        groups[category_for(type_of(kind))].append(kind)
-    return [(name, members) for name, members in groups.items() if members]
+        groups.setdefault(str(getattr(kind, "category", "") or categories.OTHER), []).append(kind)
+    return [(name, groups[name]) for name in categories.ordered(set(groups))]
 
 
 def output_preview(output: Any, fields: int = 3) -> str | None:
