@@ -1,7 +1,10 @@
 """The one place that chooses Dramatiq's broker, its middleware, and the step actor on it.
 
-Every composition root (app.container) builds a broker of its own from its settings: Redis
-when REDIS_URL is set, else the in-process StubBroker (the embedded default). The step actor,
+Every composition root (app.container) builds a broker of its own from its settings: the URL
+of STEPLINE_BROKER_URL, else REDIS_URL, picks Redis (`redis://`, `rediss://`, `unix://`) or
+RabbitMQ (`amqp://`, `amqps://`); with neither, the in-process StubBroker (the embedded
+default). STEPLINE_QUEUE_PREFIX namespaces the queues: Redis's keys, RabbitMQ's queue names
+(`<prefix>.steps` with Dramatiq's `.DQ` delay and `.XQ` dead-letter queues). The step actor,
 `stepline.run_step`, is declared on that broker and bound to that root's runner, so a message
 on one app's broker runs that app's runner; `Doorbell` sends those messages and measures the
 queue. Nothing here touches Dramatiq's global broker: only the worker entry point (app.tasks)
@@ -23,6 +26,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import dramatiq
+import pika.exceptions
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import (
@@ -103,11 +108,21 @@ def redis_options(env: Mapping[str, str]) -> dict[str, Any]:
     return options
 
 
+def is_rabbitmq(url: str | None) -> bool:
+    return bool(url) and str(url).startswith(("amqp://", "amqps://"))
+
+
 def build(settings: Settings) -> dramatiq.Broker:
-    """A Redis broker in the QUEUE_PREFIX namespace when REDIS_URL is set, else a StubBroker."""
-    if settings.redis_url:
+    """The broker STEPLINE_BROKER_URL (else REDIS_URL) names, in the QUEUE_PREFIX namespace;
+    a StubBroker when neither is set."""
+    url = settings.broker_location
+    if is_rabbitmq(url):
+        # No publisher confirms: a message RabbitMQ loses is re-sent by recovery after the
+        # lease, as one Redis loses; confirms would cost a round trip per doorbell.
+        return RabbitmqBroker(url=url, middleware=_middleware(settings))
+    if url:
         return RedisBroker(
-            url=settings.redis_url,
+            url=url,
             namespace=settings.queue_prefix,
             middleware=_middleware(settings),
             dead_message_ttl=DEAD_MESSAGE_TTL_MS,
@@ -116,8 +131,16 @@ def build(settings: Settings) -> dramatiq.Broker:
     return StubBroker(middleware=_middleware(settings))
 
 
-def declare_run_step(broker: dramatiq.Broker, run: RunStep) -> dramatiq.Actor[..., None]:
-    """Declare `stepline.run_step` on `broker`: its messages are handed to `run`."""
+def queue_name(broker: dramatiq.Broker, prefix: str) -> str:
+    """The step queue's name on `broker`: RabbitMQ has no key namespace, so the prefix goes
+    into the name; Redis prefixes its keys itself."""
+    return f"{prefix}.{QUEUE}" if isinstance(broker, RabbitmqBroker) else QUEUE
+
+
+def declare_run_step(
+    broker: dramatiq.Broker, run: RunStep, queue: str = QUEUE
+) -> dramatiq.Actor[..., None]:
+    """Declare `stepline.run_step` on `broker`, on `queue`: its messages are handed to `run`."""
 
     def run_step(execution_id: int, position: int, attempt: int, frame: str = "") -> None:
         """Run the execution from `position` (in `frame`: the loop iterations around it),
@@ -127,7 +150,7 @@ def declare_run_step(broker: dramatiq.Broker, run: RunStep) -> dramatiq.Actor[..
     declare = dramatiq.actor(
         broker=broker,
         actor_name=RUN_STEP,
-        queue_name=QUEUE,
+        queue_name=queue,
         time_limit=STEP_TIME_LIMIT_MS,
     )
     return declare(run_step)
@@ -139,14 +162,15 @@ class Doorbell:
     `answer(run)` declares the step actor on the broker, bound to `run` (the runner's `run`);
     until then nothing can be sent (the runner needs the doorbell to exist first)."""
 
-    def __init__(self, broker: dramatiq.Broker) -> None:
+    def __init__(self, broker: dramatiq.Broker, prefix: str = "stepline") -> None:
         self.broker = broker
+        self.queue = queue_name(broker, prefix)
         self._actor: dramatiq.Actor[..., None] | None = None
 
     def answer(self, run: RunStep) -> None:
         if self._actor is not None:
             raise RuntimeError(f"{RUN_STEP} is already declared on this broker")
-        self._actor = declare_run_step(self.broker, run)
+        self._actor = declare_run_step(self.broker, run, self.queue)
 
     def send(
         self, execution_id: int, position: int, attempt: int, delay: float = 0.0, frame: str = ""
@@ -162,9 +186,23 @@ class Doorbell:
         actor.send_with_options(args=args, **options)
 
     def queue_depth(self) -> int | None:
-        """Messages waiting (ready and delayed) in the step queue."""
+        """Messages waiting (ready and delayed) in the step queue. On RabbitMQ: the ready
+        messages of the queue and of its delay queue (a worker holds the delayed messages it
+        has fetched, unacknowledged, until they are due: those are not counted); a broker
+        that cannot be asked raises ConnectionError."""
         broker = self.broker
         if isinstance(broker, RedisBroker):
-            return int(cast(int, broker.client.hlen(f"{broker.namespace}:{QUEUE}.msgs")))
-        queue = getattr(broker, "queues", {}).get(QUEUE)
+            return int(cast(int, broker.client.hlen(f"{broker.namespace}:{self.queue}.msgs")))
+        if isinstance(broker, RabbitmqBroker):
+            return _rabbitmq_depth(broker, self.queue)
+        queue = getattr(broker, "queues", {}).get(self.queue)
         return queue.qsize() if queue is not None else 0
+
+
+def _rabbitmq_depth(broker: RabbitmqBroker, queue: str) -> int:
+    try:
+        ready, delayed, _dead = broker.get_queue_message_counts(queue)
+    except pika.exceptions.AMQPError as exc:
+        del broker.connection  # this thread's next call connects afresh
+        raise ConnectionError(f"RabbitMQ: {type(exc).__name__}") from None
+    return int(ready) + int(delayed)

@@ -75,7 +75,7 @@ class Container:
             triggers=TriggerRegistry.with_plugins(BUILTIN_TRIGGERS),
             max_loop_items=settings.max_loop_items,
         )
-        doorbell = brokers.Doorbell(brokers.build(settings))
+        doorbell = brokers.Doorbell(brokers.build(settings), settings.queue_prefix)
         runner = Runner(
             session_factory,
             doorbell.send,

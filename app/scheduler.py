@@ -26,6 +26,10 @@ from app.services.webhooks import duplicate_deliveries
 
 log = logging.getLogger(__name__)
 
+# Seconds of retention work per scheduler pass: a large backlog (a million old executions)
+# is deleted over several passes, so recovery and schedules keep their pace meanwhile.
+RETENTION_PASS_SECONDS = 2.0
+
 
 class Scheduler:
     """Runs each periodic job when it is due; `tick()` is one pass. The jobs work on
@@ -48,6 +52,7 @@ class Scheduler:
         self.clock = clock
         self.wallclock = wallclock  # what time it is for schedules (tests pass their own)
         self.admission = Admission(self.settings, queue_depth or container.doorbell.queue_depth)
+        self.retention_every = retention_every
         self.jobs: list[tuple[float, Callable[[], object]]] = [
             (recovery_every, self.recover),
             (retention_every, self.prune),
@@ -62,9 +67,17 @@ class Scheduler:
         return recover(self.container.session_factory, self.container.runner, lease)
 
     def prune(self) -> int:
-        days = self.settings.retention_days
+        """Old executions are deleted for up to RETENTION_PASS_SECONDS; while some are left,
+        the job is due again on the next pass (after the other jobs have run)."""
+        cutoff = utcnow() - timedelta(days=self.settings.retention_days)
+        deadline = self.clock() + RETENTION_PASS_SECONDS
         with self.container.session_factory() as session:
-            return retention.prune(session, timedelta(days=days))
+            deleted, done = retention.prune_batches(
+                session, cutoff, deadline=deadline, clock=self.clock
+            )
+        if not done:
+            self._due[self.jobs.index((self.retention_every, self.prune))] = self.clock()
+        return deleted
 
     def fire_schedules(self) -> int:
         """Due schedule triggers fire; while the queue is over its limit they wait a tick."""

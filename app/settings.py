@@ -45,6 +45,9 @@ __all__ = [
     "plain",
 ]
 
+# URL schemes STEPLINE_BROKER_URL may use: Redis, or RabbitMQ (AMQP).
+BROKER_SCHEMES = ("redis", "rediss", "unix", "amqp", "amqps")
+
 # Mapping keys other than the field's name in capitals (Flask's spelling), by that name.
 KEY_ALIASES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}
 
@@ -74,6 +77,12 @@ class Settings(ServiceSettings):
         None,
         "Redis for the Dramatiq broker (and rate limits); unset → in-process broker and worker "
         "threads",
+    )
+    broker_url: str | None = _variable(
+        "STEPLINE_BROKER_URL",
+        None,
+        "the Dramatiq broker when it is not REDIS_URL: `amqp://user:pass@host:5672/vhost` "
+        "(RabbitMQ) or `redis://…`; unset → REDIS_URL",
     )
     secret_key: SecretStr = _variable("SECRET_KEY", SecretStr(""), "signs sessions and CSRF tokens")
     secret_keys: SecretStr = _variable(
@@ -106,7 +115,8 @@ class Settings(ServiceSettings):
     queue_prefix: str = _variable(
         "STEPLINE_QUEUE_PREFIX",
         "stepline",
-        "Redis key namespace of the Dramatiq broker (several installations can share one Redis)",
+        "namespace of the broker's queues: Redis key prefix, or RabbitMQ queue-name prefix "
+        "(several installations can share one broker)",
     )
     scheduler_interval: float = _variable(
         "STEPLINE_SCHEDULER_INTERVAL", 1.0, "seconds between scheduler passes"
@@ -287,6 +297,14 @@ class Settings(ServiceSettings):
     def _psycopg(cls, url: str) -> str:
         return normalize_database_url(url)
 
+    @field_validator("broker_url", mode="after")
+    @classmethod
+    def _broker_scheme(cls, value: str | None) -> str | None:
+        if value is not None and value.split("://", 1)[0] not in BROKER_SCHEMES:
+            schemes = ", ".join(f"{scheme}://" for scheme in BROKER_SCHEMES)
+            raise ValueError(f"expected a URL starting with {schemes}")
+        return value
+
     @field_validator("embedded_worker", mode="before")
     @classmethod
     def _switch(cls, value: Any) -> Any:
@@ -339,6 +357,12 @@ class Settings(ServiceSettings):
     def secret_keys_value(self) -> str:
         """STEPLINE_SECRET_KEYS in clear, for the SecretBox."""
         return self.secret_keys.get_secret_value()
+
+    @property
+    def broker_location(self) -> str | None:
+        """The Dramatiq broker's URL: STEPLINE_BROKER_URL, else REDIS_URL, else None (the
+        in-process StubBroker)."""
+        return self.broker_url or self.redis_url
 
     @property
     def limit_storage_uri(self) -> str:

@@ -1,5 +1,6 @@
-"""A running engine for tests: SQLite + StubBroker in process, or PostgreSQL + Redis with real
-`dramatiq app.tasks` worker processes and a `flask scheduler` process."""
+"""A running engine for tests: SQLite + StubBroker in process, or PostgreSQL + Redis (or
+RabbitMQ, mode "rabbitmq") with real `dramatiq app.tasks` worker processes and a `flask
+scheduler` process."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from app.models import Execution, ExecutionStep, User, Workflow
 from app.services.executions import lifecycle
 from app.services.workflows import crud
 from app.services.workflows.specs import WorkflowSpec
+from tests import rabbitmq
 from tests.conftest import TEST_PASSWORD_HASH
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,6 +100,8 @@ class Engine:
         }
         if self.mode == "redis":
             config.update(REDIS_URL=redis_url, EMBEDDED_WORKER=False)
+        elif self.mode == "rabbitmq":  # RabbitMQ alone: no Redis anywhere
+            config.update(BROKER_URL=rabbitmq.RABBITMQ_URL, EMBEDDED_WORKER=False)
         self.app: Flask = create_app(config)
         self.processes: list[subprocess.Popen[str]] = []
         self.workers: list[subprocess.Popen[str]] = []
@@ -119,13 +123,23 @@ class Engine:
     def embedded(self) -> EmbeddedWorker:
         return embedded_worker(self.app)
 
+    def _broker_env(self) -> dict[str, str]:
+        if self.mode == "rabbitmq":
+            return {"STEPLINE_BROKER_URL": rabbitmq.RABBITMQ_URL}
+        return {"REDIS_URL": self.redis_url}
+
     def _env(self) -> dict[str, str]:
         config = self.app.config
         allowlist = ",".join(settings_of(self.app).outbound_allowlist)
+        inherited = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("STEPLINE_") and k != "REDIS_URL"
+        }
         return {
-            **{k: v for k, v in os.environ.items() if not k.startswith("STEPLINE_")},
+            **inherited,
+            **self._broker_env(),
             "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
-            "REDIS_URL": self.redis_url,
             "SECRET_KEY": config["SECRET_KEY"],
             "STEPLINE_SECRET_KEYS": config["SECRET_KEYS"],
             "STEPLINE_QUEUE_PREFIX": self.namespace,
@@ -208,6 +222,9 @@ class Engine:
             sys.stderr.write(f"---- {name}\n{''.join(lines)[-5000:]}")
         if self.mode == "redis":
             self.flush_namespace()
+        if self.mode == "rabbitmq":
+            self.container.broker.close()
+            rabbitmq.delete(self.namespace)
         with self.app.app_context():
             db.engine.dispose()
 

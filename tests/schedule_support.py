@@ -39,7 +39,9 @@ class Clocked:
         schedule = CronSchedule.parse(self.config["cron"], self.config.get("timezone", "UTC"))
         self.set_next_run_at(schedule.next_after(self.enabled_at))
 
-    def send(self, execution_id: int, position: int, attempt: int, delay: float) -> None:
+    def send(
+        self, execution_id: int, position: int, attempt: int, delay: float, frame: str = ""
+    ) -> None:
         self.sent.append((execution_id, position, attempt, delay))
 
     @property

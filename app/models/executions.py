@@ -39,6 +39,10 @@ ExecutionStatus.FINAL = (
 )
 
 
+# The predicate of the final executions, as SQL (retention's partial index and its query).
+FINAL_SQL = "status IN ({})".format(", ".join(f"'{status}'" for status in ExecutionStatus.FINAL))
+
+
 class StepStatus(enum.StrEnum):
     """Where one step of a run stands; `LIVE` ones may still run, `FINAL` ones never change."""
 
@@ -110,6 +114,15 @@ class Execution(Base):
             "dry_run",
         ),
         Index("ix_executions_status_updated", "status", "updated_at"),
+        # Retention: the oldest final executions first, a small batch at a time. Partial, so
+        # that no list of the dashboard (which never filters on it) is planned on it.
+        Index(
+            "ix_executions_final_created",
+            "created_at",
+            "id",
+            postgresql_where=text(FINAL_SQL),
+            sqlite_where=text(FINAL_SQL),
+        ),
         Index("ix_executions_workflow_id_run_key", "workflow_id", "run_key"),
         # Re-runs of an execution (its page, bulk re-run), and ON DELETE SET NULL on delete.
         Index("ix_executions_rerun_of_id", "rerun_of_id"),

@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+import pika
+import pika.exceptions
 import redis
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -96,11 +98,27 @@ def redis_client(url: str) -> redis.Redis:
     )
 
 
+def rabbitmq(url: str) -> Check:
+    """RabbitMQ accepts a connection (and the URL's credentials and vhost)."""
+    try:
+        parameters = pika.URLParameters(url)
+        parameters.socket_timeout = TIMEOUT_SECONDS
+        parameters.connection_attempts = 1
+        pika.BlockingConnection(parameters).close()
+    except (pika.exceptions.AMQPError, OSError, ValueError) as exc:
+        reason = type(exc).__name__
+        return Check("broker", Level.FAIL, f"RabbitMQ at {safe_url(url)} unreachable ({reason})")
+    return Check("broker", Level.OK, f"RabbitMQ at {safe_url(url)} reachable")
+
+
 def broker(settings: Settings) -> Check:
-    """The broker is reachable: Redis answers PING, or the in-process broker is in use."""
-    url = settings.redis_url
+    """The broker is reachable: Redis answers PING or RabbitMQ a connection, or the
+    in-process broker is in use."""
+    url = settings.broker_location
     if not url:
         return Check("broker", Level.OK, "in-process (Dramatiq StubBroker, no REDIS_URL)")
+    if url.startswith(("amqp://", "amqps://")):
+        return rabbitmq(url)
     client = redis_client(url)
     try:
         client.ping()
@@ -113,8 +131,8 @@ def broker(settings: Settings) -> Check:
 
 def redis_persistence(settings: Settings) -> list[Check]:
     """Redis keeps queued messages: AOF or snapshots on, and no eviction of keys."""
-    url = settings.redis_url
-    if not url:
+    url = settings.broker_location
+    if not url or url.startswith(("amqp://", "amqps://")):
         return []
     client = redis_client(url)
     try:

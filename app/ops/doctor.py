@@ -44,21 +44,30 @@ def environment(env: Mapping[str, str]) -> Check:
 
 def _processes(settings: Settings) -> list[Check]:
     url = settings.database_url
-    redis_url = settings.redis_url
+    broker_url = settings.broker_location
     found = []
     if settings.embedded_worker:
         worker = Check("embedded worker", Level.OK, "on: worker threads run in web processes")
-    elif redis_url:
+    elif broker_url:
         worker = Check("embedded worker", Level.OK, "off: `dramatiq app.tasks` runs the steps")
     else:  # nothing would ever consume the in-process queue
         worker = Check(
             "embedded worker",
             Level.FAIL,
-            "off without REDIS_URL: no process would run any step; set REDIS_URL or turn "
-            "STEPLINE_EMBEDDED_WORKER on",
+            "off without REDIS_URL: no process would run any step; set REDIS_URL (or "
+            "STEPLINE_BROKER_URL) or turn STEPLINE_EMBEDDED_WORKER on",
         )
     found.append(worker)
-    if redis_url and url.startswith("sqlite"):
+    if broker_url and broker_url.startswith("amqp") and settings.limit_storage_uri == "memory://":
+        found.append(
+            Check(
+                "rate limits",
+                Level.WARN,
+                "counted in each process (RabbitMQ broker, no REDIS_URL): set REDIS_URL or "
+                "RATELIMIT_STORAGE_URI so that every web process shares them",
+            )
+        )
+    if broker_url and url.startswith("sqlite"):
         found.append(
             Check(
                 "database kind",
@@ -74,7 +83,7 @@ def public_address(settings: Settings) -> Check:
     (webhook URLs and the OAuth callback would follow each request's address, cookies would be
     Secure only on requests that arrive over https)."""
     embedded = not settings.database_url or settings.database_url.startswith("sqlite")
-    production = bool(settings.redis_url) or not embedded
+    production = bool(settings.broker_location) or not embedded
     url = settings.public_url
     if url is not None and url.startswith("https://"):
         return Check("public url", Level.OK, url)
@@ -99,7 +108,7 @@ def _secrets(settings: Settings, instance: Path) -> list[Check]:
         )
         if (instance / name).is_file() and (instance / name).read_text().strip() == value
     ]
-    if generated and settings.redis_url:
+    if generated and settings.broker_location:
         found.append(
             Check(
                 "secret source",

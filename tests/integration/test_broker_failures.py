@@ -16,11 +16,13 @@ from typing import Any
 import dramatiq
 import pytest
 import redis
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
 from app import broker as brokers
 from app.settings import Settings
+from tests import rabbitmq
 from tests.engine_harness import REDIS_URL
 
 SECRET = "token=s3cr3t-" + uuid.uuid4().hex
@@ -42,12 +44,18 @@ class Seen(dramatiq.Middleware):
         self.done.set()
 
 
-@pytest.fixture(params=["stub", "redis"])
+NAMESPACE = f"stepline-test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(params=["stub", "redis", "rabbitmq"])
 def broker(request: pytest.FixtureRequest) -> Iterator[dramatiq.Broker]:
-    namespace = f"stepline-test-{uuid.uuid4().hex[:10]}"
-    redis_url = REDIS_URL if request.param == "redis" else None
-    built = brokers.build(Settings(redis_url=redis_url, queue_prefix=namespace))
+    namespace = NAMESPACE
+    url = {"stub": None, "redis": REDIS_URL, "rabbitmq": rabbitmq.RABBITMQ_URL}[request.param]
+    built = brokers.build(Settings(broker_url=url, queue_prefix=namespace))
     yield built
+    if isinstance(built, RabbitmqBroker):
+        built.close()
+        rabbitmq.delete(namespace)
     if isinstance(built, RedisBroker):
         client = redis.Redis.from_url(REDIS_URL)
         keys = list(client.scan_iter(match=f"{namespace}:*"))
@@ -66,7 +74,8 @@ def test_a_failing_actor_leaves_no_exception_text_and_no_dead_letter(
     def leaky(execution_id: int) -> None:
         raise RuntimeError(f"could not reach https://api.example.com/?{SECRET}")
 
-    actor = dramatiq.actor(broker=broker, actor_name="test.leaky", queue_name=brokers.QUEUE)(leaky)
+    queue = brokers.queue_name(broker, NAMESPACE)
+    actor = dramatiq.actor(broker=broker, actor_name="test.leaky", queue_name=queue)(leaky)
 
     # When a message for it is processed by a worker
     worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=50)
@@ -86,6 +95,8 @@ def test_a_failing_actor_leaves_no_exception_text_and_no_dead_letter(
     # And nothing of it is kept: no dead letter in process, nothing in Redis at all
     if isinstance(broker, StubBroker):
         assert broker.dead_letters == []
+    elif isinstance(broker, RabbitmqBroker):
+        assert rabbitmq.ready_counts(NAMESPACE)[f"{queue}.XQ"] == 0
     else:
         assert isinstance(broker, RedisBroker)
         client = redis.Redis.from_url(REDIS_URL)

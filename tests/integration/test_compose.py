@@ -34,7 +34,9 @@ SECRETS = {
     "POSTGRES_PASSWORD": "pw0123456789",
     "SECRET_KEY": "s" * 64,
     "STEPLINE_SECRET_KEYS": "a" * 43 + "=",
+    "RABBITMQ_PASSWORD": "rb0123456789",
 }
+RABBITMQ_OVERRIDE = "docker-compose.rabbitmq.yml"
 
 
 def _listed(env_example: str) -> dict[str, str]:
@@ -47,21 +49,21 @@ def _listed(env_example: str) -> dict[str, str]:
     return found
 
 
-@pytest.fixture(scope="module")
-def compose(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """`docker-compose config` of the stack, with .env.example as .env and its secrets filled."""
+def _compose_config(project: Path, *files: str) -> dict[str, Any]:
+    """`docker-compose config` of `files` (copied into `project`), with .env.example as .env
+    and its secrets filled."""
     binary = shutil.which("docker-compose")
     if binary is None:  # `make test` installs it; a missing tool is a failure, never a skip
         pytest.fail("docker-compose is not installed (apt-get install docker-compose)")
-    project = tmp_path_factory.mktemp("compose")
-    shutil.copy(ROOT / "docker-compose.yml", project / "docker-compose.yml")
+    for name in files:
+        shutil.copy(ROOT / name, project / name)
     lines = []
     for line in (ROOT / ".env.example").read_text().splitlines():
         name = line.split("=", 1)[0]
         lines.append(f"{name}={SECRETS[name]}" if name in SECRETS else line)
     (project / ".env").write_text("\n".join(lines) + "\n")
     result = subprocess.run(
-        [binary, "-f", "docker-compose.yml", "config"],
+        [binary, *(arg for name in files for arg in ("-f", name)), "config"],
         cwd=project,
         capture_output=True,
         text=True,
@@ -71,6 +73,19 @@ def compose(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     assert result.returncode == 0, result.stderr
     config: dict[str, Any] = yaml.safe_load(result.stdout)
     return config
+
+
+@pytest.fixture(scope="module")
+def compose(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """`docker-compose config` of the stack."""
+    return _compose_config(tmp_path_factory.mktemp("compose"), "docker-compose.yml")
+
+
+@pytest.fixture(scope="module")
+def compose_rabbitmq(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """`docker-compose config` of the stack with its RabbitMQ override."""
+    project = tmp_path_factory.mktemp("compose-rabbitmq")
+    return _compose_config(project, "docker-compose.yml", RABBITMQ_OVERRIDE)
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +157,7 @@ def test_every_app_variable_reaches_the_app_services(compose: dict[str, Any]) ->
 def test_env_example_lists_every_variable_of_the_stack() -> None:
     listed = _listed((ROOT / ".env.example").read_text())
     compose_text = (ROOT / "docker-compose.yml").read_text()
+    compose_text += (ROOT / RABBITMQ_OVERRIDE).read_text()
     interpolated = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", compose_text))
     assert set(ENV_VARS) - set(listed) == set()
     assert interpolated - set(listed) == set()
@@ -248,3 +264,25 @@ def test_the_image_installs_the_lockfile_and_checks_its_health(compose: dict[str
     off = ({"disable": True}, {"test": ["NONE"]})  # docker-compose 1.x prints the latter
     for name in ("migrate", "worker", "scheduler"):
         assert compose["services"][name]["healthcheck"] in off, name
+
+
+def test_the_rabbitmq_override_points_every_app_service_at_rabbitmq(
+    compose: dict[str, Any], compose_rabbitmq: dict[str, Any]
+) -> None:
+    services = compose_rabbitmq["services"]
+    assert set(services) == {"postgres", "redis", "rabbitmq", *APP_SERVICES}
+    rabbitmq = services["rabbitmq"]
+    assert any(v.startswith("rabbitmqdata:/var/lib/rabbitmq") for v in rabbitmq["volumes"])
+    assert "rabbitmq-diagnostics" in rabbitmq["healthcheck"]["test"]
+    assert rabbitmq["environment"]["RABBITMQ_DEFAULT_PASS"] == SECRETS["RABBITMQ_PASSWORD"]
+    for name in APP_SERVICES:
+        service = services[name]
+        broker = service["environment"]["STEPLINE_BROKER_URL"]
+        assert broker == f"amqp://stepline:{SECRETS['RABBITMQ_PASSWORD']}@rabbitmq:5672/stepline"
+        # Still everything the main file gives them: every variable, Redis for rate limits
+        assert set(ENV_VARS) <= set(service["environment"]), name
+        assert service["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+        assert service["depends_on"]["rabbitmq"]["condition"] == "service_healthy", name
+        assert service["depends_on"]["migrate" if name != "migrate" else "postgres"]
+        assert _command(service) == _command(compose["services"][name])
+    assert compose["services"]["web"]["environment"]["STEPLINE_BROKER_URL"] in ("", None)

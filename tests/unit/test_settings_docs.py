@@ -14,9 +14,10 @@ from app.config import variables
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-# Read by other programs than the app: docker-compose.yml, gunicorn.conf.py, Dramatiq.
+# Read by other programs than the app: docker-compose.yml (and its RabbitMQ override),
+# gunicorn.conf.py, Dramatiq.
 OTHER_PROGRAMS = re.compile(
-    r"^(POSTGRES_PASSWORD|WEB_PORT|GUNICORN_\w+|DRAMATIQ_\w+|dramatiq_\w+)$"
+    r"^(POSTGRES_PASSWORD|RABBITMQ_PASSWORD|WEB_PORT|GUNICORN_\w+|DRAMATIQ_\w+|dramatiq_\w+)$"
 )
 ROW = re.compile(r"^\| `([A-Za-z_]+)` \| (.*?) \| (.*) \|$")
 ASSIGNMENT = re.compile(r"^#?\s*([A-Za-z_][A-Za-z0-9_]*)=", re.M)
