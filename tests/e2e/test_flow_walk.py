@@ -95,6 +95,7 @@ def test_a_loop_and_paths_are_built_run_and_read_on_the_execution_page(
     apply_panel(page)
     page.locator("#save-workflow").click()
     expect(page.locator("#editor-toolbar")).to_contain_text("All changes saved")
+    expect(panel.locator("#webhook-listen")).to_be_visible()  # the saved trigger's panel
     panel.locator("#webhook-listen").click()
     expect(panel.locator("#webhook .listening")).to_be_visible()
     assert post_json(panel.locator("#webhook-test-url").input_value(), SAMPLE) in (200, 202)

@@ -271,6 +271,7 @@ def test_every_api_route_but_the_documentation_needs_a_token(
         "workflow_id": 1,
         "execution_id": 1,
         "connection_id": 1,
+        "credential_id": 1,
         "version": 1,
         "key": "a",
         "token_id": 1,

@@ -22,9 +22,13 @@ from app.extensions import container, db
 from app.models import Connection, User, WorkflowDraft
 from app.triggers import BUILTIN_TRIGGERS
 from app.web.editor import forms
+from tests.integration.credentials_support import add_credential
 from tests.integration.editor_support import Editor
 
 CONNECTION = "<connection>"  # replaced by the id of the user's Google connection
+# Replaced by the id of the user's credential of that kind.
+CREDENTIALS = {f"<credential:{kind}>": kind for kind in ("smtp", "notion", "telegram", "discord")}
+CREDENTIALS["<credential:openai>"] = "openai"
 
 ACTIONS: dict[str, list[dict[str, Any]]] = {
     "transform": [
@@ -147,6 +151,67 @@ ACTIONS: dict[str, list[dict[str, Any]]] = {
         },
         {"via": "webhook", "webhook_url": "https://hooks.slack.com/services/T/B/x", "text": "hi"},
     ],
+    "loop": [{"items": "{{ trigger.items }}", "max_items": 50}],
+    "paths": [{"mode": "all"}, {"mode": "first"}],
+    "send_email": [
+        {
+            "credential_id": "<credential:smtp>",
+            "to": "{{ trigger.email }}, ops@example.com",
+            "cc": "boss@example.com",
+            "subject": "Order {{ trigger.id }}",
+            "body_text": "Thanks\nsecond line",
+            "body_html": "<p>Thanks</p>",
+            "reply_to": "help@example.com",
+        }
+    ],
+    "notion_create_page": [
+        {
+            "credential_id": "<credential:notion>",
+            "database_id": "0123456789abcdef0123456789abcdef",
+            "properties": [
+                {"property": "Name", "type": "title", "value": "{{ trigger.name }}"},
+                {"property": "Total", "type": "number", "value": 12},
+            ],
+            "content": "A note",
+        }
+    ],
+    "notion_append_block": [
+        {
+            "credential_id": "<credential:notion>",
+            "block_id": "0123456789abcdef0123456789abcdef",
+            "block_type": "heading_2",
+            "text": "Order {{ trigger.id }}",
+            "split_lines": False,
+        }
+    ],
+    "telegram_send_message": [
+        {
+            "credential_id": "<credential:telegram>",
+            "chat_id": "-1001234",
+            "text": "New order {{ trigger.id }}",
+            "parse_mode": "HTML",
+            "disable_notification": True,
+        }
+    ],
+    "discord_send_message": [
+        {
+            "credential_id": "<credential:discord>",
+            "content": "New order {{ trigger.id }}",
+            "username": "Stepline",
+            "tts": True,
+        }
+    ],
+    "llm_chat": [
+        {
+            "credential_id": "<credential:openai>",
+            "system": "You sort orders.",
+            "prompt": "Classify {{ trigger.id }}",
+            "model": "small",
+            "temperature": 0.2,
+            "max_tokens": 200,
+            "json_mode": True,
+        }
+    ],
 }
 
 TRIGGERS: dict[str, list[dict[str, Any]]] = {
@@ -182,6 +247,17 @@ TRIGGERS: dict[str, list[dict[str, Any]]] = {
     ],
     "google.drive_new_file": [{"connection_id": CONNECTION, "folder_id": "folder_1"}],
     "google.calendar_new_event": [{"connection_id": CONNECTION, "calendar_id": "team@x.com"}],
+    "email_received": [
+        {
+            "host": "imap.example.com",
+            "security": "starttls",
+            "port": 143,
+            "username": "orders@example.com",
+            "password": "app-password",
+            "mailbox": "Orders",
+        }
+    ],
+    "telegram_message": [{"credential_id": "<credential:telegram>", "chat_id": "-1001234"}],
 }
 
 
@@ -263,18 +339,43 @@ def typed(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def with_connection(config: dict[str, Any], connection_id: int) -> dict[str, Any]:
-    return {k: (connection_id if v == CONNECTION else v) for k, v in config.items()}
+def with_connection(config: dict[str, Any], refs: dict[str, int]) -> dict[str, Any]:
+    return {k: refs.get(v, v) if isinstance(v, str) else v for k, v in config.items()}
+
+
+FIELDS: dict[str, dict[str, Any]] = {
+    "smtp": {
+        "host": "smtp.example.com",
+        "port": 587,
+        "security": "starttls",
+        "from_address": "orders@example.com",
+    },
+    "notion": {"token": "secret_n"},
+    "telegram": {"bot_token": "123:abc"},
+    "discord": {"webhook_url": "https://discord.com/api/webhooks/1/abc"},
+    "openai": {
+        "base_url": "https://llm.example.com/v1",
+        "api_key": "sk-1",
+        "default_model": "small",
+    },
+}
 
 
 @pytest.fixture
-def connection_id(app: Flask, user_client: FlaskClient) -> int:
+def connection_id(app: Flask, user_client: FlaskClient) -> dict[str, int]:
+    """The ids that replace the examples' placeholders: the user's Google connection and a
+    credential of each kind the examples name."""
     with app.app_context():
         user = db.session.scalars(select(User).where(User.email == "alice@example.com")).one()
         connection = Connection(user_id=user.id, provider="google", account_email="al@gmail.com")
         db.session.add(connection)
         db.session.commit()
-        return connection.id
+        refs = {CONNECTION: connection.id}
+    for placeholder, kind in CREDENTIALS.items():
+        refs[placeholder] = add_credential(
+            app, "alice@example.com", kind, f"{kind} one", FIELDS[kind]
+        )
+    return refs
 
 
 def draft_spec(app: Flask, workflow_id: int) -> dict[str, Any]:
@@ -299,7 +400,11 @@ def test_every_built_in_kind_has_a_round_trip_case() -> None:
     ids=[f"{t}-{i}" for t, cases in ACTIONS.items() for i in range(len(cases))],
 )
 def test_an_action_saved_through_the_widgets_equals_edit_as_json(
-    app: Flask, user_client: FlaskClient, connection_id: int, type_: str, example: dict[str, Any]
+    app: Flask,
+    user_client: FlaskClient,
+    connection_id: dict[str, int],
+    type_: str,
+    example: dict[str, Any],
 ) -> None:
     # Given a step configured through "Edit as JSON"
     editor = Editor(user_client)
@@ -328,7 +433,11 @@ def test_an_action_saved_through_the_widgets_equals_edit_as_json(
     assert typed(without_defaults(model, through_widgets)) == typed(
         without_defaults(model, through_json)
     )
-    assert editor.save(workflow_id).status_code == 200
+    saved = editor.save(workflow_id)
+    if type_ == "paths":  # its config is whole, but a new paths step's branches have no condition
+        assert saved.status_code == 422 and "condition" in saved.get_data(as_text=True)
+    else:
+        assert saved.status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -337,7 +446,11 @@ def test_an_action_saved_through_the_widgets_equals_edit_as_json(
     ids=[f"{t}-{i}" for t, cases in TRIGGERS.items() for i in range(len(cases))],
 )
 def test_a_trigger_saved_through_the_widgets_equals_edit_as_json(
-    app: Flask, user_client: FlaskClient, connection_id: int, type_: str, example: dict[str, Any]
+    app: Flask,
+    user_client: FlaskClient,
+    connection_id: dict[str, int],
+    type_: str,
+    example: dict[str, Any],
 ) -> None:
     # Given a trigger configured through "Edit as JSON"
     editor = Editor(user_client)
