@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
 
 from sqlalchemy import func, select
 
 from app import create_app
 from app.extensions import container, db
-from app.models import Execution, ExecutionStep, User, Workflow
+from app.models import ExecutionStep, User, Workflow
 from app.services.executions import lifecycle
 from app.services.workflows import crud
 from app.services.workflows.specs import WorkflowSpec
 from bench._support import BIN, group_cpu_seconds, named_cpu_seconds, spawn, stack, stop
+from bench.engine import _count_completed as count_completed
+from bench.engine import _wait_completed as wait_completed
 
 LOOP = [
     {
@@ -52,19 +53,6 @@ LOOP = [
         "config": {"fields": {"lines": "{{ steps.each.count }}"}},
     },
 ]
-
-
-def _completed(session: Any) -> int:
-    count = session.scalar(
-        select(func.count()).select_from(Execution).where(Execution.status == "completed")
-    )
-    session.rollback()
-    return int(count or 0)
-
-
-def _wait_completed(session: Any, target: int) -> None:
-    while _completed(session) < target:
-        time.sleep(0.02)
 
 
 def main() -> None:
@@ -116,7 +104,7 @@ def main() -> None:
                 # One loop alone, end to end (the worker is idle and ready).
                 started = time.perf_counter()
                 create(1)
-                _wait_completed(db.session, 1)
+                wait_completed(db.session, 1)
                 single = time.perf_counter() - started
             finally:
                 stop(worker)
@@ -129,7 +117,7 @@ def main() -> None:
                 pg_before = named_cpu_seconds("postgres")
                 redis_before = named_cpu_seconds("redis-server")
                 started = time.perf_counter()
-                _wait_completed(db.session, n + 1)
+                wait_completed(db.session, n + 1)
                 drained = time.perf_counter() - started
                 cpu = group_cpu_seconds(worker.pid) - cpu_before
                 pg_cpu = named_cpu_seconds("postgres") - pg_before
@@ -141,7 +129,7 @@ def main() -> None:
                 .select_from(ExecutionStep)
                 .where(ExecutionStep.status == "completed")
             )
-            not_completed = n + 1 - _completed(db.session)
+            not_completed = n + 1 - count_completed(db.session)
             db.engine.dispose()
             stepline.engine.dispose()
 

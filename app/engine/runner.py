@@ -149,14 +149,7 @@ class Runner:
             for closed_position, output in upcoming.closed.items():
                 run.outputs[run.actions[closed_position]["key"]] = output
             if upcoming.claimed_step_id is None:
-                ring(
-                    self.send,
-                    execution_id,
-                    upcoming.position,
-                    upcoming.attempt,
-                    upcoming.delay,
-                    upcoming.frame,
-                )
+                self._ring(execution_id, upcoming)
                 return
             claim = Claim(
                 run, upcoming.position, 1, upcoming.claimed_step_id, utcnow(), [], upcoming.frame
@@ -245,14 +238,18 @@ class Runner:
         step, move = decide(claim, lost, keep_going=False)
         upcoming: Next | None = self.ledger.record([step], move)
         if upcoming is not None:
-            ring(
-                self.send,
-                execution_id,
-                upcoming.position,
-                upcoming.attempt,
-                upcoming.delay,
-                upcoming.frame,
-            )
+            self._ring(execution_id, upcoming)
+
+    def _ring(self, execution_id: int, upcoming: Next) -> None:
+        """Send the doorbell of the step a record led to (it was not claimed at once)."""
+        ring(
+            self.send,
+            execution_id,
+            upcoming.position,
+            upcoming.attempt,
+            upcoming.delay,
+            upcoming.frame,
+        )
 
     def run_once(self, action: Mapping[str, Any], context: ExecutionContext) -> trial.Trial:
         """Run one step now and record nothing (the editor's "test this step"): see
