@@ -178,9 +178,9 @@ def test_a_replayed_delivery_of_a_finished_run_answers_at_once(
     assert len(executions_of(app, hook.workflow_id)) == 1
 
 
+# PostgreSQL only: SQLite has no listener (its waiters always poll).
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_polling_answers_while_the_listener_is_down(app: Flask, backend: str) -> None:
-    if backend != "postgresql":
-        pytest.skip("SQLite has no listener: waiters always poll")
     # Given a waiting delivery and a listener whose connection is then killed
     hook = make_hook(app, {"response_mode": "wait", "wait_timeout_seconds": 50}, STEPS)
     _listening(app)
@@ -201,11 +201,10 @@ def test_polling_answers_while_the_listener_is_down(app: Flask, backend: str) ->
     assert not watch.listening.is_set()
 
 
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # SQLite has no listener
 def test_a_lost_notification_is_caught_by_the_slow_poll(
     app: Flask, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if backend != "postgresql":
-        pytest.skip("SQLite has no listener: waiters always poll")
     # Given a listening watch whose fallback poll is short, and a run that ends with no
     # notification (written straight to the row)
     hook = make_hook(app, {"response_mode": "wait"}, STEPS)
