@@ -13,7 +13,7 @@ from app.api.definition_schemas import StepOut, TriggerOut
 from app.api.step_results import StepResult
 from app.models import ExecutionStatus
 from app.services.executions.lifecycle import RUN_KEY_LENGTH
-from app.services.workflows.specs import WorkflowSpec
+from app.services.workflows.specs import WorkflowSettings, WorkflowSpec
 
 T = TypeVar("T")
 
@@ -157,6 +157,9 @@ class WorkflowOut(WorkflowSummary):
     trigger: TriggerOut = Field(description="As PUT takes it back.")
     steps: list[StepOut]
     run_key_template: str | None
+    settings: WorkflowSettings = Field(
+        description="Time zone, time limits and failure handling of every run."
+    )
     webhook_url: str | None = Field(
         description="Where senders post, for a webhook trigger (issued when the trigger becomes "
         "a webhook); it answers only while the workflow is enabled."

@@ -71,6 +71,7 @@ def workflow_out(workflow: Workflow) -> WorkflowOut:
         trigger=TriggerOut.model_validate(spec.trigger.model_dump()),
         steps=[StepOut.model_validate(step.model_dump()) for step in spec.steps],
         run_key_template=spec.run_key_template,
+        settings=spec.settings,
         webhook_url=_webhook_url(workflow),
     )
 

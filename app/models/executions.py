@@ -17,6 +17,7 @@ class ExecutionStatus(enum.StrEnum):
 
     PENDING = "pending"  # created, no step has started yet
     RUNNING = "running"  # a step has started and the run is not final
+    WAITING = "waiting"  # a step waits for a call, a decision, a child run or a time
     COMPLETED = "completed"  # every step completed or was skipped
     FAILED = "failed"  # a step failed after its last attempt
     CANCELLED = "cancelled"  # cancelled by a user; queued messages do nothing
@@ -31,7 +32,7 @@ class ExecutionStatus(enum.StrEnum):
         return self in ExecutionStatus.FINAL
 
 
-ExecutionStatus.LIVE = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
+ExecutionStatus.LIVE = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING, ExecutionStatus.WAITING)
 ExecutionStatus.FINAL = (
     ExecutionStatus.COMPLETED,
     ExecutionStatus.FAILED,
@@ -48,6 +49,9 @@ class StepStatus(enum.StrEnum):
 
     PENDING = "pending"  # waiting for its turn, a retry or a delay
     RUNNING = "running"  # claimed by a worker; the action is executing
+    # Suspended (wait for a call, an approval, a child run): no worker, no message; resumed
+    # by one conditional UPDATE back to `pending` (app.engine.waits), or at `next_retry_at`.
+    WAITING = "waiting"
     COMPLETED = "completed"  # output stored
     FAILED = "failed"  # failed after its last attempt
     SKIPPED = "skipped"  # not run: disabled, after a false filter, or a cancelled run
@@ -56,7 +60,7 @@ class StepStatus(enum.StrEnum):
     FINAL: ClassVar[tuple[StepStatus, ...]]
 
 
-StepStatus.LIVE = (StepStatus.PENDING, StepStatus.RUNNING)
+StepStatus.LIVE = (StepStatus.PENDING, StepStatus.RUNNING, StepStatus.WAITING)
 StepStatus.FINAL = (StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.SKIPPED)
 
 
@@ -93,6 +97,18 @@ class Execution(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     # When recovery may re-send the current step if no progress was recorded; NULL once final.
     lease_expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    # A child run (run_workflow): the parent's execution and the step (position, frame) that
+    # started it; `depth` counts the parents above (0 for a run started by its trigger).
+    parent_execution_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("executions.id", ondelete="SET NULL")
+    )
+    parent_position: Mapped[int | None]
+    parent_frame: Mapped[str | None] = mapped_column(String(255))
+    depth: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The run's time limit (the workflow's settings): past it, the run fails.
+    deadline_at: Mapped[datetime | None]
+    # A failed run's "on failure" handling (error workflow, notification) is done.
+    failure_handled_at: Mapped[datetime | None]
 
     steps: Mapped[list[ExecutionStep]] = relationship(
         back_populates="execution",
@@ -143,6 +159,22 @@ class Execution(Base):
             postgresql_where=text("has_errors"),
             sqlite_where=text("has_errors = 1"),
         ),
+        # A parent's children, and at most one child per step run of a parent (a retried
+        # start finds the child it made).
+        Index(
+            "uq_executions_parent_step",
+            "parent_execution_id",
+            "parent_position",
+            "parent_frame",
+            unique=True,
+        ),
+        # Runs with a time limit, for the pass that fails those past it.
+        Index(
+            "ix_executions_live_deadline",
+            "deadline_at",
+            postgresql_where=text(f"deadline_at IS NOT NULL AND NOT ({FINAL_SQL})"),
+            sqlite_where=text(f"deadline_at IS NOT NULL AND NOT ({FINAL_SQL})"),
+        ),
         NEVER_REUSE_IDS,
     )
 
@@ -174,7 +206,11 @@ class ExecutionStep(Base):
     attempt_log: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc, default=list)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # When a pending step is due (a retry, a delay) or a waiting one times out.
     next_retry_at: Mapped[datetime | None]
+    # What resumed a waiting step (the call's request, the decision, the child's end, or
+    # {"timed_out": true}); the action reads it when the step runs again.
+    resume_data: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)
 
     execution: Mapped[Execution] = relationship(back_populates="steps")
 
@@ -184,6 +220,13 @@ class ExecutionStep(Base):
             "position",
             "frame",
             name="uq_execution_steps_execution_position_frame",
+        ),
+        # Waiting steps by deadline: the scheduler's pass resumes those that timed out.
+        Index(
+            "ix_execution_steps_waiting_until",
+            "next_retry_at",
+            postgresql_where=text("status = 'waiting'"),
+            sqlite_where=text("status = 'waiting'"),
         ),
         NEVER_REUSE_IDS,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import NEVER_REUSE_IDS, Base, JSONDoc, utcnow
@@ -24,6 +24,9 @@ class Workflow(Base):
     version: Mapped[int] = mapped_column(default=1)
     # Optional template evaluated when an execution starts (e.g. a customer email).
     run_key_template: Mapped[str | None] = mapped_column(Text)
+    # The workflow's settings (services.workflows.specs.WorkflowSettings as data): time zone,
+    # time limits, what happens when a run fails. Frozen into each execution's snapshot.
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
     # What the person who saved the current version wrote about it (History shows it).
     version_note: Mapped[str | None] = mapped_column(String(500))
     # Where the current version was saved from, for people ("the editor", "API token “ci”"):

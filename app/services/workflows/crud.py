@@ -208,6 +208,7 @@ def create_workflow(
         name=spec.name.strip(),
         description=spec.description,
         run_key_template=spec.run_key_template or None,
+        settings=spec.settings.model_dump(exclude_defaults=True),
         enabled=False,
         version=1,
     )
@@ -274,6 +275,7 @@ def update_workflow(
     workflow.name = spec.name.strip()
     workflow.description = spec.description
     workflow.run_key_template = spec.run_key_template or None
+    workflow.settings = spec.settings.model_dump(exclude_defaults=True)
     workflow.actions.clear()
     session.flush()  # old rows go before new ones take their (workflow, key) slots
     workflow.actions.extend(actions)

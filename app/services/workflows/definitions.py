@@ -100,6 +100,7 @@ def _spec(
             },
             "steps": nest(workflow.actions, step),
             "run_key_template": workflow.run_key_template,
+            "settings": workflow.settings or {},
         }
     )
 
@@ -122,7 +123,12 @@ def snapshot(workflow: Workflow) -> dict[str, Any]:
         }
 
     return {
-        "workflow": {"id": workflow.id, "name": workflow.name, "version": workflow.version},
+        "workflow": {
+            "id": workflow.id,
+            "name": workflow.name,
+            "version": workflow.version,
+            "settings": workflow.settings or {},
+        },
         "trigger": {
             "type": trigger.type if trigger else "manual",
             "config": trigger.config if trigger else {},

@@ -44,6 +44,7 @@ def snapshot_of(workflow: Workflow, draft: drafts.Draft) -> dict[str, Any]:
             "id": workflow.id,
             "name": str(draft.spec.get("name") or workflow.name),
             "version": workflow.version,
+            "settings": dict(draft.spec.get("settings") or workflow.settings or {}),
         },
         "trigger": {
             "type": str(trigger.get("type") or "manual"),

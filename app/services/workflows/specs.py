@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
@@ -125,6 +126,48 @@ class OtherwiseSpec(BaseModel):
     steps: list[StepSpec] = Field(default_factory=list)
 
 
+MAX_RUN_SECONDS = 30 * 86400  # a run's time limit, waits included
+MAX_STEP_SECONDS = 86400  # a step's
+
+
+class WorkflowSettings(BaseModel):
+    """How every run of the workflow behaves: its time zone (delay until, dates in templates),
+    its time limits. Stored as `workflows.settings` and frozen into each run's snapshot."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: str = Field(
+        "UTC",
+        max_length=64,
+        description="IANA time zone (e.g. Europe/Paris) of dates the workflow reads without one.",
+    )
+    time_limit_seconds: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_RUN_SECONDS,
+        description="A run still going this long after it started (waits included) fails. "
+        "Null: no limit.",
+    )
+    step_time_limit_seconds: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_STEP_SECONDS,
+        description="Default limit of one attempt of a step; an attempt over it fails as a "
+        "timeout (and is retried under the step's rules). Null: the engine's default.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise PydanticCustomError(
+                "timezone", "Pick a time zone such as UTC or Europe/Paris."
+            ) from None
+        return name
+
+
 class WorkflowSpec(BaseModel):
     """A whole workflow definition: name, trigger and ordered steps."""
 
@@ -141,6 +184,7 @@ class WorkflowSpec(BaseModel):
         description="Template evaluated per execution, e.g. a customer id; it must parse "
         "(else a 422).",
     )
+    settings: WorkflowSettings = Field(default_factory=WorkflowSettings)
 
     @field_validator("name")
     @classmethod
