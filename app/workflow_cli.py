@@ -24,7 +24,7 @@ from app.extensions import container, db
 from app.models import Execution, ExecutionStatus, User
 from app.services.accounts import users
 from app.services.errors import NotFoundError, ServiceError
-from app.services.executions import filtering, lifecycle
+from app.services.executions import filtering, lifecycle, waiting
 from app.services.webhooks import receiver
 from app.services.workflows import crud, versions
 
@@ -175,7 +175,11 @@ def run(
     ended = _wait_for(session, execution_id, user.id, timeout)
     click.echo(execution_out(ended).model_dump_json(indent=2))
     if ended.status not in ExecutionStatus.FINAL:
-        click.echo(f"execution {execution_id} is still {ended.status}", err=True)
+        wait = waiting.first_of(ended.steps) if ended.status == ExecutionStatus.WAITING else None
+        how = f"still {ended.status}"
+        if wait is not None:  # "waiting for a call to its resume URL since …"
+            how = wait.sentence()[:1].lower() + wait.sentence()[1:]
+        click.echo(f"execution {execution_id} is {how}", err=True)
         raise SystemExit(EXIT_TIMEOUT)
     if ended.status != ExecutionStatus.COMPLETED:
         raise SystemExit(EXIT_FAILED)
@@ -209,18 +213,31 @@ def executions_group() -> None:
 @executions_group.command("tail")
 @user_option
 @click.option("--workflow", "workflow_id", type=int, help="Only this workflow's executions.")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice([status.value for status in ExecutionStatus]),
+    help="Only executions in this state (repeat for several), e.g. --status waiting.",
+)
 @click.option("-n", "--lines", default=10, show_default=True, help="How many to show first.")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new runs and status changes.")
 @click.option("--for", "seconds", type=float, help="With --follow: stop after this many seconds.")
 @with_appcontext
 def tail(
-    email: str, workflow_id: int | None, lines: int, follow: bool, seconds: float | None
+    email: str,
+    workflow_id: int | None,
+    statuses: tuple[str, ...],
+    lines: int,
+    follow: bool,
+    seconds: float | None,
 ) -> None:
-    """Print the latest executions, one line each; with --follow, then their changes as they
-    happen (until interrupted, or for --for seconds)."""
+    """Print the latest executions, one line each (a waiting one says for what and until
+    when); with --follow, then their changes as they happen (until interrupted, or for --for
+    seconds)."""
     session = db.session()
     user = user_by_email(session, email)
-    where = filtering.ExecutionFilter(workflow_id=workflow_id)
+    where = filtering.ExecutionFilter(workflow_id=workflow_id, statuses=tuple(statuses))
     seen: dict[int, str] = {}
     _print_changes(session, user.id, where, lines, seen, sys.stdout)
     deadline = None if seconds is None else time.monotonic() + seconds
@@ -244,14 +261,20 @@ def _print_changes(
         .order_by(Execution.created_at.desc(), Execution.id.desc())
         .limit(limit)
     )
+    changed = []
     for execution in reversed(list(session.scalars(stmt))):
         if seen.get(execution.id) == execution.status:
             continue
         seen[execution.id] = execution.status
-        click.echo(_line(execution), file=out)
+        changed.append(execution)
+    waits = waiting.of_executions(
+        session, [e.id for e in changed if e.status == ExecutionStatus.WAITING]
+    )
+    for execution in changed:
+        click.echo(_line(execution, waits.get(execution.id)), file=out)
 
 
-def _line(execution: Execution) -> str:
+def _line(execution: Execution, wait: waiting.Waiting | None = None) -> str:
     took = ""
     if execution.started_at and execution.finished_at:
         took = f"{(execution.finished_at - execution.started_at).total_seconds():.2f}s"
@@ -266,7 +289,7 @@ def _line(execution: Execution) -> str:
             execution.trigger_type,
             execution.created_at.isoformat(timespec="seconds"),
             took,
-            execution.error or "",
+            execution.error or (wait.sentence() if wait is not None else ""),
         ]
     ).rstrip()
 

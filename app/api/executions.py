@@ -23,6 +23,7 @@ from app.api.schemas import (
     ExecutionSummary,
     RerunRequest,
     TriggerData,
+    WaitingOut,
     no_content,
     respond,
 )
@@ -30,8 +31,8 @@ from app.api.step_results import AttemptResult, IterationRef, StepResult
 from app.api.workflows import WORKFLOW_ID, find_workflow
 from app.engine.program import Program, frame_iterations, history_key
 from app.extensions import container, db
-from app.models import Execution, ExecutionStep
-from app.services.executions import bulk_rerun, lifecycle, retention
+from app.models import Execution, ExecutionStatus, ExecutionStep
+from app.services.executions import bulk_rerun, lifecycle, retention, waiting
 from app.services.executions.admission import tolerant
 from app.services.executions.attempt_history import AttemptLine, attempt_lines
 from app.services.executions.filtering import ExecutionFilter, select_executions
@@ -90,12 +91,27 @@ def step_result(step: ExecutionStep, program: Program) -> StepResult:
     )
 
 
+def waiting_out(wait: waiting.Waiting | None) -> WaitingOut | None:
+    if wait is None:
+        return None
+    return WaitingOut(step=wait.key, for_=wait.kind, since=wait.since, until=wait.until)
+
+
+def summary_of(execution: Execution, wait: waiting.Waiting | None = None) -> ExecutionSummary:
+    """The execution's summary, with what it waits for (`wait`) while it waits."""
+    summary = ExecutionSummary.model_validate(execution)
+    if execution.status == ExecutionStatus.WAITING and wait is not None:
+        summary.waiting = waiting_out(wait)
+    return summary
+
+
 def execution_out(execution: Execution) -> ExecutionOut:
     """The execution with its step runs in history order (a loop before its iterations)."""
     program = program_of(execution)
     steps = sorted(execution.steps, key=lambda step: history_key(step.frame, step.position))
+    wait = waiting.first_of(steps) if execution.status == ExecutionStatus.WAITING else None
     return ExecutionOut(
-        **ExecutionSummary.model_validate(execution).model_dump(),
+        **summary_of(execution, wait).model_dump(),
         trigger_data=execution.trigger_data,
         steps=[step_result(step, program) for step in steps],
     )
@@ -124,16 +140,19 @@ def _execution(execution_id: int) -> Execution:
 
 
 def _page(where: ExecutionFilter) -> Response:
+    session = db.session()
     items, cursor = keyset_page(
-        db.session(),
+        session,
         select_executions(auth.current_user().id, where),
         (Execution.created_at, Execution.id),
         page_request(),
         lambda execution: (execution.created_at, execution.id),
     )
-    return respond(
-        ExecutionList(items=[ExecutionSummary.model_validate(e) for e in items], next_cursor=cursor)
+    waits = waiting.of_executions(
+        session, [e.id for e in items if e.status == ExecutionStatus.WAITING]
     )
+    summaries = [summary_of(e, waits.get(e.id)) for e in items]
+    return respond(ExecutionList(items=summaries, next_cursor=cursor))
 
 
 @bp.post(f"/workflows/{WORKFLOW_ID}/trigger")

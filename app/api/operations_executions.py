@@ -135,8 +135,8 @@ EXECUTION_OPERATIONS: list[Operation] = [
         "Delete an execution",
         "Executions",
         errors=(409,),
-        description="Deletes a finished execution with its steps (409 while it is pending or "
-        "running: cancel it first). Re-runs of it stay.",
+        description="Deletes a finished execution with its steps (409 while it is pending, "
+        "running or waiting: cancel it first). Re-runs of it stay.",
     ),
     Operation(
         "api.executions_rerun_failed",
@@ -159,8 +159,9 @@ EXECUTION_OPERATIONS: list[Operation] = [
         "Executions",
         response=schemas.ExecutionOut,
         errors=(409,),
-        description="Stops a pending or running execution (409 once it is finished); the "
-        "step that is running completes, no further step starts.",
+        description="Stops a pending, running or waiting execution (409 once it is finished); "
+        "the step that is running completes, a waiting step stops waiting (its resume URL "
+        "answers 409), no further step starts.",
     ),
     Operation(
         "api.execution_rerun",

@@ -203,6 +203,23 @@ class WorkflowImport(BaseModel):
 # Executions
 
 
+class WaitingOut(BaseModel):
+    """What a waiting execution waits for (services.executions.waiting)."""
+
+    model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
+
+    step: str = Field(description="The key of the step that waits.")
+    for_: str = Field(
+        alias="for",
+        description="`call` (a POST to the step's resume URL, or POST …/resume), `approval` (a "
+        "decision on its approval page, or POST …/resume), `child` (a child run's end), `time`.",
+    )
+    since: datetime | None = Field(description="When the step began to wait.")
+    until: datetime | None = Field(
+        description="Its deadline: then it times out (fails, or goes on with its default)."
+    )
+
+
 class ExecutionSummary(Schema):
     id: int
     workflow_id: int
@@ -224,6 +241,9 @@ class ExecutionSummary(Schema):
     started_at: datetime | None
     finished_at: datetime | None
     updated_at: datetime
+    waiting: WaitingOut | None = Field(
+        None, description="With status `waiting`: the step that waits, for what, until when."
+    )
 
 
 class ExecutionOut(ExecutionSummary):

@@ -12,7 +12,7 @@ default) and are read through indexes: executions by (status, updated_at), their
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,7 +22,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import ColumnElement, and_, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from app.models import Execution, ExecutionStatus, ExecutionStep
+from app.models import Execution, ExecutionStatus, ExecutionStep, StepStatus
 from app.models.base import utcnow
 from app.settings import Settings
 
@@ -51,6 +51,8 @@ class Figures:
     overdue: int
     durations: dict[str, Durations]
     queue_depth: int | None
+    waiting: dict[str, int] = field(default_factory=dict)  # waiting steps, by action type
+    waits_overdue: int = 0  # waiting steps past their deadline, not timed out yet
 
 
 def _count_by_status(session: Session, statuses: tuple[str, ...], *where: Any) -> dict[str, int]:
@@ -99,6 +101,24 @@ def step_durations(session: Session, since: datetime) -> dict[str, Durations]:
     return found
 
 
+def waiting_steps(session: Session, now: datetime) -> tuple[dict[str, int], int]:
+    """Steps waiting (for a call, a decision, a child run, a time), by action type, and how
+    many of them are past their deadline (the scheduler's timeout pass is behind). Both read
+    the partial index of waiting steps only."""
+    is_waiting = ExecutionStep.status == StepStatus.WAITING
+    rows = session.execute(
+        select(ExecutionStep.action_type, func.count())
+        .where(is_waiting)
+        .group_by(ExecutionStep.action_type)
+    ).all()
+    overdue = session.scalar(
+        select(func.count())
+        .select_from(ExecutionStep)
+        .where(is_waiting, ExecutionStep.next_retry_at < now)
+    )
+    return {str(action_type): int(count) for action_type, count in rows}, int(overdue or 0)
+
+
 def collect(
     session: Session,
     settings: Settings,
@@ -128,6 +148,7 @@ def collect(
         .select_from(Execution)
         .where(Execution.lease_expires_at < now, Execution.status.in_(ExecutionStatus.LIVE))
     )
+    waiting, waits_overdue = waiting_steps(session, now)
     try:
         depth = queue_depth()
     except Exception:  # an unreachable broker shows as a missing gauge; /readyz says why
@@ -141,6 +162,8 @@ def collect(
         int(overdue or 0),
         step_durations(session, since),
         depth,
+        waiting,
+        waits_overdue,
     )
 
 
@@ -175,6 +198,26 @@ class _Figures(Collector):
         for status in ExecutionStatus.LIVE:
             live.add_metric([status], f.live.get(status, 0))
         yield live
+        yield GaugeMetricFamily(
+            "stepline_executions_waiting",
+            "Executions suspended until a call, a decision, a child run or a time (also "
+            'counted in stepline_executions_live{status="waiting"}).',
+            f.live.get(ExecutionStatus.WAITING, 0),
+        )
+        waiting = GaugeMetricFamily(
+            "stepline_steps_waiting",
+            "Steps waiting for a call, a decision, a child run or a time, by action type.",
+            labels=["type"],
+        )
+        for action_type, count in sorted(f.waiting.items()):
+            waiting.add_metric([action_type], count)
+        yield waiting
+        yield GaugeMetricFamily(
+            "stepline_waits_overdue",
+            "Waiting steps past their deadline that the scheduler has not timed out yet (more "
+            "than a few for long: the scheduler is down or behind).",
+            f.waits_overdue,
+        )
         yield GaugeMetricFamily(
             "stepline_executions_overdue",
             "Live executions past their lease (recovery re-sends them).",

@@ -16,14 +16,14 @@ from flask import url_for
 
 from app.models import ExecutionStep
 from app.models.base import utcnow
-from app.services.executions import explain, paths_decision, timeline
+from app.services.executions import explain, paths_decision, timeline, waiting
 from app.services.executions.attempt_history import AttemptLine, attempt_lines, rate_limit_wait
 from app.services.executions.stats import Activity
 from app.services.executions.step_views import ExecutionDetail
 from app.web.blueprint import bp
 
 # Stacking order of the chart's bars, bottom up, and the CSS class of each status.
-CHART_STATUSES = ("completed", "failed", "cancelled", "running", "pending")
+CHART_STATUSES = ("completed", "failed", "cancelled", "running", "waiting", "pending")
 CHART_WIDTH = 480
 CHART_HEIGHT = 120
 CHART_AXIS = 18  # room under the bars for hour labels
@@ -115,6 +115,14 @@ def execution_duration(start: datetime | str | None, end: datetime | str | None 
 def step_attempts(step: ExecutionStep) -> list[AttemptLine]:
     """A step's attempts, one line each: the header counts these lines."""
     return attempt_lines(step)
+
+
+@bp.app_template_filter("step_wait")
+def step_wait(step: ExecutionStep) -> str:
+    """For a waiting step: "Waiting for a call to its resume URL since 10:02 UTC, until Dec 9
+    10:02 UTC (in 2 days)"; else empty."""
+    found = waiting.of_step(step)
+    return found.sentence() if found is not None else ""
 
 
 @bp.app_template_filter("rate_limit_wait")

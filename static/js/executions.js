@@ -1,8 +1,10 @@
 /* The executions list: the pace of its one live poll, and its keys.
    - One request refreshes the live region (#execution-live's URL answers the newer rows, the
      live rows sent as `live=` and the figures, all swapped out of band): every 2 s while a
-     row is live, then 4, 8, up to 10 s while nothing is; none while the tab is hidden; at
-     once when the tab shows again, the window gets focus, or a run starts from this page.
+     row is running or pending, then 4, 8, up to 10 s while nothing is (a waiting row is live
+     but still until a call, a decision or a time: it is refreshed at the slow pace); none
+     while the tab is hidden; at once when the tab shows again, the window gets focus, or a
+     run starts from this page.
    - Keys (never while typing in a field): j / k move through the rows, Enter opens (the row's
      link has the focus), r re-runs the focused failed run after a confirm, / searches run keys.
    Everything here is an enhancement: without it the page is the list as it was rendered.
@@ -29,7 +31,8 @@
     }).join(",");
   }
 
-  function anyLive() { return !!document.querySelector("#execution-list tr.execution-row[data-live]"); }
+  /* A row that moves by itself: running or pending, not waiting. */
+  function anyMoving() { return !!document.querySelector("#execution-list tr.execution-row[data-live]:not([data-waiting])"); }
 
   function schedule(ms) {
     clearTimeout(timer);
@@ -57,7 +60,7 @@
   function settled() {
     if (!busy) { return; }
     busy = false;
-    delay = anyLive() ? FAST : Math.min(delay * 2, SLOW);
+    delay = anyMoving() ? FAST : Math.min(delay * 2, SLOW);
     var next = again ? 0 : delay;
     again = false;
     schedule(next);

@@ -174,8 +174,8 @@ def test_counts_by_status_and_the_hourly_chart(app: Flask, user_client: FlaskCli
     cells = [
         re.findall(r"<td>(?:<a [^>]+>)?(?:<span class=\"muted\">)?(\d+)", r) for r in (day, week)
     ]
-    # columns: completed, failed, cancelled, running, pending, all
-    assert cells == [["0", "1", "0", "0", "1", "2"], ["0", "2", "0", "0", "1", "3"]]
+    # columns: completed, failed, cancelled, running, waiting, pending, all
+    assert cells == [["0", "1", "0", "0", "0", "1", "2"], ["0", "2", "0", "0", "0", "1", "3"]]
     # and the chart draws the current hour as a pending and a failed bar, stacked, no inline style
     assert stats.count('<rect class="bar bar-failed"') == 1
     assert stats.count('<rect class="bar bar-pending"') == 1

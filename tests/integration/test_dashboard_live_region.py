@@ -15,7 +15,7 @@ from app.services.executions import stats
 from tests.dashboard_support import HTMX, force, force_failed, make_workflow, start, user_id
 
 REFUNDS = {"name": "Refunds", "steps": [{"key": "note", "type": "log", "config": {"message": "r"}}]}
-COLUMNS = ("completed", "failed", "cancelled", "running", "pending", "all")
+COLUMNS = ("completed", "failed", "cancelled", "running", "waiting", "pending", "all")
 
 
 def live_url(page: str) -> str:

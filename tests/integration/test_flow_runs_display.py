@@ -166,7 +166,7 @@ def test_a_running_loop_polls_with_its_iteration_open_and_the_list_shows_progres
     assert re.search(r'<details id="iteration-1-119-fold"[^>]* open', html)
     fragment = user_client.get(f"/executions/{execution_id}/status", headers=HTMX)
     assert fragment.status_code == 200
-    assert "1,000 items · 116 completed · 3 failed · 1 in progress · 880 waiting" in words(
+    assert "1,000 items · 116 completed · 3 failed · 1 in progress · 880 not started" in words(
         fragment.get_data(as_text=True)
     )
 

@@ -20,6 +20,7 @@ ENDED_BY_TEXT = {
     "worker": "ended by its worker",
     "recovery": "taken over by recovery: its worker was lost",
     "cancel": "ended by a cancel",
+    "wait": "suspended to wait (not counted against its retries)",
     "unknown": "its end was not recorded",
 }
 
@@ -32,7 +33,9 @@ class AttemptLine:
     started_at: datetime | None
     finished_at: datetime | None
     error: str | None
-    ended_by: str | None  # "worker", "recovery", "cancel" ("unknown": not recorded); None: runs
+    # "worker", "recovery", "cancel", "wait" (suspended: app.engine.waits), "unknown" (not
+    # recorded); None while it runs
+    ended_by: str | None
     # A wait for a rate limit (app.engine.budgets), not counted against the step's attempts:
     # the service waited for and until when.
     waiting_for: str | None = None

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Execution, ExecutionStatus, Workflow
 from app.services.errors import InvalidInputError, NotFoundError
-from app.services.executions import progress, step_views, timeline
+from app.services.executions import progress, step_views, timeline, waiting
 from app.services.executions.filtering import AnySelect, ExecutionFilter, restrict
 from app.services.executions.lifecycle import RUN_KEY_LENGTH, get_execution
 from app.services.executions.step_views import ExecutionDetail, Iteration, LoopView, StepView
@@ -147,11 +147,17 @@ class ExecutionRow:
     dry_run: bool
     position: int = 0  # the cursor: the step run next, in the loop iterations of `frame`
     frame: str = ""
-    progress: str = ""  # while running: "step 3 of 5 · item 120 of 1,000"
+    progress: str = ""  # while running: "step 3 of 5 · item 120 of 1,000"; waiting: for what
 
     @property
     def is_live(self) -> bool:
         return not ExecutionStatus(self.status).is_final
+
+    @property
+    def is_waiting(self) -> bool:
+        """Suspended until a call, a decision, a child run or a time: live, but nothing moves
+        until then (the list polls it slowly)."""
+        return self.status == ExecutionStatus.WAITING
 
 
 ROW_COLUMNS = (
@@ -179,10 +185,13 @@ def _rows_query() -> Select[*tuple[Any, ...]]:
 
 
 def _rows(session: Session, stmt: Select[*tuple[Any, ...]]) -> list[ExecutionRow]:
-    """The rows, the running ones with their progress (one more statement or two if any)."""
+    """The rows, the running ones with their progress and the waiting ones with what they
+    wait for (one more statement or two if any)."""
     rows = [ExecutionRow(**row._asdict()) for row in session.execute(stmt)]
     running = [(r.id, r.position, r.frame) for r in rows if r.status == ExecutionStatus.RUNNING]
     told = progress.describe(session, running)
+    waits = waiting.of_executions(session, [r.id for r in rows if r.is_waiting])
+    told.update({execution_id: wait.short() for execution_id, wait in waits.items()})
     return [replace(r, progress=told[r.id]) if r.id in told else r for r in rows]
 
 

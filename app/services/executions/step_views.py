@@ -10,13 +10,15 @@ from functools import cached_property
 
 from app.engine.program import Program
 from app.models import Execution, ExecutionStatus, ExecutionStep
+from app.services.executions.waiting import Waiting, first_of
 
 # The words of an iteration's state in a loop's counts, in the order they are counted.
 TALLY_WORDS = (
     ("completed", "completed"),
     ("failed", "failed"),
     ("running", "in progress"),
-    ("pending", "waiting"),
+    ("waiting", "waiting"),
+    ("pending", "not started"),
     ("skipped", "not run"),
 )
 
@@ -91,8 +93,8 @@ class Iteration:
 
     @property
     def open(self) -> bool:
-        """Unfolded at first: the iteration that failed or is running."""
-        return self.status in ("failed", "running")
+        """Unfolded at first: the iteration that failed, is running or waits."""
+        return self.status in ("failed", "running", "waiting")
 
 
 @dataclass
@@ -155,6 +157,21 @@ class ExecutionDetail:
     @property
     def is_live(self) -> bool:
         return not ExecutionStatus(self.execution.status).is_final
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.execution.status == ExecutionStatus.WAITING
+
+    @cached_property
+    def waiting(self) -> Waiting | None:
+        """What the run waits for (the first waiting step shown), while it waits."""
+        if not self.is_waiting:
+            return None
+        return first_of(view.step for view in self.steps)
+
+    def view_of(self, step_id: int) -> StepView | None:
+        """The view of the step run `step_id`, when the page shows it."""
+        return next((view for view in self.steps if view.step.id == step_id), None)
 
     @property
     def has_failed_step(self) -> bool:

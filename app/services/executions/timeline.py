@@ -51,12 +51,15 @@ class Run(NamedTuple):
 
 def iteration_status(statuses: Iterable[str]) -> str:
     """An iteration's state from its steps': failed if one failed, running while one runs or
-    some are done and some wait, completed once all completed or were skipped."""
+    some are done and some are still to run, waiting while one waits (for a call, a decision,
+    a child run), completed once all completed or were skipped."""
     seen = set(statuses)
     if "failed" in seen:
         return "failed"
     if "running" in seen:
         return "running"
+    if "waiting" in seen:
+        return "waiting"
     if seen <= {"pending"}:
         return "pending"
     if seen <= {"skipped"}:
@@ -124,7 +127,7 @@ class Tree:
         shown = set(range(min(known, FIRST_ITERATIONS)))
         later = sorted(i for i in states if i >= FIRST_ITERATIONS)
         shown.update([i for i in later if states[i] == "failed"][:MORE_FAILED])
-        shown.update([i for i in later if states[i] == "running"][:MORE_LIVE])
+        shown.update([i for i in later if states[i] in ("running", "waiting")][:MORE_LIVE])
         return sorted(shown)
 
     def wanted(self, positions: Sequence[int] | None = None, frame: str = "") -> set[int]:

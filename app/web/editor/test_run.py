@@ -54,7 +54,7 @@ class CardResult:
     counts: str = ""  # "3 runs: 2 completed, 1 failed" when it ran more than once
 
 
-STATUS_ORDER = ("running", "failed", "pending", "cancelled", "completed", "skipped")
+STATUS_ORDER = ("running", "waiting", "failed", "pending", "cancelled", "completed", "skipped")
 
 
 def card_results(run: draft_runs.Progress) -> list[CardResult]:
