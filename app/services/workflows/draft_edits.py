@@ -25,7 +25,7 @@ from app.engine.retry import RetrySettings
 from app.engine.templating import Renderer
 from app.models import Workflow
 from app.services.errors import InvalidInputError
-from app.services.workflows import draft_tree, drafts
+from app.services.workflows import draft_tree, drafts, run_settings
 from app.services.workflows.references import check_references
 from app.services.workflows.specs import KEY_PATTERN, WorkflowSpec
 from app.services.workflows.step_checks import config_problems, run_if_problems
@@ -297,10 +297,17 @@ def update_trigger(
 
 
 def update_settings(
-    session: Session, workflow: Workflow, name: str, description: str, run_key_template: str
+    session: Session,
+    workflow: Workflow,
+    name: str,
+    description: str,
+    run_key_template: str,
+    run: run_settings.RunSettings | None = None,
 ) -> drafts.Draft:
-    """Rename the workflow and set its description and run key template."""
+    """Rename the workflow and set its description and run key template; with `run`, its
+    time zone and time limits too (the other settings are kept)."""
     problems: list[InvalidInputError] = []
+    values, run_problems = run_settings.parse(run) if run is not None else ({}, [])
     name = name.strip()
     if not 1 <= len(name) <= 200:
         message = "Give the workflow a name (at most 200 characters)."
@@ -315,8 +322,11 @@ def update_settings(
             InvalidInputError(message, "run_key_template")
             for _, message in _renderer.check(run_key, "run_key_template")
         ]
+    problems += run_problems
     if problems:
         raise ProblemsFoundError(problems)
     draft = _changed(session, workflow)
     draft.spec.update(name=name, description=description, run_key_template=run_key or None)
+    if run is not None:
+        draft.spec["settings"] = run_settings.merged(draft.spec.get("settings"), values)
     return drafts.store(session, draft)

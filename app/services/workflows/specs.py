@@ -161,7 +161,7 @@ class WorkflowSettings(BaseModel):
     def _known_zone(cls, name: str) -> str:
         try:
             ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder
             raise PydanticCustomError(
                 "timezone", "Pick a time zone such as UTC or Europe/Paris."
             ) from None

@@ -68,6 +68,15 @@ def _fields(where: str, before: dict[str, Any], after: dict[str, Any]) -> list[C
     return changes
 
 
+def _settings(spec: dict[str, Any]) -> dict[str, Any]:
+    """A definition's settings without their defaults (a version saved before settings
+    existed has none: it had the defaults)."""
+    found = spec.get("settings") or {}
+    return {
+        k: v for k, v in found.items() if v is not None and not (k == "timezone" and v == "UTC")
+    }
+
+
 def _common_order(left: list[str], right: list[str]) -> set[str]:
     """The keys of the longest subsequence both orders share (those did not move)."""
     rows, cols = len(left), len(right)
@@ -196,6 +205,7 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
         old, new = before.get(name) or "", after.get(name) or ""
         if old != new:
             changes.append(Change("changed", "Workflow", name, shown(old), shown(new)))
+    changes += _fields("Settings", _settings(before), _settings(after))
     old_trigger, new_trigger = before.get("trigger") or {}, after.get("trigger") or {}
     old_type, new_type = old_trigger.get("type", "manual"), new_trigger.get("type", "manual")
     if old_type != new_type:

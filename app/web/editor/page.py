@@ -21,7 +21,7 @@ from app.services.webhooks import receiver
 from app.services.workflows import draft_edits, drafts, versions
 from app.services.workflows.draft_tree import Slot
 from app.web.blueprint import bp
-from app.web.editor import forms, panels
+from app.web.editor import forms, panels, settings_form
 from app.web.editor.summaries import by_category
 from app.web.editor.support import (
     CHANGED,
@@ -152,7 +152,7 @@ def _applied(workflow: Workflow, panel_args: dict[str, Any], message: str) -> Ba
 @bp.post("/workflows/<int:workflow_id>/settings")
 @login_required
 def workflow_update(workflow_id: int) -> Response | BaseResponse:
-    """Rename the workflow; set its description and run key template."""
+    """Rename the workflow; set its description, run key template, time zone and limits."""
     workflow = owned_workflow(workflow_id)
     form = request.form
     try:
@@ -162,6 +162,7 @@ def workflow_update(workflow_id: int) -> Response | BaseResponse:
             form.get("name", ""),
             form.get("description", ""),
             form.get("run_key_template", ""),
+            settings_form.posted(form),
         )
     except draft_edits.ProblemsFoundError as exc:
         db.session.rollback()
@@ -229,7 +230,7 @@ def problem_panel(editor_: Editor, exc: InvalidInputError) -> panels.Panel:
     if parts[0] == "trigger":
         panel = panels.trigger_panel(db.session(), editor_)
         return panels.place_errors(panel, problems, "trigger.", panels.TRIGGER_INPUTS)
-    if parts[0] in panels.SETTINGS_INPUTS:
+    if parts[0] in panels.SETTINGS_INPUTS or parts[0] == "settings":
         panel = panels.settings_panel(editor_)
         return panels.place_errors(panel, problems, "", panels.SETTINGS_INPUTS)
     panel = panels.intro(editor_)

@@ -21,7 +21,7 @@ from app.services.errors import InvalidInputError, NotFoundError
 from app.services.workflows import draft_structure, draft_tree, trials, validation_messages
 from app.services.workflows.draft_tree import TOP, Slot
 from app.services.workflows.step_checks import config_problems
-from app.web.editor import forms, picker, rows, run_if
+from app.web.editor import forms, picker, rows, run_if, settings_form
 from app.web.editor.cards import StepCard, icon_for
 from app.web.editor.support import secrets
 from app.web.editor.view import Editor
@@ -38,7 +38,7 @@ STEP_INPUTS = (
 )
 TRIGGER_INPUTS = ("type", "sample_data")
 BRANCH_INPUTS = ("name", *(run_if.BRANCH_PREFIX + f.name for f in run_if.FIELDS))
-SETTINGS_INPUTS = ("name", "description", "run_key_template")
+SETTINGS_INPUTS = ("name", "description", "run_key_template", *settings_form.INPUTS)
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,7 @@ class Panel:
     run_if_open: bool = False  # the "Run only if" builder is shown (else loaded on opening)
     json_mode: bool = False  # "Edit as JSON": the config as one JSON object
     held_key: bool = False  # the key shown was typed but not applied yet
+    timezones: tuple[str, ...] = ()  # the settings panel's time zone suggestions
     slot: Slot = TOP  # the palette's list (a loop's body, a branch) and its size
     size: int = 0
     where: str = ""  # that list in words ("in the loop “Each order”")
@@ -297,7 +298,8 @@ def trigger_panel(
 def settings_panel(
     editor: Editor, *, posted: Mapping[str, str] | None = None, status: str = ""
 ) -> Panel:
-    """The workflow's own settings: name, description, run key template."""
+    """The workflow's own settings: name, description, run key template; time zone and time
+    limits of its runs."""
     panel = Panel("settings", editor, status=status)
     spec = editor.draft.spec
     source: Mapping[str, Any] = (
@@ -310,6 +312,11 @@ def settings_panel(
         }
     )
     panel.values = {name: source.get(name, "") for name in SETTINGS_INPUTS}
+    shown = settings_form.values(spec.get("settings"))
+    if posted is not None and settings_form.TIMEZONE in posted:
+        shown = settings_form.posted_values(posted)
+    panel.values.update(shown)
+    panel.timezones = settings_form.timezones()
     return panel
 
 
