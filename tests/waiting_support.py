@@ -3,6 +3,7 @@ in the state the engine leaves a waiting run in (contract of issue 21), without 
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -77,3 +78,31 @@ def force_waiting(
         )
         session.commit()
     return since, until
+
+
+CALL_THEN_LOG = {
+    "name": "Waits for a reply",
+    "steps": [
+        {
+            "key": "hold",
+            "type": "wait_for_call",
+            "name": "Wait for the reply",
+            "config": {"timeout_amount": 1, "timeout_unit": "days"},
+        },
+        {"key": "after", "type": "log", "config": {"message": "got {{ steps.hold.body }}"}},
+    ],
+}
+
+
+def wait_status(app: Flask, execution_id: int, wanted: str, timeout: float = 20.0) -> None:
+    """Poll the row until the execution's status is `wanted` (the embedded worker runs it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with app.app_context():
+            found = db.session.get(Execution, execution_id)
+            status = found.status if found is not None else None
+            db.session.rollback()
+        if status == wanted:
+            return
+        assert time.monotonic() < deadline, f"execution {execution_id} is {status}, not {wanted}"
+        time.sleep(0.02)

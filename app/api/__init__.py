@@ -19,6 +19,7 @@ from app.api import (  # noqa: F401  (routes register on bp)
     errors,
     executions,
     registry,
+    resume,
     step_tests,
     tokens,
     versions,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from app.api import schemas
 from app.api.filters import MAX_ID, STATUSES
 from app.api.operations import IDEMPOTENCY_KEY, Operation, Param
+from app.api.resume_schemas import ResumeRequest
 from app.services.executions.lifecycle import RUN_KEY_LENGTH
 
 STATUS = Param(
@@ -162,6 +163,21 @@ EXECUTION_OPERATIONS: list[Operation] = [
         description="Stops a pending, running or waiting execution (409 once it is finished); "
         "the step that is running completes, a waiting step stops waiting (its resume URL "
         "answers 409), no further step starts.",
+    ),
+    Operation(
+        "api.execution_resume",
+        "post",
+        "Resume a waiting execution",
+        "Executions",
+        response=schemas.ExecutionOut,
+        body=ResumeRequest,
+        errors=(409,),
+        description="Resumes the execution's waiting step `step` as its owner, as its resume URL "
+        "would: a step waiting for a call (`wait_for_call`) with `data` as the call's body, an "
+        "approval step with a `decision` (approve or reject, with a comment). The step's "
+        "output says you resumed it. 409 when that step is not waiting (resumed already, timed "
+        "out, cancelled, or it waits for a child run or a time); 422 for a missing or "
+        "malformed decision. Answers the execution, running again.",
     ),
     Operation(
         "api.execution_rerun",

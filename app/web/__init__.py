@@ -9,6 +9,7 @@ from app.web import (  # noqa: F401  (routes register on bp)
     editor,
     execution_actions,
     execution_display,
+    execution_resume,
     executions,
     pages,
     settings,

@@ -228,7 +228,9 @@ def test_a_large_loop_shows_the_first_failed_and_running_iterations_with_gaps() 
 
     view = tree.loop(0, "")
 
-    assert view.summary == "1,000 items · 699 completed · 1 failed · 1 in progress · 299 not started"
+    assert (
+        view.summary == "1,000 items · 699 completed · 1 failed · 1 in progress · 299 not started"
+    )
     shown = [it.index for it in view.iterations if isinstance(it, Iteration)]
     assert shown == [*range(FIRST_ITERATIONS), 400, 700]
     gaps = [(g.start, g.stop) for g in view.iterations if isinstance(g, Gap)]
