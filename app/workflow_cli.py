@@ -175,10 +175,10 @@ def run(
     ended = _wait_for(session, execution_id, user.id, timeout)
     click.echo(execution_out(ended).model_dump_json(indent=2))
     if ended.status not in ExecutionStatus.FINAL:
-        wait = waiting.first_of(ended.steps) if ended.status == ExecutionStatus.WAITING else None
+        found = waiting.first_of(ended.steps) if ended.status == ExecutionStatus.WAITING else None
         how = f"still {ended.status}"
-        if wait is not None:  # "waiting for a call to its resume URL since …"
-            how = wait.sentence()[:1].lower() + wait.sentence()[1:]
+        if found is not None:  # "waiting for a call to its resume URL since …"
+            how = found.sentence()[:1].lower() + found.sentence()[1:]
         click.echo(f"execution {execution_id} is {how}", err=True)
         raise SystemExit(EXIT_TIMEOUT)
     if ended.status != ExecutionStatus.COMPLETED:

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import Execution, ExecutionStep
 from app.models.base import utcnow
 
-TWO_STEPS = {
+TWO_STEPS: dict[str, Any] = {
     "name": "Waits for a call",
     "steps": [
         {"key": "ask", "type": "log", "name": "Ask for it", "config": {"message": "hello"}},
@@ -80,7 +80,7 @@ def force_waiting(
     return since, until
 
 
-CALL_THEN_LOG = {
+CALL_THEN_LOG: dict[str, Any] = {
     "name": "Waits for a reply",
     "steps": [
         {

@@ -109,9 +109,7 @@ def test_cancel_works_while_a_run_waits(app: Flask, user_client: FlaskClient) ->
     assert "Resume now" not in page and "Cancel execution" not in page
 
 
-def test_the_api_resumes_a_waiting_step_once_for_its_owner(
-    app: Flask, client: FlaskClient
-) -> None:
+def test_the_api_resumes_a_waiting_step_once_for_its_owner(app: Flask, client: FlaskClient) -> None:
     # Given alice's run waiting for a call, and her script's token
     client.get("/healthz")  # the first request starts the embedded worker
     alice = Api(client, issue_token(app))

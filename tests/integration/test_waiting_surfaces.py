@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from html import unescape
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -29,7 +30,7 @@ def _row(html: str, execution_id: int) -> str:
     return found.group(0)
 
 
-def _runs(app: Flask, spec: dict[str, object] = TWO_STEPS, **data: object) -> tuple[int, int]:
+def _runs(app: Flask, spec: dict[str, Any] = TWO_STEPS, **data: object) -> tuple[int, int]:
     """A waiting run and a pending one of one workflow of alice's."""
     workflow = make_workflow(app, user_id(app, "alice@example.com"), spec)
     waiting = start(app, workflow, dict(data), run=False)

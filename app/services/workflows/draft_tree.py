@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from app.engine.program import MAX_DEPTH, OTHERWISE, kind_of, readable_keys, walk
 from app.services.errors import InvalidInputError, NotFoundError
+from app.services.workflows import resume_refs
 from app.services.workflows.specs import unique_key
 from app.services.workflows.step_checks import referenced_keys, rename_references
 
@@ -243,6 +244,7 @@ def unreadable(steps: list[dict[str, Any]]) -> list[tuple[str, str]]:
     for step in each(steps):
         key = str(step["key"])
         visible = set(readable_keys(steps, key))
+        visible |= resume_refs.allowed(steps, key, step.get("config") or {}, step.get("run_if"))
         found += [(key, read) for read in reads(step) if read in present and read not in visible]
     return found
 

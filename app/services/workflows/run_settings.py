@@ -51,12 +51,12 @@ class RunSettings:
 
 
 def _words(seconds: int) -> str:
-    for unit in ("days", "hours", "minutes", "seconds"):
-        size = UNIT_SECONDS[unit]
-        if seconds % size == 0:
-            count = seconds // size
-            return f"{count} {unit[:-1] if count == 1 else unit}"
-    return f"{seconds} seconds"  # pragma: no cover (every count of seconds divides by 1)
+    """ "30 days", "1 day": a maximum, in the largest unit that divides it."""
+    unit = next(
+        u for u in ("days", "hours", "minutes", "seconds") if seconds % UNIT_SECONDS[u] == 0
+    )
+    count = seconds // UNIT_SECONDS[unit]
+    return f"{count} {unit[:-1] if count == 1 else unit}"
 
 
 def limit_seconds(
@@ -90,7 +90,8 @@ def as_limit(seconds: Any, units: tuple[str, ...]) -> Limit:
     for unit in reversed(units):
         if seconds % UNIT_SECONDS[unit] == 0:
             return Limit(str(seconds // UNIT_SECONDS[unit]), unit)
-    return Limit(str(seconds), "seconds") if "seconds" in units else Limit(str(seconds), units[0])
+    smallest = units[0]  # (set by the API) a fraction of it, exact to the second
+    return Limit(f"{seconds / UNIT_SECONDS[smallest]:.10g}", smallest)
 
 
 def shown(settings: Mapping[str, Any] | None) -> RunSettings:
@@ -137,14 +138,3 @@ def merged(current: Mapping[str, Any] | None, values: Mapping[str, Any]) -> dict
         if values.get(key) is not None:
             settings[key] = values[key]
     return settings
-
-
-def summary(settings: Mapping[str, Any] | None) -> str:
-    """ "Europe/Paris time · runs stop after 2 hours · steps after 5 minutes", for people."""
-    settings = settings or {}
-    parts = [f"{settings.get('timezone') or DEFAULT_TIMEZONE} time"]
-    run, step = settings.get("time_limit_seconds"), settings.get("step_time_limit_seconds")
-    parts.append(f"runs stop after {_words(run)}" if isinstance(run, int) else "no run limit")
-    if isinstance(step, int):
-        parts.append(f"a step's attempt after {_words(step)}")
-    return " · ".join(parts)

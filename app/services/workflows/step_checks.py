@@ -18,7 +18,7 @@ from app.crypto import DecryptionError, SecretBox
 from app.engine.registry import ActionRegistry
 from app.engine.templating import Renderer, has_template, template_at
 from app.services.errors import InvalidInputError
-from app.services.workflows import tree, validation_messages
+from app.services.workflows import resume_refs, tree, validation_messages
 
 _renderer = Renderer()
 # steps.<key> and steps["<key>"] / steps['<key>'] inside a template.
@@ -124,6 +124,7 @@ def references_of(steps: Sequence[Mapping[str, Any]], key: str) -> list[str]:
     everything = {str(p.step.get("key")): p for p in tree.walk(steps)}
     step = place.step
     read = [step.get("config") or {}, step.get("run_if") or {}]
+    readable |= resume_refs.allowed(steps, key, *read)  # a later wait step's resume URL
     problems = []
     for name in referenced_keys(read):
         if name in readable:

@@ -23,13 +23,15 @@ from app.engine.templating import Renderer
 from app.engine.trial import Trial
 from app.models import Execution, ExecutionStep, Workflow
 from app.services.errors import NotFoundError
-from app.services.workflows import crud, draft_edits, drafts, tree
+from app.services.workflows import crud, draft_edits, drafts, resume_refs, tree
 
 # Executions looked at for outputs of steps that were never tested.
 RECENT_EXECUTIONS = 20
 # A test runs outside any execution: this is its execution id in templates and idempotency keys.
 TEST_EXECUTION_ID = 0
 _renderer = Renderer()
+# What `steps.<wait>.resume_url` reads in "test this step": a test is no run, it has no URL.
+TEST_RESUME_URL = "(the resume URL of the run: a test has none)"
 
 
 @dataclass(frozen=True)
@@ -69,10 +71,15 @@ class Available:
     trigger_is_sample: bool  # False: taken from the latest execution, or nothing yet
     steps: list[EarlierStep]
     loops: list[LoopSample] = field(default_factory=list)
+    # Later steps that wait for a call or a decision: their resume URL is readable already.
+    resume_urls: list[resume_refs.Ahead] = field(default_factory=list)
 
     def step_outputs(self) -> dict[str, Any]:
-        """`steps.<key>` as the step will see it: outputs of the earlier enabled steps."""
-        return {s.key: s.output for s in self.steps if s.enabled and s.output is not None}
+        """`steps.<key>` as the step will see it: outputs of the earlier enabled steps (and,
+        in a test, a stand-in for the resume URL of later waiting steps: only a run has one)."""
+        found: dict[str, Any] = {a.key: {"resume_url": TEST_RESUME_URL} for a in self.resume_urls}
+        found.update({s.key: s.output for s in self.steps if s.enabled and s.output is not None})
+        return found
 
 
 def _recent(session: Session, workflow_id: int) -> tuple[dict[str, Any] | None, dict[str, Any]]:
@@ -122,7 +129,8 @@ def available(session: Session, workflow: Workflow, draft: drafts.Draft, key: st
         )
     trigger = sample if isinstance(sample, dict) else (last_trigger or {})
     reads = Available(trigger, isinstance(sample, dict), earlier)
-    return replace(reads, loops=_loops(draft, key, reads))
+    ahead = resume_refs.ahead(draft.steps, key)
+    return replace(reads, loops=_loops(draft, key, reads), resume_urls=ahead)
 
 
 def _loops(draft: drafts.Draft, key: str, reads: Available) -> list[LoopSample]:

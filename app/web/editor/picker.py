@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.services.workflows.resume_refs import NOTE
 from app.services.workflows.trials import Available, LoopSample
 
 MAX_DEPTH = 4
@@ -118,8 +119,9 @@ def _loop_group(loop: LoopSample, parents: int) -> Group:
 
 
 def groups(available: Available) -> list[Group]:
-    """One group per loop around the step (innermost first), one for the trigger, then one per
-    step it can see, in run order."""
+    """One group per loop around the step (innermost first), one for the trigger, one per
+    step it can see, in run order, then the resume URLs of later steps that wait (a call, a
+    decision)."""
     looping = [_loop_group(loop, depth) for depth, loop in enumerate(available.loops)]
     note = "sample data" if available.trigger_is_sample else "from the latest run"
     trigger = Group("Trigger", note if available.trigger else "no sample data yet")
@@ -136,5 +138,10 @@ def groups(available: Available) -> list[Group]:
         if step.enabled and step.output is not None:
             group.entries.append(Entry(f"{{{{ steps.{step.key} }}}}", step.key, "whole output", 0))
             _walk(group, f"steps.{step.key}", step.output, "", "", 0)
+        result.append(group)
+    for ahead in available.resume_urls:  # later steps that wait: their URL is readable now
+        group = Group(f"{ahead.name} (later)", NOTE)
+        expression = f"{{{{ steps.{ahead.key}.resume_url }}}}"
+        group.entries.append(Entry(expression, "resume_url", "send it so that the run resumes", 0))
         result.append(group)
     return result
