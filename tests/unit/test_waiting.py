@@ -48,8 +48,8 @@ def _step(status: str, output: object, **more: object) -> ExecutionStep:
     return ExecutionStep(
         id=3,
         execution_id=7,
-        position=more.pop("position", 1),  # type: ignore[arg-type]
-        frame=more.pop("frame", ""),  # type: ignore[arg-type]
+        position=more.pop("position", 1),
+        frame=more.pop("frame", ""),
         address="2",
         action_key="hold",
         action_type="wait_for_call",
