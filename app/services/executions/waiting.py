@@ -73,9 +73,9 @@ def time_left(until: datetime, now: datetime) -> str:
     if minutes < 120:
         return f"in {_plural(minutes, 'minute')}"
     hours = int(seconds // 3600)
-    if hours < 48:
+    if hours < 36:
         return f"in {_plural(hours, 'hour')}"
-    return f"in {_plural(int(seconds // 86400), 'day')}"
+    return f"in {_plural(round(seconds / 86400), 'day')}"  # 47 hours: "in 2 days"
 
 
 @dataclass(frozen=True)

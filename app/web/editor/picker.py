@@ -13,6 +13,7 @@ from typing import Any
 
 from app.services.workflows.resume_refs import NOTE
 from app.services.workflows.trials import Available, LoopSample
+from app.web.editor.resume_preview import resume_url_shape
 
 MAX_DEPTH = 4
 MAX_ENTRIES = 60
@@ -142,6 +143,6 @@ def groups(available: Available) -> list[Group]:
     for ahead in available.resume_urls:  # later steps that wait: their URL is readable now
         group = Group(f"{ahead.name} (later)", NOTE)
         expression = f"{{{{ steps.{ahead.key}.resume_url }}}}"
-        group.entries.append(Entry(expression, "resume_url", "send it so that the run resumes", 0))
+        group.entries.append(Entry(expression, "resume_url", resume_url_shape(ahead.key), 0))
         result.append(group)
     return result

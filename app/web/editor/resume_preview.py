@@ -24,11 +24,17 @@ class ResumePreview:
     public: bool  # STEPLINE_PUBLIC_URL is set: the URL is reachable from outside
 
 
+def resume_url_shape(key: str) -> str:
+    """What step `key`'s resume URL looks like (each run's token differs)."""
+    public_url = container().settings.public_url
+    return f"{(public_url or DEFAULT_PUBLIC_URL).rstrip('/')}/resume/{TOKEN_SHAPE}"
+
+
 @bp.app_template_global("resume_preview")
 def resume_preview(key: str) -> ResumePreview:
     """The preview of step `key`'s resume URL."""
     public_url = container().settings.public_url
-    url = f"{(public_url or DEFAULT_PUBLIC_URL).rstrip('/')}/resume/{TOKEN_SHAPE}"
+    url = resume_url_shape(key)
     body = json.dumps(EXAMPLE_BODY)
     curl = f"curl -X POST '{url}' \\\n  -H 'Content-Type: application/json' \\\n  -d '{body}'"
     return ResumePreview(url, curl, f"{{{{ steps.{key}.resume_url }}}}", public_url is not None)
