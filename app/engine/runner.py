@@ -46,7 +46,7 @@ from app.engine.attempts import (
 )
 from app.engine.context import ExecutionContext
 from app.engine.errors import ActionError
-from app.engine.executor import StepExecutor
+from app.engine.executor import StepExecutor, Watchdog
 from app.engine.heartbeat import Heartbeat
 from app.engine.registry import ActionRegistry
 from app.engine.retry import RetryPolicy
@@ -90,6 +90,7 @@ class Runner:
         settings: Settings,
         renderer: Renderer | None = None,
         time_slice: float = 3.0,
+        watchdog: Watchdog | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.actions = actions  # the registry steps are run from (the editor validates with it)
@@ -107,6 +108,7 @@ class Runner:
             session_factory=session_factory,
             renderer=renderer or Renderer(max_output=max_output),
             max_output=max_output,
+            watchdog=watchdog,  # the broker's time limit, reset as each step starts
         )
         self.heartbeat = Heartbeat(self.engine, self.lease)
 
