@@ -106,7 +106,7 @@ class DelayAction(BaseActionHandler):
     def execute(self, context: StepContext, config: DelayConfig) -> dict[str, Any]:
         now = datetime.now(UTC)
         if config.mode == "until":
-            raise _until(now, str(config.until), context.execution.timezone)
+            raise wait_until(now, str(config.until), context.execution.timezone)
         assert config.amount is not None
         seconds = config.amount * UNIT_SECONDS[config.unit]
         if seconds > MAX_DELAY_SECONDS:
@@ -118,7 +118,7 @@ class DelayAction(BaseActionHandler):
         raise Suspend(seconds, {"waited_seconds": seconds, "resume_at": resume_at.isoformat()})
 
 
-def _until(now: datetime, text: str, zone_name: str) -> Suspend:
+def wait_until(now: datetime, text: str, zone_name: str) -> Suspend:
     """The wait until `text` (read in `zone_name` when it has no offset), or a step error."""
     parsed = parse_local(text)
     if parsed is None:

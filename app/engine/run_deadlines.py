@@ -66,12 +66,13 @@ _fail = (
     .values(
         status=ExecutionStatus.FAILED,
         error=bindparam("p_error"),
-        has_errors=True,
         finished_at=bindparam("p_now"),
         updated_at=bindparam("p_now"),
         lease_expires_at=None,
     )
 )
+
+_has_errors = update(E).where(E.c.id == bindparam("p_execution_id")).values(has_errors=True)
 
 _skip_rest = (
     update(S)
@@ -108,6 +109,7 @@ def _fail_one(connection: Connection, execution_id: int, now: datetime) -> bool:
         if rowcount(connection.execute(_fail, sql.params(values))) == 1:
             connection.execute(_skip_rest, sql.params(ids))
             end_running_attempt(connection, execution_id, now, "time_limit", error)
+            connection.execute(_has_errors, sql.params(ids))  # failed: no step need have
             sql.notify_finished(connection, execution_id)
             connection.commit()
             log.info(
