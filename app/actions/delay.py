@@ -41,9 +41,8 @@ class DelayConfig(ActionConfig):
         validate_default=True,
         title="Until",
         description=f"A date and time within 30 days, e.g. {EXAMPLE}, or a template such as "
-        "{{ trigger.due_at }}. ISO 8601 is read too (2026-12-24T09:00:00+01:00); a time "
-        "without an offset is in the workflow's time zone. A time already past continues "
-        "at once.",
+        "{{ trigger.due_at }}. Without an offset (+01:00) it is read in the workflow's time "
+        "zone. A time already past continues at once.",
         json_schema_extra={"shown_when": {"mode": "until"}},
     )
 
