@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from app.container import Container
-from app.engine import run_deadlines, step_timeouts
+from app.engine import run_deadlines, step_timeouts, waits
 from app.engine.recovery import recover
 from app.engine.runner import Send
 from app.models.base import utcnow
@@ -57,6 +57,7 @@ class Scheduler:
         self.jobs: list[tuple[float, Callable[[], object]]] = [
             (recovery_every, self.recover),
             (recovery_every, self.enforce_time_limits),
+            (1.0, self.time_out_waits),
             (retention_every, self.prune),
             (0.0, self.fire_schedules),
             (0.0, self.poll_triggers),
@@ -74,7 +75,14 @@ class Scheduler:
         now = utcnow()
         failed = run_deadlines.fail_overdue(self.container.engine, now)
         default = self.settings.step_time_limit
-        return failed + step_timeouts.time_out_steps(self.container.runner, now, default)
+        timed_out = step_timeouts.time_out_steps(self.container.runner, now, default, self.send)
+        return failed + timed_out
+
+    def time_out_waits(self) -> int:
+        """Resume the waiting steps past their deadline (app.engine.waits)."""
+        return waits.time_out_due(
+            self.container.engine, self.send, lease=self.container.runner.lease
+        )
 
     def prune(self) -> int:
         """Old executions are deleted for up to RETENTION_PASS_SECONDS; while some are left,

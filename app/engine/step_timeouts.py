@@ -23,10 +23,11 @@ from sqlalchemy import and_, bindparam, select
 
 from app.engine import time_limits
 from app.engine.attempts import Outcome, attempt_started_at
+from app.engine.doorbell import Send, ring
 from app.engine.errors import ActionError
 from app.engine.ledger import sql
 from app.engine.program import Program
-from app.engine.runner import Runner, decide, ring
+from app.engine.runner import Runner, decide
 from app.models import ExecutionStatus, StepStatus
 
 log = logging.getLogger(__name__)
@@ -73,9 +74,17 @@ def timed_out_error(limit: float) -> ActionError:
     )
 
 
-def time_out_steps(runner: Runner, now: datetime, default_limit: float, *, limit: int = 100) -> int:
+def time_out_steps(
+    runner: Runner,
+    now: datetime,
+    default_limit: float,
+    send: Send | None = None,
+    *,
+    limit: int = 100,
+) -> int:
     """Record every attempt still running past its step's limit (plus grace) as timed out,
-    and ring for its retry when its rules allow one; return how many were ended."""
+    and ring (`send`, else the runner's) for its retry when its rules allow one; return how
+    many were ended."""
     ended = 0
     with runner.engine.connect() as connection:
         rows = connection.execute(_candidates, {"p_before": now - SHORTEST, "p_limit": limit}).all()
@@ -86,14 +95,20 @@ def time_out_steps(runner: Runner, now: datetime, default_limit: float, *, limit
         step_limit = time_limits.step_limit(action, settings, default_limit)
         allowed = timedelta(seconds=step_limit + time_limits.grace(step_limit))
         if started + allowed < now and _time_out(
-            runner, row.id, row.position, row.frame, row.attempts, step_limit
+            runner, send or runner.send, row.id, row.position, row.frame, row.attempts, step_limit
         ):
             ended += 1
     return ended
 
 
 def _time_out(
-    runner: Runner, execution_id: int, position: int, frame: str, attempt: int, limit: float
+    runner: Runner,
+    send: Send,
+    execution_id: int,
+    position: int,
+    frame: str,
+    attempt: int,
+    limit: float,
 ) -> bool:
     """End attempt `attempt` of the step as timed out, if it is still the one running."""
     found = runner.ledger.running(execution_id, position, frame)
@@ -112,7 +127,7 @@ def _time_out(
     upcoming = runner.ledger.record([step], move)
     if upcoming is not None:
         ring(
-            runner.send,
+            send,
             execution_id,
             upcoming.position,
             upcoming.attempt,

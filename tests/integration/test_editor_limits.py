@@ -30,9 +30,7 @@ def test_a_steps_time_limit_is_kept_with_its_retries(app: Flask, user_client: Fl
     editor.add(workflow_id, "log")
 
     # When its panel sets a time limit of 45 s per attempt
-    ok = editor.apply(
-        workflow_id, "log", {"message": "x"}, **{"retry.timeout_seconds": "45"}
-    )
+    ok = editor.apply(workflow_id, "log", {"message": "x"}, **{"retry.timeout_seconds": "45"})
 
     # Then the draft keeps it in the step's retry settings, and the panel shows it again
     assert ok.status_code == 200, ok.get_data(as_text=True)
