@@ -108,6 +108,34 @@ def test_a_run_waiting_in_a_long_delay_fails_at_its_time_limit(engine: Engine) -
     assert after.next_retry_at is None
 
 
+def test_a_run_waiting_for_a_call_fails_at_its_time_limit(engine: Engine) -> None:
+    # Given a run allowed 2 s that waits up to a day for a call
+    workflow_id = engine.workflow(
+        {
+            "name": "Call me",
+            "settings": {"time_limit_seconds": 2},
+            "steps": [
+                {
+                    "key": "call",
+                    "name": "Call",
+                    "type": "wait_for_call",
+                    "config": {"timeout_amount": 1, "timeout_unit": "days"},
+                }
+            ],
+        }
+    )
+
+    # When it runs and parks
+    execution_id = engine.trigger(workflow_id)
+    (execution,) = engine.wait(execution_id, timeout=30)
+
+    # Then it fails at its deadline, the waiting step skipped (its resume URL matches nothing)
+    assert execution.status == "failed"
+    assert execution.error == "The run exceeded its time limit of 2 s while on step “Call” (call)."
+    (call,) = engine.steps(execution_id)
+    assert (call.status, call.next_retry_at) == ("skipped", None)
+
+
 def test_a_running_step_is_ended_by_the_runs_time_limit(engine: Engine, tmp_path: Path) -> None:
     # Given a run allowed 2 s whose step runs for 5
     journal = tmp_path / "effects.log"
