@@ -20,6 +20,7 @@ ENDED_BY_TEXT = {
     "worker": "ended by its worker",
     "recovery": "taken over by recovery: its worker was lost",
     "cancel": "ended by a cancel",
+    "time_limit": "ended by a time limit",
     "wait": "suspended to wait (not counted against its retries)",
     "unknown": "its end was not recorded",
 }
@@ -33,8 +34,8 @@ class AttemptLine:
     started_at: datetime | None
     finished_at: datetime | None
     error: str | None
-    # "worker", "recovery", "cancel", "wait" (suspended: app.engine.waits), "unknown" (not
-    # recorded); None while it runs
+    # "worker", "recovery", "cancel", "time_limit", "wait" (suspended: app.engine.waits),
+    # "unknown" (not recorded); None while it runs
     ended_by: str | None
     # A wait for a rate limit (app.engine.budgets), not counted against the step's attempts:
     # the service waited for and until when.
