@@ -58,6 +58,7 @@ PUBLIC = {
     "ops.metrics_show": "operators' figures behind STEPLINE_METRICS_TOKEN, no user data",
     "hooks.hook_receive": "webhook URL: its 256-bit token is the credential",
     "hooks.hook_test": "webhook test URL: its 256-bit token is the credential",
+    "resume.resume_call": "a waiting step's resume URL: its HMAC token is the credential",
     "api.openapi_show": "public API description",
     "api.docs_show": "public API documentation",
 }

@@ -139,7 +139,9 @@ class WorkflowSettings(BaseModel):
     timezone: str = Field(
         "UTC",
         max_length=64,
-        description="IANA time zone (e.g. Europe/Paris) of dates the workflow reads without one.",
+        description="IANA time zone (e.g. Europe/Paris) of dates the workflow reads without one; "
+        "a name the server does not know is a 422 naming the field (a rule a schema cannot "
+        "state).",
     )
     time_limit_seconds: int | None = Field(
         None,
