@@ -119,9 +119,9 @@ def test_a_waiting_workflow_round_trips_through_the_cli(
     runner = app.test_cli_runner()
 
     # When she exports it to a file and imports the file from a shell
+    user = ["--user", "alice@example.com"]
     exported = runner.invoke(
-        args=["workflows", "export", "--user", "alice@example.com", str(created["id"])]
-        + ["--out", str(tmp_path)]
+        args=["workflows", "export", *user, str(created["id"]), "--out", str(tmp_path)]
     )
     assert exported.exit_code == 0, exported.output
     assert json.loads(file.read_text())["workflow"]["settings"] == SETTINGS
