@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from app.services.executions.owner_resume import MAX_COMMENT
 
@@ -14,7 +14,7 @@ class ApprovalDecision(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    approved: bool = Field(description="true: approve; false: reject.")
+    approved: StrictBool = Field(description="true: approve; false: reject.")
     comment: str = Field("", max_length=MAX_COMMENT, description="Shown with the decision.")
 
 

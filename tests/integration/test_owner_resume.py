@@ -174,3 +174,49 @@ def test_the_api_refuses_to_resume_a_wait_for_a_child_run(
     # Then it is a 409 that says why
     assert with_data.status_code == 409
     assert re.search(r"waits for a child run to end", error_of(with_data)["message"])
+
+
+def test_the_api_decides_an_approval_step_with_the_contracts_shape(
+    app: Flask, client: FlaskClient
+) -> None:
+    # Given a run waiting on an approval step (put in the state the approval step leaves it in)
+    client.get("/healthz")  # the first request starts the embedded worker
+    alice = Api(client, issue_token(app))
+    workflow = make_workflow(app, user_id(app, "alice@example.com"), TWO_STEPS)
+    execution = start(app, workflow, run=False)
+    force_waiting(app, execution, kind="approval")
+    path = f"/executions/{execution}/resume"
+
+    # When her script sends data instead of a decision, or a decision that is not one
+    with_data = alice.post(path, {"step": "reply", "data": {"ok": True}})
+    not_a_decision = alice.post(path, {"step": "reply", "decision": {"approved": "yes"}})
+
+    # Then both are refused, naming the field
+    assert with_data.status_code == 422 and error_of(with_data)["field"] == "data"
+    assert not_a_decision.status_code == 422
+    assert error_of(not_a_decision)["field"] == "decision.approved"
+
+    # When it approves with a comment
+    decided = alice.post(path, {"step": "reply", "decision": {"approved": True, "comment": "ok"}})
+
+    # Then the step is resumed with the decision, by her, as the contract shapes it
+    assert decided.status_code == 200, decided.get_json()
+    with app.app_context():
+        from sqlalchemy import select
+
+        from app.extensions import db
+        from app.models import ExecutionStep
+
+        data = db.session.scalar(
+            select(ExecutionStep.resume_data).where(
+                ExecutionStep.execution_id == execution, ExecutionStep.action_key == "reply"
+            )
+        )
+    assert data is not None
+    assert data["kind"] == "approval" and data["by_owner"] == "alice@example.com"
+    decision = data["decision"]
+    assert decision["approved"] is True and decision["comment"] == "ok"
+    assert decision["by"] == "alice@example.com" and decision["at"]
+    # and a second decision is a 409
+    again = alice.post(path, {"step": "reply", "decision": {"approved": False}})
+    assert again.status_code == 409
