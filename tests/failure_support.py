@@ -27,7 +27,7 @@ FAILING_STEP = {
 
 def failing(name: str, on_failure: dict[str, Any] | None = None) -> dict[str, Any]:
     """A workflow whose second step always fails, with `on_failure` in its settings."""
-    settings = {"on_failure": on_failure} if on_failure else {}
+    settings = {"on_failure": on_failure} if on_failure is not None else {}
     return {
         "name": name,
         "steps": [

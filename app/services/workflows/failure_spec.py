@@ -23,7 +23,6 @@ class FailureEmail(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     to: str = Field(
-        min_length=3,
         max_length=1000,
         description="Recipients, comma-separated (e.g. `ops@example.com`).",
     )
@@ -40,12 +39,12 @@ class FailureEmail(BaseModel):
     @classmethod
     def _recipients(cls, value: str) -> str:
         try:
-            one_line(value)
-            if not addresses(value):
-                raise ValueError("give at least one address")
+            found = addresses(one_line(value))
         except ValueError as exc:
             why = {"why": str(exc)}
-            raise PydanticCustomError("email", "Give email addresses: {why}.", why) from None
+            raise PydanticCustomError("email", "Check the addresses: {why}.", why) from None
+        if not found:
+            raise PydanticCustomError("email", "Give the address to send to (ops@example.com).")
         return value.strip()
 
     @model_validator(mode="after")
