@@ -100,7 +100,8 @@ def test_a_failure_without_on_failure_is_only_marked_handled(app: Flask) -> None
     assert _pass(app) == failure_handling.Handled(runs=1, error_runs=0)
     # Then it is marked handled, nothing else happened, and the next pass finds nothing
     with app.app_context():
-        assert db.session.get(Execution, failed).failure_handled_at is not None
+        row = db.session.get(Execution, failed)
+        assert row is not None and row.failure_handled_at is not None
         assert db.session.scalar(select(func.count()).select_from(Execution)) == 1
     assert notices_of(app, workflow_id) == {}
     assert _pass(app) == failure_handling.Handled()

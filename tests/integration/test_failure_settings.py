@@ -37,10 +37,11 @@ def mallory(app: Flask) -> Api:
 
 
 def credential(app: Flask, email: str, kind: str) -> int:
-    fields: dict[str, Any] = {
+    kinds: dict[str, dict[str, Any]] = {
         "smtp": {"host": "smtp.example.com", "port": 587, "from_address": "robot@example.com"},
         "slack": {"webhook_url": "https://hooks.slack.com/services/T/B/x"},
-    }[kind]
+    }
+    fields = kinds[kind]
     return add_credential(app, user_id(app, email), kind, fields)
 
 
