@@ -18,6 +18,7 @@ from app.actions.sheets_append_row import SheetsAppendRowAction
 from app.actions.slack import SlackMessageAction
 from app.actions.telegram import TelegramSendMessageAction
 from app.actions.transform import TransformAction
+from app.actions.wait_for_call import WaitForCallAction
 
 BUILTIN_ACTIONS = (
     TransformAction,
@@ -25,6 +26,7 @@ BUILTIN_ACTIONS = (
     PathsAction,
     LoopAction,
     DelayAction,
+    WaitForCallAction,
     LogAction,
     HttpRequestAction,
     SlackMessageAction,
