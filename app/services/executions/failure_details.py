@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.engine.resume_urls import DEFAULT_PUBLIC_URL
 from app.models import Execution, ExecutionStep
 from app.models.base import utcnow
 from app.services.workflows import tree
@@ -17,14 +18,13 @@ from app.settings import Settings
 
 # The trigger type of a run that failure handling started (its trigger data: `details`).
 FAILURE_TRIGGER = "failure"
-DEFAULT_ROOT = "http://localhost:5000"
 # How many parents up a run's origin is looked for (child runs nest at most a few deep).
 MAX_ANCESTORS = 20
 
 
 def public_root(settings: Settings) -> str:
     """Where people reach Stepline: STEPLINE_PUBLIC_URL, else the development server."""
-    return (settings.public_url or DEFAULT_ROOT).rstrip("/")
+    return (settings.public_url or DEFAULT_PUBLIC_URL).rstrip("/")
 
 
 def execution_url(settings: Settings, execution_id: int) -> str:
