@@ -59,7 +59,9 @@ def test_the_links_are_on_the_public_url() -> None:
 def test_one_failed_run() -> None:
     subject, text, slack = words()
     assert subject == "[Stepline] “Sync <CRM> & co” failed"
-    assert "Run #42 of “Sync <CRM> & co” failed at step 4 › branch b › step 2 “Push contact”" in text
+    where = "step 4 \N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK} branch b"
+    assert f"Run #42 of “Sync <CRM> & co” failed at {where}" in text
+    assert "step 2 “Push contact” (http_request):\nHTTP 500 from" in text
     assert "See the run: https://stepline.example.com/app/executions/42" in text
     assert "All failed runs" not in text
     # Slack reads <…> as links and & as an entity: the names and the error are escaped
