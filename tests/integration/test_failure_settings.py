@@ -76,6 +76,8 @@ OPS = "ops@example.com"
     [
         ({"workflow_id": "mallory"}, "workflow_id"),
         ({"workflow_id": 999_999}, "workflow_id"),
+        ({"workflow_id": 2**40}, "workflow_id"),
+        ({"slack": {"credential_id": 2**63}}, "slack.credential_id"),
         ({"email": {"to": OPS, "credential_id": "slack"}}, "email.credential_id"),
         ({"email": {"to": OPS, "credential_id": "mallory_smtp"}}, "email.credential_id"),
         ({"email": {"to": OPS, "connection_id": 999}}, "email.connection_id"),

@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 from app.actions.mail import addresses, one_line
 
 DEFAULT_NOTIFY_MINUTES = 10
+MAX_ID = 2**31 - 1  # workflow, credential and connection ids are 32-bit integers
 MAX_NOTIFY_MINUTES = 24 * 60
 
 
@@ -27,10 +28,15 @@ class FailureEmail(BaseModel):
         description="Recipients, comma-separated (e.g. `ops@example.com`).",
     )
     credential_id: int | None = Field(
-        None, description="One of your `smtp` credentials to send with; or `connection_id`."
+        None,
+        ge=1,
+        le=MAX_ID,
+        description="One of your `smtp` credentials to send with; or `connection_id`.",
     )
     connection_id: int | None = Field(
         None,
+        ge=1,
+        le=MAX_ID,
         description="One of your Google connections (Gmail, with the send permission) to send "
         "from; or `credential_id`.",
     )
@@ -62,6 +68,8 @@ class FailureSlack(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     credential_id: int = Field(
+        ge=1,
+        le=MAX_ID,
         description="One of your `slack` credentials: its incoming webhook posts to its own "
         "channel; with a bot token, `channel` says where."
     )
@@ -86,6 +94,7 @@ class OnFailure(BaseModel):
     workflow_id: int | None = Field(
         None,
         ge=1,
+        le=MAX_ID,
         description="An error workflow: one of your workflows (this one included), started "
         "for every failed run, enabled or not, with trigger data `{workflow: {id, name}, "
         "execution: {id, url, trigger_type, started_at, finished_at}, failed_step: {key, name, "
