@@ -71,7 +71,7 @@ class FailureSlack(BaseModel):
         ge=1,
         le=MAX_ID,
         description="One of your `slack` credentials: its incoming webhook posts to its own "
-        "channel; with a bot token, `channel` says where."
+        "channel; with a bot token, `channel` says where.",
     )
     channel: str | None = Field(
         None,
