@@ -69,7 +69,7 @@ def test_set_an_error_workflow_and_a_slack_notice(
 
     # Save keeps it
     page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.get_by_text(re.compile("Saved as version 2"))).to_be_visible()
+    expect(page.locator("#editor-toolbar").get_by_text("Saved as version 2.")).to_be_visible()
     with app.app_context():
         saved = db.session.get(Workflow, orders)
         assert saved is not None

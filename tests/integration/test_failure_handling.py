@@ -78,6 +78,12 @@ def fail_once(engine: Engine, workflow_id: int, data: dict[str, Any] | None = No
     return execution_id
 
 
+def sent(engine: Engine, workflow_id: int, channel: str) -> bool:
+    """Whether the channel's last notice is recorded as sent (after the fake received it)."""
+    notice = notices_of(engine.app, workflow_id).get(channel)
+    return notice is not None and notice.last_sent_at is not None
+
+
 def point_at(engine: Engine, workflow_id: int, on_failure: dict[str, Any]) -> None:
     """Save the workflow again with `on_failure` in its settings (e.g. naming itself)."""
     with engine.app.app_context():
@@ -152,6 +158,9 @@ def test_a_notice_goes_by_email_and_slack_with_a_link(
     (posted,) = slack.messages
     assert f"<{url}|See run #{failed}>" in posted["text"]
     # And both channels now wait out the interval
+    engine.wait_for(
+        lambda: sent(engine, workflow_id, "email") and sent(engine, workflow_id, "slack")
+    )
     notices = notices_of(engine.app, workflow_id)
     assert {n.pending for n in notices.values()} == {0}
     assert all(n.last_sent_at is not None for n in notices.values())
@@ -167,7 +176,8 @@ def test_a_storm_sends_one_notice_then_the_count_after_the_interval(
     )
     # When a run fails, and four more fail within the interval
     fail_once(engine, workflow_id)
-    engine.wait_for(lambda: len(slack.messages) == 1)
+    engine.wait_for(lambda: sent(engine, workflow_id, "slack"))
+    assert len(slack.messages) == 1
     later = [fail_once(engine, workflow_id) for _ in range(4)]
     # Then the four are counted, not sent
     engine.wait_for(lambda: notices_of(engine.app, workflow_id)["slack"].pending == 4)
