@@ -222,42 +222,52 @@ def deliver_due(
     now: datetime,
     limit: int = BATCH,
 ) -> int:
-    """Send the notices that are due (up to `limit`); the number sent. A failed send is logged
-    and tried again on a later pass."""
+    """Send the notices that are due (up to `limit`), each claimed just before it is sent;
+    the number sent. A failed send is logged and tried again on a later pass."""
     with session_factory() as session:
-        rows = session.execute(
-            select(FailureNotice, Workflow)
-            .join(Workflow, Workflow.id == FailureNotice.workflow_id)
+        due = session.execute(
+            select(FailureNotice.workflow_id, FailureNotice.channel)
             .where(_due_clause(now))
             .order_by(FailureNotice.due_at)
             .limit(limit)
         ).all()
-        claims = [_prepare(session, notice, workflow, senders, now) for notice, workflow in rows]
     sent = 0
-    for claimed in claims:
-        if claimed is None:
-            continue
-        error = None
-        key = f"{claimed.workflow_id}:{claimed.channel}:{now.isoformat()}"
-        try:
-            _send(claimed, senders, key)
-        except NoticeNotSentError as exc:
-            error = str(exc)
-        except Exception as exc:  # the notice's boundary: logged, tried again later
-            log.exception("failure notice of workflow %s failed", claimed.workflow_id)
-            error = f"{type(exc).__name__}: could not send the notice."
-        if error is not None:
-            log.warning(
-                "failure notice of workflow %s by %s not sent: %s",
-                claimed.workflow_id,
-                claimed.channel,
-                error,
-            )
-        else:
-            sent += 1
+    for workflow_id, channel in due:
         with session_factory() as session:
-            _record(session, claimed, error, now)
+            found = session.execute(
+                select(FailureNotice, Workflow)
+                .join(Workflow, Workflow.id == FailureNotice.workflow_id)
+                .where(FailureNotice.workflow_id == workflow_id, FailureNotice.channel == channel)
+            ).first()
+            claimed = _prepare(session, *found, senders, now) if found else None
+        if claimed is not None:
+            sent += _deliver(session_factory, senders, claimed, now)
     return sent
+
+
+def _deliver(
+    session_factory: Callable[[], Session], senders: Senders, claimed: _Claimed, now: datetime
+) -> int:
+    """Send one claimed notice and record how it went; 1 when it was sent."""
+    error = None
+    key = f"{claimed.workflow_id}:{claimed.channel}:{now.isoformat()}"
+    try:
+        _send(claimed, senders, key)
+    except NoticeNotSentError as exc:
+        error = str(exc)
+    except Exception as exc:  # the notice's boundary: logged, tried again later
+        log.exception("failure notice of workflow %s failed", claimed.workflow_id)
+        error = f"{type(exc).__name__}: could not send the notice."
+    if error is not None:
+        log.warning(
+            "failure notice of workflow %s by %s not sent: %s",
+            claimed.workflow_id,
+            claimed.channel,
+            error,
+        )
+    with session_factory() as session:
+        _record(session, claimed, error, now)
+    return 0 if error else 1
 
 
 class Courier:
