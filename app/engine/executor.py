@@ -27,6 +27,7 @@ from app.engine.errors import (
     OutputTooLargeError,
     StopWorkflow,
     Suspend,
+    Wait,
 )
 from app.engine.redaction import RedactingAdapter, redact, secret_values
 from app.engine.registry import ActionRegistry
@@ -93,6 +94,7 @@ class StepExecutor:
                 ),
                 frame=claim.frame,
                 revealed=secrets,  # credentials the action reads are redacted like secrets
+                resume=claim.resume,
             )
             try:
                 if action["type"] == PATHS:  # the branches' conditions decide, like a run-if
@@ -110,6 +112,12 @@ class StepExecutor:
                     outcome = Outcome(output={**signal.output, "dry_run": "did not wait"})
                 else:
                     outcome = Outcome(output=signal.output, suspend_seconds=signal.seconds)
+            except Wait as signal:
+                if claim.run.context.dry_run:  # a dry run does not wait
+                    dry = {"waiting_for": signal.kind, **signal.output, "dry_run": "did not wait"}
+                    outcome = Outcome(output=redact(dry, secrets))
+                else:
+                    outcome = Outcome(output=redact(signal.output, secrets), wait=signal)
             outcome.output = self._checked_output(outcome.output)
             outcome.input = stored_input
             return outcome

@@ -20,32 +20,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, make_response, render_template, request, url_for
-from flask.blueprints import BlueprintSetupState
+from flask import Response, make_response, render_template, request, url_for
 
-from app.engine import waits
-from app.engine.waits import WaitRef
-from app.extensions import container, csrf, db
+from app.engine.resume_urls import WaitRef, read_token
+from app.extensions import container, db
 from app.ingress import approval_limits
+from app.ingress.resume import resumer
+from app.ingress.resume_blueprint import resume_bp
 from app.services.errors import InvalidInputError, NotFoundError
 from app.services.executions import approvals
-from app.services.executions import waits as wait_service
-
-bp = Blueprint("approval", __name__, url_prefix="/resume")
 
 PAGE = "approval/show.html"
 MISSING = "approval/missing.html"
 DECISIONS = {"approve": True, "reject": False}
 
 
-@bp.record_once
-def _setup(state: BlueprintSetupState) -> None:
-    assert isinstance(state.app, Flask)
-    csrf.exempt(bp)
-
-
-@bp.after_request
 def _private(response: Response) -> Response:
+    """The page's answers are never cached or indexed, and send no Referer."""
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
@@ -56,26 +47,22 @@ def _missing(status: int = 404) -> Response:
     response = make_response(render_template(MISSING, status=status), status)
     if status == 405:
         response.headers["Allow"] = "POST"
-    return response
+    return _private(response)
 
 
 def _ref(token: str) -> WaitRef | None:
-    return waits.read_token(container().settings.secret_key_value, token)
+    return read_token(container().settings.secret_key_value, token)
 
 
 def _page(
     token: str, found: approvals.ApprovalRequest, status: int = 200, **context: Any
 ) -> Response:
-    action = url_for("approval.approval_decide", token=token)
+    action = url_for("resume.approval_decide", token=token)
     page = render_template(PAGE, approval=found, action=action, **context)
-    return make_response(page, status)
+    return _private(make_response(page, status))
 
 
-def _resume(ref: WaitRef, data: dict[str, Any]) -> bool:
-    return wait_service.resume(container(), ref, data)
-
-
-@bp.get("/<token>")
+@resume_bp.get("/<token>")
 def approval_show(token: str) -> Response:
     """The request and, while it waits, the Approve / Reject form."""
     ref = _ref(token)
@@ -87,7 +74,7 @@ def approval_show(token: str) -> Response:
     return _page(token, found)
 
 
-@bp.post("/<token>/decision")
+@resume_bp.post("/<token>/decision")
 def approval_decide(token: str) -> Response:
     """Approve or reject (form: `decision`, and the optional `name` and `comment`)."""
     ref = _ref(token)
@@ -107,7 +94,7 @@ def approval_decide(token: str) -> Response:
         if choice not in DECISIONS:
             raise InvalidInputError("Choose Approve or Reject.", "decision")
         found = approvals.decide(
-            db.session(), _resume, ref, approved=DECISIONS[choice], **values
+            db.session(), resumer(container()), ref, approved=DECISIONS[choice], **values
         )
     except NotFoundError:
         return _missing()

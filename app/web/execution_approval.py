@@ -8,8 +8,7 @@ from flask import Response, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.engine import waits
-from app.engine.waits import WaitRef
+from app.engine.resume_urls import WaitRef, resume_url
 from app.extensions import container, db
 from app.models import ExecutionStep
 from app.services.errors import InvalidInputError
@@ -25,11 +24,7 @@ DECISIONS = {"approve": True, "reject": False}
 def approval_link(step: ExecutionStep) -> str:
     """The public approval page of a step run (its resume URL)."""
     ref = WaitRef(step.execution_id, step.position, step.frame)
-    return waits.resume_url(container().settings, ref)
-
-
-def _resume(ref: WaitRef, data: dict[str, object]) -> bool:
-    return wait_service.resume(container(), ref, data)
+    return resume_url(container().settings, ref)
 
 
 @bp.post("/executions/<int:execution_id>/steps/<int:step_id>/decision")
@@ -37,7 +32,7 @@ def _resume(ref: WaitRef, data: dict[str, object]) -> bool:
 def execution_approval_decide(execution_id: int, step_id: int) -> Response | BaseResponse:
     """Approve or reject a waiting approval step as its owner; htmx gets the execution's live
     fragment back."""
-    session = db.session()
+    session, stepline = db.session(), container()
     ref = approvals.owned_ref(session, execution_id, step_id, current_user.id)
     choice = request.form.get("decision", "")
     error = ""
@@ -46,7 +41,7 @@ def execution_approval_decide(execution_id: int, step_id: int) -> Response | Bas
             raise InvalidInputError("Choose Approve or Reject.", "decision")
         decided = approvals.decide(
             session,
-            _resume,
+            wait_service.Resumer(stepline.engine, stepline.doorbell.send, stepline.runner.lease),
             ref,
             approved=DECISIONS[choice],
             name=current_user.name or "",

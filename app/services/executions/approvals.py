@@ -12,7 +12,7 @@ changes nothing and is answered with what happened instead (ConflictError, 409).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -21,15 +21,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.actions.approval import ANONYMOUS, KIND
-from app.engine.waits import WaitRef
+from app.engine.resume_urls import WaitRef
 from app.models import Execution, ExecutionStep
 from app.models.base import utcnow
 from app.services.errors import ConflictError, InvalidInputError, NotFoundError
+from app.services.executions import waits
 
 NAME_MAX = 120
 COMMENT_MAX = 2000
-# Resumes the waiting step with the data; False when it was not waiting (any more).
-Resume = Callable[[WaitRef, dict[str, Any]], bool]
 State = Literal["waiting", "decided", "timed_out", "closed"]
 
 
@@ -239,7 +238,7 @@ def clean_input(name: str, comment: str) -> tuple[str, str]:
 
 def decide(
     session: Session,
-    resume: Resume,
+    resumer: waits.Resumer,
     ref: WaitRef,
     *,
     approved: bool,
@@ -256,21 +255,24 @@ def decide(
     session.rollback()  # no transaction stays open across the resume's own
     if not request.waiting:
         raise DecidedError(request)
-    by = name or (by_owner or ANONYMOUS)
-    data: dict[str, Any] = {
-        "kind": KIND,
-        "decision": {
-            "approved": approved,
-            "by": by,
-            "at": utcnow().isoformat(),
-            "comment": comment,
-        },
+    decision = {
+        "approved": approved,
+        "by": name or by_owner or ANONYMOUS,
+        "at": utcnow().isoformat(),
+        "comment": comment,
     }
+    data: dict[str, Any] = {"kind": KIND, "decision": decision}
     if by_owner:
         data["by_owner"] = by_owner
-    resumed = resume(ref, data)
-    after = get(session, ref)
+    try:
+        waits.resume(resumer, ref, data)
+    except ConflictError:  # decided (or timed out, cancelled) meanwhile
+        raise DecidedError(_fresh(session, ref)) from None
+    return _fresh(session, ref)
+
+
+def _fresh(session: Session, ref: WaitRef) -> ApprovalRequest:
+    """The request as stored now, read in a transaction of its own."""
+    found = get(session, ref)
     session.rollback()
-    if not resumed:
-        raise DecidedError(after)
-    return after
+    return found
