@@ -99,9 +99,7 @@ def request_of(config: ApprovalConfig) -> dict[str, Any]:
     }
 
 
-def decision_output(
-    approved: bool, by: str, at: str, comment: str, **extra: Any
-) -> dict[str, Any]:
+def decision_output(approved: bool, by: str, at: str, comment: str, **extra: Any) -> dict[str, Any]:
     """The step's output for a decision (the page's, the owner's, a timeout's)."""
     return {
         "approved": approved,

@@ -48,7 +48,8 @@ def execution_approval_decide(execution_id: int, step_id: int) -> Response | Bas
             comment=request.form.get("comment", ""),
             by_owner=current_user.email,
         )
-        notice = f"You {'approved' if decided.decision and decided.decision.approved else 'rejected'} it."
+        approved = decided.decision is not None and decided.decision.approved
+        notice = f"You {'approved' if approved else 'rejected'} it."
     except (approvals.DecidedError, InvalidInputError) as exc:
         error = notice = exc.message
     if is_fragment_request():

@@ -122,9 +122,7 @@ def test_an_approval_is_built_run_and_approved_from_a_second_browser_without_log
         other.close()
 
     # And the owner's page, never reloaded, shows the run complete with the decision
-    expect(page.locator(".execution-status[data-status='completed']")).to_be_visible(
-        timeout=20_000
-    )
+    expect(page.locator(".execution-status[data-status='completed']")).to_be_visible(timeout=20_000)
     expect(page.locator('[data-address="2"]')).to_contain_text("Completed")
     assert wait_for_final(app, execution_id).status == "completed"
     page.locator('[data-address="2"] summary', has_text="Output").click()
@@ -132,6 +130,7 @@ def test_an_approval_is_built_run_and_approved_from_a_second_browser_without_log
 
     # And the editor's panel reads well at 390 px
     page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(f"{live_server}/workflows/{wait_for_final(app, execution_id).workflow_id}?step=approval")
+    workflow_id = wait_for_final(app, execution_id).workflow_id
+    page.goto(f"{live_server}/workflows/{workflow_id}?step=approval")
     expect(panel.get_by_role("link", name=re.compile("Preview the approval page"))).to_be_visible()
     shot(page, folder, "editor-390")

@@ -158,8 +158,10 @@ def test_reject_fails_the_run_with_who_and_why(engine: Engine) -> None:
 
 
 def test_reject_can_go_on_and_a_paths_step_branches_on_the_decision(engine: Engine) -> None:
-    approved = {"match": "all", "conditions": [{"left": "{{ steps.ask.approved }}",
-                                                "operator": "is_true"}]}
+    approved = {
+        "match": "all",
+        "conditions": [{"left": "{{ steps.ask.approved }}", "operator": "is_true"}],
+    }
     route = step(
         "route",
         "paths",

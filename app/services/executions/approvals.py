@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -139,25 +139,26 @@ def _request(execution: Execution, step: ExecutionStep) -> ApprovalRequest:
     waiting = step.status == "waiting" and output.get("waiting_for") == KIND
     # While waiting the output holds the request; after, the rendered config (the input) does.
     shown: Mapping[str, Any] = output if waiting else (step.input or {})
-    base = {
-        "execution_id": execution.id,
-        "step_id": step.id,
-        "workflow_name": str(execution.snapshot.get("workflow", {}).get("name") or "A workflow"),
-        "started_at": execution.started_at or execution.created_at,
-        "title": text_of(shown.get("title")) or "Approval",
-        "message": text_of(shown.get("message")),
-        "fields": _rows(shown.get("fields")),
-    }
+    request = ApprovalRequest(
+        execution_id=execution.id,
+        step_id=step.id,
+        workflow_name=str(execution.snapshot.get("workflow", {}).get("name") or "A workflow"),
+        started_at=execution.started_at or execution.created_at,
+        title=text_of(shown.get("title")) or "Approval",
+        message=text_of(shown.get("message")),
+        fields=_rows(shown.get("fields")),
+        state="waiting",
+    )
     if waiting and execution.status == "waiting":
-        return ApprovalRequest(**base, state="waiting", until=step.next_retry_at)
+        return replace(request, until=step.next_retry_at)
     decision = _decision(step.resume_data, output)
     if decision is not None:
-        return ApprovalRequest(**base, state="decided", decision=decision)
+        return replace(request, state="decided", decision=decision)
     resume = step.resume_data if isinstance(step.resume_data, Mapping) else {}
     if resume.get("kind") == "timeout" or output.get("timed_out"):
         ended = _time(resume.get("at")) or step.finished_at
-        return ApprovalRequest(**base, state="timed_out", ended_at=ended)
-    return ApprovalRequest(**base, state="closed", cancelled=execution.status == "cancelled")
+        return replace(request, state="timed_out", ended_at=ended)
+    return replace(request, state="closed", cancelled=execution.status == "cancelled")
 
 
 def find(session: Session, ref: WaitRef) -> ApprovalRequest | None:

@@ -51,7 +51,9 @@ def preview(session: Session, workflow: Workflow, key: str) -> ApprovalRequest:
     if loop is not None:
         variables["loop"] = loop
     config = step.get("config") or {}
-    fields = config.get("fields") if isinstance(config.get("fields"), dict) else {}
+    fields = config.get("fields")
+    if not isinstance(fields, dict):
+        fields = {}
     now = utcnow()
     return ApprovalRequest(
         execution_id=trials.TEST_EXECUTION_ID,

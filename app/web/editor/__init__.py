@@ -1,8 +1,9 @@
 """The workflow editor: its page and regions (`page`), step changes (`steps`), card changes and
 a paths step's branches (`structure`), runs (`run`), the
 whole-workflow test (`test_run`), a step's last runs (`step_runs`), the webhook panel
-(`webhook`), the approval page's preview (`approval_preview`), and what they share: the view model (`view`), side panels (`panels`), forms
-generated from config models (`forms`) and the data picker (`picker`)."""
+(`webhook`), the approval page's preview (`approval_preview`), and what they share: the view
+model (`view`), side panels (`panels`), forms generated from config models (`forms`) and the
+data picker (`picker`)."""
 
 from __future__ import annotations
 

@@ -117,7 +117,8 @@ def summary(type_: str, config: Mapping[str, Any], secret: frozenset[str] = froz
     if type_ == "approval" and config.get("title"):
         text = f"Ask “{config['title']}”"
         if "timeout_amount" in config:
-            text += f" · waits up to {config['timeout_amount']} {config.get('timeout_unit', 'days')}"
+            unit = config.get("timeout_unit", "days")
+            text += f" · waits up to {config['timeout_amount']} {unit}"
         return _short(text)
     if type_ == "log" and "message" in config:
         return _short(f"Log “{config['message']}”")
