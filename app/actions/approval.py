@@ -59,18 +59,18 @@ class ApprovalConfig(ActionConfig):
     on_timeout: Literal["fail", "continue"] = Field(
         "fail",
         title="When no one decides in time",
-        description="fail: the run fails; continue: the run goes on with the decision below.",
+        description="Continue: the run goes on with the decision below.",
     )
     timeout_decision: Literal["approved", "rejected"] = Field(
         "rejected",
         title="Decision after the timeout",
-        description="With “continue”: what the step outputs when no one decided in time.",
+        description="What the step outputs when no one decided in time and the run continues.",
     )
     on_reject: Literal["fail", "continue"] = Field(
         "fail",
         title="When rejected",
-        description="fail: the run ends failed; continue: the decision is the output, and a "
-        "later Paths step can branch on {{ steps.<key>.approved }}.",
+        description="To branch on the decision, continue, then add a Paths step on "
+        "{{ steps.<key>.approved }}.",
     )
 
     @model_validator(mode="after")
@@ -91,11 +91,13 @@ def timeout_words(amount: float, unit: str) -> str:
 
 
 def request_of(config: ApprovalConfig) -> dict[str, Any]:
-    """What the approver sees, from the rendered config: the fields as ordered rows."""
+    """What the approver sees, from the rendered config: the fields as ordered rows, and what a
+    rejection does."""
     return {
         "title": config.title,
         "message": config.message,
         "fields": [{"label": label, "value": value} for label, value in config.fields.items()],
+        "on_reject": config.on_reject,
     }
 
 

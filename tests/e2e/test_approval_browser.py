@@ -22,8 +22,8 @@ from tests.integration.editor_support import wait_for_final
 SAMPLE = '{"order": 1042, "amount": 40, "customer": "Grace"}'
 
 
-def shot(page: Page, folder: Path, name: str) -> None:
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+def shot(page: Page, folder: Path, name: str, full_page: bool = True) -> None:
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page)
 
 
 def test_an_approval_is_built_run_and_approved_from_a_second_browser_without_login(
@@ -58,8 +58,9 @@ def test_an_approval_is_built_run_and_approved_from_a_second_browser_without_log
     apply_panel(page)
     expect(page.locator("#step-approval .card-summary")).to_contain_text("waits up to 2")
     preview_link = panel.get_by_role("link", name=re.compile("Preview the approval page"))
+    preview_link.scroll_into_view_if_needed()
     expect(preview_link).to_be_visible()
-    shot(page, folder, "editor-1366")
+    shot(page, folder, "editor-1366", full_page=False)
 
     # Then the preview shows the page with the sample values, its buttons inert
     with page.context.expect_page() as opened:
@@ -79,8 +80,12 @@ def test_an_approval_is_built_run_and_approved_from_a_second_browser_without_log
     )
     apply_panel(page)
     page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#editor-toolbar")).to_contain_text("Saved as version")
     expect(page.locator("#editor-toolbar")).to_contain_text("All changes saved")
+    payload = page.get_by_label("Trigger data (JSON, optional)")
+    expect(payload).to_have_value(re.compile(r'"order": 1042'))  # the run form after the save
     page.locator("#run-now summary").click()
+    expect(payload).to_be_visible()
     page.locator("#run-submit").click()
 
     # Then the execution page shows the run waiting, with the approval link to pass on
@@ -90,6 +95,8 @@ def test_an_approval_is_built_run_and_approved_from_a_second_browser_without_log
     link = page.get_by_label(re.compile("^Approval link"))
     expect(link).to_have_value(re.compile(r"/resume/"))
     path = link.input_value()[link.input_value().index("/resume/") :]
+    expect(page.get_by_role("button", name=re.compile("^Approve"))).to_be_visible()
+    shot(page, folder, "owner-waiting-1366")
 
     # When someone opens the link in another browser, never logged in
     other = browser.new_context(viewport={"width": 390, "height": 844})
@@ -101,6 +108,9 @@ def test_an_approval_is_built_run_and_approved_from_a_second_browser_without_log
         expect(approver.get_by_role("heading", name="Refund order 1042?")).to_be_visible()
         expect(approver.locator(".approval-from")).to_contain_text("Refund approvals")
         expect(approver.locator(".approval-fields")).to_contain_text("40 EUR")
+        expect(approver.locator(".approval-consequence")).to_have_text(
+            "Approve lets the run go on; Reject ends it."
+        )
         assert other.cookies() == []
         assert blocking_violations(approver) == []
         width = approver.evaluate("document.documentElement.scrollWidth")
@@ -117,6 +127,18 @@ def test_an_approval_is_built_run_and_approved_from_a_second_browser_without_log
         # Then the page thanks them
         expect(approver.get_by_role("status")).to_contain_text("you approved this request")
         shot(approver, folder, "approved-1366")
+
+        # And the link, opened again, says who decided; a wrong link says it is not valid
+        approver.set_viewport_size({"width": 390, "height": 844})
+        approver.goto(live_server + path)
+        expect(approver.get_by_role("status")).to_contain_text(
+            "This request was already decided (approved by Grace Hopper at"
+        )
+        expect(approver.get_by_role("button", name="Approve")).to_have_count(0)
+        shot(approver, folder, "decided-390")
+        approver.goto(live_server + path[:-6] + "abcdef")
+        expect(approver.get_by_role("heading", name="This link is not valid")).to_be_visible()
+        shot(approver, folder, "missing-390")
         assert other.cookies() == []
     finally:
         other.close()
@@ -132,5 +154,7 @@ def test_an_approval_is_built_run_and_approved_from_a_second_browser_without_log
     page.set_viewport_size({"width": 390, "height": 844})
     workflow_id = wait_for_final(app, execution_id).workflow_id
     page.goto(f"{live_server}/workflows/{workflow_id}?step=approval")
-    expect(panel.get_by_role("link", name=re.compile("Preview the approval page"))).to_be_visible()
-    shot(page, folder, "editor-390")
+    preview_link = panel.get_by_role("link", name=re.compile("Preview the approval page"))
+    preview_link.scroll_into_view_if_needed()
+    expect(preview_link).to_be_visible()
+    shot(page, folder, "editor-390", full_page=False)

@@ -61,6 +61,14 @@ class ApprovalRequest:
     decision: Decision | None = None  # decided
     ended_at: datetime | None = None  # timed out: when
     cancelled: bool = False  # closed: the run was cancelled
+    reject_ends_run: bool = True  # the step's `on_reject`: a rejection fails the run
+
+    @property
+    def consequence(self) -> str:
+        """What each answer does to the run, for the approver."""
+        if self.reject_ends_run:
+            return "Approve lets the run go on; Reject ends it."
+        return "Either way the run goes on, with your decision."
 
     @property
     def waiting(self) -> bool:
@@ -148,6 +156,7 @@ def _request(execution: Execution, step: ExecutionStep) -> ApprovalRequest:
         message=text_of(shown.get("message")),
         fields=_rows(shown.get("fields")),
         state="waiting",
+        reject_ends_run=shown.get("on_reject", "fail") == "fail",
     )
     if waiting and execution.status == "waiting":
         return replace(request, until=step.next_retry_at)

@@ -68,6 +68,7 @@ def preview(session: Session, workflow: Workflow, key: str) -> ApprovalRequest:
         ),
         state="waiting",
         until=_until(config, now),
+        reject_ends_run=config.get("on_reject", "fail") == "fail",
     )
 
 

@@ -64,6 +64,13 @@ CHOICE_WORDS = {
         "first": "The first branch whose condition holds",
         "all": "Every branch whose condition holds, in order",
     },
+    # A step that waits (approval, wait for a call)
+    "on_timeout": {"fail": "Fail the run", "continue": "Continue the run"},
+    "on_reject": {
+        "fail": "End the run as failed",
+        "continue": "Continue the run, with the decision as the output",
+    },
+    "timeout_decision": {"approved": "Approved", "rejected": "Rejected"},
 }
 
 
