@@ -82,6 +82,19 @@ ACTIONS: dict[str, list[dict[str, Any]]] = {
         {"text": "Hello {{ trigger.name }}", "excerpt_words": 5, "case": "upper", "require": "He"}
     ],
     "delay": [{"amount": 5, "unit": "minutes"}, {"amount": 1.5, "unit": "seconds"}],
+    "approval": [
+        {
+            "title": "Refund order {{ trigger.id }}?",
+            "message": "Asked twice.\nSecond line",
+            "fields": {"Amount": "{{ trigger.amount }}", "Note": ""},
+            "timeout_amount": 36,
+            "timeout_unit": "hours",
+            "on_timeout": "continue",
+            "timeout_decision": "approved",
+            "on_reject": "continue",
+        },
+        {"title": "OK?", "timeout_amount": 2, "timeout_unit": "days"},
+    ],
     "log": [{"message": "Order {{ trigger.id }}\nsecond line", "level": "warning"}],
     "http_request": [
         {
