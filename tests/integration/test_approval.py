@@ -214,6 +214,24 @@ def test_a_forged_or_unknown_link_is_404_and_decides_nothing(engine: Engine) -> 
         lifecycle.cancel(db.session(), db.session.get(Execution, execution_id))
 
 
+def test_the_link_of_a_wait_for_a_call_has_no_page(engine: Engine) -> None:
+    execution_id = engine.start_tree([step("hold", "wait_for_call", {})])
+    engine.wait_for(lambda: engine.execution(execution_id).status == "waiting")
+    url = output(engine, execution_id, "hold")["resume_url"]
+    client = engine.app.test_client()
+
+    page = client.get(url[url.index("/resume/") :])
+
+    assert page.status_code == 405
+    assert page.headers["Allow"] == "POST"
+    assert "Not an approval page" in text(page)
+    refused = decide(client, url[url.index("/resume/") :], "approve")
+    assert refused.status_code == 404
+    assert engine.execution(execution_id).status == "waiting"
+    with engine.app.app_context():
+        lifecycle.cancel(db.session(), db.session.get(Execution, execution_id))
+
+
 def test_a_timeout_fails_the_run_and_the_page_says_it_no_longer_waits(engine: Engine) -> None:
     execution_id, path = waiting(engine, [ask(), AFTER])
 
