@@ -75,7 +75,11 @@ class Container:
             triggers=TriggerRegistry.with_plugins(BUILTIN_TRIGGERS),
             max_loop_items=settings.max_loop_items,
         )
-        doorbell = brokers.Doorbell(brokers.build(settings), settings.queue_prefix)
+        doorbell = brokers.Doorbell(
+            brokers.build(settings),
+            settings.queue_prefix,
+            brokers.message_time_limit_ms(settings),
+        )
         runner = Runner(
             session_factory,
             doorbell.send,
@@ -83,6 +87,7 @@ class Container:
             settings=settings,
             actions=handlers.actions,
             time_slice=settings.time_slice_seconds,
+            watchdog=doorbell.allow,
         )
         doorbell.answer(runner.run)
         admission = Admission(settings, doorbell.queue_depth)

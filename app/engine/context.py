@@ -30,6 +30,8 @@ class ExecutionContext:
     dry_run: bool = False
     # Inside a loop: `loop.item`, `.index`, `.first`, `.last`, `.count`, `.parent`.
     loop: Mapping[str, Any] | None = None
+    # The workflow's time zone (settings.timezone): dates given without an offset are read in it.
+    timezone: str = "UTC"
 
     def template_vars(self) -> dict[str, Any]:
         variables = {

@@ -48,7 +48,7 @@ from app.engine.attempts import (
 from app.engine.context import ExecutionContext
 from app.engine.doorbell import Send, ring
 from app.engine.errors import ActionError, Wait
-from app.engine.executor import StepExecutor
+from app.engine.executor import StepExecutor, Watchdog
 from app.engine.heartbeat import Heartbeat
 from app.engine.registry import ActionRegistry
 from app.engine.retry import RetryPolicy
@@ -79,6 +79,7 @@ class Runner:
         settings: Settings,
         renderer: Renderer | None = None,
         time_slice: float = 3.0,
+        watchdog: Watchdog | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.settings = settings
@@ -97,6 +98,7 @@ class Runner:
             session_factory=session_factory,
             renderer=renderer or Renderer(max_output=max_output),
             max_output=max_output,
+            watchdog=watchdog,  # the broker's time limit, reset as each step starts
         )
         self.heartbeat = Heartbeat(self.engine, self.lease)
 
