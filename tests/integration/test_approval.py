@@ -210,8 +210,7 @@ def test_a_forged_or_unknown_link_is_404_and_decides_nothing(engine: Engine) -> 
     answers = [decide(client, path, "maybe").status_code for _ in range(5)]
     assert answers[-1] == 429
     assert engine.execution(execution_id).status == "waiting"
-    with engine.app.app_context():
-        lifecycle.cancel(db.session(), db.session.get(Execution, execution_id))
+    cancel(engine, execution_id)
 
 
 def test_the_link_of_a_wait_for_a_call_has_no_page(engine: Engine) -> None:
@@ -228,8 +227,7 @@ def test_the_link_of_a_wait_for_a_call_has_no_page(engine: Engine) -> None:
     refused = decide(client, url[url.index("/resume/") :], "approve")
     assert refused.status_code == 404
     assert engine.execution(execution_id).status == "waiting"
-    with engine.app.app_context():
-        lifecycle.cancel(db.session(), db.session.get(Execution, execution_id))
+    cancel(engine, execution_id)
 
 
 def test_a_timeout_fails_the_run_and_the_page_says_it_no_longer_waits(engine: Engine) -> None:
@@ -266,8 +264,7 @@ def test_a_timeout_can_go_on_with_the_default_decision(engine: Engine) -> None:
 def test_cancel_while_waiting_ends_the_link(engine: Engine) -> None:
     execution_id, path = waiting(engine, [ask(), AFTER])
 
-    with engine.app.app_context():
-        lifecycle.cancel(db.session(), db.session.get(Execution, execution_id))
+    cancel(engine, execution_id)
 
     client = engine.app.test_client()
     assert "no longer waiting: its run was cancelled" in text(client.get(path))
@@ -286,3 +283,10 @@ def test_a_dry_run_does_not_wait_for_approval(engine: Engine) -> None:
     assert done.status == "completed", done.error
     assert output(engine, execution_id, "ask")["dry_run"] == "would wait for approval"
     assert output(engine, execution_id, "after")["message"] == "approved by "
+
+
+def cancel(engine: Engine, execution_id: int) -> None:
+    with engine.app.app_context():
+        execution = db.session.get(Execution, execution_id)
+        assert execution is not None
+        lifecycle.cancel(db.session(), execution)

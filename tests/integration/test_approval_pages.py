@@ -79,7 +79,7 @@ def test_the_owner_approves_from_the_execution_page(
     assert "You approved it." in answer.get_data(as_text=True)
     done = wait_for_final(app, execution_id)
     assert done.status == "completed", done.error
-    output = next(s for s in steps(app, execution_id) if s.action_key == "ask").output
+    output = next(s for s in steps(app, execution_id) if s.action_key == "ask").output or {}
     assert output["by_owner"] == "alice@example.com"
     assert output["by"] == "alice@example.com"
     assert output["comment"] == "ok"
