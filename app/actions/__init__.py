@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.actions.approval import ApprovalAction
 from app.actions.delay import DelayAction
 from app.actions.discord import DiscordSendMessageAction
 from app.actions.example import ExampleAction
@@ -27,6 +28,7 @@ BUILTIN_ACTIONS = (
     LoopAction,
     DelayAction,
     WaitForCallAction,
+    ApprovalAction,
     LogAction,
     HttpRequestAction,
     SlackMessageAction,

@@ -1,5 +1,6 @@
 """The objects a workflow names that must be its owner's: connections (OAuth) and credentials
-(of the kinds each field accepts). Save, import and the editor's Apply check them."""
+(of the kinds each field accepts), and what `settings.on_failure` names. Save, import and the
+editor's Apply check them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy.orm import Session
 from app.engine.registry import ActionRegistry, TriggerRegistry
 from app.services.connections import store
 from app.services.credentials.references import check_credentials
+from app.services.workflows.failure_checks import check_on_failure
 from app.services.workflows.specs import WorkflowSpec
 
 
@@ -22,3 +24,4 @@ def check_references(
     owner may not use (another user's, a missing one, a credential of another kind)."""
     store.check_references(session, owner_id, spec)
     check_credentials(session, owner_id, spec, actions, triggers)
+    check_on_failure(session, owner_id, spec)

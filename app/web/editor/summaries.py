@@ -116,6 +116,12 @@ def summary(type_: str, config: Mapping[str, Any], secret: frozenset[str] = froz
         return _short(f"Wait until {config['until']}")
     if type_ == "delay" and "amount" in config:
         return _short(f"Wait {config['amount']} {config.get('unit', 'seconds')}")
+    if type_ == "approval" and config.get("title"):
+        text = f"Ask “{config['title']}”"
+        if "timeout_amount" in config:
+            unit = config.get("timeout_unit", "days")
+            text += f" · waits up to {config['timeout_amount']} {unit}"
+        return _short(text)
     if type_ == "log" and "message" in config:
         return _short(f"Log “{config['message']}”")
     if type_ == "http_request" and "url" in config:
