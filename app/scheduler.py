@@ -1,5 +1,5 @@
 """The scheduler loop: schedule triggers, polling triggers, recovery of stalled executions,
-daily retention.
+parents whose child run ended, daily retention.
 
 Production runs it as `flask scheduler` (one or more processes; every claim is conditional);
 the embedded default runs it on a thread of the web process.
@@ -19,7 +19,7 @@ from app.engine.runner import Send
 from app.models.base import utcnow
 from app.services import idempotency
 from app.services.accounts import sessions as login_sessions
-from app.services.executions import retention
+from app.services.executions import parent_resume, retention
 from app.services.executions.admission import Admission
 from app.services.scheduling import polls, schedules
 from app.services.webhooks import duplicate_deliveries
@@ -59,12 +59,19 @@ class Scheduler:
             (0.0, self.fire_schedules),
             (0.0, self.poll_triggers),
             (3600.0, self.prune_trigger_log),
+            (0.0, self.resume_parents),
         ]
         self._due = [0.0 for _ in self.jobs]
 
     def recover(self) -> int:
         lease = timedelta(seconds=self.settings.execution_lease_seconds)
         return recover(self.container.session_factory, self.container.runner, lease)
+
+    def resume_parents(self) -> int:
+        """Waiting `run_workflow` steps whose child run is final are resumed (the fallback
+        of the child's own end: services.executions.parent_resume)."""
+        lease = timedelta(seconds=self.settings.execution_lease_seconds)
+        return parent_resume.resume_finished(self.container.engine, self.send, lease)
 
     def prune(self) -> int:
         """Old executions are deleted for up to RETENTION_PASS_SECONDS; while some are left,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.credentials import store as credential_store
 from app.crypto import SecretBox
 from app.engine import budgets
+from app.engine.children import ChildRequest, ChildStarted, StartChild
 from app.engine.errors import ConfigError
 from app.settings import Settings
 
@@ -30,6 +31,8 @@ class ExecutionContext:
     dry_run: bool = False
     # Inside a loop: `loop.item`, `.index`, `.first`, `.last`, `.count`, `.parent`.
     loop: Mapping[str, Any] | None = None
+    # A child run (run_workflow): the execution whose step started it.
+    parent_execution_id: int | None = None
 
     def template_vars(self) -> dict[str, Any]:
         variables = {
@@ -63,6 +66,8 @@ class StepContext:
     revealed: list[str] = field(default_factory=list)
     # The stored rate budgets of the credentials read so far, by budget key (`credential:7`).
     credential_budgets: dict[str, budgets.RateBudget | None] = field(default_factory=dict)
+    # Starts child runs (app.engine.children); None where no run can be started.
+    children: StartChild | None = None
 
     @property
     def idempotency_key(self) -> str:
@@ -70,6 +75,23 @@ class StepContext:
         this iteration, inside a loop)."""
         key = f"{self.execution.execution_id}:{self.step_key}"
         return f"{key}@{self.frame}" if self.frame else key
+
+    def start_child(self, workflow_id: int, data: Mapping[str, Any]) -> ChildStarted:
+        """Start a run of the user's workflow `workflow_id` with `data` as its trigger data,
+        as the child of this step run (a dry run starts a dry run); a retry of this step finds
+        the child it started. ConfigError (not retried) when it cannot be started."""
+        if self.children is None:
+            raise ConfigError("Another workflow cannot be started from here.")
+        request = ChildRequest(
+            parent_execution_id=self.execution.execution_id,
+            position=self.position,
+            frame=self.frame,
+            user_id=self.execution.user_id,
+            workflow_id=workflow_id,
+            data=data,
+            dry_run=self.execution.dry_run,
+        )
+        return self.children(request)
 
     def credential(self, credential_id: Any, kinds: Iterable[str] | str) -> dict[str, Any]:
         """The decrypted fields of the execution's user's credential `credential_id`, of one of

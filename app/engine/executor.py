@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from app.actions.base import BaseActionHandler
 from app.crypto import SecretBox
 from app.engine.attempts import Claim, Outcome
+from app.engine.children import StartChild
 from app.engine.context import ExecutionContext, StepContext
 from app.engine.dry_run import execute_dry
 from app.engine.errors import (
@@ -52,8 +53,10 @@ class StepExecutor:
         session_factory: Callable[[], Session],
         renderer: Renderer,
         max_output: int,
+        children: StartChild | None = None,
     ) -> None:
         self.actions = actions
+        self.children = children  # starts child runs (run_workflow): app.engine.children
         self.secrets = secrets
         self.settings = settings
         self.session_factory = session_factory
@@ -93,6 +96,7 @@ class StepExecutor:
                 ),
                 frame=claim.frame,
                 revealed=secrets,  # credentials the action reads are redacted like secrets
+                children=self.children,
             )
             try:
                 if action["type"] == PATHS:  # the branches' conditions decide, like a run-if

@@ -36,6 +36,7 @@ ICONS = {
     "slack_message": "message",
     "loop": "repeat",
     "paths": "split",
+    "run_workflow": "workflow",
     "send_email": "mail",
     "email_received": "mail",
     "telegram_send_message": "send",

@@ -114,6 +114,8 @@ def summary(type_: str, config: Mapping[str, Any], secret: frozenset[str] = froz
         return _short(_conditions(config))
     if type_ == "delay" and "amount" in config:
         return _short(f"Wait {config['amount']} {config.get('unit', 'seconds')}")
+    if type_ == "run_workflow" and config.get("workflow_id") not in (None, ""):
+        return _short(_call_words(config))
     if type_ == "log" and "message" in config:
         return _short(f"Log “{config['message']}”")
     if type_ == "http_request" and "url" in config:
@@ -124,6 +126,17 @@ def summary(type_: str, config: Mapping[str, Any], secret: frozenset[str] = froz
         if k not in secret and v not in ("", None, [], {})
     ]
     return _short(" · ".join(shown)) if shown else "Configured"
+
+
+def _call_words(config: Mapping[str, Any]) -> str:
+    """ "Runs workflow #12 · waits up to 1 day for its result" (or "· goes on at once")."""
+    called = f"Runs workflow #{_value(config['workflow_id'])}"
+    if config.get("wait") is False:
+        return f"{called} · goes on at once"
+    amount, unit = config.get("timeout", 1), str(config.get("timeout_unit") or "days")
+    if amount == 1:
+        unit = unit.rstrip("s")
+    return f"{called} · waits up to {_value(amount)} {unit} for its result"
 
 
 def _clock(minute: str, hour: str) -> str | None:
