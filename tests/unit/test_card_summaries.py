@@ -31,6 +31,17 @@ from app.web.editor.summaries import (
         ("transform", {"fields": {"total": "1", "email": "x"}}, "2 fields: total, email"),
         ("transform", {"fields": {"total": "1"}}, "1 field: total"),
         (
+            "run_workflow",
+            {"workflow_id": 12},
+            "Runs workflow #12 · waits up to 1 day for its result",
+        ),
+        (
+            "run_workflow",
+            {"workflow_id": 12, "timeout": 3, "timeout_unit": "hours"},
+            "Runs workflow #12 · waits up to 3 hours for its result",
+        ),
+        ("run_workflow", {"workflow_id": 12, "wait": False}, "Runs workflow #12 · goes on at once"),
+        (
             "filter",
             {"conditions": [{"left": "status", "operator": "equals", "right": "paid"}]},
             "Continue only if status is equal to paid",
