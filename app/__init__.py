@@ -22,6 +22,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app.embedded import EmbeddedWorker
     from app.extensions import csrf, db, htmx, login, migrate
     from app.ingress import bp as ingress_bp
+    from app.ingress import resume_bp
     from app.models import sqlite_pragmas
     from app.ops import bp as ops_bp
     from app.web import bp as web_bp
@@ -51,6 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(web_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(ingress_bp)
+    app.register_blueprint(resume_bp)
     app.register_blueprint(ops_bp)
     login_limits.init_app(app)  # wraps the login and registration views of this app
 

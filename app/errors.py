@@ -30,8 +30,11 @@ NOT_FOUND_PAGE = "There is nothing here, or it is not yours to see."
 
 
 def wants_json() -> bool:
-    """The API and webhooks answer JSON; elsewhere, a client that prefers JSON (not htmx)."""
+    """The API, webhooks and calls to resume URLs answer JSON; elsewhere, a client that
+    prefers JSON (not htmx)."""
     if request.path.startswith(JSON_PREFIXES):
+        return True
+    if request.endpoint == "resume.resume_call":  # a program calls a wait step's resume URL
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json" and not htmx

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from app.container import Container
+from app.engine import waits
 from app.engine.recovery import recover
 from app.engine.runner import Send
 from app.models.base import utcnow
@@ -55,11 +56,12 @@ class Scheduler:
         self.retention_every = retention_every
         self.jobs: list[tuple[float, Callable[[], object]]] = [
             (recovery_every, self.recover),
+            (1.0, self.time_out_waits),
             (retention_every, self.prune),
             (0.0, self.fire_schedules),
             (0.0, self.poll_triggers),
             (3600.0, self.prune_trigger_log),
-            (0.0, self.resume_parents),
+            (1.0, self.resume_parents),
         ]
         self._due = [0.0 for _ in self.jobs]
 
@@ -67,11 +69,18 @@ class Scheduler:
         lease = timedelta(seconds=self.settings.execution_lease_seconds)
         return recover(self.container.session_factory, self.container.runner, lease)
 
+    def time_out_waits(self) -> int:
+        """Resume the waiting steps past their deadline (app.engine.waits)."""
+        return waits.time_out_due(
+            self.container.engine, self.send, lease=self.container.runner.lease
+        )
+
     def resume_parents(self) -> int:
         """Waiting `run_workflow` steps whose child run is final are resumed (the fallback
         of the child's own end: services.executions.parent_resume)."""
-        lease = timedelta(seconds=self.settings.execution_lease_seconds)
-        return parent_resume.resume_finished(self.container.engine, self.send, lease)
+        return parent_resume.resume_finished(
+            self.container.engine, self.send, self.container.runner.lease
+        )
 
     def prune(self) -> int:
         """Old executions are deleted for up to RETENTION_PASS_SECONDS; while some are left,

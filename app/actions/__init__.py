@@ -19,6 +19,7 @@ from app.actions.sheets_append_row import SheetsAppendRowAction
 from app.actions.slack import SlackMessageAction
 from app.actions.telegram import TelegramSendMessageAction
 from app.actions.transform import TransformAction
+from app.actions.wait_for_call import WaitForCallAction
 
 BUILTIN_ACTIONS = (
     TransformAction,
@@ -26,6 +27,7 @@ BUILTIN_ACTIONS = (
     PathsAction,
     LoopAction,
     DelayAction,
+    WaitForCallAction,
     RunWorkflowAction,
     LogAction,
     HttpRequestAction,

@@ -11,6 +11,7 @@ its failure.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -19,7 +20,7 @@ from pydantic import Field, model_validator
 from app.actions.base import ActionConfig, BaseActionHandler, workflow_field
 from app.engine.children import RUN_WORKFLOW, WAIT_KIND, ChildStarted
 from app.engine.context import StepContext
-from app.engine.errors import ActionError
+from app.engine.errors import ActionError, Wait
 
 UNIT_SECONDS = {"minutes": 60, "hours": 3600, "days": 86400}
 MAX_WAIT_SECONDS = 30 * 86400
@@ -73,7 +74,7 @@ class RunWorkflowAction(BaseActionHandler):
     Config = RunWorkflowConfig
 
     def execute(self, context: StepContext, config: RunWorkflowConfig) -> dict[str, Any]:
-        resume = getattr(context, "resume", None)  # PRE-CORE
+        resume = context.resume
         if resume is not None:
             return _resumed(resume, config)
         child = context.start_child(config.workflow_id, config.data)
@@ -81,14 +82,7 @@ class RunWorkflowAction(BaseActionHandler):
             return _started(child)
         seconds = config.timeout * UNIT_SECONDS[config.timeout_unit]
         until = datetime.now(UTC) + timedelta(seconds=seconds)
-        raise errors_wait(until, child)
-
-
-def errors_wait(until: datetime, child: ChildStarted) -> Exception:
-    """The wait of a step for its child run."""
-    from app.engine.errors import Wait
-
-    return Wait(WAIT_KIND, until, _links(child))
+        raise Wait(WAIT_KIND, until, _links(child))
 
 
 def _links(child: ChildStarted) -> dict[str, Any]:
@@ -109,7 +103,7 @@ def _started(child: ChildStarted) -> dict[str, Any]:
     return {"execution_id": child.execution_id, "status": "started", **_links(child)}
 
 
-def _resumed(resume: dict[str, Any], config: RunWorkflowConfig) -> dict[str, Any]:
+def _resumed(resume: Mapping[str, Any], config: RunWorkflowConfig) -> dict[str, Any]:
     """The step's output once its wait ended: the child's result, or its failure."""
     kind = resume.get("kind")
     found = resume.get("child")

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from app.engine.context import ExecutionContext
-from app.engine.errors import ActionError
+from app.engine.errors import ActionError, Wait
 from app.engine.program import Program, frame_iterations, frame_numbers
 from app.models import ExecutionStatus, StepStatus
 from app.models.base import utcnow
@@ -130,6 +130,8 @@ class Claim:
     started_at: datetime
     attempt_log: list[dict[str, Any]]
     frame: str = ""  # the loop iterations around this run of the step (app.engine.program)
+    # What resumed the step after it waited (app.engine.waits); None on its first run.
+    resume: dict[str, Any] | None = None
 
 
 @dataclass
@@ -142,6 +144,7 @@ class Outcome:
     stop: bool = False
     suspend_seconds: float = 0.0
     skipped: bool = False  # its "Run only if" did not hold: the action did not run
+    wait: Wait | None = None  # the action suspends the run until resumed (app.engine.waits)
     finished_at: datetime = field(default_factory=utcnow)
     ended_by: str = "worker"  # who ended the attempt: see ENDED_BY
 
@@ -149,7 +152,8 @@ class Outcome:
 @dataclass(frozen=True)
 class StepRecord:
     """The stored result of one attempt: `completed`, `skipped` (its "Run only if" did not
-    hold), `failed`, or `pending` again (a retry is due at `next_retry_at`)."""
+    hold), `failed`, `pending` again (a retry is due at `next_retry_at`), or `waiting` (until
+    resumed, or `next_retry_at`, its deadline)."""
 
     claim: Claim
     status: StepStatus
@@ -166,13 +170,16 @@ class StepRecord:
 
     @property
     def finished_at(self) -> datetime | None:
-        """The step's finish time: none while a retry is due."""
-        return None if self.status == StepStatus.PENDING else self.ended_at
+        """The step's finish time: none while a retry is due or while it waits."""
+        if self.status in (StepStatus.PENDING, StepStatus.WAITING):
+            return None
+        return self.ended_at
 
 
 # Who ended an attempt: the worker that ran it, recovery (the worker was lost: the step stayed
-# `running` past its lease), or a user's cancel while it ran.
-ENDED_BY = ("worker", "recovery", "cancel")
+# `running` past its lease), a user's cancel while it ran, or a wait (the step suspended the
+# run; its next attempt runs when resumed: not counted against its retries).
+ENDED_BY = ("worker", "recovery", "cancel", "wait")
 # The error of an attempt recovery ended (also how attempt lines from before `ended_by` tell it).
 LOST_WORKER = "The worker running this step stopped before it finished."
 
@@ -290,7 +297,15 @@ class Advance:
     flow: Flow = NO_FLOW
 
 
-Move = Retry | Finish | Advance
+@dataclass(frozen=True)
+class Park:
+    """The step waits (app.engine.waits): the run holds no message until it is resumed or
+    `until`, its deadline."""
+
+    until: datetime
+
+
+Move = Retry | Finish | Advance | Park
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.credentials import store as credential_store
 from app.crypto import SecretBox
-from app.engine import budgets
+from app.engine import budgets, resume_urls
 from app.engine.children import ChildRequest, ChildStarted, StartChild
 from app.engine.errors import ConfigError
 from app.settings import Settings
@@ -68,6 +68,15 @@ class StepContext:
     credential_budgets: dict[str, budgets.RateBudget | None] = field(default_factory=dict)
     # Starts child runs (app.engine.children); None where no run can be started.
     children: StartChild | None = None
+    # What resumed this step after it waited (app.engine.waits: a call, a decision, a child
+    # run's end, a timeout); None on its first run.
+    resume: Mapping[str, Any] | None = None
+
+    @property
+    def resume_url(self) -> str:
+        """The URL that resumes this run of the step while it waits (secret, single use)."""
+        ref = resume_urls.WaitRef(self.execution.execution_id, self.position, self.frame)
+        return resume_urls.resume_url(self.settings, ref)
 
     @property
     def idempotency_key(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 
@@ -79,3 +80,16 @@ class Suspend(Exception):
         super().__init__(f"suspend {seconds}s")
         self.seconds = seconds
         self.output = output
+
+
+class Wait(Exception):
+    """Raised by an action to suspend the run until something resumes its step (app.engine.waits):
+    a call to its resume URL, a decision, a child run's end (`kind`: "call", "approval",
+    "child"), or `until` (an aware datetime), when it times out. `output` says what it waits for
+    while it waits. The step then runs again and reads what resumed it (`StepContext.resume`)."""
+
+    def __init__(self, kind: str, until: datetime, output: dict[str, Any] | None = None) -> None:
+        super().__init__(f"wait for {kind} until {until.isoformat()}")
+        self.kind = kind
+        self.until = until
+        self.output = output or {}

@@ -28,6 +28,7 @@ from app.engine.errors import (
     OutputTooLargeError,
     StopWorkflow,
     Suspend,
+    Wait,
 )
 from app.engine.redaction import RedactingAdapter, redact, secret_values
 from app.engine.registry import ActionRegistry
@@ -96,6 +97,7 @@ class StepExecutor:
                 ),
                 frame=claim.frame,
                 revealed=secrets,  # credentials the action reads are redacted like secrets
+                resume=claim.resume,
                 children=self.children,
             )
             try:
@@ -114,6 +116,12 @@ class StepExecutor:
                     outcome = Outcome(output={**signal.output, "dry_run": "did not wait"})
                 else:
                     outcome = Outcome(output=signal.output, suspend_seconds=signal.seconds)
+            except Wait as signal:
+                if claim.run.context.dry_run:  # a dry run does not wait
+                    dry = {"waiting_for": signal.kind, **signal.output, "dry_run": "did not wait"}
+                    outcome = Outcome(output=redact(dry, secrets))
+                else:
+                    outcome = Outcome(output=redact(signal.output, secrets), wait=signal)
             outcome.output = self._checked_output(outcome.output)
             outcome.input = stored_input
             return outcome

@@ -23,6 +23,9 @@ from typing import Any, Literal
 Kind = Literal["loop", "paths"]
 OTHERWISE = "otherwise"
 MAX_DEPTH = 3  # containers inside containers
+# Steps that wait for a call to their resume URL (app.engine.waits): templates read
+# `steps.<key>.resume_url` of one from any step, before it has run too.
+RESUMABLE_TYPES = frozenset({"wait_for_call", "approval"})
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,17 @@ class Program:
         self.nodes: list[Node] = []
         self.top: list[int] = self._number(actions, None, None, "", 0, 0)
         self.by_key = {node.key: node.position for node in self.nodes}
+        self.resumable = [n.position for n in self.nodes if n.action.get("type") in RESUMABLE_TYPES]
+
+    def loop_positions(self, position: int) -> list[int]:
+        """The positions of the loops around the step at `position`, outermost first."""
+        found = []
+        parent = self.nodes[position].parent
+        while parent is not None:
+            if self.nodes[parent].kind == "loop":
+                found.append(parent)
+            parent = self.nodes[parent].parent
+        return found[::-1]
 
     def _number(
         self,

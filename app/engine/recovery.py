@@ -1,5 +1,8 @@
 """Recovery: re-ring the doorbell of executions whose lease expired without progress.
 
+A waiting run (app.engine.waits) holds no message: its lease lasts past its step's deadline,
+and a lease that expires anyway only renews it (the scheduler's pass times the wait out).
+
 Delivery is at least once, but a message can still be lost (the embedded broker restarted,
 Redis emptied, a worker killed mid-step). Every live execution carries `lease_expires_at`;
 a pass finds those past it: a `pending` step is re-sent; a `running` step whose worker died
@@ -60,6 +63,8 @@ def recover(
             )
             session.commit()
             if renewed != 1 or step is None or step.status not in StepStatus.LIVE:
+                continue
+            if step.status == StepStatus.WAITING:  # healthy; its deadline is waits.time_out_due's
                 continue
             log.info(
                 "recovering execution %s at step %s (was %s)",

@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from app.crypto import SecretBox
-from app.engine import budgets, trial
+from app.engine import budgets, trial, waits
 from app.engine import ledger as ledgers
 from app.engine.attempts import (
     LOST_WORKER,
@@ -38,6 +38,7 @@ from app.engine.attempts import (
     Move,
     Next,
     Outcome,
+    Park,
     Retry,
     Run,
     StepRecord,
@@ -46,7 +47,8 @@ from app.engine.attempts import (
 )
 from app.engine.children import StartChild
 from app.engine.context import ExecutionContext
-from app.engine.errors import ActionError
+from app.engine.doorbell import Send, ring
+from app.engine.errors import ActionError, Wait
 from app.engine.executor import StepExecutor
 from app.engine.heartbeat import Heartbeat
 from app.engine.registry import ActionRegistry
@@ -62,25 +64,12 @@ T = TypeVar("T")
 TRANSIENT_PAUSE_SECONDS = 0.2  # before recording again after the database failed
 
 
-# Ring a doorbell: (execution_id, position, attempt, delay in seconds[, frame]); the frame (the
-# loop iterations around the step, app.engine.program) is passed only inside loops (`ring`).
-Send = Callable[..., None]
+__all__ = ["Runner", "Send", "decide", "ring"]  # Send and ring: app.engine.doorbell
 # Told of the last step of each message that ended without a step to go on with (the run
 # ended, waits, or was taken over), after its record: a child run's end resumes its parent
 # (services.executions.parent_resume). It decides from the claim alone whether to read
 # anything, so that runs without a parent pay nothing.
 MessageEnded = Callable[[Claim], None]
-
-
-def ring(
-    send: Send, execution_id: int, position: int, attempt: int, delay: float, frame: str = ""
-) -> None:
-    """Send a doorbell, with its frame only inside a loop (a top-level step's doorbell is the
-    4-argument message it always was)."""
-    if frame:
-        send(execution_id, position, attempt, delay, frame)
-    else:
-        send(execution_id, position, attempt, delay)
 
 
 class Runner:
@@ -100,6 +89,7 @@ class Runner:
         message_ended: MessageEnded | None = None,
     ) -> None:
         self.session_factory = session_factory
+        self.settings = settings
         self.actions = actions  # the registry steps are run from (the editor validates with it)
         self.engine: Engine = session_factory().get_bind()  # type: ignore[assignment]
         self.send = send
@@ -137,6 +127,8 @@ class Runner:
         while claim is not None:
             run = claim.run
             run.enter(claim.frame)
+            if run.program.resumable:  # `steps.<wait step>.resume_url`, before it has run
+                waits.offer_urls(self.settings, run, claim.frame)
             outcome = self.executor.execute(claim)
             keep_going = time.monotonic() - started < self.time_slice
             action = run.actions[claim.position]
@@ -280,6 +272,8 @@ def decide(claim: Claim, outcome: Outcome, keep_going: bool) -> tuple[StepRecord
     its retry rules), the end of the execution, or the next step (claimed at once when the time
     slice allows and nothing waits)."""
     action = claim.run.actions[claim.position]
+    if outcome.wait is not None:
+        return _waiting(claim, outcome, outcome.wait)
     if outcome.error is None:
         return completed(claim, outcome), _onward(claim, outcome, keep_going)
     now = outcome.finished_at
@@ -289,7 +283,7 @@ def decide(claim: Claim, outcome: Outcome, keep_going: bool) -> tuple[StepRecord
     waiting = budgets.waiting_line(outcome.error, now, claim.attempt_log)
     attempt_log = [*claim.attempt_log, {**entry, "error": error, **waiting}]
     policy = RetryPolicy.from_dict(action.get("retry"))
-    counted = claim.attempt - budgets.waits(claim.attempt_log)
+    counted = claim.attempt - budgets.waits(claim.attempt_log) - waits.suspended(claim.attempt_log)
     if outcome.error.retryable and (waiting or counted < policy.attempts):
         delay = outcome.error.retry_after
         if delay is None:
@@ -308,6 +302,30 @@ def decide(claim: Claim, outcome: Outcome, keep_going: bool) -> tuple[StepRecord
     return failed, Finish(
         ExecutionStatus.FAILED, message, claim.position, skip_after=claim.position
     )
+
+
+def _waiting(claim: Claim, outcome: Outcome, wait: Wait) -> tuple[StepRecord, Park]:
+    """The step waits until resumed or `wait.until` (app.engine.waits): its attempt ends as a
+    wait (not counted against its retries) and the run parks with no message in flight."""
+    now = outcome.finished_at
+    output = {
+        "waiting_for": wait.kind,
+        "since": now.isoformat(),
+        "until": wait.until.isoformat(),
+        **(outcome.output or {}),
+    }
+    entry = attempt_entry(claim, now, "wait")
+    record = StepRecord(
+        claim,
+        StepStatus.WAITING,
+        outcome.input,
+        output,
+        None,
+        now,
+        wait.until,
+        [*claim.attempt_log, entry],
+    )
+    return record, Park(wait.until)
 
 
 def _onward(claim: Claim, outcome: Outcome, keep_going: bool) -> Finish | Advance:

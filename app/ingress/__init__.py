@@ -11,11 +11,17 @@ from flask import Flask
 from flask.blueprints import BlueprintSetupState
 
 from app.extensions import csrf
-from app.ingress import errors, views  # noqa: F401  (routes register on bp)
+from app.ingress import errors, resume, views  # noqa: F401  (routes register on bp)
 from app.ingress.blueprint import bp
+from app.ingress.resume_blueprint import resume_bp
 
 
 @bp.record_once
 def _setup(state: BlueprintSetupState) -> None:
     assert isinstance(state.app, Flask)
     csrf.exempt(bp)
+
+
+@resume_bp.record_once
+def _setup_resume(state: BlueprintSetupState) -> None:
+    csrf.exempt(resume_bp)  # the URL is the credential (app.engine.resume_urls)

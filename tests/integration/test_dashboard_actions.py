@@ -190,7 +190,9 @@ def test_cancel_a_live_execution_answers_the_changed_fragment(
 
     # When they cancel it again (another tab), they are told why nothing happened
     again = post(user_client, f"/executions/{execution}/cancel", {}, htmx=True)
-    assert "Only a pending or running execution can be cancelled." in again.get_data(as_text=True)
+    assert "Only a pending, running or waiting execution can be cancelled." in again.get_data(
+        as_text=True
+    )
     # and without JavaScript, the form redirects to the execution page
     plain = post(user_client, f"/executions/{execution}/cancel", {})
     assert plain.status_code == 303 and plain.headers["Location"] == f"/executions/{execution}"

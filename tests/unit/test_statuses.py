@@ -15,7 +15,8 @@ def test_live_and_final_split_every_status_once(enum_cls: type[ExecutionStatus])
 
 
 def test_execution_statuses_as_the_seed_names_them() -> None:
-    assert ExecutionStatus.LIVE == ("pending", "running")
+    assert ExecutionStatus.LIVE == ("pending", "running", "waiting")
+    assert StepStatus.LIVE == ("pending", "running", "waiting")
     assert ExecutionStatus.FINAL == ("completed", "failed", "cancelled")
     assert StepStatus.FINAL == ("completed", "failed", "skipped")
     assert ExecutionStatus("failed").is_final and not ExecutionStatus("running").is_final

@@ -22,6 +22,7 @@ from app.engine.attempts import (
     Finish,
     Move,
     Next,
+    Park,
     Retry,
     Run,
     StepRecord,
@@ -81,7 +82,7 @@ class PortableLedger:
                 run = self.load_run(connection, execution_id, row, position, frame)
             connection.commit()
         earlier = earlier_attempts(claimed.attempt_log, attempt)
-        return Claim(run, position, attempt, claimed.id, now, earlier, frame)
+        return Claim(run, position, attempt, claimed.id, now, earlier, frame, claimed.resume_data)
 
     def load_run(
         self, connection: Connection, execution_id: int, row: Any, position: int, frame: str
@@ -144,7 +145,7 @@ class PortableLedger:
                 connection.rollback()  # recovery took the step over after our lease expired
                 return None
             closed: dict[int, Any] = {}
-            if not isinstance(move, Retry) and not move.flow.plain:
+            if not isinstance(move, Retry | Park) and not move.flow.plain:
                 closed, failure = flow.apply(connection, claim, move.flow, self.limits)
                 if failure is not None:
                     move = Finish(ExecutionStatus.FAILED, failure, claim.position, claim.position)
@@ -152,6 +153,8 @@ class PortableLedger:
             connection.commit()
         if isinstance(move, Retry):
             return Next(claim.position, claim.attempt + 1, move.delay, frame=claim.frame)
+        if isinstance(move, Park):
+            return None
         if upcoming is not None and closed:
             upcoming = dataclasses.replace(upcoming, closed=closed)
         return upcoming
@@ -161,6 +164,10 @@ def _move(
     connection: Connection, execution: dict[str, Any], move: Move, lease: timedelta
 ) -> Next | None:
     now = execution["now"]
+    if isinstance(move, Park):
+        lease_at = move.until + lease
+        connection.execute(sql.park, sql.params({**execution, "lease": lease_at}))
+        return None
     if isinstance(move, Retry):
         wake = now + timedelta(seconds=move.delay)
         connection.execute(sql.touch, sql.params({**execution, "lease": wake + lease}))

@@ -45,6 +45,7 @@ claim_pg = pg_autocommit.prepare(
     select(
         _claimed.c.id,
         _claimed.c.attempt_log,
+        _claimed.c.resume_data,
         *[_marked.c[column.name] for column in sql.RUN_COLUMNS],
     ).select_from(_claimed.join(_marked, true()))
 )
@@ -164,7 +165,7 @@ class PostgresLedger(PortableLedger):
                     outputs = dict(load_outputs_pg.execute(cursor, ids).fetchall())
                 run = build_run(execution_id, row, outputs)
         earlier = earlier_attempts(row.attempt_log, attempt)
-        return Claim(run, position, attempt, row.id, now, earlier)
+        return Claim(run, position, attempt, row.id, now, earlier, resume=row.resume_data)
 
     def record(self, steps: Sequence[StepRecord], move: Move) -> Next | None:
         """Successful steps (the claimed one and the pure steps run after it) that end the run

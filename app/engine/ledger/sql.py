@@ -92,7 +92,7 @@ claim_step = (
         started_at=func.coalesce(S.c.started_at, bindparam("p_now")),
         attempt_log=json_append(S.c.attempt_log, _attempt_entry),
     )
-    .returning(S.c.id, S.c.attempt_log)
+    .returning(S.c.id, S.c.attempt_log, S.c.resume_data)
 )
 
 # What a message needs to know about its execution.
@@ -211,6 +211,13 @@ advance = (
         updated_at=bindparam("p_now"),
         lease_expires_at=bindparam("p_lease"),
     )
+)
+
+# A step that waits (app.engine.waits) parks its run: no message, its lease past the deadline.
+park = (
+    update(E)
+    .where(E.c.id == bindparam("p_execution_id"), E.c.status == "running")
+    .values(status="waiting", updated_at=bindparam("p_now"), lease_expires_at=bindparam("p_lease"))
 )
 
 touch = (

@@ -18,13 +18,14 @@ A child run:
 from __future__ import annotations
 
 from collections.abc import Callable
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.engine.children import ChildRequest, ChildStarted
+from app.engine.doorbell import Send
 from app.engine.errors import ConfigError
-from app.engine.runner import Send
 from app.models import Execution, Workflow
 from app.services.errors import ServiceError
 from app.services.executions import lifecycle

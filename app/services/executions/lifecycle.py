@@ -17,7 +17,15 @@ from app.engine.ledger.sql import notify_finished
 from app.engine.program import Program
 from app.engine.runner import Send, ring
 from app.engine.templating import Renderer
-from app.models import Execution, ExecutionStatus, ExecutionStep, Workflow, pg_autocommit, storable
+from app.models import (
+    Execution,
+    ExecutionStatus,
+    ExecutionStep,
+    StepStatus,
+    Workflow,
+    pg_autocommit,
+    storable,
+)
 from app.models.base import rowcount, utcnow
 from app.services.errors import (
     BadRequestError,
@@ -262,11 +270,14 @@ def cancel(
     )
     if changed != 1:
         session.rollback()
-        raise ConflictError("Only a pending or running execution can be cancelled.")
+        raise ConflictError("Only a pending, running or waiting execution can be cancelled.")
     session.execute(
         update(ExecutionStep)
-        .where(ExecutionStep.execution_id == execution.id, ExecutionStep.status == "pending")
-        .values(status="skipped")
+        .where(
+            ExecutionStep.execution_id == execution.id,
+            ExecutionStep.status.in_((StepStatus.PENDING, StepStatus.WAITING)),
+        )
+        .values(status="skipped", next_retry_at=None)
     )
     end_running_attempt(session.connection(), execution.id, now)
     notify_finished(session.connection(), execution.id)  # wait-mode webhooks answer now

@@ -22,9 +22,10 @@ from typing import Any
 from sqlalchemy import Engine, and_, select
 from sqlalchemy.orm import Session, aliased
 
+from app.engine import waits
 from app.engine.attempts import Claim
 from app.engine.children import RUN_WORKFLOW, WAIT_KIND
-from app.engine.runner import Send
+from app.engine.doorbell import Send
 from app.models import Execution, ExecutionStatus, ExecutionStep, Workflow
 
 BATCH = 200  # waiting steps the scheduler's pass resumes at most per tick
@@ -68,8 +69,6 @@ def child_result(session: Session, child_id: int) -> tuple[waits.WaitRef, dict[s
         "error": row.error,
         "workflow": row.name,
     }
-    from app.engine import waits  # PRE-CORE
-
     ref = waits.WaitRef(row.parent_execution_id, row.parent_position, row.parent_frame or "")
     return ref, {"kind": WAIT_KIND, "child": child}
 
@@ -82,8 +81,6 @@ def resume_parent(engine: Engine, send: Send, lease: timedelta, child_id: int) -
     if found is None:
         return False
     ref, data = found
-    from app.engine import waits  # PRE-CORE
-
     return waits.resume(engine, send, ref, data, lease=lease)
 
 
@@ -115,8 +112,6 @@ class ParentResume:
         if run.context.parent_execution_id is not None:
             resume_parent(self.engine, self.send, self.lease, run.execution_id)
         if run.actions[claim.position]["type"] == RUN_WORKFLOW:
-            from app.engine import waits  # PRE-CORE
-
             ref = waits.WaitRef(run.execution_id, claim.position, claim.frame)
             resume_for_step(self.engine, self.send, self.lease, ref)
 
