@@ -3,26 +3,22 @@ in-process worker, PostgreSQL + Redis with worker and scheduler processes): a ch
 started with data from templates, linked to its parent step, one level deeper; without
 waiting the step goes on with the child's id; waiting, the child's last output becomes the
 step's output and its failure the step's failure; a workflow calling itself fails clearly at
-the depth limit; a retried start finds the child it made; the scheduler resumes a parent whose
-child's end was missed."""
+the depth limit; a dry run starts a dry child; another user's workflow is refused. How the
+parent is resumed: test_run_workflow_resume.py."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
-from app.engine.children import ChildRequest
 from app.extensions import db
-from app.models import Execution, ExecutionStep, Workflow
-from app.models.base import utcnow
-from app.services.executions import children
+from app.models import Execution, Workflow
 from app.services.workflows import crud
 from app.services.workflows.specs import WorkflowSpec
 from tests.engine_harness import Engine, engine_fixture
+from tests.integration.children_support import call, children_of, doubler, parent, step
 
 
 @pytest.fixture(scope="module")
@@ -30,55 +26,6 @@ def engine(
     backend: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Engine]:
     yield from engine_fixture(backend, database_url, tmp_path_factory.mktemp("children"))
-
-
-def call(workflow_id: int, *, wait: bool = True, **config: Any) -> dict[str, Any]:
-    return {
-        "key": "call",
-        "name": "Call the child",
-        "type": "run_workflow",
-        "config": {
-            "workflow_id": workflow_id,
-            "data": {"n": "{{ trigger.n }}", "from": "parent"},
-            "wait": wait,
-            **config,
-        },
-    }
-
-
-def doubler(engine: Engine, user_id: int, name: str = "Doubler") -> int:
-    return engine.workflow(
-        {
-            "name": name,
-            "steps": [
-                {"key": "first", "type": "transform", "config": {"fields": {"seen": "yes"}}},
-                {
-                    "key": "double",
-                    "type": "transform",
-                    "config": {"fields": {"doubled": "{{ trigger.n * 2 }}"}},
-                },
-            ],
-        },
-        user_id,
-    )
-
-
-def parent(engine: Engine, user_id: int, *steps: dict[str, Any]) -> int:
-    return engine.workflow({"name": "Parent", "steps": list(steps)}, user_id)
-
-
-def children_of(engine: Engine, execution_id: int) -> list[Execution]:
-    with engine.app.app_context():
-        rows = db.session.scalars(
-            select(Execution).where(Execution.parent_execution_id == execution_id)
-        ).all()
-        for row in rows:
-            db.session.expunge(row)
-        return list(rows)
-
-
-def step(engine: Engine, execution_id: int, key: str) -> ExecutionStep:
-    return next(s for s in engine.steps(execution_id) if s.action_key == key)
 
 
 def test_not_waiting_the_step_goes_on_with_the_new_runs_id(engine: Engine) -> None:
@@ -216,98 +163,6 @@ def test_a_workflow_calling_itself_fails_clearly_at_the_depth_limit(engine: Engi
     # Each parent failed with its child's failure, naming the child's run.
     assert "more than 5 deep" in (top.error or "")
     assert f"(run #{chain[1][0]})" in (top.error or "")
-
-
-def request_for(engine: Engine, execution_id: int, workflow_id: int) -> ChildRequest:
-    run = engine.execution(execution_id)
-    return ChildRequest(
-        parent_execution_id=execution_id,
-        position=0,
-        frame="",
-        user_id=run.user_id,
-        workflow_id=workflow_id,
-        data={"n": 3},
-    )
-
-
-def test_a_retried_start_finds_the_child_it_made(engine: Engine) -> None:
-    # Given a parent run whose step has not run yet (its first doorbell is held back)
-    user = engine.user()
-    child_workflow = doubler(engine, user)
-    parent_workflow = parent(engine, user, call(child_workflow, wait=False))
-    with engine.app.app_context():
-        workflow = db.session.get(Workflow, parent_workflow)
-        assert workflow is not None
-        run_id = children.lifecycle.start(
-            db.session(),
-            workflow,
-            {"n": 3},
-            send=lambda *a: None,
-            settings=engine.container.settings,
-        ).id
-    starter = engine.container.runner.executor.children
-    assert starter is not None
-
-    # When three attempts of that step start its child at once (a retry racing a redelivery)
-    found: list[Any] = []
-
-    def start() -> None:
-        found.append(starter(request_for(engine, run_id, child_workflow)))
-
-    racers = [threading.Thread(target=start) for _ in range(3)]
-    for racer in racers:
-        racer.start()
-    for racer in racers:
-        racer.join()
-    # and then the step itself runs (its doorbell rings now)
-    engine.container.doorbell.send(run_id, 0, 1, 0.0)
-    (run,) = engine.wait(run_id)
-
-    # Then there is one child: one start made it, the others and the step found it
-    assert run.status == "completed"
-    (child,) = children_of(engine, run_id)
-    assert sorted(f.created for f in found) == [False, False, True]
-    assert {f.execution_id for f in found} == {child.id}
-    assert step(engine, run_id, "call").output["execution_id"] == child.id
-
-
-def test_the_scheduler_resumes_a_parent_whose_childs_end_was_missed(engine: Engine) -> None:
-    # Given a parent waiting for a child that waits an hour after its first step
-    user = engine.user()
-    slow = engine.workflow(
-        {
-            "name": "Slow",
-            "steps": [
-                {"key": "made", "type": "transform", "config": {"fields": {"made": 1}}},
-                {"key": "later", "type": "delay", "config": {"amount": 1, "unit": "hours"}},
-                {"key": "never", "type": "transform", "config": {"fields": {"made": 2}}},
-            ],
-        },
-        user,
-    )
-    run_id = engine.trigger(parent(engine, user, call(slow)), {"n": 1})
-    engine.wait_for(lambda: bool(children_of(engine, run_id)))
-    (child,) = children_of(engine, run_id)
-    engine.wait_for(lambda: step(engine, child.id, "later").status == "completed")
-    engine.wait_for(lambda: step(engine, run_id, "call").status == "waiting")
-
-    # When the child ends without its end resuming the parent (a crash between the two)
-    with engine.app.app_context():
-        now = utcnow()
-        db.session.execute(
-            update(Execution)
-            .where(Execution.id == child.id)
-            .values(status="completed", finished_at=now, updated_at=now, lease_expires_at=None)
-        )
-        db.session.commit()
-
-    # Then the scheduler's pass resumes the parent with the child's last output
-    (run,) = engine.wait(run_id)
-    assert run.status == "completed", run.error
-    output = step(engine, run_id, "call").output
-    assert output is not None
-    assert output["child_execution_id"] == child.id
-    assert output["waited_seconds"] == 3600  # the delay step's: the last one that completed
 
 
 def test_a_dry_run_starts_a_dry_child(engine: Engine) -> None:
