@@ -42,6 +42,11 @@ from app.web.editor.summaries import (
         ),
         ("run_workflow", {"workflow_id": 12, "wait": False}, "Runs workflow #12 · goes on at once"),
         (
+            "run_workflow",
+            {"workflow_id": "{{ trigger.which }}"},
+            "Runs workflow #{{ trigger.which }} · waits up to 1 day for its result",
+        ),
+        (
             "filter",
             {"conditions": [{"left": "status", "operator": "equals", "right": "paid"}]},
             "Continue only if status is equal to paid",
@@ -179,3 +184,11 @@ def test_a_tested_card_previews_the_first_fields_of_its_output() -> None:
     assert output_preview([1, 2]) == "2 items"
     assert output_preview(None) is None
     assert output_preview({}) is None
+
+
+def test_a_call_names_the_workflow_it_runs() -> None:
+    names = {12: "Make invoice"}
+
+    assert summary("run_workflow", {"workflow_id": 12, "wait": False}, frozenset(), names) == (
+        "Runs “Make invoice” · goes on at once"
+    )

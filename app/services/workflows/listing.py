@@ -215,3 +215,11 @@ def callable_workflows(session: Session, owner_id: int, current_id: int) -> list
         label = f"{row.name} ({', '.join(notes)})" if notes else row.name
         choices.append((str(row.id), label))
     return choices
+
+
+def workflow_names(session: Session, owner_id: int) -> dict[int, str]:
+    """The owner's workflows' names by id (what a run_workflow step's card calls)."""
+    rows = session.execute(
+        select(Workflow.id, Workflow.name).where(Workflow.user_id == owner_id)
+    ).all()
+    return {row.id: row.name for row in rows}
