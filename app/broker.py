@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
@@ -38,6 +39,7 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
+from app.engine import time_limits
 from app.logs import LogsMiddleware
 from app.settings import Settings
 
@@ -45,7 +47,6 @@ log = logging.getLogger(__name__)
 
 QUEUE = "steps"
 RUN_STEP = "stepline.run_step"  # stored in queued messages: never rename
-STEP_TIME_LIMIT_MS = 15 * 60 * 1000
 # Runs one doorbell message: (execution_id, position, attempt).
 RunStep = Callable[[int, int, int, str], None]
 
@@ -81,10 +82,61 @@ class FailedMessages(dramatiq.Middleware):
         )
 
 
+class StepTimeLimit(TimeLimit):
+    """Dramatiq's TimeLimit, step by step: a message starts with the step actor's limit (the
+    engine's default step limit plus its grace: `message_time_limit_ms`), and each step that
+    starts sets what its thread may still run to that step's own limit plus grace (`allow`,
+    which the executor calls: app.engine.time_limits). So a step allowed two hours is not cut
+    at a fixed 15 minutes, and a stuck step allowed 30 s does not hold its thread for them.
+    Past it, Dramatiq interrupts the thread (at its next bytecode: a blocking call returns
+    first); the step stays `running` and recovery ends the attempt as timed out."""
+
+    def __init__(self, *, time_limit: float) -> None:
+        super().__init__(time_limit=time_limit)
+        self._processing: set[int] = set()
+        self._lock = threading.Lock()
+
+    def before_process_message(self, broker: dramatiq.Broker, message: Any) -> None:
+        super().before_process_message(broker, message)
+        with self._lock:
+            self._processing.add(threading.get_ident())
+
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: Any,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        with self._lock:
+            self._processing.discard(threading.get_ident())
+        super().after_process_message(broker, message, result=result, exception=exception)
+
+    after_skip_message = after_process_message
+
+    def allow(self, seconds: float) -> None:
+        """The message this thread is processing may run `seconds` more, from now. A thread
+        processing no message (a test calling the runner itself) is left alone."""
+        thread = threading.get_ident()
+        with self._lock:
+            if thread not in self._processing:
+                return
+        self.manager.remove_timeout(thread)  # gevent's manager keeps a timer per call
+        self.manager.add_timeout(thread, seconds * 1000)
+
+
+def message_time_limit_ms(settings: Settings) -> int:
+    """A step message's time limit until its first step starts: the engine's default step
+    limit plus its grace (each step then sets its own: StepTimeLimit.allow)."""
+    limit = settings.step_time_limit
+    return int((limit + time_limits.grace(limit)) * 1000)
+
+
 def _middleware(settings: Settings) -> list[dramatiq.Middleware]:
     return [
         AgeLimit(),
-        TimeLimit(),
+        StepTimeLimit(time_limit=message_time_limit_ms(settings)),
         ShutdownNotifications(),
         Callbacks(),
         Pipelines(),
@@ -138,9 +190,10 @@ def queue_name(broker: dramatiq.Broker, prefix: str) -> str:
 
 
 def declare_run_step(
-    broker: dramatiq.Broker, run: RunStep, queue: str = QUEUE
+    broker: dramatiq.Broker, run: RunStep, queue: str = QUEUE, time_limit_ms: int = 960_000
 ) -> dramatiq.Actor[..., None]:
-    """Declare `stepline.run_step` on `broker`, on `queue`: its messages are handed to `run`."""
+    """Declare `stepline.run_step` on `broker`, on `queue`: its messages are handed to `run`
+    and may run `time_limit_ms` until their first step sets its own (StepTimeLimit)."""
 
     def run_step(execution_id: int, position: int, attempt: int, frame: str = "") -> None:
         """Run the execution from `position` (in `frame`: the loop iterations around it),
@@ -151,7 +204,7 @@ def declare_run_step(
         broker=broker,
         actor_name=RUN_STEP,
         queue_name=queue,
-        time_limit=STEP_TIME_LIMIT_MS,
+        time_limit=time_limit_ms,
     )
     return declare(run_step)
 
@@ -162,15 +215,26 @@ class Doorbell:
     `answer(run)` declares the step actor on the broker, bound to `run` (the runner's `run`);
     until then nothing can be sent (the runner needs the doorbell to exist first)."""
 
-    def __init__(self, broker: dramatiq.Broker, prefix: str = "stepline") -> None:
+    def __init__(
+        self, broker: dramatiq.Broker, prefix: str = "stepline", time_limit_ms: int = 960_000
+    ) -> None:
         self.broker = broker
         self.queue = queue_name(broker, prefix)
+        self.time_limit_ms = time_limit_ms  # a message's, until its first step starts
         self._actor: dramatiq.Actor[..., None] | None = None
+        limits = [m for m in broker.middleware if isinstance(m, StepTimeLimit)]
+        self._time_limit = limits[0] if limits else None
 
     def answer(self, run: RunStep) -> None:
         if self._actor is not None:
             raise RuntimeError(f"{RUN_STEP} is already declared on this broker")
-        self._actor = declare_run_step(self.broker, run, self.queue)
+        self._actor = declare_run_step(self.broker, run, self.queue, self.time_limit_ms)
+
+    def allow(self, seconds: float) -> None:
+        """The step message this thread is processing may run `seconds` more (each step as it
+        starts: its limit plus grace). Dramatiq interrupts the thread past it."""
+        if self._time_limit is not None:
+            self._time_limit.allow(seconds)
 
     def send(
         self, execution_id: int, position: int, attempt: int, delay: float = 0.0, frame: str = ""

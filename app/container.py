@@ -78,7 +78,11 @@ class Container:
             triggers=TriggerRegistry.with_plugins(BUILTIN_TRIGGERS),
             max_loop_items=settings.max_loop_items,
         )
-        doorbell = brokers.Doorbell(brokers.build(settings), settings.queue_prefix)
+        doorbell = brokers.Doorbell(
+            brokers.build(settings),
+            settings.queue_prefix,
+            brokers.message_time_limit_ms(settings),
+        )
         lease = timedelta(seconds=settings.execution_lease_seconds)
         runner = Runner(
             session_factory,
@@ -87,6 +91,7 @@ class Container:
             settings=settings,
             actions=handlers.actions,
             time_slice=settings.time_slice_seconds,
+            watchdog=doorbell.allow,
             # run_workflow: child runs are started, and their ends resume their parents, by
             # the services (the engine never imports them).
             children=ChildStarter(session_factory, doorbell.send, settings),

@@ -1,5 +1,6 @@
 """The scheduler loop: schedule triggers, polling triggers, recovery of stalled executions,
-parents whose child run ended, daily retention.
+time limits (runs and steps past theirs), parents whose child run ended, daily
+retention.
 
 Production runs it as `flask scheduler` (one or more processes; every claim is conditional);
 the embedded default runs it on a thread of the web process.
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from app.container import Container
-from app.engine import waits
+from app.engine import run_deadlines, step_timeouts, waits
 from app.engine.recovery import recover
 from app.engine.runner import Send
 from app.models.base import utcnow
@@ -56,6 +57,7 @@ class Scheduler:
         self.retention_every = retention_every
         self.jobs: list[tuple[float, Callable[[], object]]] = [
             (recovery_every, self.recover),
+            (recovery_every, self.enforce_time_limits),
             (1.0, self.time_out_waits),
             (retention_every, self.prune),
             (0.0, self.fire_schedules),
@@ -68,6 +70,15 @@ class Scheduler:
     def recover(self) -> int:
         lease = timedelta(seconds=self.settings.execution_lease_seconds)
         return recover(self.container.session_factory, self.container.runner, lease)
+
+    def enforce_time_limits(self) -> int:
+        """Runs past their time limit fail; attempts past their step's limit end as timed
+        out and retry under their rules (app.engine.time_limits)."""
+        now = utcnow()
+        failed = run_deadlines.fail_overdue(self.container.engine, now)
+        default = self.settings.step_time_limit
+        timed_out = step_timeouts.time_out_steps(self.container.runner, now, default, self.send)
+        return failed + timed_out
 
     def time_out_waits(self) -> int:
         """Resume the waiting steps past their deadline (app.engine.waits)."""

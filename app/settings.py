@@ -104,6 +104,14 @@ class Settings(ServiceSettings):
         60.0,
         "an execution without progress for this long is re-sent by recovery",
     )
+    step_time_limit: float = Field(
+        900.0,
+        gt=0,
+        le=86400,
+        validation_alias="STEPLINE_STEP_TIME_LIMIT",
+        description="seconds one attempt of a step may run when its workflow sets no step time "
+        "limit (an attempt over it fails as a timeout and is retried under the step's rules)",
+    )
     max_payload_bytes: int = _variable(
         "STEPLINE_MAX_PAYLOAD_BYTES", 1024 * 1024, "cap on trigger data and on each step's output"
     )

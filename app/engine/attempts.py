@@ -113,6 +113,7 @@ def build_run(execution_id: int, row: Any, outputs: dict[str, Any]) -> Run:
         trigger=row.trigger_data,
         steps=outputs,
         dry_run=bool(row.dry_run),
+        timezone=((snapshot["workflow"].get("settings") or {}).get("timezone") or "UTC"),
         parent_execution_id=row.parent_execution_id,
     )
     return Run(execution_id, snapshot, context, outputs)
@@ -177,9 +178,10 @@ class StepRecord:
 
 
 # Who ended an attempt: the worker that ran it, recovery (the worker was lost: the step stayed
-# `running` past its lease), a user's cancel while it ran, or a wait (the step suspended the
-# run; its next attempt runs when resumed: not counted against its retries).
-ENDED_BY = ("worker", "recovery", "cancel", "wait")
+# `running` past its lease), a user's cancel while it ran, a wait (the step suspended the
+# run; its next attempt runs when resumed: not counted against its retries), or a time limit
+# (the step's own: it stayed `running` past it; or the run's: app.engine.time_limits).
+ENDED_BY = ("worker", "recovery", "cancel", "wait", "time_limit")
 # The error of an attempt recovery ended (also how attempt lines from before `ended_by` tell it).
 LOST_WORKER = "The worker running this step stopped before it finished."
 

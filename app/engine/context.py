@@ -31,6 +31,8 @@ class ExecutionContext:
     dry_run: bool = False
     # Inside a loop: `loop.item`, `.index`, `.first`, `.last`, `.count`, `.parent`.
     loop: Mapping[str, Any] | None = None
+    # The workflow's time zone (settings.timezone): dates given without an offset are read in it.
+    timezone: str = "UTC"
     # A child run (run_workflow): the execution whose step started it.
     parent_execution_id: int | None = None
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.actions.base import BaseActionHandler
 from app.crypto import SecretBox
+from app.engine import time_limits
 from app.engine.attempts import Claim, Outcome
 from app.engine.children import StartChild
 from app.engine.context import ExecutionContext, StepContext
@@ -35,9 +36,14 @@ from app.engine.registry import ActionRegistry
 from app.engine.run_if import PATHS, choose_paths, skip_output
 from app.engine.templating import Renderer
 from app.models import storable
+from app.net import deadline
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# Told, as each step starts, how many seconds its worker thread may still run (the broker's
+# StepTimeLimit: app.broker); outside a worker it is not given.
+Watchdog = Callable[[float], None]
 
 MAX_ERROR_CHARS = 4000
 
@@ -54,9 +60,11 @@ class StepExecutor:
         session_factory: Callable[[], Session],
         renderer: Renderer,
         max_output: int,
+        watchdog: Watchdog | None = None,
         children: StartChild | None = None,
     ) -> None:
         self.actions = actions
+        self.watchdog = watchdog
         self.children = children  # starts child runs (run_workflow): app.engine.children
         self.secrets = secrets
         self.settings = settings
@@ -69,6 +77,9 @@ class StepExecutor:
         action = claim.run.actions[claim.position]
         secrets: list[str] = []
         stored_input: dict[str, Any] | None = None
+        limit = self.step_limit(claim)
+        if self.watchdog is not None:  # the worker thread is interrupted past limit + grace
+            self.watchdog(limit + time_limits.grace(limit))
         try:
             handler = self.actions.get(action["type"])
             if action.get("run_if"):  # "Run only if": checked before anything else renders
@@ -101,13 +112,8 @@ class StepExecutor:
                 children=self.children,
             )
             try:
-                if action["type"] == PATHS:  # the branches' conditions decide, like a run-if
-                    variables = claim.run.context.template_vars()
-                    output = choose_paths(self.renderer, action, rendered.get("mode"), variables)
-                elif claim.run.context.dry_run and handler.sends:
-                    output = execute_dry(handler, context, config)
-                else:
-                    output = handler.execute(context, config)
+                with deadline.step_limit(limit):  # the action's own I/O ends by its limit
+                    output = self._run_action(handler, action, rendered, claim, context, config)
                 outcome = Outcome(output=redact(output, secrets))
             except StopWorkflow as signal:
                 outcome = Outcome(output=signal.output, stop=True)
@@ -141,6 +147,29 @@ class StepExecutor:
             )
             error = ActionError(redact(f"{type(exc).__name__}: {exc}", secrets))
             return Outcome(input=stored_input, error=_redacted_error(error, []))
+
+    def step_limit(self, claim: Claim) -> float:
+        """Seconds one attempt of the claimed step may run (app.engine.time_limits), from the
+        snapshot the message loaded: no query."""
+        action = claim.run.actions[claim.position]
+        settings = time_limits.workflow_settings(claim.run.snapshot)
+        return time_limits.step_limit(action, settings, self.settings.step_time_limit)
+
+    def _run_action(
+        self,
+        handler: BaseActionHandler,
+        action: Mapping[str, Any],
+        rendered: dict[str, Any],
+        claim: Claim,
+        context: StepContext,
+        config: Any,
+    ) -> Any:
+        if action["type"] == PATHS:  # the branches' conditions decide, like a run-if
+            variables = claim.run.context.template_vars()
+            return choose_paths(self.renderer, action, rendered.get("mode"), variables)
+        if claim.run.context.dry_run and handler.sends:
+            return execute_dry(handler, context, config)
+        return handler.execute(context, config)
 
     def is_pure(self, type_: str) -> bool:
         """Whether steps of this action type have no effect but their output."""

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 MAX_ATTEMPTS = 10
 MAX_DELAY_SECONDS = 24 * 3600.0
+MAX_STEP_TIMEOUT_SECONDS = 86400
 
 
 class Backoff(BaseModel):
@@ -28,6 +29,17 @@ class RetrySettings(BaseModel):
         3, ge=1, le=MAX_ATTEMPTS, description="Attempts in all, the first included."
     )
     backoff: Backoff = Field(default_factory=Backoff)
+    # Stored with the attempts it bounds (the step's `retry` JSON), so no column is needed.
+    timeout_seconds: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_STEP_TIMEOUT_SECONDS,
+        exclude_if=lambda value: value is None,
+        description="Time limit of one attempt, in seconds (at most a day); an attempt over "
+        "it fails as a timeout and is retried under these rules. Null: the workflow's "
+        "`settings.step_time_limit_seconds`, else the engine's STEPLINE_STEP_TIME_LIMIT "
+        "(15 minutes unless set otherwise).",
+    )
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ from app.engine.children import StartChild
 from app.engine.context import ExecutionContext
 from app.engine.doorbell import Send, ring
 from app.engine.errors import ActionError, Wait
-from app.engine.executor import StepExecutor
+from app.engine.executor import StepExecutor, Watchdog
 from app.engine.heartbeat import Heartbeat
 from app.engine.registry import ActionRegistry
 from app.engine.retry import RetryPolicy
@@ -85,6 +85,7 @@ class Runner:
         settings: Settings,
         renderer: Renderer | None = None,
         time_slice: float = 3.0,
+        watchdog: Watchdog | None = None,
         children: StartChild | None = None,
         message_ended: MessageEnded | None = None,
     ) -> None:
@@ -105,6 +106,7 @@ class Runner:
             session_factory=session_factory,
             renderer=renderer or Renderer(max_output=max_output),
             max_output=max_output,
+            watchdog=watchdog,  # the broker's time limit, reset as each step starts
             children=children,
         )
         self.message_ended = message_ended

@@ -20,7 +20,7 @@ from requests.structures import CaseInsensitiveDict
 
 from app.net import dry, errors
 from app.net.adapter import ALLOWED_SCHEMES, DEFAULT_PORTS, PinnedAdapter, Resolver
-from app.net.deadline import Deadline
+from app.net.deadline import Deadline, bounded
 from app.net.policy import OutboundPolicy
 from app.net.redaction import describe_failure, install_log_redaction
 from app.net.responses import GuardedResponse
@@ -152,9 +152,12 @@ class GuardedClient:
         """Send a request and read its response; raise an OutboundError subclass on failure.
 
         `timeout` (seconds, at most the client's own) bounds the whole exchange, redirects
-        included. `sensitive_headers` name headers (besides Authorization and Cookie) that are
-        dropped when a redirect leaves the original origin."""
-        with Deadline(min(timeout or self.timeout, self.timeout)) as deadline:
+        included; inside a step, so does what is left of the step's time limit.
+        `sensitive_headers` name headers (besides Authorization and Cookie) that are dropped
+        when a redirect leaves the original origin."""
+        own = min(timeout or self.timeout, self.timeout)
+        seconds, reason = bounded(own, urlsplit(url).hostname or "")
+        with Deadline(seconds, reason) as deadline:
             return self._exchange(
                 method,
                 url,
@@ -342,5 +345,8 @@ class GuardedClient:
 def _failure(exc: BaseException, host: str, deadline: Deadline) -> errors.OutboundError:
     """The error for a transport failure; past the deadline, the cut socket means a timeout."""
     if deadline.expired:
-        return errors.OutboundTimeoutError(f"{host!r} did not answer within {deadline.seconds:g}s")
-    return describe_failure(exc, host, deadline.seconds)
+        return deadline.timed_out(host)
+    failure = describe_failure(exc, host, deadline.seconds)
+    if deadline.reason and isinstance(failure, errors.OutboundTimeoutError):
+        return deadline.timed_out(host)  # a read given what was left of the step's time
+    return failure

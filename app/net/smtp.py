@@ -33,6 +33,7 @@ from typing import Any, Literal
 from app.net import dry, errors
 from app.net.adapter import Resolver, system_resolver
 from app.net.client import OutboundSettings
+from app.net.deadline import bounded
 from app.net.policy import OutboundPolicy
 from app.net.sockets import connect_checked
 
@@ -226,7 +227,8 @@ class SMTPClient:
     def _session(self, server: SMTPServer) -> Iterator[smtplib.SMTP]:
         """An open, secured and (when configured) logged-in SMTP session."""
         cls = _GuardedSMTPSSL if server.security == "tls" else _GuardedSMTP
-        with _Watch(self.timeout) as watch:
+        seconds, reason = bounded(self.timeout, server.host)
+        with _Watch(seconds) as watch:
             try:
                 # The EHLO name: the host's own name, without smtplib's reverse DNS lookup.
                 name = socket.gethostname() or "localhost"
@@ -249,7 +251,7 @@ class SMTPClient:
                 try:
                     smtp.connect(server.host, server.port)
                     if smtp.sock is not None:
-                        smtp.sock.settimeout(self.timeout)
+                        smtp.sock.settimeout(seconds)
                     smtp.ehlo()
                     if server.security == "starttls":
                         smtp.starttls(context=self.tls_context())
@@ -267,8 +269,9 @@ class SMTPClient:
                 raise
             except Exception as exc:
                 if watch.fired:
+                    within = f"before {reason}" if reason else f"within {seconds:g}s"
                     raise errors.OutboundTimeoutError(
-                        f"{server.host!r} did not answer within {self.timeout:g}s"
+                        f"{server.host!r} did not answer {within}"
                     ) from None
                 raise _failure(server, exc) from None
 

@@ -138,13 +138,17 @@
   }
 
   /* Progressive disclosure: fields that belong to a choice ("auth_token" to "auth_type")
-     show only once that choice is not "none" (a field with an error always shows). */
+     show only once that choice is not "none", or, with data-needs-value, only while it is
+     that value (a delay's "until" while it waits until a time); a field with an error
+     always shows. */
   function applyNeeds(root) {
     root.querySelectorAll("[data-needs]").forEach(function (field) {
       var form = field.closest("form");
       var owner = form && form.querySelector("[name='" + field.getAttribute("data-needs") + "']");
       if (!owner) { return; }
-      field.hidden = owner.value === "none" && !field.classList.contains("has-error");
+      var wanted = field.getAttribute("data-needs-value");
+      var off = wanted === null ? owner.value === "none" : owner.value !== wanted;
+      field.hidden = off && !field.classList.contains("has-error");
     });
   }
 

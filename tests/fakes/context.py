@@ -20,6 +20,7 @@ def make_step_context(
     step_key: str = "call",
     attempt: int = 1,
     trigger: Mapping[str, Any] | None = None,
+    timezone: str = "UTC",
 ) -> StepContext:
     """A context for step `step_key` of execution `execution_id`, reading `settings`."""
 
@@ -34,6 +35,7 @@ def make_step_context(
             user_id=1,
             trigger=dict(trigger or {}),
             steps={},
+            timezone=timezone,
         ),
         step_key=step_key,
         position=0,

@@ -7,7 +7,8 @@
 
 Replies for a route are used in order and the last one repeats. `on_prefix` routes every path
 under a prefix to one responder (a fake API with ids in its paths); exact routes win.
-A reply may hold the connection until the server stops (`hold=True`, for timeouts), stream
+A reply may hold the connection until the server stops (`hold=True`, for timeouts), answer
+only after a while (`delay`, a slow server), stream
 chunks with a pause between them (`chunks`, `pause`), trickle its headers (`trickle_headers`),
 or be computed from the request (a callable).
 """
@@ -53,6 +54,7 @@ class Reply:
     chunks: tuple[bytes, ...] = ()
     pause: float = 0.0
     trickle_headers: bool = False  # send the status line and headers a byte per `pause`
+    delay: float = 0.0  # seconds before answering at all (a slow server)
 
     @classmethod
     def json(cls, data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
@@ -175,6 +177,9 @@ class _Handler(BaseHTTPRequestHandler):
             body=self.rfile.read(length) if length else b"",
         )
         reply = self.server.fake._next_reply(request)
+        if reply.delay and self.server.fake.stopping.wait(reply.delay):
+            self.close_connection = True
+            return
         if reply.hold:
             self.server.fake.stopping.wait()
             self.close_connection = True

@@ -82,7 +82,12 @@ ACTIONS: dict[str, list[dict[str, Any]]] = {
     "example": [
         {"text": "Hello {{ trigger.name }}", "excerpt_words": 5, "case": "upper", "require": "He"}
     ],
-    "delay": [{"amount": 5, "unit": "minutes"}, {"amount": 1.5, "unit": "seconds"}],
+    "delay": [
+        {"amount": 5, "unit": "minutes"},
+        {"amount": 1.5, "unit": "seconds"},
+        {"mode": "until", "until": "2026-12-24 09:00"},
+        {"mode": "until", "until": "{{ trigger.due_at }}"},
+    ],
     "log": [{"message": "Order {{ trigger.id }}\nsecond line", "level": "warning"}],
     "http_request": [
         {

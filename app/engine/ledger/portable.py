@@ -203,22 +203,28 @@ def _move(
 CANCELLED_MID_STEP = "Cancelled by a user while this step ran; its action may have finished."
 
 
-def end_running_attempt(connection: Connection, execution_id: int, now: datetime) -> None:
-    """On cancel: the attempt of the step running now ends here, by the cancel, so the step's
-    log holds every attempt counted, and the run's `has_errors` is set as a finish sets it.
-    Part of the caller's transaction. A worker finishing the step later finds its claim gone
-    and records nothing (as after recovery)."""
+def end_running_attempt(
+    connection: Connection,
+    execution_id: int,
+    now: datetime,
+    ended_by: str = "cancel",
+    error: str = CANCELLED_MID_STEP,
+) -> None:
+    """On cancel (or a run's time limit: `ended_by` "time_limit"): the attempt of the step
+    running now ends here with `error`, so the step's log holds every attempt counted, and the
+    run's `has_errors` is set as a finish sets it. Part of the caller's transaction. A worker
+    finishing the step later finds its claim gone and records nothing (as after recovery)."""
     ids = {"execution_id": execution_id}
     for step in connection.execute(sql.load_running_steps, sql.params(ids)).all():
         started = attempt_started_at(step.attempt_log, step.attempts, now)
-        entry = ended_entry(step.attempts, started, now, "cancel", CANCELLED_MID_STEP)
+        entry = ended_entry(step.attempts, started, now, ended_by, error)
         values = {
             "step_id": step.id,
             "attempt": step.attempts,
             "status": StepStatus.FAILED,
             "input": step.input,
             "output": None,
-            "error": CANCELLED_MID_STEP,
+            "error": error,
             "attempt_log": [*earlier_attempts(step.attempt_log, step.attempts), entry],
             "finished_at": now,
             "next_retry_at": None,

@@ -20,6 +20,7 @@ ENDED_BY_TEXT = {
     "worker": "ended by its worker",
     "recovery": "taken over by recovery: its worker was lost",
     "cancel": "ended by a cancel",
+    "time_limit": "ended by a time limit",
     "unknown": "its end was not recorded",
 }
 

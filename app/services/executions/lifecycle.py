@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from app.engine import time_limits
 from app.engine.errors import TemplateError
 from app.engine.ledger.portable import end_running_attempt
 from app.engine.ledger.sql import notify_finished
@@ -131,6 +132,8 @@ def _plan(
         "started_at": now if done else None,
         "finished_at": now if done else None,
         "lease_expires_at": None if done else now + lease,
+        # The run's time limit (app.engine.time_limits): the scheduler fails it past this.
+        "deadline_at": None if done else time_limits.run_deadline(frozen, now),
     }
     return _Plan(values, steps, first, frame, done, trigger_json)
 
@@ -192,12 +195,12 @@ _INSERT_PG = pg_autocommit.prepare(
         INSERT INTO executions (
             workflow_id, user_id, status, trigger_type, trigger_data, snapshot,
             workflow_version, position, frame, run_key, rerun_of_id, created_at, updated_at,
-            started_at, finished_at, lease_expires_at
+            started_at, finished_at, lease_expires_at, deadline_at
         ) VALUES (
             %(workflow_id)s, %(user_id)s, %(status)s, %(trigger_type)s,
             CAST(%(trigger_data)s AS jsonb), CAST(%(snapshot)s AS jsonb), %(workflow_version)s,
             %(position)s, %(frame)s, %(run_key)s, %(rerun_of_id)s, %(created_at)s, %(updated_at)s,
-            %(started_at)s, %(finished_at)s, %(lease_expires_at)s
+            %(started_at)s, %(finished_at)s, %(lease_expires_at)s, %(deadline_at)s
         ) RETURNING id
     ), s AS (
         INSERT INTO execution_steps (

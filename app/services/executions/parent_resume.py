@@ -7,6 +7,8 @@ Three ways, each a single-use resume (app.engine.waits.resume: one conditional U
   (app.engine.runner.MessageEnded): when the run has a parent (the runner loaded
   `parent_execution_id` with the run, so a run without one costs no query) its row is read
   and, if final, its parent resumed; `lifecycle.cancel` does the same for a cancelled child.
+  A child failed by its time limit (app.engine.run_deadlines, in the engine) is left to the
+  scheduler's pass below, which runs beside it.
 - the other order: a child can end before its parent's step is recorded as waiting (a short
   child on a busy worker). The parent's message then ends on its `run_workflow` step, and the
   same hook reads that step's child: already final, the parent is resumed at once.

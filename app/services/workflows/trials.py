@@ -191,6 +191,7 @@ def test_step(
         trigger=reads.trigger,
         steps=reads.step_outputs(),
         loop=loop_variables(reads.loops),
+        timezone=str((draft.spec.get("settings") or {}).get("timezone") or "UTC"),
     )
     session.commit()  # no transaction stays open while the action talks to the outside world
     started = time.perf_counter()
@@ -225,6 +226,7 @@ def test_saved_step(
         user_id=workflow.user_id,
         trigger=trigger,
         steps=earlier,
+        timezone=str((workflow.settings or {}).get("timezone") or "UTC"),
     )
     session.commit()  # no transaction stays open while the action talks to the outside world
     started = time.perf_counter()

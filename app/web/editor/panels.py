@@ -39,6 +39,7 @@ STEP_INPUTS = (
     "retry.attempts",
     "retry.backoff.type",
     "retry.backoff.delay",
+    "retry.timeout_seconds",
     "continue_on_error",
     *run_if.INPUTS,
 )
@@ -198,6 +199,7 @@ def _retry_values(retry: Mapping[str, Any] | None) -> dict[str, Any]:
         "retry.attempts": str(settings.attempts),
         "retry.backoff.type": settings.backoff.type,
         "retry.backoff.delay": f"{settings.backoff.delay:g}",
+        "retry.timeout_seconds": str(settings.timeout_seconds or ""),
     }
 
 

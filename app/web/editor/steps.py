@@ -82,8 +82,9 @@ def step_changes(
         if typed is None:
             errors[forms.CONFIG_JSON] = parsed.errors.get(forms.CONFIG_JSON, "")
     retry: dict[str, Any] | None = None
-    attempts, kind, delay = (
-        form.get(f"retry.{n}", "").strip() for n in ("attempts", "backoff.type", "backoff.delay")
+    attempts, kind, delay, limit = (
+        form.get(f"retry.{n}", "").strip()
+        for n in ("attempts", "backoff.type", "backoff.delay", "timeout_seconds")
     )
     try:
         retry = {
@@ -94,6 +95,10 @@ def step_changes(
         errors["retry.attempts" if not attempts.isdigit() else "retry.backoff.delay"] = (
             "Enter a number."
         )
+    if limit and not limit.isdigit():
+        errors["retry.timeout_seconds"] = "Enter a whole number of seconds, or leave it empty."
+    elif limit and retry is not None:
+        retry["timeout_seconds"] = int(limit)
     if retry == {"attempts": 3, "backoff": {"type": "exponential", "delay": 1.0}}:
         retry = None  # the default policy: keep the step's definition short
     condition, unread = run_if.posted(form, as_typed=as_typed)

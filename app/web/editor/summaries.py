@@ -118,6 +118,8 @@ def summary(
         return _short(f"{_plural(len(names), 'field')}: {', '.join(names)}")
     if type_ == "filter" and isinstance(config.get("conditions"), list):
         return _short(_conditions(config))
+    if type_ == "delay" and config.get("mode") == "until" and config.get("until"):
+        return _short(f"Wait until {config['until']}")
     if type_ == "delay" and "amount" in config:
         return _short(f"Wait {config['amount']} {config.get('unit', 'seconds')}")
     if type_ == "run_workflow" and config.get("workflow_id") not in (None, ""):

@@ -65,6 +65,8 @@ CHOICE_WORDS = {
     "mode": {
         "first": "The first branch whose condition holds",
         "all": "Every branch whose condition holds, in order",
+        "for": "For a while",
+        "until": "Until a date and time",
     },
 }
 
@@ -87,8 +89,11 @@ class FormField:
     unary: frozenset[str] = frozenset()  # the condition builder's operators without a right side
     groups: bool = False  # the condition builder's list may hold groups (each all/any)
     # Shown only while another field has another value than "none" (`auth_*` beside
-    # `auth_type`): progressive disclosure, done by the page's script (visible without it).
+    # `auth_type`), or, with `needs_value`, only while it has that value (a field declaring
+    # `json_schema_extra={"shown_when": {"mode": "until"}}`): progressive disclosure, done by
+    # the page's script (visible without it).
     needs: str = ""
+    needs_value: str = ""
     credential_kinds: tuple[str, ...] = ()  # a credential field: the kinds it takes
 
     @property
@@ -318,6 +323,16 @@ def _needs(name: str, model: type[BaseModel]) -> str:
     return owner if "none" in choices else ""
 
 
+def _shown_when(info: FieldInfo) -> tuple[str, str] | None:
+    """(field, value) of a field declared `shown_when={"<field>": "<value>"}`."""
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    shown_when = extra.get("shown_when")
+    if isinstance(shown_when, dict) and len(shown_when) == 1:
+        ((owner, value),) = shown_when.items()
+        return str(owner), str(value)
+    return None
+
+
 def form_fields(model: type[BaseModel]) -> list[FormField]:
     """The inputs of a config model, in the model's field order."""
     merged = _merged_into(model)
@@ -326,6 +341,9 @@ def form_fields(model: type[BaseModel]) -> list[FormField]:
         widget = _widget(name, info, model)
         if _needs(name, model) and widget.widget != "body":
             widget = dataclasses.replace(widget, needs=_needs(name, model))
+        shown_when = _shown_when(info)
+        if shown_when is not None:
+            widget = dataclasses.replace(widget, needs=shown_when[0], needs_value=shown_when[1])
         if name in merged:
             widget = FormField(
                 name=widget.name,
