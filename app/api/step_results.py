@@ -23,10 +23,14 @@ class AttemptResult(_Result):
     finished_at: datetime | None = Field(description="Null while the attempt runs.")
     duration_ms: int | None
     error: str | None
-    ended_by: Literal["worker", "recovery", "cancel", "time_limit", "unknown"] | None = Field(
-        description="Who ended the attempt: its `worker`; `recovery`, when its worker was lost "
-        "(the step stayed running past its lease); a `cancel` of the execution while it ran; "
-        "a `time_limit`: the step's (it ran past it) or the run's. Null while it runs."
+    ended_by: Literal["worker", "recovery", "cancel", "wait", "time_limit", "unknown"] | None = (
+        Field(
+            description="Who ended the attempt: its `worker`; `recovery`, when its worker was "
+            "lost (the step stayed running past its lease); a `cancel` of the execution while "
+            "it ran; a `wait`: the step waited (for a call, an approval, a child run), and the "
+            "next attempt runs once it is resumed; a `time_limit`: the step's (it ran past it) "
+            "or the run's. Null while it runs."
+        )
     )
     waiting_for: str | None = Field(None, description="Rate limit waited for (not an attempt).")
     waiting_until: datetime | None = None

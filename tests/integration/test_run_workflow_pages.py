@@ -146,3 +146,37 @@ def test_the_editor_offers_the_users_workflows_to_call(
         (str(runs["child_workflow"]), " selected", "Make invoice (not active)"),
         (str(parent_id), "", "Orders (this workflow)"),
     ]
+
+
+def test_a_step_waiting_for_its_child_says_so_on_the_page_and_in_the_api(engine: Engine) -> None:
+    api = Api(engine.app.test_client(), issue_token(engine.app, EMAIL))
+    slow = api.create(
+        {
+            "name": "Slow invoice",
+            "steps": [
+                {"key": "later", "type": "delay", "config": {"amount": 1, "unit": "hours"}},
+                {"key": "then", "type": "transform", "config": {"fields": {"n": 1}}},
+            ],
+        }
+    )
+    spec = parent_spec(slow["id"])
+    spec["steps"][0]["config"]["wait"] = True
+    run_id = api.trigger(api.create(spec, enable=True)["id"], {"n": 1})
+
+    def waiting() -> bool:
+        return engine.steps(run_id)[0].status == "waiting"
+
+    engine.wait_for(waiting)
+    body = api.get(f"/executions/{run_id}").get_json()
+    html = logged_in(engine, EMAIL).get(f"/executions/{run_id}").get_data(as_text=True)
+
+    (called,) = body["steps"]
+    assert body["status"] == "waiting"
+    assert called["status"] == "waiting"
+    assert called["output"]["waiting_for"] == "child"
+    child_id = called["output"]["child_execution_id"]
+    assert [a["ended_by"] for a in called["attempt_log"]] == ["wait"]
+    started = re.search(r'<p class="step-child">(.*?)</p>', html, re.S)
+    assert started, html
+    assert f"run #{child_id}</a>" in started.group(1)
+    assert "this step waits for it to end" in started.group(1)
