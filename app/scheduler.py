@@ -1,6 +1,6 @@
 """The scheduler loop: schedule triggers, polling triggers, recovery of stalled executions,
-time limits (runs and steps past theirs), parents whose child run ended, daily
-retention.
+time limits (runs and steps past theirs), failure handling of failed runs, parents whose
+child run ended, daily retention.
 
 Production runs it as `flask scheduler` (one or more processes; every claim is conditional);
 the embedded default runs it on a thread of the web process.
@@ -21,8 +21,9 @@ from app.engine.runner import Send
 from app.models.base import utcnow
 from app.services import idempotency
 from app.services.accounts import sessions as login_sessions
-from app.services.executions import parent_resume, retention
+from app.services.executions import failure_handling, failure_notices, parent_resume, retention
 from app.services.executions.admission import Admission
+from app.services.executions.failure_channels import Senders
 from app.services.scheduling import polls, schedules
 from app.services.webhooks import duplicate_deliveries
 
@@ -63,9 +64,12 @@ class Scheduler:
             (0.0, self.fire_schedules),
             (0.0, self.poll_triggers),
             (3600.0, self.prune_trigger_log),
+            (0.0, self.handle_failures),
             (1.0, self.resume_parents),
         ]
         self._due = [0.0 for _ in self.jobs]
+        senders = Senders(container.session_factory, self.settings, container.secrets)
+        self.notices = failure_notices.Courier(container.session_factory, senders, wallclock)
 
     def recover(self) -> int:
         lease = timedelta(seconds=self.settings.execution_lease_seconds)
@@ -129,6 +133,19 @@ class Scheduler:
             secrets=self.container.secrets,
             now=self.wallclock(),
         )
+
+    def handle_failures(self) -> int:
+        """Failed runs get their workflow's `on_failure` handling (error workflow, notices);
+        the notices that are due go out on the courier's thread."""
+        now = self.wallclock()
+        handled = failure_handling.handle_failed(
+            self.container.session_factory, send=self.send, settings=self.settings, now=now
+        )
+        with self.container.session_factory() as session:
+            due = failure_notices.any_due(session, now)
+        if due:
+            self.notices.kick()
+        return handled.runs
 
     def prune_trigger_log(self) -> int:
         """Expired webhook and API idempotency keys, old schedule slots and login sessions

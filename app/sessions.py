@@ -1,8 +1,9 @@
 """Flask's signed-cookie sessions, minus the work where no session can exist.
 
-A webhook delivery (/hooks/...) is authenticated by its URL and signature, never by a cookie:
-it gets an empty session that is never saved, so the cookie is neither parsed nor written on
-that hot path (an error page rendered there may still read and set it, to no effect).
+A webhook delivery (/hooks/...) is authenticated by its URL and signature, a resume URL
+(/resume/...: a call to a waiting step, the approval page) by its URL alone, never by a cookie:
+they get an empty session that is never saved, so the cookie is neither parsed nor written
+there (an error page rendered there may still read and set it, to no effect).
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 from flask import Flask, Request, Response, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 
-SESSIONLESS_PREFIX = "/hooks/"
+# Webhooks, and the resume URLs of waiting steps (a call, the approval page): the URL is the
+# credential there, whoever's browser opens it.
+SESSIONLESS_PREFIX = ("/hooks/", "/resume/")
 
 
 class SessionInterface(SecureCookieSessionInterface):

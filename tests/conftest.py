@@ -21,6 +21,7 @@ from app import create_app
 from app.config import ENV_VARS, settings_of
 from app.engine import budgets
 from app.extensions import container, db, embedded_worker
+from app.ingress import approval_limits
 from app.models import Base
 
 PG_ADMIN_URL = os.environ.get("STEPLINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -141,6 +142,7 @@ def _reset(app: Flask) -> None:
     app.extensions["api_limiter"].reset()
     app.extensions["login_limiter"].reset()
     budgets.forget(settings_of(app))  # rate-budget slots of the last test's credentials
+    app.extensions.pop(approval_limits.EXTENSION, None)  # the approval page's counters
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.actions.approval import ApprovalAction
 from app.actions.delay import DelayAction
 from app.actions.discord import DiscordSendMessageAction
 from app.actions.example import ExampleAction
@@ -28,6 +29,7 @@ BUILTIN_ACTIONS = (
     LoopAction,
     DelayAction,
     WaitForCallAction,
+    ApprovalAction,
     RunWorkflowAction,
     LogAction,
     HttpRequestAction,

@@ -1,8 +1,10 @@
-"""Public webhook ingress: /hooks/<token> (and the editor's test URL, /hooks/test/<token>).
+"""Public ingress: webhooks at /hooks/<token> (and the editor's test URL, /hooks/test/<token>);
+waiting steps' resume URLs at /resume/<token> (a call, `resume`; the approval page, `approval`).
 
 No login and no CSRF token: a webhook is authenticated by its unguessable URL and, when
-configured, by a signature over the raw body. Every answer is JSON. Registering the blueprint
-exempts it from CSRF protection; its admission checks are the app container's.
+configured, by a signature over the raw body; a resume URL by its URL alone. Webhooks and
+calls answer JSON, the approval page HTML. Registering the blueprints exempts them from CSRF
+protection; admission checks are the app container's.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from flask import Flask
 from flask.blueprints import BlueprintSetupState
 
 from app.extensions import csrf
-from app.ingress import errors, resume, views  # noqa: F401  (routes register on bp)
+from app.ingress import approval, errors, resume, views  # noqa: F401  (routes register)
 from app.ingress.blueprint import bp
 from app.ingress.resume_blueprint import resume_bp
 

@@ -7,6 +7,7 @@ from app.models.connections import Connection, ConnectionStatus, OAuthState
 from app.models.credentials import Credential
 from app.models.editor import WorkflowDraft, WorkflowVersion
 from app.models.executions import Execution, ExecutionStatus, ExecutionStep, StepStatus
+from app.models.failure_notices import FailureNotice
 from app.models.idempotency import IdempotencyKey
 from app.models.trigger_log import ScheduleSlot, SlotStatus, WebhookDelivery
 from app.models.user_sessions import UserSession
@@ -23,6 +24,7 @@ __all__ = [
     "Execution",
     "ExecutionStatus",
     "ExecutionStep",
+    "FailureNotice",
     "IdempotencyKey",
     "OAuthState",
     "ScheduleSlot",

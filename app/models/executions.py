@@ -42,6 +42,7 @@ ExecutionStatus.FINAL = (
 
 # The predicate of the final executions, as SQL (retention's partial index and its query).
 FINAL_SQL = "status IN ({})".format(", ".join(f"'{status}'" for status in ExecutionStatus.FINAL))
+UNHANDLED_SQL = "status = 'failed' AND failure_handled_at IS NULL"
 
 
 class StepStatus(enum.StrEnum):
@@ -174,6 +175,14 @@ class Execution(Base):
             "deadline_at",
             postgresql_where=text(f"deadline_at IS NOT NULL AND NOT ({FINAL_SQL})"),
             sqlite_where=text(f"deadline_at IS NOT NULL AND NOT ({FINAL_SQL})"),
+        ),
+        # Failed runs whose failure handling is not done (services.executions.failure_handling):
+        # a pass stamps each within seconds, so the index stays a handful of rows.
+        Index(
+            "ix_executions_failed_unhandled",
+            "id",
+            postgresql_where=text(UNHANDLED_SQL),
+            sqlite_where=text(UNHANDLED_SQL),
         ),
         NEVER_REUSE_IDS,
     )

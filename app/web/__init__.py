@@ -8,6 +8,7 @@ from app.web import (  # noqa: F401  (routes register on bp)
     credentials,
     editor,
     execution_actions,
+    execution_approval,
     execution_display,
     executions,
     pages,

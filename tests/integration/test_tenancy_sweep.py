@@ -58,6 +58,9 @@ PUBLIC = {
     "ops.metrics_show": "operators' figures behind STEPLINE_METRICS_TOKEN, no user data",
     "hooks.hook_receive": "webhook URL: its 256-bit token is the credential",
     "hooks.hook_test": "webhook test URL: its 256-bit token is the credential",
+    "resume.resume_call": "a waiting step's resume URL: its HMAC token is the credential",
+    "resume.approval_show": "the approval page: its resume URL's HMAC token is the credential",
+    "resume.approval_decide": "the approval page's decision: the same URL is the credential",
     "api.openapi_show": "public API description",
     "api.docs_show": "public API documentation",
 }
@@ -80,6 +83,7 @@ CREATES = {
 ID_ARGUMENTS = {
     "workflow_id",
     "execution_id",
+    "step_id",
     "connection_id",
     "credential_id",
     "token_id",
@@ -142,6 +146,7 @@ def _alice(app: Flask) -> dict[str, Any]:
         ids = {
             "workflow_id": workflow.id,
             "execution_id": live.id,
+            "step_id": live.steps[0].id,
             "connection_id": connection.id,
             "credential_id": credential.id,
             "token_id": token.id,

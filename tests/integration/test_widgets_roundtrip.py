@@ -88,6 +88,27 @@ ACTIONS: dict[str, list[dict[str, Any]]] = {
         {"mode": "until", "until": "2026-12-24 09:00"},
         {"mode": "until", "until": "{{ trigger.due_at }}"},
     ],
+    "wait_for_call": [
+        {
+            "timeout_amount": 2,
+            "timeout_unit": "hours",
+            "on_timeout": "continue",
+            "default_output": {"answer": "none", "count": 0},
+        },
+    ],
+    "approval": [
+        {
+            "title": "Refund order {{ trigger.id }}?",
+            "message": "Asked twice.\nSecond line",
+            "fields": {"Amount": "{{ trigger.amount }}", "Note": ""},
+            "timeout_amount": 36,
+            "timeout_unit": "hours",
+            "on_timeout": "continue",
+            "timeout_decision": "approved",
+            "on_reject": "continue",
+        },
+        {"title": "OK?", "timeout_amount": 2, "timeout_unit": "days"},
+    ],
     "log": [{"message": "Order {{ trigger.id }}\nsecond line", "level": "warning"}],
     "http_request": [
         {

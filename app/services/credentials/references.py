@@ -124,7 +124,7 @@ def check_credentials(
 
 
 def using(session: Session, credential: Credential) -> list[Workflow]:
-    """The owner's workflows whose trigger or steps name `credential` (any field)."""
+    """The owner's workflows whose trigger, steps or failure settings name `credential`."""
     workflows = session.scalars(
         select(Workflow)
         .where(Workflow.user_id == credential.user_id)
@@ -135,6 +135,7 @@ def using(session: Session, credential: Credential) -> list[Workflow]:
     for workflow in workflows:
         configs = [workflow.trigger.config] if workflow.trigger else []
         configs += [action.config for action in workflow.actions]
+        configs.append(workflow.settings or {})  # settings.on_failure's senders
         if any(
             as_id(value) == credential.id
             for config in configs

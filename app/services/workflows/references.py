@@ -1,21 +1,17 @@
 """The objects a workflow names that must be its owner's: connections (OAuth), credentials
-(of the kinds each field accepts) and the workflows `run_workflow` steps call. Save, import
-and the editor's Apply check them."""
+(of the kinds each field accepts), the workflows `run_workflow` steps call, and what
+`settings.on_failure` names. Save, import and the editor's Apply check them."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.credentials.fields import workflow_fields
 from app.engine.registry import ActionRegistry, TriggerRegistry
-from app.engine.templating import has_template
-from app.models import Workflow
 from app.services.connections import store
-from app.services.credentials.references import as_id, check_credentials
-from app.services.errors import InvalidInputError
-from app.services.workflows import tree
+from app.services.credentials.references import check_credentials
+from app.services.workflows.failure_checks import check_on_failure
 from app.services.workflows.specs import WorkflowSpec
+from app.services.workflows.workflow_refs import check_workflows
 
 
 def check_references(
@@ -31,35 +27,4 @@ def check_references(
     store.check_references(session, owner_id, spec)
     check_credentials(session, owner_id, spec, actions, triggers)
     check_workflows(session, owner_id, spec, actions)
-
-
-def check_workflows(
-    session: Session, owner_id: int, spec: WorkflowSpec, actions: ActionRegistry | None
-) -> None:
-    """Every workflow a step's workflow field names (`workflow_field`, e.g. run_workflow's
-    `workflow_id`) is one of the owner's. A template is checked when the step runs."""
-    if actions is None:
-        return
-    found = []
-    steps = spec.model_dump(mode="json", include={"steps"})["steps"]
-    for place in tree.walk(steps):  # at any depth of loops and paths
-        type_ = place.step["type"]
-        if type_ not in actions:
-            continue
-        config = place.step.get("config") or {}
-        for name in workflow_fields(actions.get(type_).Config):
-            value = config.get(name)
-            if value in (None, "") or (isinstance(value, str) and has_template(value)):
-                continue
-            found.append((f"{tree.dotted(place.path)}.config.{name}", value))
-    if not found:
-        return
-    owned = set(session.scalars(select(Workflow.id).where(Workflow.user_id == owner_id)))
-    for field, value in found:
-        workflow_id = as_id(value)
-        if workflow_id is None:
-            raise InvalidInputError("Choose one of your workflows.", field=field)
-        if workflow_id not in owned:
-            raise InvalidInputError(
-                f"Workflow {workflow_id} does not exist or is not yours.", field=field
-            )
+    check_on_failure(session, owner_id, spec)

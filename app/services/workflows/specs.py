@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 
 from app.actions.conditions import ConditionSet
 from app.engine.retry import RetrySettings
+from app.services.workflows.failure_spec import OnFailure
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 BRANCH_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
@@ -132,7 +133,8 @@ MAX_STEP_SECONDS = 86400  # a step's
 
 class WorkflowSettings(BaseModel):
     """How every run of the workflow behaves: its time zone (delay until, dates in templates),
-    its time limits. Stored as `workflows.settings` and frozen into each run's snapshot."""
+    its time limits, what happens when it fails. Stored as `workflows.settings` and frozen
+    into each run's snapshot."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -154,6 +156,11 @@ class WorkflowSettings(BaseModel):
         le=MAX_STEP_SECONDS,
         description="Default limit of one attempt of a step; an attempt over it fails as a "
         "timeout (and is retried under the step's rules). Null: the engine's default.",
+    )
+    on_failure: OnFailure | None = Field(
+        None,
+        description="When a run fails: an error workflow to start and/or a notification "
+        "(email, Slack) with a link to the run. Null: nothing beyond the run's own status.",
     )
 
     @field_validator("timezone")

@@ -150,6 +150,11 @@ SPECIFIC: tuple[tuple[re.Pattern[str], str | None, str], ...] = tuple(
             None,
             'Give the blocks as a JSON list, e.g. [{"type": "section", …}].',
         ),
+        (
+            r"the timeout is over 30 days",
+            "timeout_amount",
+            "Wait at most 30 days (720 hours).",
+        ),
     )
 )
 

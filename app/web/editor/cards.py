@@ -31,6 +31,7 @@ ICONS = {
     "transform": "shuffle",
     "filter": "filter",
     "delay": "hourglass",
+    "approval": "check",
     "log": "list",
     "http_request": "globe",
     "slack_message": "message",

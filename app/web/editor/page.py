@@ -21,7 +21,7 @@ from app.services.webhooks import receiver
 from app.services.workflows import draft_edits, drafts, versions
 from app.services.workflows.draft_tree import Slot
 from app.web.blueprint import bp
-from app.web.editor import forms, panels
+from app.web.editor import failure_section, forms, panels
 from app.web.editor.summaries import by_category
 from app.web.editor.support import (
     CHANGED,
@@ -229,6 +229,11 @@ def problem_panel(editor_: Editor, exc: InvalidInputError) -> panels.Panel:
     if parts[0] == "trigger":
         panel = panels.trigger_panel(db.session(), editor_)
         return panels.place_errors(panel, problems, "trigger.", panels.TRIGGER_INPUTS)
+    if field.startswith(failure_section.FIELD_PREFIX):  # the "When a run fails" section
+        panel = panels.settings_panel(editor_)
+        if panel.failure is not None:
+            failure_section.place_errors(panel.failure, problems)
+        return panel
     if parts[0] in panels.SETTINGS_INPUTS:
         panel = panels.settings_panel(editor_)
         return panels.place_errors(panel, problems, "", panels.SETTINGS_INPUTS)

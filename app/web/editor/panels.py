@@ -14,7 +14,7 @@ from app.engine.categories import category_of
 from app.engine.program import MAX_DEPTH
 from app.engine.retry import RetrySettings
 from app.engine.trial import Trial
-from app.extensions import container
+from app.extensions import container, db
 from app.services.connections.store import list_connections
 from app.services.credentials.manage import list_credentials
 from app.services.errors import InvalidInputError, NotFoundError
@@ -27,7 +27,7 @@ from app.services.workflows import (
 )
 from app.services.workflows.draft_tree import TOP, Slot
 from app.services.workflows.step_checks import config_problems
-from app.web.editor import forms, picker, rows, run_if
+from app.web.editor import failure_section, forms, picker, rows, run_if
 from app.web.editor.cards import StepCard, icon_for
 from app.web.editor.support import secrets
 from app.web.editor.view import Editor
@@ -85,6 +85,7 @@ class Panel:
     json_mode: bool = False  # "Edit as JSON": the config as one JSON object
     held_key: bool = False  # the key shown was typed but not applied yet
     slot: Slot = TOP  # the palette's list (a loop's body, a branch) and its size
+    failure: failure_section.FailureSection | None = None  # settings: "When a run fails"
     size: int = 0
     where: str = ""  # that list in words ("in the loop “Each order”")
     branch: str = ""  # the branch panel's branch key
@@ -323,6 +324,7 @@ def settings_panel(
         }
     )
     panel.values = {name: source.get(name, "") for name in SETTINGS_INPUTS}
+    panel.failure = failure_section.section(db.session(), editor)
     return panel
 
 

@@ -124,6 +124,12 @@ def summary(
         return _short(f"Wait {config['amount']} {config.get('unit', 'seconds')}")
     if type_ == "run_workflow" and config.get("workflow_id") not in (None, ""):
         return _short(_call_words(config, workflows or {}))
+    if type_ == "approval" and config.get("title"):
+        text = f"Ask “{config['title']}”"
+        if "timeout_amount" in config:
+            unit = config.get("timeout_unit", "days")
+            text += f" · waits up to {config['timeout_amount']} {unit}"
+        return _short(text)
     if type_ == "log" and "message" in config:
         return _short(f"Log “{config['message']}”")
     if type_ == "http_request" and "url" in config:

@@ -68,6 +68,13 @@ CHOICE_WORDS = {
         "for": "For a while",
         "until": "Until a date and time",
     },
+    # A step that waits (approval, wait for a call)
+    "on_timeout": {"fail": "Fail the run", "continue": "Continue the run"},
+    "on_reject": {
+        "fail": "End the run as failed",
+        "continue": "Continue the run, with the decision as the output",
+    },
+    "timeout_decision": {"approved": "Approved", "rejected": "Rejected"},
 }
 
 
