@@ -84,7 +84,7 @@ def page_request(default_limit: int = DEFAULT_LIMIT, max_limit: int = MAX_LIMIT)
             )
         limit = int(raw_limit)
     cursor = request.args.get("cursor")
-    if not cursor:
+    if cursor is None:  # an empty one is refused, as its documented pattern says
         return PageRequest(after=None, limit=limit)
     try:
         after = decode_cursor(cursor)

@@ -44,7 +44,7 @@ EXAMPLES = 10
 STEP = r"steps\.\d+(\.(branches\.\d+\.|otherwise\.)?steps\.\d+)*"
 STATED = re.compile(
     rf"(workflow\.)?({STEP}\.(key|type|config(\..+)?|branches\.\d+\.key)|steps"
-    r"|trigger\.config(\..+)?|run_key_template)"
+    r"|trigger\.config(\..+)?|run_key_template|settings(\..+)?)"
     r"|fields(\..+)?"  # a credential's fields (create, update)
 )
 
@@ -185,7 +185,9 @@ def test_the_document_states_the_rules_a_schema_cannot(client: FlaskClient) -> N
     assert "at most 3 deep" in loop["steps"]["description"]
     assert "ends its list" in paths["branches"]["description"]
     assert all("steps" not in s["properties"] for s in steps if s is not schemas["StepSpec_loop"])
-    assert "must parse" in schemas["WorkflowSpec"]["properties"]["run_key_template"]["description"]
+    workflow = schemas["WorkflowSpec"]["properties"]
+    assert "must parse" in workflow["run_key_template"]["description"]
+    assert "422 naming the field" in workflow["settings"]["description"]
     kinds = [schemas[ref["$ref"].rsplit("/", 1)[1]] for ref in schemas["CredentialCreate"]["oneOf"]]
     assert len(kinds) >= 10
     for variant in kinds:

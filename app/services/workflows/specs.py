@@ -191,7 +191,12 @@ class WorkflowSpec(BaseModel):
         description="Template evaluated per execution, e.g. a customer id; it must parse "
         "(else a 422).",
     )
-    settings: WorkflowSettings = Field(default_factory=WorkflowSettings)
+    settings: WorkflowSettings = Field(
+        default_factory=WorkflowSettings,
+        description="Time zone, time limits and failure handling of every run. Rules a schema "
+        "cannot state (a time zone the server knows; an error workflow, credential or "
+        "connection of your own) are checked on save: a 422 naming the field.",
+    )
 
     @field_validator("name")
     @classmethod
