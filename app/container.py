@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import dramatiq
 from sqlalchemy import Engine, create_engine
@@ -23,7 +24,9 @@ from app.crypto import SecretBox
 from app.engine.registry import ActionRegistry, Handlers, TriggerRegistry
 from app.engine.runner import Runner
 from app.services.executions.admission import Admission
+from app.services.executions.children import ChildStarter
 from app.services.executions.finish_watch import FinishWatch
+from app.services.executions.parent_resume import ParentResume
 from app.settings import Settings
 from app.triggers import BUILTIN_TRIGGERS
 
@@ -80,6 +83,7 @@ class Container:
             settings.queue_prefix,
             brokers.message_time_limit_ms(settings),
         )
+        lease = timedelta(seconds=settings.execution_lease_seconds)
         runner = Runner(
             session_factory,
             doorbell.send,
@@ -88,6 +92,10 @@ class Container:
             actions=handlers.actions,
             time_slice=settings.time_slice_seconds,
             watchdog=doorbell.allow,
+            # run_workflow: child runs are started, and their ends resume their parents, by
+            # the services (the engine never imports them).
+            children=ChildStarter(session_factory, doorbell.send, settings),
+            message_ended=ParentResume(engine, doorbell.send, lease),
         )
         doorbell.answer(runner.run)
         admission = Admission(settings, doorbell.queue_depth)

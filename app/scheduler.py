@@ -1,5 +1,6 @@
 """The scheduler loop: schedule triggers, polling triggers, recovery of stalled executions,
-time limits (runs and steps past theirs), failure handling of failed runs, daily retention.
+time limits (runs and steps past theirs), failure handling of failed runs, parents whose
+child run ended, daily retention.
 
 Production runs it as `flask scheduler` (one or more processes; every claim is conditional);
 the embedded default runs it on a thread of the web process.
@@ -20,7 +21,7 @@ from app.engine.runner import Send
 from app.models.base import utcnow
 from app.services import idempotency
 from app.services.accounts import sessions as login_sessions
-from app.services.executions import failure_handling, failure_notices, retention
+from app.services.executions import failure_handling, failure_notices, parent_resume, retention
 from app.services.executions.admission import Admission
 from app.services.executions.failure_channels import Senders
 from app.services.scheduling import polls, schedules
@@ -64,6 +65,7 @@ class Scheduler:
             (0.0, self.poll_triggers),
             (3600.0, self.prune_trigger_log),
             (0.0, self.handle_failures),
+            (1.0, self.resume_parents),
         ]
         self._due = [0.0 for _ in self.jobs]
         senders = Senders(container.session_factory, self.settings, container.secrets)
@@ -86,6 +88,13 @@ class Scheduler:
         """Resume the waiting steps past their deadline (app.engine.waits)."""
         return waits.time_out_due(
             self.container.engine, self.send, lease=self.container.runner.lease
+        )
+
+    def resume_parents(self) -> int:
+        """Waiting `run_workflow` steps whose child run is final are resumed (the fallback
+        of the child's own end: services.executions.parent_resume)."""
+        return parent_resume.resume_finished(
+            self.container.engine, self.send, self.container.runner.lease
         )
 
     def prune(self) -> int:

@@ -117,6 +117,9 @@ class Settings(ServiceSettings):
     )
     max_loop_items: int = _variable("STEPLINE_MAX_LOOP_ITEMS", 10000, "cap on a loop's items")
     max_step_runs: int = _variable("STEPLINE_MAX_STEP_RUNS", 10000, "cap on a run's step runs")
+    max_child_depth: int = _variable(
+        "STEPLINE_MAX_CHILD_DEPTH", 5, "how deep workflows may call each other (run_workflow)"
+    )
     retention_days: int = _variable(
         "STEPLINE_RETENTION_DAYS", 30, "executions older than this are pruned daily"
     )

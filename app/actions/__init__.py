@@ -14,6 +14,7 @@ from app.actions.log import LogAction
 from app.actions.loop import LoopAction
 from app.actions.notion import NotionAppendBlockAction, NotionCreatePageAction
 from app.actions.paths import PathsAction
+from app.actions.run_workflow import RunWorkflowAction
 from app.actions.send_email import SendEmailAction
 from app.actions.sheets_append_row import SheetsAppendRowAction
 from app.actions.slack import SlackMessageAction
@@ -29,6 +30,7 @@ BUILTIN_ACTIONS = (
     DelayAction,
     WaitForCallAction,
     ApprovalAction,
+    RunWorkflowAction,
     LogAction,
     HttpRequestAction,
     SlackMessageAction,

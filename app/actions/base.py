@@ -10,10 +10,16 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from app.credentials.fields import credential_field, secret_field
+from app.credentials.fields import credential_field, secret_field, workflow_field
 from app.engine.context import StepContext
 
-__all__ = ["ActionConfig", "BaseActionHandler", "credential_field", "secret_field"]
+__all__ = [
+    "ActionConfig",
+    "BaseActionHandler",
+    "credential_field",
+    "secret_field",
+    "workflow_field",
+]
 
 
 class ActionConfig(BaseModel):

@@ -212,7 +212,13 @@ def execution_show(execution_id: int) -> Response:
 @bp.post(f"/executions/{EXECUTION_ID}/cancel")
 def execution_cancel(execution_id: int) -> Response:
     """Cancel a live execution."""
-    execution = lifecycle.cancel(db.session(), _execution(execution_id))
+    stepline = container()
+    execution = lifecycle.cancel(
+        db.session(),
+        _execution(execution_id),
+        send=stepline.doorbell.send,
+        settings=stepline.settings,
+    )
     return respond(execution_out(execution))
 
 

@@ -228,6 +228,16 @@ class ExecutionSummary(Schema):
     run_key: str | None = Field(description="The workflow's run key template, evaluated.")
     workflow_version: int = Field(description="The definition's version the run uses.")
     rerun_of_id: int | None
+    parent_execution_id: int | None = Field(
+        None,
+        description="A run started by a `run_workflow` step of another run: that run's id "
+        "(its step's output carries this run's id as `child_execution_id`).",
+    )
+    depth: int = Field(
+        0,
+        description="How many runs called this one in turn (0: its trigger started it; at most "
+        "STEPLINE_MAX_CHILD_DEPTH).",
+    )
     dry_run: bool = Field(
         description="A dry run: each step that sends recorded, as its output, the request it "
         'would send (`{"dry_run": "recorded", "request": {...}}`) instead of sending it.'

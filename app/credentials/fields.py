@@ -4,6 +4,9 @@
 `credential_field`: an action config field holding the id of one of the user's credentials of
 the given kinds; its JSON schema carries `credential_kinds`, so the editor shows a select of
 them and the save check refuses another user's credential or one of another kind.
+`workflow_field`: an action config field holding the id of one of the user's workflows (the
+`run_workflow` step); its JSON schema carries `workflow_ref: true`, so the editor shows a
+select of them and the save check refuses another user's workflow.
 """
 
 from __future__ import annotations
@@ -32,6 +35,27 @@ def credential_field(
         json_schema_extra={**extra, "credential_kinds": list(kinds)},
         **kwargs,
     )
+
+
+def workflow_field(*, description: str = "One of your workflows.", **kwargs: Any) -> Any:
+    """A config field naming one of the user's workflows by id."""
+    extra = kwargs.pop("json_schema_extra", {}) or {}
+    kwargs.setdefault("title", "Workflow")
+    return Field(
+        description=description, json_schema_extra={**extra, "workflow_ref": True}, **kwargs
+    )
+
+
+def is_workflow_ref(schema_or_extra: Any) -> bool:
+    """Whether a field's JSON schema (or `json_schema_extra`) marks it with `workflow_field`."""
+    return isinstance(schema_or_extra, dict) and schema_or_extra.get("workflow_ref") is True
+
+
+def workflow_fields(model: type[BaseModel]) -> list[str]:
+    """The names of the fields of `model` declared with `workflow_field`."""
+    return [
+        name for name, info in model.model_fields.items() if is_workflow_ref(info.json_schema_extra)
+    ]
 
 
 def credential_kinds_of(schema_or_extra: Any) -> tuple[str, ...]:

@@ -102,7 +102,8 @@ def _common_iterations(a: str, b: str) -> int:
 
 def build_run(execution_id: int, row: Any, outputs: dict[str, Any]) -> Run:
     """The message's view of its execution, from a row with `snapshot`, `trigger_data`,
-    `workflow_id`, `user_id` and `dry_run`, and the outputs of its completed steps by key."""
+    `workflow_id`, `user_id`, `dry_run` and `parent_execution_id`, and the outputs of its
+    completed steps by key."""
     snapshot = row.snapshot
     context = ExecutionContext(
         execution_id=execution_id,
@@ -113,6 +114,7 @@ def build_run(execution_id: int, row: Any, outputs: dict[str, Any]) -> Run:
         steps=outputs,
         dry_run=bool(row.dry_run),
         timezone=((snapshot["workflow"].get("settings") or {}).get("timezone") or "UTC"),
+        parent_execution_id=row.parent_execution_id,
     )
     return Run(execution_id, snapshot, context, outputs)
 

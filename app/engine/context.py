@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.credentials import store as credential_store
 from app.crypto import SecretBox
 from app.engine import budgets, resume_urls
+from app.engine.children import ChildRequest, ChildStarted, StartChild
 from app.engine.errors import ConfigError
 from app.settings import Settings
 
@@ -32,6 +33,8 @@ class ExecutionContext:
     loop: Mapping[str, Any] | None = None
     # The workflow's time zone (settings.timezone): dates given without an offset are read in it.
     timezone: str = "UTC"
+    # A child run (run_workflow): the execution whose step started it.
+    parent_execution_id: int | None = None
 
     def template_vars(self) -> dict[str, Any]:
         variables = {
@@ -65,6 +68,8 @@ class StepContext:
     revealed: list[str] = field(default_factory=list)
     # The stored rate budgets of the credentials read so far, by budget key (`credential:7`).
     credential_budgets: dict[str, budgets.RateBudget | None] = field(default_factory=dict)
+    # Starts child runs (app.engine.children); None where no run can be started.
+    children: StartChild | None = None
     # What resumed this step after it waited (app.engine.waits: a call, a decision, a child
     # run's end, a timeout); None on its first run.
     resume: Mapping[str, Any] | None = None
@@ -81,6 +86,23 @@ class StepContext:
         this iteration, inside a loop)."""
         key = f"{self.execution.execution_id}:{self.step_key}"
         return f"{key}@{self.frame}" if self.frame else key
+
+    def start_child(self, workflow_id: int, data: Mapping[str, Any]) -> ChildStarted:
+        """Start a run of the user's workflow `workflow_id` with `data` as its trigger data,
+        as the child of this step run (a dry run starts a dry run); a retry of this step finds
+        the child it started. ConfigError (not retried) when it cannot be started."""
+        if self.children is None:
+            raise ConfigError("Another workflow cannot be started from here.")
+        request = ChildRequest(
+            parent_execution_id=self.execution.execution_id,
+            position=self.position,
+            frame=self.frame,
+            user_id=self.execution.user_id,
+            workflow_id=workflow_id,
+            data=data,
+            dry_run=self.execution.dry_run,
+        )
+        return self.children(request)
 
     def credential(self, credential_id: Any, kinds: Iterable[str] | str) -> dict[str, Any]:
         """The decrypted fields of the execution's user's credential `credential_id`, of one of

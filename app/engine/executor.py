@@ -20,6 +20,7 @@ from app.actions.base import BaseActionHandler
 from app.crypto import SecretBox
 from app.engine import time_limits
 from app.engine.attempts import Claim, Outcome
+from app.engine.children import StartChild
 from app.engine.context import ExecutionContext, StepContext
 from app.engine.dry_run import execute_dry
 from app.engine.errors import (
@@ -60,9 +61,11 @@ class StepExecutor:
         renderer: Renderer,
         max_output: int,
         watchdog: Watchdog | None = None,
+        children: StartChild | None = None,
     ) -> None:
         self.actions = actions
         self.watchdog = watchdog
+        self.children = children  # starts child runs (run_workflow): app.engine.children
         self.secrets = secrets
         self.settings = settings
         self.session_factory = session_factory
@@ -106,6 +109,7 @@ class StepExecutor:
                 frame=claim.frame,
                 revealed=secrets,  # credentials the action reads are redacted like secrets
                 resume=claim.resume,
+                children=self.children,
             )
             try:
                 with deadline.step_limit(limit):  # the action's own I/O ends by its limit

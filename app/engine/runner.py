@@ -45,6 +45,7 @@ from app.engine.attempts import (
     attempt_entry,
     completed,
 )
+from app.engine.children import StartChild
 from app.engine.context import ExecutionContext
 from app.engine.doorbell import Send, ring
 from app.engine.errors import ActionError, Wait
@@ -64,6 +65,11 @@ TRANSIENT_PAUSE_SECONDS = 0.2  # before recording again after the database faile
 
 
 __all__ = ["Runner", "Send", "decide", "ring"]  # Send and ring: app.engine.doorbell
+# Told of the last step of each message that ended without a step to go on with (the run
+# ended, waits, or was taken over), after its record: a child run's end resumes its parent
+# (services.executions.parent_resume). It decides from the claim alone whether to read
+# anything, so that runs without a parent pay nothing.
+MessageEnded = Callable[[Claim], None]
 
 
 class Runner:
@@ -80,6 +86,8 @@ class Runner:
         renderer: Renderer | None = None,
         time_slice: float = 3.0,
         watchdog: Watchdog | None = None,
+        children: StartChild | None = None,
+        message_ended: MessageEnded | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.settings = settings
@@ -99,7 +107,9 @@ class Runner:
             renderer=renderer or Renderer(max_output=max_output),
             max_output=max_output,
             watchdog=watchdog,  # the broker's time limit, reset as each step starts
+            children=children,
         )
+        self.message_ended = message_ended
         self.heartbeat = Heartbeat(self.engine, self.lease)
 
     # -- the message loop ---------------------------------------------------------------
@@ -139,6 +149,7 @@ class Runner:
             upcoming = self._record([*chain, step], move, log_extra)
             chain = []
             if upcoming is None:
+                self._ended(claim)
                 return
             for closed_position, output in upcoming.closed.items():
                 run.outputs[run.actions[closed_position]["key"]] = output
@@ -233,6 +244,13 @@ class Runner:
         upcoming: Next | None = self.ledger.record([step], move)
         if upcoming is not None:
             self._ring(execution_id, upcoming)
+        else:
+            self._ended(claim)
+
+    def _ended(self, claim: Claim) -> None:
+        """A message ended on `claim`'s step with nothing to go on with: see MessageEnded."""
+        if self.message_ended is not None:
+            self.message_ended(claim)
 
     def _ring(self, execution_id: int, upcoming: Next) -> None:
         """Send the doorbell of the step a record led to (it was not claimed at once)."""

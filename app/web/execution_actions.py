@@ -50,7 +50,10 @@ def execution_cancel(execution_id: int) -> Response | BaseResponse:
     execution = _execution(execution_id)
     notice = None
     try:
-        execution_service.cancel(db.session(), execution)
+        stepline = container()
+        execution_service.cancel(
+            db.session(), execution, send=stepline.doorbell.send, settings=stepline.settings
+        )
     except ConflictError as exc:
         notice = str(exc)
     if is_fragment_request():

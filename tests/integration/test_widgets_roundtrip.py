@@ -19,13 +19,14 @@ from werkzeug.datastructures import MultiDict
 
 from app.actions import BUILTIN_ACTIONS
 from app.extensions import container, db
-from app.models import Connection, User, WorkflowDraft
+from app.models import Connection, User, Workflow, WorkflowDraft
 from app.triggers import BUILTIN_TRIGGERS
 from app.web.editor import forms
 from tests.integration.credentials_support import add_credential
 from tests.integration.editor_support import Editor
 
 CONNECTION = "<connection>"  # replaced by the id of the user's Google connection
+CALLED = "<workflow>"  # replaced by the id of another of the user's workflows
 # Replaced by the id of the user's credential of that kind.
 CREDENTIALS = {f"<credential:{kind}>": kind for kind in ("smtp", "notion", "telegram", "discord")}
 CREDENTIALS["<credential:openai>"] = "openai"
@@ -178,6 +179,16 @@ ACTIONS: dict[str, list[dict[str, Any]]] = {
         {"via": "webhook", "webhook_url": "https://hooks.slack.com/services/T/B/x", "text": "hi"},
     ],
     "loop": [{"items": "{{ trigger.items }}", "max_items": 50}],
+    "run_workflow": [
+        {
+            "workflow_id": CALLED,
+            "data": {"order": "{{ trigger.id }}", "count": 3, "tags": ["a"], "text": "42"},
+            "wait": True,
+            "timeout": 2.5,
+            "timeout_unit": "hours",
+        },
+        {"workflow_id": CALLED, "data": {}, "wait": False},
+    ],
     "paths": [{"mode": "all"}, {"mode": "first"}],
     "send_email": [
         {
@@ -396,7 +407,10 @@ def connection_id(app: Flask, user_client: FlaskClient) -> dict[str, int]:
         connection = Connection(user_id=user.id, provider="google", account_email="al@gmail.com")
         db.session.add(connection)
         db.session.commit()
-        refs = {CONNECTION: connection.id}
+        called = Workflow(user_id=user.id, name="Called", enabled=False, version=1)
+        db.session.add(called)
+        db.session.commit()
+        refs = {CONNECTION: connection.id, CALLED: called.id}
     for placeholder, kind in CREDENTIALS.items():
         refs[placeholder] = add_credential(
             app, "alice@example.com", kind, f"{kind} one", FIELDS[kind]

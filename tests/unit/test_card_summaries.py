@@ -31,6 +31,22 @@ from app.web.editor.summaries import (
         ("transform", {"fields": {"total": "1", "email": "x"}}, "2 fields: total, email"),
         ("transform", {"fields": {"total": "1"}}, "1 field: total"),
         (
+            "run_workflow",
+            {"workflow_id": 12},
+            "Runs workflow #12 · waits up to 1 day for its result",
+        ),
+        (
+            "run_workflow",
+            {"workflow_id": 12, "timeout": 3, "timeout_unit": "hours"},
+            "Runs workflow #12 · waits up to 3 hours for its result",
+        ),
+        ("run_workflow", {"workflow_id": 12, "wait": False}, "Runs workflow #12 · goes on at once"),
+        (
+            "run_workflow",
+            {"workflow_id": "{{ trigger.which }}"},
+            "Runs workflow #{{ trigger.which }} · waits up to 1 day for its result",
+        ),
+        (
             "filter",
             {"conditions": [{"left": "status", "operator": "equals", "right": "paid"}]},
             "Continue only if status is equal to paid",
@@ -168,3 +184,11 @@ def test_a_tested_card_previews_the_first_fields_of_its_output() -> None:
     assert output_preview([1, 2]) == "2 items"
     assert output_preview(None) is None
     assert output_preview({}) is None
+
+
+def test_a_call_names_the_workflow_it_runs() -> None:
+    names = {12: "Make invoice"}
+
+    assert summary("run_workflow", {"workflow_id": 12, "wait": False}, frozenset(), names) == (
+        "Runs “Make invoice” · goes on at once"
+    )

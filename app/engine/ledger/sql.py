@@ -96,7 +96,16 @@ claim_step = (
 )
 
 # What a message needs to know about its execution.
-RUN_COLUMNS = (E.c.snapshot, E.c.trigger_data, E.c.workflow_id, E.c.user_id, E.c.dry_run)
+# `parent_execution_id`: a child run's end resumes its parent (app.engine.children), and the
+# runner learns whether a run has one from the row it loads anyway.
+RUN_COLUMNS = (
+    E.c.snapshot,
+    E.c.trigger_data,
+    E.c.workflow_id,
+    E.c.user_id,
+    E.c.dry_run,
+    E.c.parent_execution_id,
+)
 
 mark_running = (
     update(E)

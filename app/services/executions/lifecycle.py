@@ -35,7 +35,7 @@ from app.services.errors import (
     PayloadTooLargeError,
     found_id,
 )
-from app.services.executions import reuse_runs
+from app.services.executions import parent_resume, reuse_runs
 from app.services.executions.admission import Admission
 from app.services.workflows.crud import snapshot as workflow_snapshot
 from app.settings import Settings
@@ -248,8 +248,15 @@ def start_id(
     return execution_id
 
 
-def cancel(session: Session, execution: Execution) -> Execution:
-    """Stop a live execution; its queued messages then do nothing."""
+def cancel(
+    session: Session,
+    execution: Execution,
+    *,
+    send: Send | None = None,
+    settings: Settings | None = None,
+) -> Execution:
+    """Stop a live execution; its queued messages then do nothing. A child run's parent
+    step, waiting for it, is resumed with its end (when `send` and `settings` are given)."""
     now = utcnow()
     changed = rowcount(
         session.execute(
@@ -279,6 +286,9 @@ def cancel(session: Session, execution: Execution) -> Execution:
     notify_finished(session.connection(), execution.id)  # wait-mode webhooks answer now
     session.commit()
     session.refresh(execution)
+    if execution.parent_execution_id is not None and send is not None and settings is not None:
+        lease = timedelta(seconds=settings.execution_lease_seconds)
+        parent_resume.resume_parent(session.get_bind(), send, lease, execution.id)  # type: ignore[arg-type]
     return execution
 
 

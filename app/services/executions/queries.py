@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Execution, ExecutionStatus, Workflow
 from app.services.errors import InvalidInputError, NotFoundError
-from app.services.executions import progress, step_views, timeline, waiting
+from app.services.executions import links, progress, step_views, timeline, waiting
 from app.services.executions.filtering import AnySelect, ExecutionFilter, restrict
 from app.services.executions.lifecycle import RUN_KEY_LENGTH, get_execution
 from app.services.executions.step_views import ExecutionDetail, Iteration, LoopView, StepView
@@ -298,7 +298,15 @@ def get_detail(session: Session, execution_id: int, owner_id: int) -> ExecutionD
     ).all()
     current = session.scalar(select(Workflow.version).where(Workflow.id == execution.workflow_id))
     steps = step_views.flatten(tree)
-    detail = ExecutionDetail(execution, steps, [(r.id, r.status) for r in reruns], current, tree)
+    detail = ExecutionDetail(
+        execution,
+        steps,
+        [(r.id, r.status) for r in reruns],
+        current,
+        tree,
+        parent=links.parent_of(session, execution),
+        children=links.children_of(session, execution),
+    )
     detail.__dict__["program"] = program  # the cached property, already built for the tree
     return detail
 
@@ -327,7 +335,8 @@ def get_iterations(
     shown, view = found
     nodes = [node for it in shown.iterations if isinstance(it, Iteration) for node in it.steps]
     current = session.scalar(select(Workflow.version).where(Workflow.id == execution.workflow_id))
-    detail = ExecutionDetail(execution, step_views.flatten(nodes), [], current)
+    children = links.children_of(session, execution)
+    detail = ExecutionDetail(execution, step_views.flatten(nodes), [], current, children=children)
     return detail, shown, view
 
 

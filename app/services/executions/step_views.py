@@ -10,6 +10,7 @@ from functools import cached_property
 
 from app.engine.program import Program
 from app.models import Execution, ExecutionStatus, ExecutionStep
+from app.services.executions import links
 from app.services.executions.waiting import Waiting, first_of
 
 # The words of an iteration's state in a loop's counts, in the order they are counted.
@@ -145,6 +146,10 @@ class ExecutionDetail:
     reruns: list[tuple[int, str]]
     current_version: int | None = None  # the workflow's version now (the run pins its own)
     tree: list[StepNode] = field(default_factory=list)
+    # A child run: the run whose step started it; the runs its own steps started, by step run
+    # (position, frame) (services.executions.links).
+    parent: links.ParentLink | None = None
+    children: dict[tuple[int, str], links.RunLink] = field(default_factory=dict)
 
     @cached_property
     def program(self) -> Program:

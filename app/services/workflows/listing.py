@@ -196,3 +196,30 @@ def workflow_row(session: Session, workflow: Workflow) -> WorkflowRow:
     """The row of one (already owner-checked) workflow, as the page shows it."""
     found = session.execute(_select().where(Workflow.id == workflow.id)).one()
     return _rows(session, [found])[0]
+
+
+def callable_workflows(session: Session, owner_id: int, current_id: int) -> list[tuple[str, str]]:
+    """The owner's workflows a `run_workflow` step may call, as (id, label) for its select:
+    by name; the current one says so (calling itself is recursion), an inactive one too (a
+    call still runs its saved version)."""
+    rows = session.execute(
+        select(Workflow.id, Workflow.name, Workflow.enabled)
+        .where(Workflow.user_id == owner_id)
+        .order_by(Workflow.name, Workflow.id)
+    ).all()
+    choices = []
+    for row in rows:
+        notes = ["this workflow"] if row.id == current_id else []
+        if not row.enabled:
+            notes.append("not active")
+        label = f"{row.name} ({', '.join(notes)})" if notes else row.name
+        choices.append((str(row.id), label))
+    return choices
+
+
+def workflow_names(session: Session, owner_id: int) -> dict[int, str]:
+    """The owner's workflows' names by id (what a run_workflow step's card calls)."""
+    rows = session.execute(
+        select(Workflow.id, Workflow.name).where(Workflow.user_id == owner_id)
+    ).all()
+    return {row.id: row.name for row in rows}

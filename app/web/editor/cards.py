@@ -10,9 +10,9 @@ from typing import Any
 
 from app.crypto import SecretBox
 from app.engine.program import OTHERWISE, kind_of
-from app.extensions import container
+from app.extensions import container, db
 from app.models import Workflow
-from app.services.workflows import draft_tree, drafts
+from app.services.workflows import draft_tree, drafts, listing
 from app.services.workflows.draft_tree import TOP, Slot
 from app.services.workflows.step_checks import issues_of
 from app.web.editor.summaries import (
@@ -37,6 +37,7 @@ ICONS = {
     "slack_message": "message",
     "loop": "repeat",
     "paths": "split",
+    "run_workflow": "workflow",
     "send_email": "mail",
     "email_received": "mail",
     "telegram_send_message": "send",
@@ -173,7 +174,10 @@ def _card(
     known = type_ in container().handlers.actions
     handler = container().handlers.actions.get(type_) if known else None
     config = step.get("config") or {}
-    text = summary(type_, config, handler.secret_fields() if handler else frozenset())
+    called = None  # the names of the workflows a run_workflow step may call, for its summary
+    if type_ == "run_workflow" and workflow is not None:
+        called = listing.workflow_names(db.session(), workflow.user_id)
+    text = summary(type_, config, handler.secret_fields() if handler else frozenset(), called)
     key = str(step["key"])
     output = _last_output(workflow, draft, key) if workflow else draft.samples.get(key)
     address = f"{prefix}{index + 1}"

@@ -280,7 +280,7 @@ def _simple(f: FormField, form: Mapping[str, str], name: str, parsed: Parsed) ->
     try:
         if f.widget == "number":
             parsed.config[f.name] = _number(f, text.strip())
-        elif f.widget in ("connection", "credential"):
+        elif f.widget in ("connection", "credential", "workflow"):
             if not text.strip().isdigit():
                 raise ValueError(f"Choose one of your {f.widget}s.")
             parsed.config[f.name] = int(text.strip())
@@ -361,6 +361,14 @@ def raw(
             config[f.name] = rows.read_items(
                 rows.posted_rows(form, name, ("value",)), f.integer, keep_raw=True
             )[0]
-        elif f.widget in ("body", "json", "number", "select", "connection", "credential"):
+        elif f.widget in (
+            "body",
+            "json",
+            "number",
+            "select",
+            "connection",
+            "credential",
+            "workflow",
+        ):
             config[f.name] = form.get(name, "")
     return config

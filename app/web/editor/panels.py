@@ -18,7 +18,13 @@ from app.extensions import container, db
 from app.services.connections.store import list_connections
 from app.services.credentials.manage import list_credentials
 from app.services.errors import InvalidInputError, NotFoundError
-from app.services.workflows import draft_structure, draft_tree, trials, validation_messages
+from app.services.workflows import (
+    draft_structure,
+    draft_tree,
+    listing,
+    trials,
+    validation_messages,
+)
 from app.services.workflows.draft_tree import TOP, Slot
 from app.services.workflows.step_checks import config_problems
 from app.web.editor import failure_section, forms, picker, rows, run_if, settings_form
@@ -73,6 +79,7 @@ class Panel:
     at: int = 0
     connections: list[tuple[str, str]] = field(default_factory=list)  # (id, label) to choose
     credentials: list[tuple[str, str, str]] = field(default_factory=list)  # (id, label, kind)
+    workflows: list[tuple[str, str]] = field(default_factory=list)  # (id, label) to call
     run_if_fields: list[forms.FormField] = field(default_factory=lambda: run_if.FIELDS)
     run_if_open: bool = False  # the "Run only if" builder is shown (else loaded on opening)
     json_mode: bool = False  # "Edit as JSON": the config as one JSON object
@@ -172,7 +179,8 @@ def _where(rest: str, widget: str = "") -> str:
 
 
 def _with_connections(session: Session, panel: Panel) -> Panel:
-    """Offer the owner's connections (credentials) when a field of the form names one."""
+    """Offer the owner's connections (credentials, workflows) when a field of the form names
+    one."""
     owner = panel.editor.workflow.user_id
     if any(f.widget == "connection" for f in panel.fields):
         panel.connections = [
@@ -181,6 +189,9 @@ def _with_connections(session: Session, panel: Panel) -> Panel:
         ]
     if any(f.widget == "credential" for f in panel.fields):
         panel.credentials = [(str(c.id), c.name, c.kind) for c in list_credentials(session, owner)]
+    if any(f.widget == "workflow" for f in panel.fields):
+        workflow = panel.editor.workflow
+        panel.workflows = listing.callable_workflows(session, owner, workflow.id)
     return panel
 
 

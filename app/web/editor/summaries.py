@@ -92,8 +92,14 @@ def only_if(run_if: Any) -> str:
     return _short("Only if " + text) if text else ""
 
 
-def summary(type_: str, config: Mapping[str, Any], secret: frozenset[str] = frozenset()) -> str:
-    """One line that says what a step does with its config (templates left as they are)."""
+def summary(
+    type_: str,
+    config: Mapping[str, Any],
+    secret: frozenset[str] = frozenset(),
+    workflows: Mapping[int, str] | None = None,
+) -> str:
+    """One line that says what a step does with its config (templates left as they are);
+    `workflows`: the names of the workflows a run_workflow step may call, by id."""
     if type_ == "paths":
         mode = config.get("mode") or "first"
         return (
@@ -116,6 +122,8 @@ def summary(type_: str, config: Mapping[str, Any], secret: frozenset[str] = froz
         return _short(f"Wait until {config['until']}")
     if type_ == "delay" and "amount" in config:
         return _short(f"Wait {config['amount']} {config.get('unit', 'seconds')}")
+    if type_ == "run_workflow" and config.get("workflow_id") not in (None, ""):
+        return _short(_call_words(config, workflows or {}))
     if type_ == "approval" and config.get("title"):
         text = f"Ask “{config['title']}”"
         if "timeout_amount" in config:
@@ -132,6 +140,20 @@ def summary(type_: str, config: Mapping[str, Any], secret: frozenset[str] = froz
         if k not in secret and v not in ("", None, [], {})
     ]
     return _short(" · ".join(shown)) if shown else "Configured"
+
+
+def _call_words(config: Mapping[str, Any], workflows: Mapping[int, str]) -> str:
+    """What a run_workflow step does: "Runs “Invoice” · waits up to 1 day for its result",
+    or "… · goes on at once"; a workflow whose name is not known reads "workflow #12"."""
+    workflow_id = config["workflow_id"]
+    name = workflows.get(workflow_id) if isinstance(workflow_id, int) else None
+    called = f"Runs “{name}”" if name else f"Runs workflow #{_value(workflow_id)}"
+    if config.get("wait") is False:
+        return f"{called} · goes on at once"
+    amount, unit = config.get("timeout", 1), str(config.get("timeout_unit") or "days")
+    if amount == 1:
+        unit = unit.rstrip("s")
+    return f"{called} · waits up to {_value(amount)} {unit} for its result"
 
 
 def _clock(minute: str, hour: str) -> str | None:

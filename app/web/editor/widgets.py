@@ -10,7 +10,8 @@ body editor (a field `x` beside a `x_type` choice that includes "none": JSON, te
 rows, and the type follows what is typed), a JSON textarea for what is left (nested models,
 Any, unions), a password for secret fields (the mask when a value is stored; posting the mask
 back keeps it), a select of the user's connections for connection fields, and of the
-user's credentials of the field's kinds for credential fields (`credential_field`). Labels come from
+user's credentials of the field's kinds for credential fields (`credential_field`), and of the
+user's workflows for workflow fields (`workflow_field`). Labels come from
 field names, help text from Field descriptions, required marks from the model. What they show
 and what their posts mean is app.web.editor.forms; rows' values, app.web.editor.rows.
 """
@@ -30,7 +31,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from app.actions.conditions import OPERATOR_WORDS
-from app.credentials.fields import credential_kinds_of
+from app.credentials.fields import credential_kinds_of, is_workflow_ref
 from app.services.workflows import validation_messages
 
 Widget = Literal[
@@ -48,6 +49,7 @@ Widget = Literal[
     "secret",
     "connection",
     "credential",
+    "workflow",  # one of the user's workflows, by id (`workflow_field`: run_workflow)
     "merged",  # shown and posted inside another field's widget (a body's type, a match)
 ]
 STRUCTURED = frozenset({"checkboxes", "keyvalue", "list", "conditions", "body"})
@@ -289,6 +291,8 @@ def _widget(name: str, info: FieldInfo, model: type[BaseModel]) -> FormField:
         return FormField(widget="secret", **common)
     if extra.get("format") == "connection":  # one of the user's connections, offered by id
         return FormField(widget="connection", integer=True, **common)
+    if is_workflow_ref(extra):  # one of the user's workflows, by id
+        return FormField(widget="workflow", integer=True, **common)
     kinds = credential_kinds_of(extra)
     if kinds:  # one of the user's credentials of those kinds, by id
         return FormField(widget="credential", integer=True, credential_kinds=kinds, **common)
