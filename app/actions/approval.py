@@ -19,18 +19,17 @@ A dry run does not wait: it records that it would, and goes on as if approved.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from app.actions import wait_timeouts
 from app.actions.base import ActionConfig, BaseActionHandler
 from app.engine.context import StepContext
 from app.engine.errors import ActionError, Wait
 
 KIND = "approval"
-UNIT_SECONDS = {"minutes": 60, "hours": 3600, "days": 86400}
-MAX_TIMEOUT_SECONDS = 30 * 86400
 ANONYMOUS = "someone with the link"  # `by` of a decision whose approver gave no name
 DRY_RUN_NOTE = "would wait for approval"
 TOO_LONG = "the timeout is over 30 days"  # validation_messages places it beside the amount
@@ -75,19 +74,13 @@ class ApprovalConfig(ActionConfig):
 
     @model_validator(mode="after")
     def _timeout_within_limit(self) -> ApprovalConfig:
-        if timeout_seconds(self) > MAX_TIMEOUT_SECONDS:
+        if wait_timeouts.too_long(self.timeout_amount, self.timeout_unit):
             raise ValueError(f"{TOO_LONG}: at most 30 days, or 720 hours")
         return self
 
 
 def timeout_seconds(config: ApprovalConfig) -> float:
-    return config.timeout_amount * UNIT_SECONDS[config.timeout_unit]
-
-
-def timeout_words(amount: float, unit: str) -> str:
-    """`2 days`, `1 hour`, `1.5 hours`."""
-    number = int(amount) if float(amount).is_integer() else amount
-    return f"{number} {unit[:-1] if number == 1 else unit}"
+    return wait_timeouts.seconds(config.timeout_amount, config.timeout_unit)
 
 
 def request_of(config: ApprovalConfig) -> dict[str, Any]:
@@ -134,7 +127,7 @@ def _decided(decision: Mapping[str, Any], by_owner: Any, config: ApprovalConfig)
 
 def _timed_out(resume: Mapping[str, Any], config: ApprovalConfig) -> dict[str, Any]:
     if config.on_timeout == "fail":
-        waited = timeout_words(config.timeout_amount, config.timeout_unit)
+        waited = wait_timeouts.words(config.timeout_amount, config.timeout_unit)
         raise ActionError(f"No decision within {waited}: the approval timed out.", retryable=False)
     approved = config.timeout_decision == "approved"
     return decision_output(approved, "", str(resume.get("at") or _now()), "", timed_out=True)
@@ -159,7 +152,7 @@ class ApprovalAction(BaseActionHandler):
             if context.execution.dry_run:  # a dry run does not wait: it goes on as approved
                 output = decision_output(True, "", _now(), "")
                 return {**output, **request_of(config), "dry_run": DRY_RUN_NOTE}
-            until = datetime.now(UTC) + timedelta(seconds=timeout_seconds(config))
+            until = wait_timeouts.deadline(config.timeout_amount, config.timeout_unit)
             raise Wait(KIND, until, {**request_of(config), "resume_url": context.resume_url})
         kind = resume.get("kind")
         if kind == "approval" and isinstance(resume.get("decision"), Mapping):

@@ -12,18 +12,15 @@ its failure.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from app.actions import wait_timeouts
 from app.actions.base import ActionConfig, BaseActionHandler, workflow_field
 from app.engine.children import RUN_WORKFLOW, WAIT_KIND, ChildStarted
 from app.engine.context import StepContext
 from app.engine.errors import ActionError, Wait
-
-UNIT_SECONDS = {"minutes": 60, "hours": 3600, "days": 86400}
-MAX_WAIT_SECONDS = 30 * 86400
 
 
 class RunWorkflowConfig(ActionConfig):
@@ -55,7 +52,7 @@ class RunWorkflowConfig(ActionConfig):
 
     @model_validator(mode="after")
     def _at_most_30_days(self) -> RunWorkflowConfig:
-        if self.timeout * UNIT_SECONDS[self.timeout_unit] > MAX_WAIT_SECONDS:
+        if wait_timeouts.too_long(self.timeout, self.timeout_unit):
             raise ValueError("The wait for the called workflow can be at most 30 days.")
         return self
 
@@ -80,8 +77,7 @@ class RunWorkflowAction(BaseActionHandler):
         child = context.start_child(config.workflow_id, config.data)
         if not config.wait:
             return _started(child)
-        seconds = config.timeout * UNIT_SECONDS[config.timeout_unit]
-        until = datetime.now(UTC) + timedelta(seconds=seconds)
+        until = wait_timeouts.deadline(config.timeout, config.timeout_unit)
         raise Wait(WAIT_KIND, until, _links(child))
 
 

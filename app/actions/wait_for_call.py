@@ -7,17 +7,14 @@ body) as this step's output. Waiting holds no worker and no message (app.engine.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import Field
 
+from app.actions import wait_timeouts
 from app.actions.base import ActionConfig, BaseActionHandler
 from app.engine.context import StepContext
 from app.engine.errors import ActionError, Wait
-
-UNIT_SECONDS = {"minutes": 60, "hours": 3600, "days": 86400}
-MAX_WAIT_SECONDS = 30 * 86400
 
 
 class WaitForCallConfig(ActionConfig):
@@ -35,19 +32,6 @@ class WaitForCallConfig(ActionConfig):
     )
 
 
-def wait_seconds(amount: float, unit: str) -> float:
-    """A timeout in seconds, refused (not retried) past 30 days."""
-    seconds = amount * UNIT_SECONDS[unit]
-    if seconds > MAX_WAIT_SECONDS:
-        raise ActionError("A step can wait at most 30 days.", retryable=False)
-    return seconds
-
-
-def timeout_words(amount: float, unit: str) -> str:
-    number = int(amount) if float(amount).is_integer() else amount
-    return f"{number} {unit[:-1] if number == 1 else unit}"
-
-
 class WaitForCallAction(BaseActionHandler):
     """Pause the run until its resume URL is called, then go on with the call's data."""
 
@@ -63,12 +47,13 @@ class WaitForCallAction(BaseActionHandler):
     def execute(self, context: StepContext, config: WaitForCallConfig) -> dict[str, Any]:
         resume = context.resume
         if resume is None:
-            seconds = wait_seconds(config.timeout_amount, config.timeout_unit)
-            until = datetime.now(UTC) + timedelta(seconds=seconds)
+            if wait_timeouts.too_long(config.timeout_amount, config.timeout_unit):
+                raise ActionError("A step can wait at most 30 days.", retryable=False)
+            until = wait_timeouts.deadline(config.timeout_amount, config.timeout_unit)
             raise Wait("call", until, {"resume_url": context.resume_url})
         if resume.get("timed_out"):
             if config.on_timeout == "fail":
-                waited = timeout_words(config.timeout_amount, config.timeout_unit)
+                waited = wait_timeouts.words(config.timeout_amount, config.timeout_unit)
                 raise ActionError(f"No call came within {waited}.", retryable=False)
             return {"timed_out": True, **config.default_output}
         output = dict(resume.get("request") or {})

@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_WAIT = timedelta(days=30)
 TIMEOUTS_PER_PASS = 500
 
 

@@ -9,7 +9,7 @@ from flask import Response, jsonify
 from app.container import Container
 from app.extensions import container
 from app.ingress.resume_blueprint import resume_bp
-from app.ingress.views import _read, _session
+from app.ingress.views import ingress_session, read_request
 from app.services.errors import ConflictError
 from app.services.executions import waits
 from app.services.webhooks.request_data import trigger_data
@@ -28,11 +28,11 @@ def resume_call(token: str) -> Response:
     the execution id; 409 when it is not waiting any more; 404 for a forged token."""
     stepline = container()
     ref = waits.ref_of(stepline.settings.secret_key_value, token)
-    with _session(stepline) as session:
+    with ingress_session(stepline) as session:
         execution, step = waits.find_step(session, ref)
     if step.action_type not in CALL_TYPES:
         raise ConflictError("This step waits for a decision on its page, not for a call.")
-    request_data = trigger_data(_read(""))  # a body no database stores is a 400 here
+    request_data = trigger_data(read_request(""))  # a body no database stores is a 400 here
     request_data.pop("path", None)
     waits.resume(resumer(stepline), ref, {"kind": "call", "request": request_data})
     return jsonify(resumed=True, execution_id=execution.id)

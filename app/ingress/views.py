@@ -21,7 +21,7 @@ from app.services.webhooks.request_data import WebhookRequest
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-def _session(stepline: Container) -> Session:
+def ingress_session(stepline: Container) -> Session:
     """A session of its own on the container's engine (no pre-ping round trip on checkout: a
     connection found dead fails the request with 503, which senders retry, and the pool drops
     its connections); objects stay loaded after the commit (no reload query on the hot path),
@@ -52,7 +52,7 @@ def _form() -> dict[str, Any]:
     return {k: v[0] if len(v) == 1 else v for k, v in fields.items()}
 
 
-def _read(subpath: str) -> WebhookRequest:
+def read_request(subpath: str) -> WebhookRequest:
     """The request as the services see it; a body over STEPLINE_MAX_PAYLOAD_BYTES is refused
     (413)."""
     request.max_content_length = container().settings.max_payload_bytes
@@ -89,11 +89,11 @@ def hook_receive(token: str, subpath: str) -> Response:
     mode, the run's last output)."""
     stepline = container()
     began = time.monotonic()  # before the execution exists: wait mode hears its end after
-    with _session(stepline) as session:
+    with ingress_session(stepline) as session:
         receipt = receiver.receive(
             session,
             token,
-            _read(subpath),
+            read_request(subpath),
             settings=stepline.settings,
             secrets=stepline.secrets,
             send=stepline.doorbell.send,
@@ -122,8 +122,12 @@ def hook_receive(token: str, subpath: str) -> Response:
 def hook_test(token: str, subpath: str) -> Response:
     """A request to the test URL while the editor listens: stored as sample data, not run."""
     stepline = container()
-    with _session(stepline) as session:
+    with ingress_session(stepline) as session:
         receiver.capture(
-            session, token, _read(subpath), secrets=stepline.secrets, admission=stepline.admission
+            session,
+            token,
+            read_request(subpath),
+            secrets=stepline.secrets,
+            admission=stepline.admission,
         )
     return jsonify(captured=True)

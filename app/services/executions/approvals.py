@@ -173,30 +173,20 @@ def _request(execution: Execution, step: ExecutionStep) -> ApprovalRequest:
 def find(session: Session, ref: WaitRef) -> ApprovalRequest | None:
     """The approval request of a step run, in whatever state; None when there is no such step
     run or it is not an approval step."""
-    row = session.execute(
-        select(Execution, ExecutionStep)
-        .join(ExecutionStep, ExecutionStep.execution_id == Execution.id)
-        .where(
-            Execution.id == ref.execution_id,
-            ExecutionStep.position == ref.position,
-            ExecutionStep.frame == ref.frame,
-        )
-    ).first()
-    if row is None or row[1].action_type != KIND:
+    try:
+        execution, step = waits.find_step(session, ref)
+    except NotFoundError:
         return None
-    return _request(row[0], row[1])
+    return _request(execution, step) if step.action_type == KIND else None
 
 
 def step_exists(session: Session, ref: WaitRef) -> bool:
     """Whether the step run exists (of any kind)."""
-    found = session.scalar(
-        select(ExecutionStep.id).where(
-            ExecutionStep.execution_id == ref.execution_id,
-            ExecutionStep.position == ref.position,
-            ExecutionStep.frame == ref.frame,
-        )
-    )
-    return found is not None
+    try:
+        waits.find_step(session, ref)
+    except NotFoundError:
+        return False
+    return True
 
 
 def get(session: Session, ref: WaitRef) -> ApprovalRequest:
