@@ -64,6 +64,7 @@ class ApprovalConfig(ActionConfig):
         "rejected",
         title="Decision after the timeout",
         description="What the step outputs when no one decided in time and the run continues.",
+        json_schema_extra={"shown_when": {"on_timeout": "continue"}},
     )
     on_reject: Literal["fail", "continue"] = Field(
         "fail",

@@ -29,6 +29,7 @@ class WaitForCallConfig(ActionConfig):
     default_output: dict[str, Any] = Field(
         default_factory=dict,
         description="The step's output when it times out and the run goes on.",
+        json_schema_extra={"shown_when": {"on_timeout": "continue"}},
     )
 
 
