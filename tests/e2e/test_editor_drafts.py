@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from playwright.sync_api import Dialog, Page, expect
+from playwright.sync_api import Dialog, Page, Route, expect
 
 from tests.conftest import PASSWORD
 from tests.e2e.test_editor_accessibility import blocking_violations
@@ -174,3 +174,29 @@ def test_the_condition_builder_and_a_save_in_another_tab(
     notice.get_by_role("button", name="Reload").click()
     expect(page.locator("#saved-elsewhere")).to_have_count(0)
     expect(page.locator("#editor-toolbar")).to_contain_text("Version 2")
+
+
+def test_an_apply_is_not_cancelled_by_the_autosave_of_the_last_change(
+    page: Page, live_server: str, backend: str
+) -> None:
+    page.set_viewport_size({"width": 1366, "height": 900})
+    register_and_create(page, live_server, "race@example.com")
+    add_step(page, "Filter")
+    panel = page.locator("#panel")
+    page.evaluate(
+        """document.body.addEventListener("htmx:trigger", function (event) {
+             if (event.target.hasAttribute("data-autosave")) { window.autosaveFired = true; }
+           });"""
+    )
+    # Given an Apply whose answer is slow: it is held until the autosave of the last change fires
+    held: list[Route] = []
+    page.route(re.compile(r"/steps/filter$"), lambda route: held.append(route))
+    panel.get_by_label("Value to check, condition 1").fill("{{ trigger.email }}")
+    panel.get_by_role("button", name="Apply", exact=True).click()
+    page.wait_for_function("() => window.autosaveFired === true")
+    assert len(held) == 1
+    held[0].continue_()
+
+    # Then the Apply still lands: the autosave waited behind it instead of cancelling it
+    expect(panel.locator(".status")).to_contain_text("applied")
+    expect(panel.get_by_label("Value to check, condition 1")).to_have_value("{{ trigger.email }}")
