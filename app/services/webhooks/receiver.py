@@ -11,7 +11,7 @@ only after its commit is the request answered 2xx.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +28,8 @@ from app.services.errors import (
     ConflictError,
     MethodNotAllowedError,
     NotFoundError,
+    ServiceError,
+    TooManyRequestsError,
     UnauthorizedError,
 )
 from app.services.executions import lifecycle
@@ -78,17 +80,39 @@ def _find(session: Session, token: str) -> Workflow:
     return workflow
 
 
+class _RateOnce:
+    """A delivery's rate-limit verdict per webhook: counted once, replayed when the checks run
+    again on a fresh read of the token."""
+
+    def __init__(self, admission: Admission) -> None:
+        self.admission = admission
+        self._verdicts: dict[int, TooManyRequestsError | None] = {}
+
+    def check(self, trigger_id: int) -> None:
+        if trigger_id in self._verdicts:
+            refusal = self._verdicts[trigger_id]
+            if refusal is not None:
+                raise refusal
+            return
+        try:
+            self.admission.check_rate(str(trigger_id))
+        except TooManyRequestsError as exc:
+            self._verdicts[trigger_id] = exc
+            raise
+        self._verdicts[trigger_id] = None
+
+
 def _check(
     trigger_id: int,
     config: WebhookConfig,
     request: WebhookRequest,
     secrets: SecretBox,
-    admission: Admission,
+    rate: _RateOnce,
 ) -> None:
     if request.method not in config.methods:
         allowed: list[str] = list(config.methods)
         raise MethodNotAllowedError(f"This webhook accepts {', '.join(allowed)}.", allowed)
-    admission.check_rate(str(trigger_id))
+    rate.check(trigger_id)
     if config.auth == "none" or config.secret is None:
         return
     secret = config.secret
@@ -120,15 +144,72 @@ def receive(
     send: Send,
     admission: Admission,
 ) -> Receipt:
-    """Start the webhook's workflow with the request as trigger data (or answer a replay)."""
-    target = token_lookup.find(session, token)
+    """Start the webhook's workflow with the request as trigger data (or answer a replay).
+
+    On PostgreSQL the webhook read at an earlier request is used (token_lookup.Targets): the
+    insert checks it is still current, and a refusal made on it is answered only once a fresh
+    read confirms the webhook is unchanged; else the delivery goes again on the fresh read."""
+    rate = _RateOnce(admission)
+    pg = pg_autocommit.engine_of(session) is not None
+    kept = token_lookup.targets.get(token) if pg else None
+    fresh: token_lookup.Target | None = None
+    if kept is not None:
+        try:
+            receipt = _deliver(
+                session,
+                token,
+                kept.target,
+                kept.config,
+                request,
+                settings,
+                secrets,
+                send,
+                rate,
+                guard=kept.guard(token),
+            )
+        except ServiceError:
+            fresh = token_lookup.find(session, token)
+            if fresh == kept.target:
+                raise  # the refusal stands on the webhook as it is now
+            receipt = None
+        if receipt is not None:
+            return receipt
+        token_lookup.targets.forget(token)
+    target = fresh or token_lookup.find(session, token)
+    config = WebhookConfig.model_validate(target.config)
+    if pg and target.enabled:
+        token_lookup.targets.keep(token, target, config)
+    receipt = _deliver(
+        session, token, target, config, request, settings, secrets, send, rate, guard=None
+    )
+    assert receipt is not None  # an unguarded delivery is stored or refused
+    return receipt
+
+
+def _deliver(
+    session: Session,
+    token: str,
+    target: token_lookup.Target,
+    config: WebhookConfig,
+    request: WebhookRequest,
+    settings: Settings,
+    secrets: SecretBox,
+    send: Send,
+    rate: _RateOnce,
+    *,
+    guard: Mapping[str, Any] | None,
+) -> Receipt | None:
+    """The checks and the insert for one read of the webhook; None when `guard` (a kept read)
+    no longer matches what is stored, or when a kept read meets an idempotency key (that path
+    reads afresh)."""
     if not target.enabled:
         raise NotFoundError("No webhook at this address.")
-    config = WebhookConfig.model_validate(target.config)
-    _check(target.trigger_id, config, request, secrets, admission)
-    admission.check_queue()
+    _check(target.trigger_id, config, request, secrets, rate)
+    rate.admission.check_queue()
     data = trigger_data(request, _hidden_headers(config))
     key = duplicate_deliveries.key_for(config.idempotency_key, data, request.headers)
+    if key is not None and guard is not None:
+        return None
     record = None
     if key is not None:
         earlier = duplicate_deliveries.seen(session, target.trigger_id, key, request.received_at)
@@ -139,9 +220,15 @@ def receive(
     workflow = token_lookup.definitions.get(session, target)
     if record is None:
         execution_id = lifecycle.start_id(
-            session, workflow, data, send=tolerant(send), settings=settings, trigger_type="webhook"
+            session,
+            workflow,
+            data,
+            send=tolerant(send),
+            settings=settings,
+            trigger_type="webhook",
+            guard=guard,
         )
-        return _receipt(execution_id, False, config)
+        return None if execution_id is None else _receipt(execution_id, False, config)
     session.commit()  # what was read so far: the key and the execution commit in a new one
     try:
         execution = lifecycle.start(
@@ -277,7 +364,7 @@ def capture(
         # The answer a wrong token gets: a test URL never tells whether its token is real.
         raise NotFoundError("No webhook at this address.")
     config = WebhookConfig.model_validate(trigger.config)
-    _check(trigger.id, config, request, secrets, admission)
+    _check(trigger.id, config, request, secrets, _RateOnce(admission))
     data = trigger_data(request, _hidden_headers(config))
     trigger.sample_data = data
     trigger.state = {k: v for k, v in trigger.state.items() if k != "listen_until"}

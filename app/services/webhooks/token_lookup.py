@@ -1,6 +1,14 @@
-"""What a webhook token names: read fresh with one light query on every request, while the
-workflow definition an execution snapshots is cached per process by (workflow id, version,
-creation time: SQLite may give a deleted workflow's id to the next one).
+"""What a webhook token names, and the workflow definition an execution snapshots.
+
+A token is read with one light query (`find`). On PostgreSQL what it named at an earlier
+request is also kept per process (`Targets`), and the statement that stores the execution
+checks, as it stores it, that the token still names that same webhook, enabled, with that same
+config and version (`lifecycle.start_id(guard=...)`): a delivery then costs one statement, and
+no delivery is ever accepted on a stale read. Every refusal (404, 405, 401, 429, 400, 413)
+made on a kept target is confirmed against a fresh read before it is answered (the receiver).
+
+The definition is cached per process by (workflow id, version, creation time: SQLite may give
+a deleted workflow's id to the next one).
 
 Every change of a definition (steps, trigger config, name) goes through
 `crud.update_workflow`, which bumps the version, so a cached definition is never stale;
@@ -11,6 +19,7 @@ loaded, that `lifecycle.start` only reads.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -22,9 +31,11 @@ from sqlalchemy.orm import Session, defer, joinedload
 
 from app.models import Action, Trigger, Workflow, pg_autocommit
 from app.services.errors import NotFoundError
+from app.triggers.webhook import WebhookConfig
 
 MAX_TOKEN_LENGTH = 64
 CACHE_SIZE = 512
+TARGETS_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,51 @@ class Target:
     @property
     def definition_key(self) -> tuple[int, int, datetime]:
         return (self.workflow_id, self.version, self.created_at)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A target read at an earlier request, with its config parsed once, and the guard the
+    insert checks it with (`lifecycle.start_id`)."""
+
+    target: Target
+    config: WebhookConfig
+
+    def guard(self, token: str) -> dict[str, Any]:
+        target = self.target
+        return {
+            "guard_token": token,
+            "guard_trigger_id": target.trigger_id,
+            "guard_created_at": target.created_at,
+            "guard_config": json.dumps(target.config),
+        }
+
+
+class Targets:
+    """Targets by token, least recently used ones dropped past `size` (thread-safe)."""
+
+    def __init__(self, size: int = TARGETS_SIZE) -> None:
+        self.size = size
+        self._kept: OrderedDict[str, Kept] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> Kept | None:
+        with self._lock:
+            kept = self._kept.get(token)
+            if kept is not None:
+                self._kept.move_to_end(token)
+            return kept
+
+    def keep(self, token: str, target: Target, config: WebhookConfig) -> None:
+        with self._lock:
+            self._kept[token] = Kept(target, config)
+            self._kept.move_to_end(token)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+
+    def forget(self, token: str) -> None:
+        with self._lock:
+            self._kept.pop(token, None)
 
 
 # Built once, on the tables (not the ORM entities: no ORM compile step per execution), because
@@ -115,3 +171,4 @@ class Definitions:
 
 
 definitions = Definitions()
+targets = Targets()
