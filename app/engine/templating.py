@@ -2,7 +2,10 @@
 
 Jinja2's `ImmutableSandboxedEnvironment` blocks attribute walks to internals, but bounds
 neither CPU nor memory. On top of it this module
-- stops template code that runs longer than a CPU budget (a line tracer on template frames),
+- stops template code that runs longer than a CPU budget (a line tracer on template frames);
+  a template that can neither loop nor call anything (`bounded`: each of its nodes runs at most
+  once, and each operation's cost is bounded by its inputs, which the checks below bound) runs
+  without the tracer, which costs more than such a template,
 - checks every operation that can build a value before it builds it, from its inputs: operators
   here, filters and tests in `template_filters`, methods in `template_methods` (whitelists:
   anything else does not exist for templates), sizes and the per-render memory ledger in
@@ -18,10 +21,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-import sys
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from types import FrameType
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined
@@ -32,7 +32,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 from jinja2.utils import Namespace
 from markupsafe import Markup
 
-from app.engine import template_methods
+from app.engine import template_budget, template_methods
 from app.engine.errors import TemplateError
 from app.engine.template_codegen import LimitedCodeGenerator
 from app.engine.template_filters import FILTERS, TESTS, do_escape
@@ -42,10 +42,6 @@ from app.engine.template_methods import is_checked
 MARKERS = ("{{", "{%", "{#")
 MAX_POWER_BITS = 4096
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}|\{%|%\}).)*)\}\}\s*$", re.S)
-
-
-class _Timeout(Exception):
-    pass
 
 
 class _Limits:
@@ -209,33 +205,6 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-class _CpuBudget:
-    """Raises inside template code once the rendering thread has used its CPU budget."""
-
-    CHECK_EVERY = 512
-
-    def __init__(self, seconds: float) -> None:
-        self.deadline = time.thread_time() + seconds
-        self.events = 0
-
-    def _local(self, frame: FrameType, event: str, arg: Any) -> Any:
-        self.events += 1
-        if self.events % self.CHECK_EVERY == 0 and time.thread_time() > self.deadline:
-            raise _Timeout()
-        return self._local
-
-    def _global(self, frame: FrameType, event: str, arg: Any) -> Any:
-        return self._local if frame.f_code.co_filename == "<template>" else None
-
-    def run(self, func: Callable[[], Any]) -> Any:
-        previous = sys.gettrace()
-        sys.settrace(self._global)
-        try:
-            return func()
-        finally:
-            sys.settrace(previous)
-
-
 def _to_data(value: Any, where: str, expression: str) -> Any:
     """Make a native expression result JSON data, or fail naming the field and expression."""
     if value is None or isinstance(value, bool | int | str):
@@ -266,6 +235,18 @@ class Renderer:
         self._template = functools.lru_cache(maxsize=2048)(self.env.from_string)
         self._expression = functools.lru_cache(maxsize=2048)(
             functools.partial(self.env.compile_expression, undefined_to_none=False)
+        )
+        self._bounded = functools.lru_cache(maxsize=2048)(self._is_bounded)
+
+    def _is_bounded(self, source: str) -> bool:
+        return template_budget.bounded(self.env.parse(source))
+
+    def _runner(self, source: str) -> Callable[[Callable[[], Any]], Any]:
+        """How to run `source`'s code: under the CPU budget unless it is `bounded`."""
+        return (
+            template_budget.run_unbudgeted
+            if self._bounded(source)
+            else template_budget.CpuBudget(self.limits.cpu_seconds).run
         )
 
     def check(self, value: Any, where: str) -> list[tuple[str, str]]:
@@ -310,17 +291,14 @@ class Renderer:
                 if single:
                     text_of = single.group("expr").strip()
                     expression = self._expression(single.group("expr"))
-                    budget = _CpuBudget(self.limits.cpu_seconds)
-                    result = budget.run(lambda: expression(**variables))
+                    result = self._runner(source)(lambda: expression(**variables))
                     self._check_output(result, where, text_of)
                     return _to_data(result, where, text_of)
                 template = self._template(source)
-                return _CpuBudget(self.limits.cpu_seconds).run(
-                    lambda: self._generate(template, variables, where)
-                )
+                return self._runner(source)(lambda: self._generate(template, variables, where))
         except TemplateError:
             raise
-        except _Timeout:
+        except template_budget.Timeout:
             raise TemplateError(
                 f"{where}: the template ran longer than {self.limits.cpu_seconds:g} s of CPU"
             ) from None

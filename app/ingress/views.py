@@ -27,7 +27,7 @@ def ingress_session(stepline: Container) -> Session:
     its connections); objects stay loaded after the commit (no reload query on the hot path),
     and it is closed, its transaction rolled back, whatever happens.
 
-    On PostgreSQL the token lookup and the insert of `lifecycle.start_id` bypass it (one
+    On PostgreSQL the token lookup and the insert of `ingress_start.start_id` bypass it (one
     autocommit statement each, app.models.pg_autocommit): a plain delivery checks out no connection
     for the session at all."""
     return Session(stepline.engine, expire_on_commit=False)

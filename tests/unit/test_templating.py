@@ -7,6 +7,7 @@ import time
 import pytest
 
 from app.engine.errors import TemplateError
+from app.engine.template_budget import bounded
 from app.engine.templating import Renderer
 
 VARS = {
@@ -77,3 +78,35 @@ def test_resource_bombs_are_refused_within_the_budget(renderer: Renderer, source
     with pytest.raises(TemplateError):
         renderer.render(source, VARS, "f")
     assert time.thread_time() - started < 1.5
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("{{ trigger.n * 2 }}", True),
+        ("order-{{ steps.s.y }} totals {{ trigger['n'] + 1 }}", True),
+        ("{{ trigger.items[0:1] ~ 'x' if trigger.n > 2 and not trigger.a else -1 }}", True),
+        ("{% if trigger.n %}{{ {'a': [1, (2, 3)]} }}{% endif %}", True),
+        ("{% for i in trigger.items %}{{ i }}{% endfor %}", False),
+        ("{{ trigger.items | join(',') }}", False),
+        ("{{ trigger.q.upper() }}", False),
+        ("{{ trigger.n is odd }}", False),
+        ("{{ range(3) }}", False),
+        ("{% set x = 1 %}{{ x }}", False),
+        ("{% macro m() %}{% endmacro %}", False),
+    ],
+)
+def test_only_templates_that_cannot_loop_or_call_run_without_the_cpu_tracer(
+    source: str, expected: bool
+) -> None:
+    renderer = Renderer(cpu_seconds=1.0)
+    assert bounded(renderer.env.parse(source)) is expected
+
+
+def test_a_template_that_can_loop_still_stops_at_its_cpu_budget() -> None:
+    renderer = Renderer(cpu_seconds=0.2)
+    loop = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}x"
+    started = time.thread_time()
+    with pytest.raises(TemplateError, match=r"longer than 0\.2 s of CPU"):
+        renderer.render(loop, VARS, "f")
+    assert time.thread_time() - started < 5

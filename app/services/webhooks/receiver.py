@@ -26,19 +26,15 @@ from app.models import Execution, ExecutionStatus, ExecutionStep, Trigger, Workf
 from app.models.base import utcnow
 from app.services.errors import (
     ConflictError,
-    MethodNotAllowedError,
     NotFoundError,
     ServiceError,
-    TooManyRequestsError,
-    UnauthorizedError,
 )
-from app.services.executions import lifecycle
+from app.services.executions import ingress_start, lifecycle
 from app.services.executions.admission import Admission, tolerant
 from app.services.executions.finish_watch import FinishWatch
-from app.services.webhooks import duplicate_deliveries, token_lookup
+from app.services.webhooks import checks, duplicate_deliveries, token_lookup
 from app.services.webhooks.request_data import WebhookRequest, trigger_data
 from app.settings import Settings
-from app.triggers import signing
 from app.triggers.webhook import WebhookConfig, new_token
 
 LISTEN_SECONDS = 120
@@ -80,56 +76,6 @@ def _find(session: Session, token: str) -> Workflow:
     return workflow
 
 
-class _RateOnce:
-    """A delivery's rate-limit verdict per webhook: counted once, replayed when the checks run
-    again on a fresh read of the token."""
-
-    def __init__(self, admission: Admission) -> None:
-        self.admission = admission
-        self._verdicts: dict[int, TooManyRequestsError | None] = {}
-
-    def check(self, trigger_id: int) -> None:
-        if trigger_id in self._verdicts:
-            refusal = self._verdicts[trigger_id]
-            if refusal is not None:
-                raise refusal
-            return
-        try:
-            self.admission.check_rate(str(trigger_id))
-        except TooManyRequestsError as exc:
-            self._verdicts[trigger_id] = exc
-            raise
-        self._verdicts[trigger_id] = None
-
-
-def _check(
-    trigger_id: int,
-    config: WebhookConfig,
-    request: WebhookRequest,
-    secrets: SecretBox,
-    rate: _RateOnce,
-) -> None:
-    if request.method not in config.methods:
-        allowed: list[str] = list(config.methods)
-        raise MethodNotAllowedError(f"This webhook accepts {', '.join(allowed)}.", allowed)
-    rate.check(trigger_id)
-    if config.auth == "none" or config.secret is None:
-        return
-    secret = config.secret
-    if SecretBox.is_encrypted(secret):
-        secret = secrets.decrypt(secret)
-    try:
-        signing.verify(
-            config.scheme(secret), request.headers, request.body, request.received_at.timestamp()
-        )
-    except signing.SignatureError as exc:
-        raise UnauthorizedError(str(exc)) from None
-
-
-def _hidden_headers(config: WebhookConfig) -> list[str]:
-    return [config.header] if config.auth == "header" and config.header else []
-
-
 def _receipt(execution_id: int | None, replayed: bool, config: WebhookConfig) -> Receipt:
     return Receipt(execution_id, replayed, config.response_mode, config.wait_timeout_seconds)
 
@@ -149,7 +95,7 @@ def receive(
     On PostgreSQL the webhook read at an earlier request is used (token_lookup.Targets): the
     insert checks it is still current, and a refusal made on it is answered only once a fresh
     read confirms the webhook is unchanged; else the delivery goes again on the fresh read."""
-    rate = _RateOnce(admission)
+    rate = checks.RateOnce(admission)
     pg = pg_autocommit.engine_of(session) is not None
     kept = token_lookup.targets.get(token) if pg else None
     fresh: token_lookup.Target | None = None
@@ -195,7 +141,7 @@ def _deliver(
     settings: Settings,
     secrets: SecretBox,
     send: Send,
-    rate: _RateOnce,
+    rate: checks.RateOnce,
     *,
     guard: Mapping[str, Any] | None,
 ) -> Receipt | None:
@@ -204,9 +150,9 @@ def _deliver(
     reads afresh)."""
     if not target.enabled:
         raise NotFoundError("No webhook at this address.")
-    _check(target.trigger_id, config, request, secrets, rate)
+    checks.check(target.trigger_id, config, request, secrets, rate)
     rate.admission.check_queue()
-    data = trigger_data(request, _hidden_headers(config))
+    data = trigger_data(request, checks.hidden_headers(config))
     key = duplicate_deliveries.key_for(config.idempotency_key, data, request.headers)
     if key is not None and guard is not None:
         return None
@@ -219,7 +165,7 @@ def _deliver(
         record = duplicate_deliveries.recorder(target.trigger_id, key, request.received_at, window)
     workflow = token_lookup.definitions.get(session, target)
     if record is None:
-        execution_id = lifecycle.start_id(
+        execution_id = ingress_start.start_id(
             session,
             workflow,
             data,
@@ -364,8 +310,8 @@ def capture(
         # The answer a wrong token gets: a test URL never tells whether its token is real.
         raise NotFoundError("No webhook at this address.")
     config = WebhookConfig.model_validate(trigger.config)
-    _check(trigger.id, config, request, secrets, _RateOnce(admission))
-    data = trigger_data(request, _hidden_headers(config))
+    checks.check(trigger.id, config, request, secrets, checks.RateOnce(admission))
+    data = trigger_data(request, checks.hidden_headers(config))
     trigger.sample_data = data
     trigger.state = {k: v for k, v in trigger.state.items() if k != "listen_until"}
     session.commit()

@@ -3,7 +3,7 @@
 A token is read with one light query (`find`). On PostgreSQL what it named at an earlier
 request is also kept per process (`Targets`), and the statement that stores the execution
 checks, as it stores it, that the token still names that same webhook, enabled, with that same
-config and version (`lifecycle.start_id(guard=...)`): a delivery then costs one statement, and
+config and version (`ingress_start.start_id(guard=...)`): a delivery then costs one statement, and
 no delivery is ever accepted on a stale read. Every refusal (404, 405, 401, 429, 400, 413)
 made on a kept target is confirmed against a fresh read before it is answered (the receiver).
 
@@ -57,7 +57,7 @@ class Target:
 @dataclass(frozen=True)
 class Kept:
     """A target read at an earlier request, with its config parsed once, and the guard the
-    insert checks it with (`lifecycle.start_id`)."""
+    insert checks it with (`ingress_start.start_id`)."""
 
     target: Target
     config: WebhookConfig
