@@ -7,6 +7,7 @@ test client in process, logged in as the user who owns most rows. Prints p50/p95
 request kind and the PostgreSQL plans of the list queries; drops the database at the end.
 
     .venv/bin/python -m bench.dashboard [--executions 1000000] [--requests 200] [--keep]
+        [--reuse URL]   (time a database a --keep run left, without seeding it again)
 """
 
 from __future__ import annotations
@@ -109,6 +110,16 @@ def explain(app: Flask, client: FlaskClient, label: str, path: str, htmx: bool) 
             print(f"    {total:<28} {'; '.join(scans)[:150]}")
 
 
+def owner_of_most(app: Flask) -> int:
+    """The user who owns the most executions (the one `seed` returned)."""
+    with app.app_context():
+        return int(
+            db.session.scalar(
+                text("SELECT user_id FROM executions GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")
+            )
+        )
+
+
 def ids(app: Flask, owner_id: int, executions: int) -> dict[str, Any]:
     """A running execution, the newest one, and one a third of the way down the list."""
     with app.app_context():
@@ -149,13 +160,28 @@ def main() -> None:
     parser.add_argument("--executions", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep the database (prints its URL)")
+    parser.add_argument(
+        "--reuse",
+        metavar="URL",
+        help="time a database an earlier --keep run seeded (kept again) instead of seeding one",
+    )
     args = parser.parse_args()
 
-    name, url = create_database()
+    if args.reuse:
+        url, args.keep = args.reuse, True
+        name = url.rsplit("/", 1)[1]
+    else:
+        name, url = create_database()
     try:
         app = build_app(url)
-        print(f"Seeding {args.executions:,} executions into {name} …")
-        owner_id = seed(app, url, args.executions)
+        if args.reuse:
+            owner_id = owner_of_most(app)
+            with app.app_context():
+                args.executions = db.session.scalar(text("SELECT count(*) FROM executions"))
+            print(f"Timing {args.executions:,} executions already in {name} …")
+        else:
+            print(f"Seeding {args.executions:,} executions into {name} …")
+            owner_id = seed(app, url, args.executions)
         known = ids(app, owner_id, args.executions)
         client = app.test_client()
         login(client)
