@@ -22,8 +22,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app.embedded import EmbeddedWorker
     from app.extensions import csrf, db, htmx, login, migrate
     from app.ingress import bp as ingress_bp
-    from app.ingress import direct
-    from app.ingress import resume_bp
+    from app.ingress import direct, resume_bp
     from app.models import sqlite_pragmas
     from app.ops import bp as ops_bp
     from app.web import bp as web_bp

@@ -20,9 +20,9 @@ trailing slash), and apps with TRUSTED_HOSTS set (Flask checks the host while ro
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from flask import Flask
+from flask import Flask, Response
 from flask.ctx import RequestContext
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.http import HTTP_STATUS_CODES
@@ -122,7 +122,7 @@ class DirectHooks:
         content type."""
         provider = self.flask.json
         if not isinstance(provider, DefaultJSONProvider):
-            response = provider.response(body)
+            response = cast(Response, provider.response(body))
             return response.get_data(), response.content_type or ""
         if (provider.compact is None and self.flask.debug) or provider.compact is False:
             text = provider.dumps(body, indent=2)
