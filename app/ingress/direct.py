@@ -5,12 +5,13 @@ map to build and match, no cookie session, no login or CSRF check, no rate-limit
 API or the login page. `DirectHooks` sits right around Flask's `wsgi_app` (inside ProxyFix and
 SecureCookies, which have set the scheme, host and client address from the forwarded headers),
 recognises a plain delivery path and serves it within an app context with the same logic as the
-view (app/ingress/delivery.py): the same JSON answers and status codes, the headers every
-answer carries (app.response_headers.HARDENING, HSTS when configured), refusals of the services
-in the JSON error shape. Any other exception (413 for a body over the cap, the database down,
-an internal error) is handed to Flask's own error handlers in a request context made from the
-same request, so that those answers, and their logging, are Flask's. gunicorn writes the access
-line as for any request.
+view (app/ingress/delivery.py): the same JSON answers and status codes, the headers every answer
+carries (app.response_headers.HARDENING, HSTS when configured), refusals of the services in the
+JSON error shape (as app.errors answers them, minus its rollback of Flask-SQLAlchemy's session,
+which a delivery never uses: it has a session of its own). Any other exception (413 for a body
+over the cap, the database down, an internal error) is handed to Flask's own error handlers in
+a request context made from the same request, so that those answers, and their logging, are
+Flask's. gunicorn writes the access line as for any request.
 
 Everything else goes to Flask untouched: other paths, the test URL (/hooks/test/...), a method
 no webhook route accepts, a path Flask's router would redirect or refuse (empty segments, a
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 PREFIX = "/hooks/"
 TEST_SEGMENT = "test"  # /hooks/test/<token>: the editor's test URL, Flask's
 _METHODS = frozenset(METHODS)
-_HARDENING_NAMES = frozenset(name.lower() for name, _ in HARDENING)
 
 
 def match(environ: WSGIEnvironment) -> tuple[str, str] | None:
@@ -107,13 +107,11 @@ class DirectHooks:
                 request.close()
         headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
         headers.extend(answer.headers)
-        own = {name.lower() for name, _ in answer.headers}
-        if hsts is not None and hsts.applies(request.scheme) and Hsts.NAME.lower() not in own:
-            headers.append((Hsts.NAME, hsts.value))
-        if own & _HARDENING_NAMES:  # never today: the answers' own headers win, as setdefault
-            headers.extend((name, value) for name, value in HARDENING if name.lower() not in own)
-        else:
-            headers.extend(HARDENING)
+        common = HARDENING
+        if hsts is not None and hsts.applies(request.scheme):
+            common = ((Hsts.NAME, hsts.value), *HARDENING)  # the order the hooks add them in
+        present = {name.lower() for name, _ in headers}
+        headers.extend(h for h in common if h[0].lower() not in present)  # as setdefault does
         start_response(status_line(answer.status), headers)
         return [] if request.method == "HEAD" else [body]
 
