@@ -22,7 +22,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app.embedded import EmbeddedWorker
     from app.extensions import csrf, db, htmx, login, migrate
     from app.ingress import bp as ingress_bp
-    from app.ingress import resume_bp
+    from app.ingress import direct, resume_bp
     from app.models import sqlite_pragmas
     from app.ops import bp as ops_bp
     from app.web import bp as web_bp
@@ -41,6 +41,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     response_headers.init_app(app)
+    # Webhook deliveries, served in front of Flask's dispatch (inside ProxyFix: added before it).
+    app.wsgi_app = direct.DirectHooks(app, app.wsgi_app)  # type: ignore[method-assign]
     proxy.init_app(app, loaded)  # forwarded headers, Secure cookies, HSTS, public URLs
     sqlite_pragmas.install()
     sessions.init_app(app)

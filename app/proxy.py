@@ -62,13 +62,34 @@ def secure(cookie: str) -> str:
     return cookie if "secure" in attributes else f"{cookie}; Secure"
 
 
-def _hsts(seconds: int, public_https: bool) -> Callable[[Response], Response]:
-    value = f"max-age={seconds}"
+class Hsts:
+    """The `Strict-Transport-Security` header of STEPLINE_HSTS_SECONDS: on https answers, or on
+    every answer when the public address is https (browsers ignore it on plain http, so an
+    https public address is enough)."""
 
+    NAME = "Strict-Transport-Security"
+
+    def __init__(self, settings: Settings) -> None:
+        self.value = f"max-age={settings.hsts_seconds}"
+        self.always = (settings.public_url or "").startswith("https://")
+
+    @classmethod
+    def of(cls, settings: Settings) -> Hsts | None:
+        """The header's policy, or None when STEPLINE_HSTS_SECONDS is 0."""
+        return cls(settings) if settings.hsts_seconds else None
+
+    def applies(self, scheme: str) -> bool:
+        """Whether an answer to a request that arrived over `scheme` carries the header."""
+        return self.always or scheme in SECURE_SCHEMES
+
+
+SECURE_SCHEMES = frozenset({"https", "wss"})  # werkzeug's `request.is_secure`
+
+
+def _hsts(hsts: Hsts) -> Callable[[Response], Response]:
     def add(response: Response) -> Response:
-        # Browsers ignore the header on plain http, so an https public address is enough.
-        if request.is_secure or public_https:
-            response.headers.setdefault("Strict-Transport-Security", value)
+        if hsts.applies(request.scheme):
+            response.headers.setdefault(Hsts.NAME, hsts.value)
         return response
 
     return add
@@ -107,7 +128,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
         )
-    if settings.hsts_seconds:
-        public_https = (settings.public_url or "").startswith("https://")
-        app.after_request(_hsts(settings.hsts_seconds, public_https))
+    hsts = Hsts.of(settings)
+    if hsts is not None:
+        app.after_request(_hsts(hsts))
     app.add_template_global(public_root)
