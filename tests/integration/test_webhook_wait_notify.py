@@ -17,6 +17,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import update
 
+from app.engine.ledger import sql
 from app.extensions import container, db, embedded_worker
 from app.models import Execution
 from app.services.executions import lifecycle
@@ -236,3 +237,36 @@ def test_wait_for_without_a_watch_reads_the_row(app: Flask, backend: str) -> Non
     (execution,) = executions_of(app, hook.workflow_id)
     outcome = receiver.wait_for(container(app).session_factory, execution.id, 1.0)
     assert (outcome.status, outcome.output) == ("completed", {"answer": 3})
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_only_a_run_somebody_may_wait_for_notifies_its_end(app: Flask, backend: str) -> None:
+    # Given a listener of our own on the channel, and two webhooks: immediate and wait mode
+    immediate = make_hook(app, {}, STEPS)
+    waited = make_hook(app, {"response_mode": "wait", "wait_timeout_seconds": 50}, STEPS)
+    heard: list[int] = []
+    url = str(app.config["SQLALCHEMY_DATABASE_URI"]).replace("+psycopg", "")
+    with psycopg.connect(url) as listener:
+        listener.autocommit = True
+        listener.execute(f"LISTEN {sql.FINISHED_CHANNEL}")
+        embedded_worker(app).start()
+
+        # When the immediate one runs to its end, then the waited one
+        client = app.test_client()
+        first = client.post(immediate.url, json={"n": 1}).get_json()["execution_id"]
+        wait_until(
+            lambda: executions_of(app, immediate.workflow_id)[0].status == "completed",
+            15,
+            "the immediate run's end",
+        )
+        second = _send(app, waited.url, 2)
+        assert second.answered.wait(ANSWERED_WITHIN) and second.status == 200
+        (run,) = executions_of(app, waited.workflow_id)
+        for notice in listener.notifies(timeout=ANSWERED_WITHIN):
+            heard.append(int(notice.payload))
+            if heard[-1] == run.id:
+                break
+
+    # Then only the run a request could wait for was announced
+    assert first not in heard
+    assert heard[-1] == run.id

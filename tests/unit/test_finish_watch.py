@@ -14,6 +14,18 @@ def _watch() -> FinishWatch:
 
 def test_the_finishing_statement_notifies_on_the_watched_channel() -> None:
     assert f"pg_notify('{sql.FINISHED_CHANNEL}', id::text)" in postgres.record_and_finish_pg.sql
+    assert "pg_notify" not in postgres.record_and_finish_quietly_pg.sql
+
+
+def test_only_runs_of_a_webhook_in_wait_mode_are_waited_for() -> None:
+    def snapshot(kind: str, **config: str) -> dict[str, object]:
+        return {"trigger": {"type": kind, "config": config}, "actions": []}
+
+    assert postgres.waited(snapshot("webhook", response_mode="wait"))
+    assert not postgres.waited(snapshot("webhook", response_mode="immediate"))
+    assert not postgres.waited(snapshot("webhook"))
+    assert not postgres.waited(snapshot("schedule", response_mode="wait"))
+    assert not postgres.waited({"actions": []})
 
 
 def test_sqlite_has_no_listener_so_waiters_poll() -> None:

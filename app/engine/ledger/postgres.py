@@ -106,9 +106,11 @@ record_and_continue_pg = pg_autocommit.prepare(
     """
 )
 
-# Record a chain that ends the run: complete the execution and notify its waiters on
-# sql.FINISHED_CHANNEL (PostgreSQL delivers the notification when the statement commits).
-record_and_finish_pg = pg_autocommit.prepare(
+# Record a chain that ends the run: complete the execution and, when somebody may wait for its
+# end (`waited`), notify on sql.FINISHED_CHANNEL (PostgreSQL delivers the notification when the
+# statement commits). A notification costs about 0.1 ms of CPU in PostgreSQL and the web
+# processes' listeners; only a webhook in wait mode is waited for.
+_FINISH = (
     _RECORD_CHAIN
     + """
     , finished AS (
@@ -121,7 +123,12 @@ record_and_finish_pg = pg_autocommit.prepare(
             )
         WHERE id = %(execution_id)s AND status = 'running' AND EXISTS (SELECT FROM recorded)
         RETURNING id
-    ), notified AS (
+    )"""
+)
+record_and_finish_pg = pg_autocommit.prepare(
+    _FINISH
+    + """
+    , notified AS (
         SELECT pg_notify('stepline_finished', id::text) FROM finished
     )
     SELECT (SELECT count(*) FROM recorded) AS recorded,
@@ -129,6 +136,22 @@ record_and_finish_pg = pg_autocommit.prepare(
         (SELECT count(*) FROM notified) AS notified
     """
 )
+record_and_finish_quietly_pg = pg_autocommit.prepare(
+    _FINISH
+    + """
+    SELECT (SELECT count(*) FROM recorded) AS recorded,
+        (SELECT count(*) FROM finished) AS finished
+    """
+)
+
+
+def waited(snapshot: dict[str, Any]) -> bool:
+    """Whether a request may wait for the end of a run of `snapshot`: its trigger is a webhook
+    answering in wait mode (app.services.webhooks.receiver.wait_for). Other ends (a failure, a
+    cancel) always notify; a waiter that hears nothing reads the row at its fallback poll."""
+    trigger = snapshot.get("trigger") or {}
+    config = trigger.get("config") or {}
+    return trigger.get("type") == "webhook" and config.get("response_mode") == "wait"
 
 
 class PostgresLedger(PortableLedger):
@@ -210,7 +233,10 @@ class PostgresLedger(PortableLedger):
             "now": now,
         }
         if isinstance(move, Finish):
-            row = pg_autocommit.one(self.engine, record_and_finish_pg, params)
+            finish = (
+                record_and_finish_pg if waited(first.run.snapshot) else record_and_finish_quietly_pg
+            )
+            row = pg_autocommit.one(self.engine, finish, params)
         else:
             params["lease"] = now + self.lease
             params["frame"] = move.frame
