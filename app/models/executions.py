@@ -97,7 +97,7 @@ class Execution(Base):
     finished_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     # When recovery may re-send the current step if no progress was recorded; NULL once final.
-    lease_expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    lease_expires_at: Mapped[datetime | None]
     # A child run (run_workflow): the parent's execution and the step (position, frame) that
     # started it; `depth` counts the parents above (0 for a run started by its trigger).
     parent_execution_id: Mapped[int | None] = mapped_column(
@@ -140,9 +140,30 @@ class Execution(Base):
             postgresql_where=text(FINAL_SQL),
             sqlite_where=text(FINAL_SQL),
         ),
-        Index("ix_executions_workflow_id_run_key", "workflow_id", "run_key"),
+        # The indexes below hold only the rows they are searched for (a run key, a re-run, a
+        # child, a live lease): every write of an execution changes indexed columns, so each
+        # full index costs an entry per insert and per update (migration 0020).
+        Index(
+            "ix_executions_workflow_id_run_key",
+            "workflow_id",
+            "run_key",
+            postgresql_where=text("run_key IS NOT NULL"),
+            sqlite_where=text("run_key IS NOT NULL"),
+        ),
         # Re-runs of an execution (its page, bulk re-run), and ON DELETE SET NULL on delete.
-        Index("ix_executions_rerun_of_id", "rerun_of_id"),
+        Index(
+            "ix_executions_rerun_of_id",
+            "rerun_of_id",
+            postgresql_where=text("rerun_of_id IS NOT NULL"),
+            sqlite_where=text("rerun_of_id IS NOT NULL"),
+        ),
+        # Recovery: live runs whose lease has expired (a final run's lease is NULL).
+        Index(
+            "ix_executions_lease_expires_at",
+            "lease_expires_at",
+            postgresql_where=text("lease_expires_at IS NOT NULL"),
+            sqlite_where=text("lease_expires_at IS NOT NULL"),
+        ),
         # The "completed with errors" filter: only the runs with errors, newest first.
         Index(
             "ix_executions_user_id_with_errors",
@@ -168,6 +189,8 @@ class Execution(Base):
             "parent_position",
             "parent_frame",
             unique=True,
+            postgresql_where=text("parent_execution_id IS NOT NULL"),
+            sqlite_where=text("parent_execution_id IS NOT NULL"),
         ),
         # Runs with a time limit, for the pass that fails those past it.
         Index(
