@@ -127,7 +127,9 @@ def stop(process: subprocess.Popen[str]) -> None:
 
 
 def _processes() -> Iterator[tuple[str, int, float]]:
-    """(command name, process group, user + system CPU seconds) of every process."""
+    """(command name, process group, CPU seconds) of every process: its own user + system
+    time, and that of its children that ended (PostgreSQL's backends that exit count in the
+    postmaster's, so a sum over `postgres` processes does not drop as connections close)."""
     tick = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -137,9 +139,9 @@ def _processes() -> Iterator[tuple[str, int, float]]:
         except (FileNotFoundError, ProcessLookupError):
             continue
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        # after the name: state, ppid, pgrp, ...; utime and stime are the 12th and 13th
+        # after the name: state, ppid, pgrp, ...; utime, stime, cutime, cstime: 12th to 15th
         fields = stat.rsplit(")", 1)[1].split()
-        yield name, int(fields[2]), (int(fields[11]) + int(fields[12])) / tick
+        yield name, int(fields[2]), sum(int(value) for value in fields[11:15]) / tick
 
 
 def named_cpu_seconds(name: str) -> float:
