@@ -1,0 +1,134 @@
+"""A Redis broker whose idle workers wake when a step message is enqueued, not at their next poll.
+
+Dramatiq's Redis consumer polls: a fetch that finds nothing sleeps, backing off up to the
+worker timeout (`dramatiq_worker_timeout`), so a doorbell rung while a worker idles waited up
+to that long. `WakingRedisBroker` pushes a wake token on `<namespace>:<queue>.wake` (a list
+trimmed to `WAKE_TOKENS` entries) in the same round trip as each immediate enqueue (and each
+requeue: a stopping worker's prefetched messages), behind the message; its consumer, when a
+fetch found nothing and it has room to prefetch, blocks on that list (BLPOP, the worker timeout
+as its timeout) instead of sleeping. Each fetch empties the list in the same transaction, so a
+token left there names a message enqueued after the last fetch, and a stale one (its message
+fetched in between) costs one empty fetch. Polling stays the fallback for what comes without a
+token: messages Dramatiq's maintenance moves back from a dead worker, a busy consumer (no room
+to prefetch: Dramatiq's backoff sleep), and the delay queue (its consumer keeps polling;
+delayed messages that are due are enqueued again through `enqueue`, so they wake the queue's).
+
+Both calls stay Dramatiq's: the `dispatch` script runs on a pipeline of ours for the one call
+(`_OnPipeline`), with its own arguments, and no Lua of ours.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import redis
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+from dramatiq.common import q_name
+from dramatiq.errors import ConnectionClosed
+
+WAKE_TOKENS = 64  # a wake list never holds more tokens than this
+
+
+def wake_key(namespace: str, queue_name: str) -> str:
+    return f"{namespace}:{queue_name}.wake"
+
+
+class _OnPipeline:
+    """Dramatiq's `dispatch` script, queued on this thread's pipeline while one is open (and run
+    as Dramatiq runs it otherwise)."""
+
+    def __init__(self, script: Any) -> None:
+        self.script = script
+        self.local = threading.local()
+
+    def __call__(self, keys: list[Any], args: list[Any]) -> Any:
+        pipe = getattr(self.local, "pipe", None)
+        if pipe is None:
+            return self.script(keys=keys, args=args)
+        # evalsha on the pipeline itself: a Script on a pipeline asks SCRIPT EXISTS first (one
+        # more round trip); a script Redis lost (a restart) raises NoScriptError at execute
+        pipe.evalsha(self.script.sha, len(keys), *keys, *args)
+        return None
+
+
+class WakingRedisBroker(RedisBroker):
+    """Dramatiq's RedisBroker, whose immediate enqueues wake an idle consumer of the queue."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._dispatch_script = _OnPipeline(self.scripts["dispatch"])
+        self.scripts["dispatch"] = self._dispatch_script
+
+    @property
+    def consumer_class(self) -> type[_RedisConsumer]:
+        return _WakingConsumer
+
+    def do_enqueue(self, queue_name: str, *args: Any) -> Any:
+        return self._with_tokens("enqueue", queue_name, args, 1)
+
+    def do_requeue(self, queue_name: str, *message_ids: Any) -> Any:
+        return self._with_tokens("requeue", queue_name, message_ids, len(message_ids))
+
+    def fetch_and_clear(self, queue_name: str, count: int) -> list[bytes]:
+        """Dramatiq's fetch of up to `count` messages, and the queue's wake tokens deleted, in
+        one transaction: a token left afterwards was pushed after this fetch."""
+        pipe = self.client.pipeline(transaction=True)
+        try:
+            self._queue_dispatch(pipe, "fetch", queue_name, count)
+            pipe.delete(wake_key(self.namespace, queue_name))
+            messages = pipe.execute()[0]
+        except redis.exceptions.NoScriptError:  # Redis restarted: Dramatiq's call loads it
+            messages = self._dispatch("fetch")(queue_name, count)
+        return list(messages or [])
+
+    def _with_tokens(self, command: str, queue_name: str, args: Any, tokens: int) -> Any:
+        if q_name(queue_name) != queue_name or tokens < 1:  # the delay queue polls
+            return self._dispatch(command)(queue_name, *args)
+        key = wake_key(self.namespace, queue_name)
+        pipe = self.client.pipeline(transaction=False)
+        self._queue_dispatch(pipe, command, queue_name, *args)
+        pipe.rpush(key, *["1"] * min(tokens, WAKE_TOKENS))
+        pipe.ltrim(key, -WAKE_TOKENS, -1)
+        try:
+            return pipe.execute()[0]
+        except redis.exceptions.NoScriptError:  # tokens may be pushed: a stale one is harmless
+            result = self._dispatch(command)(queue_name, *args)
+            self.client.rpush(key, "1")
+            return result
+
+    def _queue_dispatch(self, pipe: Any, command: str, queue_name: str, *args: Any) -> None:
+        local = self._dispatch_script.local
+        local.pipe = pipe
+        try:
+            self._dispatch(command)(queue_name, *args)
+        finally:
+            local.pipe = None
+
+
+class _WakingConsumer(_RedisConsumer):
+    """Dramatiq's Redis consumer, which waits on the queue's wake list when idle (not on the
+    delay queue, and not while it has no room to prefetch: Dramatiq's polling then)."""
+
+    broker: WakingRedisBroker
+
+    def __init__(self, broker: WakingRedisBroker, queue_name: str, prefetch: int, timeout: int):
+        super().__init__(broker, queue_name, prefetch, timeout)
+        self.wake = (
+            wake_key(broker.namespace, queue_name) if q_name(queue_name) == queue_name else None
+        )
+
+    def __next__(self) -> Any:
+        room = self.prefetch - self.outstanding_message_count
+        if self.wake is None or self.message_cache or room <= 0:
+            return super().__next__()
+        try:
+            messages = self.broker.fetch_and_clear(self.queue_name, room)
+            if not messages:
+                # Redis checks blocking timeouts on its clock tick (hz 10: 100 ms steps)
+                self.broker.client.blpop([self.wake], timeout=max(self.timeout, 1) / 1000)
+                return None
+        except redis.ConnectionError as e:
+            raise ConnectionClosed(e) from None
+        self.message_cache = messages
+        return super().__next__()
