@@ -4,14 +4,18 @@ Dramatiq's Redis consumer polls: a fetch that finds nothing sleeps, backing off 
 worker timeout (`dramatiq_worker_timeout`), so a doorbell rung while a worker idles waited up
 to that long. `WakingRedisBroker` pushes a wake token on `<namespace>:<queue>.wake` (a list
 trimmed to `WAKE_TOKENS` entries) in the same round trip as each immediate enqueue (and each
-requeue: a stopping worker's prefetched messages), behind the message; its consumer, when a
-fetch found nothing and it has room to prefetch, blocks on that list (BLPOP, the worker timeout
-as its timeout) instead of sleeping. Each fetch empties the list in the same transaction, so a
-token left there names a message enqueued after the last fetch, and a stale one (its message
-fetched in between) costs one empty fetch. Polling stays the fallback for what comes without a
+requeue: a stopping worker's prefetched messages), behind the message. Each fetch of its
+consumer empties that list first, in the same round trip, so a token there names a message
+enqueued since the last fetch began. A consumer whose last fetch found the queue empty (fewer
+messages than it asked for) and that has room to prefetch blocks on the list (BLPOP, the
+worker timeout as its timeout) instead of sleeping or fetching again, and fetches when a token
+comes or the timeout ends. A stale token (its message fetched in between) costs one empty
+fetch; a woken message costs a BLPOP and a fetch, where Dramatiq's polling spent an empty fetch
+every 5 to 20 ms while the worker idled. Polling stays the fallback for what comes without a
 token: messages Dramatiq's maintenance moves back from a dead worker, a busy consumer (no room
 to prefetch: Dramatiq's backoff sleep), and the delay queue (its consumer keeps polling;
-delayed messages that are due are enqueued again through `enqueue`, so they wake the queue's).
+delayed messages that are due are enqueued again through `enqueue`, so they wake the queue's
+consumer).
 
 Both calls stay Dramatiq's: the `dispatch` script runs on a pipeline of ours for the one call
 (`_OnPipeline`), with its own arguments, and no Lua of ours.
@@ -71,13 +75,14 @@ class WakingRedisBroker(RedisBroker):
         return self._with_tokens("requeue", queue_name, message_ids, len(message_ids))
 
     def fetch_and_clear(self, queue_name: str, count: int) -> list[bytes]:
-        """Dramatiq's fetch of up to `count` messages, and the queue's wake tokens deleted, in
-        one transaction: a token left afterwards was pushed after this fetch."""
-        pipe = self.client.pipeline(transaction=True)
+        """The queue's wake tokens deleted, then Dramatiq's fetch of up to `count` messages, in
+        one round trip: a token pushed after the delete is kept, and its message (enqueued
+        before its token) was either fetched here (a stale token) or is still queued."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.delete(wake_key(self.namespace, queue_name))
+        self._queue_dispatch(pipe, "fetch", queue_name, count)
         try:
-            self._queue_dispatch(pipe, "fetch", queue_name, count)
-            pipe.delete(wake_key(self.namespace, queue_name))
-            messages = pipe.execute()[0]
+            messages = pipe.execute()[1]
         except redis.exceptions.NoScriptError:  # Redis restarted: Dramatiq's call loads it
             messages = self._dispatch("fetch")(queue_name, count)
         return list(messages or [])
@@ -114,21 +119,27 @@ class _WakingConsumer(_RedisConsumer):
 
     def __init__(self, broker: WakingRedisBroker, queue_name: str, prefetch: int, timeout: int):
         super().__init__(broker, queue_name, prefetch, timeout)
-        self.wake = (
-            wake_key(broker.namespace, queue_name) if q_name(queue_name) == queue_name else None
-        )
+        delay_queue = q_name(queue_name) != queue_name
+        self.wake = None if delay_queue else wake_key(broker.namespace, queue_name)
+        # The last fetch got fewer messages than it asked for: the queue was empty then, so
+        # the wake list (emptied by that fetch) holds a token for anything enqueued since
+        self.drained = False
 
     def __next__(self) -> Any:
         room = self.prefetch - self.outstanding_message_count
         if self.wake is None or self.message_cache or room <= 0:
             return super().__next__()
         try:
-            messages = self.broker.fetch_and_clear(self.queue_name, room)
-            if not messages:
+            if self.drained:
+                self.drained = False
                 # Redis checks blocking timeouts on its clock tick (hz 10: 100 ms steps)
-                self.broker.client.blpop([self.wake], timeout=max(self.timeout, 1) / 1000)
-                return None
+                if not self.broker.client.blpop([self.wake], timeout=max(self.timeout, 1) / 1000):
+                    return None  # the poll: the next call fetches all the same
+            messages = self.broker.fetch_and_clear(self.queue_name, room)
         except redis.ConnectionError as e:
             raise ConnectionClosed(e) from None
+        self.drained = len(messages) < room
+        if not messages:
+            return None
         self.message_cache = messages
         return super().__next__()
