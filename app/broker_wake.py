@@ -12,10 +12,11 @@ worker timeout as its timeout) instead of sleeping or fetching again, and fetche
 comes or the timeout ends. A stale token (its message fetched in between) costs one empty
 fetch; a woken message costs a BLPOP and a fetch, where Dramatiq's polling spent an empty fetch
 every 5 to 20 ms while the worker idled. Polling stays the fallback for what comes without a
-token: messages Dramatiq's maintenance moves back from a dead worker, a busy consumer (no room
-to prefetch: Dramatiq's backoff sleep), and the delay queue (its consumer keeps polling;
-delayed messages that are due are enqueued again through `enqueue`, so they wake the queue's
-consumer).
+token: messages Dramatiq's maintenance moves back from a dead worker, and the delay queue (its
+consumer keeps polling; delayed messages that are due are enqueued again through `enqueue`, so
+they wake the queue's consumer). A consumer with no room to prefetch (its messages waiting for
+worker threads) waits for one of them to end, not for Dramatiq's backoff sleep (5 ms doubling up
+to the worker timeout, which a token could not cut short), then waits on the list as above.
 
 Both calls stay Dramatiq's: the `dispatch` script runs on a pipeline of ours for the one call
 (`_OnPipeline`), with its own arguments, and no Lua of ours.
@@ -112,8 +113,9 @@ class WakingRedisBroker(RedisBroker):
 
 
 class _WakingConsumer(_RedisConsumer):
-    """Dramatiq's Redis consumer, which waits on the queue's wake list when idle (not on the
-    delay queue, and not while it has no room to prefetch: Dramatiq's polling then)."""
+    """Dramatiq's Redis consumer, which waits on the queue's wake list when idle, and for a
+    message of its own to end (an ack or nack) while it has no room to prefetch, where Dramatiq
+    sleeps. The delay queue's consumer is Dramatiq's."""
 
     broker: WakingRedisBroker
 
@@ -124,17 +126,36 @@ class _WakingConsumer(_RedisConsumer):
         # The last fetch got fewer messages than it asked for: the queue was empty then, so
         # the wake list (emptied by that fetch) holds a token for anything enqueued since
         self.drained = False
+        self.room = threading.Event()  # set by worker threads as their messages end
+        self.wait_s = max(timeout, 1) / 1000
+
+    def ack(self, message: Any) -> None:
+        try:
+            super().ack(message)
+        finally:
+            self.room.set()
+
+    def nack(self, message: Any) -> None:
+        try:
+            super().nack(message)
+        finally:
+            self.room.set()
 
     def __next__(self) -> Any:
-        room = self.prefetch - self.outstanding_message_count
-        if self.wake is None or self.message_cache or room <= 0:
+        if self.wake is None or self.message_cache:
             return super().__next__()
+        if self.outstanding_message_count >= self.prefetch:
+            self.room.clear()
+            if self.outstanding_message_count >= self.prefetch:  # no ack since the clear
+                self.room.wait(self.wait_s)
+            return None
         try:
             if self.drained:
                 self.drained = False
                 # Redis checks blocking timeouts on its clock tick (hz 10: 100 ms steps)
-                if not self.broker.client.blpop([self.wake], timeout=max(self.timeout, 1) / 1000):
+                if not self.broker.client.blpop([self.wake], timeout=self.wait_s):
                     return None  # the poll: the next call fetches all the same
+            room = self.prefetch - self.outstanding_message_count
             messages = self.broker.fetch_and_clear(self.queue_name, room)
         except redis.ConnectionError as e:
             raise ConnectionClosed(e) from None

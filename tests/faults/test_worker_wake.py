@@ -30,7 +30,7 @@ FIELDS = {"fields": {"x": "1"}}
 
 def _blocked_on_wake_list(server: RedisServer) -> bool:
     clients = cast(list[dict[str, Any]], server.client().client_list())
-    return any(client.get("cmd") == "blpop" for client in clients)
+    return any(c.get("cmd") == "blpop" and "b" in c.get("flags", "") for c in clients)
 
 
 class Calls:
