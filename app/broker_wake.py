@@ -8,15 +8,15 @@ requeue: a stopping worker's prefetched messages), behind the message. Each fetc
 consumer empties that list first, in the same round trip, so a token there names a message
 enqueued since the last fetch began. A consumer whose last fetch found the queue empty (fewer
 messages than it asked for) and that has room to prefetch blocks on the list (BLPOP, the
-worker timeout as its timeout) instead of sleeping or fetching again, and fetches when a token
-comes or the timeout ends. A stale token (its message fetched in between) costs one empty
-fetch; a woken message costs a BLPOP and a fetch, where Dramatiq's polling spent an empty fetch
-every 5 to 20 ms while the worker idled. Polling stays the fallback for what comes without a
-token: messages Dramatiq's maintenance moves back from a dead worker, and the delay queue (its
+worker timeout as its timeout) instead of sleeping, and fetches when a token comes or the
+timeout ends (the poll), BLPOP and fetch in one round trip. A stale token (its message fetched
+in between) costs one empty fetch. Polling stays the fallback for what comes without a token:
+messages Dramatiq's maintenance moves back from a dead worker, and the delay queue (its
 consumer keeps polling; delayed messages that are due are enqueued again through `enqueue`, so
 they wake the queue's consumer). A consumer with no room to prefetch (its messages waiting for
-worker threads) waits for one of them to end, not for Dramatiq's backoff sleep (5 ms doubling up
-to the worker timeout, which a token could not cut short), then waits on the list as above.
+worker threads) waits until half of them have ended (none then waits for a thread, and the
+next fetch takes several), not for Dramatiq's backoff sleep (5 ms doubling up to the worker
+timeout, which a token could not cut short), then fetches or waits on the list as above.
 
 Both calls stay Dramatiq's: the `dispatch` script runs on a pipeline of ours for the one call
 (`_OnPipeline`), with its own arguments, and no Lua of ours.
@@ -75,15 +75,21 @@ class WakingRedisBroker(RedisBroker):
     def do_requeue(self, queue_name: str, *message_ids: Any) -> Any:
         return self._with_tokens("requeue", queue_name, message_ids, len(message_ids))
 
-    def fetch_and_clear(self, queue_name: str, count: int) -> list[bytes]:
+    def fetch_and_clear(self, queue_name: str, count: int, wait: float = 0.0) -> list[bytes]:
         """The queue's wake tokens deleted, then Dramatiq's fetch of up to `count` messages, in
         one round trip: a token pushed after the delete is kept, and its message (enqueued
-        before its token) was either fetched here (a stale token) or is still queued."""
+        before its token) was either fetched here (a stale token) or is still queued. With
+        `wait` (seconds), a BLPOP on the wake list first, in the same round trip (Redis runs a
+        connection's next commands once its blocking one returns): the fetch comes when a token
+        does, or when the wait ends (the poll)."""
+        key = wake_key(self.namespace, queue_name)
         pipe = self.client.pipeline(transaction=False)
-        pipe.delete(wake_key(self.namespace, queue_name))
+        if wait:
+            pipe.blpop([key], timeout=wait)
+        pipe.delete(key)
         self._queue_dispatch(pipe, "fetch", queue_name, count)
         try:
-            messages = pipe.execute()[1]
+            messages = pipe.execute()[-1]
         except redis.exceptions.NoScriptError:  # Redis restarted: Dramatiq's call loads it
             messages = self._dispatch("fetch")(queue_name, count)
         return list(messages or [])
@@ -126,19 +132,25 @@ class _WakingConsumer(_RedisConsumer):
         # The last fetch got fewer messages than it asked for: the queue was empty then, so
         # the wake list (emptied by that fetch) holds a token for anything enqueued since
         self.drained = False
-        self.room = threading.Event()  # set by worker threads as their messages end
+        self.room = threading.Event()  # set by worker threads: their messages ended
         self.wait_s = max(timeout, 1) / 1000
 
     def ack(self, message: Any) -> None:
         try:
             super().ack(message)
         finally:
-            self.room.set()
+            self._ended()
 
     def nack(self, message: Any) -> None:
         try:
             super().nack(message)
         finally:
+            self._ended()
+
+    def _ended(self) -> None:
+        # Half the prefetch (the worker's thread count, by Dramatiq's default): no message of
+        # this worker's waits for a thread any more, and the next fetch takes up to half
+        if self.outstanding_message_count <= self.prefetch // 2:
             self.room.set()
 
     def __next__(self) -> Any:
@@ -146,17 +158,14 @@ class _WakingConsumer(_RedisConsumer):
             return super().__next__()
         if self.outstanding_message_count >= self.prefetch:
             self.room.clear()
-            if self.outstanding_message_count >= self.prefetch:  # no ack since the clear
+            if self.outstanding_message_count > self.prefetch // 2:  # none ended since
                 self.room.wait(self.wait_s)
             return None
+        room = self.prefetch - self.outstanding_message_count
+        # Redis checks blocking timeouts on its clock tick (hz 10: 100 ms steps)
+        wait = self.wait_s if self.drained else 0.0
         try:
-            if self.drained:
-                self.drained = False
-                # Redis checks blocking timeouts on its clock tick (hz 10: 100 ms steps)
-                if not self.broker.client.blpop([self.wake], timeout=self.wait_s):
-                    return None  # the poll: the next call fetches all the same
-            room = self.prefetch - self.outstanding_message_count
-            messages = self.broker.fetch_and_clear(self.queue_name, room)
+            messages = self.broker.fetch_and_clear(self.queue_name, room, wait)
         except redis.ConnectionError as e:
             raise ConnectionClosed(e) from None
         self.drained = len(messages) < room
