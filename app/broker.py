@@ -16,6 +16,9 @@ STEPLINE_BROKER_HEARTBEAT_TIMEOUT milliseconds (Dramatiq's default: 60000), and 
 maintenance pass that runs on STEPLINE_BROKER_MAINTENANCE_CHANCE commands out of a million
 (default: 1000). The engine does not depend on either (recovery re-sends after the lease); the
 fault tests shorten both to make Dramatiq redeliver at once, as Dramatiq's own tests do.
+
+On Redis the broker is app.broker_wake's: an enqueued step message wakes an idle worker at once
+(a token on a wake list it blocks on), where Dramatiq's consumer would poll.
 """
 
 from __future__ import annotations
@@ -31,14 +34,9 @@ import pika.exceptions
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.middleware import (
-    AgeLimit,
-    Callbacks,
-    Pipelines,
-    ShutdownNotifications,
-    TimeLimit,
-)
+from dramatiq.middleware import ShutdownNotifications, TimeLimit
 
+from app.broker_wake import WakingRedisBroker
 from app.engine import time_limits
 from app.logs import LogsMiddleware
 from app.settings import Settings
@@ -134,12 +132,11 @@ def message_time_limit_ms(settings: Settings) -> int:
 
 
 def _middleware(settings: Settings) -> list[dramatiq.Middleware]:
+    # Not Dramatiq's AgeLimit, Callbacks nor Pipelines: no message sets max_age, on_success,
+    # on_failure or a pipe target, and each hook of theirs ran on every message.
     return [
-        AgeLimit(),
         StepTimeLimit(time_limit=message_time_limit_ms(settings)),
         ShutdownNotifications(),
-        Callbacks(),
-        Pipelines(),
         FailedMessages(),
         LogsMiddleware(settings),
     ]
@@ -173,7 +170,7 @@ def build(settings: Settings) -> dramatiq.Broker:
         # lease, as one Redis loses; confirms would cost a round trip per doorbell.
         return RabbitmqBroker(url=url, middleware=_middleware(settings))
     if url:
-        return RedisBroker(
+        return WakingRedisBroker(
             url=url,
             namespace=settings.queue_prefix,
             middleware=_middleware(settings),
