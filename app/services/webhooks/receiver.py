@@ -111,7 +111,7 @@ def receive(
                 secrets,
                 send,
                 rate,
-                guard=kept.guard(token),
+                guard=kept.guard,
             )
         except ServiceError:
             fresh = token_lookup.find(session, token)

@@ -22,9 +22,10 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session, defer, joinedload
@@ -57,46 +58,64 @@ class Target:
 @dataclass(frozen=True)
 class Kept:
     """A target read at an earlier request, with its config parsed once, and the guard the
-    insert checks it with (`ingress_start.start_id`)."""
+    insert checks it with (`ingress_start.start_id`), built once too."""
 
     target: Target
     config: WebhookConfig
+    guard: dict[str, Any]
 
-    def guard(self, token: str) -> dict[str, Any]:
-        target = self.target
-        return {
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class _Lru(Generic[K, V]):
+    """A bounded map, least recently used entries dropped past `size` (thread-safe)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def pop(self, key: K) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+
+class Targets:
+    """Targets by token, as read at an earlier request."""
+
+    def __init__(self, size: int = TARGETS_SIZE) -> None:
+        self._kept: _Lru[str, Kept] = _Lru(size)
+
+    def get(self, token: str) -> Kept | None:
+        return self._kept.get(token)
+
+    def keep(self, token: str, target: Target, config: WebhookConfig) -> None:
+        guard = {
             "guard_token": token,
             "guard_trigger_id": target.trigger_id,
             "guard_created_at": target.created_at,
             "guard_config": json.dumps(target.config),
         }
-
-
-class Targets:
-    """Targets by token, least recently used ones dropped past `size` (thread-safe)."""
-
-    def __init__(self, size: int = TARGETS_SIZE) -> None:
-        self.size = size
-        self._kept: OrderedDict[str, Kept] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, token: str) -> Kept | None:
-        with self._lock:
-            kept = self._kept.get(token)
-            if kept is not None:
-                self._kept.move_to_end(token)
-            return kept
-
-    def keep(self, token: str, target: Target, config: WebhookConfig) -> None:
-        with self._lock:
-            self._kept[token] = Kept(target, config)
-            self._kept.move_to_end(token)
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
+        self._kept.put(token, Kept(target, config, guard))
 
     def forget(self, token: str) -> None:
-        with self._lock:
-            self._kept.pop(token, None)
+        self._kept.pop(token)
 
 
 # Built once, on the tables (not the ORM entities: no ORM compile step per execution), because
@@ -137,18 +156,13 @@ class Definitions:
     recently used ones are dropped past `size`."""
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
-        self.size = size
-        self._cache: OrderedDict[tuple[int, int, datetime], Workflow] = OrderedDict()
-        self._lock = threading.Lock()
+        self._cache: _Lru[tuple[int, int, datetime], Workflow] = _Lru(size)
 
     def get(self, session: Session, target: Target) -> Workflow:
         """The definition `target` names, loaded once per process."""
-        key = target.definition_key
-        with self._lock:
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
-                return cached
+        cached = self._cache.get(target.definition_key)
+        if cached is not None:
+            return cached
         workflow = (
             session.scalars(
                 select(Workflow)
@@ -163,10 +177,7 @@ class Definitions:
             .one()
         )
         session.expunge(workflow)  # the trigger and the steps go with it (cascade)
-        with self._lock:
-            self._cache[(workflow.id, workflow.version, workflow.created_at)] = workflow
-            while len(self._cache) > self.size:
-                self._cache.popitem(last=False)
+        self._cache.put((workflow.id, workflow.version, workflow.created_at), workflow)
         return workflow
 
 
