@@ -149,6 +149,17 @@ class Program:
             parent = self.nodes[parent].parent
         return found[::-1]
 
+    def resumable_within(self, loops: list[int]) -> list[tuple[int, list[int]]]:
+        """The resumable steps a step inside `loops` (outermost first) can name the resume URL
+        of, in the same iteration: those whose own loops are the outermost of `loops` (or
+        none), with their loops; in run order."""
+        found = []
+        for position in self.resumable:
+            own = self.loop_positions(position)
+            if loops[: len(own)] == own:
+                found.append((position, own))
+        return found
+
     def _number(
         self,
         steps: Sequence[Mapping[str, Any]],

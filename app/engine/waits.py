@@ -43,13 +43,10 @@ def offer_urls(settings: Settings, run: Run, frame: str) -> None:
     output holding its URL until its own output replaces it."""
     iterations = frame_iterations(frame)
     program = run.program
-    for position in program.resumable:
+    for position, loops in program.resumable_within([loop for loop, _ in iterations]):
         key = program.nodes[position].key
         if key in run.outputs:
             continue
-        loops = program.loop_positions(position)
-        if [loop for loop, _ in iterations[: len(loops)]] != loops:
-            continue  # in a loop this step is not in: no iteration to name
         prefix = ".".join(f"{loop}.{index}" for loop, index in iterations[: len(loops)])
         url = resume_url(settings, WaitRef(run.execution_id, position, prefix))
         run.outputs[key] = {"resume_url": url}

@@ -70,15 +70,11 @@ def ahead(steps: Sequence[Mapping[str, Any]], key: str) -> list[Ahead]:
     if position is None:
         return []
     readable = set(readable_keys(steps, key))
-    mine = program.loop_positions(position)
     found = []
-    for other in program.resumable:
+    for other, _loops in program.resumable_within(program.loop_positions(position)):
         node = program.nodes[other]
         if node.key == key or node.key in readable:
             continue
-        loops = program.loop_positions(other)
-        if mine[: len(loops)] != loops:
-            continue  # in a loop the reader is not in: no iteration to name
         name = str(node.action.get("name") or node.key)
         found.append(Ahead(node.key, name, str(node.action.get("type"))))
     return found
