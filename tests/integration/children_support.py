@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from app.engine.children import ChildRequest
 from app.extensions import db
-from app.models import Execution, ExecutionStep
+from app.models import Execution, ExecutionStep, Workflow
+from app.services.executions import lifecycle
 from tests.engine_harness import Engine
 
 
@@ -94,3 +95,17 @@ def waiting_parent(engine: Engine, user_id: int) -> tuple[int, Execution]:
     engine.wait_for(lambda: step(engine, run_id, "call").status == "waiting")
     (child,) = children_of(engine, run_id)
     return run_id, child
+
+
+def held_run(engine: Engine, workflow_id: int, data: dict[str, Any]) -> int:
+    """A run of the workflow whose first doorbell is held back (nothing runs it yet)."""
+    with engine.app.app_context():
+        workflow = db.session.get(Workflow, workflow_id)
+        assert workflow is not None
+        return lifecycle.start(
+            db.session(),
+            workflow,
+            data,
+            send=lambda *a: None,
+            settings=engine.container.settings,
+        ).id

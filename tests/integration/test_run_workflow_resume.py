@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import update
 
 from app.extensions import db
-from app.models import Execution, ExecutionStep, Workflow
+from app.models import Execution, ExecutionStep
 from app.models.base import utcnow
 from app.services.executions import lifecycle
 from tests.engine_harness import Engine, engine_fixture
@@ -23,6 +23,7 @@ from tests.integration.children_support import (
     call,
     children_of,
     doubler,
+    held_run,
     parent,
     request_for,
     step,
@@ -42,16 +43,7 @@ def test_a_retried_start_finds_the_child_it_made(engine: Engine) -> None:
     user = engine.user()
     child_workflow = doubler(engine, user)
     parent_workflow = parent(engine, user, call(child_workflow, wait=False))
-    with engine.app.app_context():
-        workflow = db.session.get(Workflow, parent_workflow)
-        assert workflow is not None
-        run_id = lifecycle.start(
-            db.session(),
-            workflow,
-            {"n": 3},
-            send=lambda *a: None,
-            settings=engine.container.settings,
-        ).id
+    run_id = held_run(engine, parent_workflow, {"n": 3})
     starter = engine.container.runner.executor.children
     assert starter is not None
 
@@ -151,16 +143,7 @@ def test_a_child_that_ended_before_its_parent_waited_resumes_it(engine: Engine) 
     user = engine.user()
     child_workflow = doubler(engine, user)
     parent_workflow = parent(engine, user, call(child_workflow))
-    with engine.app.app_context():
-        workflow = db.session.get(Workflow, parent_workflow)
-        assert workflow is not None
-        run_id = lifecycle.start(
-            db.session(),
-            workflow,
-            {"n": 3},
-            send=lambda *a: None,
-            settings=engine.container.settings,
-        ).id
+    run_id = held_run(engine, parent_workflow, {"n": 3})
     starter = engine.container.runner.executor.children
     assert starter is not None
     made = starter(request_for(engine, run_id, child_workflow))
