@@ -129,6 +129,8 @@ def test_the_editor_previews_the_approval_page_with_the_sample_data(
     preview_url = f"/workflows/{workflow_id}/steps/{key}/approval-preview"
     assert f'href="{preview_url}"' in panel
     assert "Preview the approval page" in panel
+    # and its help names this step's key, ready to copy, not a placeholder
+    assert f"steps.{key}.approved" in panel and "steps.&lt;key&gt;" not in panel
 
     # When the owner opens it
     preview = user_client.get(preview_url)

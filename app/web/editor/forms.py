@@ -19,6 +19,7 @@ from app.engine.templating import has_template
 from app.web.editor import rows
 from app.web.editor.widgets import CONFIG_JSON as CONFIG_JSON
 from app.web.editor.widgets import FormField as FormField
+from app.web.editor.widgets import for_step as for_step
 from app.web.editor.widgets import form_fields as form_fields
 
 

@@ -226,7 +226,7 @@ def step_panel(
     if card.known:
         handler = container().handlers.actions.get(card.type)
         panel.description = handler.description
-        panel.fields = forms.form_fields(handler.Config)
+        panel.fields = forms.for_step(forms.form_fields(handler.Config), key)
     panel.json_mode = json_mode or (posted is not None and forms.CONFIG_JSON in posted)
     panel.run_if_open = run_if_open or bool(step.get("run_if")) or run_if.in_form(posted)
     if posted is not None:

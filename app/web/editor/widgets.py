@@ -363,3 +363,14 @@ def form_fields(model: type[BaseModel]) -> list[FormField]:
             )
         fields.append(widget)
     return fields
+
+
+def for_step(fields: list[FormField], key: str) -> list[FormField]:
+    """`fields` as a step's panel shows them: help that names `steps.<key>` (an action's
+    description, written for any step) names this step's key, ready to copy."""
+    return [
+        dataclasses.replace(f, help=f.help.replace("steps.<key>.", f"steps.{key}."))
+        if "steps.<key>." in f.help
+        else f
+        for f in fields
+    ]
