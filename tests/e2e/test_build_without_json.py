@@ -70,7 +70,10 @@ class Clicks:
         self.count += 1
 
     def choose(self, select: Locator, value: str) -> None:
-        """A native select by mouse: one click opens it, one picks the option."""
+        """A native select by mouse: one click opens it, one picks the option. Only once htmx
+        has settled what it swapped in last: it hears a select's change only from then on
+        (a panel shown a moment ago, under load, missed the change of its Kind select)."""
+        expect(self.page.locator(".htmx-added")).to_have_count(0)
         select.select_option(value)
         self.count += 2
 
