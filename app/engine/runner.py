@@ -98,7 +98,8 @@ class Runner:
         self.lease = timedelta(seconds=settings.execution_lease_seconds)
         max_output = settings.max_payload_bytes
         limits = ledgers.Limits(max_output, settings.max_step_runs)
-        self.ledger: ledgers.Ledger = ledgers.for_engine(self.engine, self.lease, limits)
+        pure = [handler.type for handler in actions if handler.pure]
+        self.ledger: ledgers.Ledger = ledgers.for_engine(self.engine, self.lease, limits, pure)
         self.executor = StepExecutor(
             actions,
             secrets=secrets,
@@ -211,6 +212,9 @@ class Runner:
             f"The step's result could not be stored ({type(exc).__name__}).", retryable=False
         )
         try:
+            # A chain whose first step was only read: claim it, so that it can end (if the
+            # chain was stored, or another message has the step, this claims nothing).
+            self.ledger.hold(steps[0])
             # The last step first: a ledger may have stored a chain before it and claimed it.
             for step in reversed(steps):
                 claim = step.claim

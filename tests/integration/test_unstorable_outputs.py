@@ -138,6 +138,9 @@ class RefusingLedger:
     def running(self, execution_id: int, position: int, frame: str = "") -> Any:
         return self.inner.running(execution_id, position, frame)
 
+    def hold(self, step: StepRecord) -> StepRecord | None:
+        return self.inner.hold(step)
+
     def record(self, steps: Sequence[StepRecord], move: Move) -> Next | None:
         keys = {s.claim.run.actions[s.claim.position]["key"] for s in steps if s.completed}
         if "boom" in keys and not self.refused:

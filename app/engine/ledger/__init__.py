@@ -8,7 +8,8 @@ stale or duplicate. `for_engine` picks the implementation once, from the engine'
 - `PortableLedger` (app.engine.ledger.portable): a short transaction of Core statements per
   claim and per record, on any database;
 - `PostgresLedger` (app.engine.ledger.postgres): the same, but a claim and the common records
-  are single statements sent straight to psycopg, and chains of pure steps are recorded together.
+  are single statements sent straight to psycopg, chains of pure steps are recorded together,
+  and the claim of a pure step only reads it (its chain's record takes it from `pending`).
 """
 
 from __future__ import annotations
@@ -52,12 +53,19 @@ class Ledger(Protocol):
         """The claim of a step left `running` (its worker stopped) and its stored input."""
         ...
 
+    def hold(self, step: StepRecord) -> StepRecord | None:
+        """`step` with its claim stored, if its claim only read it (`UNCLAIMED`: a pure step's
+        claim on PostgreSQL); None when the message lost the step meanwhile."""
+        ...
 
-def for_engine(engine: Engine, lease: timedelta, limits: Limits) -> Ledger:
+
+def for_engine(
+    engine: Engine, lease: timedelta, limits: Limits, pure: Sequence[str] = ()
+) -> Ledger:
     """The ledger for `engine`'s database (leases of `lease` past each claim or wake-up; the
-    caps of loops in `limits`)."""
+    caps of loops in `limits`; `pure`: the action types with no effect but their output)."""
     if pg_autocommit.supports(engine):
-        return PostgresLedger(engine, lease, limits)
+        return PostgresLedger(engine, lease, limits, pure)
     return PortableLedger(engine, lease, limits)
 
 

@@ -124,6 +124,10 @@ class PortableLedger:
         )
         return claim, step.input
 
+    def hold(self, step: StepRecord) -> StepRecord | None:
+        """Every claim here is stored: `step` as it is."""
+        return step
+
     # -- record ---------------------------------------------------------------------------
 
     def record(self, steps: Sequence[StepRecord], move: Move) -> Next | None:

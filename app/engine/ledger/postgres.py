@@ -9,7 +9,9 @@ time slice) is rare and takes the portable ledger's transaction.
 
 Here the runner chains pure steps (no effect but their output): they run back to back and are
 recorded together with the step that ends the chain, in one statement. A crash before that
-statement runs the chain again, which changes nothing outside.
+statement runs the chain again, which changes nothing outside. For the same reason the claim
+of a pure step stores nothing (it reads the step): the record of its chain takes it from
+`pending`, under the conditions the claim would have checked.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any, TypeGuard
 
-from sqlalchemy import exists, select, true
+from sqlalchemy import Engine
 
 from app.engine.attempts import (
+    UNCLAIMED,
     Advance,
     Claim,
     Finish,
@@ -38,16 +42,50 @@ from app.engine.ledger.portable import PortableLedger, dropped
 from app.models import ExecutionStatus, pg_autocommit
 from app.models.base import utcnow
 
-# claim_step + mark_running (their `p_` parameters).
-_claimed = sql.claim_step.cte("claimed")
-_marked = sql.mark_running.where(exists(select(_claimed.c.id))).cte("marked")
+# The statuses of a live execution, spelt out for the PostgreSQL text below.
+_LIVE = "({})".format(", ".join(f"'{status}'" for status in ExecutionStatus.LIVE))
+
+# Claim the step at (position, frame) for `attempt` as sql.claim_step and sql.mark_running do,
+# unless its action type is one of `pure` (a JSON array): such a step is only read. A pure step
+# has no effect but its output, so nothing needs to be stored before it runs: the record of
+# its chain (below) takes it from `pending` under the same conditions the claim checks, and a
+# duplicate or stale message's record matches nothing. That leaves one write per message for a
+# run of pure steps, not two. A step found but not claimed and not pure lost a race: dropped.
 claim_pg = pg_autocommit.prepare(
-    select(
-        _claimed.c.id,
-        _claimed.c.attempt_log,
-        _claimed.c.resume_data,
-        *[_marked.c[column.name] for column in sql.RUN_COLUMNS],
-    ).select_from(_claimed.join(_marked, true()))
+    f"""
+    WITH step AS (
+        SELECT s.id, s.attempt_log, s.resume_data,
+            s.action_type IN (SELECT jsonb_array_elements_text(CAST(%(pure)s AS jsonb))) AS pure
+        FROM execution_steps AS s
+        WHERE s.execution_id = %(execution_id)s AND s.position = %(position)s
+            AND s.frame = %(frame)s AND s.attempts = %(previous_attempts)s
+            AND s.status = 'pending'
+            AND EXISTS (
+                SELECT FROM executions AS e
+                WHERE e.id = %(execution_id)s AND e.position = %(position)s
+                    AND e.frame = %(frame)s AND e.status IN {_LIVE}
+            )
+    ), claimed AS (
+        UPDATE execution_steps AS s
+        SET status = 'running', attempts = %(attempt)s, next_retry_at = NULL,
+            started_at = COALESCE(s.started_at, %(now)s),
+            attempt_log = COALESCE(s.attempt_log, '[]'::jsonb)
+                || jsonb_build_array(CAST(%(attempt_entry)s AS jsonb))
+        WHERE s.id = (SELECT step.id FROM step WHERE NOT step.pure)
+            AND s.status = 'pending' AND s.attempts = %(previous_attempts)s
+        RETURNING s.id, s.attempt_log
+    ), marked AS (
+        UPDATE executions
+        SET status = 'running', updated_at = %(now)s, lease_expires_at = %(lease)s,
+            started_at = COALESCE(started_at, %(now)s)
+        WHERE id = %(execution_id)s AND EXISTS (SELECT FROM claimed)
+        RETURNING id
+    )
+    SELECT step.id, step.pure, claimed.id IS NOT NULL AS claimed,
+        COALESCE(claimed.attempt_log, step.attempt_log) AS attempt_log, step.resume_data,
+        e.snapshot, e.trigger_data, e.workflow_id, e.user_id, e.dry_run, e.parent_execution_id
+    FROM step LEFT JOIN claimed ON true JOIN executions AS e ON e.id = %(execution_id)s
+    """
 )
 load_outputs_pg = pg_autocommit.prepare(sql.load_outputs)
 
@@ -64,11 +102,21 @@ _RECORD_CHAIN = """
         )
     ), recorded AS (
         UPDATE execution_steps AS s
-        SET status = 'completed', input = v.input, output = v.output, error = NULL,
-            attempt_log = v.attempt_log, finished_at = v.finished_at, next_retry_at = NULL
+        SET status = 'completed', attempts = v.attempt,
+            started_at = COALESCE(s.started_at, v.started_at), input = v.input,
+            output = v.output, error = NULL, attempt_log = v.attempt_log,
+            finished_at = v.finished_at, next_retry_at = NULL
         FROM v
-        WHERE s.id = %(step_id)s AND s.status = 'running' AND s.attempts = %(attempt)s
-            AND v.n = 0
+        WHERE v.n = 0 AND s.execution_id = %(execution_id)s
+            AND s.position = %(first_position)s AND s.frame = %(first_frame)s AND CASE
+                WHEN %(step_id)s = 0 THEN  -- a pure step the claim only read
+                    s.status = 'pending' AND s.attempts = v.attempt - 1 AND EXISTS (
+                        SELECT FROM executions AS e
+                        WHERE e.id = %(execution_id)s AND e.position = %(first_position)s
+                            AND e.frame = %(first_frame)s AND e.status IN {live}
+                    )
+                ELSE s.id = %(step_id)s AND s.status = 'running' AND s.attempts = v.attempt
+            END
         RETURNING s.id
     ), chained AS (
         UPDATE execution_steps AS s
@@ -81,16 +129,17 @@ _RECORD_CHAIN = """
             AND EXISTS (SELECT FROM recorded)
         RETURNING s.id
     )
-"""
+""".replace("{live}", _LIVE)
 
 record_and_continue_pg = pg_autocommit.prepare(
     _RECORD_CHAIN
     + """
     , advanced AS (
         UPDATE executions
-        SET position = %(position)s, frame = %(frame)s, updated_at = %(now)s,
-            lease_expires_at = %(lease)s
-        WHERE id = %(execution_id)s AND status = 'running' AND EXISTS (SELECT FROM recorded)
+        SET status = 'running', position = %(position)s, frame = %(frame)s,
+            updated_at = %(now)s, lease_expires_at = %(lease)s,
+            started_at = COALESCE(started_at, %(started_at)s)
+        WHERE id = %(execution_id)s AND status IN {live} AND EXISTS (SELECT FROM recorded)
         RETURNING id
     ), claimed_next AS (
         UPDATE execution_steps
@@ -103,7 +152,7 @@ record_and_continue_pg = pg_autocommit.prepare(
     SELECT (SELECT count(*) FROM recorded) AS recorded,
         (SELECT count(*) FROM advanced) AS advanced,
         (SELECT id FROM claimed_next) AS next_step_id
-    """
+    """.replace("{live}", _LIVE)
 )
 
 # Record a chain that ends the run: complete the execution and, when somebody may wait for its
@@ -117,13 +166,14 @@ _FINISH = (
         UPDATE executions
         SET status = 'completed', error = NULL, finished_at = %(now)s, updated_at = %(now)s,
             lease_expires_at = NULL, position = %(position)s,
+            started_at = COALESCE(started_at, %(started_at)s),
             has_errors = EXISTS (
                 SELECT FROM execution_steps
                 WHERE execution_id = %(execution_id)s AND status = 'failed'
             )
-        WHERE id = %(execution_id)s AND status = 'running' AND EXISTS (SELECT FROM recorded)
+        WHERE id = %(execution_id)s AND status IN {live} AND EXISTS (SELECT FROM recorded)
         RETURNING id
-    )"""
+    )""".replace("{live}", _LIVE)
 )
 record_and_finish_pg = pg_autocommit.prepare(
     _FINISH
@@ -160,35 +210,66 @@ class PostgresLedger(PortableLedger):
 
     records_chains = True
 
+    def __init__(
+        self, engine: Engine, lease: timedelta, limits: flow.Limits, pure: Sequence[str] = ()
+    ) -> None:
+        super().__init__(engine, lease, limits)
+        self.pure = json.dumps(sorted(pure))  # the action types whose claim only reads
+
     def claim(
         self, execution_id: int, position: int, attempt: int, run: Run | None, frame: str = ""
     ) -> Claim | None:
         if frame:  # inside a loop: the portable claim loads what the iteration sees
             return super().claim(execution_id, position, attempt, run, frame)
+        row, now = self._claim(execution_id, position, attempt, self.pure)
+        if row is None:
+            return None
+        if run is None:
+            outputs: dict[str, Any] = {}
+            if position > 0:  # only steps before `position` can have completed
+                ids = sql.params({"execution_id": execution_id, **flow.frame_values("")})
+                with pg_autocommit.cursor(self.engine) as cursor:
+                    outputs = dict(load_outputs_pg.execute(cursor, ids).fetchall())
+            run = build_run(execution_id, row, outputs)
+        step_id = row.id if row.claimed else UNCLAIMED
+        earlier = earlier_attempts(row.attempt_log, attempt)
+        return Claim(run, position, attempt, step_id, now, earlier, resume=row.resume_data)
+
+    def _claim(
+        self, execution_id: int, position: int, attempt: int, pure: str
+    ) -> tuple[Any, datetime]:
+        """The claim statement's row (None when the message is stale, or lost the step to
+        another message) and the time it claimed at. Steps of the types in `pure` (a JSON
+        array) are only read."""
         now = utcnow()
         values = {
             "execution_id": execution_id,
             "position": position,
-            "frame": frame,
+            "frame": "",
             "previous_attempts": attempt - 1,
             "attempt": attempt,
             "now": now,
             "lease": now + self.lease,
             "attempt_entry": json.dumps(open_entry(attempt, now)),
+            "pure": pure,
         }
-        with pg_autocommit.cursor(self.engine) as cursor:
-            row = claim_pg.execute(cursor, sql.params(values)).fetchone()
-            if row is None:
-                dropped(execution_id, position, attempt)
-                return None
-            if run is None:
-                outputs: dict[str, Any] = {}
-                if position > 0:  # only steps before `position` can have completed
-                    ids = sql.params({"execution_id": execution_id, **flow.frame_values("")})
-                    outputs = dict(load_outputs_pg.execute(cursor, ids).fetchall())
-                run = build_run(execution_id, row, outputs)
-        earlier = earlier_attempts(row.attempt_log, attempt)
-        return Claim(run, position, attempt, row.id, now, earlier, resume=row.resume_data)
+        row = pg_autocommit.one(self.engine, claim_pg, values)
+        if row is None or not (row.pure or row.claimed):
+            dropped(execution_id, position, attempt)
+            return None, now
+        return row, now
+
+    def hold(self, step: StepRecord) -> StepRecord | None:
+        """`step` with its claim stored, if the claim only read it (a pure step that is not
+        recorded as part of a chain: it failed, was skipped, or the run does not go straight
+        on); None when the message lost the step meanwhile."""
+        claim = step.claim
+        if claim.step_id != UNCLAIMED:
+            return step
+        row, _ = self._claim(claim.run.execution_id, claim.position, claim.attempt, "[]")
+        if row is None:
+            return None
+        return dataclasses.replace(step, claim=dataclasses.replace(claim, step_id=row.id))
 
     def record(self, steps: Sequence[StepRecord], move: Move) -> Next | None:
         """Successful steps (the claimed one and the pure steps run after it) that end the run
@@ -205,6 +286,11 @@ class PostgresLedger(PortableLedger):
                 return None
             claim = dataclasses.replace(last.claim, step_id=moved.claimed_step_id)
             last = dataclasses.replace(last, claim=claim)
+        else:
+            held = self.hold(last)
+            if held is None:
+                return None
+            last = held
         return self.record_one(last, move)
 
     def _record_chain(self, steps: Sequence[StepRecord], move: Finish | Advance) -> Next | None:
@@ -227,10 +313,12 @@ class PostgresLedger(PortableLedger):
         params = {
             "steps": json.dumps(rows),
             "step_id": first.step_id,
-            "attempt": first.attempt,
+            "first_position": first.position,
+            "first_frame": first.frame,
             "execution_id": first.run.execution_id,
             "position": move.position,
             "now": now,
+            "started_at": first.started_at,
         }
         if isinstance(move, Finish):
             finish = (
