@@ -18,13 +18,17 @@ worker threads) waits until half of them have ended (none then waits for a threa
 next fetch takes several), not for Dramatiq's backoff sleep (5 ms doubling up to the worker
 timeout, which a token could not cut short), then fetches or waits on the list as above.
 
-Both calls stay Dramatiq's: the `dispatch` script runs on a pipeline of ours for the one call
+A worker thread's ack of an ended message is held by the consumer and sent with its next
+fetch, in the same round trip (a consumer that stops sends those it holds).
+
+The calls stay Dramatiq's: the `dispatch` script runs on a pipeline of ours for the one call
 (`_OnPipeline`), with its own arguments, and no Lua of ours.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import redis
@@ -75,15 +79,20 @@ class WakingRedisBroker(RedisBroker):
     def do_requeue(self, queue_name: str, *message_ids: Any) -> Any:
         return self._with_tokens("requeue", queue_name, message_ids, len(message_ids))
 
-    def fetch_and_clear(self, queue_name: str, count: int, wait: float = 0.0) -> list[bytes]:
+    def fetch_and_clear(
+        self, queue_name: str, count: int, wait: float = 0.0, acks: Sequence[str] = ()
+    ) -> list[bytes]:
         """The queue's wake tokens deleted, then Dramatiq's fetch of up to `count` messages, in
         one round trip: a token pushed after the delete is kept, and its message (enqueued
         before its token) was either fetched here (a stale token) or is still queued. With
         `wait` (seconds), a BLPOP on the wake list first, in the same round trip (Redis runs a
         connection's next commands once its blocking one returns): the fetch comes when a token
-        does, or when the wait ends (the poll)."""
+        does, or when the wait ends (the poll). `acks`: Dramatiq's acks of these message ids
+        (their `redis_message_id`), first, in the same round trip."""
         key = wake_key(self.namespace, queue_name)
         pipe = self.client.pipeline(transaction=False)
+        for message_id in acks:
+            self._queue_dispatch(pipe, "ack", queue_name, message_id)
         if wait:
             pipe.blpop([key], timeout=wait)
         pipe.delete(key)
@@ -91,6 +100,8 @@ class WakingRedisBroker(RedisBroker):
         try:
             messages = pipe.execute()[-1]
         except redis.exceptions.NoScriptError:  # Redis restarted: Dramatiq's call loads it
+            for message_id in acks:
+                self._dispatch("ack")(queue_name, message_id)
             messages = self._dispatch("fetch")(queue_name, count)
         return list(messages or [])
 
@@ -133,13 +144,40 @@ class _WakingConsumer(_RedisConsumer):
         # the wake list (emptied by that fetch) holds a token for anything enqueued since
         self.drained = False
         self.room = threading.Event()  # set by worker threads: their messages ended
+        self.acks: list[str] = []  # ended messages' ids, acked with the next fetch
+        self.acks_lock = threading.Lock()
+        self.closed = False
         self.wait_s = max(timeout, 1) / 1000
 
     def ack(self, message: Any) -> None:
+        # A worker thread's ack is sent with the consumer's next fetch, in its round trip (the
+        # fetch that follows an ended message comes at once: room was made), not in one of its
+        # own. Acks lost with the process leave their messages to Dramatiq's redelivery, like a
+        # message that was running: a duplicate doorbell does nothing.
+        with self.acks_lock:
+            if self.wake is not None and not self.closed:
+                self.acks.append(message.options["redis_message_id"])
+                self.queued_message_ids.discard(message.message_id)
+                message = None
         try:
-            super().ack(message)
+            if message is not None:  # the delay queue's, or after close: Dramatiq's own ack
+                super().ack(message)
         finally:
             self._ended()
+
+    def _take_acks(self) -> list[str]:
+        with self.acks_lock:
+            acks, self.acks = self.acks, []
+        return acks
+
+    def close(self) -> None:
+        with self.acks_lock:
+            self.closed = True
+        try:
+            for message_id in self._take_acks():
+                self.broker.do_ack(self.queue_name, message_id)
+        finally:
+            super().close()
 
     def nack(self, message: Any) -> None:
         try:
@@ -164,8 +202,9 @@ class _WakingConsumer(_RedisConsumer):
         room = self.prefetch - self.outstanding_message_count
         # Redis checks blocking timeouts on its clock tick (hz 10: 100 ms steps)
         wait = self.wait_s if self.drained else 0.0
+        acks = self._take_acks()
         try:
-            messages = self.broker.fetch_and_clear(self.queue_name, room, wait)
+            messages = self.broker.fetch_and_clear(self.queue_name, room, wait, acks)
         except redis.ConnectionError as e:
             raise ConnectionClosed(e) from None
         self.drained = len(messages) < room

@@ -30,7 +30,6 @@ from app.services.executions.parent_resume import ParentResume
 from app.settings import Settings
 from app.triggers import BUILTIN_TRIGGERS
 
-
 # Connections the runner's pool keeps open once used. A connection returned while the pool
 # holds this many is closed, so a worker with more threads than this opened (and PostgreSQL
 # forked a backend for, with cold caches and statements to prepare again) a connection for

@@ -191,3 +191,32 @@ def test_a_dramatiq_worker_process_runs_a_webhook_s_doorbell_long_before_its_pol
     (execution,) = engine.wait(execution_id, timeout=2.0)
     assert execution.status == "completed", execution.status
     assert time.monotonic() - sent < 2.0
+
+
+def test_acks_go_with_the_next_fetch_and_those_left_when_the_worker_stops(
+    setup: Callable[..., tuple[dramatiq.Broker, dramatiq.Actor[..., None], Calls]],
+    redis_server: RedisServer,
+) -> None:
+    # Given a worker whose poll comes every 5 s
+    broker, actor, calls = setup(start=False)
+    client = redis_server.client()
+    stored = f"{cast(RedisBroker, broker).namespace}:{brokers.QUEUE}.msgs"  # Dramatiq's
+    worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=LONG_POLL_MS)
+    worker.start()
+    try:
+        # When messages run one at a time, the worker idling on the wake list between them
+        for n in range(1, 4):
+            wait_until(lambda: _blocked_on_wake_list(redis_server), 10, "the worker to block")
+            actor.send(n)
+            assert calls.reach(n, SOON)
+
+        # Then every ended message but the last was acked by the fetch after it (the last
+        # one's ack waits for the next fetch: a message or the poll)
+        wait_until(lambda: client.hlen(stored) <= 1, 10, "the acks to land")
+        wait_until(lambda: _blocked_on_wake_list(redis_server), 10, "the worker to block")
+        assert client.hlen(stored) <= 1
+    finally:
+        worker.stop()
+
+    # And a worker that stops sends the acks it still holds: no message is left to redeliver
+    assert client.hlen(stored) == 0
