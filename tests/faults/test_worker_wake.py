@@ -201,6 +201,10 @@ def test_acks_go_with_the_next_fetch_and_those_left_when_the_worker_stops(
     broker, actor, calls = setup(start=False)
     client = redis_server.client()
     stored = f"{cast(RedisBroker, broker).namespace}:{brokers.QUEUE}.msgs"  # Dramatiq's
+
+    def held() -> int:  # messages stored and not acked
+        return cast(int, client.hlen(stored))
+
     worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=LONG_POLL_MS)
     worker.start()
     try:
@@ -212,11 +216,11 @@ def test_acks_go_with_the_next_fetch_and_those_left_when_the_worker_stops(
 
         # Then every ended message but the last was acked by the fetch after it (the last
         # one's ack waits for the next fetch: a message or the poll)
-        wait_until(lambda: client.hlen(stored) <= 1, 10, "the acks to land")
+        wait_until(lambda: held() <= 1, 10, "the acks to land")
         wait_until(lambda: _blocked_on_wake_list(redis_server), 10, "the worker to block")
-        assert client.hlen(stored) <= 1
+        assert held() <= 1
     finally:
         worker.stop()
 
     # And a worker that stops sends the acks it still holds: no message is left to redeliver
-    assert client.hlen(stored) == 0
+    assert held() == 0
