@@ -30,6 +30,7 @@ from typing import Any
 import psycopg
 
 from app import create_app
+from app.container import POOL_KEPT
 from app.extensions import container, db
 from bench._support import BIN, ROOT, Stack, spawn, stack, stop
 from bench.webhook import Meters, _cpu_line, _drain, _free_port, _last_id, _setup, _wait_http
@@ -39,7 +40,7 @@ from bench.webhook import run_phase as run_load
 KINDS = {"web": "stepline-scale-web", "worker": "stepline-scale-worker"}
 # Pools per process (app.container.engine_for; Flask-SQLAlchemy's default for the web's own):
 # pool_size + max_overflow.
-RUNNER_POOL = (5, 10)
+RUNNER_POOL = (POOL_KEPT, 10)
 FLASK_POOL = (5, 10)
 
 
