@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, literal_column, or_, select
+from sqlalchemy import ColumnElement, Integer, literal_column, select, tuple_
 from sqlalchemy.orm import Session
 
 from app.engine.program import frame_iterations, iteration_frame
@@ -63,7 +63,9 @@ def describe(session: Session, cursors: Sequence[Cursor]) -> dict[int, str]:
     for execution_id, _position, frame in cursors:
         keys.update((execution_id, loop, outer) for loop, outer in _loops(frame))
     S = ExecutionStep
-    where = or_(*(and_(S.execution_id == e, S.position == p, S.frame == f) for e, p, f in keys))
+    # By their unique key, as one expanding parameter: an OR of 25 ANDs cost SQLAlchemy more
+    # CPU to build and key for its cache (about 1.5 ms a poll) than the database to run.
+    where = tuple_(S.execution_id, S.position, S.frame).in_(sorted(keys))
     rows = session.execute(
         select(S.execution_id, S.position, S.frame, S.address, S.output).where(where)
     )
