@@ -27,6 +27,7 @@ from flask import Flask
 from playwright.sync_api import Locator, Page, Response, expect
 
 from tests.conftest import PASSWORD
+from tests.e2e.settling import select_settled
 from tests.fakes.http import FakeServer, Reply
 from tests.integration.editor_support import wait_for_final
 
@@ -70,11 +71,9 @@ class Clicks:
         self.count += 1
 
     def choose(self, select: Locator, value: str) -> None:
-        """A native select by mouse: one click opens it, one picks the option. Only once htmx
-        has settled what it swapped in last: it hears a select's change only from then on
-        (a panel shown a moment ago, under load, missed the change of its Kind select)."""
-        expect(self.page.locator(".htmx-added")).to_have_count(0)
-        select.select_option(value)
+        """A native select by mouse: one click opens it, one picks the option (once htmx has
+        settled what it swapped in last)."""
+        select_settled(select, value)
         self.count += 2
 
     def shot(self, name: str) -> None:

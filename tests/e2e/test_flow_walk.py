@@ -19,6 +19,7 @@ from flask import Flask
 from playwright.sync_api import Locator, Page, expect
 
 from tests.conftest import PASSWORD
+from tests.e2e.settling import select_settled
 from tests.e2e.test_build_without_json import kept_in_draft, map_field, post_json, row_inputs
 from tests.e2e.test_editor_accessibility import blocking_violations
 from tests.e2e.test_editor_drafts import add_step as pick
@@ -90,7 +91,7 @@ def test_a_loop_and_paths_are_built_run_and_read_on_the_execution_page(
     # And a webhook trigger whose test request (one item) becomes the sample data
     page.locator("#trigger-card").get_by_role("link", name="Manual").click()
     expect(panel.locator("h2")).to_have_text("Trigger")
-    panel.get_by_label("Kind", exact=True).select_option("webhook")
+    select_settled(panel.get_by_label("Kind", exact=True), "webhook")
     expect(panel.locator("#webhook")).to_be_visible()
     apply_panel(page)
     page.locator("#save-workflow").click()

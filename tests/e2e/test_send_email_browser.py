@@ -19,6 +19,7 @@ from flask import Flask
 from playwright.sync_api import Locator, Page, expect
 
 from tests.conftest import PASSWORD
+from tests.e2e.settling import select_settled
 from tests.fakes.smtp import FakeSMTP
 from tests.integration.editor_support import wait_for_final
 
@@ -112,7 +113,7 @@ def test_an_smtp_credential_is_tested_and_a_webhook_sends_email_with_it(
     expect(page.get_by_role("heading", name="Order mail", level=1)).to_be_visible()
     page.locator("#trigger-card").get_by_role("link", name="Manual").click()
     expect(panel.locator("h2")).to_have_text("Trigger")
-    panel.get_by_label("Kind", exact=True).select_option("webhook")
+    select_settled(panel.get_by_label("Kind", exact=True), "webhook")
     expect(panel.locator("#webhook")).to_be_visible()
     panel.get_by_role("button", name="Apply", exact=True).click()
     expect(panel.locator(".status")).to_contain_text("applied")
