@@ -221,22 +221,22 @@ class PostgresLedger(PortableLedger):
     ) -> Claim | None:
         if frame:  # inside a loop: the portable claim loads what the iteration sees
             return super().claim(execution_id, position, attempt, run, frame)
-        row, now = self._claim(execution_id, position, attempt, self.pure)
-        if row is None:
-            return None
-        if run is None:
-            outputs: dict[str, Any] = {}
-            if position > 0:  # only steps before `position` can have completed
-                ids = sql.params({"execution_id": execution_id, **flow.frame_values("")})
-                with pg_autocommit.cursor(self.engine) as cursor:
+        with pg_autocommit.cursor(self.engine) as cursor:
+            row, now = self._claim(cursor, execution_id, position, attempt, self.pure)
+            if row is None:
+                return None
+            if run is None:
+                outputs: dict[str, Any] = {}
+                if position > 0:  # only steps before `position` can have completed
+                    ids = sql.params({"execution_id": execution_id, **flow.frame_values("")})
                     outputs = dict(load_outputs_pg.execute(cursor, ids).fetchall())
-            run = build_run(execution_id, row, outputs)
+                run = build_run(execution_id, row, outputs)
         step_id = row.id if row.claimed else UNCLAIMED
         earlier = earlier_attempts(row.attempt_log, attempt)
         return Claim(run, position, attempt, step_id, now, earlier, resume=row.resume_data)
 
     def _claim(
-        self, execution_id: int, position: int, attempt: int, pure: str
+        self, cursor: Any, execution_id: int, position: int, attempt: int, pure: str
     ) -> tuple[Any, datetime]:
         """The claim statement's row (None when the message is stale, or lost the step to
         another message) and the time it claimed at. Steps of the types in `pure` (a JSON
@@ -253,7 +253,7 @@ class PostgresLedger(PortableLedger):
             "attempt_entry": json.dumps(open_entry(attempt, now)),
             "pure": pure,
         }
-        row = pg_autocommit.one(self.engine, claim_pg, values)
+        row = claim_pg.execute(cursor, values).fetchone()
         if row is None or not (row.pure or row.claimed):
             dropped(execution_id, position, attempt)
             return None, now
@@ -266,7 +266,10 @@ class PostgresLedger(PortableLedger):
         claim = step.claim
         if claim.step_id != UNCLAIMED:
             return step
-        row, _ = self._claim(claim.run.execution_id, claim.position, claim.attempt, "[]")
+        with pg_autocommit.cursor(self.engine) as cursor:
+            row, _ = self._claim(
+                cursor, claim.run.execution_id, claim.position, claim.attempt, "[]"
+            )
         if row is None:
             return None
         return dataclasses.replace(step, claim=dataclasses.replace(claim, step_id=row.id))
