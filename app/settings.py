@@ -167,7 +167,9 @@ class Settings(ServiceSettings):
         "STEPLINE_WEBHOOK_RATE_LIMIT",
         "100/second",
         "requests per webhook URL (e.g. `50/second;2000/minute`); past it a webhook answers "
-        "429 with `Retry-After`, so a flood on one webhook does not starve the others",
+        "429 with `Retry-After`, so a flood on one webhook does not starve the others (web "
+        "processes take hits from Redis in leases of 1/32 of the limit: a window may refuse "
+        "a few early, never admit more)",
     )
     login_rate_limit: str = _variable(
         "STEPLINE_LOGIN_RATE_LIMIT",

@@ -3,7 +3,8 @@
 DESIGN, execution semantics 8: ingress never builds a silent backlog. A webhook over its rate
 limit, or any trigger while the step queue is deeper than MAX_QUEUE_DEPTH, is refused with
 429 and Retry-After (senders retry); schedules and polls wait for a later tick instead.
-Counters live in Redis when REDIS_URL is set (shared by every web process), else in memory.
+Counters live in Redis when REDIS_URL is set (shared by every web process; counted in leases,
+`rate_leases`), else in memory.
 An outage of the counter store lets requests through rather than refusing every webhook.
 """
 
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable
 
 import dramatiq.errors
+import redis
 from limits import RateLimitItem, parse_many
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
@@ -23,6 +25,7 @@ from redis import RedisError
 
 from app.engine.runner import Send, ring
 from app.services.errors import TooManyRequestsError
+from app.services.executions.rate_leases import LeasedWindows
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -62,7 +65,7 @@ class Admission:
     ) -> None:
         self.settings = settings
         self.limits = parse_many(settings.webhook_rate_limit)
-        self._limiter: FixedWindowRateLimiter | None = None
+        self._limiter: LeasedWindows | FixedWindowRateLimiter | None = None
         self._local = LocalWindows()
         self.max_depth = settings.max_queue_depth
         self._depth = depth
@@ -71,21 +74,29 @@ class Admission:
         self._cached: tuple[float, int | None] = (-math.inf, None)
 
     @property
-    def limiter(self) -> FixedWindowRateLimiter | None:
-        """The shared (Redis) limiter, built on first use; None when counting in process."""
+    def limiter(self) -> LeasedWindows | FixedWindowRateLimiter | None:
+        """The shared (Redis) limiter, built on first use: leases on a plain Redis URL, the
+        `limits` library hit by hit on its other Redis schemes (Sentinel, Cluster); None when
+        counting in process."""
         uri = self.settings.limit_storage_uri
         if not uri.startswith("redis"):
             return None
         with self._lock:
             if self._limiter is None:
                 prefix = f"{self.settings.queue_prefix}:webhook-limits"
-                self._limiter = FixedWindowRateLimiter(storage_from_string(uri, key_prefix=prefix))
+                if uri.startswith(("redis://", "rediss://")):
+                    self._limiter = LeasedWindows(_client(uri), prefix)
+                else:
+                    storage = storage_from_string(uri, key_prefix=prefix)
+                    self._limiter = FixedWindowRateLimiter(storage)
             return self._limiter
 
     def _wait(self, item: RateLimitItem, scope: str) -> float | None:
         limiter = self.limiter
         if limiter is None:
             return self._local.hit(item, scope, time.time())
+        if isinstance(limiter, LeasedWindows):
+            return limiter.hit(item, scope)
         if limiter.hit(item, "webhook", scope):
             return None
         return limiter.get_window_stats(item, "webhook", scope).reset_time - time.time()
@@ -148,3 +159,8 @@ def tolerant(send: Send) -> Send:
             log.warning("could not send execution %s; recovery will re-send it", execution_id)
 
     return ring_tolerantly
+
+
+def _client(uri: str) -> redis.Redis:
+    """A Redis client that cannot hang a delivery on a silent server."""
+    return redis.Redis.from_url(uri, socket_timeout=5, socket_connect_timeout=5)
