@@ -82,6 +82,17 @@ def _registered(app: Flask, count: int) -> None:
         wait_until(lambda: watch.waiters() == count, 10, f"{count} registered waiters")
 
 
+def _listen(app: Flask) -> psycopg.Connection[Any]:
+    url = container(app).engine.url.set(drivername="postgresql")
+    connection = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+    connection.execute(f"LISTEN {sql.FINISHED_CHANNEL}")
+    return connection
+
+
+def _notices(connection: psycopg.Connection[Any]) -> list[str]:
+    return [notice.payload for notice in connection.notifies(timeout=ANSWERED_WITHIN, stop_after=1)]
+
+
 def test_a_waiting_request_is_answered_when_its_run_ends(app: Flask, backend: str) -> None:
     # Given a listening process and a wait-mode delivery whose run has not started
     hook = make_hook(app, {"response_mode": "wait", "wait_timeout_seconds": 50}, STEPS)
@@ -245,10 +256,7 @@ def test_only_a_run_somebody_may_wait_for_notifies_its_end(app: Flask, backend: 
     immediate = make_hook(app, {}, STEPS)
     waited = make_hook(app, {"response_mode": "wait", "wait_timeout_seconds": 50}, STEPS)
     heard: list[int] = []
-    url = str(app.config["SQLALCHEMY_DATABASE_URI"]).replace("+psycopg", "")
-    with psycopg.connect(url) as listener:
-        listener.autocommit = True
-        listener.execute(f"LISTEN {sql.FINISHED_CHANNEL}")
+    with _listen(app) as listener:
         embedded_worker(app).start()
 
         # When the immediate one runs to its end, then the waited one
@@ -263,10 +271,45 @@ def test_only_a_run_somebody_may_wait_for_notifies_its_end(app: Flask, backend: 
         assert second.answered.wait(ANSWERED_WITHIN) and second.status == 200
         (run,) = executions_of(app, waited.workflow_id)
         for notice in listener.notifies(timeout=ANSWERED_WITHIN):
-            heard.append(int(notice.payload))
+            heard.append(int(notice.payload.partition(" ")[0]))
             if heard[-1] == run.id:
                 break
 
     # Then only the run a request could wait for was announced
     assert first not in heard
     assert heard[-1] == run.id
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize(
+    ("body", "carried"),
+    [("{{ steps.a.n + 1 }}", True), ("{{ 'x' * 8000 }}", False)],
+    ids=["small output", "output too big for a notice"],
+)
+def test_the_notice_of_a_completed_run_carries_its_answer_when_it_fits(
+    app: Flask, backend: str, body: str, carried: bool
+) -> None:
+    # Given a wait-mode webhook, a process listening, and a listener of the test's own
+    steps = [STEPS[0], {**STEPS[1], "config": {"fields": {"answer": body}}}]
+    hook = make_hook(app, {"response_mode": "wait", "wait_timeout_seconds": 50}, steps)
+    _listening(app)
+    with _listen(app) as connection:
+        waiter = _send(app, hook.url, 41)
+        wait_until(lambda: len(executions_of(app, hook.workflow_id)) == 1, 10, "the execution")
+        _registered(app, 1)
+
+        # When the run completes
+        embedded_worker(app).start()
+        assert waiter.answered.wait(ANSWERED_WITHIN)
+        notices = _notices(connection)
+
+    # Then its notice carries the answer the waiter gave when it fits, else only the run's id
+    # (and the waiter read the answer from the row)
+    (execution,) = executions_of(app, hook.workflow_id)
+    assert waiter.status == 200
+    if carried:
+        assert waiter.body == {"answer": 42}
+        assert notices == [f'{execution.id} {{"answer": 42}}']
+    else:
+        assert waiter.body == {"answer": "x" * 8000}
+        assert notices == [str(execution.id)]

@@ -117,7 +117,7 @@ _RECORD_CHAIN = """
                     )
                 ELSE s.id = %(step_id)s AND s.status = 'running' AND s.attempts = v.attempt
             END
-        RETURNING s.id
+        RETURNING s.id, s.position, s.output
     ), chained AS (
         UPDATE execution_steps AS s
         SET status = 'completed', attempts = v.attempt, started_at = v.started_at,
@@ -127,7 +127,7 @@ _RECORD_CHAIN = """
         WHERE s.execution_id = %(execution_id)s AND s.position = v.position
             AND s.frame = v.frame AND v.n > 0 AND s.status = 'pending'
             AND EXISTS (SELECT FROM recorded)
-        RETURNING s.id
+        RETURNING s.id, s.position, s.output
     )
 """.replace("{live}", _LIVE)
 
@@ -175,16 +175,33 @@ _FINISH = (
         RETURNING id
     )""".replace("{live}", _LIVE)
 )
+# The notice carries what a waiter answers, the run's last completed output (as the waiter's
+# own read, receiver._LAST_OUTPUT, finds it: this statement's steps and the others), after the
+# id and a space, when it fits in a notification (sql.NOTICE_OUTPUT_BYTES); else only the id.
 record_and_finish_pg = pg_autocommit.prepare(
     _FINISH
     + """
-    , notified AS (
-        SELECT pg_notify('stepline_finished', id::text) FROM finished
+    , last_output AS (
+        SELECT o.output::text AS text FROM (
+            SELECT position, output FROM recorded
+            UNION ALL SELECT position, output FROM chained
+            UNION ALL SELECT s.position, s.output FROM execution_steps AS s
+            WHERE s.execution_id = %(execution_id)s AND s.status = 'completed'
+                AND s.id NOT IN (SELECT id FROM recorded)
+                AND s.id NOT IN (SELECT id FROM chained)
+        ) AS o
+        ORDER BY o.position DESC LIMIT 1
+    ), notified AS (
+        SELECT pg_notify('stepline_finished', CASE
+            WHEN octet_length((SELECT text FROM last_output)) <= {max}
+            THEN id::text || ' ' || (SELECT text FROM last_output)
+            ELSE id::text
+        END) FROM finished
     )
     SELECT (SELECT count(*) FROM recorded) AS recorded,
         (SELECT count(*) FROM finished) AS finished,
         (SELECT count(*) FROM notified) AS notified
-    """
+    """.replace("{max}", str(sql.NOTICE_OUTPUT_BYTES))
 )
 record_and_finish_quietly_pg = pg_autocommit.prepare(
     _FINISH

@@ -290,6 +290,10 @@ finish = (
 # transaction that ends it: PostgreSQL delivers a NOTIFY on commit, and only then. Elsewhere
 # nothing is sent (waiters poll).
 FINISHED_CHANNEL = "stepline_finished"
+# A notice is the execution id, or, from the statement that completes a run (PostgreSQL's
+# ledger), the id, a space and the run's last completed output as JSON when that fits: a
+# notification's payload is at most 8000 bytes.
+NOTICE_OUTPUT_BYTES = 7900
 _notify_finished = select(func.pg_notify(FINISHED_CHANNEL, bindparam("p_id", type_=String())))
 
 

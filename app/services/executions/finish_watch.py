@@ -5,7 +5,9 @@ Whoever ends a run (the ledger's finishing statements, cancel) sends `pg_notify`
 it, so the notification arrives only once the final state is committed. Each web process keeps
 one listener: a thread with a connection of its own (not from the pool), started on the first
 wait-mode request, so never in a gunicorn master, and started again in a forked child. Waiting
-requests register an event per execution id; the listener sets it.
+requests register an event per execution id; the listener sets it. The notice of a run's
+completion carries its last completed output when that fits (the PostgreSQL ledger's finishing
+statement), which its waiter answers with, without reading the row.
 
 The notification only shortens the wait: a waiter still reads the row itself, slowly
 (every FALLBACK_POLL_SECONDS) while the listener listens, in case a notification was lost,
@@ -68,6 +70,8 @@ class FinishWatch:
         self.listening_since = 0.0  # time.monotonic() when the current LISTEN began
         self.backend_pid: int | None = None  # the listener's PostgreSQL backend
         self._waiters: dict[int, list[threading.Event]] = {}
+        # The last completed output a notice carried (JSON text), for a run somebody waits for
+        self._outputs: dict[int, str] = {}
         self._recent: deque[int] = deque()
         self._recent_ids: set[int] = set()
         self._lock = threading.Lock()
@@ -119,6 +123,14 @@ class FinishWatch:
                     events.remove(event)
                 if not events:
                     self._waiters.pop(execution_id, None)
+                    self._outputs.pop(execution_id, None)
+
+    def heard_output(self, execution_id: int) -> str | None:
+        """The last completed output (JSON text) that the notice of `execution_id`'s completion
+        carried, while a wait for it is registered; None when no such notice was heard (the run
+        has not ended, ended otherwise, or its output did not fit in a notice)."""
+        with self._lock:
+            return self._outputs.get(execution_id)
 
     def waiters(self) -> int:
         """How many waits are registered now."""
@@ -130,15 +142,25 @@ class FinishWatch:
         listener has listened, without a break, since before it."""
         return self.listening.is_set() and self.listening_since < moment
 
-    def _wake(self, execution_id: int) -> None:
+    def _wake(self, execution_id: int, output: str | None = None) -> None:
         with self._lock:
-            for event in self._waiters.get(execution_id, ()):
+            events = self._waiters.get(execution_id, ())
+            if output is not None and events:
+                self._outputs[execution_id] = output
+            for event in events:
                 event.set()
             if execution_id not in self._recent_ids:
                 self._recent.append(execution_id)
                 self._recent_ids.add(execution_id)
                 if len(self._recent) > RECENT:
                     self._recent_ids.discard(self._recent.popleft())
+
+    def _hear(self, payload: str) -> None:
+        """A notice: the id, or the id, a space and the run's last completed output (the
+        statement that completed it: app.engine.ledger.sql.NOTICE_OUTPUT_BYTES)."""
+        execution_id, _, output = payload.partition(" ")
+        if execution_id.isdigit():
+            self._wake(int(execution_id), output or None)
 
     def _wake_all(self) -> None:
         with self._lock:
@@ -178,8 +200,7 @@ class FinishWatch:
                 heard = False
                 for notice in connection.notifies(timeout=_TICK_SECONDS):
                     heard = True
-                    if notice.payload.isdigit():
-                        self._wake(int(notice.payload))
+                    self._hear(notice.payload)
                 silent = 0.0 if heard else silent + _TICK_SECONDS
                 if silent >= _CHECK_SECONDS:  # a connection cut without a word stays silent
                     connection.execute("SELECT 1")

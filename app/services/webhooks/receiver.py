@@ -10,6 +10,7 @@ only after its commit is the request answered 2xx.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -273,6 +274,9 @@ def _poll(
     if wait_first and watch is not None:
         pause(min(watch.fallback_poll, timeout))
     while True:
+        heard = watch.heard_output(execution_id) if watch is not None else None
+        if heard is not None:  # the notice of its completion carried its output
+            return Outcome(execution_id, ExecutionStatus.COMPLETED.value, json.loads(heard))
         with session_factory() as session:
             status, output = _standing(session, execution_id)
         if status in ExecutionStatus.FINAL:
