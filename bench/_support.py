@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PG_ADMIN = os.environ.get("STEPLINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("STEPLINE_BENCH_REDIS", "redis://127.0.0.1:6379/0")
+SPEED_STEPS = 5_000_000
 
 
 @dataclass
@@ -152,3 +154,21 @@ def named_cpu_seconds(name: str) -> float:
 def group_cpu_seconds(pid: int) -> float:
     """CPU of a process group (dramatiq's main process and the workers it forks)."""
     return sum(cpu for _, group, cpu in _processes() if group == pid)
+
+
+def machine_speed() -> float:
+    """Milliseconds of CPU a fixed piece of pure-Python work takes: the CPU figures scale with
+    it. Machines differ (one session's figures were 2.5 times another's), and a shared one
+    drifts within minutes; compare runs only beside this figure (`speed_line`)."""
+    started = time.process_time()
+    total = 0
+    for step in range(SPEED_STEPS):
+        total += step
+    return (time.process_time() - started) * 1000
+
+
+def speed_line(start_ms: float, end_ms: float) -> str:
+    return (
+        f"machine speed: {SPEED_STEPS:,} steps of a Python loop took {start_ms:.0f} ms of CPU "
+        f"at the start, {end_ms:.0f} ms at the end"
+    )

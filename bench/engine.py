@@ -22,7 +22,16 @@ from app.models import Execution, User, Workflow
 from app.services.executions import lifecycle
 from app.services.workflows import crud
 from app.services.workflows.specs import WorkflowSpec
-from bench._support import BIN, group_cpu_seconds, named_cpu_seconds, spawn, stack, stop
+from bench._support import (
+    BIN,
+    group_cpu_seconds,
+    machine_speed,
+    named_cpu_seconds,
+    spawn,
+    speed_line,
+    stack,
+    stop,
+)
 
 SPEC = {
     "name": "bench: three transforms",
@@ -77,6 +86,7 @@ def main() -> None:
         str(args.threads),
     ]
 
+    speed = machine_speed()
     with stack() as bench:
         app = create_app(bench.config())
         with app.app_context():
@@ -136,6 +146,7 @@ def main() -> None:
         f"workflow: 3 transform steps; worker: {args.processes} processes x "
         f"{args.threads} threads; PostgreSQL + Redis"
     )
+    print(speed_line(speed, machine_speed()))
     print(f"created {n} executions through the service layer: {n / created:.0f}/s")
     print(
         f"drain: {n} queued executions completed in {drained:.2f} s, "

@@ -32,7 +32,7 @@ import psycopg
 from app import create_app
 from app.container import POOL_KEPT
 from app.extensions import container, db
-from bench._support import BIN, ROOT, Stack, spawn, stack, stop
+from bench._support import BIN, ROOT, Stack, machine_speed, spawn, speed_line, stack, stop
 from bench.webhook import Meters, _cpu_line, _drain, _free_port, _last_id, _setup, _wait_http
 from bench.webhook import run_phase as run_load
 
@@ -186,6 +186,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [Size(*(int(n) for n in part.split("x"))) for part in args.sizes.split(",")]
     load = os.getloadavg()[0]
+    speed = machine_speed()
     with stack() as bench:
         app = create_app(bench.config())
         workflow_id, path, _, _ = _setup(app)
@@ -200,6 +201,7 @@ def main() -> None:
                 db.engine.dispose()
             container(app).engine.dispose()
     print("\n".join(report(sizes, args, load)))
+    print(speed_line(speed, machine_speed()))
 
 
 if __name__ == "__main__":

@@ -44,8 +44,10 @@ from bench._support import (
     BIN,
     ROOT,
     group_cpu_seconds,
+    machine_speed,
     named_cpu_seconds,
     spawn,
+    speed_line,
     stack,
     stop,
 )
@@ -346,6 +348,7 @@ def main() -> None:
         session = db.session
         meters = Meters(web.pid, worker.pid, session)
         load = os.getloadavg()[0]
+        speed = machine_speed()
         try:
             with app.app_context():
                 _wait_http(port)
@@ -380,6 +383,7 @@ def main() -> None:
         f"{args.worker_threads} threads; PostgreSQL + Redis; {os.cpu_count()} CPUs; "
         f"load average at the start: {load:.1f} (other processes share the machine)"
     )
+    report.append(speed_line(speed, machine_speed()))
     for phase, completed, total, span in phases:
         ids = len(set(phase.execution_ids))
         report.append(

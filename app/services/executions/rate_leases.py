@@ -74,7 +74,7 @@ class LeasedWindows:
                 return None
         period_ms = item.get_expiry() * 1000
         granted, left_ms = self._script(keys=[key], args=[lease_size(item), item.amount, period_ms])
-        left = max(int(left_ms), 0) / 1000 if int(left_ms) >= 0 else float(item.get_expiry())
+        left = int(left_ms) / 1000 if int(left_ms) >= 0 else float(item.get_expiry())
         if int(granted) < 1:
             return left
         with self._lock:
