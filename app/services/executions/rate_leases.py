@@ -6,7 +6,9 @@ A window is a Redis counter that expires `period` after its first hit (fixed win
 `limits` library counts them). The counter never passes the limit: the script grants what is
 left, up to the lease asked for, and the process keeps the grant only until the window ends
 (its time measured before asking, plus the counter's remaining time measured after). So no
-window ever admits more than its limit, across any number of processes. The price: hits a
+window ever admits more than its limit, across any number of processes (but for a counter
+Redis loses, a restart or an eviction: a new window starts while the leases taken from the
+old one run out, at most one lease per process more in that window). The price: hits a
 process holds unspent are lost to the others, so a window may refuse a little early, by at
 most a lease per other process. A lease is 1/LEASE_SHARE of the limit, at most LEASE_MAX: a
 limit of 5/hour is counted hit by hit, 100/second (the default) in leases of 3.
