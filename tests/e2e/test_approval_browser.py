@@ -15,6 +15,7 @@ from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import PASSWORD
+from tests.e2e.settling import click_settled
 from tests.e2e.test_editor_accessibility import blocking_violations
 from tests.e2e.test_editor_flow import add_step, apply_panel
 from tests.integration.editor_support import wait_for_final
@@ -79,7 +80,7 @@ def test_an_approval_is_built_run_and_approved_from_a_second_browser_without_log
         "{{ steps.approval.decision }} by {{ steps.approval.by }}"
     )
     apply_panel(page)
-    page.get_by_role("button", name="Save", exact=True).click()
+    click_settled(page.get_by_role("button", name="Save", exact=True))
     expect(page.locator("#editor-toolbar")).to_contain_text("Saved as version")
     expect(page.locator("#editor-toolbar")).to_contain_text("All changes saved")
     payload = page.get_by_label("Trigger data (JSON, optional)")

@@ -11,6 +11,7 @@ from pathlib import Path
 from playwright.sync_api import Dialog, Page, Route, expect
 
 from tests.conftest import PASSWORD
+from tests.e2e.settling import click_settled
 from tests.e2e.test_editor_accessibility import blocking_violations
 
 
@@ -163,7 +164,7 @@ def test_the_condition_builder_and_a_save_in_another_tab(
     # When another tab saves the workflow
     other = page.context.new_page()
     other.goto(page.url)
-    other.get_by_role("button", name="Save", exact=True).click()
+    click_settled(other.get_by_role("button", name="Save", exact=True))
     expect(other.locator("#editor-toolbar")).to_contain_text("Saved as version 2.")
     other.close()
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import ExecutionStep
 from tests.conftest import PASSWORD
+from tests.e2e.settling import click_settled
 from tests.e2e.test_editor_accessibility import blocking_violations
 from tests.e2e.test_editor_drafts import add_step as pick
 from tests.e2e.test_editor_drafts import register_and_create
@@ -158,7 +159,7 @@ def test_a_new_user_builds_tests_saves_and_runs_a_workflow(
 
     # When they save
     expect(page.locator("#editor-toolbar")).to_contain_text("Unsaved changes")
-    page.get_by_role("button", name="Save", exact=True).click()
+    click_settled(page.get_by_role("button", name="Save", exact=True))
 
     # Then a version is saved
     expect(page.locator("#editor-toolbar")).to_contain_text("Saved as version 2.")

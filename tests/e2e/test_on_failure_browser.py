@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from app.extensions import db
 from app.models import Workflow
 from tests.conftest import PASSWORD
+from tests.e2e.settling import click_settled
 from tests.e2e.test_editor_accessibility import blocking_violations
 from tests.failure_support import ERROR_WORKFLOW, add_credential
 from tests.google_support import make_workflow, user_id
@@ -68,7 +69,7 @@ def test_set_an_error_workflow_and_a_slack_notice(
     shots(page, artifacts, "applied", checked)
 
     # Save keeps it
-    page.get_by_role("button", name="Save", exact=True).click()
+    click_settled(page.get_by_role("button", name="Save", exact=True))
     expect(page.locator("#editor-toolbar").get_by_text("Saved as version 2.")).to_be_visible()
     with app.app_context():
         saved = db.session.get(Workflow, orders)
