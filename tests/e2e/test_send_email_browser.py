@@ -19,7 +19,7 @@ from flask import Flask
 from playwright.sync_api import Locator, Page, expect
 
 from tests.conftest import PASSWORD
-from tests.e2e.settling import select_settled
+from tests.e2e.settling import click_settled, select_settled
 from tests.fakes.smtp import FakeSMTP
 from tests.integration.editor_support import wait_for_final
 
@@ -117,7 +117,7 @@ def test_an_smtp_credential_is_tested_and_a_webhook_sends_email_with_it(
     expect(panel.locator("#webhook")).to_be_visible()
     panel.get_by_role("button", name="Apply", exact=True).click()
     expect(panel.locator(".status")).to_contain_text("applied")
-    page.locator("#save-workflow").click()
+    click_settled(page.locator("#save-workflow"))
     expect(page.locator("#editor-toolbar")).to_contain_text("All changes saved")
     panel.locator("#webhook-listen").click()
     expect(panel.locator("#webhook .listening")).to_be_visible()
@@ -144,7 +144,7 @@ def test_an_smtp_credential_is_tested_and_a_webhook_sends_email_with_it(
     page.screenshot(path=str(folder / "04-send-email-step.png"), full_page=True)
 
     # Save, switch on, and send a request to the webhook URL
-    page.locator("#save-workflow").click()
+    click_settled(page.locator("#save-workflow"))
     expect(page.locator("#editor-toolbar")).to_contain_text("All changes saved")
     page.locator("#active-switch").click()
     expect(page.locator("#active-switch")).to_have_attribute("aria-checked", "true")
