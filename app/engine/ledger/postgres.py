@@ -192,16 +192,15 @@ record_and_finish_pg = pg_autocommit.prepare(
         ) AS o
         ORDER BY o.position DESC LIMIT 1
     ), notified AS (
-        SELECT pg_notify('stepline_finished', CASE
-            WHEN octet_length((SELECT text FROM last_output)) <= {max}
-            THEN id::text || ' ' || (SELECT text FROM last_output)
-            ELSE id::text
-        END) FROM finished
+        SELECT pg_notify('{channel}', CASE
+            WHEN octet_length(o.text) <= {max} THEN f.id::text || ' ' || o.text
+            ELSE f.id::text
+        END) FROM finished AS f LEFT JOIN last_output AS o ON true
     )
     SELECT (SELECT count(*) FROM recorded) AS recorded,
         (SELECT count(*) FROM finished) AS finished,
         (SELECT count(*) FROM notified) AS notified
-    """.replace("{max}", str(sql.NOTICE_OUTPUT_BYTES))
+    """.replace("{max}", str(sql.NOTICE_OUTPUT_BYTES)).replace("{channel}", sql.FINISHED_CHANNEL)
 )
 record_and_finish_quietly_pg = pg_autocommit.prepare(
     _FINISH
