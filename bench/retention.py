@@ -5,7 +5,9 @@ ten), then prunes every final one older than --older-than-days (default 0: all o
 N) with app.services.executions.retention — BATCH ids per transaction, oldest first — while a
 thread inserts one execution every 10 ms, as the ingress does, each in its own transaction.
 Prints the prune's time, rows/s and its slowest batch, and the inserts' latency during it and
-for 5 s before it (p50, p99, max: a lock the ingress waited for would show as a difference).
+for 5 s before it (p50, p99, max). What the ingress waits on is sampled every 2 ms from
+pg_stat_activity while an insert is active: a lock the prune held would show as a "Lock" wait;
+waits on the WAL, I/O or CPU (no wait event) are the machine's shared resources.
 PostgreSQL only; the database exists for the run only.
 
     .venv/bin/python -m bench.retention [--executions 1000000] [--older-than-days 0]
@@ -17,10 +19,11 @@ import argparse
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from app.extensions import container, db
 from app.models import Execution, ExecutionStatus
@@ -29,12 +32,17 @@ from app.services.executions import retention
 from bench.dashboard_seed import build_app, close_app, create_database, release, seed
 
 
-def _ingress(app: object, owner: tuple[int, int], stop: threading.Event, out: list[float]) -> None:
-    """Insert an execution every 10 ms on a connection of its own; record each latency."""
+def _ingress(
+    app: object, owner: tuple[int, int], stop: threading.Event, out: list[float], pid: list[int]
+) -> None:
+    """Insert an execution every 10 ms on a connection of its own; record each latency (and
+    the connection's backend pid, for the sampler)."""
     engine = container(app).engine  # type: ignore[arg-type]
     workflow_id, user_id = owner
     statement = insert(Execution)
     with engine.connect() as conn:
+        pid.append(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+        conn.commit()
         while not stop.is_set():
             started = time.perf_counter()
             conn.execute(
@@ -53,6 +61,32 @@ def _ingress(app: object, owner: tuple[int, int], stop: threading.Event, out: li
             conn.commit()
             out.append((time.perf_counter() - started) * 1000)
             stop.wait(0.01)
+
+
+def _sample_waits(
+    app: object, pid: list[int], stop: threading.Event, out: list[Counter[str]]
+) -> None:
+    """Every 2 ms, what the ingress's backend waits on while it runs a statement, counted into
+    the last Counter of `out` ("cpu" when it waits on nothing)."""
+    engine = container(app).engine  # type: ignore[arg-type]
+    query = text("SELECT state, wait_event_type, wait_event FROM pg_stat_activity WHERE pid = :pid")
+    with engine.connect() as conn:
+        while not stop.wait(0.002):
+            if not pid:
+                continue
+            row = conn.execute(query, {"pid": pid[0]}).first()
+            conn.commit()
+            if row is None or row.state != "active":
+                continue
+            wait = f"{row.wait_event_type}:{row.wait_event}" if row.wait_event_type else "cpu"
+            out[-1][wait] += 1
+
+
+def _waits(counter: Counter[str]) -> str:
+    total = sum(counter.values())
+    locks = sum(n for wait, n in counter.items() if wait.startswith("Lock:"))
+    shown = ", ".join(f"{wait} {n}" for wait, n in counter.most_common(6))
+    return f"{total} samples while an insert ran, {locks} waiting on a lock ({shown or 'none'})"
 
 
 def _percentile(samples: Sequence[float], q: float) -> float:
@@ -83,7 +117,12 @@ def main() -> None:
             db.session.rollback()
             inserts: list[float] = []
             stop = threading.Event()
-            ingress = threading.Thread(target=_ingress, args=(app, tuple(owner), stop, inserts))
+            pid: list[int] = []
+            waits: list[Counter[str]] = [Counter()]
+            ingress = threading.Thread(
+                target=_ingress, args=(app, tuple(owner), stop, inserts, pid)
+            )
+            sampler = threading.Thread(target=_sample_waits, args=(app, pid, stop, waits))
             batches: list[float] = []
             last = [time.perf_counter()]
 
@@ -94,9 +133,11 @@ def main() -> None:
 
             load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
             ingress.start()
+            sampler.start()
             time.sleep(5)  # the ingress alone first: its latency without a prune
             alone = list(inserts)
             inserts.clear()
+            waits.append(Counter())
             started = last[0] = time.perf_counter()
             session = container(app).session_factory()
             deleted, done = retention.prune_batches(session, cutoff, on_batch=batch_done)
@@ -104,6 +145,7 @@ def main() -> None:
             session.close()
             stop.set()
             ingress.join()
+            sampler.join()
         print(
             f"retention: pruned {deleted:,} executions (about {old:,} final ones were older "
             f"than the cutoff; done={done}) in {elapsed:.1f} s = {deleted / elapsed:,.0f}/s, "
@@ -111,11 +153,14 @@ def main() -> None:
             f"{max(batches, default=0) * 1000:.0f} ms, median "
             f"{_percentile(batches, 0.5) * 1000:.0f} ms"
         )
-        for label, samples in (("during the prune", inserts), ("alone, before it", alone)):
+        for label, samples, waited in (
+            ("during the prune", inserts, waits[1]),
+            ("alone, before it", alone, waits[0]),
+        ):
             print(
                 f"ingress {label}: {len(samples)} inserts, latency p50 "
                 f"{_percentile(samples, 0.5):.1f} ms, p99 {_percentile(samples, 0.99):.1f} ms, "
-                f"max {max(samples, default=0):.1f} ms"
+                f"max {max(samples, default=0):.1f} ms; waits: {_waits(waited)}"
             )
         print(f"(load average at the start {load} on {os.cpu_count()} CPUs)")
         close_app(app)
