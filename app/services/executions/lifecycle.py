@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.engine import time_limits
@@ -38,8 +40,11 @@ from app.services.executions.admission import Admission
 from app.services.workflows.crud import snapshot as workflow_snapshot
 from app.settings import Settings
 
+log = logging.getLogger(__name__)
 _renderer = Renderer(cpu_seconds=0.5)
 RUN_KEY_LENGTH = 255
+CANCEL_ATTEMPTS = 3
+DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
 
 
 def get_execution(session: Session, execution_id: int, owner_id: int) -> Execution:
@@ -205,12 +210,34 @@ def cancel(
     settings: Settings | None = None,
 ) -> Execution:
     """Stop a live execution; its queued messages then do nothing. A child run's parent
-    step, waiting for it, is resumed with its end (when `send` and `settings` are given)."""
+    step, waiting for it, is resumed with its end (when `send` and `settings` are given).
+
+    The cancel locks the execution, then its steps; a worker recording a step locks that
+    step, then the execution. When the two meet, PostgreSQL ends one of them as a deadlock:
+    the cancel is then tried again (up to CANCEL_ATTEMPTS), as the worker's record is."""
+    execution_id = execution.id
+    for attempt in range(1, CANCEL_ATTEMPTS + 1):
+        try:
+            _cancel_once(session, execution_id)
+            break
+        except OperationalError as exc:
+            session.rollback()
+            if attempt == CANCEL_ATTEMPTS or not _deadlock(exc):
+                raise
+            log.warning("cancel of execution %s met a deadlock; once more", execution_id)
+    session.refresh(execution)
+    if execution.parent_execution_id is not None and send is not None and settings is not None:
+        lease = timedelta(seconds=settings.execution_lease_seconds)
+        parent_resume.resume_parent(session.get_bind(), send, lease, execution.id)  # type: ignore[arg-type]
+    return execution
+
+
+def _cancel_once(session: Session, execution_id: int) -> None:
     now = utcnow()
     changed = rowcount(
         session.execute(
             update(Execution)
-            .where(Execution.id == execution.id, Execution.status.in_(ExecutionStatus.LIVE))
+            .where(Execution.id == execution_id, Execution.status.in_(ExecutionStatus.LIVE))
             .values(
                 status="cancelled",
                 finished_at=now,
@@ -226,19 +253,18 @@ def cancel(
     session.execute(
         update(ExecutionStep)
         .where(
-            ExecutionStep.execution_id == execution.id,
+            ExecutionStep.execution_id == execution_id,
             ExecutionStep.status.in_((StepStatus.PENDING, StepStatus.WAITING)),
         )
         .values(status="skipped", next_retry_at=None)
     )
-    end_running_attempt(session.connection(), execution.id, now)
-    notify_finished(session.connection(), execution.id)  # wait-mode webhooks answer now
+    end_running_attempt(session.connection(), execution_id, now)
+    notify_finished(session.connection(), execution_id)  # wait-mode webhooks answer now
     session.commit()
-    session.refresh(execution)
-    if execution.parent_execution_id is not None and send is not None and settings is not None:
-        lease = timedelta(seconds=settings.execution_lease_seconds)
-        parent_resume.resume_parent(session.get_bind(), send, lease, execution.id)  # type: ignore[arg-type]
-    return execution
+
+
+def _deadlock(exc: OperationalError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == DEADLOCK_DETECTED
 
 
 def rerun(
