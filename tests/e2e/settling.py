@@ -15,8 +15,8 @@ def select_settled(select: Locator, value: str) -> None:
 
 def click_settled(target: Locator) -> None:
     """Click `target` once htmx has no request in flight and has settled what it swapped in
-    last: the editor's Save, right after Apply, is in a toolbar that Apply's answer swaps
-    out of band, and under load a click on the button being replaced was lost (CI)."""
+    last: the editor's Save, right after Apply, is in a toolbar that refreshes itself on
+    Apply's answer, and under load a click on the button being replaced was lost (CI)."""
     page = target.page
     expect(page.locator(".htmx-request")).to_have_count(0)
     expect(page.locator(".htmx-added, .htmx-settling, .htmx-swapping")).to_have_count(0)

@@ -85,7 +85,7 @@ def test_a_stale_save_says_who_saved_first_and_saving_over_it_works(
 
 
 def test_a_save_right_after_a_change_is_not_undone_by_the_toolbars_refresh(
-    app: Flask, page: Page, live_server: str
+    app: Flask, page: Page, live_server: str, artifacts: Path
 ) -> None:
     """The toolbar refreshes itself after each change; Save, pressed while that refresh is out,
     used to lose its answer to it (the refresh had read the draft before the save): "Unsaved
@@ -126,6 +126,10 @@ def test_a_save_right_after_a_change_is_not_undone_by_the_toolbars_refresh(
     expect(toolbar).to_contain_text("Saved as version 2.")
     expect(toolbar).to_contain_text("All changes saved")
     assert held, "the toolbar's refresh was not held: the test did not set up the race"
+    for width in (1366, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        no_sideways_scroll(page)
+        page.screenshot(path=str(artifacts / f"editor-saved-after-change-{width}.png"))
     page.reload()
     expect(toolbar).to_contain_text("Version 2")
     expect(toolbar).to_contain_text("All changes saved")
