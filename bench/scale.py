@@ -176,6 +176,12 @@ def report(sizes: list[Size], args: argparse.Namespace, load: float) -> list[str
     return lines
 
 
+def _size(text: str) -> Size:
+    """A size as --sizes spells it: "<web>x<workers>"."""
+    web, workers = text.split("x")
+    return Size(int(web), int(workers))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1x1,2x2,2x4", help="web x worker processes, ...")
@@ -184,7 +190,7 @@ def main() -> None:
     parser.add_argument("--web-threads", type=int, default=4)
     parser.add_argument("--worker-threads", type=int, default=4)
     args = parser.parse_args()
-    sizes = [Size(*(int(n) for n in part.split("x"))) for part in args.sizes.split(",")]
+    sizes = [_size(part) for part in args.sizes.split(",")]
     load = os.getloadavg()[0]
     speed = machine_speed()
     with stack() as bench:
