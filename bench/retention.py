@@ -10,7 +10,7 @@ pg_stat_activity while an insert is active: a lock the prune held would show as 
 waits on the WAL, I/O or CPU (no wait event) are the machine's shared resources.
 PostgreSQL only; the database exists for the run only.
 
-    .venv/bin/python -m bench.retention [--executions 1000000] [--older-than-days 0]
+    .venv/bin/python -m bench.retention [--executions 1000000] [--older-than-days 0] [--batch N]
 """
 
 from __future__ import annotations
@@ -98,6 +98,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--executions", type=int, default=1_000_000)
     parser.add_argument("--older-than-days", type=float, default=0.0)
+    parser.add_argument("--batch", type=int, default=retention.BATCH, help="executions per batch")
     parser.add_argument("--keep", action="store_true", help="keep the database (prints its URL)")
     args = parser.parse_args()
     name, url = create_database()
@@ -140,7 +141,9 @@ def main() -> None:
             waits.append(Counter())
             started = last[0] = time.perf_counter()
             session = container(app).session_factory()
-            deleted, done = retention.prune_batches(session, cutoff, on_batch=batch_done)
+            deleted, done = retention.prune_batches(
+                session, cutoff, batch=args.batch, on_batch=batch_done
+            )
             elapsed = time.perf_counter() - started
             session.close()
             stop.set()
@@ -149,7 +152,7 @@ def main() -> None:
         print(
             f"retention: pruned {deleted:,} executions (about {old:,} final ones were older "
             f"than the cutoff; done={done}) in {elapsed:.1f} s = {deleted / elapsed:,.0f}/s, "
-            f"{len(batches)} batches of {retention.BATCH}, slowest batch "
+            f"{len(batches)} batches of {args.batch}, slowest batch "
             f"{max(batches, default=0) * 1000:.0f} ms, median "
             f"{_percentile(batches, 0.5) * 1000:.0f} ms"
         )
