@@ -17,13 +17,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy.exc import OperationalError
 
 from app.engine import time_limits
 from app.engine.ledger import sql
 from app.engine.ledger.portable import end_running_attempt
 from app.engine.program import Program
 from app.models import ExecutionStatus, StepStatus
-from app.models.base import rowcount
+from app.models.base import deadlocked, rowcount
 
 log = logging.getLogger(__name__)
 
@@ -95,31 +96,48 @@ def fail_overdue(engine: Engine, now: datetime, *, limit: int = 500) -> int:
 def _fail_one(connection: Connection, execution_id: int, now: datetime) -> bool:
     """Fail one run if it is still live and past its deadline (one transaction). When its
     cursor moves while the error is written, the UPDATE matches nothing and the run is read
-    again (a run moving on that fast is caught on the next pass, if still live)."""
-    ids = {"execution_id": execution_id}
+    again (a run moving on that fast is caught on the next pass, if still live). The pass
+    locks the run, then its steps, and a worker's record the other way round: when they meet,
+    PostgreSQL ends one as a deadlock, and the pass reads the run again too."""
     for _ in range(3):
-        run = connection.execute(_load, sql.params(ids)).first()
-        if run is None or run.status not in ExecutionStatus.LIVE or not _past(run, now):
+        try:
+            failed = _try_to_fail(connection, execution_id, now)
+        except OperationalError as exc:
             connection.rollback()
-            return False
-        cursor = {**ids, "position": run.position, "frame": run.frame}
-        step = connection.execute(_current_step, sql.params(cursor)).first()
-        error = overdue_error(run, step)
-        values = {**cursor, "now": now, "error": error}
-        if rowcount(connection.execute(_fail, sql.params(values))) == 1:
-            connection.execute(_skip_rest, sql.params(ids))
-            end_running_attempt(connection, execution_id, now, "time_limit", error)
-            connection.execute(_has_errors, sql.params(ids))  # failed: no step need have
-            sql.notify_finished(connection, execution_id)
-            connection.commit()
-            log.info(
-                "execution %s failed: past its time limit",
-                execution_id,
-                extra={"execution_id": execution_id},
-            )
-            return True
-        connection.rollback()
+            if not deadlocked(exc):
+                raise
+            log.warning("time limit of execution %s met a deadlock; once more", execution_id)
+            continue
+        if failed is not None:
+            return failed
     return False
+
+
+def _try_to_fail(connection: Connection, execution_id: int, now: datetime) -> bool | None:
+    """Whether the run failed now (True) or needs not (False); None: its cursor moved."""
+    ids = {"execution_id": execution_id}
+    run = connection.execute(_load, sql.params(ids)).first()
+    if run is None or run.status not in ExecutionStatus.LIVE or not _past(run, now):
+        connection.rollback()
+        return False
+    cursor = {**ids, "position": run.position, "frame": run.frame}
+    step = connection.execute(_current_step, sql.params(cursor)).first()
+    error = overdue_error(run, step)
+    values = {**cursor, "now": now, "error": error}
+    if rowcount(connection.execute(_fail, sql.params(values))) != 1:
+        connection.rollback()
+        return None
+    connection.execute(_skip_rest, sql.params(ids))
+    end_running_attempt(connection, execution_id, now, "time_limit", error)
+    connection.execute(_has_errors, sql.params(ids))  # failed: no step need have
+    sql.notify_finished(connection, execution_id)
+    connection.commit()
+    log.info(
+        "execution %s failed: past its time limit",
+        execution_id,
+        extra={"execution_id": execution_id},
+    )
+    return True
 
 
 def _past(run: Any, now: datetime) -> bool:

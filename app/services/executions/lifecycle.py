@@ -27,7 +27,7 @@ from app.models import (
     Workflow,
     storable,
 )
-from app.models.base import rowcount, utcnow
+from app.models.base import deadlocked, rowcount, utcnow
 from app.services.errors import (
     BadRequestError,
     ConflictError,
@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 _renderer = Renderer(cpu_seconds=0.5)
 RUN_KEY_LENGTH = 255
 CANCEL_ATTEMPTS = 3
-DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
 
 
 def get_execution(session: Session, execution_id: int, owner_id: int) -> Execution:
@@ -222,7 +221,7 @@ def cancel(
             break
         except OperationalError as exc:
             session.rollback()
-            if attempt == CANCEL_ATTEMPTS or not _deadlock(exc):
+            if attempt == CANCEL_ATTEMPTS or not deadlocked(exc):
                 raise
             log.warning("cancel of execution %s met a deadlock; once more", execution_id)
     session.refresh(execution)
@@ -261,10 +260,6 @@ def _cancel_once(session: Session, execution_id: int) -> None:
     end_running_attempt(session.connection(), execution_id, now)
     notify_finished(session.connection(), execution_id)  # wait-mode webhooks answer now
     session.commit()
-
-
-def _deadlock(exc: OperationalError) -> bool:
-    return getattr(exc.orig, "sqlstate", None) == DEADLOCK_DETECTED
 
 
 def rerun(
