@@ -17,14 +17,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, select, update
-from sqlalchemy.exc import OperationalError
 
 from app.engine import time_limits
 from app.engine.ledger import sql
 from app.engine.ledger.portable import end_running_attempt
 from app.engine.program import Program
 from app.models import ExecutionStatus, StepStatus
-from app.models.base import deadlocked, rowcount
+from app.models.base import rowcount
+from app.models.deadlocks import again_after_deadlock
 
 log = logging.getLogger(__name__)
 
@@ -100,14 +100,11 @@ def _fail_one(connection: Connection, execution_id: int, now: datetime) -> bool:
     locks the run, then its steps, and a worker's record the other way round: when they meet,
     PostgreSQL ends one as a deadlock, and the pass reads the run again too."""
     for _ in range(3):
-        try:
-            failed = _try_to_fail(connection, execution_id, now)
-        except OperationalError as exc:
-            connection.rollback()
-            if not deadlocked(exc):
-                raise
-            log.warning("time limit of execution %s met a deadlock; once more", execution_id)
-            continue
+        failed = again_after_deadlock(
+            lambda: _try_to_fail(connection, execution_id, now),
+            connection.rollback,
+            f"time limit of execution {execution_id}",
+        )
         if failed is not None:
             return failed
     return False

@@ -64,15 +64,6 @@ def rowcount(result: Result[Any]) -> int:
     return cast(CursorResult[Any], result).rowcount
 
 
-DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
-
-
-def deadlocked(exc: BaseException) -> bool:
-    """Whether `exc` is PostgreSQL ending a transaction as one side of a deadlock (the
-    transaction is rolled back; trying it again may well succeed)."""
-    return getattr(getattr(exc, "orig", None), "sqlstate", None) == DEADLOCK_DETECTED
-
-
 def enum_column(enum_cls: type[enum.StrEnum]) -> String:
     """Statuses are stored as their string values (readable in SQL, stable across renames)."""
     return String(max(len(m.value) for m in enum_cls) + 8)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.engine import time_limits
@@ -27,7 +25,8 @@ from app.models import (
     Workflow,
     storable,
 )
-from app.models.base import deadlocked, rowcount, utcnow
+from app.models.base import rowcount, utcnow
+from app.models.deadlocks import again_after_deadlock
 from app.services.errors import (
     BadRequestError,
     ConflictError,
@@ -40,10 +39,8 @@ from app.services.executions.admission import Admission
 from app.services.workflows.crud import snapshot as workflow_snapshot
 from app.settings import Settings
 
-log = logging.getLogger(__name__)
 _renderer = Renderer(cpu_seconds=0.5)
 RUN_KEY_LENGTH = 255
-CANCEL_ATTEMPTS = 3
 
 
 def get_execution(session: Session, execution_id: int, owner_id: int) -> Execution:
@@ -213,17 +210,13 @@ def cancel(
 
     The cancel locks the execution, then its steps; a worker recording a step locks that
     step, then the execution. When the two meet, PostgreSQL ends one of them as a deadlock:
-    the cancel is then tried again (up to CANCEL_ATTEMPTS), as the worker's record is."""
+    the cancel is then tried again (app.models.deadlocks), as the worker's record is."""
     execution_id = execution.id
-    for attempt in range(1, CANCEL_ATTEMPTS + 1):
-        try:
-            _cancel_once(session, execution_id)
-            break
-        except OperationalError as exc:
-            session.rollback()
-            if attempt == CANCEL_ATTEMPTS or not deadlocked(exc):
-                raise
-            log.warning("cancel of execution %s met a deadlock; once more", execution_id)
+    again_after_deadlock(
+        lambda: _cancel_once(session, execution_id),
+        session.rollback,
+        f"cancel of execution {execution_id}",
+    )
     session.refresh(execution)
     if execution.parent_execution_id is not None and send is not None and settings is not None:
         lease = timedelta(seconds=settings.execution_lease_seconds)
