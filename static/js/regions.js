@@ -10,7 +10,7 @@
 (function () {
   "use strict";
 
-  var out = {};    /* region id -> requests aimed at it, still out */
+  var out = {};    /* region id -> the requests aimed at it (XMLHttpRequest), maybe still out */
   var later = {};  /* region id -> a refresh waits for them */
 
   function region(event) {
@@ -18,9 +18,25 @@
     return target && target.id && target.hasAttribute("data-refreshes") ? target : null;
   }
 
+  /* Whether a request aimed at the region is still out: opened and sent, not yet done
+     (loaded, failed, aborted: whatever events reach the page or not). */
+  function pending(id) {
+    out[id] = (out[id] || []).filter(function (xhr) { return xhr.readyState > 0 && xhr.readyState < 4; });
+    return out[id].length > 0;
+  }
+
+  function refresh(id) {
+    if (!later[id] || pending(id)) { return; }
+    later[id] = false;
+    var fresh = document.getElementById(id);  /* the answer's, when it swapped one in */
+    if (fresh) {
+      htmx.ajax("GET", fresh.getAttribute("hx-get"), { source: fresh, target: fresh, swap: "outerHTML" });
+    }
+  }
+
   document.body.addEventListener("htmx:beforeRequest", function (event) {
     var target = region(event);
-    if (target && event.detail.elt === target && out[target.id]) {
+    if (target && event.detail.elt === target && pending(target.id)) {
       later[target.id] = true;
       event.preventDefault();
     }
@@ -29,19 +45,10 @@
   document.body.addEventListener("htmx:beforeSend", function (event) {
     var target = region(event);
     if (!target || event.detail.elt === target) { return; }
+    var id = target.id;
     htmx.trigger(target, "htmx:abort");  /* its refresh, if one is out */
-    out[target.id] = (out[target.id] || 0) + 1;
-  });
-
-  document.body.addEventListener("htmx:afterRequest", function (event) {
-    var target = region(event);
-    if (!target || event.detail.elt === target || !out[target.id]) { return; }
-    out[target.id] -= 1;
-    if (out[target.id] || !later[target.id]) { return; }
-    later[target.id] = false;
-    var fresh = document.getElementById(target.id);  /* the answer's, when it swapped one in */
-    if (fresh) {
-      htmx.ajax("GET", fresh.getAttribute("hx-get"), { source: fresh, target: fresh, swap: "outerHTML" });
-    }
+    out[id] = (out[id] || []).concat([event.detail.xhr]);
+    /* loadend comes after htmx's own load handler, so after the answer is swapped in */
+    event.detail.xhr.addEventListener("loadend", function () { refresh(id); });
   });
 })();
