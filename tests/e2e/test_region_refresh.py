@@ -80,7 +80,7 @@ def test_a_save_right_after_a_change_is_not_undone_by_the_toolbars_refresh(
 
 
 def test_a_duplicate_right_after_an_apply_is_not_undone_by_the_flows_refresh(
-    app: Flask, page: Page, live_server: str
+    app: Flask, page: Page, live_server: str, artifacts: Path
 ) -> None:
     _open_editor(app, page, live_server)
     steps = page.locator("#flow .flow-step")
@@ -102,6 +102,10 @@ def test_a_duplicate_right_after_an_apply_is_not_undone_by_the_flows_refresh(
     expect(steps).to_have_count(4)
     expect(page.locator("#flow")).to_contain_text("Shape it")
     assert held, "the flow's refresh was not held: the test did not set up the race"
+    for width in (1366, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        no_sideways_scroll(page)
+        page.screenshot(path=str(artifacts / f"editor-duplicated-after-apply-{width}.png"))
     page.reload()
     expect(steps).to_have_count(4)
 
