@@ -45,6 +45,13 @@ def _hold_refreshes(page: Page, region: str, request: str) -> list[Route]:
     return held
 
 
+def _screenshots(page: Page, artifacts: Path, name: str) -> None:
+    for width in (1366, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        no_sideways_scroll(page)
+        page.screenshot(path=str(artifacts / f"{name}-{width}.png"))
+
+
 def _disable_the_log_step(page: Page) -> None:
     page.locator("#menu-log summary").click()
     page.locator("#enable-log").click()
@@ -70,10 +77,7 @@ def test_a_save_right_after_a_change_is_not_undone_by_the_toolbars_refresh(
     expect(toolbar).to_contain_text("Saved as version 2.")
     expect(toolbar).to_contain_text("All changes saved")
     assert held, "the toolbar's refresh was not held: the test did not set up the race"
-    for width in (1366, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        no_sideways_scroll(page)
-        page.screenshot(path=str(artifacts / f"editor-saved-after-change-{width}.png"))
+    _screenshots(page, artifacts, "editor-saved-after-change")
     page.reload()
     expect(toolbar).to_contain_text("Version 2")
     expect(toolbar).to_contain_text("All changes saved")
@@ -102,10 +106,7 @@ def test_a_duplicate_right_after_an_apply_is_not_undone_by_the_flows_refresh(
     expect(steps).to_have_count(4)
     expect(page.locator("#flow")).to_contain_text("Shape it")
     assert held, "the flow's refresh was not held: the test did not set up the race"
-    for width in (1366, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        no_sideways_scroll(page)
-        page.screenshot(path=str(artifacts / f"editor-duplicated-after-apply-{width}.png"))
+    _screenshots(page, artifacts, "editor-duplicated-after-apply")
     page.reload()
     expect(steps).to_have_count(4)
 
